@@ -1,0 +1,410 @@
+#include "app/cli.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QFileInfo>
+#include <QLocale>
+#include <cstdio>
+#include <unistd.h>
+
+#include "app/signals.h"
+#include "core/engine/data_dir.h"
+#include "core/engine/import_job.h"
+#include "core/engine/maintenance.h"
+#include "core/engine/store.h"
+#include "core/observe/metrics.h"
+#include "core/observe/metrics_http_server.h"
+#include "core/protocol/filter.h"
+
+namespace archivist::app {
+
+namespace {
+
+using engine::Store;
+
+const QStringList kCommands = {"import", "export", "verify", "reindex", "stats"};
+
+void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
+void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
+
+QString humanCount(uint64_t n) { return QLocale::c().toString(qulonglong(n)).replace(',', QChar(0x2009)); }
+
+QString humanBytes(uint64_t b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = double(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    return QString::number(v, 'f', u ? 1 : 0) + ' ' + units[u];
+}
+
+// Usage errors print the message and the command's help, exit 2.
+int usage(QCommandLineParser& parser, const QString& message) {
+    err("archivist: " + message);
+    err(parser.helpText());
+    return kExitUsage;
+}
+
+struct Common {
+    QCommandLineOption dataDir{"data-dir", "Data directory (default: " +
+                                               QString::fromStdString(engine::defaultDataDir().string()) + ").",
+                               "dir"};
+    QCommandLineOption metricsListen{"metrics-listen", "Serve /metrics, /healthz, /readyz on HOST:PORT.",
+                                     "host:port"};
+};
+
+std::filesystem::path dataDirOf(const QCommandLineParser& p, const Common& c) {
+    if (p.isSet(c.dataDir)) return std::filesystem::path(p.value(c.dataDir).toStdString());
+    return engine::defaultDataDir();
+}
+
+// Starts the metrics server if asked for. Returns false (after printing why) on a bad address.
+bool startMetrics(const QCommandLineParser& p, const Common& c, observe::MetricsHttpServer& server, int& exitCode) {
+    if (!p.isSet(c.metricsListen)) return true;
+    const QString spec = p.value(c.metricsListen);
+    const int colon = spec.lastIndexOf(':');
+    bool ok = false;
+    const uint port = colon > 0 ? spec.mid(colon + 1).toUInt(&ok) : 0;
+    if (colon <= 0 || !ok || port > 65535) {
+        err("archivist: --metrics-listen wants HOST:PORT, got '" + spec + "'");
+        exitCode = kExitUsage;
+        return false;
+    }
+    QString host = spec.left(colon);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.mid(1, host.size() - 2);
+    auto bound = server.start(host.toStdString(), uint16_t(port));
+    if (!bound) {
+        err("archivist: cannot serve metrics on " + spec + ": " + QString::fromStdString(bound.error().message));
+        exitCode = kExitFailure;
+        return false;
+    }
+    err(QString("metrics on http://%1:%2/metrics").arg(spec.left(colon)).arg(*bound));
+    return true;
+}
+
+Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, engine::StoreOptions opts,
+                                           observe::MetricsRegistry& metrics) {
+    engine::OpenReport report;
+    auto store = Store::open(dir, opts, metrics, &report);
+    if (store && (report.recovery.frames_replayed || report.recovery.bytes_truncated))
+        err(QString("recovered the archive: %1 frames (%2 events) re-indexed, %3 bytes of torn tail cut")
+                .arg(report.recovery.frames_replayed)
+                .arg(report.recovered_events)
+                .arg(report.recovery.bytes_truncated));
+    return store;
+}
+
+bool parseTime(const QString& s, int64_t& out) {
+    bool ok = false;
+    const qlonglong v = s.toLongLong(&ok);
+    if (ok && v >= 0) {
+        out = v;
+        return true;
+    }
+    QDateTime dt = QDateTime::fromString(s, Qt::ISODate);
+    if (!dt.isValid()) dt = QDateTime::fromString(s, "yyyy-MM-dd");
+    if (!dt.isValid()) return false;
+    if (dt.timeSpec() == Qt::LocalTime && !s.contains('T')) dt.setTimeSpec(Qt::UTC);
+    out = dt.toSecsSinceEpoch();
+    return out >= 0;
+}
+
+int cmdImport(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Import events from JSONL or JSONL.zst files (or '-' for standard input).");
+    Common c;
+    QCommandLineOption json("json", "Print one JSON summary object on standard output.");
+    QCommandLineOption noVerify("no-verify", "Skip BIP-340 signature checks (ids are still checked).");
+    p.addOptions({c.dataDir, c.metricsListen, json, noVerify});
+    p.addHelpOption();
+    p.addPositionalArgument("files", "Files to import; '-' reads standard input.", "FILE...|-");
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    const QStringList files = p.positionalArguments();
+    if (files.isEmpty()) return usage(p, "import needs at least one FILE or '-'");
+    std::vector<std::string> paths;
+    for (const auto& f : files) {
+        if (f != "-" && !QFileInfo(f).isFile()) {
+            err("archivist: cannot read " + f + ": no such file");
+            return kExitFailure;
+        }
+        paths.push_back(f.toStdString());
+    }
+    observe::MetricsRegistry metrics;
+    observe::MetricsHttpServer server(metrics);
+    int code = kExitOk;
+    if (!startMetrics(p, c, server, code)) return code;
+    engine::StoreOptions opts;
+    opts.policy.verify_signatures = !p.isSet(noVerify);
+    auto store = openStore(dataDirOf(p, c), opts, metrics);
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    (*store)->start();
+    server.setReady(true);
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto progress = [&](const engine::ImportProgress& pr) {
+        if (pr.finished) return;
+        const double rate = pr.seconds > 0 ? double(pr.stored + pr.duplicate + pr.invalid) / pr.seconds : 0;
+        QString line = QString("import: %1 read, %2 stored, %3 duplicate, %4 invalid, %5 events/s")
+                           .arg(humanCount(pr.read), humanCount(pr.stored), humanCount(pr.duplicate),
+                                humanCount(pr.invalid), humanCount(uint64_t(rate)));
+        if (pr.bytes_total)
+            line += QString(", %1%").arg(100.0 * double(pr.bytes_read) / double(pr.bytes_total), 0, 'f', 1);
+        std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
+    };
+    auto result = engine::runImport(**store, paths, progress, &stopRequested());
+    if (tty) std::fprintf(stderr, "\n");
+    auto closed = (*store)->shutdown();
+    if (!result) {
+        err("archivist: import failed: " + result.error().message);
+        return kExitFailure;
+    }
+    if (!closed) {
+        err("archivist: " + closed.error().message);
+        return kExitFailure;
+    }
+    const auto& r = *result;
+    if (p.isSet(json)) std::printf("%s\n", engine::importSummaryJson(r).c_str());
+    QString summary = QString("imported %1 lines in %2 s: %3 stored, %4 duplicate, %5 invalid")
+                          .arg(humanCount(r.read))
+                          .arg(r.seconds, 0, 'f', 2)
+                          .arg(humanCount(r.stored), humanCount(r.duplicate), humanCount(r.invalid));
+    for (size_t i = 1; i < r.invalid_by_reason.size(); ++i)
+        if (r.invalid_by_reason[i])
+            summary += QString("\n  %1: %2").arg(protocol::rejectName(protocol::Reject(i))).arg(r.invalid_by_reason[i]);
+    err(summary);
+    if (stopRequested().load()) {
+        err("archivist: import interrupted; everything read before the signal is stored");
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
+int cmdExport(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Write stored events as JSONL to standard output, oldest first.");
+    Common c;
+    QCommandLineOption filter("filter", "A NIP-01 filter object (or an array of filters, ORed).", "json");
+    QCommandLineOption since("since", "Only events with created_at >= T (unix seconds or ISO 8601).", "T");
+    QCommandLineOption until("until", "Only events with created_at <= T (unix seconds or ISO 8601).", "T");
+    QCommandLineOption output("output", "Write to FILE instead of standard output.", "file");
+    p.addOptions({c.dataDir, filter, since, until, output});
+    p.addHelpOption();
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    if (!p.positionalArguments().isEmpty()) return usage(p, "export takes no positional arguments");
+    std::vector<protocol::Filter> filters;
+    if (p.isSet(filter)) {
+        const std::string text = p.value(filter).trimmed().toStdString();
+        if (!text.empty() && text.front() == '[') {
+            // An array of filter objects: split on the top-level objects by parsing each one.
+            int depth = 0;
+            size_t start = std::string::npos;
+            bool inString = false, escape = false;
+            for (size_t i = 0; i < text.size(); ++i) {
+                const char ch = text[i];
+                if (inString) {
+                    if (escape) escape = false;
+                    else if (ch == '\\') escape = true;
+                    else if (ch == '"') inString = false;
+                    continue;
+                }
+                if (ch == '"') inString = true;
+                else if (ch == '{') { if (depth++ == 0) start = i; }
+                else if (ch == '}' && --depth == 0) {
+                    auto f = protocol::parseFilter(std::string_view(text).substr(start, i - start + 1));
+                    if (!f) return usage(p, "bad --filter: " + QString::fromStdString(f.error().message));
+                    filters.push_back(*f);
+                }
+            }
+            if (filters.empty()) return usage(p, "bad --filter: no filter objects in the array");
+        } else {
+            auto f = protocol::parseFilter(text);
+            if (!f) return usage(p, "bad --filter: " + QString::fromStdString(f.error().message));
+            filters.push_back(*f);
+        }
+    }
+    int64_t t = 0;
+    if (p.isSet(since) || p.isSet(until)) {
+        if (filters.empty()) filters.emplace_back();
+        if (p.isSet(since)) {
+            if (!parseTime(p.value(since), t)) return usage(p, "bad --since: " + p.value(since));
+            for (auto& f : filters) f.since = f.since ? std::max(*f.since, t) : t;
+        }
+        if (p.isSet(until)) {
+            if (!parseTime(p.value(until), t)) return usage(p, "bad --until: " + p.value(until));
+            for (auto& f : filters) f.until = f.until ? std::min(*f.until, t) : t;
+        }
+    }
+    std::FILE* out = stdout;
+    if (p.isSet(output)) {
+        out = std::fopen(p.value(output).toLocal8Bit().constData(), "wb");
+        if (!out) {
+            err("archivist: cannot write " + p.value(output));
+            return kExitFailure;
+        }
+    }
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto progress = [&](const engine::WorkProgress& w) {
+        if (tty) std::fprintf(stderr, "\rexport: %llu / %llu events\x1b[K", (unsigned long long)w.done, (unsigned long long)w.total);
+    };
+    auto n = engine::exportEvents(**store, filters, out, progress, &stopRequested());
+    if (tty) std::fprintf(stderr, "\n");
+    if (out != stdout) std::fclose(out);
+    if (!n) {
+        err("archivist: export failed: " + n.error().message);
+        return kExitFailure;
+    }
+    err(QString("exported %1 events").arg(humanCount(*n)));
+    return kExitOk;
+}
+
+int cmdVerify(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Check that archive and index agree. Exit 0 only if they do.");
+    Common c;
+    QCommandLineOption json("json", "Print the report as one JSON object on standard output.");
+    p.addOptions({c.dataDir, json});
+    p.addHelpOption();
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    if (!p.positionalArguments().isEmpty()) return usage(p, "verify takes no positional arguments");
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto progress = [&](const engine::WorkProgress& w) {
+        if (tty) std::fprintf(stderr, "\rverify: %llu / %llu events\x1b[K", (unsigned long long)w.done, (unsigned long long)w.total);
+    };
+    auto rep = engine::verifyStore(**store, progress, &stopRequested());
+    if (tty) std::fprintf(stderr, "\n");
+    if (!rep) {
+        err("archivist: verify failed: " + rep.error().message);
+        return kExitFailure;
+    }
+    for (const auto& d : rep->details) err("  " + d);
+    if (rep->problems > rep->details.size())
+        err(QString("  … and %1 more").arg(rep->problems - rep->details.size()));
+    if (p.isSet(json))
+        std::printf("{\"ok\":%s,\"archived_events\":%llu,\"indexed_events\":%llu,\"frames\":%llu,\"segments\":%llu,"
+                    "\"problems\":%llu}\n",
+                    rep->ok() ? "true" : "false", (unsigned long long)rep->archived_events,
+                    (unsigned long long)rep->indexed_events, (unsigned long long)rep->frames,
+                    (unsigned long long)rep->segments, (unsigned long long)rep->problems);
+    err(QString("verify: %1 — %2 archived events, %3 indexed, %4 frames in %5 segments, %6 problems")
+            .arg(rep->ok() ? "OK" : "FAILED")
+            .arg(humanCount(rep->archived_events), humanCount(rep->indexed_events), humanCount(rep->frames),
+                 humanCount(rep->segments), humanCount(rep->problems)));
+    return rep->ok() ? kExitOk : kExitFailure;
+}
+
+int cmdReindex(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Rebuild the index from the archive segments.");
+    Common c;
+    p.addOptions({c.dataDir});
+    p.addHelpOption();
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    if (!p.positionalArguments().isEmpty()) return usage(p, "reindex takes no positional arguments");
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) {
+        // An index ahead of its archive is exactly what reindex repairs: open without recovery.
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto progress = [&](const engine::WorkProgress& w) {
+        const QString line = QString("reindex: %1 of %2 (%3%)")
+                                 .arg(humanBytes(w.done), humanBytes(w.total))
+                                 .arg(w.total ? 100.0 * double(w.done) / double(w.total) : 100.0, 0, 'f', 1);
+        std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
+    };
+    auto rep = engine::reindexStore(**store, progress, &stopRequested());
+    if (tty) std::fprintf(stderr, "\n");
+    if (!rep) {
+        err("archivist: reindex failed: " + rep.error().message);
+        return kExitFailure;
+    }
+    err(QString("reindexed %1 events from %2 frames (%3 damaged lines, %4 duplicate lines)")
+            .arg(humanCount(rep->events), humanCount(rep->frames), humanCount(rep->damaged_lines),
+                 humanCount(rep->duplicate_lines)));
+    return rep->damaged_lines ? kExitFailure : kExitOk;
+}
+
+int cmdStats(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Show what the archive holds.");
+    Common c;
+    QCommandLineOption json("json", "Print one JSON object on standard output.");
+    p.addOptions({c.dataDir, json});
+    p.addHelpOption();
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    if (!p.positionalArguments().isEmpty()) return usage(p, "stats takes no positional arguments");
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    auto s = engine::storeStats(**store);
+    if (!s) {
+        err("archivist: " + s.error().message);
+        return kExitFailure;
+    }
+    if (p.isSet(json)) {
+        std::printf("%s\n", engine::statsJson(*s).c_str());
+        return kExitOk;
+    }
+    std::printf("data directory  %s\n", (*store)->paths().root.c_str());
+    std::printf("events          %s\n", humanCount(s->events).toLocal8Bit().constData());
+    std::printf("segments        %u (%s frames)\n", s->segments, humanCount(s->frames).toLocal8Bit().constData());
+    std::printf("archive bytes   %s\n", humanBytes(s->archive_bytes).toLocal8Bit().constData());
+    std::printf("index bytes     %s%s\n", humanBytes(s->index_bytes).toLocal8Bit().constData(),
+                s->fts ? " (with full-text search)" : "");
+    if (s->events)
+        std::printf("bytes/event     %.1f archive, %.1f index\n", double(s->archive_bytes) / double(s->events),
+                    double(s->index_bytes) / double(s->events));
+    if (!s->kinds.empty()) {
+        std::printf("kinds\n");
+        for (const auto& [kind, count] : s->kinds)
+            std::printf("  %-6u %s\n", kind, humanCount(count).toLocal8Bit().constData());
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+bool isCommand(const QString& word) { return kCommands.contains(word); }
+
+int runCommand(const QStringList& args) {
+    const QString cmd = args.value(0);
+    // QCommandLineParser expects argv[0] first: keep "archivist <cmd>" as the program name.
+    QStringList rest = args;
+    rest[0] = "archivist " + cmd;
+    if (cmd == "import") return cmdImport(rest);
+    if (cmd == "export") return cmdExport(rest);
+    if (cmd == "verify") return cmdVerify(rest);
+    if (cmd == "reindex") return cmdReindex(rest);
+    if (cmd == "stats") return cmdStats(rest);
+    err("archivist: unknown command " + cmd);
+    return kExitUsage;
+}
+
+}  // namespace archivist::app

@@ -1,0 +1,45 @@
+#pragma once
+// The data directory and its exclusive lock.
+//
+// Layout (docs/data-directory.md):
+//   <dir>/LOCK                  flock()ed by the one process using the directory; holds its pid
+//   <dir>/archive/              segment-NNNNNN.jsonl.zst (the source of truth)
+//   <dir>/index.sqlite          the derived index (+ -wal, -shm)
+//
+// The lock is an advisory flock on LOCK: the kernel releases it when the process dies, so a lock
+// left by a killed process never blocks the next start, and a second live process gets a clear
+// error naming the holder's pid instead of corrupting anything.
+#include <filesystem>
+
+#include "core/util/expected.h"
+
+namespace archivist::engine {
+
+struct DataDirPaths {
+    std::filesystem::path root;
+    std::filesystem::path archive;  // root/archive
+    std::filesystem::path index;    // root/index.sqlite
+    std::filesystem::path lock;     // root/LOCK
+    explicit DataDirPaths(std::filesystem::path dir);
+};
+
+// The platform default: $XDG_DATA_HOME/archivist (QStandardPaths::GenericDataLocation + "archivist").
+std::filesystem::path defaultDataDir();
+
+class DataDirLock {
+public:
+    // Creates the directory if missing and takes the lock without waiting.
+    // Errors: "locked" (another process holds it; the message names its pid), "io".
+    static Expected<DataDirLock> acquire(const std::filesystem::path& dir);
+    DataDirLock(DataDirLock&& other) noexcept;
+    DataDirLock& operator=(DataDirLock&& other) noexcept;
+    DataDirLock(const DataDirLock&) = delete;
+    DataDirLock& operator=(const DataDirLock&) = delete;
+    ~DataDirLock();
+
+private:
+    explicit DataDirLock(int fd) : m_fd(fd) {}
+    int m_fd = -1;
+};
+
+}  // namespace archivist::engine

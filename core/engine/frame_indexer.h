@@ -1,0 +1,23 @@
+#pragma once
+// Indexes one archived frame from its text: used by start-up recovery (frames past the watermark)
+// and by `reindex` (every frame). Each line is parsed strictly and its id re-checked; events
+// already in the index are skipped (counted), lines that do not parse are counted as damaged.
+// Thread: writer only (uses the IndexWriter).
+#include <cstdint>
+
+#include "core/archive/segment_reader.h"
+#include "core/index/index_writer.h"
+#include "core/util/expected.h"
+
+namespace archivist::engine {
+
+struct FrameIndexResult {
+    uint64_t indexed = 0;
+    uint64_t already_indexed = 0;
+    uint64_t damaged_lines = 0;  // not a valid event or id mismatch: reported by `verify`
+};
+
+Expected<FrameIndexResult> indexFrame(index::IndexWriter& index, const archive::Frame& frame,
+                                      uint32_t index_source, int64_t seen_at_ms);
+
+}  // namespace archivist::engine

@@ -1,0 +1,111 @@
+#pragma once
+// Store: one open data directory with its ingest pipeline.
+//
+// open() takes the directory lock, opens the index, runs watermark recovery (torn tail cut, frames
+// past the watermark re-indexed), opens the archive writer. start() spawns the verify pool and the
+// commit writer. Producers submit RawBatches (blocking when the pipeline is full: backpressure).
+// shutdown() closes intake, lets the pipeline drain, commits the last group, closes the archive and
+// checkpoints the index; every thread is joined. The destructor calls shutdown() if needed.
+//
+// Thread: open/start/shutdown from the owner thread; submit/trySubmit/waitSettled from any thread.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "core/archive/recovery.h"
+#include "core/archive/segment_writer.h"
+#include "core/engine/data_dir.h"
+#include "core/index/index_writer.h"
+#include "core/ingest/bounded_queue.h"
+#include "core/ingest/commit_writer.h"
+#include "core/ingest/ingest_types.h"
+#include "core/ingest/source_table.h"
+#include "core/ingest/verify_pool.h"
+#include "core/protocol/event_validator.h"
+#include "core/util/expected.h"
+
+namespace archivist::observe {
+class MetricsRegistry;
+}
+
+namespace archivist::engine {
+
+struct StoreOptions {
+    protocol::ValidationPolicy policy;
+    ingest::WriterOptions writer;
+    archive::ArchiveOptions archive;
+    index::IndexOptions index;
+    size_t verify_threads = 0;          // 0 = one per core
+    size_t raw_queue_batches = 64;      // capacity of the verify pool's input (batches ≤ 256 items)
+    size_t verified_queue_batches = 64; // capacity of the writer's input
+    size_t source_capacity = 65536;
+};
+
+struct OpenReport {
+    archive::RecoveryReport recovery;
+    uint64_t recovered_events = 0;
+    uint64_t damaged_lines = 0;
+};
+
+class Store {
+public:
+    static Expected<std::unique_ptr<Store>> open(const std::filesystem::path& data_dir, StoreOptions options,
+                                                 observe::MetricsRegistry& metrics, OpenReport* report = nullptr);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Called on the writer thread after each commit. Set before start().
+    void setCommitListener(std::function<void(const ingest::CommitNotice&)> listener);
+    void start();
+
+    // A named source (relay URL, "import:<file>"). Error "capacity" when the table is full.
+    Expected<ingest::SourceId> addSource(const std::string& name);
+    ingest::SourceTable& sources() { return m_sources; }
+
+    // Blocks while the pipeline is full. Returns false when intake is closed or the writer failed
+    // (the batch is not taken). Counts items as received on their source.
+    bool submit(ingest::RawBatch&& batch);
+    // Waits until `expected` items of `source` have settled (stored, duplicate or invalid).
+    // Returns false on timeout, cancel, or when the writer failed.
+    bool waitSettled(ingest::SourceId source, uint64_t expected, std::chrono::milliseconds timeout,
+                     const std::atomic<bool>* cancel = nullptr);
+
+    // Stop intake, drain, final commit, close. Retries of a failing commit are abandoned at the
+    // deadline (then the group is not acknowledged and the error is returned).
+    Expected<void> shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds(5000));
+
+    bool failed() const;
+    std::string lastError() const;
+    const DataDirPaths& paths() const { return m_paths; }
+    size_t rawQueueDepth() const { return m_raw.depth(); }
+    size_t rawQueueCapacity() const { return m_raw.capacity(); }
+    size_t verifiedQueueDepth() const { return m_verified.depth(); }
+    size_t verifiedQueueCapacity() const { return m_verified.capacity(); }
+    size_t verifyThreads() const { return m_verifyPool ? m_verifyPool->threadCount() : 0; }
+    // Writer-thread objects; only for maintenance commands that run with the pipeline stopped.
+    index::IndexWriter& indexWriter() { return *m_index; }
+
+private:
+    Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics);
+
+    DataDirPaths m_paths;
+    DataDirLock m_lock;
+    StoreOptions m_opts;
+    observe::MetricsRegistry& m_metrics;
+    ingest::SourceTable m_sources;
+    ingest::BoundedQueue<ingest::RawBatch> m_raw;
+    ingest::BoundedQueue<ingest::VerifiedBatch> m_verified;
+    std::unique_ptr<index::IndexWriter> m_index;
+    std::unique_ptr<archive::ArchiveWriter> m_archive;
+    std::unique_ptr<ingest::VerifyPool> m_verifyPool;
+    std::unique_ptr<ingest::CommitWriter> m_writer;
+    std::function<void(const ingest::CommitNotice&)> m_listener;
+    bool m_started = false;
+    bool m_shutDown = false;
+};
+
+}  // namespace archivist::engine

@@ -1,0 +1,140 @@
+#pragma once
+// CommitWriter: the single writer of the archive and the index (its own thread).
+//
+// It drains verified batches, deduplicates (in-flight set of the current group → RecentIdCache →
+// index lookup) and forms commit groups of at most `group_events` events / `group_bytes` bytes /
+// `group_ms` milliseconds. For each group: append ONE zstd frame to the open segment and fdatasync,
+// then ONE index transaction with the rows, the sightings and the new watermark. Only after that
+// COMMIT are the events "stored": source counters, metrics, the recent-id cache and the commit
+// listener see them then, never before.
+//
+// Failure policy: an archive or index error pauses the writer (its queue fills, producers block —
+// backpressure, nothing dropped) and the commit is retried with exponential backoff until it
+// succeeds or the owner abandons it at a shutdown deadline. A frame that reached the archive but
+// not the index is re-indexed by watermark recovery on the next start.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/archive/segment_writer.h"
+#include "core/index/index_writer.h"
+#include "core/ingest/bounded_queue.h"
+#include "core/ingest/ingest_types.h"
+#include "core/ingest/recent_id_cache.h"
+#include "core/ingest/source_table.h"
+
+namespace archivist::observe {
+class MetricsRegistry;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace archivist::observe
+
+namespace archivist::ingest {
+
+struct WriterOptions {
+    int group_ms = 250;
+    size_t group_events = 4096;
+    size_t group_bytes = 4u << 20;  // uncompressed frame bytes
+    size_t recent_cache = 131072;
+    int retry_initial_ms = 100;
+    int retry_max_ms = 5000;
+};
+
+// A thin record of a committed event, for the console's "newest events" table.
+struct CommittedEvent {
+    protocol::Bytes32 id{};
+    protocol::Bytes32 pubkey{};
+    int64_t created_at = 0;
+    uint16_t kind = 0;
+    std::string content_preview;  // at most 160 bytes, cut at a UTF-8 boundary
+    SourceId source = 0;
+    int64_t first_seen_at_ms = 0;
+};
+
+struct CommitNotice {
+    uint64_t stored = 0;
+    uint64_t duplicates = 0;
+    int64_t commit_ms = 0;                // wall time of the archive append + index commit
+    std::vector<CommittedEvent> newest;   // at most kNoticeNewest of this group's new events
+    static constexpr size_t kNoticeNewest = 64;
+};
+
+class CommitWriter {
+public:
+    CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive,
+                 index::IndexWriter& index, SourceTable& sources, WriterOptions options,
+                 observe::MetricsRegistry& metrics);
+    ~CommitWriter();
+    CommitWriter(const CommitWriter&) = delete;
+    CommitWriter& operator=(const CommitWriter&) = delete;
+
+    // Called on the writer thread after every successful commit; must be quick and thread-safe.
+    // Set before start().
+    void setCommitListener(std::function<void(const CommitNotice&)> listener);
+
+    void start();
+    // Waits for the thread: it exits once the input queue is closed and drained and the last group
+    // is committed (or abandoned, see abandonRetries()).
+    void join();
+    // Stop retrying a failing commit (shutdown deadline passed). The group is not acknowledged.
+    void abandonRetries();
+
+    bool failed() const { return m_failed.load(); }       // a group was abandoned
+    bool paused() const { return m_paused.load(); }       // currently retrying a failed write
+    std::string lastError() const;
+    uint64_t groupsCommitted() const { return m_groups.load(); }
+
+private:
+    void run();
+    void addItem(SourceId source, VerifiedItem&& item);
+    bool commitGroup();  // false when abandoned
+    template <typename Fn>
+    bool retry(const char* stage, Fn&& fn);
+    void setError(const std::string& message);
+    uint32_t indexSource(SourceId source);
+
+    BoundedQueue<VerifiedBatch>& m_in;
+    archive::ArchiveWriter& m_archive;
+    index::IndexWriter& m_index;
+    SourceTable& m_sources;
+    const WriterOptions m_opts;
+    std::function<void(const CommitNotice&)> m_listener;
+    std::thread m_thread;
+
+    // Current group (writer thread only).
+    std::string m_frame;
+    std::vector<index::NewEvent> m_newEvents;
+    std::vector<SourceId> m_newSources;
+    std::vector<index::Sighting> m_sightings;
+    std::vector<SourceId> m_sightingSources;
+    std::unordered_set<protocol::Bytes32, IdHash> m_inFlight;
+    int64_t m_groupStartMs = 0;
+    RecentIdCache m_recent;
+
+    std::atomic<bool> m_abandon{false};
+    std::atomic<bool> m_failed{false};
+    std::atomic<bool> m_paused{false};
+    std::atomic<uint64_t> m_groups{0};
+    std::atomic<size_t> m_recentSize{0};
+    std::atomic<size_t> m_inFlightSize{0};
+    mutable std::mutex m_errorMutex;
+    std::string m_lastError;
+
+    observe::Counter* m_storedTotal;
+    observe::Counter* m_duplicateTotal;
+    observe::Counter* m_archiveErrors;
+    observe::Counter* m_indexErrors;
+    observe::Counter* m_bytesCompressed;
+    observe::Counter* m_bytesRaw;
+    observe::Histogram* m_commitSeconds;
+    observe::Histogram* m_groupEvents;
+};
+
+}  // namespace archivist::ingest

@@ -1,0 +1,38 @@
+#pragma once
+// Value types that travel through the ingest pipeline's bounded queues.
+//   producers (import reader, relay connections) → RawBatch → verify pool → VerifiedBatch → commit writer
+// Every item carries the id of the SourceTable entry it came from, so counts and rejections are
+// attributed to a relay or an import job.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/protocol/event.h"
+
+namespace archivist::ingest {
+
+using SourceId = uint32_t;  // index into the SourceTable (not the index database's source id)
+
+struct RawItem {
+    std::string json;            // one event object, exactly as received
+    int64_t received_at_ms = 0;  // wall clock when it arrived
+};
+
+struct RawBatch {
+    SourceId source = 0;
+    std::vector<RawItem> items;
+};
+
+struct VerifiedItem {
+    protocol::Event event;
+    std::string canonical;  // canonical event JSON (protocol::appendEventJson), no newline
+    uint32_t flags = 0;     // protocol::EventFlag bits
+    int64_t received_at_ms = 0;
+};
+
+struct VerifiedBatch {
+    SourceId source = 0;
+    std::vector<VerifiedItem> items;
+};
+
+}  // namespace archivist::ingest
