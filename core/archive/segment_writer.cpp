@@ -1,0 +1,253 @@
+#include "core/archive/segment_writer.h"
+
+#include <openssl/sha.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include "core/archive/segment_format.h"
+
+namespace archivist::archive {
+
+namespace {
+
+int64_t nowUnixSeconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Reads up to `max_bytes` from the start of a file; empty on error (the caller reports).
+Expected<std::string> readPrefix(const std::filesystem::path& path, size_t max_bytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return makeError("io", "cannot read " + path.string() + ": " + std::strerror(errno));
+    std::string buf(max_bytes, '\0');
+    in.read(buf.data(), std::streamsize(max_bytes));
+    buf.resize(size_t(in.gcount()));
+    return buf;
+}
+
+Error usage(const std::string& what) { return makeError("usage", "archive append: " + what); }
+
+}  // namespace
+
+std::filesystem::path segmentPath(const std::filesystem::path& dir, uint32_t segment) {
+    char name[64];
+    std::snprintf(name, sizeof name, "segment-%0*u.jsonl.zst", kSegmentNumberDigits, unsigned(segment));
+    return dir / name;
+}
+
+std::vector<uint32_t> listSegments(const std::filesystem::path& dir) {
+    std::vector<uint32_t> out;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= kSegmentPrefix.size() + kSegmentSuffix.size()) continue;
+        if (name.compare(0, kSegmentPrefix.size(), kSegmentPrefix) != 0) continue;
+        if (name.compare(name.size() - kSegmentSuffix.size(), kSegmentSuffix.size(), kSegmentSuffix) != 0) continue;
+        const std::string_view digits(name.data() + kSegmentPrefix.size(),
+                                      name.size() - kSegmentPrefix.size() - kSegmentSuffix.size());
+        if (digits.size() < size_t(kSegmentNumberDigits)) continue;
+        if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+        uint32_t n = 0;
+        const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (r.ec != std::errc() || n == 0) continue;
+        if (segmentPath(dir, n).filename() != it->path().filename()) continue;  // e.g. extra leading zeros
+        out.push_back(n);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+uint64_t frameChecksum(std::string_view uncompressed) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(uncompressed.data()), uncompressed.size(), digest);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | digest[i];
+    return v;
+}
+
+ArchiveWriter::ArchiveWriter(std::filesystem::path dir, ArchiveOptions opts, FileSystem* fs)
+    : m_dir(std::move(dir)), m_opts(opts), m_fs(fs ? fs : defaultFileSystem()) {}
+
+ArchiveWriter::~ArchiveWriter() {
+    if (m_file) (void)close();
+    if (m_cctx) ZSTD_freeCCtx(m_cctx);
+}
+
+Expected<void> ArchiveWriter::createSegment(uint32_t segment, std::unique_ptr<WritableFile>& out,
+                                            int64_t& created_at_s) {
+    const auto path = segmentPath(m_dir, segment);
+    auto f = m_fs->openAppend(path);
+    if (!f) return f.error();
+    auto file = std::move(f.value());
+    if (file->size() != 0) {
+        (void)file->close();
+        return makeError("corrupt", "new segment " + path.string() + " already exists and is not empty");
+    }
+    created_at_s = nowUnixSeconds();
+    auto r = file->append(encodeSegmentHeader(segment, created_at_s));
+    if (r) r = file->sync();
+    if (r) r = m_fs->syncDir(m_dir);
+    if (!r) {
+        // Leave an empty file at worst: recover()/open() treat an empty last segment as new.
+        (void)file->truncate(0);
+        (void)file->close();
+        return r.error();
+    }
+    out = std::move(file);
+    return {};
+}
+
+Expected<void> ArchiveWriter::open() {
+    if (m_file) return makeError("usage", "archive writer for " + m_dir.string() + " is already open");
+    std::error_code ec;
+    std::filesystem::create_directories(m_dir, ec);
+    if (ec) return makeError("io", "cannot create archive directory " + m_dir.string() + ": " + ec.message());
+    if (!m_cctx) {
+        m_cctx = ZSTD_createCCtx();
+        if (!m_cctx) return makeError("io", "zstd: cannot allocate a compression context");
+    }
+    ZSTD_CCtx_reset(m_cctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_compressionLevel, m_opts.zstd_level);
+    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_contentSizeFlag, 1);
+    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_dictIDFlag, 0);
+
+    const auto segs = listSegments(m_dir);
+    const uint32_t segment = segs.empty() ? 1 : segs.back();
+    const auto path = segmentPath(m_dir, segment);
+    auto f = m_fs->openAppend(path);
+    if (!f) return f.error();
+    auto file = std::move(f.value());
+    int64_t createdAt = 0;
+    uint64_t headerBytes = kHeaderBytes;
+    if (file->size() == 0) {
+        createdAt = nowUnixSeconds();
+        auto r = file->append(encodeSegmentHeader(segment, createdAt));
+        if (r) r = file->sync();
+        if (r) r = m_fs->syncDir(m_dir);
+        if (!r) {
+            (void)file->truncate(0);
+            (void)file->close();
+            return r.error();
+        }
+    } else {
+        auto prefix = readPrefix(path, 8 + kMaxHeaderPayloadBytes);
+        if (!prefix) return prefix.error();
+        auto h = parseSegmentHeader(prefix.value());
+        if (!h) {
+            (void)file->close();
+            return makeError("corrupt", path.string() + ": " + h.error().message + " (run recovery)");
+        }
+        if (h->segment != segment) {
+            (void)file->close();
+            return makeError("corrupt", path.string() + ": header names segment " + std::to_string(h->segment));
+        }
+        createdAt = h->created_at_s;
+        headerBytes = h->header_bytes;
+    }
+    m_file = std::move(file);
+    m_segment = segment;
+    m_createdAt = createdAt;
+    m_firstFrameOffset = headerBytes;
+    m_goodSize = m_file->size();
+    m_needsRepair = false;
+    return {};
+}
+
+Expected<void> ArchiveWriter::repairTail() {
+    if (!m_needsRepair) return {};
+    auto r = m_file->truncate(m_goodSize);
+    if (!r) return r;
+    m_needsRepair = false;
+    return {};
+}
+
+Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t events) {
+    if (!m_file) return usage("the archive writer is not open");
+    if (jsonl.empty()) return usage("empty frame");
+    if (jsonl.back() != '\n') return usage("frame does not end in a newline");
+    if (jsonl.size() > kMaxFrameBytes)
+        return usage("frame of " + std::to_string(jsonl.size()) + " bytes exceeds " + std::to_string(kMaxFrameBytes));
+    const auto lines = uint64_t(std::count(jsonl.begin(), jsonl.end(), '\n'));
+    if (lines != events)
+        return usage("frame has " + std::to_string(lines) + " lines but events = " + std::to_string(events));
+
+    auto repaired = repairTail();
+    if (!repaired) return repaired.error();
+
+    const size_t bound = ZSTD_compressBound(jsonl.size());
+    if (m_out.size() < bound) m_out.resize(bound);
+    const size_t csize = ZSTD_compress2(m_cctx, m_out.data(), m_out.size(), jsonl.data(), jsonl.size());
+    if (ZSTD_isError(csize)) return makeError("io", std::string("zstd compression failed: ") + ZSTD_getErrorName(csize));
+
+    const uint64_t before = m_goodSize;
+    auto r = m_file->append(std::string_view(m_out.data(), csize));
+    if (r && m_opts.sync) r = m_file->sync();
+    if (!r) {
+        if (m_file->size() != before) {
+            m_needsRepair = true;
+            auto t = repairTail();
+            if (!t) {
+                return makeError("io", r.error().message + "; and the partial frame could not be cut off (" +
+                                           t.error().message + "); it will be retried before the next append");
+            }
+        }
+        return r.error();
+    }
+    m_goodSize = m_file->size();
+
+    AppendedFrame out;
+    out.ref = FrameRef{m_segment, before, uint32_t(csize)};
+    out.events = events;
+    out.raw_bytes = jsonl.size();
+    out.checksum = frameChecksum(jsonl);
+    return out;
+}
+
+bool ArchiveWriter::shouldSeal() const {
+    if (!m_file || m_goodSize <= m_firstFrameOffset) return false;
+    if (m_goodSize >= m_opts.seal_bytes) return true;
+    return nowUnixSeconds() - m_createdAt >= m_opts.seal_age_s;
+}
+
+uint64_t ArchiveWriter::openSegmentBytes() const { return m_file ? m_goodSize : 0; }
+
+Expected<uint32_t> ArchiveWriter::seal() {
+    if (!m_file) return makeError("usage", "archive seal: the archive writer is not open");
+    auto r = repairTail();
+    if (r) r = m_file->sync();
+    if (!r) return r.error();
+    std::unique_ptr<WritableFile> next;
+    int64_t createdAt = 0;
+    auto c = createSegment(m_segment + 1, next, createdAt);
+    if (!c) return c.error();
+    if (!m_file->close()) ++m_closeErrors;
+    const uint32_t sealed = m_segment;
+    m_file = std::move(next);
+    m_segment = sealed + 1;
+    m_createdAt = createdAt;
+    m_firstFrameOffset = kHeaderBytes;
+    m_goodSize = m_file->size();
+    m_needsRepair = false;
+    return sealed;
+}
+
+Expected<void> ArchiveWriter::close() {
+    if (!m_file) return {};
+    auto r = repairTail();
+    if (r) r = m_file->sync();
+    auto c = m_file->close();
+    m_file.reset();
+    if (!r) return r;
+    return c;
+}
+
+}  // namespace archivist::archive
