@@ -74,11 +74,11 @@ Verdict checkFrameHeader(const char* p, size_t avail, bool at_eof, uint64_t& con
     const unsigned fhd = u[4];
     const unsigned fcsFlag = fhd >> 6;
     const bool singleSegment = (fhd >> 5) & 1;
-    const bool reserved = (fhd >> 3) & 1;
+    const bool reserved = ((fhd >> 3) & 1) || ((fhd >> 4) & 1);  // reserved bit, and the unused bit we never set
     const bool checksum = (fhd >> 2) & 1;
     const unsigned dictFlag = fhd & 3;
     if (reserved) {
-        why = "frame header has the reserved bit set";
+        why = "frame header has a reserved or unused bit set";
         return Verdict::Corrupt;
     }
     if (!checksum) {
