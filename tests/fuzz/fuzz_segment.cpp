@@ -21,23 +21,24 @@ namespace {
 using namespace archivist;
 using namespace archivist::archive;
 
-const std::filesystem::path& workDir() {
-    static const std::filesystem::path dir = [] {
+// One private temporary directory per process, removed at normal exit.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
         std::string tmpl = (std::filesystem::temp_directory_path() / "fuzz_segment.XXXXXX").string();
-        char* made = ::mkdtemp(tmpl.data());
-        if (!made) std::abort();
-        return std::filesystem::path(made);
-    }();
-    return dir;
-}
-
-struct Cleanup {
-    ~Cleanup() {
+        if (!::mkdtemp(tmpl.data())) std::abort();
+        path = tmpl;
+    }
+    ~TempDir() {
         std::error_code ec;
-        std::filesystem::remove_all(workDir(), ec);
+        std::filesystem::remove_all(path, ec);
     }
 };
-Cleanup g_cleanup;
+
+const std::filesystem::path& workDir() {
+    static const TempDir dir;
+    return dir.path;
+}
 
 void writeFile(const std::filesystem::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
