@@ -1,0 +1,39 @@
+#include "core/observe/memory_stats.h"
+
+#include <cstdio>
+#include <cstring>
+#include <malloc.h>
+
+#include "core/observe/metrics.h"
+
+namespace archivist::observe {
+
+MemoryStats readMemoryStats() {
+    MemoryStats m;
+    if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) {
+            unsigned long long kib = 0;
+            if (std::sscanf(line, "VmRSS: %llu kB", &kib) == 1) m.rss_bytes = kib * 1024;
+            else if (std::sscanf(line, "VmHWM: %llu kB", &kib) == 1) m.peak_rss_bytes = kib * 1024;
+        }
+        std::fclose(f);
+    }
+    const struct mallinfo2 mi = mallinfo2();
+    m.heap_in_use_bytes = uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
+    m.heap_arena_bytes = uint64_t(mi.arena) + uint64_t(mi.hblkhd);
+    return m;
+}
+
+void registerMemoryGauges(MetricsRegistry& r) {
+    r.gaugeFn("archivist_process_resident_memory_bytes", "Resident set size", {},
+              [] { return double(readMemoryStats().rss_bytes); });
+    r.gaugeFn("archivist_process_peak_resident_memory_bytes", "Peak resident set size", {},
+              [] { return double(readMemoryStats().peak_rss_bytes); });
+    r.gaugeFn("archivist_heap_in_use_bytes", "Heap bytes in use (mallinfo2)", {},
+              [] { return double(readMemoryStats().heap_in_use_bytes); });
+    r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (mallinfo2)", {},
+              [] { return double(readMemoryStats().heap_arena_bytes); });
+}
+
+}  // namespace archivist::observe
