@@ -1,0 +1,32 @@
+#pragma once
+// Strict parsing of one NIP-01 event object, its canonical JSON, and its id.
+// Thread: any (per-call state only; a thread_local buffer is reused for id serialisation).
+#include <string>
+#include <string_view>
+
+#include "core/protocol/event.h"
+
+namespace archivist::protocol {
+
+// Returns Reject::None and fills `out` on success. Rules (docs/validation-policy.md):
+// id/pubkey 64 and sig 128 lowercase hex; created_at a JSON integer literal (no sign, fraction or
+// exponent) in 0 … 2^63−1; kind an integer in 0 … 65535; tags an array of arrays of strings;
+// content a string; all seven present (MissingField) and none twice (DuplicateField); other
+// members are ignored. Not JSON → NotJson; not an object → NotObject; bad UTF-8 → InvalidUtf8.
+Reject parseEvent(std::string_view json, Event& out);
+
+// Canonical event JSON with JSON.stringify escaping; keys id, pubkey, created_at, kind, tags,
+// content, sig; no whitespace, no newline. parseEvent(appendEventJson(e)) == e.
+void appendEventJson(std::string& out, const Event& e);
+
+// The NIP-01 serialisation [0,pubkey,created_at,kind,tags,content] in two escaping forms:
+//  JsonStringify — JSON.stringify rules (what nostr-tools and most relays hash);
+//  Nip01Text — only \n \" \\ \r \t \b \f escaped, every other byte verbatim.
+enum class IdForm : uint8_t { Mismatch, JsonStringify, Nip01Text };
+void appendSerializedForId(std::string& out, const Event& e, IdForm form);
+Bytes32 computeId(const Event& e, IdForm form = IdForm::JsonStringify);
+// Which form hashes to e.id. Nip01Text is tried only when a string holds a control character
+// other than the seven (otherwise both forms are the same bytes).
+IdForm checkId(const Event& e);
+
+}  // namespace archivist::protocol

@@ -1,0 +1,33 @@
+#pragma once
+// The full acceptance check of one event (docs/validation-policy.md).
+// Thread: one instance per thread (owns a SchnorrVerifier).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/protocol/event.h"
+#include "core/protocol/event_codec.h"
+#include "core/protocol/schnorr_verifier.h"
+
+namespace archivist::protocol {
+
+struct ValidationPolicy {
+    size_t max_event_bytes = 512 * 1024;  // larger event JSON → TooLarge (checked before parsing)
+    bool verify_signatures = true;        // false: import --no-verify (ids still checked; kFlagUnverified)
+    int64_t future_tolerance_s = 900;     // created_at beyond receive time + this → kFlagFutureTimestamp
+};
+
+class EventValidator {
+public:
+    explicit EventValidator(ValidationPolicy policy = {});
+    // size → strict parse → id (either escaping form) → signature. On success returns
+    // Reject::None and fills out/flags; far-future events are flagged, never dropped.
+    Reject validate(std::string_view json, int64_t received_at_s, Event& out, uint32_t& flags);
+    const ValidationPolicy& policy() const { return m_policy; }
+
+private:
+    ValidationPolicy m_policy;
+    SchnorrVerifier m_verifier;
+};
+
+}  // namespace archivist::protocol

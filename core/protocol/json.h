@@ -1,0 +1,45 @@
+#pragma once
+// A strict RFC 8259 JSON parser producing a small DOM, and JSON.stringify-compatible quoting.
+//
+// Strictness: exactly one value (whitespace around it allowed); no trailing commas, comments,
+// leading zeros, raw control characters in strings, invalid UTF-8 or lone surrogate escapes
+// (both reported with invalid_utf8 = true); nesting deeper than max_depth is an error.
+// Numbers are not converted: `raw` keeps the literal so callers can tell 1, 1.0, 1e0 apart.
+// Safe on any input (fuzzed). Thread: any.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace archivist::protocol::json {
+
+enum class Type : uint8_t { Null, Bool, Number, String, Array, Object };
+
+struct Value {
+    Type type = Type::Null;
+    bool boolean = false;
+    std::string_view raw;  // exact source text of this value (points into the parsed text)
+    std::string str;       // strings: decoded UTF-8
+    std::vector<Value> items;                             // arrays
+    std::vector<std::pair<std::string, Value>> members;  // objects, in source order, duplicates kept
+    const Value* find(std::string_view key) const;        // first member with that key
+};
+
+struct ParseError {
+    size_t offset = 0;
+    std::string message;
+    bool invalid_utf8 = false;
+};
+
+bool parse(std::string_view text, Value& out, ParseError* err = nullptr, size_t max_depth = 64);
+
+// Appends s as a JSON string literal, exactly as JavaScript's JSON.stringify writes it:
+// \" \\ \b \f \n \r \t escaped, other U+0000–U+001F as \u00xx (lowercase hex), everything else
+// verbatim (U+2028/U+2029, DEL and astral characters as raw UTF-8).
+void appendQuoted(std::string& out, std::string_view s);
+
+// Validates UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+bool isValidUtf8(std::string_view s);
+
+}  // namespace archivist::protocol::json
