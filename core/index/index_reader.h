@@ -1,0 +1,95 @@
+#pragma once
+// IndexReader: a read-only connection (WAL readers never block the writer) for queries, stats,
+// export and verify. Thread: one thread at a time per instance.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/archive/archive_types.h"
+#include "core/protocol/event.h"
+#include "core/protocol/filter.h"
+#include "core/util/expected.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace archivist::index {
+
+struct EventRow {
+    int64_t rowid = 0;
+    protocol::Bytes32 id{};
+    protocol::Bytes32 pubkey{};
+    uint16_t kind = 0;
+    int64_t created_at = 0;
+    int64_t first_seen_at_ms = 0;
+    uint32_t flags = 0;
+    archive::FrameRef frame;
+    uint32_t line = 0;
+};
+
+struct Cursor {
+    int64_t created_at = 0;
+    protocol::Bytes32 id{};
+};
+
+enum class Order : uint8_t {
+    NewestFirst,  // created_at DESC, id ASC
+    OldestFirst,  // created_at ASC, id ASC
+};
+
+struct SightingRow {
+    std::string source;
+    int64_t seen_at_ms = 0;
+};
+
+struct FrameRow {
+    int64_t id = 0;
+    archive::AppendedFrame frame;
+};
+
+struct IndexStats {
+    uint64_t events = 0;
+    uint64_t frames = 0;
+    uint32_t segments = 0;
+    uint64_t sealed_segments = 0;
+    uint64_t index_bytes = 0;  // db + wal + shm
+    std::vector<std::pair<uint16_t, uint64_t>> kinds;
+    archive::Watermark watermark;
+    bool fts = false;
+};
+
+class IndexReader {
+public:
+    static Expected<std::unique_ptr<IndexReader>> open(const std::filesystem::path& db_file);
+    ~IndexReader();
+    IndexReader(const IndexReader&) = delete;
+    IndexReader& operator=(const IndexReader&) = delete;
+
+    // Keyset pagination: rows strictly after `after` in `order`. Filters are ORed (none = all);
+    // within one filter every condition holds; since/until inclusive; #x tags via the tags table;
+    // search through FTS5 (error "fts_off" when the index has no full-text table). The filter's
+    // own limit is ignored here; `limit` caps the page.
+    Expected<std::vector<EventRow>> query(const std::vector<protocol::Filter>& filters, std::optional<Cursor> after,
+                                          size_t limit, Order order = Order::NewestFirst);
+    Expected<uint64_t> count(const std::vector<protocol::Filter>& filters);
+    Expected<IndexStats> stats();
+    Expected<std::vector<SightingRow>> sightings(int64_t rowid);
+    // Every event in commit order (rowid); fn returns false to stop.
+    Expected<void> forEachEvent(const std::function<bool(const EventRow&)>& fn);
+    Expected<void> forEachFrame(const std::function<bool(const FrameRow&)>& fn);
+    Expected<std::optional<EventRow>> findById(const protocol::Bytes32& id);
+
+private:
+    IndexReader() = default;
+    sqlite3* m_db = nullptr;
+    std::filesystem::path m_path;
+    bool m_fts = false;
+    sqlite3_stmt* m_findById = nullptr;
+};
+
+}  // namespace archivist::index
