@@ -2,7 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <string>
+
+#include "core/index/schema.h"
 
 namespace archivist::index {
 
@@ -34,13 +39,32 @@ struct Bind {
     std::string s;
 };
 
-std::string ftsPhrase(const std::string& text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"') out += "\"\"";
-        else out += c;
+// FTS5 query for the user's text: every whitespace-separated word becomes a quoted prefix term
+// ("word"*), so no FTS5 operator or syntax in the input is interpreted; the terms are ANDed.
+std::string ftsQuery(const std::string& text) {
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        if (i >= text.size()) break;
+        if (!out.empty()) out += ' ';
+        out += '"';
+        while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) {
+            if (text[i] == '"') out += '"';
+            out += text[i++];
+        }
+        out += "\"*";
     }
-    return out + "\"";
+    return out;
+}
+
+bool isBusy(int code) {
+    code &= 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+Error sqlError(sqlite3* db, const std::string& what) {
+    return makeError(isBusy(sqlite3_extended_errcode(db)) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(db));
 }
 
 // WHERE clause for ORed filters; false when a filter can match nothing is not special-cased.
@@ -86,10 +110,17 @@ Expected<std::string> whereFor(const std::vector<protocol::Filter>& filters, boo
             if (values.empty()) conds += "NULL";
             conds += "))";
         }
-        if (f.search && !f.search->empty()) {
-            if (!fts) return makeError("fts_off", "full-text search is turned off for this index");
-            conds += " AND e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)";
-            binds.push_back({Bind::Text, 0, ftsPhrase(*f.search)});
+        if (f.search) {
+            const std::string q = ftsQuery(*f.search);
+            if (!q.empty()) {
+                // Content lives only in the archive and in the FTS table: without FTS there is
+                // nothing to LIKE over, so say so rather than return a silently wrong empty page.
+                if (!fts)
+                    return makeError("fts_off", "full-text search is turned off for this index "
+                                                "(enable it with the fts option; the index backfills from the archive)");
+                conds += " AND e.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)";
+                binds.push_back({Bind::Text, 0, q});
+            }
         }
         out += fi ? " OR (" : "(";
         out += conds + ")";
@@ -122,14 +153,22 @@ Expected<std::unique_ptr<IndexReader>> IndexReader::open(const std::filesystem::
         return makeError("sqlite", "cannot open " + db_file.string() + ": " +
                                        (r->m_db ? sqlite3_errmsg(r->m_db) : "out of memory"));
     sqlite3_busy_timeout(r->m_db, 5000);
+    const int version = storedSchemaVersion(r->m_db);
+    if (version < 0) return sqlError(r->m_db, "read schema version of " + db_file.string());
+    if (version > kSchemaVersion)
+        return makeError("schema", "index was written by a newer Archivist (schema version " + std::to_string(version) +
+                                       ", this build knows up to " + std::to_string(kSchemaVersion) + ")");
+    if (version < kSchemaVersion)
+        return makeError("schema", "index " + db_file.string() + " is not initialised or needs a migration "
+                                   "(open the store writable first)");
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(r->m_db, "SELECT 1 FROM sqlite_master WHERE name = 'events_fts'", -1, &st, nullptr);
     r->m_fts = st && sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     const std::string sql = std::string("SELECT ") + kRowColumns +
-                            " FROM events e JOIN frames f ON f.id = e.frame WHERE e.id = ?";
+                            " FROM events e LEFT JOIN frames f ON f.id = e.frame WHERE e.id = ?";
     if (sqlite3_prepare_v3(r->m_db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &r->m_findById, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("prepare: ") + sqlite3_errmsg(r->m_db));
+        return sqlError(r->m_db, "prepare");
     return r;
 }
 
@@ -143,12 +182,13 @@ Expected<std::vector<EventRow>> IndexReader::query(const std::vector<protocol::F
     std::vector<Bind> binds;
     auto where = whereFor(filters, m_fts, binds);
     if (!where) return where.error();
-    std::string sql = std::string("SELECT ") + kRowColumns + " FROM events e JOIN frames f ON f.id = e.frame WHERE (" +
+    std::string sql = std::string("SELECT ") + kRowColumns + " FROM events e LEFT JOIN frames f ON f.id = e.frame WHERE (" +
                       *where + ")";
     const bool newest = order == Order::NewestFirst;
     if (after) {
-        sql += newest ? " AND (e.created_at < ? OR (e.created_at = ? AND e.id > ?))"
-                      : " AND (e.created_at > ? OR (e.created_at = ? AND e.id > ?))";
+        // Written as a range on created_at plus a tie-break so the (created_at, id) index bounds the scan.
+        sql += newest ? " AND e.created_at <= ? AND (e.created_at < ? OR e.id > ?)"
+                      : " AND e.created_at >= ? AND (e.created_at > ? OR e.id > ?)";
         binds.push_back({Bind::Int, after->created_at, {}});
         binds.push_back({Bind::Int, after->created_at, {}});
         binds.push_back({Bind::Blob, 0, std::string(reinterpret_cast<const char*>(after->id.data()), 32)});
@@ -157,13 +197,18 @@ Expected<std::vector<EventRow>> IndexReader::query(const std::vector<protocol::F
     sql += " LIMIT " + std::to_string(limit);
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("query: ") + sqlite3_errmsg(m_db));
+        return sqlError(m_db, "query");
     bindAll(st, binds);
     std::vector<EventRow> rows;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) rows.push_back(readRow(st));
+    rows.reserve(std::min<size_t>(limit, 4096));
+    int rc = SQLITE_DONE;
+    while (rows.size() < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) rows.push_back(readRow(st));
+    if (rows.size() < limit && rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "query");
+        sqlite3_finalize(st);
+        return e;
+    }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return makeError("sqlite", std::string("query: ") + sqlite3_errmsg(m_db));
     return rows;
 }
 
@@ -174,10 +219,15 @@ Expected<uint64_t> IndexReader::count(const std::vector<protocol::Filter>& filte
     const std::string sql = "SELECT count(*) FROM events e WHERE (" + *where + ")";
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("count: ") + sqlite3_errmsg(m_db));
+        return sqlError(m_db, "count");
     bindAll(st, binds);
-    uint64_t n = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) n = uint64_t(sqlite3_column_int64(st, 0));
+    const int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        Error e = sqlError(m_db, "count");
+        sqlite3_finalize(st);
+        return e;
+    }
+    const uint64_t n = uint64_t(sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);
     return n;
 }
@@ -201,7 +251,7 @@ Expected<IndexStats> IndexReader::stats() {
     s.watermark.offset = uint64_t(scalar("SELECT value FROM meta WHERE key = 'watermark_offset'"));
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, "SELECT kind, count FROM kind_counts ORDER BY kind", -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("stats: ") + sqlite3_errmsg(m_db));
+        return sqlError(m_db, "stats");
     while (sqlite3_step(st) == SQLITE_ROW)
         s.kinds.emplace_back(uint16_t(sqlite3_column_int(st, 0)), uint64_t(sqlite3_column_int64(st, 1)));
     sqlite3_finalize(st);
@@ -215,7 +265,7 @@ Expected<std::vector<SightingRow>> IndexReader::sightings(int64_t rowid) {
                            "SELECT s.name, g.seen_at FROM sightings g JOIN sources s ON s.id = g.source "
                            "WHERE g.event = ? ORDER BY g.seen_at",
                            -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("sightings: ") + sqlite3_errmsg(m_db));
+        return sqlError(m_db, "sightings");
     sqlite3_bind_int64(st, 1, rowid);
     std::vector<SightingRow> out;
     while (sqlite3_step(st) == SQLITE_ROW)
@@ -226,13 +276,21 @@ Expected<std::vector<SightingRow>> IndexReader::sightings(int64_t rowid) {
 
 Expected<void> IndexReader::forEachEvent(const std::function<bool(const EventRow&)>& fn) {
     const std::string sql = std::string("SELECT ") + kRowColumns +
-                            " FROM events e JOIN frames f ON f.id = e.frame ORDER BY e.rowid";
+                            " FROM events e LEFT JOIN frames f ON f.id = e.frame ORDER BY e.frame, e.line";
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("events: ") + sqlite3_errmsg(m_db));
+        return sqlError(m_db, "events");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (!fn(readRow(st))) break;
+        if (!fn(readRow(st))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    if (rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "events");
+        sqlite3_finalize(st);
+        return e;
+    }
     sqlite3_finalize(st);
     return {};
 }
@@ -243,8 +301,9 @@ Expected<void> IndexReader::forEachFrame(const std::function<bool(const FrameRow
                            "SELECT id, segment, offset, length, events, raw_bytes, checksum FROM frames "
                            "ORDER BY segment, offset",
                            -1, &st, nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("frames: ") + sqlite3_errmsg(m_db));
-    while (sqlite3_step(st) == SQLITE_ROW) {
+        return sqlError(m_db, "frames");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         FrameRow r;
         r.id = sqlite3_column_int64(st, 0);
         r.frame.ref.segment = uint32_t(sqlite3_column_int64(st, 1));
@@ -253,7 +312,15 @@ Expected<void> IndexReader::forEachFrame(const std::function<bool(const FrameRow
         r.frame.events = uint32_t(sqlite3_column_int64(st, 4));
         r.frame.raw_bytes = uint64_t(sqlite3_column_int64(st, 5));
         r.frame.checksum = uint64_t(sqlite3_column_int64(st, 6));
-        if (!fn(r)) break;
+        if (!fn(r)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "frames");
+        sqlite3_finalize(st);
+        return e;
     }
     sqlite3_finalize(st);
     return {};
@@ -265,7 +332,11 @@ Expected<std::optional<EventRow>> IndexReader::findById(const protocol::Bytes32&
     const int rc = sqlite3_step(m_findById);
     std::optional<EventRow> out;
     if (rc == SQLITE_ROW) out = readRow(m_findById);
-    else if (rc != SQLITE_DONE) return makeError("sqlite", std::string("find: ") + sqlite3_errmsg(m_db));
+    else if (rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "find");
+        sqlite3_reset(m_findById);
+        return e;
+    }
     sqlite3_reset(m_findById);
     return out;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // IndexReader: a read-only connection (WAL readers never block the writer) for queries, stats,
-// export and verify. Thread: one thread at a time per instance.
+// export and verify. Thread: one thread at a time per instance; open one per thread.
+// Errors: "sqlite", "locked" (busy beyond the timeout), "schema" (file written by a newer build or
+// not initialised), "fts_off" (a search on an index without full-text search).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -70,16 +72,18 @@ public:
     IndexReader(const IndexReader&) = delete;
     IndexReader& operator=(const IndexReader&) = delete;
 
-    // Keyset pagination: rows strictly after `after` in `order`. Filters are ORed (none = all);
-    // within one filter every condition holds; since/until inclusive; #x tags via the tags table;
-    // search through FTS5 (error "fts_off" when the index has no full-text table). The filter's
-    // own limit is ignored here; `limit` caps the page.
+    // Keyset pagination: rows strictly after `after` in `order`. Filters are ORed (none = all),
+    // each event at most once; within one filter every condition holds; since/until inclusive;
+    // #x tags via the tags table (values longer than 512 bytes are not indexed and never match);
+    // search through FTS5: each whitespace-separated word must occur as a word prefix, case- and
+    // diacritic-insensitive (error "fts_off" without the full-text table). The filter's own limit
+    // is ignored here; `limit` caps the page.
     Expected<std::vector<EventRow>> query(const std::vector<protocol::Filter>& filters, std::optional<Cursor> after,
                                           size_t limit, Order order = Order::NewestFirst);
     Expected<uint64_t> count(const std::vector<protocol::Filter>& filters);
     Expected<IndexStats> stats();
     Expected<std::vector<SightingRow>> sightings(int64_t rowid);
-    // Every event in commit order (rowid); fn returns false to stop.
+    // Every event in archive order (frame id, line); fn returns false to stop.
     Expected<void> forEachEvent(const std::function<bool(const EventRow&)>& fn);
     Expected<void> forEachFrame(const std::function<bool(const FrameRow&)>& fn);
     Expected<std::optional<EventRow>> findById(const protocol::Bytes32& id);

@@ -1,14 +1,20 @@
 #pragma once
-// IndexWriter: the only writable connection to the SQLite index (docs/index-schema.md).
+// IndexWriter: the only writable connection to the SQLite index (schema: docs/index-schema.md).
 // Thread: writer only — one thread owns the object for its whole life.
+// The index is derived from the archive: a transaction rolled back or lost (synchronous=NORMAL)
+// is re-indexed from the archive by watermark recovery, so durability here is relaxed on purpose.
+// Errors: "sqlite" (message from SQLite), "locked" (busy beyond the busy timeout), "schema"
+// (the file was written by a newer Archivist), "read_only" (a mutating call on a read-only writer).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/archive/archive_types.h"
@@ -21,61 +27,94 @@ struct sqlite3_stmt;
 namespace archivist::index {
 
 struct IndexOptions {
-    bool fts = true;  // FTS5 over content; remembered in meta
-    int cache_mib = 64;
+    bool fts = true;         // FTS5 over content. Applied at open and remembered in meta: turning it off
+                             // drops the table, turning it on creates it and marks a backfill pending.
+    int cache_mib = 64;      // SQLite page cache of this connection
+    bool read_only = false;  // open without writing anything (no migration, no FTS change); mutating
+                             // calls fail with "read_only"
 };
 
+// One event to insert in a commit group.
 struct NewEvent {
     protocol::Event event;
     uint32_t line = 0;  // line within its frame
-    uint32_t flags = 0;
+    uint32_t flags = 0;  // protocol::EventFlag bits
     int64_t first_seen_at_ms = 0;
-    uint32_t source = 0;  // index source id (sourceId())
+    uint32_t source = 0;  // sourceId(); 0 = record no sighting for it
 };
 
-// A further sighting of an event that is stored, or stored in the same commit.
+// A further sighting of an event that is already stored or stored in the same commit; a sighting
+// of an unknown id is ignored.
 struct Sighting {
     protocol::Bytes32 id{};
     uint32_t source = 0;
     int64_t seen_at_ms = 0;
 };
 
+// Reads one frame's uncompressed text (e.g. archive::readFrame bound to the archive directory).
+using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&)>;
+
 class IndexWriter {
 public:
-    // Creates or migrates the schema. Errors: "sqlite", "schema" (written by a newer build).
+    // Creates the file if needed, applies migrations and the FTS option.
     static Expected<std::unique_ptr<IndexWriter>> open(const std::filesystem::path& db_file, IndexOptions opts = {});
     ~IndexWriter();
     IndexWriter(const IndexWriter&) = delete;
     IndexWriter& operator=(const IndexWriter&) = delete;
 
+    // End of the last indexed frame; cached, updated by commits.
     archive::Watermark watermark() const { return m_watermark; }
+    // Rowid if an event with this id is stored (committed, or inserted earlier in this thread).
     std::optional<int64_t> findEvent(const protocol::Bytes32& id);
-    Expected<uint32_t> sourceId(std::string_view name);  // get or insert; cached (bounded)
+    // Get or insert a source name ("wss://relay.example", "import:file.jsonl"); its own tiny
+    // transaction; cached in a map bounded by kSourceCacheMax entries.
+    Expected<uint32_t> sourceId(std::string_view name);
 
-    // ONE transaction: the frame row (if frame), every event (+ tags, + FTS, + its own sighting),
-    // kind counts and event count, the extra sightings (earliest seen_at kept), and the watermark
-    // = end of frame. Returns the rowids of `events` in order. Rolled back entirely on error.
+    // ONE transaction: the frame row (if frame != nullptr), every event (+ tags, + FTS, + its own
+    // sighting (event, source, first_seen_at)), kind_counts and event_count, the extra sightings
+    // (earliest seen_at kept), and the watermark = end of frame when frame is given.
+    // Returns the rowids of `events` in order. On any error (e.g. an id already stored, or twice
+    // in `events`) everything is rolled back and the watermark is unchanged.
     Expected<std::vector<int64_t>> commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
                                           std::span<const Sighting> sightings);
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
-    // Drops every derived row and resets the watermark (sources are kept). For reindex.
+    // Drops every derived row (events, tags, FTS, frames, sightings, kind_counts, segments) and
+    // resets the watermark to {0,0}; sources are kept. For `archivist reindex`.
     Expected<void> resetForReindex();
     uint64_t eventCount() const { return m_eventCount; }
     bool fts() const { return m_fts; }
+
+    // True when FTS was turned on over an index that already held events: their content exists
+    // only in the archive. search queries miss those events until backfillFts() completes.
+    bool ftsBackfillPending() const { return m_ftsBackfillPending; }
+    // Fills the FTS table for every indexed frame from the archive, a batch of frames per
+    // transaction, resumable after a crash (progress in meta). Returns events added.
+    // Errors: those of frame_text (the backfill stops; progress so far is kept), "sqlite".
+    Expected<uint64_t> backfillFts(const FrameTextFn& frame_text);
+
+    // wal_checkpoint(TRUNCATE): call at shutdown so the -wal file does not linger.
     Expected<void> checkpoint();
+
+    static constexpr size_t kSourceCacheMax = 100000;
+    static constexpr size_t kMaxTagValueBytes = 512;  // longer tag values are not indexed
 
 private:
     IndexWriter() = default;
     Expected<void> exec(const char* sql);
-    Expected<sqlite3_stmt*> prepare(const char* sql);
+    Expected<void> applyFts(bool want);
+    Expected<void> prepareStatements();
+    Expected<void> requireWritable() const;
     Error sqliteError(const std::string& what) const;
+    Expected<std::vector<int64_t>> rollbackWith(Error e);
 
     sqlite3* m_db = nullptr;
+    bool m_readOnly = false;
     archive::Watermark m_watermark;
     uint64_t m_eventCount = 0;
-    bool m_fts = true;
-    std::unordered_map<std::string, uint32_t> m_sources;  // bounded: cleared past kSourceCacheMax
-    static constexpr size_t kSourceCacheMax = 100000;
+    bool m_fts = false;
+    bool m_ftsBackfillPending = false;
+    std::unordered_map<std::string, uint32_t> m_sources;  // bounded: cleared at kSourceCacheMax
+    std::vector<std::pair<uint16_t, int64_t>> m_kindDelta;  // reused per commit
     sqlite3_stmt* m_findEvent = nullptr;
     sqlite3_stmt* m_insertEvent = nullptr;
     sqlite3_stmt* m_insertTag = nullptr;
@@ -87,6 +126,7 @@ private:
     sqlite3_stmt* m_setMeta = nullptr;
     sqlite3_stmt* m_findSource = nullptr;
     sqlite3_stmt* m_insertSource = nullptr;
+    sqlite3_stmt* m_sealSegment = nullptr;
 };
 
 }  // namespace archivist::index

@@ -1,12 +1,13 @@
 #include "core/index/schema.h"
 
+#include <iterator>
 #include <string>
 
 namespace archivist::index {
 
 namespace {
 
-// Version 1: events, tags, frames, segments, sources, sightings, kind counts, meta.
+// Version 1 (never edit once released; append kV2 … to kMigrations instead): events, tags, frames, segments, sources, sightings, kind counts, meta.
 constexpr const char* kV1 = R"SQL(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE segments(segment INTEGER PRIMARY KEY, sealed_at INTEGER NOT NULL, bytes INTEGER NOT NULL);
@@ -32,6 +33,7 @@ CREATE TABLE events(
 CREATE INDEX events_pubkey_created ON events(pubkey, created_at);
 CREATE INDEX events_kind_created ON events(kind, created_at);
 CREATE INDEX events_created ON events(created_at, id);
+CREATE INDEX events_frame_line ON events(frame, line);
 CREATE TABLE tags(name TEXT NOT NULL, value TEXT NOT NULL, event INTEGER NOT NULL,
   PRIMARY KEY(name, value, event)) WITHOUT ROWID;
 CREATE TABLE kind_counts(kind INTEGER PRIMARY KEY, count INTEGER NOT NULL);
@@ -39,55 +41,67 @@ CREATE TABLE sources(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE sightings(event INTEGER NOT NULL, source INTEGER NOT NULL, seen_at INTEGER NOT NULL,
   PRIMARY KEY(event, source)) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES ('watermark_segment', 0), ('watermark_offset', 0), ('event_count', 0),
-  ('created_at', strftime('%s','now'));
+  ('created_at', strftime('%s','now')), ('fts', 0), ('fts_backfill_pending', 0);
 )SQL";
 
 constexpr const char* kMigrations[] = {kV1};
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
 
 Error sqlError(sqlite3* db, const std::string& what) {
     return makeError("sqlite", what + ": " + sqlite3_errmsg(db));
 }
 
-Expected<void> exec(sqlite3* db, const char* sql, const char* what) {
+Expected<void> exec(sqlite3* db, const char* sql, const std::string& what) {
     char* msg = nullptr;
     if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
         std::string m = msg ? msg : "unknown error";
         sqlite3_free(msg);
-        return makeError("sqlite", std::string(what) + ": " + m);
+        return makeError("sqlite", what + ": " + m);
     }
     return {};
 }
 
 }  // namespace
 
-Expected<void> migrate(sqlite3* db, bool fts) {
+int storedSchemaVersion(sqlite3* db) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK) return sqlError(db, "user_version");
-    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK) return -1;
+    int version = -1;
     if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > kSchemaVersion)
-        return makeError("schema", "the index has schema version " + std::to_string(version) +
-                                       ", newer than this build knows (" + std::to_string(kSchemaVersion) +
-                                       "): it was written by a newer Archivist");
-    for (int v = version; v < kSchemaVersion; ++v) {
+    return version;
+}
+
+static Error newerSchemaError(int version) {
+    return makeError("schema", "index was written by a newer Archivist (schema version " + std::to_string(version) +
+                                   ", this build knows up to " + std::to_string(kSchemaVersion) + ")");
+}
+
+Expected<void> migrate(sqlite3* db) {
+    int version = storedSchemaVersion(db);
+    if (version < 0) return sqlError(db, "read user_version");
+    if (version > kSchemaVersion) return newerSchemaError(version);
+    while (version < kSchemaVersion) {
         if (auto r = exec(db, "BEGIN IMMEDIATE", "begin migration"); !r) return r;
-        auto r = exec(db, kMigrations[v], "migration");
-        if (r) {
-            const std::string set = "PRAGMA user_version = " + std::to_string(v + 1);
-            r = exec(db, set.c_str(), "set user_version");
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        version = storedSchemaVersion(db);
+        Expected<void> r;
+        if (version < 0) r = sqlError(db, "read user_version");
+        else if (version > kSchemaVersion) r = newerSchemaError(version);
+        else if (version < kSchemaVersion) {
+            r = exec(db, kMigrations[version], "migration to version " + std::to_string(version + 1));
+            if (r) {
+                const std::string set = "PRAGMA user_version = " + std::to_string(version + 1);
+                r = exec(db, set.c_str(), "set user_version");
+            }
         }
         if (!r) {
             (void)exec(db, "ROLLBACK", "rollback");
             return r;
         }
         if (auto c = exec(db, "COMMIT", "commit migration"); !c) return c;
-    }
-    // Full-text search is optional: created when asked for, filled from the archive by reindex.
-    if (fts) {
-        if (auto r = exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(content, content='', "
-                              "tokenize='unicode61 remove_diacritics 2')", "fts"); !r)
-            return r;
+        version = storedSchemaVersion(db);
+        if (version < 0) return sqlError(db, "read user_version");
     }
     return {};
 }

@@ -9,8 +9,12 @@ namespace archivist::index {
 
 constexpr int kSchemaVersion = 1;
 
-// Applies the missing migrations in one transaction each. Error "schema" when the database is
-// newer than this build.
-Expected<void> migrate(sqlite3* db, bool fts);
+// Applies the missing migrations, one transaction each. Errors: "schema" when the database is
+// newer than this build ("index was written by a newer Archivist"), "sqlite" otherwise.
+// The optional FTS table is not part of the migrations: IndexWriter creates/drops it (meta 'fts').
+Expected<void> migrate(sqlite3* db);
+
+// The schema version stored in the file (PRAGMA user_version); -1 on error.
+int storedSchemaVersion(sqlite3* db);
 
 }  // namespace archivist::index
