@@ -49,8 +49,14 @@ Expected<Filter> parseFilter(std::string_view text) {
     json::ParseError err;
     if (!json::parse(text, v, &err)) return filterError("not JSON: " + err.message);
     if (v.type != json::Type::Object) return filterError("a filter is a JSON object");
+    // 7 named keys + 52 single-letter tags: any more means a duplicate or unknown key, and the
+    // duplicate check below stays cheap.
+    if (v.members.size() > 59) return filterError("too many filter keys");
     Filter f;
-    for (const auto& [key, val] : v.members) {
+    for (size_t m = 0; m < v.members.size(); ++m) {
+        const auto& [key, val] = v.members[m];
+        for (size_t prev = 0; prev < m; ++prev)
+            if (v.members[prev].first == key) return filterError("duplicate filter key \"" + key + "\"");
         auto hexList = [&](std::vector<Bytes32>& dst) -> Expected<void> {
             if (val.type != json::Type::Array) return filterError("\"" + key + "\" must be an array");
             for (const auto& item : val.items) {

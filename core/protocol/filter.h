@@ -27,7 +27,8 @@ struct Filter {
 };
 
 // Strict: unknown keys other than "#x" single-letter tags and "search" are an error;
-// ids/authors must be 64 lowercase hex.
+// ids/authors must be 64 lowercase hex; kinds 0…65535; since/until/limit non-negative integer
+// literals; a key given twice is an error. Errors: code "filter", the message names the key.
 Expected<Filter> parseFilter(std::string_view json);
 std::string serializeFilter(const Filter& f);
 bool matches(const Filter& f, const Event& e);
