@@ -75,8 +75,8 @@ Reject parseEvent(std::string_view text, Event& out) {
     if (v.type != json::Type::Object) return Reject::NotObject;
     enum Field { Id, Pubkey, CreatedAt, Kind, Tags, Content, Sig, N };
     static constexpr std::string_view kKeys[N] = {"id", "pubkey", "created_at", "kind", "tags", "content", "sig"};
-    const json::Value* f[N] = {};
-    for (const auto& [key, val] : v.members) {
+    json::Value* f[N] = {};
+    for (auto& [key, val] : v.members) {
         for (int k = 0; k < N; ++k) {
             if (key == kKeys[k]) {
                 if (f[k]) return Reject::DuplicateField;
@@ -99,26 +99,26 @@ Reject parseEvent(std::string_view text, Event& out) {
     if (f[Tags]->type != json::Type::Array) return Reject::InvalidTags;
     out.tags.clear();
     out.tags.reserve(f[Tags]->items.size());
-    for (const auto& tag : f[Tags]->items) {
+    for (auto& tag : f[Tags]->items) {
         if (tag.type != json::Type::Array) return Reject::InvalidTags;
         std::vector<std::string> t;
         t.reserve(tag.items.size());
-        for (const auto& s : tag.items) {
+        for (auto& s : tag.items) {
             if (s.type != json::Type::String) return Reject::InvalidTags;
-            t.push_back(s.str);
+            t.push_back(std::move(s.str));
         }
         out.tags.push_back(std::move(t));
     }
     if (f[Content]->type != json::Type::String) return Reject::InvalidContent;
-    out.content = std::move(const_cast<json::Value*>(f[Content])->str);
+    out.content = std::move(f[Content]->str);
     return Reject::None;
 }
 
 void appendEventJson(std::string& out, const Event& e) {
     out += "{\"id\":\"";
-    out += toHex(e.id);
+    appendHex(out, e.id.data(), e.id.size());
     out += "\",\"pubkey\":\"";
-    out += toHex(e.pubkey);
+    appendHex(out, e.pubkey.data(), e.pubkey.size());
     out += "\",\"created_at\":";
     out += std::to_string(e.created_at);
     out += ",\"kind\":";
@@ -128,13 +128,13 @@ void appendEventJson(std::string& out, const Event& e) {
     out += ",\"content\":";
     json::appendQuoted(out, e.content);
     out += ",\"sig\":\"";
-    out += toHex(e.sig);
+    appendHex(out, e.sig.data(), e.sig.size());
     out += "\"}";
 }
 
 void appendSerializedForId(std::string& out, const Event& e, IdForm form) {
     out += "[0,\"";
-    out += toHex(e.pubkey);
+    appendHex(out, e.pubkey.data(), e.pubkey.size());
     out += "\",";
     out += std::to_string(e.created_at);
     out += ',';

@@ -20,6 +20,16 @@ std::string toHex(const uint8_t* data, size_t n) {
     return out;
 }
 
+void appendHex(std::string& out, const uint8_t* data, size_t n) {
+    const size_t base = out.size();
+    out.resize(base + n * 2);
+    char* dst = out.data() + base;
+    for (size_t i = 0; i < n; ++i) {
+        dst[2 * i] = kDigits[data[i] >> 4];
+        dst[2 * i + 1] = kDigits[data[i] & 15];
+    }
+}
+
 bool fromHex(std::string_view hex, uint8_t* out, size_t n) {
     if (hex.size() != 2 * n) return false;
     for (size_t i = 0; i < n; ++i) {

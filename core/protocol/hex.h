@@ -10,6 +10,8 @@
 namespace archivist::protocol {
 
 std::string toHex(const uint8_t* data, size_t n);
+// Appends 2n lowercase hex characters to out (no temporary string; hot-path serialisation).
+void appendHex(std::string& out, const uint8_t* data, size_t n);
 template <size_t N>
 std::string toHex(const std::array<uint8_t, N>& a) {
     return toHex(a.data(), N);

@@ -48,7 +48,7 @@ struct SchnorrVerifier::Impl {
 };
 
 SchnorrVerifier::SchnorrVerifier(size_t pubkey_cache_capacity) : m(std::make_unique<Impl>()) {
-    m->ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
+    m->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     m->capacity = pubkey_cache_capacity;
     m->cache.reserve(pubkey_cache_capacity);
 }
