@@ -32,6 +32,15 @@ EventRow readRow(sqlite3_stmt* st) {
     return r;
 }
 
+bool isBusy(int code) {
+    code &= 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+Error sqlError(sqlite3* db, const std::string& what) {
+    return makeError(isBusy(sqlite3_extended_errcode(db)) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(db));
+}
+
 // Values bound to '?' placeholders in order.
 struct Bind {
     enum { Int, Blob, Text } type;
@@ -56,15 +65,6 @@ std::string ftsQuery(const std::string& text) {
         out += "\"*";
     }
     return out;
-}
-
-bool isBusy(int code) {
-    code &= 0xff;
-    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
-}
-
-Error sqlError(sqlite3* db, const std::string& what) {
-    return makeError(isBusy(sqlite3_extended_errcode(db)) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(db));
 }
 
 // WHERE clause for ORed filters; false when a filter can match nothing is not special-cased.
@@ -252,8 +252,14 @@ Expected<IndexStats> IndexReader::stats() {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, "SELECT kind, count FROM kind_counts ORDER BY kind", -1, &st, nullptr) != SQLITE_OK)
         return sqlError(m_db, "stats");
-    while (sqlite3_step(st) == SQLITE_ROW)
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         s.kinds.emplace_back(uint16_t(sqlite3_column_int(st, 0)), uint64_t(sqlite3_column_int64(st, 1)));
+    if (rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "stats");
+        sqlite3_finalize(st);
+        return e;
+    }
     sqlite3_finalize(st);
     s.index_bytes = fileSize(m_path) + fileSize(m_path.string() + "-wal") + fileSize(m_path.string() + "-shm");
     return s;
@@ -268,8 +274,14 @@ Expected<std::vector<SightingRow>> IndexReader::sightings(int64_t rowid) {
         return sqlError(m_db, "sightings");
     sqlite3_bind_int64(st, 1, rowid);
     std::vector<SightingRow> out;
-    while (sqlite3_step(st) == SQLITE_ROW)
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         out.push_back({reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int64(st, 1)});
+    if (rc != SQLITE_DONE) {
+        Error e = sqlError(m_db, "sightings");
+        sqlite3_finalize(st);
+        return e;
+    }
     sqlite3_finalize(st);
     return out;
 }

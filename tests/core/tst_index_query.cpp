@@ -1,0 +1,250 @@
+// IndexReader over ~2,000 synthetic events, many sharing one created_at second: keyset paging in
+// both orders, every filter kind, ORed filters, count() agreeing with query().
+#include <QTemporaryDir>
+#include <QtTest>
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "core/index/index_reader.h"
+#include "core/index/index_writer.h"
+#include "core/protocol/filter.h"
+
+using namespace archivist;
+using namespace archivist::index;
+
+namespace {
+
+constexpr int kEvents = 2000;
+constexpr int64_t kBase = 1700000000;
+constexpr int64_t kCrowded = kBase + 500;  // 600 events share this second
+
+protocol::Bytes32 bytes32(uint32_t n, uint8_t salt) {
+    protocol::Bytes32 b{};
+    // Spread ids so their order differs from insertion order.
+    uint32_t h = n * 2654435761u;
+    std::memcpy(b.data(), &h, 4);
+    b[4] = salt;
+    std::memcpy(b.data() + 28, &n, 4);
+    return b;
+}
+
+const char* kWords[] = {"bitcoin", "nostr", "coffee", "relay", "zap", "garden"};
+
+protocol::Event makeEvent(int i) {
+    protocol::Event e;
+    e.id = bytes32(uint32_t(i), 0x11);
+    e.pubkey = bytes32(uint32_t(i % 7), 0x22);
+    e.kind = std::array<uint16_t, 4>{1, 7, 6, 30023}[size_t(i % 4)];
+    e.created_at = i % 10 < 3 ? kCrowded : kBase + (i * 37) % 1000;
+    e.content = std::string("post ") + kWords[i % 6] + " number " + std::to_string(i);
+    e.tags = {{"e", "note" + std::to_string(i % 50)}, {"p", "person" + std::to_string(i % 13)}, {"alt", "x"}};
+    return e;
+}
+
+bool before(const EventRow& a, const EventRow& b, Order o) {
+    if (a.created_at != b.created_at) return o == Order::NewestFirst ? a.created_at > b.created_at
+                                                                      : a.created_at < b.created_at;
+    return a.id < b.id;
+}
+
+}  // namespace
+
+class TestIndexQuery : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::filesystem::path m_db;
+    std::vector<protocol::Event> m_events;
+    std::unique_ptr<IndexReader> m_reader;
+
+    // Pages through `filters` and returns every row, checking page bounds on the way.
+    std::vector<EventRow> pageAll(const std::vector<protocol::Filter>& filters, size_t page, Order order) {
+        std::vector<EventRow> all;
+        std::optional<Cursor> cursor;
+        for (int guard = 0; guard < kEvents + 5; ++guard) {
+            auto rows = m_reader->query(filters, cursor, page, order);
+            if (!rows) {
+                qWarning() << rows.error().message.c_str();
+                return {};
+            }
+            if (rows->size() > page) return {};
+            all.insert(all.end(), rows->begin(), rows->end());
+            if (rows->size() < page) break;
+            cursor = Cursor{rows->back().created_at, rows->back().id};
+        }
+        return all;
+    }
+    std::set<protocol::Bytes32> expected(const std::vector<protocol::Filter>& filters) {
+        std::set<protocol::Bytes32> out;
+        for (const auto& e : m_events)
+            if (filters.empty() || protocol::matchesAny(filters, e)) out.insert(e.id);
+        return out;
+    }
+    static std::set<protocol::Bytes32> idsOf(const std::vector<EventRow>& rows) {
+        std::set<protocol::Bytes32> out;
+        for (const auto& r : rows) out.insert(r.id);
+        return out;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        m_db = std::filesystem::path(m_dir.path().toStdString()) / "index.db";
+        auto w = IndexWriter::open(m_db);
+        QVERIFY(w);
+        for (int i = 0; i < kEvents; ++i) m_events.push_back(makeEvent(i));
+        // Four frames of 500 events.
+        for (int f = 0; f < 4; ++f) {
+            std::vector<NewEvent> group;
+            for (int i = f * 500; i < (f + 1) * 500; ++i) {
+                NewEvent ne;
+                ne.event = m_events[size_t(i)];
+                ne.line = uint32_t(i - f * 500);
+                ne.first_seen_at_ms = i;
+                group.push_back(ne);
+            }
+            archive::AppendedFrame frame;
+            frame.ref = {1, uint64_t(16 + f * 1000), 1000};
+            frame.events = 500;
+            QVERIFY((*w)->commit(&frame, group, {}));
+        }
+        auto r = IndexReader::open(m_db);
+        QVERIFY(r);
+        m_reader = std::move(*r);
+    }
+
+    void pagingVisitsEveryEventOnce_data() {
+        QTest::addColumn<int>("pageSize");
+        QTest::addColumn<bool>("newestFirst");
+        for (int size : {1, 7, 100})
+            for (bool newest : {true, false})
+                QTest::addRow("page %d %s", size, newest ? "newest" : "oldest") << size << newest;
+    }
+    void pagingVisitsEveryEventOnce() {
+        QFETCH(int, pageSize);
+        QFETCH(bool, newestFirst);
+        const Order order = newestFirst ? Order::NewestFirst : Order::OldestFirst;
+        const auto rows = pageAll({}, size_t(pageSize), order);
+        QCOMPARE(rows.size(), size_t(kEvents));
+        QCOMPARE(idsOf(rows).size(), size_t(kEvents));
+        for (size_t i = 1; i < rows.size(); ++i) QVERIFY2(before(rows[i - 1], rows[i], order), qPrintable(QString::number(i)));
+        const auto crowded = std::count_if(rows.begin(), rows.end(), [](const EventRow& r) { return r.created_at == kCrowded; });
+        QCOMPARE(int(crowded), kEvents * 3 / 10);
+        const auto [lo, hi] = std::minmax_element(m_events.begin(), m_events.end(),
+            [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
+        QCOMPARE(rows.front().created_at, newestFirst ? hi->created_at : lo->created_at);
+        QCOMPARE(rows.back().created_at, newestFirst ? lo->created_at : hi->created_at);
+    }
+
+    void filters_data() {
+        QTest::addColumn<std::vector<protocol::Filter>>("filters");
+        auto one = [](auto fill) {
+            protocol::Filter f;
+            fill(f);
+            return std::vector<protocol::Filter>{f};
+        };
+        QTest::newRow("kinds") << one([](auto& f) { f.kinds = {7, 30023}; });
+        QTest::newRow("authors") << one([](auto& f) { f.authors = {bytes32(2, 0x22), bytes32(5, 0x22)}; });
+        QTest::newRow("#e") << one([](auto& f) { f.tags['e'] = {"note3", "note17"}; });
+        QTest::newRow("#p") << one([](auto& f) { f.tags['p'] = {"person4"}; });
+        QTest::newRow("#e and #p") << one([](auto& f) { f.tags['e'] = {"note3"}; f.tags['p'] = {"person3", "person0"}; });
+        QTest::newRow("since/until inclusive") << one([](auto& f) { f.since = kCrowded; f.until = kBase + 600; });
+        QTest::newRow("until only") << one([](auto& f) { f.until = kBase + 10; });
+        QTest::newRow("ids") << one([](auto& f) { f.ids = {bytes32(5, 0x11), bytes32(1999, 0x11), bytes32(99999, 0x11)}; });
+        QTest::newRow("kind+author+since") << one([](auto& f) { f.kinds = {1}; f.authors = {bytes32(0, 0x22)}; f.since = kCrowded; });
+        QTest::newRow("nothing matches") << one([](auto& f) { f.kinds = {9999}; });
+        protocol::Filter a, b, c;
+        a.kinds = {7};
+        b.authors = {bytes32(3, 0x22)};  // overlaps with a
+        c.tags['e'] = {"note1"};
+        QTest::newRow("ORed filters") << std::vector<protocol::Filter>{a, b, c};
+        QTest::newRow("same filter twice") << std::vector<protocol::Filter>{a, a};
+    }
+    void filters() {
+        QFETCH(std::vector<protocol::Filter>, filters);
+        const auto want = expected(filters);
+        for (Order order : {Order::NewestFirst, Order::OldestFirst}) {
+            const auto rows = pageAll(filters, 37, order);
+            QCOMPARE(rows.size(), want.size());  // no duplicates across ORed filters
+            QVERIFY(idsOf(rows) == want);
+            for (size_t i = 1; i < rows.size(); ++i) QVERIFY(before(rows[i - 1], rows[i], order));
+        }
+        auto n = m_reader->count(filters);
+        QVERIFY(n);
+        QCOMPARE(*n, uint64_t(want.size()));
+    }
+
+    void search_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("one word") << "coffee" << 333;  // i % 6 == 2, i < 2000
+        QTest::newRow("case-insensitive") << "NOSTR" << 334;
+        QTest::newRow("two words ANDed") << "garden number" << 333;
+        QTest::newRow("prefix") << "bitc" << 334;
+        QTest::newRow("exact number") << "1234" << 1;
+        QTest::newRow("FTS syntax is literal") << "zap OR coffee" << 0;
+        QTest::newRow("quotes and stars are literal") << "\"zap*" << 333;
+        QTest::newRow("no match") << "ethereum" << 0;
+    }
+    void search() {
+        QFETCH(QString, text);
+        QFETCH(int, expected);
+        protocol::Filter f;
+        f.search = text.toStdString();
+        auto n = m_reader->count({f});
+        QVERIFY2(n, n ? "" : n.error().message.c_str());
+        QCOMPARE(int(*n), expected);
+        const auto rows = pageAll({f}, 100, Order::NewestFirst);
+        QCOMPARE(int(rows.size()), expected);
+    }
+
+    void searchCombinedWithKind() {
+        protocol::Filter f;
+        f.search = "coffee";
+        f.kinds = {6};  // i % 4 == 2 and i % 6 == 2 → i % 12 == 2
+        QCOMPARE(*m_reader->count({f}), uint64_t(kEvents / 12 + 1));
+    }
+
+    void findByIdAndStats() {
+        auto row = m_reader->findById(m_events[777].id);
+        QVERIFY(row && row->has_value());
+        QCOMPARE((*row)->line, 777u - 500u);
+        QCOMPARE((*row)->frame.offset, 1016u);
+        QCOMPARE((*row)->kind, m_events[777].kind);
+        auto missing = m_reader->findById(bytes32(123456, 0x11));
+        QVERIFY(missing && !missing->has_value());
+        auto st = m_reader->stats();
+        QVERIFY(st);
+        QCOMPARE(st->events, uint64_t(kEvents));
+        QCOMPARE(st->frames, 4u);
+        QCOMPARE(st->kinds.size(), 4u);
+        uint64_t sum = 0;
+        for (const auto& [kind, n] : st->kinds) sum += n;
+        QCOMPARE(sum, uint64_t(kEvents));
+    }
+
+    void forEachEventInArchiveOrderAndStops() {
+        int n = 0;
+        archive::FrameRef last{};
+        uint32_t lastLine = 0;
+        bool ordered = true;
+        QVERIFY(m_reader->forEachEvent([&](const EventRow& r) {
+            if (n && (r.frame.offset < last.offset || (r.frame.offset == last.offset && r.line <= lastLine)))
+                ordered = false;
+            last = r.frame;
+            lastLine = r.line;
+            ++n;
+            return true;
+        }));
+        QVERIFY(ordered);
+        QCOMPARE(n, kEvents);
+        n = 0;
+        QVERIFY(m_reader->forEachEvent([&](const EventRow&) { return ++n < 10; }));
+        QCOMPARE(n, 10);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestIndexQuery)
+#include "tst_index_query.moc"
