@@ -1,6 +1,9 @@
 #pragma once
 // Process memory: resident set (and its peak) from /proc/self/status, heap from mallinfo2().
-// Thread: any.
+// The kernel's RSS figures are per-CPU approximations (off by up to a few hundred KiB between
+// reads); mallinfo2() sums every glibc malloc arena plus mmap'd blocks. Fields stay zero when
+// their source cannot be read.
+// Thread: any (mallinfo2 locks each malloc arena briefly: call at scrape rate, not per event).
 #include <cstdint>
 
 namespace archivist::observe {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/observe/log.h"
+
 namespace archivist::observe {
 
 void Gauge::add(double d) {
@@ -52,33 +54,70 @@ double Histogram::quantile(double q) const {
 MetricsRegistry::MetricsRegistry(size_t max_series) : m_maxSeries(max_series) {
     m_folded = &counter("archivist_metrics_series_folded_total",
                         "Metric series registrations folded into an overflow series (series bound reached)");
+    m_kindConflicts = &counter("archivist_metrics_kind_conflicts_total",
+                               "Metric registrations under a name already used by another metric kind");
 }
 
 MetricsRegistry::~MetricsRegistry() = default;
 
-MetricsRegistry::Series& MetricsRegistry::find(const std::string& name, const std::string& help, Kind kind,
-                                               const Labels& labels) {
-    Family& fam = m_families[name];
-    if (fam.series.empty() && fam.help.empty()) {
+std::string sanitizeMetricName(const std::string& name, bool label_name) {
+    std::string out = name.empty() ? std::string("_") : name;
+    for (char& c : out) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        (c == ':' && !label_name);
+        if (!ok) c = '_';
+    }
+    if (out[0] >= '0' && out[0] <= '9') out.insert(out.begin(), '_');
+    return out;
+}
+
+namespace {
+const char* kindSuffix(int kind) {
+    static const char* const kSuffixes[] = {"_counter", "_gauge", "_histogram", "_gauge_fn"};
+    return kSuffixes[kind];
+}
+Labels canonicalLabels(const Labels& labels) {
+    Labels out;
+    out.reserve(labels.size());
+    for (const auto& [k, v] : labels) out.emplace_back(sanitizeMetricName(k, true), v);
+    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return out;
+}
+}  // namespace
+
+// Caller holds m_mutex.
+MetricsRegistry::Series& MetricsRegistry::find(const std::string& rawName, const std::string& help, Kind kind,
+                                               const Labels& rawLabels) {
+    std::string name = sanitizeMetricName(rawName);
+    if (auto it = m_families.find(name); it != m_families.end() && it->second.kind != kind) {
+        if (m_kindConflicts) m_kindConflicts->inc();
+        qCWarning(lcObserve).noquote() << "metric" << QString::fromStdString(name)
+                                       << "registered again as another kind; using a suffixed name";
+        name += kindSuffix(int(kind));
+    }
+    auto [it, inserted] = m_families.try_emplace(name);
+    Family& fam = it->second;
+    if (inserted) {
         fam.help = help;
         fam.kind = kind;
     }
-    if (kind != Kind::GaugeFn) {
-        for (auto& s : fam.series)
-            if (s.labels == labels) return s;
-    }
-    Labels use = labels;
+    const Labels labels = canonicalLabels(rawLabels);
+    for (auto& s : fam.series)
+        if (s.labels == labels) return s;
     if (m_seriesCount >= m_maxSeries) {
         if (m_folded) m_folded->inc();
-        use = {{"overflow", "true"}};
+        const Labels overflow{{"overflow", "true"}};
         for (auto& s : fam.series)
-            if (s.labels == use && kind != Kind::GaugeFn) return s;
+            if (s.labels == overflow) return s;
+        fam.series.emplace_back();
+        fam.series.back().labels = overflow;
+        ++m_seriesCount;
+        return fam.series.back();
     }
     fam.series.emplace_back();
-    Series& s = fam.series.back();
-    s.labels = use;
+    fam.series.back().labels = labels;
     ++m_seriesCount;
-    return s;
+    return fam.series.back();
 }
 
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help, const Labels& labels) {
@@ -104,17 +143,10 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
 
 void MetricsRegistry::gaugeFn(const std::string& name, const std::string& help, const Labels& labels,
                               std::function<double()> fn, const void* owner) {
+    if (!fn) return;
     std::lock_guard lock(m_mutex);
-    // A callback for the same name + labels replaces the previous one.
-    auto it = m_families.find(name);
-    if (it != m_families.end()) {
-        for (auto& s : it->second.series)
-            if (s.labels == labels && s.fn) {
-                s.fn = std::move(fn);
-                s.owner = owner;
-                return;
-            }
-    }
+    // A callback for the same name + labels (or folded into the overflow series) replaces the
+    // previous one.
     Series& s = find(name, help, Kind::GaugeFn, labels);
     s.fn = std::move(fn);
     s.owner = owner;
@@ -124,6 +156,7 @@ void MetricsRegistry::removeGaugeFns(const void* owner) {
     if (!owner) return;
     std::lock_guard lock(m_mutex);  // waits for a scrape in progress
     for (auto& [name, fam] : m_families) {
+        if (fam.kind != Kind::GaugeFn) continue;  // only callback families hold no handed-out references
         const auto before = fam.series.size();
         fam.series.erase(std::remove_if(fam.series.begin(), fam.series.end(),
                                         [&](const Series& s) { return s.fn && s.owner == owner; }),
@@ -217,6 +250,7 @@ std::vector<MetricsRegistry::Sample> MetricsRegistry::samples() const {
                     l.emplace_back("quantile", number(q));
                     out.push_back({name, l, s.histogram->quantile(q)});
                 }
+                out.push_back({name + "_sum", s.labels, s.histogram->sum()});
                 out.push_back({name + "_count", s.labels, double(s.histogram->count())});
             }
         }
@@ -226,7 +260,7 @@ std::vector<MetricsRegistry::Sample> MetricsRegistry::samples() const {
 
 double MetricsRegistry::total(const std::string& name) const {
     std::lock_guard lock(m_mutex);
-    auto it = m_families.find(name);
+    auto it = m_families.find(sanitizeMetricName(name));
     if (it == m_families.end()) return 0;
     double sum = 0;
     for (const auto& s : it->second.series) {

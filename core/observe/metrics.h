@@ -6,11 +6,20 @@
 // - Updates (inc/set/observe) are lock-free atomics: safe on any hot path, any thread.
 // - Registration takes a mutex; the returned reference stays valid for the registry's lifetime.
 //   Same name + labels → the same object.
-// - Bounded: at most max_series series. Beyond it, new registrations of a name fold into one
-//   series labelled overflow="true" (counted in archivist_metrics_series_folded_total).
-// - gaugeFn callbacks run during a scrape, on the scraping thread: they must be thread-safe and
-//   cheap. An owner whose callbacks capture it must call removeGaugeFns(owner) before it dies;
-//   removal waits for a scrape in progress.
+// - Bounded: at most max_series series (plus one overflow series per name). Beyond it, new
+//   registrations of a name fold into one series labelled overflow="true" and are counted in
+//   archivist_metrics_series_folded_total. Folded counters/gauges/histograms share that one object
+//   (a folded counter still sums every increment); a folded gaugeFn replaces the overflow
+//   series' callback (last registration wins).
+// - Names and label names are made Prometheus-legal (invalid characters become '_'); label sets
+//   are identified regardless of their order (they are sorted by label name).
+// - A name keeps the kind it was first registered with. Registering it again as another kind is
+//   a programming error: it is counted in archivist_metrics_kind_conflicts_total, logged, and
+//   the series lives under "<name>_<kind>" instead, so no existing reference is disturbed.
+// - gaugeFn callbacks run during a scrape, on the scraping thread, while the registry mutex is
+//   held: they must be thread-safe and cheap, and must not take a lock that a thread may hold
+//   while registering metrics. An owner whose callbacks capture it must call
+//   removeGaugeFns(owner) before it dies; removal waits for a scrape in progress.
 // Thread: any.
 #include <atomic>
 #include <cstdint>
@@ -48,6 +57,8 @@ private:
 
 // Log-scaled buckets, 16 per decade from 1e-6 to 1e6 (plus under/overflow): a quantile estimate
 // is within ~7.5% (half a bucket's width) of the true value inside that range.
+// Observations below 1e-6 (including 0 and negatives) land in an underflow bucket reported as 0;
+// those ≥ 1e6 in an overflow bucket reported as 1e6. sum() is exact (all observations).
 class Histogram {
 public:
     static constexpr int kPerDecade = 16;
@@ -112,8 +123,13 @@ private:
     std::map<std::string, Family> m_families;
     size_t m_seriesCount = 0;
     Counter* m_folded = nullptr;
+    Counter* m_kindConflicts = nullptr;
 };
 
+// Prometheus text-format escaping of a label value: backslash, double quote and newline.
 std::string escapeLabelValue(const std::string& v);
+// name with every character outside [a-zA-Z0-9_:] replaced by '_' (and a leading digit prefixed
+// with '_'); label_name additionally turns ':' into '_'.
+std::string sanitizeMetricName(const std::string& name, bool label_name = false);
 
 }  // namespace archivist::observe

@@ -24,9 +24,11 @@ int64_t steadyMs() {
 }
 void setNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-std::string response(int code, const char* reason, const std::string& type, const std::string& body) {
+std::string response(int code, const char* reason, const std::string& type, const std::string& body,
+                     const std::string& extra_headers = {}) {
     return "HTTP/1.0 " + std::to_string(code) + " " + reason + "\r\nContent-Type: " + type +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
+           "Connection: close\r\n\r\n" + body;
 }
 }  // namespace
 
@@ -98,16 +100,23 @@ std::string MetricsHttpServer::respond(const std::string& request) const {
     const std::string method = request.substr(0, sp1);
     std::string path = request.substr(sp1 + 1, sp2 - sp1 - 1);
     if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
-    if (method != "GET" && method != "HEAD") return response(405, "Method Not Allowed", "text/plain", "GET only\n");
+    if (method != "GET" && method != "HEAD")
+        return response(405, "Method Not Allowed", "text/plain", "GET only\n", "Allow: GET, HEAD\r\n");
+    const bool head = method == "HEAD";
+    auto reply = [head](int code, const char* reason, const std::string& type, const std::string& body) {
+        std::string r = response(code, reason, type, body);
+        if (head) r.resize(r.size() - body.size());  // headers (with the GET Content-Length) only
+        return r;
+    };
     if (path == "/metrics")
-        return response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", m_registry.renderPrometheus());
+        return reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", m_registry.renderPrometheus());
     if (path == "/healthz")
-        return m_healthy.load() ? response(200, "OK", "text/plain", "ok\n")
-                                : response(503, "Service Unavailable", "text/plain", "unhealthy\n");
+        return m_healthy.load() ? reply(200, "OK", "text/plain", "ok\n")
+                                : reply(503, "Service Unavailable", "text/plain", "unhealthy\n");
     if (path == "/readyz")
-        return m_ready.load() ? response(200, "OK", "text/plain", "ready\n")
-                              : response(503, "Service Unavailable", "text/plain", "not ready\n");
-    return response(404, "Not Found", "text/plain", "not found\n");
+        return m_ready.load() ? reply(200, "OK", "text/plain", "ready\n")
+                              : reply(503, "Service Unavailable", "text/plain", "not ready\n");
+    return reply(404, "Not Found", "text/plain", "not found\n");
 }
 
 void MetricsHttpServer::run() {
@@ -154,7 +163,10 @@ void MetricsHttpServer::run() {
                 else if (w > 0) c.sent += size_t(w);
                 if (c.sent >= c.out.size()) done = true;
             }
-            if (now - c.started_ms > kConnectionTimeoutMs) done = true;
+            if (!done && now - c.started_ms > kConnectionTimeoutMs) {
+                done = true;
+                m_dropped.fetch_add(1);
+            }
             if (done) {
                 ::close(c.fd);
                 c.fd = -1;
@@ -166,9 +178,11 @@ void MetricsHttpServer::run() {
                 const int fd = ::accept4(m_listenFd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) break;
                 if (conns.size() >= kMaxConnections) {
-                    // Bounded: make room by dropping the oldest connection that has sent nothing
-                    // (idle sockets must not lock scrapes out); otherwise refuse the newcomer.
-                    auto idle = std::find_if(conns.begin(), conns.end(), [](const Conn& c) { return c.in.empty(); });
+                    // Bounded: make room by dropping the oldest connection that has not completed
+                    // a request (idle or trickling sockets must not lock scrapes out); when all
+                    // are being answered, refuse the newcomer.
+                    auto idle = std::find_if(conns.begin(), conns.end(), [](const Conn& c) { return c.out.empty(); });
+                    m_dropped.fetch_add(1);
                     if (idle == conns.end()) {
                         ::close(fd);
                         continue;

@@ -1,8 +1,13 @@
 #pragma once
 // A tiny HTTP/1.0 server for /metrics (Prometheus text), /healthz and /readyz, on its own thread.
 // It never takes engine locks: a scrape reads the registry (atomics, the registry's own mutex,
-// gaugeFn callbacks). Bounded: ≤ 16 connections (more are closed at once), requests ≤ 8 KiB,
-// 5 s per connection, responses with Connection: close.
+// gaugeFn callbacks). Bounded: ≤ 16 connections, requests ≤ 8 KiB (larger → 431), 5 s per
+// connection, HTTP/1.0 responses with Connection: close. When a 17th connection arrives, the
+// oldest connection that has not completed its request is closed to make room (so idle sockets
+// cannot lock scrapes out); if all 16 are being answered, the newcomer is closed at once.
+// GET/HEAD /metrics → 200 text/plain; version=0.0.4; /healthz → 200 "ok" (503 once
+// setHealthy(false)); /readyz → 503 "not ready" until setReady(true); unknown path → 404;
+// other methods → 405.
 // Thread: start/stop/destructor from the owner; setReady/setHealthy from any thread.
 #include <atomic>
 #include <cstdint>
@@ -28,6 +33,8 @@ public:
     void setReady(bool ready) { m_ready.store(ready); }
     void setHealthy(bool healthy) { m_healthy.store(healthy); }
     uint64_t requestsServed() const { return m_served.load(); }
+    // Connections closed unanswered: evicted or refused at the bound, or timed out.
+    uint64_t connectionsDropped() const { return m_dropped.load(); }
 
     static constexpr size_t kMaxConnections = 16;
     static constexpr size_t kMaxRequestBytes = 8192;
@@ -44,6 +51,7 @@ private:
     std::atomic<bool> m_ready{false};
     std::atomic<bool> m_healthy{true};
     std::atomic<uint64_t> m_served{0};
+    std::atomic<uint64_t> m_dropped{0};
 };
 
 }  // namespace archivist::observe
