@@ -17,6 +17,15 @@ namespace archivist::protocol::json {
 enum class Type : uint8_t { Null, Bool, Number, String, Array, Object };
 
 struct Value {
+    // Special members are defined out of line: the type is recursive through std::vector and
+    // std::pair, which clang with libstdc++ rejects when they are generated inside the class.
+    Value();
+    ~Value();
+    Value(const Value&);
+    Value(Value&&) noexcept;
+    Value& operator=(const Value&);
+    Value& operator=(Value&&) noexcept;
+
     Type type = Type::Null;
     bool boolean = false;
     std::string_view raw;  // exact source text of this value (points into the parsed text)
