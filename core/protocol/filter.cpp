@@ -54,7 +54,8 @@ Expected<Filter> parseFilter(std::string_view text) {
     if (v.members.size() > 59) return filterError("too many filter keys");
     Filter f;
     for (size_t m = 0; m < v.members.size(); ++m) {
-        const auto& [key, val] = v.members[m];
+        const std::string& key = v.members[m].first;  // not a structured binding: clang 14 cannot
+        const json::Value& val = v.members[m].second;  // capture those in the lambda below
         for (size_t prev = 0; prev < m; ++prev)
             if (v.members[prev].first == key) return filterError("duplicate filter key \"" + key + "\"");
         auto hexList = [&](std::vector<Bytes32>& dst) -> Expected<void> {
