@@ -21,11 +21,11 @@ void LogRing::append(LogRecord r) {
 std::vector<LogRecord> LogRing::since(uint64_t seq, size_t max) const {
     std::lock_guard lock(m_mutex);
     std::vector<LogRecord> out;
-    for (const auto& r : m_records) {
-        if (r.seq <= seq) continue;
-        if (out.size() >= max) break;
-        out.push_back(r);
-    }
+    if (m_records.empty()) return out;
+    // seqs in the ring are contiguous: jump straight to the first newer record.
+    const uint64_t first = m_records.front().seq;
+    size_t i = seq < first ? 0 : size_t(seq - first + 1);
+    for (; i < m_records.size() && out.size() < max; ++i) out.push_back(m_records[i]);
     return out;
 }
 
@@ -41,7 +41,7 @@ uint64_t LogRing::evicted() const {
 
 namespace {
 std::atomic<LogRing*> g_ring{nullptr};
-QtMessageHandler g_previous = nullptr;
+std::atomic<QtMessageHandler> g_previous{nullptr};
 
 void handler(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) {
     if (LogRing* ring = g_ring.load()) {
@@ -58,20 +58,22 @@ void handler(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) 
         r.message = msg.toStdString();
         ring->append(std::move(r));
     }
-    if (g_previous) g_previous(type, ctx, msg);
+    if (QtMessageHandler prev = g_previous.load()) prev(type, ctx, msg);
 }
 }  // namespace
 
 void installLogRingHandler(LogRing* ring) {
     g_ring.store(ring);
+    // Re-installing (for another ring) keeps the original handler as the one chained to.
     QtMessageHandler prev = qInstallMessageHandler(handler);
-    if (prev != handler) g_previous = prev;
+    if (prev != handler) g_previous.store(prev);
 }
 
 void uninstallLogRingHandler() {
     g_ring.store(nullptr);
-    qInstallMessageHandler(g_previous);
-    g_previous = nullptr;
+    const QtMessageHandler current = qInstallMessageHandler(g_previous.load());
+    if (current != handler) qInstallMessageHandler(current);  // someone installed theirs after ours: keep it
+    g_previous.store(nullptr);
 }
 
 }  // namespace archivist::observe

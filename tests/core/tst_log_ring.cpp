@@ -27,6 +27,11 @@ private slots:
         QCOMPARE(recs.size(), size_t(3));
         QCOMPARE(recs[0].message, std::string("2"));
         QCOMPARE(recs[2].message, std::string("4"));
+        QCOMPARE(recs[0].seq, uint64_t(3));  // seqs 1 and 2 were evicted: the gap tells the reader
+        QCOMPARE(ring.since(1, 10).size(), size_t(3));
+        const auto newer = ring.since(3, 10);
+        QCOMPARE(newer.size(), size_t(2));
+        QCOMPARE(newer[0].message, std::string("3"));
         for (int i = 0; i < 10000; ++i) ring.append(rec("x"));
         QCOMPARE(ring.size(), size_t(3));
         QCOMPARE(ring.evicted(), uint64_t(10002));
@@ -41,6 +46,7 @@ private slots:
         QTest::newRow("max 2 from the oldest") << 0 << 2 << QList<int>{1, 2};
         QTest::newRow("caught up") << 5 << 100 << QList<int>{};
         QTest::newRow("max 0") << 0 << 0 << QList<int>{};
+        QTest::newRow("far future") << 99 << 100 << QList<int>{};
     }
     void sinceReturnsNewerRecordsInOrder() {
         QFETCH(int, after);
@@ -98,6 +104,20 @@ private slots:
         QCOMPARE(g_chained.size(), 4);
         QVERIFY(g_chained[1].contains("disk almost full"));
         QVERIFY(g_chained[3].contains("after uninstall"));
+    }
+
+    void uninstallKeepsAHandlerInstalledLater() {
+        g_chained.clear();
+        const QtMessageHandler original = qInstallMessageHandler(nullptr);
+        LogRing ring(10);
+        installLogRingHandler(&ring);
+        const QtMessageHandler ours = qInstallMessageHandler(recordingHandler);  // someone else, later
+        QVERIFY(ours != nullptr);
+        uninstallLogRingHandler();
+        qCInfo(lcEngine) << "still recorded";
+        QVERIFY(qInstallMessageHandler(original) == &recordingHandler);
+        QCOMPARE(g_chained.size(), 1);
+        QCOMPARE(ring.size(), size_t(0));  // the ring no longer receives anything
     }
 
     void categoriesHaveTheirNamesAndInfoDefault_data() {
