@@ -27,6 +27,7 @@ const QStringList kCommands = {"import", "export", "verify", "reindex", "stats"}
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
+void err(const char* s) { std::fprintf(stderr, "%s\n", s); }
 
 QString humanCount(uint64_t n) { return QLocale::c().toString(qulonglong(n)).replace(',', QChar(0x2009)); }
 

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "core/archive/recovery.h"
+#include "core/archive/file_system.h"
 #include "core/archive/segment_writer.h"
 #include "core/engine/data_dir.h"
 #include "core/index/index_writer.h"
@@ -42,6 +43,7 @@ struct StoreOptions {
     size_t raw_queue_batches = 64;      // capacity of the verify pool's input (batches ≤ 256 items)
     size_t verified_queue_batches = 64; // capacity of the writer's input
     size_t source_capacity = 65536;
+    archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
 };
 
 struct OpenReport {

@@ -117,6 +117,7 @@ private:
     std::unordered_set<protocol::Bytes32, IdHash> m_inFlight;
     int64_t m_groupStartMs = 0;
     RecentIdCache m_recent;
+    observe::MetricsRegistry& m_metrics;
 
     std::atomic<bool> m_abandon{false};
     std::atomic<bool> m_failed{false};

@@ -1,0 +1,143 @@
+#pragma once
+// Engine: the facade the console and the headless front end talk to. The UI never sees the
+// Store, sockets, SQLite or zstd — only this interface, value snapshots and queued signals.
+//
+// Contract
+// - snapshotReady() is emitted about 4 times a second with a self-contained value (no pointers
+//   into the engine), so a receiver on another thread can keep it.
+// - Long work (import) runs on an engine-owned thread that is joined on completion or shutdown;
+//   jobProgress()/jobFinished() report it. One job at a time.
+// - shutdown(): stop intake, commit everything verified, close; bounded by a deadline.
+// Thread: the object lives on the thread that created it (the GUI thread in the console); its
+// methods are called there. Work happens on the engine's own threads.
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/protocol/event.h"
+#include "core/util/expected.h"
+
+class QTimer;
+
+namespace archivist::observe {
+class MetricsRegistry;
+}
+
+namespace archivist::engine {
+
+class Store;
+struct StoreOptions;
+
+struct NewestEvent {
+    QString id_hex;
+    QString pubkey_hex;
+    qint64 created_at = 0;
+    int kind = 0;
+    QString content_preview;
+    QString source;
+    qint64 first_seen_at_ms = 0;
+};
+
+struct QueueGauge {
+    QString name;
+    qint64 depth = 0;
+    qint64 capacity = 0;
+};
+
+struct EngineSnapshot {
+    qint64 taken_at_ms = 0;
+    QString data_dir;
+    quint64 events_total = 0;      // in the index (at open + stored since)
+    quint64 archive_bytes = 0;     // compressed segment bytes
+    quint64 stored_total = 0;      // since start
+    quint64 duplicate_total = 0;
+    quint64 rejected_total = 0;
+    double stored_per_s = 0;
+    double duplicate_per_s = 0;
+    double rejected_per_s = 0;
+    quint64 rss_bytes = 0;
+    quint64 heap_bytes = 0;
+    QVector<QueueGauge> queues;
+    QVector<NewestEvent> newest;   // newest first, at most kNewestCapacity
+    bool writer_paused = false;
+    QString last_error;
+    bool job_running = false;
+    static constexpr int kNewestCapacity = 200;
+};
+
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+    ~Engine() override = default;
+
+    virtual void startImport(const QStringList& files) = 0;
+    virtual void cancelJob() = 0;
+    virtual bool jobRunning() const = 0;
+    virtual EngineSnapshot snapshot() const = 0;
+
+signals:
+    void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
+    void jobProgress(const QString& kind, double fraction, const QString& text);
+    void jobFinished(const QString& kind, bool ok, const QString& summary);
+};
+
+struct EngineOptions {
+    bool verify_signatures = true;
+    int snapshot_interval_ms = 250;
+};
+
+class EngineImpl final : public Engine {
+    Q_OBJECT
+public:
+    // Opens the data directory (lock, recovery) and starts the pipeline.
+    static Expected<std::unique_ptr<EngineImpl>> open(const std::filesystem::path& data_dir, EngineOptions options,
+                                                      observe::MetricsRegistry& metrics, QObject* parent = nullptr);
+    ~EngineImpl() override;
+
+    void startImport(const QStringList& files) override;
+    void cancelJob() override;
+    bool jobRunning() const override { return m_jobRunning.load(); }
+    EngineSnapshot snapshot() const override;
+
+    // Idempotent. Cancels a running job, joins it, shuts the store down.
+    Expected<void> shutdown();
+
+private:
+    EngineImpl(std::unique_ptr<Store> store, EngineOptions options, observe::MetricsRegistry& metrics, QObject* parent);
+    void tick();
+    void joinJob();
+
+    std::unique_ptr<Store> m_store;
+    EngineOptions m_opts;
+    observe::MetricsRegistry& m_metrics;
+    QTimer* m_timer = nullptr;
+    quint64 m_eventsAtOpen = 0;
+    quint64 m_archiveBytesAtOpen = 0;
+
+    mutable std::mutex m_newestMutex;         // guards m_newest (writer thread appends)
+    std::deque<NewestEvent> m_newest;         // bounded: EngineSnapshot::kNewestCapacity
+    std::atomic<quint64> m_stored{0}, m_duplicates{0}, m_archiveBytes{0};
+
+    std::thread m_job;
+    std::atomic<bool> m_jobRunning{false};
+    std::atomic<bool> m_jobCancel{false};
+
+    // Rates between ticks.
+    quint64 m_lastStored = 0, m_lastDup = 0, m_lastRejected = 0;
+    qint64 m_lastTickMs = 0;
+    EngineSnapshot m_last;
+    bool m_shutDown = false;
+};
+
+}  // namespace archivist::engine
+
+Q_DECLARE_METATYPE(archivist::engine::EngineSnapshot)

@@ -1,0 +1,176 @@
+#include "core/engine/store.h"
+
+#include <QLoggingCategory>
+#include <chrono>
+#include <thread>
+
+#include "core/engine/frame_indexer.h"
+#include "core/observe/log.h"
+#include "core/observe/metrics.h"
+
+namespace archivist::engine {
+
+namespace {
+int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+Store::Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics)
+    : m_paths(std::move(paths)), m_lock(std::move(lock)), m_opts(options), m_metrics(metrics),
+      m_sources(options.source_capacity), m_raw(options.raw_queue_batches),
+      m_verified(options.verified_queue_batches) {}
+
+Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_dir, StoreOptions options,
+                                             observe::MetricsRegistry& metrics, OpenReport* report) {
+    auto lock = DataDirLock::acquire(data_dir);
+    if (!lock) return lock.error();
+    std::unique_ptr<Store> store(new Store(DataDirPaths(data_dir), std::move(*lock), options, metrics));
+
+    auto index = index::IndexWriter::open(store->m_paths.index, options.index);
+    if (!index) return index.error();
+    store->m_index = std::move(*index);
+
+    // Recovery: frames past the watermark are re-indexed, a torn tail is cut.
+    OpenReport local;
+    OpenReport& rep = report ? *report : local;
+    auto recoverySource = store->m_index->sourceId("recovery");
+    if (!recoverySource) return recoverySource.error();
+    const int64_t seenAt = nowMs();
+    auto recovered = archive::recover(
+        store->m_paths.archive, store->m_index->watermark(),
+        [&](const archive::Frame& frame) -> Expected<void> {
+            auto r = indexFrame(*store->m_index, frame, *recoverySource, seenAt);
+            if (!r) return r.error();
+            rep.recovered_events += r->indexed;
+            rep.damaged_lines += r->damaged_lines;
+            return {};
+        },
+        options.file_system ? options.file_system : archive::defaultFileSystem());
+    if (!recovered) {
+        if (recovered.error().code == "index_ahead")
+            return makeError("index_ahead", recovered.error().message +
+                                                " (the index is ahead of the archive: run `archivist reindex`)");
+        return recovered.error();
+    }
+    rep.recovery = *recovered;
+    if (recovered->frames_replayed || recovered->bytes_truncated)
+        qCInfo(lcEngine) << "recovery: re-indexed" << recovered->frames_replayed << "frames ("
+                         << rep.recovered_events << "events), cut" << recovered->bytes_truncated
+                         << "bytes of torn tail";
+
+    archive::FileSystem* fs = options.file_system ? options.file_system : archive::defaultFileSystem();
+    store->m_archive = std::make_unique<archive::ArchiveWriter>(store->m_paths.archive, options.archive, fs);
+    if (auto r = store->m_archive->open(); !r) return r.error();
+
+    metrics.gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", "verify"}},
+                    [s = store.get()] { return double(s->m_raw.depth()); }, store.get());
+    metrics.gaugeFn("archivist_queue_capacity", "Capacity of a bounded queue", {{"queue", "verify"}},
+                    [s = store.get()] { return double(s->m_raw.capacity()); }, store.get());
+    metrics.gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", "writer"}},
+                    [s = store.get()] { return double(s->m_verified.depth()); }, store.get());
+    metrics.gaugeFn("archivist_queue_capacity", "Capacity of a bounded queue", {{"queue", "writer"}},
+                    [s = store.get()] { return double(s->m_verified.capacity()); }, store.get());
+    metrics.gaugeFn("archivist_sources", "Entries in the source table", {},
+                    [s = store.get()] { return double(s->m_sources.size()); }, store.get());
+    metrics.gaugeFn("archivist_sources_capacity", "Capacity of the source table", {},
+                    [s = store.get()] { return double(s->m_sources.capacity()); }, store.get());
+    return store;
+}
+
+Store::~Store() {
+    auto r = shutdown();
+    (void)r;
+    m_metrics.removeGaugeFns(this);
+}
+
+void Store::setCommitListener(std::function<void(const ingest::CommitNotice&)> listener) {
+    m_listener = std::move(listener);
+}
+
+void Store::start() {
+    if (m_started) return;
+    m_started = true;
+    size_t threads = m_opts.verify_threads;
+    if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
+    m_verifyPool = std::make_unique<ingest::VerifyPool>(m_raw, m_verified, m_sources, m_opts.policy,
+                                                        threads, m_metrics);
+    m_writer = std::make_unique<ingest::CommitWriter>(m_verified, *m_archive, *m_index, m_sources,
+                                                      m_opts.writer, m_metrics);
+    if (m_listener) m_writer->setCommitListener(m_listener);
+    m_writer->start();
+    m_verifyPool->start();
+}
+
+Expected<ingest::SourceId> Store::addSource(const std::string& name) {
+    auto id = m_sources.add(name);
+    if (!id) return makeError("capacity", "source table is full (" + std::to_string(m_sources.capacity()) + " sources)");
+    return *id;
+}
+
+bool Store::submit(ingest::RawBatch&& batch) {
+    if (!m_started || failed()) return false;
+    const size_t n = batch.items.size();
+    ingest::SourceCounters& c = m_sources.counters(batch.source);
+    c.received.fetch_add(n, std::memory_order_relaxed);
+    if (!m_raw.push(std::move(batch))) {
+        c.received.fetch_sub(n, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+bool Store::waitSettled(ingest::SourceId source, uint64_t expected, std::chrono::milliseconds timeout,
+                        const std::atomic<bool>* cancel) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const ingest::SourceCounters& c = m_sources.counters(source);
+    while (c.settled() < expected) {
+        if (failed() || (cancel && cancel->load()) || std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+Expected<void> Store::shutdown(std::chrono::milliseconds deadline) {
+    if (m_shutDown) return {};
+    m_shutDown = true;
+    Expected<void> result;
+    if (m_started) {
+        m_raw.close();  // stop intake; verify threads drain what is queued
+        // A watchdog abandons retries of a failing commit at the deadline, so shutdown is bounded.
+        std::atomic<bool> done{false};
+        std::mutex mu;
+        std::condition_variable cv;
+        std::thread watchdog([&] {
+            std::unique_lock lock(mu);
+            if (!cv.wait_for(lock, deadline, [&] { return done.load(); })) m_writer->abandonRetries();
+        });
+        m_verifyPool->join();  // closes the writer's queue once the verifiers are done
+        m_writer->join();
+        {
+            std::lock_guard lock(mu);
+            done.store(true);
+        }
+        cv.notify_all();
+        watchdog.join();
+        if (m_writer->failed())
+            result = makeError("io", "events not stored at shutdown: " + m_writer->lastError());
+    }
+    if (m_archive) {
+        if (auto r = m_archive->close(); !r && result) result = r.error();
+    }
+    if (m_index) {
+        if (auto r = m_index->checkpoint(); !r)
+            qCWarning(lcIndex).noquote() << "checkpoint at shutdown failed:" << QString::fromStdString(r.error().message);
+    }
+    return result;
+}
+
+bool Store::failed() const { return m_writer && m_writer->failed(); }
+
+std::string Store::lastError() const { return m_writer ? m_writer->lastError() : std::string(); }
+
+}  // namespace archivist::engine

@@ -1,0 +1,283 @@
+#include "core/ingest/commit_writer.h"
+
+#include <QLoggingCategory>
+#include <algorithm>
+#include <chrono>
+
+#include "core/observe/log.h"
+#include "core/observe/metrics.h"
+
+namespace archivist::ingest {
+
+namespace {
+int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+int64_t steadyMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+std::string preview(const std::string& s) {
+    constexpr size_t kMax = 160;
+    if (s.size() <= kMax) return s;
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    return s.substr(0, cut);
+}
+}  // namespace
+
+CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive,
+                           index::IndexWriter& index, SourceTable& sources, WriterOptions options,
+                           observe::MetricsRegistry& metrics)
+    : m_in(in), m_archive(archive), m_index(index), m_sources(sources), m_opts(options),
+      m_recent(options.recent_cache), m_metrics(metrics) {
+    m_storedTotal = &metrics.counter("archivist_events_stored_total", "New events committed to archive and index");
+    m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
+    m_archiveErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "archive"}});
+    m_indexErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "index"}});
+    m_bytesCompressed = &metrics.counter("archivist_archive_bytes_written_total", "Compressed bytes appended to segments");
+    m_bytesRaw = &metrics.counter("archivist_archive_raw_bytes_total", "Uncompressed event JSON bytes archived");
+    m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
+    m_groupEvents = &metrics.histogram("archivist_commit_group_events", "New events per commit group");
+    metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "recent_ids"}},
+                    [this] { return double(m_recentSize.load()); }, this);
+    metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "recent_ids"}},
+                    [this] { return double(m_recent.capacity()); }, this);
+    metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "in_flight_ids"}},
+                    [this] { return double(m_inFlightSize.load()); }, this);
+    metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "in_flight_ids"}},
+                    [this] { return double(m_opts.group_events); }, this);
+    metrics.gaugeFn("archivist_writer_paused", "1 while the writer retries a failed commit (intake is paused)", {},
+                    [this] { return m_paused.load() ? 1.0 : 0.0; }, this);
+    m_inFlight.reserve(m_opts.group_events);
+}
+
+CommitWriter::~CommitWriter() {
+    join();
+    m_metrics.removeGaugeFns(this);
+}
+
+void CommitWriter::setCommitListener(std::function<void(const CommitNotice&)> listener) {
+    m_listener = std::move(listener);
+}
+
+void CommitWriter::start() { m_thread = std::thread([this] { run(); }); }
+
+void CommitWriter::join() {
+    if (m_thread.joinable()) m_thread.join();
+}
+
+void CommitWriter::abandonRetries() { m_abandon.store(true); }
+
+std::string CommitWriter::lastError() const {
+    std::lock_guard lock(m_errorMutex);
+    return m_lastError;
+}
+
+void CommitWriter::setError(const std::string& message) {
+    std::lock_guard lock(m_errorMutex);
+    m_lastError = message;
+}
+
+uint32_t CommitWriter::indexSource(SourceId source) {
+    uint32_t id = m_sources.indexSourceId(source);
+    if (id) return id;
+    auto r = retry("index", [&]() -> Expected<void> {
+        auto got = m_index.sourceId(m_sources.name(source));
+        if (!got) return got.error();
+        id = *got;
+        return {};
+    });
+    if (!r) return 0;
+    m_sources.setIndexSourceId(source, id);
+    return id;
+}
+
+void CommitWriter::run() {
+    std::vector<VerifiedBatch> batches;
+    bool alive = true;
+    while (alive) {
+        auto wait = std::chrono::milliseconds(m_opts.group_ms);
+        if (!m_newEvents.empty() || !m_sightings.empty()) {
+            const int64_t left = m_groupStartMs + m_opts.group_ms - steadyMs();
+            wait = std::chrono::milliseconds(std::max<int64_t>(left, 0));
+        }
+        batches.clear();
+        m_in.popAll(batches, 64, wait);
+        for (VerifiedBatch& b : batches) {
+            for (VerifiedItem& item : b.items) {
+                addItem(b.source, std::move(item));
+                if (m_newEvents.size() >= m_opts.group_events || m_frame.size() >= m_opts.group_bytes ||
+                    m_sightings.size() >= m_opts.group_events) {
+                    if (!commitGroup()) alive = false;
+                }
+            }
+        }
+        const bool groupOpen = !m_newEvents.empty() || !m_sightings.empty();
+        if (alive && groupOpen && steadyMs() - m_groupStartMs >= m_opts.group_ms) {
+            if (!commitGroup()) alive = false;
+        }
+        if (alive && batches.empty() && m_in.closedAndEmpty()) {
+            if (!m_newEvents.empty() || !m_sightings.empty()) commitGroup();
+            alive = false;
+        }
+    }
+    if (m_failed.load()) {
+        // Nothing more can be stored: unblock producers instead of leaving them waiting forever.
+        m_in.close();
+    }
+}
+
+void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
+    if (m_newEvents.empty() && m_sightings.empty()) m_groupStartMs = steadyMs();
+    const protocol::Bytes32& id = item.event.id;
+    const uint32_t indexSrc = indexSource(source);
+    bool duplicate = m_inFlight.count(id) > 0;
+    if (!duplicate && m_recent.find(id)) duplicate = true;
+    if (!duplicate) {
+        if (auto rowid = m_index.findEvent(id)) {
+            m_recent.insert(id, *rowid);
+            duplicate = true;
+        }
+    }
+    if (duplicate) {
+        m_sightings.push_back(index::Sighting{id, indexSrc, item.received_at_ms});
+        m_sightingSources.push_back(source);
+        return;
+    }
+    index::NewEvent ne;
+    ne.line = static_cast<uint32_t>(m_newEvents.size());
+    ne.flags = item.flags;
+    ne.first_seen_at_ms = item.received_at_ms;
+    ne.source = indexSrc;
+    m_frame.append(item.canonical);
+    m_frame.push_back('\n');
+    ne.event = std::move(item.event);
+    m_inFlight.insert(ne.event.id);
+    m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);
+    m_newEvents.push_back(std::move(ne));
+    m_newSources.push_back(source);
+}
+
+template <typename Fn>
+bool CommitWriter::retry(const char* stage, Fn&& fn) {
+    int delay_ms = m_opts.retry_initial_ms;
+    for (;;) {
+        auto r = fn();
+        if (r) {
+            if (m_paused.exchange(false))
+                qCInfo(lcIngest) << "writer resumed after" << stage << "error";
+            return true;
+        }
+        const bool archiveStage = std::string_view(stage) == "archive";
+        (archiveStage ? m_archiveErrors : m_indexErrors)->inc();
+        setError(std::string(stage) + ": " + r.error().message);
+        if (!m_paused.exchange(true))
+            qCWarning(lcIngest).noquote() << "writer paused, retrying:" << QString::fromStdString(r.error().message);
+        if (m_abandon.load()) {
+            m_failed.store(true);
+            qCCritical(lcIngest).noquote() << "commit abandoned at shutdown:" << QString::fromStdString(r.error().message);
+            return false;
+        }
+        // Sleep in small steps so abandonRetries() takes effect promptly.
+        for (int slept = 0; slept < delay_ms && !m_abandon.load(); slept += 20)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        delay_ms = std::min(delay_ms * 2, m_opts.retry_max_ms);
+    }
+}
+
+bool CommitWriter::commitGroup() {
+    const int64_t started = steadyMs();
+    archive::AppendedFrame frame;
+    const bool haveFrame = !m_newEvents.empty();
+    if (haveFrame) {
+        const auto events = static_cast<uint32_t>(m_newEvents.size());
+        if (!retry("archive", [&]() -> Expected<void> {
+                auto r = m_archive.append(m_frame, events);
+                if (!r) return r.error();
+                frame = *r;
+                return {};
+            }))
+            return false;
+    }
+    std::vector<int64_t> rowids;
+    if (!retry("index", [&]() -> Expected<void> {
+            auto r = m_index.commit(haveFrame ? &frame : nullptr, m_newEvents, m_sightings);
+            if (!r) return r.error();
+            rowids = std::move(*r);
+            return {};
+        }))
+        return false;
+
+    // Durable: from here on the events are stored.
+    CommitNotice notice;
+    notice.stored = m_newEvents.size();
+    notice.duplicates = m_sightings.size();
+    std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
+    for (size_t i = 0; i < m_newEvents.size(); ++i) {
+        const auto& ev = m_newEvents[i].event;
+        m_recent.insert(ev.id, i < rowids.size() ? rowids[i] : 0);
+        ++perSource[m_newSources[i]].first;
+    }
+    for (SourceId s : m_sightingSources) ++perSource[s].second;
+    const size_t firstNewest = m_newEvents.size() > CommitNotice::kNoticeNewest
+                                   ? m_newEvents.size() - CommitNotice::kNoticeNewest
+                                   : 0;
+    for (size_t i = firstNewest; i < m_newEvents.size(); ++i) {
+        const auto& ne = m_newEvents[i];
+        notice.newest.push_back(CommittedEvent{ne.event.id, ne.event.pubkey, ne.event.created_at,
+                                               ne.event.kind, preview(ne.event.content),
+                                               m_newSources[i], ne.first_seen_at_ms});
+    }
+    // Metrics before the per-source counters: a waiter released by the counters then sees
+    // consistent totals.
+    m_storedTotal->inc(notice.stored);
+    m_duplicateTotal->inc(notice.duplicates);
+    if (haveFrame) {
+        m_bytesCompressed->inc(frame.ref.length);
+        m_bytesRaw->inc(frame.raw_bytes);
+        m_groupEvents->observe(double(notice.stored));
+    }
+    notice.commit_ms = steadyMs() - started;
+    m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);
+    m_recentSize.store(m_recent.size(), std::memory_order_relaxed);
+    m_groups.fetch_add(1);
+    if (m_listener) m_listener(notice);
+    for (const auto& [source, counts] : perSource) {
+        SourceCounters& c = m_sources.counters(source);
+        if (counts.first) c.stored.fetch_add(counts.first, std::memory_order_release);
+        if (counts.second) c.duplicate.fetch_add(counts.second, std::memory_order_release);
+    }
+
+    m_frame.clear();
+    m_newEvents.clear();
+    m_newSources.clear();
+    m_sightings.clear();
+    m_sightingSources.clear();
+    m_inFlight.clear();
+    m_inFlightSize.store(0, std::memory_order_relaxed);
+
+    if (m_archive.shouldSeal()) {
+        const uint64_t bytes = m_archive.openSegmentBytes();
+        auto sealed = m_archive.seal();
+        if (!sealed) {
+            m_archiveErrors->inc();
+            setError("seal: " + sealed.error().message);
+            qCWarning(lcArchive).noquote() << "sealing failed (will retry at the next commit):"
+                                           << QString::fromStdString(sealed.error().message);
+        } else {
+            auto marked = m_index.markSegmentSealed(*sealed, bytes, nowMs() / 1000);
+            if (!marked) {
+                m_indexErrors->inc();
+                qCWarning(lcIndex).noquote() << "could not record sealed segment:"
+                                             << QString::fromStdString(marked.error().message);
+            }
+        }
+    }
+    return true;
+}
+
+}  // namespace archivist::ingest
