@@ -119,7 +119,9 @@ int cmdImport(const QStringList& args) {
     Common c;
     QCommandLineOption json("json", "Print one JSON summary object on standard output.");
     QCommandLineOption noVerify("no-verify", "Skip BIP-340 signature checks (ids are still checked).");
-    p.addOptions({c.dataDir, c.metricsListen, json, noVerify});
+    QCommandLineOption fts("fts", "Full-text search over content: on (default) or off; remembered by the index.",
+                           "on|off");
+    p.addOptions({c.dataDir, c.metricsListen, json, noVerify, fts});
     p.addHelpOption();
     p.addPositionalArgument("files", "Files to import; '-' reads standard input.", "FILE...|-");
     if (!p.parse(args)) return usage(p, p.errorText());
@@ -140,6 +142,11 @@ int cmdImport(const QStringList& args) {
     if (!startMetrics(p, c, server, code)) return code;
     engine::StoreOptions opts;
     opts.policy.verify_signatures = !p.isSet(noVerify);
+    if (p.isSet(fts)) {
+        const QString mode = p.value(fts);
+        if (mode != "on" && mode != "off") return usage(p, "--fts wants on or off, got '" + mode + "'");
+        opts.index.fts = mode == "on";
+    }
     auto store = openStore(dataDirOf(p, c), opts, metrics);
     if (!store) {
         err("archivist: " + store.error().message);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/archive/segment_reader.h"
 #include "core/engine/frame_indexer.h"
 #include "core/observe/log.h"
 #include "core/observe/metrics.h"
@@ -60,6 +61,15 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         qCInfo(lcEngine) << "recovery: re-indexed" << recovered->frames_replayed << "frames ("
                          << rep.recovered_events << "events), cut" << recovered->bytes_truncated
                          << "bytes of torn tail";
+
+    // Full-text search turned on over an existing index: fill it from the archive before intake.
+    if (store->m_index->ftsBackfillPending()) {
+        const auto dir = store->m_paths.archive;
+        auto added = store->m_index->backfillFts(
+            [&dir](const archive::FrameRef& ref) { return archive::readFrame(dir, ref); });
+        if (!added) return added.error();
+        qCInfo(lcEngine) << "full-text search: indexed" << *added << "archived events";
+    }
 
     archive::FileSystem* fs = options.file_system ? options.file_system : archive::defaultFileSystem();
     store->m_archive = std::make_unique<archive::ArchiveWriter>(store->m_paths.archive, options.archive, fs);

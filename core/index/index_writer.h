@@ -27,8 +27,9 @@ struct sqlite3_stmt;
 namespace archivist::index {
 
 struct IndexOptions {
-    bool fts = true;         // FTS5 over content. Applied at open and remembered in meta: turning it off
-                             // drops the table, turning it on creates it and marks a backfill pending.
+    // FTS5 over content. nullopt keeps the stored setting (a new index: on). A value is applied at
+    // open and remembered in meta: off drops the table, on creates it and marks a backfill pending.
+    std::optional<bool> fts;
     int cache_mib = 64;      // SQLite page cache of this connection
     bool read_only = false;  // open without writing anything (no migration, no FTS change); mutating
                              // calls fail with "read_only"
@@ -113,6 +114,16 @@ private:
     uint64_t m_eventCount = 0;
     bool m_fts = false;
     bool m_ftsBackfillPending = false;
+    bool m_readTxn = false;  // a transaction is open on m_db (deferred read, or upgraded by commit())
+    void beginRead();
+    void endRead();
+    struct TagRow {
+        char name;
+        const std::string* value;  // points into the NewEvent being committed
+        int64_t event;
+    };
+    std::vector<uint32_t> m_order;   // reused per commit
+    std::vector<TagRow> m_tagRows;   // reused per commit
     std::unordered_map<std::string, uint32_t> m_sources;  // bounded: cleared at kSourceCacheMax
     std::vector<std::pair<uint16_t, int64_t>> m_kindDelta;  // reused per commit
     sqlite3_stmt* m_findEvent = nullptr;

@@ -396,7 +396,14 @@ private slots:
             QCOMPARE(q.error().code, std::string("fts_off"));
         }
         {
-            auto w = openWriter(db);  // default: fts on
+            {
+                auto kept = openWriter(db);  // no choice given: the stored "off" is kept
+                QVERIFY(kept);
+                QVERIFY(!kept->fts());
+            }
+            IndexOptions on;
+            on.fts = true;
+            auto w = openWriter(db, on);
             QVERIFY(w);
             QVERIFY(w->fts());
             QVERIFY(w->ftsBackfillPending());
