@@ -4,7 +4,10 @@
 #include <QPointer>
 #include <QTimer>
 
+#include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
+#include "core/index/index_reader.h"
+#include "core/protocol/event_codec.h"
 #include "core/engine/maintenance.h"
 #include "core/engine/store.h"
 #include "core/observe/memory_stats.h"
@@ -53,6 +56,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
             if (self->m_newest.size() > size_t(EngineSnapshot::kNewestCapacity)) self->m_newest.pop_back();
         }
     });
+    e->loadNewest();
     e->m_store->start();
     e->m_timer = new QTimer(self);
     QObject::connect(e->m_timer, &QTimer::timeout, self, &EngineImpl::tick);
@@ -120,6 +124,30 @@ void EngineImpl::startImport(const QStringList& files) {
         QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("import", ok, summary); },
                                   Qt::QueuedConnection);
     });
+}
+
+void EngineImpl::loadNewest() {
+    // The table starts with what the archive already holds (newest first), not empty.
+    auto reader = index::IndexReader::open(m_store->paths().index);
+    if (!reader) return;
+    auto rows = (*reader)->query({}, std::nullopt, EngineSnapshot::kNewestCapacity, index::Order::NewestFirst);
+    if (!rows) return;
+    archive::FrameCache frames(m_store->paths().archive, 16u << 20);
+    std::lock_guard lock(m_newestMutex);
+    for (const auto& row : *rows) {
+        auto line = frames.line(row.frame, row.line);
+        protocol::Event ev;
+        if (!line || protocol::parseEvent(*line, ev) != protocol::Reject::None) continue;
+        NewestEvent n;
+        n.id_hex = QString::fromStdString(protocol::toHex(ev.id));
+        n.pubkey_hex = QString::fromStdString(protocol::toHex(ev.pubkey));
+        n.created_at = ev.created_at;
+        n.kind = ev.kind;
+        n.content_preview = QString::fromStdString(ingest::contentPreview(ev.content));
+        n.source = tr("archive");
+        n.first_seen_at_ms = row.first_seen_at_ms;
+        m_newest.push_back(std::move(n));
+    }
 }
 
 void EngineImpl::cancelJob() { m_jobCancel.store(true); }

@@ -115,6 +115,7 @@ private:
     EngineImpl(std::unique_ptr<Store> store, EngineOptions options, observe::MetricsRegistry& metrics, QObject* parent);
     void tick();
     void joinJob();
+    void loadNewest();
 
     std::unique_ptr<Store> m_store;
     EngineOptions m_opts;

@@ -20,14 +20,15 @@ int64_t steadyMs() {
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
-std::string preview(const std::string& s) {
+}  // namespace
+
+std::string contentPreview(const std::string& s) {
     constexpr size_t kMax = 160;
     if (s.size() <= kMax) return s;
     size_t cut = kMax;
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
     return s.substr(0, cut);
 }
-}  // namespace
 
 CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive,
                            index::IndexWriter& index, SourceTable& sources, WriterOptions options,
@@ -229,7 +230,7 @@ bool CommitWriter::commitGroup() {
     for (size_t i = firstNewest; i < m_newEvents.size(); ++i) {
         const auto& ne = m_newEvents[i];
         notice.newest.push_back(CommittedEvent{ne.event.id, ne.event.pubkey, ne.event.created_at,
-                                               ne.event.kind, preview(ne.event.content),
+                                               ne.event.kind, contentPreview(ne.event.content),
                                                m_newSources[i], ne.first_seen_at_ms});
     }
     // Metrics before the per-source counters: a waiter released by the counters then sees

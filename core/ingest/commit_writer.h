@@ -58,6 +58,9 @@ struct CommittedEvent {
     int64_t first_seen_at_ms = 0;
 };
 
+// At most 160 bytes of content, cut at a UTF-8 character boundary.
+std::string contentPreview(const std::string& content);
+
 struct CommitNotice {
     uint64_t stored = 0;
     uint64_t duplicates = 0;
