@@ -1,0 +1,10 @@
+# `make package`: a .deb of the program and its desktop entry.
+install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.desktop DESTINATION share/applications)
+set(CPACK_GENERATOR "DEB")
+set(CPACK_PACKAGE_NAME "archivist")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "Archivist developers")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Nostr archive with an operator console")
+set(CPACK_DEBIAN_PACKAGE_SECTION "net")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+include(CPack)
