@@ -62,28 +62,9 @@ std::filesystem::path dataDirOf(const QCommandLineParser& p, const Common& c) {
     return engine::defaultDataDir();
 }
 
-// Starts the metrics server if asked for. Returns false (after printing why) on a bad address.
 bool startMetrics(const QCommandLineParser& p, const Common& c, observe::MetricsHttpServer& server, int& exitCode) {
     if (!p.isSet(c.metricsListen)) return true;
-    const QString spec = p.value(c.metricsListen);
-    const int colon = spec.lastIndexOf(':');
-    bool ok = false;
-    const uint port = colon > 0 ? spec.mid(colon + 1).toUInt(&ok) : 0;
-    if (colon <= 0 || !ok || port > 65535) {
-        err("archivist: --metrics-listen wants HOST:PORT, got '" + spec + "'");
-        exitCode = kExitUsage;
-        return false;
-    }
-    QString host = spec.left(colon);
-    if (host.startsWith('[') && host.endsWith(']')) host = host.mid(1, host.size() - 2);
-    auto bound = server.start(host.toStdString(), uint16_t(port));
-    if (!bound) {
-        err("archivist: cannot serve metrics on " + spec + ": " + QString::fromStdString(bound.error().message));
-        exitCode = kExitFailure;
-        return false;
-    }
-    err(QString("metrics on http://%1:%2/metrics").arg(spec.left(colon)).arg(*bound));
-    return true;
+    return startMetricsServer(p.value(c.metricsListen), server, exitCode);
 }
 
 Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, engine::StoreOptions opts,
@@ -400,6 +381,27 @@ int cmdStats(const QStringList& args) {
 }  // namespace
 
 bool isCommand(const QString& word) { return kCommands.contains(word); }
+
+bool startMetricsServer(const QString& spec, observe::MetricsHttpServer& server, int& exitCode) {
+    const int colon = spec.lastIndexOf(':');
+    bool ok = false;
+    const uint port = colon > 0 ? spec.mid(colon + 1).toUInt(&ok) : 0;
+    if (colon <= 0 || !ok || port > 65535) {
+        err("archivist: --metrics-listen wants HOST:PORT, got '" + spec + "'");
+        exitCode = kExitUsage;
+        return false;
+    }
+    QString host = spec.left(colon);
+    if (host.startsWith('[') && host.endsWith(']')) host = host.mid(1, host.size() - 2);
+    auto bound = server.start(host.toStdString(), uint16_t(port));
+    if (!bound) {
+        err("archivist: cannot serve metrics on " + spec + ": " + QString::fromStdString(bound.error().message));
+        exitCode = kExitFailure;
+        return false;
+    }
+    err(QString("metrics on http://%1:%2/metrics").arg(host).arg(*bound));
+    return true;
+}
 
 int runCommand(const QStringList& args) {
     const QString cmd = args.value(0);

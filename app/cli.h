@@ -3,6 +3,10 @@
 // Exit codes: 0 ok, 1 failure, 2 usage.
 #include <QStringList>
 
+namespace archivist::observe {
+class MetricsHttpServer;
+}
+
 namespace archivist::app {
 
 constexpr int kExitOk = 0;
@@ -10,6 +14,9 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 bool isCommand(const QString& word);
+// Starts `server` on HOST:PORT from --metrics-listen. On failure prints why and sets exitCode
+// (usage for a malformed spec, failure when the address cannot be bound).
+bool startMetricsServer(const QString& spec, observe::MetricsHttpServer& server, int& exitCode);
 // Runs one command; args[0] is the command name. A QCoreApplication exists.
 int runCommand(const QStringList& args);
 

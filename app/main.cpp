@@ -83,27 +83,6 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     return -1;
 }
 
-bool startMetricsServer(const QString& spec, observe::MetricsHttpServer& server) {
-    if (spec.isEmpty()) return true;
-    const int colon = spec.lastIndexOf(':');
-    bool ok = false;
-    const uint port = colon > 0 ? spec.mid(colon + 1).toUInt(&ok) : 0;
-    if (colon <= 0 || !ok || port > 65535) {
-        std::fprintf(stderr, "archivist: --metrics-listen wants HOST:PORT, got '%s'\n", spec.toLocal8Bit().constData());
-        return false;
-    }
-    QString host = spec.left(colon);
-    if (host.startsWith('[') && host.endsWith(']')) host = host.mid(1, host.size() - 2);
-    auto bound = server.start(host.toStdString(), uint16_t(port));
-    if (!bound) {
-        std::fprintf(stderr, "archivist: cannot serve metrics on %s: %s\n", spec.toLocal8Bit().constData(),
-                     bound.error().message.c_str());
-        return false;
-    }
-    std::fprintf(stderr, "metrics on http://%s:%u/metrics\n", host.toLocal8Bit().constData(), unsigned(*bound));
-    return true;
-}
-
 // Runs the engine until a signal, --duration, or (console) the window closes.
 int runEngine(int argc, char** argv, const RunOptions& opts) {
     observe::MetricsRegistry metrics;
@@ -123,7 +102,9 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     auto qapp = std::make_unique<QCoreApplication>(argc, argv);
 #endif
     observe::installLogRingHandler(&logRing);
-    if (!startMetricsServer(opts.metrics_listen, server)) return app::kExitFailure;
+    int metricsExit = 0;
+    if (!opts.metrics_listen.isEmpty() && !app::startMetricsServer(opts.metrics_listen, server, metricsExit))
+        return metricsExit;
 
     auto engine = engine::EngineImpl::open(opts.data_dir, {}, metrics);
     if (!engine) {

@@ -7,15 +7,11 @@
 #include <algorithm>
 
 #include "core/engine/line_reader.h"
+#include "core/util/clock.h"
 
 namespace archivist::engine {
 
 namespace {
-int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 constexpr size_t kBatchItems = 256;
 
 struct SourceBaseline {
@@ -113,7 +109,7 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
             // Skip blank lines (whitespace only).
             if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
             ++p.read;
-            batch.items.push_back(ingest::RawItem{std::string(line), nowMs()});
+            batch.items.push_back(ingest::RawItem{std::string(line), wallMs()});
             if (batch.items.size() >= kBatchItems) {
                 if (!store.submit(std::move(batch)))
                     return makeError("io", "the writer stopped: " + store.lastError());

@@ -7,17 +7,10 @@
 #include "core/archive/segment_reader.h"
 #include "core/engine/frame_indexer.h"
 #include "core/observe/log.h"
+#include "core/util/clock.h"
 #include "core/observe/metrics.h"
 
 namespace archivist::engine {
-
-namespace {
-int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-}  // namespace
 
 Store::Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics)
     : m_paths(std::move(paths)), m_lock(std::move(lock)), m_opts(options), m_metrics(metrics),
@@ -39,7 +32,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
     OpenReport& rep = report ? *report : local;
     auto recoverySource = store->m_index->sourceId("recovery");
     if (!recoverySource) return recoverySource.error();
-    const int64_t seenAt = nowMs();
+    const int64_t seenAt = wallMs();
     auto recovered = archive::recover(
         store->m_paths.archive, store->m_index->watermark(),
         [&](const archive::Frame& frame) -> Expected<void> {

@@ -5,21 +5,12 @@
 #include <chrono>
 
 #include "core/observe/log.h"
+#include "core/util/clock.h"
 #include "core/observe/metrics.h"
 
 namespace archivist::ingest {
 
 namespace {
-int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-int64_t steadyMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 }  // namespace
 
 std::string contentPreview(const std::string& s) {
@@ -270,7 +261,7 @@ bool CommitWriter::commitGroup() {
             qCWarning(lcArchive).noquote() << "sealing failed (will retry at the next commit):"
                                            << QString::fromStdString(sealed.error().message);
         } else {
-            auto marked = m_index.markSegmentSealed(*sealed, bytes, nowMs() / 1000);
+            auto marked = m_index.markSegmentSealed(*sealed, bytes, wallMs() / 1000);
             if (!marked) {
                 m_indexErrors->inc();
                 qCWarning(lcIndex).noquote() << "could not record sealed segment:"

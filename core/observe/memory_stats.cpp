@@ -4,6 +4,12 @@
 #include <cstring>
 #include <malloc.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+// From the sanitizer runtime (its header is not always installed).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
+extern "C" size_t __sanitizer_get_heap_size();
+#endif
+
 #include "core/observe/metrics.h"
 
 namespace archivist::observe {
@@ -19,9 +25,15 @@ MemoryStats readMemoryStats() {
         }
         std::fclose(f);
     }
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer replaces malloc: glibc's mallinfo2() would report nothing.
+    m.heap_in_use_bytes = __sanitizer_get_current_allocated_bytes();
+    m.heap_arena_bytes = __sanitizer_get_heap_size();
+#else
     const struct mallinfo2 mi = mallinfo2();
     m.heap_in_use_bytes = uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
     m.heap_arena_bytes = uint64_t(mi.arena) + uint64_t(mi.hblkhd);
+#endif
     return m;
 }
 

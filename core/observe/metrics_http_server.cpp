@@ -14,14 +14,11 @@
 #include <vector>
 
 #include "core/observe/metrics.h"
+#include "core/util/clock.h"
 
 namespace archivist::observe {
 
 namespace {
-int64_t steadyMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 void setNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 std::string response(int code, const char* reason, const std::string& type, const std::string& body,

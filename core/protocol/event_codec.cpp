@@ -9,19 +9,6 @@ namespace archivist::protocol {
 namespace {
 
 // A JSON integer literal of digits only (no '-', '.', 'e') that fits in max.
-bool plainUnsigned(std::string_view raw, uint64_t max, uint64_t& out) {
-    if (raw.empty()) return false;
-    uint64_t v = 0;
-    for (char c : raw) {
-        if (c < '0' || c > '9') return false;
-        const uint64_t d = uint64_t(c - '0');
-        if (v > (max - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
-
 void appendNip01Text(std::string& out, std::string_view s) {
     out += '"';
     for (char c : s) {
@@ -91,10 +78,10 @@ Reject parseEvent(std::string_view text, Event& out) {
         return Reject::InvalidPubkey;
     if (f[Sig]->type != json::Type::String || !fromHex(f[Sig]->str, out.sig.data(), 64)) return Reject::InvalidSig;
     uint64_t n = 0;
-    if (f[CreatedAt]->type != json::Type::Number || !plainUnsigned(f[CreatedAt]->raw, uint64_t(INT64_MAX), n))
+    if (f[CreatedAt]->type != json::Type::Number || !json::parseUnsigned(f[CreatedAt]->raw, uint64_t(INT64_MAX), n))
         return Reject::InvalidCreatedAt;
     out.created_at = int64_t(n);
-    if (f[Kind]->type != json::Type::Number || !plainUnsigned(f[Kind]->raw, 65535, n)) return Reject::InvalidKind;
+    if (f[Kind]->type != json::Type::Number || !json::parseUnsigned(f[Kind]->raw, 65535, n)) return Reject::InvalidKind;
     out.kind = uint16_t(n);
     if (f[Tags]->type != json::Type::Array) return Reject::InvalidTags;
     out.tags.clear();

@@ -9,19 +9,6 @@ namespace archivist::protocol {
 
 namespace {
 
-bool plainUnsigned(std::string_view raw, uint64_t max, uint64_t& out) {
-    if (raw.empty()) return false;
-    uint64_t v = 0;
-    for (char c : raw) {
-        if (c < '0' || c > '9') return false;
-        const uint64_t d = uint64_t(c - '0');
-        if (v > (max - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
-
 Error filterError(std::string msg) { return makeError("filter", std::move(msg)); }
 
 bool containsCaseInsensitive(std::string_view hay, std::string_view needle) {
@@ -74,14 +61,14 @@ Expected<Filter> parseFilter(std::string_view text) {
             if (val.type != json::Type::Array) return filterError("\"kinds\" must be an array");
             for (const auto& item : val.items) {
                 uint64_t k;
-                if (item.type != json::Type::Number || !plainUnsigned(item.raw, 65535, k))
+                if (item.type != json::Type::Number || !json::parseUnsigned(item.raw, 65535, k))
                     return filterError("\"kinds\" entries must be integers 0…65535");
                 f.kinds.push_back(uint16_t(k));
             }
         } else if (key == "since" || key == "until" || key == "limit") {
             uint64_t n;
             const uint64_t max = key == "limit" ? UINT32_MAX : uint64_t(INT64_MAX);
-            if (val.type != json::Type::Number || !plainUnsigned(val.raw, max, n))
+            if (val.type != json::Type::Number || !json::parseUnsigned(val.raw, max, n))
                 return filterError("\"" + key + "\" must be a non-negative integer");
             if (key == "since") f.since = int64_t(n);
             else if (key == "until") f.until = int64_t(n);

@@ -308,6 +308,19 @@ void appendQuoted(std::string& out, std::string_view s) {
     out += '"';
 }
 
+bool parseUnsigned(std::string_view raw, uint64_t max, uint64_t& out) {
+    if (raw.empty()) return false;
+    uint64_t v = 0;
+    for (char c : raw) {
+        if (c < '0' || c > '9') return false;
+        const uint64_t d = uint64_t(c - '0');
+        if (v > (max - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    out = v;
+    return true;
+}
+
 bool isValidUtf8(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
         const size_t n = utf8Len(s, i);

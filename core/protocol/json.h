@@ -7,6 +7,7 @@
 // Numbers are not converted: `raw` keeps the literal so callers can tell 1, 1.0, 1e0 apart.
 // Safe on any input (fuzzed). Thread: any.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,10 @@ bool parse(std::string_view text, Value& out, ParseError* err = nullptr, size_t 
 // \" \\ \b \f \n \r \t escaped, other U+0000–U+001F as \u00xx (lowercase hex), everything else
 // verbatim (U+2028/U+2029, DEL and astral characters as raw UTF-8).
 void appendQuoted(std::string& out, std::string_view s);
+
+// A number literal made of digits only (no sign, fraction or exponent) whose value is ≤ max.
+// This is how Nostr's integer fields (created_at, kind, since, limit, COUNT) are read strictly.
+bool parseUnsigned(std::string_view raw, uint64_t max, uint64_t& out);
 
 // Validates UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
 bool isValidUtf8(std::string_view s);

@@ -117,19 +117,6 @@ bool stringElement(std::string_view span, std::string& out) {
     return true;
 }
 
-bool plainUnsigned(std::string_view raw, uint64_t& out) {
-    if (raw.empty() || raw.size() > 20) return false;
-    uint64_t v = 0;
-    for (char c : raw) {
-        if (c < '0' || c > '9') return false;
-        const uint64_t d = uint64_t(c - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    out = v;
-    return true;
-}
-
 bool isHexPayload(std::string_view s) {
     if (s.size() % 2) return false;
     for (char c : s)
@@ -297,7 +284,7 @@ RelayMessage parseRelayMessage(std::string_view text) {
         if (!json::parse(el[2], v, nullptr, 4) || v.type != json::Type::Object)
             return relayUnknown("COUNT result is not an object");
         const json::Value* c = v.find("count");
-        if (!c || c->type != json::Type::Number || !plainUnsigned(c->raw, m.count))
+        if (!c || c->type != json::Type::Number || !json::parseUnsigned(c->raw, UINT64_MAX, m.count))
             return relayUnknown("COUNT result has no non-negative integer \"count\"");
         if (const json::Value* a = v.find("approximate"); a && a->type == json::Type::Bool) m.approximate = a->boolean;
         m.type = RelayMsgType::Count;
