@@ -95,7 +95,8 @@ void MainWindow::onSnapshot(const engine::EngineSnapshot& s) {
                                 .arg(count(s.events_total), bytes(s.archive_bytes))
                                 .arg(s.stored_per_s, 0, 'f', 0)
                                 .arg(bytes(s.rss_bytes)));
-    if (!s.last_error.isEmpty()) statusBar()->showMessage(tr("Write error: %1").arg(s.last_error));
+    if (s.writer_paused)
+        statusBar()->showMessage(tr("Writing is paused and being retried: %1").arg(s.last_error));
     m_model->setEvents(s.newest);
 }
 

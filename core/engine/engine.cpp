@@ -182,7 +182,7 @@ void EngineImpl::tick() {
         s.newest.reserve(int(m_newest.size()));
         for (const auto& e : m_newest) s.newest.push_back(e);
     }
-    s.writer_paused = false;
+    s.writer_paused = m_store->paused();
     s.last_error = QString::fromStdString(m_store->lastError());
     s.job_running = m_jobRunning.load();
     m_last = s;

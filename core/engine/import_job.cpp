@@ -12,7 +12,10 @@
 namespace archivist::engine {
 
 namespace {
+// A batch is cut at 256 events or 1 MiB of JSON, whichever comes first, so the pipeline's queues
+// (counted in batches) stay bounded in bytes too: 64 batches ≈ 64 MiB at most per queue.
 constexpr size_t kBatchItems = 256;
+constexpr size_t kBatchBytes = 1u << 20;
 
 struct SourceBaseline {
     ingest::SourceId id;
@@ -95,6 +98,7 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
         if (auto r = reader.open(path); !r) return r.error();
         ingest::RawBatch batch;
         batch.source = *source;
+        size_t batchBytes = 0;
         std::string_view line;
         bool tooLong = false;
         while (reader.next(line, tooLong)) {
@@ -110,7 +114,9 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
             if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
             ++p.read;
             batch.items.push_back(ingest::RawItem{std::string(line), wallMs()});
-            if (batch.items.size() >= kBatchItems) {
+            batchBytes += line.size();
+            if (batch.items.size() >= kBatchItems || batchBytes >= kBatchBytes) {
+                batchBytes = 0;
                 if (!store.submit(std::move(batch)))
                     return makeError("io", "the writer stopped: " + store.lastError());
                 batch = ingest::RawBatch{};

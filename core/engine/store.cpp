@@ -174,6 +174,8 @@ Expected<void> Store::shutdown(std::chrono::milliseconds deadline) {
 
 bool Store::failed() const { return m_writer && m_writer->failed(); }
 
+bool Store::paused() const { return m_writer && m_writer->paused(); }
+
 std::string Store::lastError() const { return m_writer ? m_writer->lastError() : std::string(); }
 
 }  // namespace archivist::engine

@@ -40,7 +40,7 @@ struct StoreOptions {
     archive::ArchiveOptions archive;
     index::IndexOptions index;
     size_t verify_threads = 0;          // 0 = one per core
-    size_t raw_queue_batches = 64;      // capacity of the verify pool's input (batches ≤ 256 items)
+    size_t raw_queue_batches = 64;      // capacity of the verify pool input (batches ≤ 256 items, ≤ 1 MiB)
     size_t verified_queue_batches = 64; // capacity of the writer's input
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
@@ -81,6 +81,7 @@ public:
     Expected<void> shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds(5000));
 
     bool failed() const;
+    bool paused() const;  // the writer is retrying a failed commit (intake is held back)
     std::string lastError() const;
     const DataDirPaths& paths() const { return m_paths; }
     size_t rawQueueDepth() const { return m_raw.depth(); }
