@@ -49,6 +49,19 @@ int usage(QCommandLineParser& parser, const QString& message) {
     return kExitUsage;
 }
 
+// Parses a command's arguments; -1 means go on, anything else is the exit code (help printed,
+// or a usage error reported).
+int parseCommand(QCommandLineParser& p, const QStringList& args, bool positional_allowed) {
+    if (!p.parse(args)) return usage(p, p.errorText());
+    if (p.isSet("help")) {
+        std::printf("%s", p.helpText().toLocal8Bit().constData());
+        return kExitOk;
+    }
+    if (!positional_allowed && !p.positionalArguments().isEmpty())
+        return usage(p, "unexpected argument '" + p.positionalArguments().first() + "'");
+    return -1;
+}
+
 struct Common {
     QCommandLineOption dataDir{"data-dir", "Data directory (default: " +
                                                QString::fromStdString(engine::defaultDataDir().string()) + ").",
@@ -71,6 +84,7 @@ Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, eng
                                            observe::MetricsRegistry& metrics) {
     engine::OpenReport report;
     auto store = Store::open(dir, opts, metrics, &report);
+    if (!store) err("archivist: " + store.error().message);
     if (store && (report.recovery.frames_replayed || report.recovery.bytes_truncated))
         err(QString("recovered the archive: %1 frames (%2 events) re-indexed, %3 bytes of torn tail cut")
                 .arg(report.recovery.frames_replayed)
@@ -105,8 +119,7 @@ int cmdImport(const QStringList& args) {
     p.addOptions({c.dataDir, c.metricsListen, json, noVerify, fts});
     p.addHelpOption();
     p.addPositionalArgument("files", "Files to import; '-' reads standard input.", "FILE...|-");
-    if (!p.parse(args)) return usage(p, p.errorText());
-    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
+    if (const int code = parseCommand(p, args, true); code >= 0) return code;
     const QStringList files = p.positionalArguments();
     if (files.isEmpty()) return usage(p, "import needs at least one FILE or '-'");
     std::vector<std::string> paths;
@@ -129,10 +142,7 @@ int cmdImport(const QStringList& args) {
         opts.index.fts = mode == "on";
     }
     auto store = openStore(dataDirOf(p, c), opts, metrics);
-    if (!store) {
-        err("archivist: " + store.error().message);
-        return kExitFailure;
-    }
+    if (!store) return kExitFailure;
     (*store)->start();
     server.setReady(true);
     const bool tty = ::isatty(STDERR_FILENO);
@@ -184,9 +194,7 @@ int cmdExport(const QStringList& args) {
     QCommandLineOption output("output", "Write to FILE instead of standard output.", "file");
     p.addOptions({c.dataDir, filter, since, until, output});
     p.addHelpOption();
-    if (!p.parse(args)) return usage(p, p.errorText());
-    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
-    if (!p.positionalArguments().isEmpty()) return usage(p, "export takes no positional arguments");
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
     std::vector<protocol::Filter> filters;
     if (p.isSet(filter)) {
         const std::string text = p.value(filter).trimmed().toStdString();
@@ -240,10 +248,7 @@ int cmdExport(const QStringList& args) {
     }
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
-    if (!store) {
-        err("archivist: " + store.error().message);
-        return kExitFailure;
-    }
+    if (!store) return kExitFailure;
     const bool tty = ::isatty(STDERR_FILENO);
     auto progress = [&](const engine::WorkProgress& w) {
         if (tty) std::fprintf(stderr, "\rexport: %llu / %llu events\x1b[K", (unsigned long long)w.done, (unsigned long long)w.total);
@@ -266,15 +271,10 @@ int cmdVerify(const QStringList& args) {
     QCommandLineOption json("json", "Print the report as one JSON object on standard output.");
     p.addOptions({c.dataDir, json});
     p.addHelpOption();
-    if (!p.parse(args)) return usage(p, p.errorText());
-    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
-    if (!p.positionalArguments().isEmpty()) return usage(p, "verify takes no positional arguments");
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
-    if (!store) {
-        err("archivist: " + store.error().message);
-        return kExitFailure;
-    }
+    if (!store) return kExitFailure;
     const bool tty = ::isatty(STDERR_FILENO);
     auto progress = [&](const engine::WorkProgress& w) {
         if (tty) std::fprintf(stderr, "\rverify: %llu / %llu events\x1b[K", (unsigned long long)w.done, (unsigned long long)w.total);
@@ -307,16 +307,10 @@ int cmdReindex(const QStringList& args) {
     Common c;
     p.addOptions({c.dataDir});
     p.addHelpOption();
-    if (!p.parse(args)) return usage(p, p.errorText());
-    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
-    if (!p.positionalArguments().isEmpty()) return usage(p, "reindex takes no positional arguments");
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
-    if (!store) {
-        // An index ahead of its archive is exactly what reindex repairs: open without recovery.
-        err("archivist: " + store.error().message);
-        return kExitFailure;
-    }
+    if (!store) return kExitFailure;
     const bool tty = ::isatty(STDERR_FILENO);
     auto progress = [&](const engine::WorkProgress& w) {
         const QString line = QString("reindex: %1 of %2 (%3%)")
@@ -343,15 +337,10 @@ int cmdStats(const QStringList& args) {
     QCommandLineOption json("json", "Print one JSON object on standard output.");
     p.addOptions({c.dataDir, json});
     p.addHelpOption();
-    if (!p.parse(args)) return usage(p, p.errorText());
-    if (p.isSet("help")) { std::printf("%s", p.helpText().toLocal8Bit().constData()); return kExitOk; }
-    if (!p.positionalArguments().isEmpty()) return usage(p, "stats takes no positional arguments");
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
-    if (!store) {
-        err("archivist: " + store.error().message);
-        return kExitFailure;
-    }
+    if (!store) return kExitFailure;
     auto s = engine::storeStats(**store);
     if (!s) {
         err("archivist: " + s.error().message);
