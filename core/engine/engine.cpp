@@ -16,15 +16,6 @@
 
 namespace archivist::engine {
 
-namespace {
-quint64 counterValue(const observe::MetricsRegistry& m, const std::string& name) {
-    double total = 0;
-    for (const auto& s : m.samples())
-        if (s.name == name) total += s.value;
-    return quint64(total);
-}
-}  // namespace
-
 Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::path& data_dir, EngineOptions options,
                                                        observe::MetricsRegistry& metrics, QObject* parent) {
     qRegisterMetaType<archivist::engine::EngineSnapshot>();
@@ -161,9 +152,9 @@ void EngineImpl::tick() {
     s.data_dir = QString::fromStdString(m_store->paths().root.string());
     s.stored_total = m_stored.load();
     s.duplicate_total = m_duplicates.load();
-    s.rejected_total = counterValue(m_metrics, "archivist_events_rejected_total");
+    s.rejected_total = quint64(m_metrics.total("archivist_events_rejected_total"));
     s.events_total = m_eventsAtOpen + s.stored_total;
-    s.archive_bytes = m_archiveBytesAtOpen + counterValue(m_metrics, "archivist_archive_bytes_written_total");
+    s.archive_bytes = m_archiveBytesAtOpen + quint64(m_metrics.total("archivist_archive_bytes_written_total"));
     const double dt = std::max<qint64>(1, now - m_lastTickMs) / 1000.0;
     s.stored_per_s = double(s.stored_total - m_lastStored) / dt;
     s.duplicate_per_s = double(s.duplicate_total - m_lastDup) / dt;
