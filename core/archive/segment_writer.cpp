@@ -81,6 +81,18 @@ ArchiveWriter::~ArchiveWriter() {
     if (m_cctx) ZSTD_freeCCtx(m_cctx);
 }
 
+Expected<void> ArchiveWriter::writeHeader(WritableFile& file, uint32_t segment, int64_t created_at_s) {
+    auto r = file.append(encodeSegmentHeader(segment, created_at_s));
+    if (r) r = file.sync();
+    if (r) r = m_fs->syncDir(m_dir);
+    if (!r) {
+        // Leave an empty file at worst: recover()/open() treat an empty last segment as new.
+        (void)file.truncate(0);
+        return r.error();
+    }
+    return {};
+}
+
 Expected<void> ArchiveWriter::createSegment(uint32_t segment, std::unique_ptr<WritableFile>& out,
                                             int64_t& created_at_s) {
     const auto path = segmentPath(m_dir, segment);
@@ -92,12 +104,7 @@ Expected<void> ArchiveWriter::createSegment(uint32_t segment, std::unique_ptr<Wr
         return makeError("corrupt", "new segment " + path.string() + " already exists and is not empty");
     }
     created_at_s = nowUnixSeconds();
-    auto r = file->append(encodeSegmentHeader(segment, created_at_s));
-    if (r) r = file->sync();
-    if (r) r = m_fs->syncDir(m_dir);
-    if (!r) {
-        // Leave an empty file at worst: recover()/open() treat an empty last segment as new.
-        (void)file->truncate(0);
+    if (auto r = writeHeader(*file, segment, created_at_s); !r) {
         (void)file->close();
         return r.error();
     }
@@ -130,11 +137,7 @@ Expected<void> ArchiveWriter::open() {
     uint64_t headerBytes = kHeaderBytes;
     if (file->size() == 0) {
         createdAt = nowUnixSeconds();
-        auto r = file->append(encodeSegmentHeader(segment, createdAt));
-        if (r) r = file->sync();
-        if (r) r = m_fs->syncDir(m_dir);
-        if (!r) {
-            (void)file->truncate(0);
+        if (auto r = writeHeader(*file, segment, createdAt); !r) {
             (void)file->close();
             return r.error();
         }

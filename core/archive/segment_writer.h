@@ -61,6 +61,8 @@ public:
 
 private:
     Expected<void> createSegment(uint32_t segment, std::unique_ptr<WritableFile>& out, int64_t& created_at_s);
+    // Writes and syncs a new segment's header (and the directory); on failure the file is emptied.
+    Expected<void> writeHeader(WritableFile& file, uint32_t segment, int64_t created_at_s);
     Expected<void> repairTail();
 
     std::filesystem::path m_dir;
