@@ -148,11 +148,12 @@ relay.publishTimeout = 30000;
 relay.onclose = () => { if (!finishing) die(`connection to ${opts.url} closed`); };
 
 function finish(code = 0) {
+  if (finishing) return;
   finishing = true;
   writeIds();
-  process.stdout.write(`PUBLISHED ${published.length}\n`);
   relay.close();
-  process.exit(code);
+  // Exit from the write callback: writes to a pipe are asynchronous and exit() would cut them.
+  process.stdout.write(`PUBLISHED ${published.length}\n`, () => process.exit(code));
 }
 
 // History: at most `concurrency` publishes in flight.

@@ -35,8 +35,9 @@ if (args.includes('--nip11')) {
   const httpUrl = url.replace(/^ws/, 'http');
   const res = await fetch(httpUrl, { headers: { Accept: 'application/nostr+json' } }).catch(e => fail(e.message));
   if (!res.ok) fail(`NIP-11 request answered ${res.status}`);
-  process.stdout.write(JSON.stringify(await res.json()) + '\n');
-  process.exit(0);
+  const doc = JSON.stringify(await res.json()) + '\n';
+  process.stdout.write(doc, () => process.exit(0));
+  await new Promise(() => {});  // exit from the write callback (a pipe is written asynchronously)
 }
 
 let filters;
@@ -69,5 +70,5 @@ for (const f of filters) {
   });
 }
 relay.close();
-process.stdout.write(JSON.stringify({ count: found.size, ids: [...found].sort() }) + '\n');
-process.exit(0);
+// Exit only once stdout is flushed: writes to a pipe are asynchronous and exit() would cut them.
+process.stdout.write(JSON.stringify({ count: found.size, ids: [...found].sort() }) + '\n', () => process.exit(0));
