@@ -44,6 +44,10 @@ fuzz: deps
 bench: build
 	@bash bench/run.sh $(BUILD)
 
+# A real relay on 127.0.0.1 seeded with events, and archivist archiving it (docs/demo.md).
+demo: build
+	bash scripts/demo.sh $(BUILD)
+
 package: build
 	cd $(BUILD) && cpack -G DEB
 
