@@ -114,12 +114,9 @@ void WebSocketClient::open(const QUrl& url, const QHostAddress& address) {
     target.tls = tls;
     target.address = address;
 
-    const QByteArray key_bytes = [] {
-        QByteArray k(16, '\0');
-        QRandomGenerator::global()->fillRange(reinterpret_cast<quint32*>(k.data()), 4);
-        return k;
-    }();
-    m_key = key_bytes.toBase64();
+    quint32 nonce[4];
+    QRandomGenerator::global()->fillRange(nonce);
+    m_key = QByteArray(reinterpret_cast<const char*>(nonce), sizeof nonce).toBase64();
 
     m_connectTimer.start(std::chrono::milliseconds(std::max<int64_t>(1, m_options.connect_timeout_ms)));
     m_connector.connectTo(target, m_options.connect_timeout_ms, m_options.socket_read_buffer_bytes);
@@ -173,7 +170,7 @@ void WebSocketClient::onConnected() {
 }
 
 void WebSocketClient::onReadyRead() {
-    if (m_paused || m_state == WsState::Closed) return;
+    if (m_state == WsState::Closed || (m_paused && m_state != WsState::Connecting)) return;
     if (m_inPass) {
         schedulePass();
         return;
@@ -208,13 +205,15 @@ void WebSocketClient::schedulePass() {
         this,
         [this] {
             m_passScheduled = false;
-            if (!m_paused && !m_inPass) readPass();
+            if (!m_inPass) readPass();
         },
         Qt::QueuedConnection);
 }
 
 void WebSocketClient::readPass() {
-    if (m_state == WsState::Closed || m_state == WsState::Idle || m_paused) return;
+    if (m_state == WsState::Closed || m_state == WsState::Idle) return;
+    // The upgrade handshake completes even while paused; only frames wait for resume.
+    if (m_paused && m_state != WsState::Connecting) return;
     QPointer<WebSocketClient> self(this);
     m_inPass = true;
     struct PassGuard {
@@ -543,7 +542,8 @@ bool WebSocketClient::sendText(const QByteArray& utf8) {
 
 bool WebSocketClient::ping(const QByteArray& payload) {
     if (m_state != WsState::Open || !m_socket) return false;
-    if (payload.size() > kMaxControlPayload || m_pings.size() >= kMaxPendingPings) return false;
+    if (payload.size() > kMaxControlPayload) return false;
+    if (m_pings.size() >= kMaxPendingPings) m_pings.pop_front();  // that one will never be reported
     PendingPing pp;
     pp.payload = payload;
     pp.sent.start();

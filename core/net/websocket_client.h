@@ -72,13 +72,19 @@ public:
     // Valid in Idle or Closed; a call in any other state is ignored.
     void open(const QUrl& url, const QHostAddress& address);
     bool sendText(const QByteArray& utf8);      // false when not Open, not UTF-8, or over the write bound
-    bool ping(const QByteArray& payload = {});  // false when not Open, payload > 125 B or 16 pings unanswered
+    // false when not Open or payload > 125 B. At most 16 pings are remembered: beyond that the
+    // oldest unanswered one is forgotten (its pong, if it ever comes, is ignored).
+    bool ping(const QByteArray& payload = {});
     // Closing handshake, then socket close (bounded by close_timeout_ms, then abort). closed()
     // then reports WsError::None. Before Open it is the same as abort().
     void close(uint16_t code = 1000, const QByteArray& reason = {});
     void abort();  // closed(Aborted) unless already closed
     // Paused: no bytes are taken from the socket and no further buffered frames are delivered,
-    // even if already read, until resumed. Safe to call from inside textMessage().
+    // even if already read, until resumed. Safe to call from inside textMessage() and before
+    // open(): the upgrade handshake still completes (opened() is emitted), frames then wait.
+    // A peer that disconnects while paused is reported only after resume, once the frames
+    // it sent before have been delivered. Do not `delete` the client from inside one of its
+    // signals; deleteLater() is fine.
     void setReadingPaused(bool paused);
     bool readingPaused() const { return m_paused; }
     WsState state() const { return m_state; }

@@ -572,6 +572,32 @@ private slots:
         for (int i = 0; i < 10; ++i) QCOMPARE(r.messages[i], QByteArray::number(i));
     }
 
+    // Paused before open(): the upgrade still completes; frames, and the news that the peer
+    // left, wait for resume and then come in order.
+    void pausedBeforeOpenHoldsFramesAndTheDisconnect() {
+        RawServer srv;
+        srv.onRequest = [](RawServer& s) {
+            s.sendUpgrade();
+            s.conn->write(frame(0x81, "a") + frame(0x81, "b") + frame(0x81, "c"));
+            s.conn->disconnectFromHost();
+        };
+        WebSocketClient c(fastOptions());
+        QStringList log;
+        connect(&c, &WebSocketClient::opened, this, [&log] { log << "opened"; });
+        connect(&c, &WebSocketClient::textMessage, this, [&log](const QByteArray& m) { log << QString::fromUtf8(m); });
+        connect(&c, &WebSocketClient::closed, this,
+                [&log](WsError e, const QString&) { log << QString::fromLatin1(wsErrorName(e)); });
+        c.setReadingPaused(true);
+        c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(log, QStringList{"opened"});
+        QTRY_VERIFY(!srv.conn || srv.conn->state() == QAbstractSocket::UnconnectedState);
+        QTest::qWait(100);  // nothing may be delivered while paused
+        QCOMPARE(log, QStringList{"opened"});
+        QCOMPARE(c.state(), WsState::Open);
+        c.setReadingPaused(false);
+        QTRY_COMPARE(log, (QStringList{"opened", "a", "b", "c", "remote_closed"}));
+    }
+
     // The flow-control promise: a paused client holds a bounded amount, the kernel window
     // closes and the server's own send buffer grows; after resuming everything arrives in order.
     void pausedReadingPushesBackOnTheServer() {
