@@ -34,6 +34,7 @@ struct HttpGetOptions {
     int64_t timeout_ms = 10000;           // connect + request + whole response
     int64_t max_body_bytes = 256 * 1024;  // larger → error body_too_large
     QByteArray user_agent = "archivist";
+    QList<QSslCertificate> extra_ca_certificates;  // trusted besides the system store
 };
 
 using HttpHeaders = QList<QPair<QByteArray, QByteArray>>;

@@ -1,5 +1,6 @@
 #include "core/net/socket_connector.h"
 
+#include <QSslConfiguration>
 #include <QSslSocket>
 #include <QTcpSocket>
 
@@ -60,6 +61,11 @@ void SocketConnector::connectTo(const ConnectTarget& target, int64_t timeout_ms,
     if (target.tls) {
         auto* ssl = new QSslSocket(this);
         ssl->setPeerVerifyMode(QSslSocket::VerifyPeer);
+        if (!target.extra_ca_certificates.isEmpty()) {
+            QSslConfiguration conf = ssl->sslConfiguration();
+            conf.addCaCertificates(target.extra_ca_certificates);
+            ssl->setSslConfiguration(conf);
+        }
         connect(ssl, &QSslSocket::encrypted, this, &SocketConnector::onReady);
         connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError>& errors) {
             QStringList parts;

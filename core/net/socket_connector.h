@@ -10,7 +10,9 @@
 // Errors: reported once through failed(); nothing is thrown.
 #include <QHostAddress>
 #include <QObject>
+#include <QList>
 #include <QPointer>
+#include <QSslCertificate>
 #include <QString>
 #include <QTimer>
 #include <cstdint>
@@ -27,6 +29,7 @@ struct ConnectTarget {
     quint16 port = 0;
     bool tls = false;
     QHostAddress address;  // where the TCP connection goes; already checked by the caller
+    QList<QSslCertificate> extra_ca_certificates;  // trusted in addition to the system store
 };
 
 class SocketConnector : public QObject {

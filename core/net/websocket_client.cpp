@@ -113,6 +113,7 @@ void WebSocketClient::open(const QUrl& url, const QHostAddress& address) {
     target.port = quint16(url.port(tls ? 443 : 80));
     target.tls = tls;
     target.address = address;
+    target.extra_ca_certificates = m_options.extra_ca_certificates;
 
     quint32 nonce[4];
     QRandomGenerator::global()->fillRange(nonce);

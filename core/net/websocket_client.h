@@ -45,6 +45,7 @@ struct WebSocketOptions {
     int64_t max_pending_write_bytes = 4 << 20;      // sendText refuses (returns false) beyond this
     int64_t close_timeout_ms = 5000;                // wait for the closing handshake, then abort
     QByteArray user_agent = "archivist";
+    QList<QSslCertificate> extra_ca_certificates;   // trusted besides the system store (tests, LAN relays)
 };
 
 enum class WsState { Idle, Connecting, Open, Closing, Closed };

@@ -6,7 +6,13 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <QtTest>
+#include <QSslConfiguration>
+#include <QSslKey>
 #include <functional>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "core/net/websocket_client.h"
 
@@ -169,6 +175,51 @@ struct Recorder {
         });
     }
 };
+
+// A throw-away self-signed certificate (P-256) for `dns_name`, made in memory for the test.
+struct TestCert {
+    QSslCertificate certificate;
+    QSslKey key;
+};
+TestCert makeSelfSigned(const QByteArray& dns_name) {
+    TestCert out;
+    EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    X509* x = X509_new();
+    if (!pkey || !x) return out;
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
+    X509_set_pubkey(x, pkey);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(dns_name.constData()), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+    const QByteArray san = "DNS:" + dns_name;
+    if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san.constData())) {
+        X509_add_ext(x, ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    X509_sign(x, pkey, EVP_sha256());
+    auto pem = [](auto write) {
+        BIO* bio = BIO_new(BIO_s_mem());
+        write(bio);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(bio, &data);
+        QByteArray out(data, int(n));
+        BIO_free(bio);
+        return out;
+    };
+    out.certificate = QSslCertificate(pem([x](BIO* b) { PEM_write_bio_X509(b, x); }), QSsl::Pem);
+    out.key = QSslKey(pem([pkey](BIO* b) { PEM_write_bio_PrivateKey(b, pkey, nullptr, nullptr, 0, nullptr, nullptr); }),
+                      QSsl::Ec, QSsl::Pem);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+    return out;
+}
 
 }  // namespace
 
@@ -484,6 +535,50 @@ private slots:
         QTRY_COMPARE(r.errors.size(), 1);
         QCOMPARE(r.errors[0], WsError::TlsFailed);
         QCOMPARE(r.opened, 0);
+    }
+
+    // wss to 127.0.0.1: SNI and certificate verification use the URL's host, not the address.
+    void tlsVerifiesTheUrlHostWhileConnectingToTheAddress_data() {
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<bool>("trustTestCa");
+        QTest::addColumn<bool>("opens");
+        QTest::newRow("trusted, matching name") << "relay.test" << true << true;
+        QTest::newRow("trusted, other name") << "other.test" << true << false;
+        QTest::newRow("self-signed, not trusted") << "relay.test" << false << false;
+    }
+    void tlsVerifiesTheUrlHostWhileConnectingToTheAddress() {
+        QFETCH(QString, host);
+        QFETCH(bool, trustTestCa);
+        QFETCH(bool, opens);
+        const TestCert cert = makeSelfSigned("relay.test");
+        QVERIFY(!cert.certificate.isNull() && !cert.key.isNull());
+        QWebSocketServer ws("tls", QWebSocketServer::SecureMode);
+        QSslConfiguration conf = QSslConfiguration::defaultConfiguration();
+        conf.setLocalCertificate(cert.certificate);
+        conf.setPrivateKey(cert.key);
+        conf.setPeerVerifyMode(QSslSocket::VerifyNone);
+        ws.setSslConfiguration(conf);
+        QVERIFY(ws.listen(QHostAddress::LocalHost, 0));
+        connect(&ws, &QWebSocketServer::newConnection, this, [&ws] {
+            QWebSocket* s = ws.nextPendingConnection();
+            connect(s, &QWebSocket::textMessageReceived, s, [s](const QString& m) { s->sendTextMessage(m); });
+        });
+        WebSocketOptions o = fastOptions();
+        if (trustTestCa) o.extra_ca_certificates = {cert.certificate};
+        WebSocketClient c(o);
+        Recorder r(c);
+        c.open(QUrl(QStringLiteral("wss://%1:%2/").arg(host).arg(ws.serverPort())), QHostAddress::LocalHost);
+        if (!opens) {
+            QTRY_COMPARE(r.errors.size(), 1);
+            QCOMPARE(r.errors[0], WsError::TlsFailed);
+            QCOMPARE(r.opened, 0);
+            return;
+        }
+        QTRY_COMPARE(r.opened, 1);
+        QVERIFY(c.sendText("over tls"));
+        QTRY_COMPARE(r.messages, QList<QByteArray>{"over tls"});
+        c.close();
+        QTRY_COMPARE(r.errors, QList<WsError>{WsError::None});
     }
 
     // A header announcing 10 MB fails at once: the payload is never awaited or buffered.
