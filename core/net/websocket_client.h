@@ -1,0 +1,156 @@
+#pragma once
+// Our own RFC 6455 WebSocket client (see docs/decisions/0004-own-websocket-client.md).
+// Why not QWebSocket: it reads everything the peer sends (no way to pause reading, so no TCP
+// backpressure) and it resolves the host itself (we must connect to the address the address
+// policy checked, while Host, SNI and certificate checks use the URL's host name).
+//
+// Contracts
+// - Thread: a QObject living on one network thread; all calls and signals happen there.
+// - open() is asynchronous: it ends in opened() or closed(). closed() is emitted exactly once per
+//   open() (never from inside open() itself), after which state() == Closed.
+// - Reading: at most read_chunk_bytes are taken from the socket per pass; the socket's own read
+//   buffer is bounded by socket_read_buffer_bytes, so a paused or slow reader makes the kernel
+//   window close and TCP pushes back on the relay. Nothing is ever dropped.
+// - Memory: bufferedBytes() (partial frames + message fragments) stays within
+//   max_message_bytes + read_chunk_bytes. A frame header announcing a message larger than
+//   max_message_bytes fails at once (close 1009, MessageTooBig) without buffering its payload.
+// - Binary messages are not used by Nostr: they are counted (binaryMessagesIgnored()) and
+//   dropped, still subject to max_message_bytes. permessage-deflate is never offered; a server
+//   that answers with any extension or subprotocol fails the handshake.
+// - Text messages must be UTF-8 (close 1007 otherwise). Server frames must be unmasked, use no
+//   reserved bits or opcodes, control frames must be final and ≤ 125 bytes (close 1002).
+// - Pings from the server are answered automatically; close frames are echoed.
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QHostAddress>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QTimer>
+#include <QUrl>
+#include <cstdint>
+#include <deque>
+
+#include "core/net/socket_connector.h"
+
+class QAbstractSocket;
+
+namespace archivist::net {
+
+struct WebSocketOptions {
+    int64_t connect_timeout_ms = 10000;             // TCP + TLS + upgrade handshake
+    int64_t max_message_bytes = 1 << 20;            // larger (assembled) message → 1009, MessageTooBig
+    int64_t read_chunk_bytes = 64 * 1024;           // bytes read from the socket per pass (min 1 KiB)
+    int64_t socket_read_buffer_bytes = 256 * 1024;  // QAbstractSocket::setReadBufferSize
+    int64_t max_pending_write_bytes = 4 << 20;      // sendText refuses (returns false) beyond this
+    int64_t close_timeout_ms = 5000;                // wait for the closing handshake, then abort
+    QByteArray user_agent = "archivist";
+    QList<QSslCertificate> extra_ca_certificates;   // trusted besides the system store (tests, LAN relays)
+};
+
+enum class WsState { Idle, Connecting, Open, Closing, Closed };
+enum class WsError {
+    None,
+    ConnectTimeout,
+    ConnectFailed,
+    TlsFailed,
+    HandshakeFailed,  // non-101, bad Sec-WebSocket-Accept, unexpected extension
+    ProtocolError,    // bad frame, masked server frame, bad opcode, bad UTF-8 in text
+    MessageTooBig,
+    RemoteClosed,     // the server closed (with or without a close frame)
+    Aborted,          // abort() was called
+};
+const char* wsErrorName(WsError error);  // snake_case names, stable (they appear in metrics/UI)
+
+class WebSocketClient : public QObject {
+    Q_OBJECT
+public:
+    explicit WebSocketClient(WebSocketOptions options, QObject* parent = nullptr);
+    ~WebSocketClient() override;  // aborts if open; emits nothing
+
+    // url: ws:// or wss://. address: where to connect (already checked). Host header, SNI and
+    // certificate verification use url.host(). Path+query of the url go in the request line.
+    // Valid in Idle or Closed; a call in any other state is ignored.
+    void open(const QUrl& url, const QHostAddress& address);
+    bool sendText(const QByteArray& utf8);      // false when not Open, not UTF-8, or over the write bound
+    // false when not Open or payload > 125 B. At most 16 pings are remembered: beyond that the
+    // oldest unanswered one is forgotten (its pong, if it ever comes, is ignored).
+    bool ping(const QByteArray& payload = {});
+    // Closing handshake, then socket close (bounded by close_timeout_ms, then abort). closed()
+    // then reports WsError::None. Before Open it is the same as abort().
+    void close(uint16_t code = 1000, const QByteArray& reason = {});
+    void abort();  // closed(Aborted) unless already closed
+    // Paused: no bytes are taken from the socket and no further buffered frames are delivered,
+    // even if already read, until resumed. Safe to call from inside textMessage() and before
+    // open(): the upgrade handshake still completes (opened() is emitted), frames then wait.
+    // A peer that disconnects while paused is reported only after resume, once the frames
+    // it sent before have been delivered. Do not `delete` the client from inside one of its
+    // signals; deleteLater() is fine.
+    void setReadingPaused(bool paused);
+    bool readingPaused() const { return m_paused; }
+    WsState state() const { return m_state; }
+    qint64 bytesToWrite() const;
+    qint64 bufferedBytes() const;  // ≤ max_message_bytes + read_chunk_bytes
+    QHostAddress peerAddress() const { return m_address; }
+    uint64_t binaryMessagesIgnored() const { return m_binaryIgnored; }
+
+signals:
+    void opened();
+    void textMessage(const QByteArray& utf8);  // one complete (defragmented) text message
+    void pong(qint64 rtt_ms, const QByteArray& payload);
+    void closed(archivist::net::WsError error, const QString& detail);
+    void bytesReceived(qint64 n);  // wire bytes, for accounting
+
+private:
+    enum class Step { Continue, Stop };
+
+    void onConnected();
+    void onConnectFailed(ConnectError error, const QString& detail);
+    void onConnectTimeout();
+    void onReadyRead();
+    void onDisconnected();
+    void onCloseTimeout();
+    void schedulePass();
+    void readPass();
+    bool readHandshake();                 // false: failed (closed emitted) or incomplete
+    Step parseFrames();                   // delivers complete frames from m_in
+    Step handleFrame(int opcode, bool fin, const char* payload, qint64 length);
+    void writeFrame(int opcode, const QByteArray& payload);
+    void failWithClose(WsError error, uint16_t code, const QString& detail);
+    void finish(WsError error, const QString& detail);  // emits closed() once
+    void retireSocket(bool graceful);
+    qint64 readBound() const;
+
+    WebSocketOptions m_options;
+    WsState m_state = WsState::Idle;
+    SocketConnector m_connector;
+    QPointer<QAbstractSocket> m_socket;
+    QTimer m_connectTimer;
+    QTimer m_closeTimer;
+    QUrl m_url;
+    QHostAddress m_address;
+    QByteArray m_key;       // base64 Sec-WebSocket-Key
+    QByteArray m_in;        // wire bytes not yet consumed (handshake or frames)
+    QByteArray m_message;   // fragments of the text message in progress
+    int m_messageOpcode = 0;  // 0: none in progress, 1 text, 2 binary
+    qint64 m_messageBytes = 0;
+    bool m_paused = false;
+    bool m_passScheduled = false;
+    bool m_inPass = false;
+    bool m_peerGone = false;   // the socket disconnected; report after draining what it buffered
+    QString m_peerGoneDetail;
+    bool m_closeSent = false;
+    bool m_userClose = false;
+    WsError m_closeError = WsError::None;  // reported when the closing handshake completes
+    QString m_closeDetail;
+    uint64_t m_binaryIgnored = 0;
+    struct PendingPing {
+        QByteArray payload;
+        QElapsedTimer sent;
+    };
+    std::deque<PendingPing> m_pings;  // bounded by kMaxPendingPings
+    static constexpr size_t kMaxPendingPings = 16;
+    static constexpr qint64 kMaxHandshakeBytes = 16 * 1024;
+};
+
+}  // namespace archivist::net

@@ -1,0 +1,224 @@
+#include <QPointer>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QtTest>
+
+#include "core/net/http_get.h"
+
+using namespace archivist::net;
+
+namespace {
+
+// Reads one request header, then answers with `response` (whole, or dripped 3 bytes at a time),
+// optionally closing afterwards. An empty response means: never answer.
+class ScriptedHttpServer : public QObject {
+public:
+    QTcpServer server;
+    QPointer<QTcpSocket> conn;
+    QByteArray request;
+    QByteArray response;
+    bool drip = false;
+    bool closeAfter = false;
+
+    ScriptedHttpServer() {
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        connect(&server, &QTcpServer::newConnection, this, [this] {
+            conn = server.nextPendingConnection();
+            connect(conn, &QTcpSocket::readyRead, this, [this] {
+                const bool was_complete = request.contains("\r\n\r\n");
+                request += conn->readAll();
+                if (!was_complete && request.contains("\r\n\r\n") && !response.isEmpty()) answer();
+            });
+        });
+    }
+    quint16 port() const { return server.serverPort(); }
+    QByteArray header(const QByteArray& name) const {
+        for (const QByteArray& line : request.split('\n')) {
+            const qsizetype colon = line.indexOf(':');
+            if (colon > 0 && line.left(colon).trimmed().toLower() == name.toLower()) return line.mid(colon + 1).trimmed();
+        }
+        return {};
+    }
+
+private:
+    void answer() {
+        if (!drip) {
+            conn->write(response);
+            if (closeAfter) conn->disconnectFromHost();
+            return;
+        }
+        auto* timer = new QTimer(conn);
+        auto pos = std::make_shared<qsizetype>(0);
+        connect(timer, &QTimer::timeout, conn, [this, timer, pos] {
+            conn->write(response.mid(*pos, 3));
+            conn->flush();
+            *pos += 3;
+            if (*pos >= response.size()) {
+                timer->stop();
+                if (closeAfter) conn->disconnectFromHost();
+            }
+        });
+        timer->start(1);
+    }
+};
+
+QByteArray chunked(const QList<QByteArray>& chunks) {
+    QByteArray out = "HTTP/1.1 200 OK\r\nContent-Type: application/nostr+json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const QByteArray& c : chunks) out += QByteArray::number(c.size(), 16) + ";ext=1\r\n" + c + "\r\n";
+    out += "0\r\nX-Trailer: yes\r\n\r\n";
+    return out;
+}
+
+}  // namespace
+
+class TestHttpGet : public QObject {
+    Q_OBJECT
+private slots:
+    void responses_data() {
+        QTest::addColumn<QByteArray>("response");
+        QTest::addColumn<bool>("drip");
+        QTest::addColumn<bool>("closeAfter");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<QString>("errorPrefix");  // "" = success
+
+        const QByteArray doc = R"({"name":"relay","supported_nips":[1,11,77]})";
+        const QByteArray with_length = "HTTP/1.1 200 OK\r\nContent-Length: " + QByteArray::number(doc.size()) +
+                                       "\r\nContent-Type: application/nostr+json\r\n\r\n" + doc;
+        // The server keeps the connection open: Content-Length alone must end the exchange.
+        QTest::newRow("content-length") << with_length << false << false << 200 << doc << "";
+        QTest::newRow("content-length dripped") << with_length << true << false << 200 << doc << "";
+        QTest::newRow("chunked") << chunked({"{\"name\":", "\"relay\"}"}) << false << false << 200
+                                 << QByteArray("{\"name\":\"relay\"}") << "";
+        QTest::newRow("chunked dripped") << chunked({"{\"name\":", "\"relay\"}", QByteArray(40, ' ')}) << true << false
+                                         << 200 << QByteArray("{\"name\":\"relay\"}") + QByteArray(40, ' ') << "";
+        QTest::newRow("read until close") << QByteArray("HTTP/1.0 200 OK\r\n\r\n") + doc << false << true << 200 << doc
+                                          << "";
+        QTest::newRow("interim 100 then 200")
+            << QByteArray("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") << false
+            << false << 200 << QByteArray("ok") << "";
+        QTest::newRow("404 with body") << QByteArray("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+                                       << false << false << 404 << QByteArray("not found") << "";
+        QTest::newRow("301 not followed")
+            << QByteArray("HTTP/1.1 301 Moved\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n") << false
+            << false << 301 << QByteArray() << "";
+
+        // max_body_bytes is 1024 in this test.
+        QTest::newRow("content-length too large")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n") + QByteArray(100, 'x') << false << false
+            << 200 << QByteArray() << "body_too_large";
+        QTest::newRow("chunked too large") << chunked({QByteArray(600, 'a'), QByteArray(600, 'b')}) << false << false
+                                           << 200 << QByteArray() << "body_too_large";
+        QTest::newRow("until close too large") << QByteArray("HTTP/1.1 200 OK\r\n\r\n") + QByteArray(2000, 'c')
+                                               << false << true << 200 << QByteArray() << "body_too_large";
+        QTest::newRow("closed before the body is complete")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") << false << true << 200 << QByteArray()
+            << "closed_early";
+        QTest::newRow("bad chunk size") << QByteArray("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                                        << false << false << 200 << QByteArray() << "bad_response";
+        QTest::newRow("not http") << QByteArray("SSH-2.0-OpenSSH\r\n\r\n") << false << true << 0 << QByteArray()
+                                  << "bad_response";
+    }
+    void responses() {
+        QFETCH(QByteArray, response);
+        QFETCH(bool, drip);
+        QFETCH(bool, closeAfter);
+        QFETCH(int, status);
+        QFETCH(QByteArray, body);
+        QFETCH(QString, errorPrefix);
+
+        ScriptedHttpServer srv;
+        srv.response = response;
+        srv.drip = drip;
+        srv.closeAfter = closeAfter;
+        HttpGetOptions o;
+        o.timeout_ms = 5000;
+        o.max_body_bytes = 1024;
+        HttpGet get(o);
+        QSignalSpy done(&get, &HttpGet::finished);
+        get.start(QUrl(QStringLiteral("http://relay.example:%1/info?x=1").arg(srv.port())), QHostAddress::LocalHost,
+                  {{"Accept", "application/nostr+json"}});
+        QCOMPARE(done.size(), 0);
+        QTRY_COMPARE(done.size(), 1);
+        QCOMPARE(done[0][0].toInt(), status);
+        QCOMPARE(done[0][1].toByteArray(), body);
+        const QString error = done[0][2].toString();
+        if (errorPrefix.isEmpty()) QVERIFY2(error.isEmpty(), qPrintable(error));
+        else QVERIFY2(error.startsWith(errorPrefix), qPrintable(error));
+        QVERIFY(get.isFinished());
+
+        QVERIFY2(srv.request.startsWith("GET /info?x=1 HTTP/1.1\r\n"), srv.request.constData());
+        QCOMPARE(srv.header("Host"), QByteArray("relay.example:") + QByteArray::number(srv.port()));
+        QCOMPARE(srv.header("Accept"), QByteArray("application/nostr+json"));
+        QCOMPARE(srv.header("Connection"), QByteArray("close"));
+        get.abort();  // after finished: no second signal
+        QTest::qWait(20);
+        QCOMPARE(done.size(), 1);
+    }
+
+    void timeoutWhenTheServerNeverAnswers() {
+        ScriptedHttpServer srv;  // empty response: reads the request, says nothing
+        HttpGetOptions o;
+        o.timeout_ms = 300;
+        HttpGet get(o);
+        QSignalSpy done(&get, &HttpGet::finished);
+        QElapsedTimer t;
+        t.start();
+        get.start(QUrl(QStringLiteral("http://relay.example:%1/").arg(srv.port())), QHostAddress::LocalHost);
+        QTRY_COMPARE(done.size(), 1);
+        QVERIFY(t.elapsed() >= 250);
+        QCOMPARE(done[0][0].toInt(), 0);
+        QVERIFY2(done[0][2].toString().startsWith("timeout"), qPrintable(done[0][2].toString()));
+        QVERIFY(srv.request.contains("\r\n\r\n"));
+    }
+
+    void connectFailedWhenNothingListens() {
+        quint16 port = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+            port = probe.serverPort();
+        }
+        HttpGet get;
+        QSignalSpy done(&get, &HttpGet::finished);
+        get.start(QUrl(QStringLiteral("http://relay.example:%1/").arg(port)), QHostAddress::LocalHost);
+        QTRY_COMPARE(done.size(), 1);
+        QVERIFY2(done[0][2].toString().startsWith("connect_failed"), qPrintable(done[0][2].toString()));
+    }
+
+    void httpsToAPlainServerFailsCleanly() {
+        QTcpServer plain;  // answers garbage as soon as the ClientHello arrives
+        QVERIFY(plain.listen(QHostAddress::LocalHost, 0));
+        connect(&plain, &QTcpServer::newConnection, this, [&plain] {
+            QTcpSocket* s = plain.nextPendingConnection();
+            connect(s, &QTcpSocket::readyRead, s, [s] {
+                s->readAll();
+                s->write("HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all");
+            });
+        });
+        HttpGet get;
+        QSignalSpy done(&get, &HttpGet::finished);
+        get.start(QUrl(QStringLiteral("https://localhost:%1/").arg(plain.serverPort())), QHostAddress::LocalHost);
+        QTRY_COMPARE(done.size(), 1);
+        QVERIFY2(done[0][2].toString().startsWith("tls_failed"), qPrintable(done[0][2].toString()));
+        QCOMPARE(done[0][1].toByteArray(), QByteArray());
+    }
+
+    void abortReportsOnce() {
+        ScriptedHttpServer srv;
+        HttpGet get;
+        QSignalSpy done(&get, &HttpGet::finished);
+        get.start(QUrl(QStringLiteral("http://relay.example:%1/").arg(srv.port())), QHostAddress::LocalHost);
+        QTRY_VERIFY(srv.request.contains("\r\n\r\n"));
+        get.abort();
+        QCOMPARE(done.size(), 1);
+        QVERIFY(done[0][2].toString().startsWith("aborted"));
+        QTRY_COMPARE(srv.conn->state(), QAbstractSocket::UnconnectedState);
+        QCOMPARE(done.size(), 1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHttpGet)
+#include "tst_http_get.moc"
