@@ -43,7 +43,7 @@ void HttpGet::start(const QUrl& url, const QHostAddress& address, const HttpHead
     target.address = address;
     target.extra_ca_certificates = m_options.extra_ca_certificates;
     m_timer.start(std::chrono::milliseconds(std::max<int64_t>(1, m_options.timeout_ms)));
-    m_connector.connectTo(target, m_options.timeout_ms, 0);
+    m_connector.connectTo(target, m_options.timeout_ms, kSocketReadBufferBytes);
 }
 
 void HttpGet::abort() {

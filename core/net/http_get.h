@@ -83,6 +83,7 @@ private:
     bool m_peerGone = false;
     static constexpr qint64 kMaxHeaderBytes = 16 * 1024;
     static constexpr qint64 kMaxChunkLineBytes = 1024;
+    static constexpr qint64 kSocketReadBufferBytes = 64 * 1024;
 };
 
 }  // namespace archivist::net

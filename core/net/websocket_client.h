@@ -19,7 +19,8 @@
 //   that answers with any extension or subprotocol fails the handshake.
 // - Text messages must be UTF-8 (close 1007 otherwise). Server frames must be unmasked, use no
 //   reserved bits or opcodes, control frames must be final and ≤ 125 bytes (close 1002).
-// - Pings from the server are answered automatically; close frames are echoed.
+// - Pings from the server are answered automatically (not while paused: control frames wait
+//   in order like everything else); close frames are echoed.
 #include <QByteArray>
 #include <QElapsedTimer>
 #include <QHostAddress>
@@ -90,7 +91,9 @@ public:
     bool readingPaused() const { return m_paused; }
     WsState state() const { return m_state; }
     qint64 bytesToWrite() const;
-    qint64 bufferedBytes() const;  // ≤ max_message_bytes + read_chunk_bytes
+    // Bytes held by this client (partial frames + fragments): ≤ max_message_bytes +
+    // read_chunk_bytes (right after the upgrade, at most 16 KiB of response leftovers once).
+    qint64 bufferedBytes() const;
     QHostAddress peerAddress() const { return m_address; }
     uint64_t binaryMessagesIgnored() const { return m_binaryIgnored; }
 
