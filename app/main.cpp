@@ -1,14 +1,19 @@
 // Composition root: parses the command line, then runs a command, the headless engine or the console.
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "app/cli.h"
 #include "app/signals.h"
 #include "core/engine/data_dir.h"
+#include "core/engine/config.h"
 #include "core/engine/engine.h"
+#include "core/net/address_policy.h"
+#include "core/net/relay_url.h"
 #include "core/observe/log_ring.h"
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
@@ -28,7 +33,12 @@ struct RunOptions {
     bool headless = false;
     std::filesystem::path data_dir;
     QString metrics_listen;
-    double duration_s = 0;  // 0 = until a signal
+    double duration_s = 0;        // 0 = until a signal
+    double exit_when_idle_s = 0;  // 0 = never
+    std::vector<std::string> relays;
+    std::vector<std::string> allow_addresses;
+    bool no_seed_relays = false;
+    bool no_backfill = false;
 };
 
 int usageError(const QCommandLineParser& p, const QString& msg) {
@@ -58,7 +68,17 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                                "dir");
     QCommandLineOption metrics("metrics-listen", "Serve /metrics, /healthz and /readyz on HOST:PORT.", "host:port");
     QCommandLineOption duration("duration", "Stop cleanly after S seconds.", "S");
-    p.addOptions({headless, dataDir, metrics, duration});
+    QCommandLineOption relay("relay", "Connect to this relay (repeatable; ws:// or wss://).", "url");
+    QCommandLineOption allow("allow-address",
+                             "Allow connections to this address range although the address policy refuses it "
+                             "(repeatable), e.g. 127.0.0.1/32 for a relay on this machine.",
+                             "cidr");
+    QCommandLineOption idle("exit-when-idle",
+                            "Exit 0 once every relay's backfill is done and nothing new was stored for S seconds.",
+                            "S");
+    QCommandLineOption noSeeds("no-seed-relays", "Do not connect to the built-in list of well-known relays.");
+    QCommandLineOption noBackfill("no-backfill", "Only follow new events; do not fetch relays' history.");
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -80,6 +100,23 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         out.duration_s = p.value(duration).toDouble(&ok);
         if (!ok || out.duration_s <= 0) return usageError(p, "--duration wants a positive number of seconds");
     }
+    if (p.isSet(idle)) {
+        bool ok = false;
+        out.exit_when_idle_s = p.value(idle).toDouble(&ok);
+        if (!ok || out.exit_when_idle_s <= 0) return usageError(p, "--exit-when-idle wants a positive number of seconds");
+    }
+    for (const auto& r : p.values(relay)) {
+        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
+            return usageError(p, "--relay " + r + ": " + QString::fromStdString(u.error().message));
+        out.relays.push_back(r.toStdString());
+    }
+    for (const auto& a : p.values(allow)) {
+        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
+            return usageError(p, "--allow-address " + a + ": " + QString::fromStdString(c.error().message));
+        out.allow_addresses.push_back(a.toStdString());
+    }
+    out.no_seed_relays = p.isSet(noSeeds);
+    out.no_backfill = p.isSet(noBackfill);
     return -1;
 }
 
@@ -102,11 +139,27 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     auto qapp = std::make_unique<QCoreApplication>(argc, argv);
 #endif
     observe::installLogRingHandler(&logRing);
+    auto config = engine::loadConfig(engine::DataDirPaths(opts.data_dir).config);
+    if (!config) {
+        std::fprintf(stderr, "archivist: %s\n", config.error().message.c_str());
+        observe::uninstallLogRingHandler();
+        return app::kExitUsage;
+    }
+    const QString metricsListen =
+        opts.metrics_listen.isEmpty() ? QString::fromStdString(config->metrics_listen) : opts.metrics_listen;
     int metricsExit = 0;
-    if (!opts.metrics_listen.isEmpty() && !app::startMetricsServer(opts.metrics_listen, server, metricsExit))
+    if (!metricsListen.isEmpty() && !app::startMetricsServer(metricsListen, server, metricsExit)) {
+        observe::uninstallLogRingHandler();
         return metricsExit;
+    }
 
-    auto engine = engine::EngineImpl::open(opts.data_dir, {}, metrics);
+    engine::EngineOptions eo;
+    eo.config = *config;
+    eo.cli_relays = opts.relays;
+    for (const auto& a : opts.allow_addresses) eo.config.allow_addresses.push_back(a);
+    if (opts.no_seed_relays) eo.config.seed_relays = false;
+    if (opts.no_backfill) eo.config.backfill = false;
+    auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
         observe::uninstallLogRingHandler();
@@ -122,13 +175,35 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     stopPoll.start(50);
     if (opts.duration_s > 0) QTimer::singleShot(int(opts.duration_s * 1000), qapp.get(), &QCoreApplication::quit);
 
+    // --exit-when-idle: every relay synced (or unreachable) and nothing stored for S seconds.
+    QTimer idlePoll;
+    qint64 idleSince = 0;
+    if (opts.exit_when_idle_s > 0) {
+        QObject::connect(&idlePoll, &QTimer::timeout, [&] {
+            const auto s = (*engine)->snapshot();
+            const qint64 now = QDateTime::currentMSecsSinceEpoch();
+            if (!s.taken_at_ms || !s.sync_idle) {
+                idleSince = 0;
+                return;
+            }
+            if (!idleSince) idleSince = now;
+            const qint64 quietSince = std::max(idleSince, s.last_stored_at_ms);
+            if (now - quietSince >= qint64(opts.exit_when_idle_s * 1000)) {
+                std::fprintf(stderr, "archivist: idle for %.0f s, every relay synced; exiting\n", opts.exit_when_idle_s);
+                qapp->quit();
+            }
+        });
+        idlePoll.start(200);
+    }
+
     QTimer statusLine;
     if (opts.headless) {
         std::fprintf(stderr, "archivist: engine running on %s (Ctrl-C stops it)\n", opts.data_dir.c_str());
         QObject::connect(&statusLine, &QTimer::timeout, [&] {
             const auto s = (*engine)->snapshot();
-            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, %.1f MiB RSS\n",
-                         (unsigned long long)s.events_total, s.stored_per_s, double(s.rss_bytes) / (1 << 20));
+            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS\n",
+                         (unsigned long long)s.events_total, s.stored_per_s, s.relays_open, s.relays_known,
+                         double(s.rss_bytes) / (1 << 20));
         });
         statusLine.start(10000);
     }
@@ -143,6 +218,18 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 #endif
     code = qapp->exec();
     server.setReady(false);
+    if (opts.headless) {
+        // One line per relay: what this run got from it (tests and operators read these).
+        for (const auto& r : (*engine)->snapshot().relays) {
+            std::fprintf(stderr,
+                         "archivist: relay %s: %s, received %llu, stored %llu, duplicate %llu, invalid %llu, "
+                         "backfill %s, gaps %llu%s%s\n",
+                         r.url.c_str(), net::relayStateName(r.state), (unsigned long long)r.events_received,
+                         (unsigned long long)r.stored, (unsigned long long)r.duplicate, (unsigned long long)r.invalid,
+                         net::backfillStateName(r.backfill), (unsigned long long)r.backfill_gaps,
+                         r.last_error.empty() ? "" : ", last error: ", r.last_error.c_str());
+        }
+    }
     auto closed = (*engine)->shutdown();
 #ifdef ARCHIVIST_HAVE_UI
     window.reset();

@@ -11,7 +11,12 @@
 namespace archivist::engine {
 
 DataDirPaths::DataDirPaths(std::filesystem::path dir)
-    : root(std::move(dir)), archive(root / "archive"), index(root / "index.sqlite"), lock(root / "LOCK") {}
+    : root(std::move(dir)),
+      archive(root / "archive"),
+      index(root / "index.sqlite"),
+      lock(root / "LOCK"),
+      relays(root / "relays.sqlite"),
+      config(root / "config.json") {}
 
 std::filesystem::path defaultDataDir() {
     const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);

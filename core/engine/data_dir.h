@@ -20,6 +20,8 @@ struct DataDirPaths {
     std::filesystem::path archive;  // root/archive
     std::filesystem::path index;    // root/index.sqlite
     std::filesystem::path lock;     // root/LOCK
+    std::filesystem::path relays;   // root/relays.sqlite (relay directory, cursors, gaps: not derived from the archive)
+    std::filesystem::path config;   // root/config.json (optional)
     explicit DataDirPaths(std::filesystem::path dir);
 };
 

@@ -10,11 +10,19 @@
 #include "core/protocol/event_codec.h"
 #include "core/engine/maintenance.h"
 #include "core/engine/store.h"
+#include "core/engine/store_sink.h"
+#include "core/net/address_policy.h"
+#include "core/net/event_sink.h"
+#include "core/net/relay_pool.h"
+#include "core/observe/log.h"
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
+#include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
+#include "core/relays/relay_state_store.h"
 
 namespace archivist::engine {
+
 
 Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::path& data_dir, EngineOptions options,
                                                        observe::MetricsRegistry& metrics, QObject* parent) {
@@ -31,6 +39,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     EngineImpl* self = e.get();
     e->m_store->setCommitListener([self](const ingest::CommitNotice& n) {
         self->m_stored.fetch_add(n.stored, std::memory_order_relaxed);
+        if (n.stored) self->m_lastStoredAtMs.store(QDateTime::currentMSecsSinceEpoch(), std::memory_order_relaxed);
         self->m_duplicates.fetch_add(n.duplicates, std::memory_order_relaxed);
         if (n.newest.empty()) return;
         std::lock_guard lock(self->m_newestMutex);
@@ -49,6 +58,9 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     });
     e->loadNewest();
     e->m_store->start();
+    if (options.network) {
+        if (auto r = e->startNetwork(); !r) return r.error();
+    }
     e->m_timer = new QTimer(self);
     QObject::connect(e->m_timer, &QTimer::timeout, self, &EngineImpl::tick);
     e->m_timer->start(options.snapshot_interval_ms);
@@ -71,7 +83,92 @@ Expected<void> EngineImpl::shutdown() {
     if (m_timer) m_timer->stop();
     m_jobCancel.store(true);
     joinJob();
-    return m_store->shutdown();
+    // Intake first: relays close their subscriptions and hand over what they hold; then the
+    // pipeline drains and commits everything already verified.
+    if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
+    return m_store->shutdown(std::chrono::milliseconds(3000));
+}
+
+Expected<void> EngineImpl::startNetwork() {
+    const EngineConfig& cfg = m_opts.config;
+    auto state = relays::RelayStateStore::open(m_store->paths().relays);
+    if (!state) return state.error();
+    m_relayState = std::move(*state);
+    m_policy = std::make_shared<net::AddressPolicy>();
+    for (const auto& cidr : cfg.allow_addresses) {
+        if (auto r = m_policy->allowText(cidr); !r)
+            return makeError("config", "allowed address \"" + cidr + "\": " + r.error().message);
+    }
+    m_sink = std::make_unique<StoreSink>(*m_store);
+    net::PoolOptions po;
+    po.threads = cfg.network_threads;
+    po.max_relays = cfg.max_relays;
+    po.backfill_slots = cfg.backfill_slots;
+    auto& co = po.connection;
+    co.backfill = cfg.backfill;
+    co.backfill_limit = cfg.backfill_limit;
+    if (cfg.backfill_depth_days > 0)
+        co.backfill_floor = std::max<int64_t>(0, QDateTime::currentSecsSinceEpoch() - cfg.backfill_depth_days * 86400);
+    co.rate.max_events_per_s = cfg.rate_events_per_s;
+    co.rate.max_bytes_per_s = cfg.rate_bytes_per_s;
+    if (!cfg.filter_json.empty()) {
+        auto f = protocol::parseFilter(cfg.filter_json);
+        if (!f) return f.error();
+        co.filter = *f;
+    }
+    m_pool = std::make_unique<net::RelayPool>(po, *m_sink, m_relayState.get(), m_policy);
+    m_pool->start();
+    auto add = [&](const std::string& url, const char* source) {
+        auto r = m_pool->addRelay(url, source);
+        if (!r && r.error().code != "exists")
+            qCWarning(lcNet) << "relay" << url.c_str() << "not added:" << r.error().message.c_str();
+    };
+    for (const auto& url : m_opts.cli_relays) add(url, "cli");
+    for (const auto& url : cfg.relays) add(url, "config");
+    // Relays the operator added earlier (kept in the directory), then the seeds.
+    if (auto known = m_relayState->list(cfg.max_relays); known) {
+        for (const auto& rec : *known)
+            if (rec.source == "user" || rec.pinned) add(rec.url, rec.source.c_str());
+    }
+    if (cfg.seed_relays)
+        for (const auto& url : seedRelays()) add(url, "seed");
+    return {};
+}
+
+bool EngineImpl::addRelay(const QString& url, QString* normalized, QString* error) {
+    if (!m_pool) {
+        if (error) *error = tr("The relay network is not running.");
+        return false;
+    }
+    auto r = m_pool->addRelay(url.toStdString(), "user");
+    if (!r) {
+        if (error) *error = QString::fromStdString(r.error().message);
+        return false;
+    }
+    if (normalized) *normalized = QString::fromStdString(*r);
+    return true;
+}
+
+bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* error) {
+    if (!m_pool) {
+        if (error) *error = tr("The relay network is not running.");
+        return false;
+    }
+    const std::string u = url.toStdString();
+    Expected<void> r;
+    switch (action) {
+    case RelayAction::Connect: r = m_pool->connectRelay(u); break;
+    case RelayAction::Disconnect: r = m_pool->disconnectRelay(u); break;
+    case RelayAction::Block: r = m_pool->blockRelay(u); break;
+    case RelayAction::Unblock: r = m_pool->unblockRelay(u); break;
+    case RelayAction::BackfillNow: r = m_pool->backfillNow(u); break;
+    case RelayAction::Remove: r = m_pool->removeRelay(u); break;
+    }
+    if (!r) {
+        if (error) *error = QString::fromStdString(r.error().message);
+        return false;
+    }
+    return true;
 }
 
 void EngineImpl::joinJob() {
@@ -176,6 +273,34 @@ void EngineImpl::tick() {
     s.writer_paused = m_store->paused();
     s.last_error = QString::fromStdString(m_store->lastError());
     s.job_running = m_jobRunning.load();
+    s.last_stored_at_ms = m_lastStoredAtMs.load(std::memory_order_relaxed);
+    if (m_pool) {
+        auto statuses = m_pool->statuses();
+        s.relays.reserve(int(statuses.size()));
+        bool idle = true;
+        for (auto& r : statuses) {
+            if (auto id = m_store->sources().find(r.url)) {
+                const auto snap = m_store->sources().snapshot(*id);
+                r.stored = snap.stored;
+                r.duplicate = snap.duplicate;
+                r.invalid = snap.invalid;
+                r.invalid_by_reason = snap.invalid_by_reason;
+            }
+            if (r.state == net::RelayState::Open) ++s.relays_open;
+            const bool unreachable = r.state == net::RelayState::Refused || r.state == net::RelayState::Restricted ||
+                                     r.state == net::RelayState::Blocked || r.state == net::RelayState::Stopped ||
+                                     r.state == net::RelayState::Failing;
+            const bool synced = r.state == net::RelayState::Open && !r.catching_up &&
+                                (r.backfill == net::BackfillState::Done || r.backfill == net::BackfillState::Disabled);
+            if (!unreachable && !synced) idle = false;
+            s.relays.push_back(std::move(r));
+        }
+        s.relays_known = int(statuses.size());
+        s.sync_idle = idle;
+        s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;
+        s.queues.push_back({"backfill slots", qint64(m_pool->backfillSlots().inUse()),
+                            qint64(m_pool->backfillSlots().capacity())});
+    }
     m_last = s;
     emit snapshotReady(s);
 }

@@ -22,6 +22,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/engine/config.h"
+#include "core/net/relay_status.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
 
@@ -29,6 +31,13 @@ class QTimer;
 
 namespace archivist::observe {
 class MetricsRegistry;
+}
+namespace archivist::net {
+class AddressPolicy;
+class RelayPool;
+}
+namespace archivist::relays {
+class RelayStateStore;
 }
 
 namespace archivist::engine {
@@ -70,6 +79,13 @@ struct EngineSnapshot {
     bool writer_paused = false;
     QString last_error;
     bool job_running = false;
+    // Relays (value copies; sorted by URL).
+    QVector<net::RelayStatusView> relays;
+    int relays_open = 0;
+    int relays_known = 0;
+    bool sync_idle = false;          // every relay's backfill and catch-up done (or the relay unreachable)
+    qint64 last_stored_at_ms = 0;    // wall clock of the last commit that stored a new event
+    quint64 address_refusals = 0;
     static constexpr int kNewestCapacity = 200;
 };
 
@@ -84,6 +100,22 @@ public:
     virtual bool jobRunning() const = 0;
     virtual EngineSnapshot snapshot() const = 0;
 
+    enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove };
+    // Adds a relay the operator typed (source "user"); false with a reason (invalid URL, refused
+    // address, already present, pool full). The address policy's DNS check happens at connect time.
+    virtual bool addRelay(const QString& url, QString* normalized, QString* error) {
+        (void)url;
+        (void)normalized;
+        if (error) *error = tr("This engine has no relay network.");
+        return false;
+    }
+    virtual bool relayAction(const QString& url, RelayAction action, QString* error) {
+        (void)url;
+        (void)action;
+        if (error) *error = tr("This engine has no relay network.");
+        return false;
+    }
+
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
     void jobProgress(const QString& kind, double fraction, const QString& text);
@@ -93,7 +125,12 @@ signals:
 struct EngineOptions {
     bool verify_signatures = true;
     int snapshot_interval_ms = 250;
+    bool network = true;                   // start the relay pool
+    EngineConfig config;                   // the data directory's config.json, merged with flags
+    std::vector<std::string> cli_relays;   // --relay (source "cli")
 };
+
+class StoreSink;
 
 class EngineImpl final : public Engine {
     Q_OBJECT
@@ -107,6 +144,8 @@ public:
     void cancelJob() override;
     bool jobRunning() const override { return m_jobRunning.load(); }
     EngineSnapshot snapshot() const override;
+    bool addRelay(const QString& url, QString* normalized, QString* error) override;
+    bool relayAction(const QString& url, RelayAction action, QString* error) override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -117,8 +156,15 @@ private:
     void joinJob();
     void loadNewest();
 
+    Expected<void> startNetwork();
+
     std::unique_ptr<Store> m_store;
     EngineOptions m_opts;
+    std::unique_ptr<relays::RelayStateStore> m_relayState;
+    std::shared_ptr<net::AddressPolicy> m_policy;
+    std::unique_ptr<StoreSink> m_sink;
+    std::unique_ptr<net::RelayPool> m_pool;
+    std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;
     quint64 m_eventsAtOpen = 0;

@@ -125,6 +125,18 @@ bool Store::submit(ingest::RawBatch&& batch) {
     return true;
 }
 
+bool Store::trySubmit(ingest::RawBatch& batch) {
+    if (!m_started || failed()) return false;
+    const size_t n = batch.items.size();
+    ingest::SourceCounters& c = m_sources.counters(batch.source);
+    c.received.fetch_add(n, std::memory_order_relaxed);
+    if (!m_raw.tryPush(batch)) {
+        c.received.fetch_sub(n, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
 bool Store::waitSettled(ingest::SourceId source, uint64_t expected, std::chrono::milliseconds timeout,
                         const std::atomic<bool>* cancel) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;

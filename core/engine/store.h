@@ -71,6 +71,10 @@ public:
     // Blocks while the pipeline is full. Returns false when intake is closed or the writer failed
     // (the batch is not taken). Counts items as received on their source.
     bool submit(ingest::RawBatch&& batch);
+    // Never blocks: false when the pipeline is full (the batch is left untouched: the caller
+    // applies backpressure upstream and retries), intake is closed or the writer failed.
+    bool trySubmit(ingest::RawBatch& batch);
+    bool accepting() const { return m_started && !m_raw.closed() && !failed(); }
     // Waits until `expected` items of `source` have settled (stored, duplicate or invalid).
     // Returns false on timeout, cancel, or when the writer failed.
     bool waitSettled(ingest::SourceId source, uint64_t expected, std::chrono::milliseconds timeout,

@@ -95,6 +95,11 @@ public:
         m_notFull.notify_all();
     }
 
+    bool closed() const {
+        std::lock_guard lock(m_mutex);
+        return m_closed;
+    }
+
     bool closedAndEmpty() const {
         std::lock_guard lock(m_mutex);
         return m_closed && m_items.empty();

@@ -16,6 +16,13 @@ std::optional<SourceId> SourceTable::add(const std::string& name) {
     return id;
 }
 
+std::optional<SourceId> SourceTable::find(const std::string& name) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_byName.find(name);
+    if (it == m_byName.end()) return std::nullopt;
+    return it->second;
+}
+
 const std::string& SourceTable::name(SourceId id) const {
     std::lock_guard lock(m_mutex);
     return m_entries.at(id).name;

@@ -43,6 +43,7 @@ struct SourceSnapshot {
     std::string name;
     uint64_t received = 0, stored = 0, duplicate = 0, invalid = 0;
     std::array<uint64_t, static_cast<size_t>(protocol::Reject::Count)> invalid_by_reason{};
+    uint64_t settled() const { return stored + duplicate + invalid; }
 };
 
 class SourceTable {
@@ -51,6 +52,7 @@ public:
 
     std::optional<SourceId> add(const std::string& name);
     const std::string& name(SourceId id) const;
+    std::optional<SourceId> find(const std::string& name) const;
     SourceCounters& counters(SourceId id);
     const SourceCounters& counters(SourceId id) const;
     SourceSnapshot snapshot(SourceId id) const;

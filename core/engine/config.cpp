@@ -1,0 +1,121 @@
+#include "core/engine/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/protocol/filter.h"
+#include "core/protocol/json.h"
+
+namespace archivist::engine {
+
+namespace pj = archivist::protocol::json;
+
+namespace {
+
+Error configError(const std::filesystem::path& file, const std::string& what) {
+    return makeError("config", file.string() + ": " + what);
+}
+
+Expected<std::vector<std::string>> stringList(const std::filesystem::path& file, const pj::Value& v, const char* key) {
+    if (v.type != pj::Type::Array) return configError(file, std::string("\"") + key + "\" must be a list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : v.items) {
+        if (item.type != pj::Type::String)
+            return configError(file, std::string("\"") + key + "\" must be a list of strings");
+        out.push_back(item.str);
+    }
+    return out;
+}
+
+Expected<uint64_t> number(const std::filesystem::path& file, const pj::Value& v, const char* key, uint64_t max) {
+    uint64_t out = 0;
+    if (v.type != pj::Type::Number || !pj::parseUnsigned(v.raw, max, out))
+        return configError(file, std::string("\"") + key + "\" must be an integer from 0 to " + std::to_string(max));
+    return out;
+}
+
+}  // namespace
+
+Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
+    EngineConfig cfg;
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return cfg;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return configError(file, "cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    if (text.size() > (1u << 20)) return configError(file, "is larger than 1 MiB");
+    pj::Value doc;
+    pj::ParseError err;
+    if (!pj::parse(text, doc, &err)) return configError(file, "not valid JSON at byte " + std::to_string(err.offset) + ": " + err.message);
+    if (doc.type != pj::Type::Object) return configError(file, "must hold one JSON object");
+    for (const auto& [key, v] : doc.members) {
+        if (key == "relays") {
+            auto l = stringList(file, v, "relays");
+            if (!l) return l.error();
+            cfg.relays = std::move(*l);
+        } else if (key == "allow_addresses") {
+            auto l = stringList(file, v, "allow_addresses");
+            if (!l) return l.error();
+            cfg.allow_addresses = std::move(*l);
+        } else if (key == "seed_relays" || key == "backfill") {
+            if (v.type != pj::Type::Bool) return configError(file, "\"" + key + "\" must be true or false");
+            (key == "seed_relays" ? cfg.seed_relays : cfg.backfill) = v.boolean;
+        } else if (key == "max_relays") {
+            auto n = number(file, v, "max_relays", 10000);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"max_relays\" must be at least 1");
+            cfg.max_relays = uint32_t(*n);
+        } else if (key == "backfill_depth_days") {
+            auto n = number(file, v, "backfill_depth_days", 100000);
+            if (!n) return n.error();
+            cfg.backfill_depth_days = int64_t(*n);
+        } else if (key == "backfill_limit") {
+            auto n = number(file, v, "backfill_limit", 100000);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"backfill_limit\" must be at least 1");
+            cfg.backfill_limit = uint32_t(*n);
+        } else if (key == "backfill_slots") {
+            auto n = number(file, v, "backfill_slots", 1000);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"backfill_slots\" must be at least 1");
+            cfg.backfill_slots = uint32_t(*n);
+        } else if (key == "network_threads") {
+            auto n = number(file, v, "network_threads", 16);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"network_threads\" must be at least 1");
+            cfg.network_threads = uint32_t(*n);
+        } else if (key == "rate_events_per_s") {
+            auto n = number(file, v, "rate_events_per_s", 10000000);
+            if (!n) return n.error();
+            cfg.rate_events_per_s = uint32_t(*n);
+        } else if (key == "rate_bytes_per_s") {
+            auto n = number(file, v, "rate_bytes_per_s", uint64_t(1) << 40);
+            if (!n) return n.error();
+            cfg.rate_bytes_per_s = *n;
+        } else if (key == "filter") {
+            if (v.type != pj::Type::Object) return configError(file, "\"filter\" must be a NIP-01 filter object");
+            auto f = protocol::parseFilter(v.raw);
+            if (!f) return configError(file, "\"filter\": " + f.error().message);
+            cfg.filter_json = std::string(v.raw);
+        } else if (key == "metrics_listen") {
+            if (v.type != pj::Type::String) return configError(file, "\"metrics_listen\" must be \"HOST:PORT\"");
+            cfg.metrics_listen = v.str;
+        } else {
+            return configError(file, "unknown key \"" + key + "\"");
+        }
+    }
+    return cfg;
+}
+
+const std::vector<std::string>& seedRelays() {
+    static const std::vector<std::string> kSeeds = {
+        "wss://relay.damus.io",     "wss://nos.lol",         "wss://relay.nostr.band", "wss://relay.primal.net",
+        "wss://nostr.wine",         "wss://relay.snort.social", "wss://nostr.mom",     "wss://purplepag.es",
+        "wss://relay.nostr.bg",     "wss://nostr.oxtr.dev",
+    };
+    return kSeeds;
+}
+
+}  // namespace archivist::engine

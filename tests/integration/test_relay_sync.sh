@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Archivist against a real relay (@nostr-relay from npm, tests/relay/relay.mjs) on 127.0.0.1:
+#   1. backfill archives exactly the relay's set, including one second holding more events than
+#      the relay returns per query;
+#   2. live events published while Archivist runs arrive;
+#   3. a restart resumes from the cursor instead of downloading everything again;
+#   4. a loopback relay without an --allow-address rule is refused.
+source "$(dirname "$0")/lib.sh"
+
+RELAY_DIR=$TESTS_DIR/relay
+D=$WORK/data
+
+start_relay() {
+    local out=$WORK/relay.out
+    # stdin from a fifo we hold open: the relay exits when this script (and the fifo) goes away.
+    mkfifo "$WORK/relay.stdin"
+    node "$RELAY_DIR/relay.mjs" --port 0 --db "$WORK/relay.sqlite" --default-limit 10 \
+        <"$WORK/relay.stdin" >"$out" 2>"$WORK/relay.err" &
+    RELAY_PID=$!
+    track_pid "$RELAY_PID"
+    exec 7>"$WORK/relay.stdin"
+    for _ in $(seq 1 200); do
+        if PORT=$(grep -m1 -oE '^LISTENING [0-9]+' "$out" | awk '{print $2}') && [[ -n $PORT ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    cat "$WORK/relay.err" >&2
+    fail "relay did not start"
+}
+
+ids_of_export() {  # export → sorted ids
+    sed -E 's/^\{"id":"([0-9a-f]{64})".*/\1/' "$1" | sort
+}
+
+start_relay
+URL="ws://127.0.0.1:$PORT"
+note "relay on $URL"
+
+# 300 events, 150 of them in one second spread over 5 kinds: more than the relay's cap (10 × 10).
+node "$RELAY_DIR/publish.mjs" --url "$URL" --count 300 --same-second 150 --kinds-in-second 5 --seed 7 \
+    --ids-out "$WORK/published.txt" >"$WORK/publish.out" 2>&1 || { cat "$WORK/publish.out" >&2; fail "publish failed"; }
+[[ $(wc -l <"$WORK/published.txt") -eq 300 ]] || fail "publisher did not publish 300 events"
+
+# 1. Backfill.
+cli sync1 --headless --data-dir "$D" --relay "$URL" --allow-address 127.0.0.1/32 --no-seed-relays \
+    --exit-when-idle 2 --duration 120
+[[ $RC -eq 0 ]] || { cat "$WORK/sync1.err" >&2; fail "first sync exited $RC"; }
+grep -q "idle for" "$WORK/sync1.err" || { cat "$WORK/sync1.err" >&2; fail "first sync did not finish by --exit-when-idle"; }
+cli export1 export --data-dir "$D"
+[[ $RC -eq 0 ]] || fail "export failed"
+ids_of_export "$WORK/export1.out" >"$WORK/archived1.txt"
+diff -u "$WORK/published.txt" "$WORK/archived1.txt" >"$WORK/diff1" || { head -20 "$WORK/diff1" >&2; fail "backfill did not archive exactly the relay's set"; }
+note "backfill: $(wc -l <"$WORK/archived1.txt") events, exactly the relay's set"
+
+# 2. Live: publish while Archivist runs.
+"$ARCHIVIST" --headless --data-dir "$D" --relay "$URL" --allow-address 127.0.0.1/32 --no-seed-relays \
+    --duration 60 >"$WORK/live.out" 2>"$WORK/live.err" &
+LIVE_PID=$!
+track_pid "$LIVE_PID"
+sleep 3
+node "$RELAY_DIR/publish.mjs" --url "$URL" --live-every-ms 100 --live-count 20 --seed 8 \
+    --ids-out "$WORK/live_ids.txt" >"$WORK/publish_live.out" 2>&1 || { cat "$WORK/publish_live.out" >&2; fail "live publish failed"; }
+sleep 3
+kill -TERM "$LIVE_PID"
+set +e
+wait "$LIVE_PID"
+live_rc=$?
+set -e
+[[ $live_rc -eq 0 ]] || { cat "$WORK/live.err" >&2; fail "SIGTERM did not stop the engine cleanly (exit $live_rc)"; }
+cli export2 export --data-dir "$D"
+ids_of_export "$WORK/export2.out" >"$WORK/archived2.txt"
+missing=$(comm -23 "$WORK/live_ids.txt" "$WORK/archived2.txt" | wc -l)
+[[ $missing -eq 0 ]] || fail "$missing live events were not archived"
+note "live: all $(wc -l <"$WORK/live_ids.txt") live events archived"
+
+# 3. Restart: resumes from the cursor (receives far fewer than the relay holds).
+cli sync3 --headless --data-dir "$D" --relay "$URL" --allow-address 127.0.0.1/32 --no-seed-relays \
+    --exit-when-idle 2 --duration 120
+[[ $RC -eq 0 ]] || { cat "$WORK/sync3.err" >&2; fail "restart exited $RC"; }
+received=$(grep -oE "relay $URL: [a-z_]+, received [0-9]+" "$WORK/sync3.err" | grep -oE '[0-9]+$' || echo missing)
+[[ $received != missing ]] || { cat "$WORK/sync3.err" >&2; fail "no relay summary line"; }
+total=$(( $(wc -l <"$WORK/archived2.txt") ))
+(( received < total / 4 )) || fail "restart downloaded $received of $total events again (cursor not used)"
+note "restart: received $received events (relay holds $total)"
+
+# 4. Without an allow rule the loopback relay is refused, visibly, and nothing is stored.
+cli refused --headless --data-dir "$WORK/refused" --relay "$URL" --no-seed-relays --exit-when-idle 1 --duration 60
+[[ $RC -eq 0 ]] || { cat "$WORK/refused.err" >&2; fail "refused run exited $RC"; }
+grep -qE "relay $URL: refused, received 0" "$WORK/refused.err" || { cat "$WORK/refused.err" >&2; fail "loopback relay was not refused"; }
+grep -q "address_refused" "$WORK/refused.err" || fail "the refusal does not say why"
+cli stats_refused stats --json --data-dir "$WORK/refused"
+[[ $(jq .events "$WORK/stats_refused.out") -eq 0 ]] || fail "events stored from a refused relay"
+note "refused: loopback relay refused without an allow rule"
+echo "PASS [$ITEST_NAME]"
