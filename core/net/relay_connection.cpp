@@ -30,6 +30,7 @@ constexpr size_t kMaxNoticeBytes = 200;
 constexpr int64_t kInfoRefresh_ms = 24LL * 3600 * 1000;
 constexpr int64_t kLiveCheckpointEvery_ms = 1000;
 constexpr int64_t kRateLimitedCap_ms = 300000;
+constexpr int64_t kNoticeGrace_ms = 5000;
 
 std::string bounded(std::string_view s, size_t n) { return std::string(s.substr(0, n)); }
 
@@ -331,6 +332,7 @@ void RelayConnection::onOpened() {
         cfg.floor = std::max<int64_t>(0, m_work.live_cursor - m_opts.live_margin_s);
         cfg.limit = std::max<uint32_t>(1, std::min(m_opts.backfill_limit, m_work.max_limit ? m_work.max_limit : UINT32_MAX));
         cfg.negentropy = m_work.supports_negentropy;
+        cfg.max_kinds_per_filter = m_kindsPerFilter;
         m_catchUp = std::make_unique<sync::BackfillPlanner>(cfg, m_opts.filter, m_sessionStart_s);
     }
     if (m_backfillStart_s == 0) m_backfillStart_s = m_work.live_cursor >= 0 ? m_work.live_cursor : m_sessionStart_s;
@@ -435,6 +437,7 @@ void RelayConnection::onText(const QByteArray& text) {
     case protocol::RelayMsgType::Notice:
         ++m_work.notices;
         m_work.last_notice = bounded(msg.message, kMaxNoticeBytes);
+        handleNoticeDuringQuery();
         break;
     case protocol::RelayMsgType::Auth: handleAuthChallenge(msg.message); break;
     case protocol::RelayMsgType::Ok: handleOk(msg.event_id, msg.accepted, msg.message); break;
@@ -613,6 +616,24 @@ void RelayConnection::handleClosed(const std::string& sub, const std::string& pr
     if (isQuery) pumpSync();
 }
 
+void RelayConnection::handleNoticeDuringQuery() {
+    // Many relays answer a REQ they refuse with a NOTICE instead of CLOSED. A NOTICE while a query
+    // has had no answer at all is taken as that refusal: a split chunk with a long kinds list is
+    // re-asked in short pieces (the commonest cause); otherwise the query gives up soon instead of
+    // waiting for the full query timeout.
+    if (!m_queryInFlight || m_queryEvents != 0 || m_neg || m_negFetching) return;
+    sync::BackfillPlanner* p = m_queryIsCatchUp ? m_catchUp.get() : m_backfill.get();
+    if (p && m_queryKinds > kFallbackKindsPerFilter && p->onKindsListTooLong(kFallbackKindsPerFilter)) {
+        send(protocol::makeClose(m_querySub));
+        m_queryTimer.stop();
+        m_queryInFlight = false;
+        m_kindsPerFilter = kFallbackKindsPerFilter;
+        pumpSync();
+        return;
+    }
+    m_queryTimer.start(int(std::min<int64_t>(m_opts.query_timeout_ms, kNoticeGrace_ms)));
+}
+
 void RelayConnection::handleAuthChallenge(const std::string& challenge) {
     m_authChallenge = bounded(challenge, 256);
     if (m_authPending || (m_info && m_info->limitation.auth_required)) sendAuth();
@@ -686,6 +707,7 @@ void RelayConnection::pumpSync() {
         cfg.floor = m_opts.backfill_floor;
         cfg.limit = std::max<uint32_t>(1, std::min(m_opts.backfill_limit, m_work.max_limit ? m_work.max_limit : UINT32_MAX));
         cfg.negentropy = m_work.supports_negentropy;
+        cfg.max_kinds_per_filter = m_kindsPerFilter;
         if (!m_backfillCheckpoint.empty()) {
             auto resumed = sync::BackfillPlanner::resume(cfg, m_opts.filter, m_backfillCheckpoint);
             if (resumed) m_backfill = std::make_unique<sync::BackfillPlanner>(std::move(*resumed));
@@ -730,6 +752,7 @@ void RelayConnection::sendQuery() {
         if (!startNegentropy(q->filter)) return;
         return;
     }
+    m_queryKinds = q->filter.kinds.size();
     text = protocol::makeReq(m_querySub, {q->filter});
     if (!send(text)) return;
     m_queryInFlight = true;

@@ -122,6 +122,7 @@ private:
     void handleEose(const std::string& sub);
     void handleClosed(const std::string& sub, const std::string& prefix, const std::string& message);
     void handleAuthChallenge(const std::string& challenge);
+    void handleNoticeDuringQuery();
     void handleOk(const protocol::Bytes32& id, bool accepted, const std::string& message);
     void sendAuth();
     bool send(const std::string& text);
@@ -188,6 +189,9 @@ private:
     std::string m_querySub;
     uint64_t m_querySeq = 0;
     uint64_t m_queryEvents = 0;
+    size_t m_queryKinds = 0;
+    size_t m_kindsPerFilter = 500;   // lowered to kFallbackKindsPerFilter when a relay refuses long lists
+    static constexpr size_t kFallbackKindsPerFilter = 20;
     int64_t m_backfillStart_s = 0;
     // NIP-77 window in flight: reconcile (our side empty: the window is one second of one kind),
     // then fetch the ids the relay has in chunks of ≤ the query limit.

@@ -296,6 +296,24 @@ void BackfillPlanner::onClosed(std::string_view reason) {
     stopWithGap("closed: " + std::string(reason));
 }
 
+bool BackfillPlanner::onKindsListTooLong(size_t max_kinds) {
+    if (!m_in_flight || m_phase != Phase::Split || m_neg_kind || m_stack.empty() || max_kinds == 0) return false;
+    if (m_stack.back().size() <= max_kinds) return false;
+    m_config.max_kinds_per_filter = std::min(m_config.max_kinds_per_filter, max_kinds);
+    std::vector<uint16_t> chunk = std::move(m_stack.back());
+    m_stack.pop_back();
+    // LIFO: push the pieces last-first so the first piece is asked next.
+    const size_t pieces = (chunk.size() + max_kinds - 1) / max_kinds;
+    for (size_t i = pieces; i-- > 0;) {
+        const size_t begin = i * max_kinds;
+        const size_t end = std::min(chunk.size(), begin + max_kinds);
+        m_stack.emplace_back(chunk.begin() + long(begin), chunk.begin() + long(end));
+    }
+    m_in_flight = false;
+    resetAnswer();
+    return true;
+}
+
 void BackfillPlanner::addGap(int64_t since, int64_t until, std::vector<uint16_t> kinds, std::string reason) {
     ++m_gap_count;
     m_gaps.push_back(BackfillGap{since, until, std::move(kinds), std::move(reason)});

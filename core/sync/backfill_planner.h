@@ -79,6 +79,11 @@ public:
     // from next() (the caller delays or authenticates first; bounded by max_retries); anything
     // else → a gap for what is left and done() (a failed Negentropy window only gaps that window).
     void onClosed(std::string_view reason);
+    // The relay refused the query in flight because its kinds list is too long (relays cap the
+    // list length without advertising it; the refusal typically arrives as a NOTICE). If that
+    // query is a split chunk longer than max_kinds, it is cut into pieces of ≤ max_kinds that are
+    // asked instead (nothing is skipped), later chunks use the new size, and true is returned.
+    bool onKindsListTooLong(size_t max_kinds);
 
     bool done() const { return m_phase == Phase::Done; }
     bool inFlight() const { return m_in_flight; }

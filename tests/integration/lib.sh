@@ -57,6 +57,7 @@ itest_cleanup() {
     rm -rf "$WORK"
 }
 trap itest_cleanup EXIT
+[[ -n ${ITEST_KEEP:-} ]] && trap - EXIT
 
 # Remember a background process this test started so cleanup can end it.
 track_pid() {
