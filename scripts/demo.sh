@@ -60,7 +60,7 @@ node tests/relay/publish.mjs --url "$URL" --count 0 --live-every-ms "$LIVE_EVERY
 LIVE_PID=$!
 
 mkdir -p "$DATA_DIR"
-ARGS=(--data-dir "$DATA_DIR" --relay "$URL" --allow-address 127.0.0.1/32)
+ARGS=(--data-dir "$DATA_DIR" --relay "$URL" --allow-address 127.0.0.1/32 --no-seed-relays)
 if [[ -n ${DISPLAY:-} || -n ${WAYLAND_DISPLAY:-} ]]; then
     echo "demo: starting the console (close the window to stop the demo)"
     "$BIN" "${ARGS[@]}"

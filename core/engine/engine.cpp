@@ -3,6 +3,7 @@
 #include <QDateTime>
 #include <QPointer>
 #include <QTimer>
+#include <array>
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
@@ -86,6 +87,7 @@ Expected<void> EngineImpl::shutdown() {
     // Intake first: relays close their subscriptions and hand over what they hold; then the
     // pipeline drains and commits everything already verified.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
+    m_metrics.removeGaugeFns(this);
     return m_store->shutdown(std::chrono::milliseconds(3000));
 }
 
@@ -116,6 +118,18 @@ Expected<void> EngineImpl::startNetwork() {
         if (!f) return f.error();
         co.filter = *f;
     }
+    for (size_t c = 0; c < net::kAddressClassCount; ++c) {
+        const auto cls = net::AddressClass(c);
+        if (cls == net::AddressClass::Public) continue;
+        std::weak_ptr<net::AddressPolicy> weak = m_policy;
+        m_metrics.gaugeFn("archivist_address_refusals_total", "Connections refused by the address policy, by address class",
+                          {{"class", std::string(net::addressClassName(cls))}},
+                          [weak, cls] {
+                              auto p = weak.lock();
+                              return p ? double(p->refusals(cls)) : 0.0;
+                          },
+                          this);
+    }
     m_pool = std::make_unique<net::RelayPool>(po, *m_sink, m_relayState.get(), m_policy);
     m_pool->start();
     auto add = [&](const std::string& url, const char* source) {
@@ -133,6 +147,37 @@ Expected<void> EngineImpl::startNetwork() {
     if (cfg.seed_relays)
         for (const auto& url : seedRelays()) add(url, "seed");
     return {};
+}
+
+void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
+    // Per-state counts and per-relay figures (bounded: at most max_relays relays, and the registry
+    // folds series beyond its own bound).
+    std::array<int, size_t(net::RelayState::Stopped) + 1> byState{};
+    for (const auto& r : s.relays) ++byState[size_t(r.state)];
+    for (size_t i = 0; i < byState.size(); ++i)
+        m_metrics.gauge("archivist_relays", "Relays in the pool by connection state",
+                        {{"state", net::relayStateName(net::RelayState(i))}})
+            .set(byState[i]);
+    for (const auto& r : s.relays) {
+        const observe::Labels l{{"relay", r.url}};
+        m_metrics.gauge("archivist_relay_events_received", "Events received from the relay this run", l)
+            .set(double(r.events_received));
+        m_metrics.gauge("archivist_relay_events_stored", "New events stored from the relay this run", l)
+            .set(double(r.stored));
+        m_metrics.gauge("archivist_relay_events_invalid", "Events from the relay rejected by validation", l)
+            .set(double(r.invalid));
+        m_metrics.gauge("archivist_relay_connects", "Successful connections this run", l).set(double(r.connects));
+        m_metrics.gauge("archivist_relay_consecutive_failures", "Failed attempts since the last stable connection", l)
+            .set(r.consecutive_failures);
+        m_metrics.gauge("archivist_relay_read_pauses", "Times reading the relay paused (rate limit or full pipeline)", l)
+            .set(double(r.read_pauses));
+        m_metrics.gauge("archivist_relay_buffered_bytes", "Memory the connection holds now", l)
+            .set(double(r.buffered_bytes));
+        m_metrics.gauge("archivist_relay_backfill_fraction", "Share of the relay's history backfilled", l)
+            .set(r.backfill == net::BackfillState::Done ? 1.0 : r.backfill_fraction);
+        m_metrics.gauge("archivist_relay_backfill_gaps", "Backfill windows recorded as gaps", l)
+            .set(double(r.backfill_gaps));
+    }
 }
 
 bool EngineImpl::addRelay(const QString& url, QString* normalized, QString* error) {
@@ -296,6 +341,7 @@ void EngineImpl::tick() {
             s.relays.push_back(std::move(r));
         }
         s.relays_known = int(statuses.size());
+        exportRelayMetrics(s);
         s.sync_idle = idle;
         s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;
         s.queues.push_back({"backfill slots", qint64(m_pool->backfillSlots().inUse()),

@@ -157,6 +157,7 @@ private:
     void loadNewest();
 
     Expected<void> startNetwork();
+    void exportRelayMetrics(const EngineSnapshot& s);
 
     std::unique_ptr<Store> m_store;
     EngineOptions m_opts;

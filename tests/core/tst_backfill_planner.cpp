@@ -403,6 +403,57 @@ private slots:
         QVERIFY(BackfillPlanner::resume(config, Filter{}, p.checkpoint()));
         QVERIFY(BackfillPlanner::resume(config, Filter{}, p.checkpoint())->done());
     }
+
+    // A relay that refuses kinds lists longer than 20 (answering with a NOTICE, which the
+    // connection reports as onKindsListTooLong): every kind of the overfull second is still asked
+    // exactly once, in lists of at most 20.
+    void longKindsListsAreCutIntoPieces() {
+        using namespace archivist;
+        sync::BackfillConfig cfg;
+        cfg.limit = 2;
+        sync::BackfillPlanner p(cfg, protocol::Filter{}, 100);
+        auto id = [](int n) {
+            protocol::Bytes32 b{};
+            b[0] = uint8_t(n);
+            b[1] = uint8_t(n >> 8);
+            return b;
+        };
+        // Saturated walk answers at one second, then the same ids again: overfull second 100.
+        for (int round = 0; round < 2; ++round) {
+            auto q = p.next();
+            QVERIFY(q);
+            p.onEvent(id(1), 100, 1);
+            p.onEvent(id(2), 100, 1);
+            p.onEose();
+        }
+        std::vector<int> asked(65536, 0);
+        int refusals = 0;
+        for (int guard = 0; guard < 20000 && !p.done(); ++guard) {
+            auto q = p.next();
+            if (!q) break;
+            if (q->filter.since != 100) {  // back to walking below the split second: nothing older
+                p.onEose();
+                continue;
+            }
+            if (q->type == sync::BackfillQuery::Type::Req && q->filter.kinds.size() > 20) {
+                QVERIFY(p.onKindsListTooLong(20));
+                ++refusals;
+                continue;
+            }
+            for (uint16_t k : q->filter.kinds) ++asked[k];
+            if (q->filter.kinds == std::vector<uint16_t>{1}) {
+                p.onEvent(id(1), 100, 1);  // the kind seen alone: not saturated (1 < 2)
+            }
+            p.onEose();
+        }
+        QVERIFY(p.done());
+        QVERIFY(refusals >= 1);
+        for (int k = 0; k < 65536; ++k) QVERIFY2(asked[size_t(k)] == 1, qPrintable(QString("kind %1 asked %2 times").arg(k).arg(asked[size_t(k)])));
+        // Not applicable outside a split chunk.
+        sync::BackfillPlanner fresh(cfg, protocol::Filter{}, 100);
+        QVERIFY(fresh.next());
+        QVERIFY(!fresh.onKindsListTooLong(20));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestBackfillPlanner)

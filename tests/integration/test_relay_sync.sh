@@ -62,12 +62,16 @@ sleep 3
 node "$RELAY_DIR/publish.mjs" --url "$URL" --live-every-ms 100 --live-count 20 --seed 8 \
     --ids-out "$WORK/live_ids.txt" >"$WORK/publish_live.out" 2>&1 || { cat "$WORK/publish_live.out" >&2; fail "live publish failed"; }
 sleep 3
+t0=$(date +%s%N)
 kill -TERM "$LIVE_PID"
 set +e
 wait "$LIVE_PID"
 live_rc=$?
 set -e
+stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [[ $live_rc -eq 0 ]] || { cat "$WORK/live.err" >&2; fail "SIGTERM did not stop the engine cleanly (exit $live_rc)"; }
+(( stop_ms < 5000 )) || fail "SIGTERM took ${stop_ms} ms to stop (limit 5000)"
+note "SIGTERM: clean exit in ${stop_ms} ms"
 cli export2 export --data-dir "$D"
 ids_of_export "$WORK/export2.out" >"$WORK/archived2.txt"
 missing=$(comm -23 "$WORK/live_ids.txt" "$WORK/archived2.txt" | wc -l)

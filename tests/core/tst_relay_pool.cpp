@@ -1,0 +1,113 @@
+// RelayPool: connections sharded over a fixed set of network threads, commands from another
+// thread, bounded size, and a stop() that hands everything received to the pipeline.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <memory>
+
+#include "core/engine/store.h"
+#include "core/engine/store_sink.h"
+#include "core/net/address_policy.h"
+#include "core/net/relay_pool.h"
+#include "core/observe/metrics.h"
+#include "core/relays/relay_state_store.h"
+#include "tests/support/fake_relay.h"
+#include "tests/support/signed_events.h"
+
+using namespace archivist;
+using archivist::testing::FakeRelay;
+
+class TestRelayPool : public QObject {
+    Q_OBJECT
+private slots:
+    void manyRelaysOnTwoThreads() {
+        QTemporaryDir dir;
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
+        QVERIFY(store);
+        (*store)->start();
+        engine::StoreSink sink(**store);
+        auto state = relays::RelayStateStore::open((*store)->paths().relays);
+        QVERIFY(state);
+        auto policy = std::make_shared<net::AddressPolicy>();
+        QVERIFY(policy->allowText("127.0.0.1/32"));
+
+        // Six relays, 40 distinct events each plus 10 shared by all (duplicates across relays).
+        std::vector<std::unique_ptr<FakeRelay>> relays;
+        testing::EventSigner shared(100);
+        std::vector<protocol::Event> common;
+        for (int i = 0; i < 10; ++i) common.push_back(shared.make(1700000000 + i, 1, "shared " + std::to_string(i)));
+        for (int r = 0; r < 6; ++r) {
+            relays.push_back(std::make_unique<FakeRelay>());
+            QVERIFY(relays.back()->start());
+            testing::EventSigner s(r + 1);
+            for (int i = 0; i < 40; ++i) relays.back()->addEvent(s.make(1700000000 + i * 3, 1, "r" + std::to_string(r)));
+            for (const auto& e : common) relays.back()->addEvent(e);
+        }
+
+        net::PoolOptions po;
+        po.threads = 2;
+        po.max_relays = 6;
+        po.connection.backoff_base_ms = 50;
+        net::RelayPool pool(po, sink, state->get(), policy);
+        pool.start();
+        QCOMPARE(pool.threadCount(), size_t(2));
+        for (auto& r : relays) {
+            auto added = pool.addRelay(r->url().toStdString(), "user");
+            QVERIFY2(added, added ? "" : added.error().message.c_str());
+        }
+        // Bounded, de-duplicated, validated.
+        auto again = pool.addRelay(relays[0]->url().toStdString() + "/", "user");
+        QVERIFY(!again);
+        QCOMPARE(again.error().code, std::string("exists"));
+        auto full = pool.addRelay("ws://127.0.0.1:1/other", "user");
+        QVERIFY(!full);
+        QCOMPARE(full.error().code, std::string("capacity"));
+        auto bad = pool.addRelay("http://example.com", "user");
+        QVERIFY(!bad);
+        QCOMPARE(bad.error().code, std::string("scheme"));
+
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                auto st = pool.statuses();
+                return st.size() == 6 && std::all_of(st.begin(), st.end(), [](const net::RelayStatusView& v) {
+                           return v.state == net::RelayState::Open && v.backfill == net::BackfillState::Done;
+                       });
+            }(),
+            30000);
+        // 6 × 40 distinct + 10 shared, stored once each.
+        QTRY_COMPARE_WITH_TIMEOUT(metrics.total("archivist_events_stored_total"), double(250), 10000);
+
+        // Commands from this (non-network) thread reach the connection.
+        const std::string first = pool.statuses().front().url;
+        QVERIFY(pool.disconnectRelay(first));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const auto& v : pool.statuses())
+                    if (v.url == first) return v.state == net::RelayState::Stopped;
+                return false;
+            }(),
+            5000);
+        QVERIFY(pool.connectRelay(first));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (const auto& v : pool.statuses())
+                    if (v.url == first) return v.state == net::RelayState::Open;
+                return false;
+            }(),
+            10000);
+        QVERIFY(pool.removeRelay(first));
+        QCOMPARE(pool.size(), size_t(5));
+        QVERIFY(!pool.removeRelay(first));
+
+        QElapsedTimer t;
+        t.start();
+        pool.stop();
+        QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
+        QCOMPARE(pool.size(), size_t(0));
+        QVERIFY(!pool.addRelay(relays[1]->url().toStdString(), "user"));  // stopped
+        QVERIFY((*store)->shutdown());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRelayPool)
+#include "tst_relay_pool.moc"
