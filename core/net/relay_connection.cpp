@@ -178,9 +178,17 @@ void RelayConnection::start() {
 }
 
 void RelayConnection::stop(bool by_operator) {
+    closeConnection();
+    if (by_operator || m_work.state != RelayState::Blocked) setState(RelayState::Stopped);
+}
+
+void RelayConnection::closeConnection() {
     m_terminal = true;
     m_reconnectTimer.stop();
     m_syncTimer.stop();
+    m_pingTimer.stop();
+    m_pongTimer.stop();
+    m_queryTimer.stop();
     ++m_generation;
     if (m_ws && m_ws->state() == WsState::Open) {
         stopSubscriptions();
@@ -191,8 +199,8 @@ void RelayConnection::stop(bool by_operator) {
     if (m_haveSlot) m_deps.backfill_slots->release(m_url.text);
     m_haveSlot = false;
     m_deps.backfill_slots->forget(m_url.text);
+    m_work.connected_since_ms = 0;
     flushBatch();
-    if (by_operator || m_work.state != RelayState::Blocked) setState(RelayState::Stopped);
 }
 
 void RelayConnection::block() {
@@ -577,11 +585,8 @@ void RelayConnection::handleClosed(const std::string& sub, const std::string& pr
     ++m_work.closed_by_relay;
     m_work.last_error = bounded("closed: " + message, 400);
     if (prefix == "restricted" || prefix == "blocked") {
-        m_terminal = true;
+        closeConnection();
         setState(RelayState::Restricted, prefix + ": " + message);
-        stop(false);
-        m_work.state = RelayState::Restricted;
-        publish();
         return;
     }
     const bool isQuery = m_queryInFlight && sub == m_querySub;
@@ -656,11 +661,8 @@ void RelayConnection::handleOk(const protocol::Bytes32& id, bool accepted, const
     m_authEventId.reset();
     if (!accepted) {
         ++m_work.auth_failures;
-        m_terminal = true;
+        closeConnection();
         setState(RelayState::Restricted, "auth failed: " + message);
-        stop(false);
-        m_work.state = RelayState::Restricted;
-        publish();
         return;
     }
     m_authenticated = true;

@@ -114,6 +114,7 @@ private:
     void onClosed(WsError error, const QString& detail);
     void fail(const std::string& reason, const std::string& detail);
     void scheduleReconnect();
+    void closeConnection();  // subscriptions closed, socket closed, no reconnect; state unchanged
     void stopSubscriptions();
 
     // Messages.
