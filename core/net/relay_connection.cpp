@@ -334,6 +334,12 @@ void RelayConnection::onOpened() {
     m_rateLimitDelay_ms = 0;
     setState(RelayState::Open);
     m_pingTimer.start(int(m_opts.ping_interval_ms));
+    // NIP-11 max_message_length bounds our REQs: a kinds list costs at most 6 bytes per kind
+    // plus the rest of the filter (≈ 300 bytes with authors/tags of a typical base filter).
+    if (m_info && m_info->limitation.max_message_length) {
+        const uint64_t room = *m_info->limitation.max_message_length > 600 ? *m_info->limitation.max_message_length - 600 : 0;
+        m_kindsPerFilter = std::clamp<size_t>(size_t(room / 6), 1, m_kindsPerFilter);
+    }
     // Catch-up: from the persisted live cursor (minus the margin) up to this session's start.
     if (m_work.live_cursor >= 0) {
         sync::BackfillConfig cfg;
