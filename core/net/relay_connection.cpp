@@ -95,9 +95,19 @@ RelayConnection::RelayConnection(RelayUrl url, std::string source, ConnectionOpt
         t->setSingleShot(true);
     connect(&m_reconnectTimer, &QTimer::timeout, this, &RelayConnection::resolve);
     connect(&m_pingTimer, &QTimer::timeout, this, [this] {
+        // While we hold reading back (flow control) the relay is evidently alive and its pong
+        // would sit behind unread data: no ping then.
+        if (m_pausedForRate || m_pausedForSink || m_pongTimer.isActive()) return;
+        m_pausedSincePing = false;
         if (m_ws && m_ws->state() == WsState::Open && m_ws->ping()) m_pongTimer.start(int(m_opts.pong_timeout_ms));
     });
     connect(&m_pongTimer, &QTimer::timeout, this, [this] {
+        if (m_pausedForRate || m_pausedForSink || m_pausedSincePing) {
+            // Reading was held back since the ping: the pong may be queued unread. Not a stall.
+            m_pausedSincePing = m_pausedForRate || m_pausedForSink;
+            m_pongTimer.start(int(m_opts.pong_timeout_ms));
+            return;
+        }
         fail("stalled", "no pong within " + std::to_string(m_opts.pong_timeout_ms) + " ms");
     });
     connect(&m_flushTimer, &QTimer::timeout, this, [this] { flushBatch(); });
@@ -838,6 +848,7 @@ void RelayConnection::applyRateLimit() {
 
 void RelayConnection::setPaused(bool paused, const char* /*why*/) {
     if (paused) {
+        m_pausedSincePing = true;
         if (!m_pausedAt_ms) {
             m_pausedAt_ms = nowMs();
             ++m_work.read_pauses;

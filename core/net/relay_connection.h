@@ -209,6 +209,7 @@ private:
     SlidingWindowRateLimiter m_limiter;
     bool m_pausedForRate = false, m_pausedForSink = false;
     int64_t m_pausedAt_ms = 0;
+    bool m_pausedSincePing = false;
 
     struct Checkpoint {
         uint64_t required = 0;  // source received count that must have settled

@@ -1,5 +1,9 @@
 #include "core/observe/memory_stats.h"
 
+#include <mutex>
+
+#include "core/util/clock.h"
+
 #include <cstdio>
 #include <cstring>
 #include <malloc.h>
@@ -37,15 +41,32 @@ MemoryStats readMemoryStats() {
     return m;
 }
 
+namespace {
+// One scrape reads four gauges; mallinfo2() walks every malloc arena, which costs real CPU on a
+// large heap. The four share one reading taken at most every 200 ms.
+MemoryStats cachedMemoryStats() {
+    static std::mutex mutex;
+    static MemoryStats last;
+    static int64_t lastMs = -1;
+    std::lock_guard lock(mutex);
+    const int64_t now = steadyMs();
+    if (lastMs < 0 || now - lastMs >= 200) {
+        last = readMemoryStats();
+        lastMs = now;
+    }
+    return last;
+}
+}  // namespace
+
 void registerMemoryGauges(MetricsRegistry& r) {
     r.gaugeFn("archivist_process_resident_memory_bytes", "Resident set size", {},
-              [] { return double(readMemoryStats().rss_bytes); });
+              [] { return double(cachedMemoryStats().rss_bytes); });
     r.gaugeFn("archivist_process_peak_resident_memory_bytes", "Peak resident set size", {},
-              [] { return double(readMemoryStats().peak_rss_bytes); });
+              [] { return double(cachedMemoryStats().peak_rss_bytes); });
     r.gaugeFn("archivist_heap_in_use_bytes", "Heap bytes in use (mallinfo2)", {},
-              [] { return double(readMemoryStats().heap_in_use_bytes); });
+              [] { return double(cachedMemoryStats().heap_in_use_bytes); });
     r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (mallinfo2)", {},
-              [] { return double(readMemoryStats().heap_arena_bytes); });
+              [] { return double(cachedMemoryStats().heap_arena_bytes); });
 }
 
 }  // namespace archivist::observe

@@ -178,6 +178,10 @@ private slots:
         auto opts = Rig::fastOptions();
         opts.rate.max_events_per_s = 4000;  // well below what the relay pushes
         opts.backfill = false;
+        // Pings keep running while reading is held back; a pong queued behind unread events must
+        // not be taken for a stall.
+        opts.ping_interval_ms = 100;
+        opts.pong_timeout_ms = 300;
         auto conn = rig.connect(relay.url(), opts);
         int64_t maxBuffered = 0;
         QElapsedTimer t;
@@ -190,6 +194,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(20000), 10000);
         QVERIFY(conn->status().read_pauses > 0);
         QVERIFY(conn->status().rate_limited > 0);
+        QCOMPARE(conn->status().connects, uint64_t(1));  // never dropped as stalled
         // The relay had to hold bytes back: TCP pushed back on it.
         QVERIFY2(relay.maxBytesPending() > 256 * 1024, qPrintable(QString::number(relay.maxBytesPending())));
         // Our side stayed within its documented bound (batch + websocket buffers).
