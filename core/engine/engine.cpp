@@ -7,6 +7,7 @@
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
+#include "core/engine/incident_rules.h"
 #include "core/index/index_reader.h"
 #include "core/protocol/event_codec.h"
 #include "core/engine/maintenance.h"
@@ -35,6 +36,10 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     auto stats = storeStats(**store);
     if (!stats) return stats.error();
     std::unique_ptr<EngineImpl> e(new EngineImpl(std::move(*store), options, metrics, parent));
+    e->m_incidents = std::make_unique<observe::IncidentLog>(observe::IncidentLog::kDefaultCapacity, &metrics);
+    e->m_ruleState = std::make_unique<IncidentRuleState>();
+    // Same name and labels as the commit writer's: the registry hands back the same histogram.
+    e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     e->m_eventsAtOpen = stats->events;
     e->m_archiveBytesAtOpen = stats->archive_bytes;
     EngineImpl* self = e.get();
@@ -285,6 +290,14 @@ void EngineImpl::loadNewest() {
 
 void EngineImpl::cancelJob() { m_jobCancel.store(true); }
 
+void EngineImpl::acknowledgeIncident(quint64 id) {
+    if (m_incidents) m_incidents->acknowledge(id);
+}
+
+void EngineImpl::clearIncidents(bool all) {
+    if (m_incidents) m_incidents->clearAll(all);
+}
+
 EngineSnapshot EngineImpl::snapshot() const { return m_last; }
 
 void EngineImpl::tick() {
@@ -346,6 +359,23 @@ void EngineImpl::tick() {
         s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;
         s.queues.push_back({"backfill slots", qint64(m_pool->backfillSlots().inUse()),
                             qint64(m_pool->backfillSlots().capacity())});
+    }
+    s.commits_total = m_commitSeconds ? m_commitSeconds->count() : 0;
+    s.commit_seconds_total = m_commitSeconds ? m_commitSeconds->sum() : 0;
+    s.write_errors_total = quint64(m_metrics.total("archivist_write_errors_total"));
+    {
+        std::error_code ec;
+        const auto space = std::filesystem::space(m_store->paths().root, ec);
+        if (!ec) {
+            s.disk_free_bytes = qint64(space.available);
+            s.disk_capacity_bytes = qint64(space.capacity);
+        }
+    }
+    if (m_incidents && m_ruleState) {
+        for (auto& r : evaluateIncidentRules(m_last, s, IncidentThresholds{}, *m_ruleState))
+            m_incidents->raise(r.kind, r.severity, r.relay, r.message, now);
+        const auto open = m_incidents->open(size_t(EngineSnapshot::kIncidentsCapacity));
+        s.incidents = QVector<observe::Incident>(open.begin(), open.end());
     }
     m_last = s;
     emit snapshotReady(s);

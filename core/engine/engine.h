@@ -24,6 +24,7 @@
 
 #include "core/engine/config.h"
 #include "core/net/relay_status.h"
+#include "core/observe/incidents.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
 
@@ -31,6 +32,7 @@ class QTimer;
 
 namespace archivist::observe {
 class MetricsRegistry;
+class Histogram;
 }
 namespace archivist::net {
 class AddressPolicy;
@@ -44,6 +46,7 @@ namespace archivist::engine {
 
 class Store;
 struct StoreOptions;
+struct IncidentRuleState;
 
 struct NewestEvent {
     QString id_hex;
@@ -87,6 +90,14 @@ struct EngineSnapshot {
     qint64 last_stored_at_ms = 0;    // wall clock of the last commit that stored a new event
     quint64 address_refusals = 0;
     static constexpr int kNewestCapacity = 200;
+    // Incident inputs and output (see docs/incidents.md).
+    quint64 commits_total = 0;           // commit groups since start (archivist_commit_seconds count)
+    double commit_seconds_total = 0;     // their summed duration
+    quint64 write_errors_total = 0;      // failed commit attempts since start (retried)
+    qint64 disk_free_bytes = -1;         // space available to us in the data directory; -1 unknown
+    qint64 disk_capacity_bytes = -1;     // size of that file system; -1 unknown
+    QVector<observe::Incident> incidents;  // open (not cleared), newest first, at most kIncidentsCapacity
+    static constexpr int kIncidentsCapacity = 200;
 };
 
 class Engine : public QObject {
@@ -115,6 +126,12 @@ public:
         if (error) *error = tr("This engine has no relay network.");
         return false;
     }
+
+    // Incidents (see core/observe/incidents.h). acknowledgeIncident(0) acknowledges every open
+    // incident; clearIncidents(false) clears the acknowledged ones, clearIncidents(true) all.
+    // The next snapshot shows the result.
+    virtual void acknowledgeIncident(quint64 id) { (void)id; }
+    virtual void clearIncidents(bool all) { (void)all; }
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
@@ -146,6 +163,8 @@ public:
     EngineSnapshot snapshot() const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
+    void acknowledgeIncident(quint64 id) override;
+    void clearIncidents(bool all) override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -184,6 +203,11 @@ private:
     qint64 m_lastTickMs = 0;
     EngineSnapshot m_last;
     bool m_shutDown = false;
+
+    // Incidents: rules run on the GUI/engine thread in tick().
+    std::unique_ptr<observe::IncidentLog> m_incidents;
+    std::unique_ptr<IncidentRuleState> m_ruleState;
+    observe::Histogram* m_commitSeconds = nullptr;
 };
 
 }  // namespace archivist::engine

@@ -1,0 +1,101 @@
+// Memory panel, offscreen: RSS/heap points accumulate in a bounded ring; each queue becomes a
+// gauge whose colour level switches exactly at the shared 70 % / 90 % thresholds; gauges follow
+// the queues in the snapshot.
+#include <QLineSeries>
+#include <QProgressBar>
+#include <QtTest>
+
+#include "core/engine/engine.h"
+#include "core/engine/incident_rules.h"
+#include "ui/panels/memory_panel.h"
+
+using namespace archivist;
+
+class FakeEngine : public engine::Engine {
+public:
+    void startImport(const QStringList&) override {}
+    void cancelJob() override {}
+    bool jobRunning() const override { return false; }
+    engine::EngineSnapshot snapshot() const override { return {}; }
+    void publish(const engine::EngineSnapshot& s) { emit snapshotReady(s); }
+};
+
+namespace {
+engine::EngineSnapshot snap(int tick, qint64 verify_depth = 0) {
+    engine::EngineSnapshot s;
+    s.taken_at_ms = 1700000000000 + tick * 250;
+    s.rss_bytes = quint64(100 + tick) << 20;
+    s.heap_bytes = quint64(40) << 20;
+    s.queues = {{"verify", verify_depth, 1000}, {"writer", 5, 100}};
+    return s;
+}
+}  // namespace
+
+class TestMemoryPanel : public QObject {
+    Q_OBJECT
+private slots:
+    void snapshotsAddPointsAndTheRingIsBounded() {
+        FakeEngine engine;
+        ui::MemoryPanel panel(&engine);
+        panel.show();
+        engine.publish(snap(0));
+        engine.publish(snap(1));
+        QCOMPARE(panel.rssSeries()->count(), 2);
+        QCOMPARE(panel.rssSeries()->at(1).y(), 101.0);  // MiB
+        QCOMPARE(panel.heapSeries()->at(0).y(), 40.0);
+        for (int i = 2; i < ui::MemoryPanel::kMaxPoints + 50; ++i) panel.applySnapshot(snap(i));
+        QCOMPARE(panel.rssSeries()->count(), ui::MemoryPanel::kMaxPoints);
+        QCOMPARE(panel.heapSeries()->count(), ui::MemoryPanel::kMaxPoints);
+    }
+
+    void gaugesColourAtThresholds_data() {
+        QTest::addColumn<qint64>("depth");
+        QTest::addColumn<QString>("level");
+        QTest::newRow("empty") << qint64(0) << "ok";
+        QTest::newRow("69.9 %") << qint64(699) << "ok";
+        QTest::newRow("70 %") << qint64(700) << "warn";
+        QTest::newRow("89.9 %") << qint64(899) << "warn";
+        QTest::newRow("90 %") << qint64(900) << "critical";
+        QTest::newRow("full") << qint64(1000) << "critical";
+    }
+
+    void gaugesColourAtThresholds() {
+        QFETCH(qint64, depth);
+        QFETCH(QString, level);
+        QCOMPARE(engine::kQueueWarnFraction, 0.70);
+        QCOMPARE(engine::kQueueNearCapacityFraction, 0.90);
+        ui::MemoryPanel panel(nullptr);
+        panel.show();
+        panel.applySnapshot(snap(0, 500));  // start amber-free, then move to the depth under test
+        panel.applySnapshot(snap(1, depth));
+        QProgressBar* bar = panel.gauge("verify");
+        QVERIFY(bar);
+        QCOMPARE(bar->objectName(), QString("gauge-verify"));
+        QCOMPARE(bar->property("level").toString(), level);
+        const QString colour = level == "ok" ? "#16a34a" : level == "warn" ? "#f59e0b" : "#dc2626";
+        QVERIFY2(bar->styleSheet().contains(colour), qPrintable(bar->styleSheet()));
+        QCOMPARE(double(bar->value()) / bar->maximum(), double(depth) / 1000.0);
+        QVERIFY(bar->text().contains(QString::number(depth)));
+    }
+
+    void gaugesFollowTheQueues() {
+        ui::MemoryPanel panel(nullptr);
+        panel.applySnapshot(snap(0));
+        QCOMPARE(panel.gaugeCount(), 2);
+        auto s = snap(1);
+        s.queues.push_back({"backfill slots", 3, 4});
+        s.queues.removeFirst();
+        panel.applySnapshot(s);
+        QCOMPARE(panel.gaugeCount(), 2);
+        QVERIFY(!panel.gauge("verify"));
+        QCOMPARE(panel.gauge("backfill slots")->property("level").toString(), QString("warn"));  // 75 %
+        // A capacity beyond int keeps its ratio.
+        s.queues = {{"cache bytes", qint64(3) << 40, qint64(4) << 40}};
+        panel.applySnapshot(s);
+        QProgressBar* big = panel.gauge("cache bytes");
+        QCOMPARE(double(big->value()) / big->maximum(), 0.75);
+    }
+};
+
+QTEST_MAIN(TestMemoryPanel)
+#include "tst_memory_panel.moc"

@@ -1,0 +1,117 @@
+// Throughput panel, offscreen: snapshots add points to the stored/duplicate/rejected series, the
+// ring stays bounded, the busiest relays (top 5 by stored rate) get series, and highlightTime /
+// highlightRelay mark the chart.
+#include <QLineSeries>
+#include <QtTest>
+
+#include "core/engine/engine.h"
+#include "ui/panels/throughput_panel.h"
+
+using namespace archivist;
+
+class FakeEngine : public engine::Engine {
+public:
+    void startImport(const QStringList&) override {}
+    void cancelJob() override {}
+    bool jobRunning() const override { return false; }
+    engine::EngineSnapshot snapshot() const override { return {}; }
+    void publish(const engine::EngineSnapshot& s) { emit snapshotReady(s); }
+};
+
+namespace {
+constexpr qint64 kT0 = 1700000000000;
+engine::EngineSnapshot snap(int tick) {
+    engine::EngineSnapshot s;
+    s.taken_at_ms = kT0 + tick * 250;
+    s.stored_per_s = 100 + tick;
+    s.duplicate_per_s = 50;
+    s.rejected_per_s = 2;
+    // Relay i stores (i+1)*10 events per tick: relay 7 is busiest, relays 0 and 1 are not in the top 5.
+    for (int i = 0; i < 8; ++i) {
+        net::RelayStatusView r;
+        r.url = "wss://relay" + std::to_string(i) + ".example";
+        r.stored = uint64_t(tick) * uint64_t(i + 1) * 10;
+        s.relays.push_back(r);
+    }
+    return s;
+}
+}  // namespace
+
+class TestThroughputPanel : public QObject {
+    Q_OBJECT
+private slots:
+    void snapshotsAddPoints() {
+        FakeEngine engine;
+        ui::ThroughputPanel panel(&engine);
+        panel.show();
+        for (int i = 0; i < 3; ++i) engine.publish(snap(i));
+        QCOMPARE(panel.storedSeries()->count(), 3);
+        QCOMPARE(panel.duplicateSeries()->count(), 3);
+        QCOMPARE(panel.rejectedSeries()->count(), 3);
+        QCOMPARE(panel.storedSeries()->at(2), QPointF(double(kT0 + 500), 102.0));
+        QCOMPARE(panel.rejectedSeries()->at(0).y(), 2.0);
+    }
+
+    void ringStaysBounded() {
+        ui::ThroughputPanel panel(nullptr);
+        const int n = ui::ThroughputPanel::kMaxPoints + 300;
+        for (int i = 0; i < n; ++i) panel.applySnapshot(snap(i));
+        QCOMPARE(panel.storedSeries()->count(), ui::ThroughputPanel::kMaxPoints);
+        QCOMPARE(panel.storedSeries()->at(panel.storedSeries()->count() - 1).x(), double(kT0 + (n - 1) * 250));
+        for (auto* s : panel.relaySeries()) QVERIFY(s->count() <= ui::ThroughputPanel::kMaxPoints);
+        // A gap longer than the window drops everything older than the window.
+        auto late = snap(n + 4 * 60 * 10);  // ten minutes later
+        panel.applySnapshot(late);
+        QCOMPARE(panel.storedSeries()->count(), 1);
+    }
+
+    void busiestRelaysAreCharted() {
+        ui::ThroughputPanel panel(nullptr);
+        for (int i = 0; i < 5; ++i) panel.applySnapshot(snap(i));
+        QStringList shown;
+        for (auto* s : panel.relaySeries())
+            if (s->isVisible()) shown << s->name();
+        QCOMPARE(shown, (QStringList{"wss://relay7.example", "wss://relay6.example", "wss://relay5.example",
+                                     "wss://relay4.example", "wss://relay3.example"}));
+        // relay7 stores 80 events per 250 ms tick: 320 events/s.
+        QCOMPARE(panel.relaySeries()[0]->at(panel.relaySeries()[0]->count() - 1).y(), 320.0);
+        // A relay that leaves the snapshot leaves the chart.
+        auto s = snap(5);
+        s.relays.removeLast();
+        panel.applySnapshot(s);
+        QCOMPARE(panel.relaySeries()[0]->name(), QString("wss://relay6.example"));
+    }
+
+    void highlightRelayEmphasisesItsSeries() {
+        ui::ThroughputPanel panel(nullptr);
+        for (int i = 0; i < 3; ++i) panel.applySnapshot(snap(i));
+        panel.highlightRelay("wss://relay6.example");
+        for (auto* s : panel.relaySeries()) {
+            if (!s->isVisible()) continue;
+            const bool target = s->name() == "wss://relay6.example";
+            QCOMPARE(s->pen().widthF() > 2, target);
+        }
+        // A relay that is not shown changes nothing (and does not crash).
+        panel.highlightRelay("wss://relay0.example");
+        for (auto* s : panel.relaySeries()) QVERIFY(s->pen().widthF() <= 2);
+    }
+
+    void highlightTimeDrawsAMarker() {
+        ui::ThroughputPanel panel(nullptr);
+        panel.show();
+        for (int i = 0; i < 10; ++i) panel.applySnapshot(snap(i));
+        QVERIFY(!panel.timeMarker()->isVisible());
+        const qint64 at = kT0 + 1000;
+        panel.highlightTime(at);
+        QVERIFY(panel.timeMarker()->isVisible());
+        QCOMPARE(panel.timeMarker()->count(), 2);
+        QCOMPARE(panel.timeMarker()->at(0).x(), double(at));
+        QCOMPARE(panel.timeMarker()->at(1).x(), double(at));
+        QVERIFY(panel.timeMarker()->at(1).y() >= 109.0);  // spans the plotted range
+        panel.applySnapshot(snap(10));
+        QCOMPARE(panel.timeMarker()->at(0).x(), double(at));  // stays while new points arrive
+    }
+};
+
+QTEST_MAIN(TestThroughputPanel)
+#include "tst_throughput_panel.moc"

@@ -1,0 +1,50 @@
+#pragma once
+// Incidents panel: the engine's open incidents with severity, time, kind, relay, count and
+// message. Selecting one emits relaySelected(url) (when it names a relay) and timeSelected(ms)
+// (its latest occurrence) so the main window can highlight them on the other panels.
+// Acknowledge / Clear / Clear all call the engine facade; the next snapshot shows the result.
+// Thread: GUI only.
+#include <QWidget>
+
+class QPushButton;
+class QTableView;
+
+namespace archivist::engine {
+class Engine;
+struct EngineSnapshot;
+}  // namespace archivist::engine
+
+namespace archivist::ui {
+
+class IncidentsModel;
+
+class IncidentsPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit IncidentsPanel(engine::Engine* engine, QWidget* parent = nullptr);
+
+    IncidentsModel* model() const { return m_model; }
+    QTableView* view() const { return m_view; }
+
+public slots:
+    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+
+signals:
+    void relaySelected(const QString& url);
+    void timeSelected(qint64 ms);
+
+private:
+    void onCurrentChanged();
+    void acknowledgeSelected();
+    void updateButtons();
+
+    engine::Engine* m_engine;
+    IncidentsModel* m_model;
+    QTableView* m_view;
+    QPushButton* m_ack;
+    QPushButton* m_clear;
+    QPushButton* m_clearAll;
+    quint64 m_currentId = 0;
+};
+
+}  // namespace archivist::ui

@@ -1,0 +1,58 @@
+#pragma once
+// Memory panel: RSS and heap in use over time (chart, a bounded ring of points per series) and
+// every bounded queue or cache in snapshot.queues as a depth-against-capacity gauge, coloured
+// green below kQueueWarnFraction, amber below kQueueNearCapacityFraction and red at or above it
+// (the constants the queue_near_capacity incident rule uses, core/engine/incident_rules.h).
+// Gauges are created the first time a queue name appears and removed when it disappears.
+// Thread: GUI only.
+#include <QMap>
+#include <QPointF>
+#include <QString>
+#include <QWidget>
+#include <deque>
+
+class QChart;
+class QDateTimeAxis;
+class QFormLayout;
+class QLineSeries;
+class QProgressBar;
+class QValueAxis;
+
+namespace archivist::engine {
+class Engine;
+struct EngineSnapshot;
+}  // namespace archivist::engine
+
+namespace archivist::ui {
+
+class MemoryPanel : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kMaxPoints = 1200;  // 5 minutes at 4 Hz
+    enum class Level { Ok, Warn, Critical };
+    static Level levelFor(qint64 depth, qint64 capacity);
+    static const char* levelName(Level level);  // "ok", "warn", "critical" (the gauge's "level" property)
+
+    explicit MemoryPanel(engine::Engine* engine, QWidget* parent = nullptr);
+
+    // For tests and screenshots.
+    QLineSeries* rssSeries() const { return m_rss; }
+    QLineSeries* heapSeries() const { return m_heap; }
+    QProgressBar* gauge(const QString& queue) const { return m_gauges.value(queue); }
+    int gaugeCount() const { return int(m_gauges.size()); }
+
+public slots:
+    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+
+private:
+    QChart* m_chart;
+    QDateTimeAxis* m_x;
+    QValueAxis* m_y;
+    QLineSeries* m_rss;
+    QLineSeries* m_heap;
+    std::deque<QPointF> m_rssRing, m_heapRing;
+    QFormLayout* m_gaugeLayout;
+    QMap<QString, QProgressBar*> m_gauges;
+};
+
+}  // namespace archivist::ui

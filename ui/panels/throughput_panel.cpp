@@ -1,0 +1,186 @@
+#include "ui/panels/throughput_panel.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QDateTime>
+#include <QDateTimeAxis>
+#include <QLineSeries>
+#include <QPen>
+#include <QSet>
+#include <QValueAxis>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "core/engine/engine.h"
+
+namespace archivist::ui {
+
+ThroughputPanel::ThroughputPanel(engine::Engine* engine, QWidget* parent)
+    : QWidget(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
+    setObjectName("throughputPanel");
+    m_chart->setTitle(tr("Events per second"));
+    m_x->setFormat("HH:mm:ss");
+    m_x->setTitleText(tr("Time"));
+    m_y->setTitleText(tr("Events/s"));
+    m_y->setLabelFormat("%.0f");
+    m_chart->addAxis(m_x, Qt::AlignBottom);
+    m_chart->addAxis(m_y, Qt::AlignLeft);
+    auto add = [this](const QString& name, qreal width) {
+        auto* s = new QLineSeries;
+        s->setName(name);
+        m_chart->addSeries(s);
+        s->attachAxis(m_x);
+        s->attachAxis(m_y);
+        QPen pen = s->pen();
+        pen.setWidthF(width);
+        s->setPen(pen);
+        return s;
+    };
+    m_stored = add(tr("Stored"), 2);
+    m_duplicate = add(tr("Duplicate"), 2);
+    m_rejected = add(tr("Rejected"), 2);
+    for (int i = 0; i < kTopRelays; ++i) {
+        auto* s = add(QString(), 1);
+        QPen pen = s->pen();
+        pen.setStyle(Qt::DashLine);
+        s->setPen(pen);
+        s->setVisible(false);
+        m_relaySeries.push_back(s);
+    }
+    m_marker = add(tr("Selected time"), 2);
+    QPen pen(QColor(0xdc, 0x26, 0x26));
+    pen.setWidthF(2);
+    m_marker->setPen(pen);
+    m_marker->setVisible(false);
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_x->setRange(QDateTime::fromMSecsSinceEpoch(now - 60000), QDateTime::fromMSecsSinceEpoch(now));
+    m_y->setRange(0, 10);
+
+    m_view = new QChartView(m_chart, this);
+    m_view->setObjectName("throughputChart");
+    m_view->setRenderHint(QPainter::Antialiasing);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_view);
+    if (engine) connect(engine, &engine::Engine::snapshotReady, this, &ThroughputPanel::applySnapshot);
+}
+
+void ThroughputPanel::push(std::deque<QPointF>& ring, QPointF p, qint64 now_ms) {
+    ring.push_back(p);
+    while (ring.size() > size_t(kMaxPoints) || (!ring.empty() && ring.front().x() < double(now_ms - kWindowMs)))
+        ring.pop_front();
+}
+
+QList<QPointF> ThroughputPanel::toList(const std::deque<QPointF>& ring) { return QList<QPointF>(ring.begin(), ring.end()); }
+
+void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
+    const qint64 now = s.taken_at_ms;
+    const double x = double(now);
+    push(m_storedRing, {x, s.stored_per_s}, now);
+    push(m_duplicateRing, {x, s.duplicate_per_s}, now);
+    push(m_rejectedRing, {x, s.rejected_per_s}, now);
+    m_stored->replace(toList(m_storedRing));
+    m_duplicate->replace(toList(m_duplicateRing));
+    m_rejected->replace(toList(m_rejectedRing));
+
+    // Per-relay stored rates from counter deltas; forget relays that left the snapshot.
+    QSet<QString> present;
+    for (const auto& r : s.relays) {
+        const QString url = QString::fromStdString(r.url);
+        present.insert(url);
+        auto it = m_relays.find(url);
+        if (it == m_relays.end()) {
+            if (m_relays.size() >= kMaxTrackedRelays) continue;
+            it = m_relays.insert(url, RelayTrack{r.stored, now, {}});
+            continue;  // no delta yet
+        }
+        const double dt = std::max<qint64>(1, now - it->last_ms) / 1000.0;
+        const double rate = r.stored >= it->last_stored ? double(r.stored - it->last_stored) / dt : 0.0;
+        it->last_stored = r.stored;
+        it->last_ms = now;
+        push(it->points, {x, rate}, now);
+    }
+    for (auto it = m_relays.begin(); it != m_relays.end();)
+        it = present.contains(it.key()) ? std::next(it) : m_relays.erase(it);
+    updateRelaySeries();
+    m_lastMs = now;
+    updateAxes(now);
+}
+
+void ThroughputPanel::updateRelaySeries() {
+    struct Ranked {
+        QString url;
+        double recent;
+    };
+    std::vector<Ranked> ranked;
+    ranked.reserve(size_t(m_relays.size()));
+    for (auto it = m_relays.cbegin(); it != m_relays.cend(); ++it) {
+        const auto& pts = it->points;
+        if (pts.empty()) continue;
+        double sum = 0;
+        int n = 0;
+        for (auto p = pts.rbegin(); p != pts.rend() && n < kRankSamples; ++p, ++n) sum += p->y();
+        if (sum <= 0) continue;
+        ranked.push_back({it.key(), sum / n});
+    }
+    const size_t top = std::min<size_t>(kTopRelays, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + long(top), ranked.end(), [](const Ranked& a, const Ranked& b) {
+        return a.recent != b.recent ? a.recent > b.recent : a.url < b.url;
+    });
+    for (int i = 0; i < kTopRelays; ++i) {
+        QLineSeries* series = m_relaySeries[i];
+        if (size_t(i) < top) {
+            series->setName(ranked[size_t(i)].url);
+            series->replace(toList(m_relays.value(ranked[size_t(i)].url).points));
+            series->setVisible(true);
+        } else {
+            series->clear();
+            series->setName(QString());
+            series->setVisible(false);
+        }
+    }
+    applyEmphasis();
+}
+
+void ThroughputPanel::updateAxes(qint64 now_ms) {
+    qint64 from = now_ms - kWindowMs;
+    if (!m_storedRing.empty()) from = std::max<qint64>(from, qint64(m_storedRing.front().x()));
+    if (m_markerMs >= 0 && m_markerMs < from) from = m_markerMs;
+    qint64 to = std::max(now_ms, from + 1000);
+    if (m_markerMs > to) to = m_markerMs;
+    m_x->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(to));
+    double maxY = 10;
+    for (auto* ring : {&m_storedRing, &m_duplicateRing, &m_rejectedRing})
+        for (const auto& p : *ring) maxY = std::max(maxY, p.y());
+    for (auto* s : m_relaySeries)
+        if (s->isVisible())
+            for (const auto& p : s->points()) maxY = std::max(maxY, p.y());
+    m_y->setRange(0, maxY * 1.1);
+    if (m_markerMs >= 0) m_marker->replace(QList<QPointF>{{double(m_markerMs), 0}, {double(m_markerMs), maxY * 1.1}});
+}
+
+void ThroughputPanel::highlightTime(qint64 ms) {
+    m_markerMs = ms;
+    m_marker->setVisible(ms >= 0);
+    if (ms < 0) m_marker->clear();
+    updateAxes(m_lastMs ? m_lastMs : ms);
+}
+
+void ThroughputPanel::highlightRelay(const QString& url) {
+    m_highlightRelay = url;
+    applyEmphasis();
+}
+
+void ThroughputPanel::applyEmphasis() {
+    for (auto* s : m_relaySeries) {
+        QPen pen = s->pen();
+        const bool emphasised = !m_highlightRelay.isEmpty() && s->isVisible() && s->name() == m_highlightRelay;
+        const qreal width = emphasised ? 4 : 1;
+        if (pen.widthF() == width) continue;
+        pen.setWidthF(width);
+        pen.setStyle(emphasised ? Qt::SolidLine : Qt::DashLine);
+        s->setPen(pen);
+    }
+}
+
+}  // namespace archivist::ui

@@ -1,0 +1,87 @@
+#pragma once
+// Throughput panel: stored, duplicate and rejected events per second over the last few minutes
+// (Qt Charts line series), plus the stored rate of the busiest relays (top 5 by recent stored
+// rate, from the deltas of snapshot.relays' stored counters).
+//
+// Contract
+// - applySnapshot() appends one point per series; each series is a bounded ring of at most
+//   kMaxPoints points and covers at most kWindowMs (older points are dropped).
+// - Per-relay history is kept only for relays present in the latest snapshot (at most
+//   kMaxTrackedRelays; beyond that the extra relays are not charted).
+// - highlightTime(ms) draws a vertical marker at that time (moved into view if older);
+//   highlightRelay(url) draws that relay's series wider when it is among those shown (and keeps
+//   doing so when it enters the top 5 later); an empty url removes the emphasis.
+// Thread: GUI only.
+#include <QHash>
+#include <QList>
+#include <QPointF>
+#include <QString>
+#include <QWidget>
+#include <deque>
+
+class QChart;
+class QChartView;
+class QDateTimeAxis;
+class QLineSeries;
+class QValueAxis;
+
+namespace archivist::engine {
+class Engine;
+struct EngineSnapshot;
+}  // namespace archivist::engine
+
+namespace archivist::ui {
+
+class ThroughputPanel : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kMaxPoints = 1200;          // 5 minutes at 4 Hz
+    static constexpr qint64 kWindowMs = 5 * 60 * 1000;
+    static constexpr int kTopRelays = 5;
+    static constexpr int kMaxTrackedRelays = 1000;
+    static constexpr int kRankSamples = 20;          // the top 5 is ranked by the mean of the last 20 points
+
+    explicit ThroughputPanel(engine::Engine* engine, QWidget* parent = nullptr);
+
+    // For tests and screenshots.
+    QLineSeries* storedSeries() const { return m_stored; }
+    QLineSeries* duplicateSeries() const { return m_duplicate; }
+    QLineSeries* rejectedSeries() const { return m_rejected; }
+    const QList<QLineSeries*>& relaySeries() const { return m_relaySeries; }  // kTopRelays, unused ones hidden
+    QLineSeries* timeMarker() const { return m_marker; }
+    QString highlightedRelay() const { return m_highlightRelay; }
+
+public slots:
+    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void highlightTime(qint64 ms);
+    void highlightRelay(const QString& url);
+
+private:
+    struct RelayTrack {
+        quint64 last_stored = 0;
+        qint64 last_ms = 0;
+        std::deque<QPointF> points;
+    };
+    static void push(std::deque<QPointF>& ring, QPointF p, qint64 now_ms);
+    static QList<QPointF> toList(const std::deque<QPointF>& ring);
+    void updateRelaySeries();
+    void updateAxes(qint64 now_ms);
+    void applyEmphasis();
+
+    QChart* m_chart;
+    QChartView* m_view;
+    QDateTimeAxis* m_x;
+    QValueAxis* m_y;
+    QLineSeries* m_stored;
+    QLineSeries* m_duplicate;
+    QLineSeries* m_rejected;
+    QLineSeries* m_marker;
+    QList<QLineSeries*> m_relaySeries;
+    std::deque<QPointF> m_storedRing, m_duplicateRing, m_rejectedRing;
+    QHash<QString, RelayTrack> m_relays;
+    QString m_highlightRelay;
+    qint64 m_markerMs = -1;
+    qint64 m_lastMs = 0;
+};
+
+}  // namespace archivist::ui
