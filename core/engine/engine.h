@@ -115,6 +115,15 @@ public:
         if (error) *error = tr("This engine has no relay network.");
         return false;
     }
+    // The relay's stored NIP-11 document (JSON text as fetched), "" when none is stored or the
+    // relay is unknown. A point lookup in the relay directory (short, bounded).
+    virtual QString relayInfoDocument(const QString& url) {
+        (void)url;
+        return {};
+    }
+    // The address policy's allow list (CIDR texts from config and --allow-address), so the
+    // console can predict what the policy refuses before a relay is added.
+    virtual QStringList addressAllowList() const { return {}; }
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
@@ -146,6 +155,8 @@ public:
     EngineSnapshot snapshot() const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
+    QString relayInfoDocument(const QString& url) override;
+    QStringList addressAllowList() const override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
