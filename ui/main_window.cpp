@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -88,6 +89,8 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     for (auto* l : {m_statusRelays, m_statusRate, m_statusArchive, m_statusRss}) statusBar()->addPermanentWidget(l);
 
     m_lag = new LoopLagMonitor(m_opts.metrics, this);
+    // Quitting without closing the window (SIGINT, SIGTERM, --duration) keeps the layout too.
+    connect(qApp, &QCoreApplication::aboutToQuit, this, &MainWindow::saveLayout);
 
     connect(m_engine, &engine::Engine::snapshotReady, this, &MainWindow::onSnapshot);
     connect(m_engine, &engine::Engine::jobProgress, this, &MainWindow::onJobProgress);
