@@ -212,7 +212,10 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 #ifdef ARCHIVIST_HAVE_UI
     std::unique_ptr<ui::MainWindow> window;
     if (!opts.headless) {
-        window = std::make_unique<ui::MainWindow>(engine->get());
+        ui::MainWindowOptions wo;
+        wo.log_ring = &logRing;  // both outlive the window (declared above, reset after it)
+        wo.metrics = &metrics;
+        window = std::make_unique<ui::MainWindow>(engine->get(), wo);
         window->show();
     }
 #endif

@@ -2,34 +2,46 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
-#include <QFormLayout>
-#include <QGroupBox>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressDialog>
+#include <QSettings>
 #include <QStatusBar>
-#include <QTableView>
-#include <QVBoxLayout>
+#include <QToolBar>
 
 #include "core/engine/engine.h"
-#include "ui/newest_events_model.h"
+#include "ui/add_relays_dialog.h"
+#include "ui/loop_lag_monitor.h"
+#include "ui/panels/log_panel.h"
+#include "ui/panels/newest_panel.h"
+#include "ui/panels/relays_panel.h"
 
 namespace archivist::ui {
 
 namespace {
 QString bytes(quint64 b) { return QLocale().formattedDataSize(qint64(b)); }
-QString count(quint64 n) { return QLocale().toString(qulonglong(n)); }
+const char* kGeometryKey = "mainWindow/geometry";
+const char* kStateKey = "mainWindow/state";
 }  // namespace
 
-MainWindow::MainWindow(engine::Engine* engine, QWidget* parent)
-    : QMainWindow(parent), m_engine(engine), m_model(new NewestEventsModel(this)) {
+MainWindow::MainWindow(engine::Engine* engine, QWidget* parent) : MainWindow(engine, MainWindowOptions{}, parent) {}
+
+MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options, QWidget* parent)
+    : QMainWindow(parent), m_engine(engine), m_opts(options) {
     setWindowTitle(tr("Archivist"));
     setObjectName("MainWindow");
-    resize(1100, 700);
+    resize(1200, 760);
+    setDockNestingEnabled(true);
+    setAcceptDrops(true);
 
     auto* fileMenu = menuBar()->addMenu(tr("&File"));
     auto* importAction = fileMenu->addAction(tr("&Import…"), this, &MainWindow::chooseImportFiles);
@@ -39,65 +51,213 @@ MainWindow::MainWindow(engine::Engine* engine, QWidget* parent)
     auto* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
 
-    auto* central = new QWidget(this);
-    auto* layout = new QVBoxLayout(central);
-    auto* totals = new QGroupBox(tr("Archive"), central);
-    auto* form = new QFormLayout(totals);
-    m_events = new QLabel(totals);
-    m_events->setObjectName("labelEvents");
-    m_archive = new QLabel(totals);
-    m_archive->setObjectName("labelArchive");
-    m_rate = new QLabel(totals);
-    m_rate->setObjectName("labelRate");
-    m_memory = new QLabel(totals);
-    m_memory->setObjectName("labelMemory");
-    form->addRow(tr("Events stored:"), m_events);
-    form->addRow(tr("Archive size:"), m_archive);
-    form->addRow(tr("Throughput:"), m_rate);
-    form->addRow(tr("Memory:"), m_memory);
-    layout->addWidget(totals);
+    auto* relaysMenu = menuBar()->addMenu(tr("&Relays"));
+    auto* addRelays = relaysMenu->addAction(tr("&Add relays…"), this, [this] { openAddRelaysDialog(); });
+    addRelays->setObjectName("actionAddRelays");
+    addRelays->setShortcut(QKeySequence(tr("Ctrl+Shift+A")));
+    addRelays->setShortcutContext(Qt::ApplicationShortcut);
 
-    auto* newest = new QGroupBox(tr("Newest events"), central);
-    auto* newestLayout = new QVBoxLayout(newest);
-    m_table = new QTableView(newest);
-    m_table->setObjectName("newestEvents");
-    m_table->setModel(m_model);
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->setAlternatingRowColors(true);
-    m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setSectionResizeMode(NewestEventsModel::Content, QHeaderView::Stretch);
-    newestLayout->addWidget(m_table);
-    layout->addWidget(newest, 1);
-    setCentralWidget(central);
+    m_viewMenu = menuBar()->addMenu(tr("&View"));
+    m_viewMenu->setObjectName("menuView");
+    m_viewSeparator = m_viewMenu->addSeparator();
+    auto* reset = m_viewMenu->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+    reset->setObjectName("actionResetLayout");
 
-    m_statusEvents = new QLabel(this);
-    statusBar()->addPermanentWidget(m_statusEvents);
+    m_toolBar = addToolBar(tr("Main"));
+    m_toolBar->setObjectName("mainToolBar");
+    m_toolBar->addAction(importAction);
+    m_toolBar->addAction(addRelays);
+    m_viewMenu->insertAction(m_viewSeparator, m_toolBar->toggleViewAction());
+
+    m_relays = new RelaysPanel(m_engine, this);
+    addPanelDock(m_relays, "dock-relays", tr("Relays"), Qt::LeftDockWidgetArea);
+    m_newest = new NewestPanel(m_engine, this);
+    addPanelDock(m_newest, "dock-newest", tr("Newest events"), Qt::RightDockWidgetArea);
+    m_log = new LogPanel(m_engine, m_opts.log_ring, this);
+    addPanelDock(m_log, "dock-log", tr("Log"), Qt::BottomDockWidgetArea);
+    connect(m_relays, &RelaysPanel::statusMessage, this,
+            [this](const QString& text, int timeout_ms) { statusBar()->showMessage(text, timeout_ms); });
+
+    m_statusRelays = new QLabel(this);
+    m_statusRelays->setObjectName("statusRelays");
+    m_statusRate = new QLabel(this);
+    m_statusRate->setObjectName("statusRate");
+    m_statusArchive = new QLabel(this);
+    m_statusArchive->setObjectName("statusArchive");
+    m_statusRss = new QLabel(this);
+    m_statusRss->setObjectName("statusRss");
+    for (auto* l : {m_statusRelays, m_statusRate, m_statusArchive, m_statusRss}) statusBar()->addPermanentWidget(l);
+
+    m_lag = new LoopLagMonitor(m_opts.metrics, this);
+    // Quitting without closing the window (SIGINT, SIGTERM, --duration) keeps the layout too.
+    connect(qApp, &QCoreApplication::aboutToQuit, this, &MainWindow::saveLayout);
 
     connect(m_engine, &engine::Engine::snapshotReady, this, &MainWindow::onSnapshot);
     connect(m_engine, &engine::Engine::jobProgress, this, &MainWindow::onJobProgress);
     connect(m_engine, &engine::Engine::jobFinished, this, &MainWindow::onJobFinished);
-    onSnapshot(m_engine->snapshot());
+    const engine::EngineSnapshot first = m_engine->snapshot();
+    onSnapshot(first);
+    for (const auto& d : m_docks) QMetaObject::invokeMethod(d.dock->widget(), "applySnapshot", Q_ARG(archivist::engine::EngineSnapshot, first));
+    restoreLayout();
 }
 
 MainWindow::~MainWindow() = default;
 
+NewestEventsModel* MainWindow::newestModel() const { return m_newest->model(); }
+
+std::unique_ptr<QSettings> MainWindow::settings() const {
+    if (m_opts.settings_file.isEmpty()) return std::make_unique<QSettings>();
+    return std::make_unique<QSettings>(m_opts.settings_file, QSettings::IniFormat);
+}
+
+QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& object_name, const QString& title,
+                                      Qt::DockWidgetArea area) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(object_name);
+    dock->setWidget(panel);
+    dock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(area, dock);
+    restoreDockWidget(dock);  // its saved place, when the layout was restored before it existed
+    m_docks.push_back({dock, area});
+    QAction* toggle = dock->toggleViewAction();
+    toggle->setObjectName("actionToggle-" + object_name);
+    m_viewMenu->insertAction(m_viewSeparator, toggle);
+
+    // Wiring by name, so panels need not be known to the window.
+    const QMetaObject* mo = panel->metaObject();
+    if (mo->indexOfSlot("applySnapshot(archivist::engine::EngineSnapshot)") >= 0)
+        connect(m_engine, SIGNAL(snapshotReady(archivist::engine::EngineSnapshot)), panel,
+                SLOT(applySnapshot(archivist::engine::EngineSnapshot)));
+    if (mo->indexOfSignal("relaySelected(QString)") >= 0)
+        connect(panel, SIGNAL(relaySelected(QString)), this, SLOT(routeRelaySelected(QString)));
+    if (mo->indexOfSignal("timeSelected(qint64)") >= 0)
+        connect(panel, SIGNAL(timeSelected(qint64)), this, SLOT(routeTimeSelected(qint64)));
+    return dock;
+}
+
+QDockWidget* MainWindow::dock(const QString& object_name) const {
+    for (const auto& d : m_docks)
+        if (d.dock->objectName() == object_name) return d.dock;
+    return nullptr;
+}
+
+void MainWindow::routeRelaySelected(const QString& url) {
+    if (m_routing) return;  // a highlighted panel re-announcing the selection
+    m_routing = true;
+    QObject* from = sender();
+    for (const auto& d : m_docks) {
+        QWidget* p = d.dock->widget();
+        if (p != from && p->metaObject()->indexOfSlot("highlightRelay(QString)") >= 0)
+            QMetaObject::invokeMethod(p, "highlightRelay", Q_ARG(QString, url));
+    }
+    m_routing = false;
+}
+
+void MainWindow::routeTimeSelected(qint64 ms) {
+    if (m_routing) return;
+    m_routing = true;
+    QObject* from = sender();
+    for (const auto& d : m_docks) {
+        QWidget* p = d.dock->widget();
+        if (p != from && p->metaObject()->indexOfSlot("highlightTime(qint64)") >= 0)
+            QMetaObject::invokeMethod(p, "highlightTime", Q_ARG(qint64, ms));
+    }
+    m_routing = false;
+}
+
+void MainWindow::saveLayout() {
+    auto s = settings();
+    s->setValue(kGeometryKey, saveGeometry());
+    s->setValue(kStateKey, saveState(kLayoutVersion));
+    s->sync();
+}
+
+bool MainWindow::restoreLayout() {
+    auto s = settings();
+    const QByteArray geometry = s->value(kGeometryKey).toByteArray();
+    const QByteArray state = s->value(kStateKey).toByteArray();
+    if (!geometry.isEmpty()) restoreGeometry(geometry);
+    return !state.isEmpty() && restoreState(state, kLayoutVersion);
+}
+
+void MainWindow::resetLayout() {
+    for (const auto& d : m_docks) removeDockWidget(d.dock);
+    for (const auto& d : m_docks) {
+        d.dock->setFloating(false);
+        addDockWidget(d.area, d.dock);
+        d.dock->show();
+    }
+    m_toolBar->show();
+    statusBar()->showMessage(tr("Layout reset"), 3000);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    saveLayout();
+    QMainWindow::closeEvent(event);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const QMimeData* mime = event->mimeData();
+    bool ok = mime->hasText() && !mime->hasUrls();
+    for (const QUrl& u : mime->urls()) ok = ok || u.isLocalFile();
+    if (ok) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const QMimeData* mime = event->mimeData();
+    QStringList files;
+    for (const QUrl& u : mime->urls())
+        if (u.isLocalFile()) files << u.toLocalFile();
+    if (!files.isEmpty()) openAddRelaysFromFiles(files);
+    else if (mime->hasText()) openAddRelaysDialog(mime->text());
+    else return;
+    event->acceptProposedAction();
+}
+
+AddRelaysDialog* MainWindow::openAddRelaysDialog(const QString& prefill) {
+    if (!m_addDialog) {
+        m_addDialog = new AddRelaysDialog(m_engine, this);
+        m_addDialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(m_addDialog, &AddRelaysDialog::relaysAdded, this, [this](int added, int failed) {
+            statusBar()->showMessage(failed ? tr("%n relay(s) added", nullptr, added) + tr(", %n not added (see the dialog)", nullptr, failed)
+                                            : tr("%n relay(s) added", nullptr, added),
+                                     10000);
+        });
+    }
+    if (!prefill.isEmpty()) {
+        const QString current = m_addDialog->text();
+        m_addDialog->setText(current.isEmpty() ? prefill : current + '\n' + prefill);
+    }
+    m_addDialog->show();
+    m_addDialog->raise();
+    m_addDialog->activateWindow();
+    return m_addDialog;
+}
+
+AddRelaysDialog* MainWindow::openAddRelaysFromFiles(const QStringList& paths) {
+    QString text;
+    QStringList problems;
+    for (const QString& path : paths.mid(0, kMaxDropFiles)) {
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) {
+            problems << tr("%1: %2").arg(path, f.errorString());
+            continue;
+        }
+        if (f.size() > kMaxDropBytes) problems << tr("%1: only the first %2 read").arg(path, bytes(kMaxDropBytes));
+        text += QString::fromUtf8(f.read(kMaxDropBytes)) + '\n';
+    }
+    if (paths.size() > kMaxDropFiles) problems << tr("only the first %n files read", nullptr, kMaxDropFiles);
+    if (!problems.isEmpty()) statusBar()->showMessage(problems.join(QStringLiteral("; ")), 15000);
+    return openAddRelaysDialog(text.trimmed());
+}
+
 void MainWindow::onSnapshot(const engine::EngineSnapshot& s) {
-    m_events->setText(count(s.events_total));
-    m_archive->setText(bytes(s.archive_bytes));
-    m_rate->setText(tr("%1 stored/s, %2 duplicate/s, %3 rejected/s")
-                        .arg(s.stored_per_s, 0, 'f', 0)
-                        .arg(s.duplicate_per_s, 0, 'f', 0)
-                        .arg(s.rejected_per_s, 0, 'f', 0));
-    QString queues;
-    for (const auto& q : s.queues) queues += tr(", %1 queue %2/%3").arg(q.name).arg(q.depth).arg(q.capacity);
-    m_memory->setText(tr("%1 resident, %2 heap").arg(bytes(s.rss_bytes), bytes(s.heap_bytes)) + queues);
-    m_statusEvents->setText(tr("%1 events · %2 · %3 stored/s · RSS %4")
-                                .arg(count(s.events_total), bytes(s.archive_bytes))
-                                .arg(s.stored_per_s, 0, 'f', 0)
-                                .arg(bytes(s.rss_bytes)));
+    m_statusRelays->setText(tr("Relays: %1 connected / %2 known").arg(s.relays_open).arg(s.relays_known));
+    m_statusRate->setText(tr("%1 stored/s").arg(QLocale().toString(s.stored_per_s, 'f', 0)));
+    m_statusArchive->setText(tr("Archive %1").arg(bytes(s.archive_bytes)));
+    m_statusRss->setText(tr("RSS %1").arg(bytes(s.rss_bytes)));
     if (s.writer_paused)
         statusBar()->showMessage(tr("Writing is paused and being retried: %1").arg(s.last_error));
-    m_model->setEvents(s.newest);
 }
 
 void MainWindow::chooseImportFiles() {

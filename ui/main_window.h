@@ -1,47 +1,126 @@
 #pragma once
-// The console's main window. Talks to the engine only through engine::Engine (facade) and its
-// value snapshots; never touches sockets, SQLite or zstd.
-// Thread: GUI only.
+// The console's main window: a frame of dockable panels (QDockWidget with stable objectNames
+// "dock-relays", "dock-log", "dock-newest", … ), a View menu toggling each dock plus "Reset
+// layout", File → Import…, Relays → Add relays… (also toolbar, Ctrl+Shift+A, and dropping a text
+// file of URLs), a status bar (relays, stored/s, archive size, RSS) and the GUI loop-lag monitor.
+// The layout (geometry + dock state) is saved to QSettings on close and restored at start.
+// Talks to the engine only through engine::Engine (facade) and its value snapshots; never
+// touches sockets, SQLite or zstd.
+// Thread: GUI only. The engine, log ring and metrics registry are not owned and must outlive
+// the window.
+#include <QHash>
 #include <QMainWindow>
+#include <QPointer>
+#include <QVector>
+#include <memory>
 
+class QDockWidget;
 class QLabel;
+class QMenu;
 class QProgressDialog;
-class QTableView;
+class QSettings;
+class QToolBar;
 
 namespace archivist::engine {
 class Engine;
 struct EngineSnapshot;
 }  // namespace archivist::engine
+namespace archivist::observe {
+class LogRing;
+class MetricsRegistry;
+}  // namespace archivist::observe
 
 namespace archivist::ui {
 
+class AddRelaysDialog;
+class LogPanel;
+class LoopLagMonitor;
 class NewestEventsModel;
+class NewestPanel;
+class RelaysPanel;
+
+struct MainWindowOptions {
+    observe::LogRing* log_ring = nullptr;         // the Log panel's source; null = empty panel
+    observe::MetricsRegistry* metrics = nullptr;  // where the loop-lag gauges go; null = none
+    QString settings_file;                        // "" = the application's default QSettings
+};
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    static constexpr int kLayoutVersion = 1;
+    static constexpr qint64 kMaxDropBytes = 1 << 20;  // per dropped file
+    static constexpr int kMaxDropFiles = 16;
+
     explicit MainWindow(engine::Engine* engine, QWidget* parent = nullptr);
+    MainWindow(engine::Engine* engine, const MainWindowOptions& options, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    NewestEventsModel* newestModel() const { return m_model; }
+    NewestEventsModel* newestModel() const;
+    RelaysPanel* relaysPanel() const { return m_relays; }
+    LogPanel* logPanel() const { return m_log; }
+    LoopLagMonitor* loopLagMonitor() const { return m_lag; }
+    QMenu* viewMenu() const { return m_viewMenu; }
+
+    // Puts a panel into a new dock with a stable objectName, adds its toggle to the View menu,
+    // restores its saved place, and wires it by name: a slot applySnapshot(EngineSnapshot) gets
+    // every snapshot; signals relaySelected(QString)/timeSelected(qint64) reach the other panels'
+    // highlightRelay(QString)/highlightTime(qint64) slots. The window owns the dock and panel.
+    QDockWidget* addPanelDock(QWidget* panel, const QString& object_name, const QString& title,
+                              Qt::DockWidgetArea area);
+    QDockWidget* dock(const QString& object_name) const;
+
     // Starts an import of these files (what File → Import… does after its dialog).
     void importFiles(const QStringList& files);
+    // Opens (or raises) the non-modal Add relays dialog; a non-empty prefill is appended.
+    AddRelaysDialog* openAddRelaysDialog(const QString& prefill = {});
+    // Reads text files of relay URLs (bounded) and opens the dialog with them.
+    AddRelaysDialog* openAddRelaysFromFiles(const QStringList& paths);
+
+    void saveLayout();
+    bool restoreLayout();  // false when nothing (valid) was saved
+    void resetLayout();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
+    std::unique_ptr<QSettings> settings() const;
     void onSnapshot(const engine::EngineSnapshot& s);
     void onJobProgress(const QString& kind, double fraction, const QString& text);
     void onJobFinished(const QString& kind, bool ok, const QString& summary);
     void chooseImportFiles();
 
+private slots:
+    // Forward a panel's selection to the other panels (connected by name in addPanelDock).
+    void routeRelaySelected(const QString& url);
+    void routeTimeSelected(qint64 ms);
+
+private:
+
     engine::Engine* m_engine;
-    NewestEventsModel* m_model;
-    QTableView* m_table;
-    QLabel* m_events;
-    QLabel* m_archive;
-    QLabel* m_rate;
-    QLabel* m_memory;
-    QLabel* m_statusEvents;
+    MainWindowOptions m_opts;
+    NewestPanel* m_newest = nullptr;
+    RelaysPanel* m_relays = nullptr;
+    LogPanel* m_log = nullptr;
+    LoopLagMonitor* m_lag = nullptr;
+    QMenu* m_viewMenu = nullptr;
+    QAction* m_viewSeparator = nullptr;  // dock toggles go above it, "Reset layout" below
+    struct DockEntry {
+        QDockWidget* dock;
+        Qt::DockWidgetArea area;
+    };
+    QVector<DockEntry> m_docks;
+    QToolBar* m_toolBar = nullptr;
+    QLabel* m_statusRelays;
+    QLabel* m_statusRate;
+    QLabel* m_statusArchive;
+    QLabel* m_statusRss;
     QProgressDialog* m_progress = nullptr;
+    QPointer<AddRelaysDialog> m_addDialog;
+    bool m_routing = false;
 };
 
 }  // namespace archivist::ui

@@ -16,6 +16,7 @@
 #include "core/net/address_policy.h"
 #include "core/net/event_sink.h"
 #include "core/net/relay_pool.h"
+#include "core/net/relay_url.h"
 #include "core/observe/log.h"
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
@@ -219,6 +220,23 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
         return false;
     }
     return true;
+}
+
+QString EngineImpl::relayInfoDocument(const QString& url) {
+    if (!m_relayState) return {};
+    auto u = net::normalizeRelayUrl(url.toStdString());
+    auto doc = m_relayState->relayInfo(u ? u->text : url.toStdString());
+    if (!doc) {
+        qCWarning(lcNet) << "NIP-11 document of" << url << "not read:" << doc.error().message.c_str();
+        return {};
+    }
+    return QString::fromStdString(*doc);
+}
+
+QStringList EngineImpl::addressAllowList() const {
+    QStringList out;
+    for (const auto& a : m_opts.config.allow_addresses) out << QString::fromStdString(a);
+    return out;
 }
 
 void EngineImpl::joinJob() {

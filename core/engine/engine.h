@@ -126,6 +126,15 @@ public:
         if (error) *error = tr("This engine has no relay network.");
         return false;
     }
+    // The relay's stored NIP-11 document (JSON text as fetched), "" when none is stored or the
+    // relay is unknown. A point lookup in the relay directory (short, bounded).
+    virtual QString relayInfoDocument(const QString& url) {
+        (void)url;
+        return {};
+    }
+    // The address policy's allow list (CIDR texts from config and --allow-address), so the
+    // console can predict what the policy refuses before a relay is added.
+    virtual QStringList addressAllowList() const { return {}; }
 
     // Incidents (see core/observe/incidents.h). acknowledgeIncident(0) acknowledges every open
     // incident; clearIncidents(false) clears the acknowledged ones, clearIncidents(true) all.
@@ -165,6 +174,8 @@ public:
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
     void acknowledgeIncident(quint64 id) override;
     void clearIncidents(bool all) override;
+    QString relayInfoDocument(const QString& url) override;
+    QStringList addressAllowList() const override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();

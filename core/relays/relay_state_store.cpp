@@ -255,6 +255,17 @@ Expected<void> RelayStateStore::saveRelayInfo(const std::string& url, const std:
     return runUpdate(st, "save relay information");
 }
 
+Expected<std::string> RelayStateStore::relayInfo(const std::string& url) {
+    std::lock_guard lock(m_mutex);
+    Stmt sel(m_db, "SELECT nip11 FROM relays WHERE url = ?1");
+    if (!sel.ok()) return sel.error("prepare relay information");
+    sel.bind(1, url);
+    const int rc = sel.step();
+    if (rc == SQLITE_DONE) return std::string();
+    if (rc != SQLITE_ROW) return sel.error("read relay information");
+    return text(sel.get(), 0);
+}
+
 Expected<void> RelayStateStore::addGap(const GapRecord& gap) {
     std::lock_guard lock(m_mutex);
     Stmt st(m_db,

@@ -72,6 +72,8 @@ public:
     Expected<void> saveLiveCursor(const std::string& url, int64_t cursor);
     Expected<void> saveBackfill(const std::string& url, const std::string& checkpoint, bool done);
     Expected<void> saveRelayInfo(const std::string& url, const std::string& document, int64_t fetched_ms);
+    // The stored NIP-11 document; "" when the relay is unknown or has none.
+    Expected<std::string> relayInfo(const std::string& url);
     Expected<void> addGap(const GapRecord& gap);
     Expected<std::vector<GapRecord>> gaps(const std::string& url, size_t limit);
     Expected<uint64_t> gapCount();

@@ -62,6 +62,17 @@ private slots:
         QCOMPARE((*(*s)->find("wss://b.example"))->live_cursor.value_or(-1), int64_t(1) << 40);
     }
 
+    void relayInfoDocumentReadsBack() {
+        QTemporaryDir dir;
+        auto s = relays::RelayStateStore::open(std::filesystem::path(dir.path().toStdString()) / "r.sqlite");
+        QVERIFY(s.ok());
+        QCOMPARE(*(*s)->relayInfo("wss://unknown.example"), std::string());
+        QVERIFY((*s)->upsert("wss://a.example", "user", 1000).ok());
+        QCOMPARE(*(*s)->relayInfo("wss://a.example"), std::string());
+        QVERIFY((*s)->saveRelayInfo("wss://a.example", R"({"name":"A"})", 2000).ok());
+        QCOMPARE(*(*s)->relayInfo("wss://a.example"), std::string(R"({"name":"A"})"));
+    }
+
     void blockedRelaysAreNotListed() {
         QTemporaryDir dir;
         auto s = relays::RelayStateStore::open(std::filesystem::path(dir.path().toStdString()) / "r.sqlite");

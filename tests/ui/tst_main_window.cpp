@@ -1,6 +1,17 @@
-// The first window against a fake engine: snapshots reach the totals and the newest-events table,
-// File → Import reaches the engine, progress and completion are shown.
+// The main window against a fake engine: snapshots reach the totals, the newest-events table and
+// the status bar; File → Import reaches the engine; docks have stable names, the View menu toggles
+// them, the layout round-trips through the settings and resets; Add relays… opens from the
+// toolbar and from a dropped file; relay action errors reach the status bar.
 #include <QAbstractItemModelTester>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QMenu>
+#include <QMimeData>
+#include <QPlainTextEdit>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QToolBar>
+#include <QToolButton>
 #include <QLabel>
 #include <QProgressDialog>
 #include <QPushButton>
@@ -8,29 +19,14 @@
 #include <QtTest>
 
 #include "core/engine/engine.h"
+#include "fake_engine.h"
 #include "ui/main_window.h"
+#include "ui/add_relays_dialog.h"
 #include "ui/newest_events_model.h"
+#include "ui/panels/relays_panel.h"
 
 using namespace archivist;
 
-class FakeEngine : public engine::Engine {
-public:
-    QStringList imported;
-    bool running = false;
-    bool cancelled = false;
-    engine::EngineSnapshot current;
-    void startImport(const QStringList& files) override {
-        imported = files;
-        running = true;
-    }
-    void cancelJob() override { cancelled = true; }
-    bool jobRunning() const override { return running; }
-    engine::EngineSnapshot snapshot() const override { return current; }
-    void publish(const engine::EngineSnapshot& s) {
-        current = s;
-        emit snapshotReady(s);
-    }
-};
 
 namespace {
 engine::NewestEvent ev(int i) {
@@ -98,6 +94,133 @@ private slots:
         engine.running = false;
         emit engine.jobFinished("import", true, "Imported 1000 lines");
         QTRY_VERIFY(!w.findChild<QProgressDialog*>("importProgress"));
+    }
+    void docksHaveStableNamesAndTheViewMenuTogglesThem() {
+        FakeEngine engine;
+        QTemporaryDir dir;
+        ui::MainWindowOptions o;
+        o.settings_file = dir.filePath("ui.ini");
+        ui::MainWindow w(&engine, o);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        for (const char* name : {"dock-relays", "dock-newest", "dock-log"}) {
+            auto* dock = w.findChild<QDockWidget*>(name);
+            QVERIFY2(dock, name);
+            QVERIFY(dock->isVisible());
+            QAction* toggle = nullptr;
+            for (auto* a : w.viewMenu()->actions())
+                if (a == dock->toggleViewAction()) toggle = a;
+            QVERIFY2(toggle, "the View menu has the dock's toggle");
+            toggle->trigger();
+            QVERIFY(!dock->isVisible());
+            toggle->trigger();
+            QVERIFY(dock->isVisible());
+        }
+    }
+
+    void layoutRoundTripsAndResets() {
+        FakeEngine engine;
+        QTemporaryDir dir;
+        ui::MainWindowOptions o;
+        o.settings_file = dir.filePath("ui.ini");
+        {
+            ui::MainWindow w(&engine, o);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::LeftDockWidgetArea);
+            w.dock("dock-log")->close();
+            w.addDockWidget(Qt::RightDockWidgetArea, w.dock("dock-relays"));
+            w.resize(900, 640);
+            w.close();  // saves
+        }
+        ui::MainWindow w(&engine, o);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(!w.dock("dock-log")->isVisible());
+        QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::RightDockWidgetArea);
+        QCOMPARE(w.size(), QSize(900, 640));
+
+        QAction* reset = w.findChild<QAction*>("actionResetLayout");
+        QVERIFY(reset);
+        reset->trigger();
+        QVERIFY(w.dock("dock-log")->isVisible());
+        QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::LeftDockWidgetArea);
+        QCOMPARE(w.dockWidgetArea(w.dock("dock-log")), Qt::BottomDockWidgetArea);
+    }
+
+    void statusBarShowsRelaysRateArchiveAndRss() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        engine::EngineSnapshot s;
+        s.relays_open = 7;
+        s.relays_known = 31;
+        s.stored_per_s = 1234;
+        s.archive_bytes = 5 << 20;
+        s.rss_bytes = 200 << 20;
+        engine.publish(s);
+        QVERIFY(w.findChild<QLabel*>("statusRelays")->text().contains("7 connected / 31 known"));
+        QVERIFY(w.findChild<QLabel*>("statusRate")->text().remove(QRegularExpression("[^0-9]")) == "1234");
+        QVERIFY(w.findChild<QLabel*>("statusArchive")->text().contains("5"));
+        QVERIFY(w.findChild<QLabel*>("statusRss")->text().contains("200"));
+    }
+
+    void addRelaysFromTheToolbarReachesTheEngine() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QAction* add = w.findChild<QAction*>("actionAddRelays");
+        QVERIFY(add);
+        QCOMPARE(add->shortcut(), QKeySequence("Ctrl+Shift+A"));
+        auto* toolbar = w.findChild<QToolBar*>("mainToolBar");
+        QWidget* button = toolbar->widgetForAction(add);
+        QVERIFY(button);
+        QTest::mouseClick(button, Qt::LeftButton);
+        auto* dialog = w.findChild<ui::AddRelaysDialog*>();
+        QVERIFY(dialog && dialog->isVisible());
+        QTest::keyClicks(dialog->findChild<QPlainTextEdit*>("relayUrlsEdit"), "wss://one.example, wss://two.example");
+        QTest::mouseClick(dialog->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok), Qt::LeftButton);
+        QCOMPARE(engine.added, (QStringList{"wss://one.example", "wss://two.example"}));
+        QVERIFY(w.statusBar()->currentMessage().contains(QRegularExpression("^2 relay.* added")));
+    }
+
+    void droppingAFileOfUrlsOpensTheDialogPrefilled() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        QTemporaryDir dir;
+        QFile f(dir.filePath("relays.txt"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("wss://one.example\nwss://two.example\nftp://nope.example\n");
+        f.close();
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(f.fileName())});
+        const QPoint at = w.rect().center();
+        QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &drop);
+        auto* dialog = w.findChild<ui::AddRelaysDialog*>();
+        QVERIFY(dialog && dialog->isVisible());
+        QCOMPARE(dialog->entries().size(), 3);
+        QCOMPARE(dialog->validCount(), 2);
+        QVERIFY(engine.added.isEmpty());  // nothing is added before OK
+    }
+
+    void relayActionErrorsReachTheStatusBar() {
+        FakeEngine engine;
+        engine.actionError = "the relay pool is not running";
+        ui::MainWindow w(&engine);
+        engine::EngineSnapshot s;
+        net::RelayStatusView v;
+        v.url = "wss://a.example";
+        s.relays = {v};
+        engine.publish(s);
+        w.relaysPanel()->highlightRelay("wss://a.example");
+        w.relaysPanel()->connectAction()->trigger();
+        QCOMPARE(engine.actions.size(), 1);
+        QVERIFY(w.statusBar()->currentMessage().contains("the relay pool is not running"));
     }
 };
 

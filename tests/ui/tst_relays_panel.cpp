@@ -1,0 +1,223 @@
+// The Relays panel: the model under the model tester, in-place updates that keep the selection,
+// derived columns (stored/s, novel share, rejections by reason), filter and sort, and the context
+// menu's actions reaching the engine.
+#include <QAbstractItemModelTester>
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QLineEdit>
+#include <QMenu>
+#include <QPlainTextEdit>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QtTest>
+
+#include "fake_engine.h"
+#include "ui/panels/relays_panel.h"
+#include "ui/relays_model.h"
+
+using namespace archivist;
+using RelayAction = engine::Engine::RelayAction;
+
+Q_DECLARE_METATYPE(engine::Engine::RelayAction)
+
+namespace {
+net::RelayStatusView relay(const char* url, uint64_t stored, uint64_t duplicate = 0,
+                           net::RelayState state = net::RelayState::Open) {
+    net::RelayStatusView v;
+    v.url = url;
+    v.source = "user";
+    v.state = state;
+    v.stored = stored;
+    v.duplicate = duplicate;
+    v.rtt_ms = 42;
+    return v;
+}
+engine::EngineSnapshot snap(qint64 at_ms, QVector<net::RelayStatusView> relays) {
+    engine::EngineSnapshot s;
+    s.taken_at_ms = at_ms;
+    s.relays = std::move(relays);
+    s.relays_known = int(s.relays.size());
+    return s;
+}
+QString cell(const QAbstractItemModel* m, const QString& url, int column) {
+    for (int r = 0; r < m->rowCount(); ++r)
+        if (m->index(r, 0).data(ui::RelaysModel::UrlRole).toString() == url) return m->index(r, column).data().toString();
+    return "<absent>";
+}
+}  // namespace
+
+class TestRelaysPanel : public QObject {
+    Q_OBJECT
+private slots:
+    void modelUpdatesInPlaceUnderTheModelTester() {
+        ui::RelaysModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+        QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+        QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+        model.applyRelays({relay("wss://a.example", 100, 100), relay("wss://b.example", 0)}, 1000);
+        QCOMPARE(model.rowCount(), 2);
+        model.applyRelays({relay("wss://a.example", 300, 100), relay("wss://b.example", 5), relay("wss://c.example", 1)}, 3000);
+        QCOMPARE(model.rowCount(), 3);
+        const int a = model.rowOf("wss://a.example");
+        QVERIFY(a >= 0);
+        // stored/s from the delta: 200 events in 2 s; novel share 300 / (300 + 100).
+        QCOMPARE(model.storedPerSecond(a), 100.0);
+        QVERIFY(model.index(a, ui::RelaysModel::NovelShare).data().toString().startsWith("75"));
+        model.applyRelays({relay("wss://c.example", 1), relay("wss://a.example", 300, 100)}, 4000);
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.rowOf("wss://b.example"), -1);
+        QCOMPARE(model.storedPerSecond(model.rowOf("wss://a.example")), 0.0);
+        model.applyRelays({}, 5000);
+        QCOMPARE(model.rowCount(), 0);
+        QCOMPARE(resets.count(), 0);
+        QCOMPARE(inserted.count(), 2);
+        QCOMPARE(removed.count(), 2);
+    }
+
+    void rejectionsTotalWithReasonsInTheTooltip() {
+        ui::RelaysModel model;
+        auto v = relay("wss://bad.example", 10);
+        v.invalid = 7;
+        v.invalid_by_reason[size_t(protocol::Reject::BadSignature)] = 5;
+        v.invalid_by_reason[size_t(protocol::Reject::IdMismatch)] = 2;
+        model.applyRelays({v}, 1000);
+        const QModelIndex idx = model.index(0, ui::RelaysModel::Rejections);
+        QCOMPARE(idx.data().toString(), QString("7"));
+        const QString tip = idx.data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains("bad_signature: 5") && tip.contains("id_mismatch: 2"), qPrintable(tip));
+    }
+
+    void selectionSurvivesSnapshotsAndFilterWorks() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        panel.show();
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), relay("wss://damus.example", 2), relay("wss://z.example", 3)}));
+        panel.highlightRelay("wss://damus.example");
+        QCOMPARE(panel.currentUrl(), QString("wss://damus.example"));
+        // A new relay sorting before it, and changed counters: the same relay stays selected.
+        panel.applySnapshot(snap(2000, {relay("wss://0.example", 1), relay("wss://a.example", 9), relay("wss://damus.example", 50),
+                                        relay("wss://z.example", 3)}));
+        QCOMPARE(panel.currentUrl(), QString("wss://damus.example"));
+        QCOMPARE(cell(panel.view()->model(), "wss://damus.example", ui::RelaysModel::StoredPerSecond).toDouble(), 48.0);
+
+        auto* filter = panel.findChild<QLineEdit*>("relayFilter");
+        QVERIFY(filter);
+        QTest::keyClicks(filter, "DAMUS");
+        QCOMPARE(panel.view()->model()->rowCount(), 1);
+        filter->clear();
+        QCOMPARE(panel.view()->model()->rowCount(), 4);
+    }
+
+    void sortsNumbersAsNumbers() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 0, 9), relay("wss://b.example", 0, 10), relay("wss://c.example", 0, 100)}));
+        panel.view()->sortByColumn(ui::RelaysModel::Duplicates, Qt::DescendingOrder);
+        auto* m = panel.view()->model();
+        QCOMPARE(m->index(0, ui::RelaysModel::Url).data().toString(), QString("wss://c.example"));
+        QCOMPARE(m->index(2, ui::RelaysModel::Url).data().toString(), QString("wss://a.example"));
+    }
+
+    void contextMenuActionsReachTheEngine_data() {
+        QTest::addColumn<QString>("actionName");
+        QTest::addColumn<RelayAction>("expected");
+        QTest::addColumn<int>("state");
+        QTest::newRow("connect") << "actionRelayConnect" << RelayAction::Connect << int(net::RelayState::Stopped);
+        QTest::newRow("disconnect") << "actionRelayDisconnect" << RelayAction::Disconnect << int(net::RelayState::Open);
+        QTest::newRow("block") << "actionRelayBlock" << RelayAction::Block << int(net::RelayState::Open);
+        QTest::newRow("unblock") << "actionRelayUnblock" << RelayAction::Unblock << int(net::RelayState::Blocked);
+        QTest::newRow("backfill") << "actionRelayBackfill" << RelayAction::BackfillNow << int(net::RelayState::Open);
+    }
+    void contextMenuActionsReachTheEngine() {
+        QFETCH(QString, actionName);
+        QFETCH(RelayAction, expected);
+        QFETCH(int, state);
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        panel.resize(900, 300);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), relay("wss://b.example", 1, 0, net::RelayState(state))}));
+        // Right-click on b's row opens the menu; choose the action in it.
+        const int row = panel.view()->model()->index(0, 0).data(ui::RelaysModel::UrlRole).toString() == "wss://b.example" ? 0 : 1;
+        const QRect rect = panel.view()->visualRect(panel.view()->model()->index(row, ui::RelaysModel::Status));
+        bool chosen = false;
+        QTimer::singleShot(0, this, [&] {
+            auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+            QVERIFY(menu);
+            QAction* action = nullptr;
+            for (auto* a : menu->actions())
+                if (a->objectName() == actionName) action = a;
+            QVERIFY(action);
+            QVERIFY(action->isEnabled());
+            action->trigger();
+            menu->close();
+            chosen = true;
+        });
+        emit panel.view()->customContextMenuRequested(rect.center());
+        QTRY_VERIFY(chosen);
+        QCOMPARE(engine.actions.size(), 1);
+        QCOMPARE(engine.actions[0].first, QString("wss://b.example"));
+        QCOMPARE(engine.actions[0].second, expected);
+    }
+
+    void blockedRelayOffersUnblockOnly() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        panel.applySnapshot(snap(1000, {relay("wss://b.example", 1, 0, net::RelayState::Blocked)}));
+        panel.highlightRelay("wss://b.example");
+        panel.contextMenu();
+        QVERIFY(!panel.blockAction()->isEnabled());
+        QVERIFY(panel.unblockAction()->isEnabled());
+        QVERIFY(!panel.connectAction()->isEnabled());
+    }
+
+    void actionErrorsAreReported() {
+        FakeEngine engine;
+        engine.actionError = "relay is not in the pool";
+        ui::RelaysPanel panel(&engine);
+        QSignalSpy messages(&panel, &ui::RelaysPanel::statusMessage);
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1)}));
+        panel.highlightRelay("wss://a.example");
+        panel.disconnectAction()->trigger();
+        QCOMPARE(messages.count(), 1);
+        QVERIFY(messages[0][0].toString().contains("relay is not in the pool"));
+    }
+
+    void copyUrlAndShowNip11Document() {
+        FakeEngine engine;
+        engine.infoDocuments["wss://a.example"] = R"({"name":"Relay A","supported_nips":[1,11]})";
+        ui::RelaysPanel panel(&engine);
+        QSignalSpy messages(&panel, &ui::RelaysPanel::statusMessage);
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), relay("wss://b.example", 1)}));
+        panel.highlightRelay("wss://a.example");
+        panel.copyUrlAction()->trigger();
+        QCOMPARE(QGuiApplication::clipboard()->text(), QString("wss://a.example"));
+
+        panel.showInfoAction()->trigger();
+        auto* text = panel.findChild<QPlainTextEdit*>("relayInfoText");
+        QVERIFY(text);
+        QVERIFY(text->toPlainText().contains("\"name\": \"Relay A\""));  // pretty-printed
+
+        panel.highlightRelay("wss://b.example");
+        messages.clear();
+        panel.showInfoAction()->trigger();
+        QCOMPARE(messages.count(), 1);
+        QVERIFY(messages[0][0].toString().contains("No NIP-11 document"));
+    }
+
+    void selectingARowAnnouncesTheRelay() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        QSignalSpy selected(&panel, &ui::RelaysPanel::relaySelected);
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), relay("wss://b.example", 1)}));
+        panel.view()->selectRow(1);
+        QCOMPARE(selected.count(), 1);
+        QCOMPARE(selected[0][0].toString(), QString("wss://b.example"));
+    }
+};
+
+QTEST_MAIN(TestRelaysPanel)
+#include "tst_relays_panel.moc"

@@ -1,0 +1,163 @@
+#include "ui/add_relays_dialog.h"
+
+#include <QDialogButtonBox>
+#include <QLabel>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSet>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "core/engine/engine.h"
+#include "core/net/address_policy.h"
+#include "core/net/relay_url.h"
+
+namespace archivist::ui {
+
+namespace {
+const QString kOk = QStringLiteral("\u2713");   // ✓
+const QString kBad = QStringLiteral("\u2717");  // ✗
+
+QString urlErrorText(const Error& e) {
+    // Stable codes from net::normalizeRelayUrl, translated; the detail follows.
+    QString what;
+    if (e.code == "scheme") what = AddRelaysDialog::tr("only ws:// and wss:// relays");
+    else if (e.code == "userinfo") what = AddRelaysDialog::tr("user name or password in the URL");
+    else if (e.code == "host") what = AddRelaysDialog::tr("invalid host");
+    else if (e.code == "port") what = AddRelaysDialog::tr("invalid port");
+    else if (e.code == "fragment") what = AddRelaysDialog::tr("a #fragment is not allowed");
+    else if (e.code == "too_long") what = AddRelaysDialog::tr("URL too long");
+    else what = AddRelaysDialog::tr("not a URL");
+    return AddRelaysDialog::tr("%1 (%2)").arg(what, QString::fromStdString(e.message));
+}
+}  // namespace
+
+AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
+    : QDialog(parent), m_engine(engine), m_policy(std::make_unique<net::AddressPolicy>()) {
+    setObjectName("addRelaysDialog");
+    setWindowTitle(tr("Add relays"));
+    resize(640, 420);
+    for (const auto& cidr : m_engine->addressAllowList()) (void)m_policy->allowText(cidr.toStdString());
+
+    auto* layout = new QVBoxLayout(this);
+    auto* help = new QLabel(tr("Paste one or more relay URLs (ws:// or wss://), separated by spaces, commas or new lines:"), this);
+    help->setWordWrap(true);
+    layout->addWidget(help);
+    m_edit = new QPlainTextEdit(this);
+    m_edit->setObjectName("relayUrlsEdit");
+    m_edit->setPlaceholderText(tr("wss://relay.example.com"));
+    layout->addWidget(m_edit, 2);
+    m_list = new QListWidget(this);
+    m_list->setObjectName("validationList");
+    layout->addWidget(m_list, 3);
+    m_summary = new QLabel(this);
+    m_summary->setObjectName("validationSummary");
+    layout->addWidget(m_summary);
+    m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
+    layout->addWidget(m_buttons);
+
+    connect(m_edit, &QPlainTextEdit::textChanged, this, &AddRelaysDialog::revalidate);
+    connect(m_buttons, &QDialogButtonBox::accepted, this, [this] { addValid(); });
+    connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    revalidate();
+}
+
+AddRelaysDialog::~AddRelaysDialog() = default;
+
+QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, const net::AddressPolicy& policy) {
+    static const QRegularExpression sep(QStringLiteral("[\\s,]+"));
+    const QStringList parts = text.split(sep, Qt::SkipEmptyParts);
+    QVector<Entry> out;
+    QSet<QString> seen;
+    for (const QString& part : parts) {
+        Entry e;
+        e.input = part;
+        if (out.size() >= kMaxEntries) {
+            e.reason = tr("ignored: at most %1 relays at once").arg(kMaxEntries);
+            out.push_back(e);
+            break;  // one marker entry is enough
+        }
+        auto url = net::normalizeRelayUrl(part.toStdString());
+        if (!url) {
+            e.reason = urlErrorText(url.error());
+        } else {
+            e.normalized = QString::fromStdString(url->text);
+            e.valid = true;
+            if (url->literal) {
+                const net::Verdict v = policy.check(*url->literal);
+                e.valid = v.allowed;
+                e.reason = QString::fromStdString(v.reason);
+            }
+            if (e.valid && seen.contains(e.normalized)) {
+                e.valid = false;
+                e.reason = tr("listed twice");
+            }
+            seen.insert(e.normalized);
+        }
+        out.push_back(e);
+    }
+    return out;
+}
+
+void AddRelaysDialog::setText(const QString& text) { m_edit->setPlainText(text); }
+QString AddRelaysDialog::text() const { return m_edit->toPlainText(); }
+
+int AddRelaysDialog::validCount() const {
+    return int(std::count_if(m_entries.begin(), m_entries.end(), [](const Entry& e) { return e.valid; }));
+}
+
+void AddRelaysDialog::revalidate() {
+    m_entries = validate(m_edit->toPlainText(), *m_policy);
+    m_results.clear();
+    m_list->clear();
+    for (const auto& e : m_entries) {
+        QString line = (e.valid ? kOk : kBad) + ' ' + (e.valid ? e.normalized : e.input);
+        if (!e.reason.isEmpty()) line += QStringLiteral(" — ") + e.reason;
+        auto* item = new QListWidgetItem(line, m_list);
+        item->setData(Qt::UserRole, e.valid);
+        item->setForeground(e.valid ? palette().color(QPalette::Text) : QColor(0xb0, 0x20, 0x20));
+    }
+    const int valid = validCount();
+    const int invalid = int(m_entries.size()) - valid;
+    m_summary->setText(m_entries.isEmpty() ? tr("No relay URLs yet.")
+                                           : tr("%n valid", nullptr, valid) + QStringLiteral(", ") +
+                                                 tr("%n invalid", nullptr, invalid));
+    auto* ok = m_buttons->button(QDialogButtonBox::Ok);
+    ok->setEnabled(valid > 0);
+    ok->setText(tr("Add %n relay(s)", nullptr, valid));
+    m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Cancel"));
+}
+
+QVector<AddRelaysDialog::Result> AddRelaysDialog::addValid() {
+    m_results.clear();
+    int added = 0, failed = 0;
+    for (const auto& e : m_entries) {
+        if (!e.valid) continue;
+        Result r;
+        r.input = e.input;
+        QString normalized, error;
+        r.added = m_engine->addRelay(e.normalized, &normalized, &error);
+        r.normalized = normalized.isEmpty() ? e.normalized : normalized;
+        r.error = error;
+        (r.added ? added : failed)++;
+        m_results.push_back(r);
+    }
+    const QSignalBlocker block(m_edit);  // keep the results on screen
+    m_list->clear();
+    for (const auto& r : m_results) {
+        const QString line = r.added ? kOk + ' ' + tr("%1 added").arg(r.normalized)
+                                     : kBad + ' ' + tr("%1 not added — %2").arg(r.normalized, r.error);
+        auto* item = new QListWidgetItem(line, m_list);
+        item->setData(Qt::UserRole, r.added);
+    }
+    m_summary->setText(tr("%n added", nullptr, added) + QStringLiteral(", ") + tr("%n failed", nullptr, failed));
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
+    m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Close"));
+    emit relaysAdded(added, failed);
+    return m_results;
+}
+
+}  // namespace archivist::ui

@@ -1,0 +1,77 @@
+#pragma once
+// Relays panel: every relay of the engine's snapshot in a sortable, filterable table (RelaysModel
+// behind a QSortFilterProxyModel) with a context menu that acts through Engine::relayAction(),
+// copies the URL or shows the stored NIP-11 document. The actions act on the current row and
+// are public (objectNames "actionRelayConnect", …) so the window and tests can reach them.
+// Errors are reported through statusMessage(); the panel never blocks on the engine except for
+// the NIP-11 document, a short directory lookup.
+// Thread: GUI only. The engine is not owned and must outlive the panel.
+#include <QWidget>
+
+class QAction;
+class QLineEdit;
+class QMenu;
+class QSortFilterProxyModel;
+class QTableView;
+
+namespace archivist::engine {
+class Engine;
+struct EngineSnapshot;
+}  // namespace archivist::engine
+
+namespace archivist::ui {
+
+class RelaysModel;
+
+class RelaysPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit RelaysPanel(engine::Engine* engine, QWidget* parent = nullptr);
+
+    RelaysModel* model() const { return m_model; }
+    QSortFilterProxyModel* proxy() const { return m_proxy; }
+    QTableView* view() const { return m_view; }
+    // The URL of the current row, "" when none.
+    QString currentUrl() const;
+    // The context menu for the current row (actions enabled for its state). Owned by the panel.
+    QMenu* contextMenu();
+
+    QAction* connectAction() const { return m_connect; }
+    QAction* disconnectAction() const { return m_disconnect; }
+    QAction* blockAction() const { return m_block; }
+    QAction* unblockAction() const { return m_unblock; }
+    QAction* backfillAction() const { return m_backfill; }
+    QAction* copyUrlAction() const { return m_copyUrl; }
+    QAction* showInfoAction() const { return m_showInfo; }
+
+public slots:
+    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    // Selects and shows the relay's row (clears the filter if it hides the relay).
+    void highlightRelay(const QString& url);
+
+signals:
+    void relaySelected(const QString& url);
+    // A result or error to show in the status bar.
+    void statusMessage(const QString& text, int timeout_ms);
+
+private:
+    void act(int action);  // engine::Engine::RelayAction
+    void updateActions();
+    void showInfoDocument();
+
+    engine::Engine* m_engine;
+    RelaysModel* m_model;
+    QSortFilterProxyModel* m_proxy;
+    QLineEdit* m_filter;
+    QTableView* m_view;
+    QMenu* m_menu;
+    QAction* m_connect;
+    QAction* m_disconnect;
+    QAction* m_block;
+    QAction* m_unblock;
+    QAction* m_backfill;
+    QAction* m_copyUrl;
+    QAction* m_showInfo;
+};
+
+}  // namespace archivist::ui

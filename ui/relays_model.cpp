@@ -1,0 +1,232 @@
+#include "ui/relays_model.h"
+
+#include <QDateTime>
+#include <QLocale>
+#include <algorithm>
+
+#include "core/protocol/event.h"
+
+namespace archivist::ui {
+
+namespace {
+uint64_t rejectionsTotal(const net::RelayStatusView& v) { return v.invalid; }
+
+double novelShare(const net::RelayStatusView& v) {
+    const double seen = double(v.stored) + double(v.duplicate);
+    return seen > 0 ? double(v.stored) / seen : -1.0;
+}
+}  // namespace
+
+QString relayStateText(net::RelayState s) {
+    switch (s) {
+    case net::RelayState::Idle: return RelaysModel::tr("idle");
+    case net::RelayState::Resolving: return RelaysModel::tr("resolving");
+    case net::RelayState::FetchingInfo: return RelaysModel::tr("fetching NIP-11");
+    case net::RelayState::Connecting: return RelaysModel::tr("connecting");
+    case net::RelayState::Open: return RelaysModel::tr("connected");
+    case net::RelayState::BackingOff: return RelaysModel::tr("backing off");
+    case net::RelayState::Failing: return RelaysModel::tr("failing");
+    case net::RelayState::Refused: return RelaysModel::tr("address refused");
+    case net::RelayState::Restricted: return RelaysModel::tr("restricted");
+    case net::RelayState::Blocked: return RelaysModel::tr("blocked");
+    case net::RelayState::Stopped: return RelaysModel::tr("disconnected");
+    }
+    return {};
+}
+
+QString backfillStateText(net::BackfillState s) {
+    switch (s) {
+    case net::BackfillState::NotStarted: return RelaysModel::tr("not started");
+    case net::BackfillState::Waiting: return RelaysModel::tr("waiting");
+    case net::BackfillState::Running: return RelaysModel::tr("running");
+    case net::BackfillState::Done: return RelaysModel::tr("done");
+    case net::BackfillState::Disabled: return RelaysModel::tr("off");
+    }
+    return {};
+}
+
+RelaysModel::RelaysModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+int RelaysModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
+int RelaysModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+int RelaysModel::rowOf(const QString& url) const { return m_index.value(url, -1); }
+
+const net::RelayStatusView* RelaysModel::relay(int row) const {
+    return row >= 0 && row < m_rows.size() ? &m_rows[row].view : nullptr;
+}
+
+double RelaysModel::storedPerSecond(int row) const {
+    return row >= 0 && row < m_rows.size() ? m_rows[row].stored_per_s : 0.0;
+}
+
+QVariant RelaysModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+    switch (section) {
+    case Url: return tr("Relay");
+    case Status: return tr("Status");
+    case ConnectedSince: return tr("Connected since");
+    case StoredPerSecond: return tr("Stored/s");
+    case NovelShare: return tr("Novel");
+    case Duplicates: return tr("Duplicates");
+    case Rejections: return tr("Rejected");
+    case Rtt: return tr("RTT");
+    case LastError: return tr("Last error");
+    case Source: return tr("Source");
+    case Backfill: return tr("Backfill");
+    }
+    return {};
+}
+
+QVariant RelaysModel::display(const Row& r, int column) const {
+    const auto& v = r.view;
+    const QLocale loc;
+    switch (column) {
+    case Url: return r.url;
+    case Status: return relayStateText(v.state);
+    case ConnectedSince:
+        return v.connected_since_ms > 0
+                   ? loc.toString(QDateTime::fromMSecsSinceEpoch(v.connected_since_ms), QLocale::ShortFormat)
+                   : QString();
+    case StoredPerSecond: return loc.toString(r.stored_per_s, 'f', 1);
+    case NovelShare: {
+        const double share = novelShare(v);
+        return share < 0 ? QString() : tr("%1 %").arg(loc.toString(share * 100.0, 'f', 0));
+    }
+    case Duplicates: return loc.toString(qulonglong(v.duplicate));
+    case Rejections: return loc.toString(qulonglong(rejectionsTotal(v)));
+    case Rtt: return v.rtt_ms >= 0 ? tr("%1 ms").arg(v.rtt_ms) : QString();
+    case LastError: return QString::fromStdString(v.last_error);
+    case Source: return QString::fromStdString(v.source);
+    case Backfill:
+        if (v.backfill == net::BackfillState::Running || v.backfill == net::BackfillState::Waiting)
+            return tr("%1 %2 %").arg(backfillStateText(v.backfill), loc.toString(v.backfill_fraction * 100.0, 'f', 0));
+        return backfillStateText(v.backfill);
+    }
+    return {};
+}
+
+QVariant RelaysModel::sortKey(const Row& r, int column) const {
+    const auto& v = r.view;
+    switch (column) {
+    case Status: return int(v.state);
+    case ConnectedSince: return qint64(v.connected_since_ms);
+    case StoredPerSecond: return r.stored_per_s;
+    case NovelShare: return novelShare(v);
+    case Duplicates: return qulonglong(v.duplicate);
+    case Rejections: return qulonglong(rejectionsTotal(v));
+    case Rtt: return qint64(v.rtt_ms);
+    case Backfill: return int(v.backfill) * 1000 + int(v.backfill_fraction * 999);
+    default: return display(r, column);
+    }
+}
+
+QString RelaysModel::rejectionTooltip(const Row& r) const {
+    QStringList lines;
+    const auto& by = r.view.invalid_by_reason;
+    for (size_t i = 0; i < by.size(); ++i) {
+        if (by[i] == 0) continue;
+        lines << tr("%1: %2").arg(QString::fromLatin1(protocol::rejectName(protocol::Reject(i))))
+                     .arg(QLocale().toString(qulonglong(by[i])));
+    }
+    if (r.view.auth_failures) lines << tr("auth failures: %1").arg(r.view.auth_failures);
+    if (r.view.rate_limited) lines << tr("rate limited: %1").arg(r.view.rate_limited);
+    if (r.view.bad_messages) lines << tr("unparseable messages: %1").arg(r.view.bad_messages);
+    return lines.isEmpty() ? tr("No rejections") : lines.join('\n');
+}
+
+QVariant RelaysModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+    const Row& r = m_rows[index.row()];
+    switch (role) {
+    case Qt::DisplayRole: return display(r, index.column());
+    case SortRole: return sortKey(r, index.column());
+    case UrlRole: return r.url;
+    case StateRole: return int(r.view.state);
+    case Qt::ToolTipRole:
+        if (index.column() == Rejections) return rejectionTooltip(r);
+        if (index.column() == LastError || index.column() == Status) {
+            QString tip = QString::fromStdString(r.view.last_error);
+            if (!r.view.last_notice.empty()) tip += (tip.isEmpty() ? "" : "\n") + tr("Notice: %1").arg(QString::fromStdString(r.view.last_notice));
+            return tip.isEmpty() ? QVariant() : QVariant(tip);
+        }
+        if (index.column() == Url && !r.view.info_name.empty())
+            return tr("%1 (%2)").arg(QString::fromStdString(r.view.info_name), QString::fromStdString(r.view.info_software));
+        return {};
+    case Qt::TextAlignmentRole:
+        switch (index.column()) {
+        case StoredPerSecond:
+        case NovelShare:
+        case Duplicates:
+        case Rejections:
+        case Rtt: return int(Qt::AlignRight | Qt::AlignVCenter);
+        default: return {};
+        }
+    }
+    return {};
+}
+
+void RelaysModel::reindex() {
+    m_index.clear();
+    m_index.reserve(m_rows.size());
+    for (int i = 0; i < m_rows.size(); ++i) m_index.insert(m_rows[i].url, i);
+}
+
+void RelaysModel::applyRelays(const QVector<net::RelayStatusView>& relays, qint64 taken_at_ms) {
+    QHash<QString, int> incoming;
+    incoming.reserve(relays.size());
+    for (int i = 0; i < relays.size(); ++i) incoming.insert(QString::fromStdString(relays[i].url), i);
+
+    // 1. Rows of relays that left: removed in contiguous runs, from the end.
+    for (int row = int(m_rows.size()) - 1; row >= 0;) {
+        if (incoming.contains(m_rows[row].url)) {
+            --row;
+            continue;
+        }
+        int first = row;
+        while (first > 0 && !incoming.contains(m_rows[first - 1].url)) --first;
+        beginRemoveRows({}, first, row);
+        m_rows.remove(first, row - first + 1);
+        endRemoveRows();
+        row = first - 1;
+    }
+    reindex();
+
+    // 2. Existing rows updated in place.
+    int firstChanged = -1, lastChanged = -1;
+    for (int row = 0; row < m_rows.size(); ++row) {
+        Row& r = m_rows[row];
+        const auto& v = relays[incoming.value(r.url)];
+        if (taken_at_ms > r.taken_at_ms && r.taken_at_ms > 0) {
+            const double dt_s = double(taken_at_ms - r.taken_at_ms) / 1000.0;
+            const double delta = v.stored >= r.view.stored ? double(v.stored - r.view.stored) : 0.0;
+            r.stored_per_s = delta / dt_s;
+        }
+        if (taken_at_ms > 0) r.taken_at_ms = taken_at_ms;
+        r.view = v;
+        if (firstChanged < 0) firstChanged = row;
+        lastChanged = row;
+    }
+    if (firstChanged >= 0) emit dataChanged(index(firstChanged, 0), index(lastChanged, ColumnCount - 1));
+
+    // 3. New relays appended (the view's proxy sorts them).
+    QVector<Row> added;
+    for (const auto& v : relays) {
+        const QString url = QString::fromStdString(v.url);
+        if (m_index.contains(url)) continue;
+        Row r;
+        r.view = v;
+        r.url = url;
+        r.taken_at_ms = taken_at_ms;
+        added.push_back(std::move(r));
+        m_index.insert(url, -1);  // guards duplicates within one snapshot
+    }
+    if (!added.isEmpty()) {
+        beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + added.size() - 1));
+        m_rows += added;
+        endInsertRows();
+    }
+    reindex();
+}
+
+}  // namespace archivist::ui

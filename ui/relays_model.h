@@ -1,0 +1,72 @@
+#pragma once
+// Table model of the relay connections, fed from engine snapshots (value copies). Rows are keyed
+// by URL and updated in place: a snapshot changes cells (one ranged dataChanged), inserts rows for
+// new relays and removes rows of relays that left the pool, so views keep selection and scroll.
+// Bounded by the snapshot (the pool's max_relays).
+// Thread: GUI only.
+#include <QAbstractTableModel>
+#include <QHash>
+#include <QVector>
+
+#include "core/net/relay_status.h"
+
+namespace archivist::ui {
+
+class RelaysModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column {
+        Url,
+        Status,
+        ConnectedSince,
+        StoredPerSecond,
+        NovelShare,
+        Duplicates,
+        Rejections,
+        Rtt,
+        LastError,
+        Source,
+        Backfill,
+        ColumnCount
+    };
+    enum Role {
+        SortRole = Qt::UserRole + 1,  // numeric key for numeric columns, text otherwise
+        UrlRole,                      // the row's relay URL (any column)
+        StateRole,                    // int(net::RelayState)
+    };
+
+    explicit RelaysModel(QObject* parent = nullptr);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    // Merges a snapshot's relays. taken_at_ms is the snapshot's time: stored events/s is the
+    // stored counter's delta since the previous snapshot that had the relay.
+    void applyRelays(const QVector<net::RelayStatusView>& relays, qint64 taken_at_ms);
+
+    int rowOf(const QString& url) const;  // -1 when absent
+    const net::RelayStatusView* relay(int row) const;
+    double storedPerSecond(int row) const;
+
+private:
+    struct Row {
+        net::RelayStatusView view;
+        QString url;
+        double stored_per_s = 0;
+        qint64 taken_at_ms = 0;
+    };
+    QVariant display(const Row& r, int column) const;
+    QVariant sortKey(const Row& r, int column) const;
+    QString rejectionTooltip(const Row& r) const;
+    void reindex();
+
+    QVector<Row> m_rows;
+    QHash<QString, int> m_index;  // url → row
+};
+
+// Human text of a relay state / backfill state (translated).
+QString relayStateText(net::RelayState s);
+QString backfillStateText(net::BackfillState s);
+
+}  // namespace archivist::ui
