@@ -9,6 +9,7 @@
 //      last (polled from /metrics archivist_events_stored_total every 100 ms), its ratio to the
 //      limit, CPU (user+sys of the archivist process, wait4) per stored event, peak RSS
 //      (wait4 ru_maxrss); then `archivist stats --json` must hold exactly the N distinct events;
+//      for reference, `archivist import` of the same events in the same run (rate, CPU/event);
 //   3. idle: VmRSS of archivist holding 1,000 open connections to relays that answer REQ with
 //      EOSE and stay silent, minus VmRSS of the same archivist with no relay.
 // Events come from tests/support/event_factory.h and are cached in --cache (default: the
@@ -201,8 +202,9 @@ std::string loadAverage() {
     return a + " " + b + " " + c;
 }
 
-std::string runCapture(const std::vector<std::string>& args) {
-    Child c = spawn(args, false, true);
+// Runs a command to the end; returns its standard output (and its exit and rusage in *ex).
+std::string runCapture(const std::vector<std::string>& args, Exit* ex = nullptr, const fs::path& stderrFile = {}) {
+    Child c = spawn(args, false, true, stderrFile);
     std::string out;
     for (;;) {
         pollfd p{c.out_fd, POLLIN, 0};
@@ -213,7 +215,8 @@ std::string runCapture(const std::vector<std::string>& args) {
         else if (n == 0) break;
     }
     ::close(c.out_fd);
-    reap(c.pid, true);
+    const Exit e = reap(c.pid, true);
+    if (ex) *ex = e;
     return out;
 }
 
@@ -442,6 +445,17 @@ int main(int argc, char** argv) {
     if (flood) {
         const fs::path events = cache / ("relay-events-" + std::to_string(n) + ".jsonl");
         const auto sample = prepareEvents(events, n, cores);
+        // Reference in the same run: `archivist import` of the same events (no network path),
+        // so the flood's rate and CPU per event can be compared with the writer-bound import.
+        const fs::path importDir = work / "import";
+        const double i0 = now();
+        Exit impExit;
+        runCapture({archivist, "import", "--json", "--data-dir", importDir.string(), events.string()}, &impExit,
+                   work / "import.log");
+        const double importS = now() - i0;
+        const uint64_t imported =
+            jsonNumber(runCapture({archivist, "stats", "--json", "--data-dir", importDir.string()}), "events");
+        fs::remove_all(importDir);
         const double perCoreBefore = rawVerifyRate(sample);
         const std::string loadBefore = loadAverage();
 
@@ -509,6 +523,9 @@ int main(int argc, char** argv) {
         std::printf("raw verify / core              %.0f /s before, %.0f /s after the flood\n", perCoreBefore,
                     perCoreAfter);
         std::printf("verification limit             %.0f /s (higher raw rate x cores)\n", limit);
+        std::printf("import of the same events      %.0f events/s, CPU %.1f us/event, peak RSS %.1f MB (exit %d, %llu stored)\n",
+                    double(imported) / importS, imported ? 1e6 * cpuSeconds(impExit.ru) / double(imported) : 0.0,
+                    double(impExit.ru.ru_maxrss) / 1024.0, impExit.status, (unsigned long long)imported);
         std::printf("flood relays                   %zu (events %llu distinct, %llu sent by the farm)\n", relays,
                     (unsigned long long)farm->distinct, (unsigned long long)farm->status.sent);
         std::printf("archivist exit                 %d after %.1f s\n", ex.status, now() - start);
