@@ -9,3 +9,7 @@ for n in "${sizes[@]}"; do
   echo "== bench_import --events $n"
   "$build/bench/bench_import" --archivist "$build/archivist" --events "$n"
 done
+# Relay network: 200 flooding relays + 1,000 idle connections (relay_farm is a separate process).
+echo "== bench_relays --events 200000 --relays 200 --idle-relays 1000"
+"$build/bench/bench_relays" --archivist "$build/archivist" --farm "$build/bench/relay_farm" \
+  --events 200000 --relays 200 --idle-relays 1000

@@ -1,0 +1,125 @@
+// relay_farm — N simulated Nostr relays on 127.0.0.1 for bench_relays (a separate process, so its
+// CPU is never charged to the archivist being measured).
+//
+// Each relay is a tests/support FakeRelay (a correct NIP-01 relay: REQ → matching events newest
+// first, at most min(limit, max_limit 500) per filter → EOSE; NIP-11 on the same port) on its own
+// free port. With --events FILE, the JSONL events are dealt round-robin over the relays (event i
+// → relay i mod N) and every `dup_every`-th event is also given to relay (i+1) mod N, so relays
+// overlap like real ones; each relay's slice is then fully reachable by since/until/limit
+// pagination. Without --events every relay is empty (REQ → EOSE at once, then silence).
+//
+// Protocol with the driver (stdout, one line each, flushed):
+//   ready <distinct> <copies> <port> <port> ...   once every relay listens
+//   status open=<websockets open> reqs=<REQs received> sent=<EVENTs sent> eose=<EOSEs sent>
+//                                                 every 200 ms
+// The farm exits when its standard input reaches end of file (the driver closes it) or on SIGTERM.
+//
+// Usage: relay_farm --relays N [--events FILE] [--dup-every K (default 10, 0 = none)]
+#include <QCoreApplication>
+#include <QSocketNotifier>
+#include <QTimer>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/protocol/event_codec.h"
+#include "fake_relay.h"
+
+using namespace archivist;
+
+int main(int argc, char** argv) {
+    QCoreApplication app(argc, argv);
+    size_t relays = 0;
+    std::string eventsPath;
+    uint64_t dupEvery = 10;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--relays" && i + 1 < argc) relays = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--events" && i + 1 < argc) eventsPath = argv[++i];
+        else if (a == "--dup-every" && i + 1 < argc) dupEvery = std::strtoull(argv[++i], nullptr, 10);
+        else {
+            std::fprintf(stderr, "usage: relay_farm --relays N [--events FILE] [--dup-every K]\n");
+            return 2;
+        }
+    }
+    if (relays == 0 || relays > 5000) {
+        std::fprintf(stderr, "relay_farm: --relays wants 1 … 5000\n");
+        return 2;
+    }
+    // Each relay holds a listening socket, its connections and NIP-11 requests.
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    std::vector<std::unique_ptr<testing::FakeRelay>> farm;
+    farm.reserve(relays);
+    for (size_t r = 0; r < relays; ++r) farm.push_back(std::make_unique<testing::FakeRelay>());
+
+    uint64_t distinct = 0, copies = 0;
+    if (!eventsPath.empty()) {
+        std::ifstream in(eventsPath, std::ios::binary);
+        if (!in) {
+            std::fprintf(stderr, "relay_farm: cannot read %s\n", eventsPath.c_str());
+            return 1;
+        }
+        std::string line;
+        protocol::Event e;
+        for (uint64_t i = 0; std::getline(in, line); ++i) {
+            if (line.empty()) continue;
+            if (protocol::parseEvent(line, e) != protocol::Reject::None) {
+                std::fprintf(stderr, "relay_farm: line %llu is not an event\n", (unsigned long long)i + 1);
+                return 1;
+            }
+            if (!farm[i % relays]->addEvent(e)) {
+                std::fprintf(stderr, "relay_farm: relay %zu refused event %llu (full or duplicate)\n", size_t(i % relays),
+                             (unsigned long long)i + 1);
+                return 1;
+            }
+            ++distinct;
+            ++copies;
+            if (dupEvery && relays > 1 && i % dupEvery == 0 && farm[(i + 1) % relays]->addEvent(e)) ++copies;
+        }
+    }
+    for (auto& r : farm) {
+        if (auto ok = r->start(); !ok) {
+            std::fprintf(stderr, "relay_farm: %s\n", ok.error().message.c_str());
+            return 1;
+        }
+    }
+    std::string ready = "ready " + std::to_string(distinct) + " " + std::to_string(copies);
+    for (auto& r : farm) ready += " " + std::to_string(r->port());
+    std::printf("%s\n", ready.c_str());
+    std::fflush(stdout);
+
+    QTimer status;
+    QObject::connect(&status, &QTimer::timeout, [&] {
+        uint64_t open = 0, reqs = 0, sent = 0, eose = 0;
+        for (auto& r : farm) {
+            open += r->openWebSockets();
+            reqs += r->reqsReceived();
+            sent += r->eventsSent();
+            eose += r->eosesSent();
+        }
+        std::printf("status open=%llu reqs=%llu sent=%llu eose=%llu\n", (unsigned long long)open,
+                    (unsigned long long)reqs, (unsigned long long)sent, (unsigned long long)eose);
+        std::fflush(stdout);
+    });
+    status.start(200);
+
+    QSocketNotifier stdinWatch(STDIN_FILENO, QSocketNotifier::Read);
+    QObject::connect(&stdinWatch, &QSocketNotifier::activated, [&] {
+        char buf[256];
+        if (::read(STDIN_FILENO, buf, sizeof buf) <= 0) app.quit();
+    });
+    const int code = app.exec();
+    for (auto& r : farm) r->stop();
+    return code;
+}
