@@ -21,7 +21,10 @@
 #include "core/engine/engine.h"
 #include "ui/add_relays_dialog.h"
 #include "ui/loop_lag_monitor.h"
+#include "ui/panels/incidents_panel.h"
 #include "ui/panels/log_panel.h"
+#include "ui/panels/memory_panel.h"
+#include "ui/panels/throughput_panel.h"
 #include "ui/panels/newest_panel.h"
 #include "ui/panels/relays_panel.h"
 
@@ -73,6 +76,9 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     addPanelDock(m_relays, "dock-relays", tr("Relays"), Qt::LeftDockWidgetArea);
     m_newest = new NewestPanel(m_engine, this);
     addPanelDock(m_newest, "dock-newest", tr("Newest events"), Qt::RightDockWidgetArea);
+    addPanelDock(new ThroughputPanel(m_engine, this), "dock-throughput", tr("Throughput"), Qt::RightDockWidgetArea);
+    addPanelDock(new MemoryPanel(m_engine, this), "dock-memory", tr("Memory"), Qt::RightDockWidgetArea);
+    addPanelDock(new IncidentsPanel(m_engine, this), "dock-incidents", tr("Incidents"), Qt::BottomDockWidgetArea);
     m_log = new LogPanel(m_engine, m_opts.log_ring, this);
     addPanelDock(m_log, "dock-log", tr("Log"), Qt::BottomDockWidgetArea);
     connect(m_relays, &RelaysPanel::statusMessage, this,
