@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/engine/config.h"
+#include "core/engine/query_types.h"
 #include "core/net/relay_status.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
@@ -44,6 +45,7 @@ namespace archivist::engine {
 
 class Store;
 struct StoreOptions;
+class QueryService;
 
 struct NewestEvent {
     QString id_hex;
@@ -116,8 +118,36 @@ public:
         return false;
     }
 
+    // Archive browser queries (contract: core/engine/query_service.h). Each returns a request id
+    // (never 0) answered later by pageReady()/detailReady()/countReady() with the same id, queued
+    // to this object's thread; a request superseded by a newer one on its channel (a new filter,
+    // another event selected) gets no answer. 0 = this engine cannot query (no answer follows).
+    virtual quint64 requestPage(const archivist::engine::PageRequest& request) {
+        (void)request;
+        return 0;
+    }
+    virtual quint64 requestDetail(const QString& id_hex) {
+        (void)id_hex;
+        return 0;
+    }
+    virtual quint64 requestCount(const archivist::engine::QueryFilter& query) {
+        (void)query;
+        return 0;
+    }
+    // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
+    // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
+    // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
+    virtual void startExport(const archivist::engine::QueryFilter& query, const QString& path) {
+        (void)query;
+        (void)path;
+        emit jobFinished(QStringLiteral("export"), false, tr("This engine cannot export."));
+    }
+
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
+    void pageReady(quint64 id, const archivist::engine::PageResult& result);
+    void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
+    void countReady(quint64 id, const archivist::engine::CountResult& result);
     void jobProgress(const QString& kind, double fraction, const QString& text);
     void jobFinished(const QString& kind, bool ok, const QString& summary);
 };
@@ -146,6 +176,10 @@ public:
     EngineSnapshot snapshot() const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
+    quint64 requestPage(const PageRequest& request) override;
+    quint64 requestDetail(const QString& id_hex) override;
+    quint64 requestCount(const QueryFilter& query) override;
+    void startExport(const QueryFilter& query, const QString& path) override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -164,6 +198,7 @@ private:
     std::shared_ptr<net::AddressPolicy> m_policy;
     std::unique_ptr<StoreSink> m_sink;
     std::unique_ptr<net::RelayPool> m_pool;
+    std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;

@@ -81,6 +81,12 @@ public:
     Expected<std::vector<EventRow>> query(const std::vector<protocol::Filter>& filters, std::optional<Cursor> after,
                                           size_t limit, Order order = Order::NewestFirst);
     Expected<uint64_t> count(const std::vector<protocol::Filter>& filters);
+    // As query()/count(), restricted to events that `source` carried (a relay URL or other source
+    // name, compared exactly) according to the sightings table. An unknown source matches nothing.
+    Expected<std::vector<EventRow>> querySeenBy(const std::vector<protocol::Filter>& filters, const std::string& source,
+                                                std::optional<Cursor> after, size_t limit,
+                                                Order order = Order::NewestFirst);
+    Expected<uint64_t> countSeenBy(const std::vector<protocol::Filter>& filters, const std::string& source);
     Expected<IndexStats> stats();
     Expected<std::vector<SightingRow>> sightings(int64_t rowid);
     // Every event in archive order (frame id, line); fn returns false to stop.
@@ -90,6 +96,9 @@ public:
 
 private:
     IndexReader() = default;
+    Expected<std::vector<EventRow>> queryImpl(const std::vector<protocol::Filter>& filters, const std::string* source,
+                                              std::optional<Cursor> after, size_t limit, Order order);
+    Expected<uint64_t> countImpl(const std::vector<protocol::Filter>& filters, const std::string* source);
     sqlite3* m_db = nullptr;
     std::filesystem::path m_path;
     bool m_fts = false;
