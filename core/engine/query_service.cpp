@@ -38,7 +38,8 @@ std::vector<protocol::Filter> filtersOf(const QueryFilter& q) {
 }  // namespace
 
 struct QueryService::Worker {
-    explicit Worker(const QueryServiceOptions& o) : opts(o), frames(o.archive, o.frame_cache_bytes) {}
+    Worker(const QueryServiceOptions& o, QueryService& service)
+        : opts(o), svc(service), frames(o.archive, o.frame_cache_bytes) {}
 
     Expected<index::IndexReader*> reader() {
         if (!db) {
@@ -50,7 +51,12 @@ struct QueryService::Worker {
     }
     // After an error the connection may be stale (schema change, lock): start over next time.
     void dropReaderOn(const Error& e) {
-        if (e.code != "fts_off") db.reset();
+        if (e.code == "fts_off" || e.code == "interrupted") return;
+        {
+            std::lock_guard lock(svc.m_mutex);
+            svc.m_runningReader = nullptr;
+        }
+        db.reset();
     }
 
     PageResult page(const PageRequest& req) {
@@ -183,6 +189,7 @@ struct QueryService::Worker {
     }
 
     QueryServiceOptions opts;
+    QueryService& svc;
     std::unique_ptr<index::IndexReader> db;
     archive::FrameCache frames;
     protocol::SchnorrVerifier verifier{64};
@@ -245,13 +252,14 @@ quint64 QueryService::enqueue(Request&& r) {
     std::unique_lock lock(m_mutex);
     r.id = m_nextId++;
     const quint64 id = r.id;
+    const auto kind = r.kind;
+    const QString channel = r.channel;
     auto same = std::find_if(m_queue.begin(), m_queue.end(), [&](const Request& q) { return q.channel == r.channel; });
     if (same != m_queue.end()) {
         *same = std::move(r);  // the stale one is never answered
         m_latest[same->channel] = id;
         m_superseded.fetch_add(1);
     } else if (m_stop || m_queue.size() >= m_opts.max_pending) {
-        const auto kind = r.kind;
         lock.unlock();
         m_refused.fetch_add(1);
         QueryAnswer a;
@@ -267,21 +275,39 @@ quint64 QueryService::enqueue(Request&& r) {
         m_latest[r.channel] = id;
         m_queue.push_back(std::move(r));
     }
+    if (m_runningId && m_runningReader &&
+        (m_runningChannel == channel || (m_runningKind == QueryAnswer::Kind::Count && kind != QueryAnswer::Kind::Count))) {
+        m_runningReader->interrupt();
+        m_interrupted = true;
+    }
     lock.unlock();
     m_cv.notify_one();
     return id;
 }
 
 void QueryService::run() {
-    Worker worker(m_opts);
+    Worker worker(m_opts, *this);
     for (;;) {
         Request req;
         {
             std::unique_lock lock(m_mutex);
             m_cv.wait(lock, [&] { return m_stop || !m_queue.empty(); });
             if (m_stop) return;
-            req = std::move(m_queue.front());
-            m_queue.pop_front();
+            // Pages and details first: a count may take long.
+            auto next = std::find_if(m_queue.begin(), m_queue.end(),
+                                     [](const Request& q) { return q.kind != QueryAnswer::Kind::Count; });
+            if (next == m_queue.end()) next = m_queue.begin();
+            req = std::move(*next);
+            m_queue.erase(next);
+        }
+        auto reader = worker.reader();  // errors are reported by the request itself
+        {
+            std::lock_guard lock(m_mutex);
+            m_runningId = req.id;
+            m_runningChannel = req.channel;
+            m_runningKind = req.kind;
+            m_runningReader = reader ? *reader : nullptr;
+            m_interrupted = false;
         }
         QueryAnswer a;
         a.kind = req.kind;
@@ -293,9 +319,19 @@ void QueryService::run() {
         }
         {
             std::lock_guard lock(m_mutex);
+            m_runningReader = nullptr;
+            m_runningId = 0;
+            const bool interrupted = m_interrupted;
+            m_interrupted = false;
             if (m_stop) return;
             auto it = m_latest.find(req.channel);
             if (it == m_latest.end() || it->second != req.id) continue;  // superseded while running
+            if (interrupted && req.kind == QueryAnswer::Kind::Count && !a.count.ok &&
+                m_queue.size() < m_opts.max_pending) {
+                m_queue.push_back(std::move(req));  // again, after the page that interrupted it
+                m_interruptedCounts.fetch_add(1);
+                continue;
+            }
             m_latest.erase(it);
         }
         m_answered.fetch_add(1);

@@ -12,6 +12,9 @@
 // - The queue holds at most `max_pending` requests (distinct channels). A request that finds it
 //   full is refused: it is answered at once with ok=false ("too many pending queries"), on the
 //   calling thread, and counted in refused().
+// - Page and detail requests go before counts (which may be slow): a queued count waits, and a
+//   running count is interrupted by a new page/detail request and runs again after it. A running
+//   request superseded on its channel is interrupted too.
 // - Every other request is answered exactly once through the callback, on the query thread.
 // - stop() (and the destructor) drops what is queued and joins the thread; no callback runs after
 //   it returns.
@@ -27,6 +30,10 @@
 #include <thread>
 
 #include "core/engine/query_types.h"
+
+namespace archivist::index {
+class IndexReader;
+}
 
 namespace archivist::engine {
 
@@ -64,6 +71,7 @@ public:
     uint64_t superseded() const { return m_superseded.load(); }
     uint64_t refused() const { return m_refused.load(); }
     uint64_t answered() const { return m_answered.load(); }
+    uint64_t interruptedCounts() const { return m_interruptedCounts.load(); }  // re-run after a page
     size_t pendingDepth() const;
     size_t pendingCapacity() const { return m_opts.max_pending; }
 
@@ -89,8 +97,15 @@ private:
     std::map<QString, quint64> m_latest;       // channel → newest id; entries only for queued/running channels
     quint64 m_nextId = 1;
     bool m_stop = false;
+    // The request being run (id 0 = none) and its reader, published so enqueue() can interrupt it.
+    // m_runningReader is cleared (under m_mutex) before the worker destroys the reader.
+    quint64 m_runningId = 0;
+    QString m_runningChannel;
+    QueryAnswer::Kind m_runningKind = QueryAnswer::Kind::Page;
+    index::IndexReader* m_runningReader = nullptr;
+    bool m_interrupted = false;
     std::thread m_thread;
-    std::atomic<uint64_t> m_superseded{0}, m_refused{0}, m_answered{0};
+    std::atomic<uint64_t> m_superseded{0}, m_refused{0}, m_answered{0}, m_interruptedCounts{0};
 };
 
 }  // namespace archivist::engine

@@ -38,7 +38,9 @@ bool isBusy(int code) {
 }
 
 Error sqlError(sqlite3* db, const std::string& what) {
-    return makeError(isBusy(sqlite3_extended_errcode(db)) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(db));
+    const int code = sqlite3_extended_errcode(db);
+    const char* kind = isBusy(code) ? "locked" : (code & 0xff) == SQLITE_INTERRUPT ? "interrupted" : "sqlite";
+    return makeError(kind, what + ": " + sqlite3_errmsg(db));
 }
 
 // Values bound to '?' placeholders in order.
@@ -170,6 +172,10 @@ Expected<std::unique_ptr<IndexReader>> IndexReader::open(const std::filesystem::
     if (sqlite3_prepare_v3(r->m_db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &r->m_findById, nullptr) != SQLITE_OK)
         return sqlError(r->m_db, "prepare");
     return r;
+}
+
+void IndexReader::interrupt() {
+    if (m_db) sqlite3_interrupt(m_db);
 }
 
 IndexReader::~IndexReader() {

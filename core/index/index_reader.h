@@ -2,7 +2,8 @@
 // IndexReader: a read-only connection (WAL readers never block the writer) for queries, stats,
 // export and verify. Thread: one thread at a time per instance; open one per thread.
 // Errors: "sqlite", "locked" (busy beyond the timeout), "schema" (file written by a newer build or
-// not initialised), "fts_off" (a search on an index without full-text search).
+// not initialised), "fts_off" (a search on an index without full-text search), "interrupted"
+// (interrupt() stopped the call).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -93,6 +94,10 @@ public:
     Expected<void> forEachEvent(const std::function<bool(const EventRow&)>& fn);
     Expected<void> forEachFrame(const std::function<bool(const FrameRow&)>& fn);
     Expected<std::optional<EventRow>> findById(const protocol::Bytes32& id);
+    // Thread: any (the one exception to the class's thread rule), but the caller must make sure
+    // this reader is not being destroyed meanwhile. The statement running on this connection, if
+    // any, stops soon and its call returns error "interrupted"; without one it is a no-op.
+    void interrupt();
 
 private:
     IndexReader() = default;

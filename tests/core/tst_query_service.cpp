@@ -286,6 +286,19 @@ private slots:
             QVERIFY(std::find(got.begin(), got.end(), ids[k]) == got.end());
     }
 
+    void pagesAndDetailsGoBeforeCounts() {
+        Answers answers;
+        engine::QueryService qs(options(), [&](engine::QueryAnswer&& a) { answers.add(std::move(a)); });
+        const quint64 count = qs.requestCount({});
+        const quint64 page = qs.requestPage({});
+        const quint64 detail = qs.requestDetail(QString::fromStdString(protocol::toHex(m_events[5].event.id)));
+        qs.start();
+        const auto c = answers.waitFor(count);
+        QVERIFY(c && c->count.ok);
+        QCOMPARE(c->count.count, quint64(m_events.size()));
+        QCOMPARE(answers.ids(), (std::vector<quint64>{page, detail, count}));
+    }
+
     void queueIsBounded() {
         auto o = options();
         o.max_pending = 2;
