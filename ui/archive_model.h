@@ -18,7 +18,7 @@ class ArchiveModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column { CreatedAt, Kind, Author, Content, FirstSeen, Id, ColumnCount };
-    static constexpr int kMaxRows = 1'000'000;
+    static constexpr int kMaxRows = 250'000;  // ≈ 200 MB of row values at most
     static constexpr int kDefaultPageSize = 200;
 
     explicit ArchiveModel(engine::Engine* engine, QObject* parent = nullptr);

@@ -17,8 +17,6 @@ namespace archivist::engine {
 
 namespace {
 
-QString trq(const char* text) { return QCoreApplication::translate("archivist::engine::QueryService", text); }
-
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 QString describe(const Error& e) { return qs(e.message.empty() ? e.code : e.message); }
@@ -70,7 +68,7 @@ struct QueryService::Worker {
             c.created_at = req.after->created_at;
             if (!idFromHex(req.after->id_hex, c.id)) {
                 out.ok = false;
-                out.error = trq("The page cursor holds an invalid event id.");
+                out.error = QCoreApplication::translate("archivist::engine::QueryService", "The page cursor holds an invalid event id.");
                 return out;
             }
             cursor = c;
@@ -99,8 +97,8 @@ struct QueryService::Worker {
             if (line && protocol::parseEvent(*line, ev) == protocol::Reject::None)
                 v.content_preview = qs(ingest::contentPreview(ev.content));
             else
-                v.content_preview = trq("(content unavailable: %1)")
-                                        .arg(line ? trq("unreadable line") : describe(line.error()));
+                v.content_preview = QCoreApplication::translate("archivist::engine::QueryService", "(content unavailable: %1)")
+                                        .arg(line ? QCoreApplication::translate("archivist::engine::QueryService", "unreadable line") : describe(line.error()));
             out.rows.push_back(std::move(v));
         }
         out.at_end = rows->size() < limit;
@@ -113,7 +111,7 @@ struct QueryService::Worker {
         protocol::Bytes32 id{};
         if (!idFromHex(id_hex, id)) {
             out.ok = false;
-            out.error = trq("Not an event id (64 hex characters expected).");
+            out.error = QCoreApplication::translate("archivist::engine::QueryService", "Not an event id (64 hex characters expected).");
             return out;
         }
         auto r = reader();
@@ -142,7 +140,7 @@ struct QueryService::Worker {
         protocol::Event ev;
         if (protocol::parseEvent(*line, ev) != protocol::Reject::None || ev.id != id) {
             out.ok = false;
-            out.error = trq("The archive line for this event does not hold it (run `archivist verify`).");
+            out.error = QCoreApplication::translate("archivist::engine::QueryService", "The archive line for this event does not hold it (run `archivist verify`).");
             return out;
         }
         out.json = qs(std::string(*line));
@@ -156,13 +154,13 @@ struct QueryService::Worker {
         const bool sigOk = form != protocol::IdForm::Mismatch && verifier.verify(ev.id, ev.pubkey, ev.sig);
         out.signature_valid = sigOk;
         QStringList text;
-        if (form == protocol::IdForm::Mismatch) text << trq("Invalid: the id is not the hash of the event.");
-        else if (!sigOk) text << trq("Invalid: the signature does not verify (BIP-340).");
-        else text << trq("Valid: id and BIP-340 signature verified.");
-        if (er.flags & protocol::kFlagUnverified) text << trq("Stored without verification (import --no-verify).");
+        if (form == protocol::IdForm::Mismatch) text << QCoreApplication::translate("archivist::engine::QueryService", "Invalid: the id is not the hash of the event.");
+        else if (!sigOk) text << QCoreApplication::translate("archivist::engine::QueryService", "Invalid: the signature does not verify (BIP-340).");
+        else text << QCoreApplication::translate("archivist::engine::QueryService", "Valid: id and BIP-340 signature verified.");
+        if (er.flags & protocol::kFlagUnverified) text << QCoreApplication::translate("archivist::engine::QueryService", "Stored without verification (import --no-verify).");
         if (er.flags & protocol::kFlagNip01TextId)
-            text << trq("The id matches only the NIP-01 text escaping, not JSON.stringify's.");
-        if (er.flags & protocol::kFlagFutureTimestamp) text << trq("created_at was in the future when received.");
+            text << QCoreApplication::translate("archivist::engine::QueryService", "The id matches only the NIP-01 text escaping, not JSON.stringify's.");
+        if (er.flags & protocol::kFlagFutureTimestamp) text << QCoreApplication::translate("archivist::engine::QueryService", "created_at was in the future when received.");
         out.verification = text.join(QLatin1Char(' '));
         return out;
     }
@@ -265,7 +263,7 @@ quint64 QueryService::enqueue(Request&& r) {
         QueryAnswer a;
         a.kind = kind;
         a.id = id;
-        const QString why = trq("Too many pending queries; try again.");
+        const QString why = QCoreApplication::translate("archivist::engine::QueryService", "Too many pending queries; try again.");
         a.page.ok = a.detail.ok = a.count.ok = false;
         a.page.error = a.detail.error = a.count.error = why;
         m_callback(std::move(a));
