@@ -37,6 +37,9 @@ EventDetailView::EventDetailView(QWidget* parent) : QWidget(parent) {
     m_relays->setHorizontalHeaderLabels({tr("Relay"), tr("First seen (UTC)"), tr("Latency")});
     m_relays->horizontalHeader()->setStretchLastSection(true);
     m_relays->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    connect(m_relays, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
+        if (auto* item = m_relays->item(row, 0)) emit relayActivated(item->text());
+    });
     tabs->addTab(m_json, tr("JSON"));
     tabs->addTab(m_tags, tr("Tags"));
     tabs->addTab(m_relays, tr("Relays"));

@@ -27,6 +27,10 @@ public:
     // "+1.25 s" / "−3 s" style latency text of seen_at_ms relative to created_at (seconds).
     static QString latencyText(qint64 seen_at_ms, qint64 created_at);
 
+signals:
+    // The operator double-clicked a relay that carried the event.
+    void relayActivated(const QString& url);
+
 private:
     engine::EventDetail m_detail;
     QLabel* m_header;

@@ -355,7 +355,13 @@ private slots:
         QTRY_VERIFY(panel.detailView()->detail().found);
         QCOMPARE(engine.details.back(), row->id_hex);
         QVERIFY(panel.findChild<QPlainTextEdit*>("detailJson")->toPlainText().contains(row->id_hex));
-        QCOMPARE(panel.findChild<QTableWidget*>("detailRelays")->rowCount(), 3);
+        auto* relays = panel.findChild<QTableWidget*>("detailRelays");
+        QCOMPARE(relays->rowCount(), 3);
+        QCOMPARE(relays->item(0, 2)->text(), QString("+0.30 s"));  // first seen 300 ms after created_at
+        QSignalSpy relaySelected(&panel, &ui::ArchivePanel::relaySelected);
+        emit relays->cellDoubleClicked(2, 0);
+        QCOMPARE(relaySelected.count(), 1);
+        QCOMPARE(relaySelected[0][0].toString(), QString("wss://relay.two.example"));
 
         panel.copyAsNevent();
         const QString nevent = QGuiApplication::clipboard()->text();

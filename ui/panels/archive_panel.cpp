@@ -223,6 +223,7 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
                                                     .arg(m_model->rowCount())
                                               : tr("%1 rows shown").arg(m_model->rowCount()));
     });
+    connect(m_detail, &EventDetailView::relayActivated, this, &ArchivePanel::relaySelected);
     connect(m_engine, &engine::Engine::detailReady, this, &ArchivePanel::onDetail);
     connect(m_engine, &engine::Engine::countReady, this, &ArchivePanel::onCount);
     connect(m_engine, &engine::Engine::jobProgress, this, &ArchivePanel::onJobProgress);
