@@ -21,6 +21,7 @@
 #include "core/engine/engine.h"
 #include "ui/add_relays_dialog.h"
 #include "ui/loop_lag_monitor.h"
+#include "ui/panels/archive_panel.h"
 #include "ui/panels/incidents_panel.h"
 #include "ui/panels/log_panel.h"
 #include "ui/panels/memory_panel.h"
@@ -79,6 +80,8 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     addPanelDock(new ThroughputPanel(m_engine, this), "dock-throughput", tr("Throughput"), Qt::RightDockWidgetArea);
     addPanelDock(new MemoryPanel(m_engine, this), "dock-memory", tr("Memory"), Qt::RightDockWidgetArea);
     addPanelDock(new IncidentsPanel(m_engine, this), "dock-incidents", tr("Incidents"), Qt::BottomDockWidgetArea);
+    auto* archive = new ArchivePanel(m_engine, this);
+    addPanelDock(archive, "dock-archive", tr("Archive"), Qt::RightDockWidgetArea);
     m_log = new LogPanel(m_engine, m_opts.log_ring, this);
     addPanelDock(m_log, "dock-log", tr("Log"), Qt::BottomDockWidgetArea);
     connect(m_relays, &RelaysPanel::statusMessage, this,
@@ -104,7 +107,9 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     const engine::EngineSnapshot first = m_engine->snapshot();
     onSnapshot(first);
     for (const auto& d : m_docks) QMetaObject::invokeMethod(d.dock->widget(), "applySnapshot", Q_ARG(archivist::engine::EngineSnapshot, first));
+    applyDefaultArrangement();
     restoreLayout();
+    archive->applyFilter();  // the browser opens on the newest events
 }
 
 MainWindow::~MainWindow() = default;
@@ -186,6 +191,20 @@ bool MainWindow::restoreLayout() {
     return !state.isEmpty() && restoreState(state, kLayoutVersion);
 }
 
+void MainWindow::applyDefaultArrangement() {
+    // Relays on the left; charts, archive and newest events share the right as tabs; incidents
+    // and the log share the bottom. Compact enough for a laptop screen.
+    auto tab = [this](const char* first, const char* second) {
+        if (dock(first) && dock(second)) tabifyDockWidget(dock(first), dock(second));
+    };
+    tab("dock-newest", "dock-archive");
+    tab("dock-archive", "dock-throughput");
+    tab("dock-throughput", "dock-memory");
+    tab("dock-incidents", "dock-log");
+    if (auto* d = dock("dock-throughput")) d->raise();
+    if (auto* d = dock("dock-incidents")) d->raise();
+}
+
 void MainWindow::resetLayout() {
     for (const auto& d : m_docks) removeDockWidget(d.dock);
     for (const auto& d : m_docks) {
@@ -193,6 +212,7 @@ void MainWindow::resetLayout() {
         addDockWidget(d.area, d.dock);
         d.dock->show();
     }
+    applyDefaultArrangement();
     m_toolBar->show();
     statusBar()->showMessage(tr("Layout reset"), 3000);
 }

@@ -80,6 +80,7 @@ public:
     void saveLayout();
     bool restoreLayout();  // false when nothing (valid) was saved
     void resetLayout();
+    void applyDefaultArrangement();
 
 protected:
     void closeEvent(QCloseEvent* event) override;

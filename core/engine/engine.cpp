@@ -4,6 +4,7 @@
 #include <QPointer>
 #include <QTimer>
 #include <array>
+#include <cstdio>
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
@@ -11,6 +12,7 @@
 #include "core/index/index_reader.h"
 #include "core/protocol/event_codec.h"
 #include "core/engine/maintenance.h"
+#include "core/engine/query_service.h"
 #include "core/engine/store.h"
 #include "core/engine/store_sink.h"
 #include "core/net/address_policy.h"
@@ -30,6 +32,9 @@ namespace archivist::engine {
 Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::path& data_dir, EngineOptions options,
                                                        observe::MetricsRegistry& metrics, QObject* parent) {
     qRegisterMetaType<archivist::engine::EngineSnapshot>();
+    qRegisterMetaType<archivist::engine::PageResult>();
+    qRegisterMetaType<archivist::engine::EventDetail>();
+    qRegisterMetaType<archivist::engine::CountResult>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
     auto store = Store::open(data_dir, so, metrics);
@@ -65,13 +70,29 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     });
     e->loadNewest();
     e->m_store->start();
+    QueryServiceOptions qo;
+    qo.index = e->m_store->paths().index;
+    qo.archive = e->m_store->paths().archive;
+    e->m_query = std::make_unique<QueryService>(qo, [self](QueryAnswer&& a) {
+        // Runs on the query thread; the answer travels as a value to the engine's thread.
+        QMetaObject::invokeMethod(
+            self,
+            [self, a = std::move(a)] {
+                switch (a.kind) {
+                case QueryAnswer::Kind::Page: emit self->pageReady(a.id, a.page); break;
+                case QueryAnswer::Kind::Detail: emit self->detailReady(a.id, a.detail); break;
+                case QueryAnswer::Kind::Count: emit self->countReady(a.id, a.count); break;
+                }
+            },
+            Qt::QueuedConnection);
+    });
+    e->m_query->start();
     if (options.network) {
         if (auto r = e->startNetwork(); !r) return r.error();
     }
     e->m_timer = new QTimer(self);
     QObject::connect(e->m_timer, &QTimer::timeout, self, &EngineImpl::tick);
     e->m_timer->start(options.snapshot_interval_ms);
-    e->m_lastTickMs = QDateTime::currentMSecsSinceEpoch();
     return e;
 }
 
@@ -90,6 +111,7 @@ Expected<void> EngineImpl::shutdown() {
     if (m_timer) m_timer->stop();
     m_jobCancel.store(true);
     joinJob();
+    if (m_query) m_query->stop();
     // Intake first: relays close their subscriptions and hand over what they hold; then the
     // pipeline drains and commits everything already verified.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
@@ -282,6 +304,72 @@ void EngineImpl::startImport(const QStringList& files) {
     });
 }
 
+quint64 EngineImpl::requestPage(const PageRequest& request) {
+    return m_query && !m_shutDown ? m_query->requestPage(request) : 0;
+}
+
+quint64 EngineImpl::requestDetail(const QString& id_hex) {
+    return m_query && !m_shutDown ? m_query->requestDetail(id_hex) : 0;
+}
+
+quint64 EngineImpl::requestCount(const QueryFilter& query) {
+    return m_query && !m_shutDown ? m_query->requestCount(query) : 0;
+}
+
+void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("export", false, tr("Another job is still running."));
+        return;
+    }
+    if (!query.relay.isEmpty()) {
+        // maintenance::exportEvents has no sightings join (yet).
+        emit jobFinished("export", false, tr("Exporting by relay is not supported yet; clear the relay filter."));
+        return;
+    }
+    if (path.isEmpty()) {
+        emit jobFinished("export", false, tr("No export file was given."));
+        return;
+    }
+    joinJob();
+    protocol::Filter f = query.filter;
+    f.limit.reset();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    m_job = std::thread([this, f, path] {
+        const std::filesystem::path target = path.toStdString();
+        const std::filesystem::path part = target.string() + ".part";
+        auto progress = [this](const WorkProgress& p) {
+            const double fraction = p.total ? double(p.done) / double(p.total) : -1.0;
+            const QString text = tr("%1 of %2 events written").arg(p.done).arg(p.total);
+            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("export", fraction, text); },
+                                      Qt::QueuedConnection);
+        };
+        bool ok = false;
+        QString summary;
+        if (std::FILE* out = std::fopen(part.c_str(), "wb")) {
+            auto result = exportEvents(*m_store, {f}, out, progress, &m_jobCancel);
+            const bool closed = std::fclose(out) == 0;
+            std::error_code ec;
+            if (result && closed) {
+                std::filesystem::rename(part, target, ec);
+                ok = !ec;
+                summary = ok ? tr("Exported %1 events to %2.").arg(*result).arg(path)
+                             : tr("Cannot rename the export to %1: %2").arg(path, QString::fromStdString(ec.message()));
+            } else if (!result && result.error().code == "cancelled") {
+                summary = tr("Export cancelled.");
+            } else {
+                summary = result ? tr("Cannot write %1.").arg(path) : QString::fromStdString(result.error().message);
+            }
+            if (!ok) std::filesystem::remove(part, ec);
+        } else {
+            summary = tr("Cannot create %1.").arg(path);
+        }
+        m_jobRunning.store(false);
+        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("export", ok, summary); },
+                                  Qt::QueuedConnection);
+    });
+}
+
 void EngineImpl::loadNewest() {
     // The table starts with what the archive already holds (newest first), not empty.
     auto reader = index::IndexReader::open(m_store->paths().index);
@@ -328,19 +416,23 @@ void EngineImpl::tick() {
     s.rejected_total = quint64(m_metrics.total("archivist_events_rejected_total"));
     s.events_total = m_eventsAtOpen + s.stored_total;
     s.archive_bytes = m_archiveBytesAtOpen + quint64(m_metrics.total("archivist_archive_bytes_written_total"));
-    const double dt = std::max<qint64>(1, now - m_lastTickMs) / 1000.0;
-    s.stored_per_s = double(s.stored_total - m_lastStored) / dt;
-    s.duplicate_per_s = double(s.duplicate_total - m_lastDup) / dt;
-    s.rejected_per_s = double(s.rejected_total - m_lastRejected) / dt;
-    m_lastStored = s.stored_total;
-    m_lastDup = s.duplicate_total;
-    m_lastRejected = s.rejected_total;
-    m_lastTickMs = now;
+    // Rates over the last ~2 s: commits land in groups (up to 4,096 events every 250 ms or so),
+    // so a single tick's delta would jump between 0 and a spike.
+    m_rateWindow.push_back({now, s.stored_total, s.duplicate_total, s.rejected_total});
+    while (m_rateWindow.size() > 2 && now - m_rateWindow.front().ms > kRateWindow_ms) m_rateWindow.pop_front();
+    const RatePoint& from = m_rateWindow.front();
+    const double dt = std::max<qint64>(1, now - from.ms) / 1000.0;
+    if (m_rateWindow.size() >= 2) {
+        s.stored_per_s = double(s.stored_total - from.stored) / dt;
+        s.duplicate_per_s = double(s.duplicate_total - from.duplicate) / dt;
+        s.rejected_per_s = double(s.rejected_total - from.rejected) / dt;
+    }
     const auto mem = observe::readMemoryStats();
     s.rss_bytes = mem.rss_bytes;
     s.heap_bytes = mem.heap_in_use_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
+    if (m_query) s.queues.push_back({"queries", qint64(m_query->pendingDepth()), qint64(m_query->pendingCapacity())});
     {
         std::lock_guard lock(m_newestMutex);
         s.newest.reserve(int(m_newest.size()));

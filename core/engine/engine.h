@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "core/engine/config.h"
+#include "core/engine/query_types.h"
 #include "core/net/relay_status.h"
 #include "core/observe/incidents.h"
 #include "core/protocol/event.h"
@@ -47,6 +48,7 @@ namespace archivist::engine {
 class Store;
 struct StoreOptions;
 struct IncidentRuleState;
+class QueryService;
 
 struct NewestEvent {
     QString id_hex;
@@ -142,8 +144,36 @@ public:
     virtual void acknowledgeIncident(quint64 id) { (void)id; }
     virtual void clearIncidents(bool all) { (void)all; }
 
+    // Archive browser queries (contract: core/engine/query_service.h). Each returns a request id
+    // (never 0) answered later by pageReady()/detailReady()/countReady() with the same id, queued
+    // to this object's thread; a request superseded by a newer one on its channel (a new filter,
+    // another event selected) gets no answer. 0 = this engine cannot query (no answer follows).
+    virtual quint64 requestPage(const archivist::engine::PageRequest& request) {
+        (void)request;
+        return 0;
+    }
+    virtual quint64 requestDetail(const QString& id_hex) {
+        (void)id_hex;
+        return 0;
+    }
+    virtual quint64 requestCount(const archivist::engine::QueryFilter& query) {
+        (void)query;
+        return 0;
+    }
+    // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
+    // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
+    // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
+    virtual void startExport(const archivist::engine::QueryFilter& query, const QString& path) {
+        (void)query;
+        (void)path;
+        emit jobFinished(QStringLiteral("export"), false, tr("This engine cannot export."));
+    }
+
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
+    void pageReady(quint64 id, const archivist::engine::PageResult& result);
+    void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
+    void countReady(quint64 id, const archivist::engine::CountResult& result);
     void jobProgress(const QString& kind, double fraction, const QString& text);
     void jobFinished(const QString& kind, bool ok, const QString& summary);
 };
@@ -176,6 +206,10 @@ public:
     void clearIncidents(bool all) override;
     QString relayInfoDocument(const QString& url) override;
     QStringList addressAllowList() const override;
+    quint64 requestPage(const PageRequest& request) override;
+    quint64 requestDetail(const QString& id_hex) override;
+    quint64 requestCount(const QueryFilter& query) override;
+    void startExport(const QueryFilter& query, const QString& path) override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -195,6 +229,7 @@ private:
     std::shared_ptr<net::AddressPolicy> m_policy;
     std::unique_ptr<StoreSink> m_sink;
     std::unique_ptr<net::RelayPool> m_pool;
+    std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;
@@ -210,8 +245,12 @@ private:
     std::atomic<bool> m_jobCancel{false};
 
     // Rates between ticks.
-    quint64 m_lastStored = 0, m_lastDup = 0, m_lastRejected = 0;
-    qint64 m_lastTickMs = 0;
+    struct RatePoint {
+        qint64 ms = 0;
+        quint64 stored = 0, duplicate = 0, rejected = 0;
+    };
+    std::deque<RatePoint> m_rateWindow;  // bounded: kRateWindow_ms of ticks
+    static constexpr qint64 kRateWindow_ms = 2000;
     EngineSnapshot m_last;
     bool m_shutDown = false;
 

@@ -38,7 +38,9 @@ bool isBusy(int code) {
 }
 
 Error sqlError(sqlite3* db, const std::string& what) {
-    return makeError(isBusy(sqlite3_extended_errcode(db)) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(db));
+    const int code = sqlite3_extended_errcode(db);
+    const char* kind = isBusy(code) ? "locked" : (code & 0xff) == SQLITE_INTERRUPT ? "interrupted" : "sqlite";
+    return makeError(kind, what + ": " + sqlite3_errmsg(db));
 }
 
 // Values bound to '?' placeholders in order.
@@ -172,6 +174,10 @@ Expected<std::unique_ptr<IndexReader>> IndexReader::open(const std::filesystem::
     return r;
 }
 
+void IndexReader::interrupt() {
+    if (m_db) sqlite3_interrupt(m_db);
+}
+
 IndexReader::~IndexReader() {
     if (m_findById) sqlite3_finalize(m_findById);
     if (m_db) sqlite3_close_v2(m_db);
@@ -179,11 +185,43 @@ IndexReader::~IndexReader() {
 
 Expected<std::vector<EventRow>> IndexReader::query(const std::vector<protocol::Filter>& filters,
                                                    std::optional<Cursor> after, size_t limit, Order order) {
+    return queryImpl(filters, nullptr, after, limit, order);
+}
+
+Expected<std::vector<EventRow>> IndexReader::querySeenBy(const std::vector<protocol::Filter>& filters,
+                                                         const std::string& source, std::optional<Cursor> after,
+                                                         size_t limit, Order order) {
+    return queryImpl(filters, &source, after, limit, order);
+}
+
+Expected<uint64_t> IndexReader::count(const std::vector<protocol::Filter>& filters) {
+    return countImpl(filters, nullptr);
+}
+
+Expected<uint64_t> IndexReader::countSeenBy(const std::vector<protocol::Filter>& filters, const std::string& source) {
+    return countImpl(filters, &source);
+}
+
+namespace {
+// Sightings join: probes the (event, source) primary key per candidate row, so the ordering index
+// still drives the scan.
+constexpr const char* kSeenBy =
+    " AND EXISTS (SELECT 1 FROM sightings g WHERE g.event = e.rowid AND g.source = "
+    "(SELECT id FROM sources WHERE name = ?))";
+}  // namespace
+
+Expected<std::vector<EventRow>> IndexReader::queryImpl(const std::vector<protocol::Filter>& filters,
+                                                       const std::string* source, std::optional<Cursor> after,
+                                                       size_t limit, Order order) {
     std::vector<Bind> binds;
     auto where = whereFor(filters, m_fts, binds);
     if (!where) return where.error();
     std::string sql = std::string("SELECT ") + kRowColumns + " FROM events e LEFT JOIN frames f ON f.id = e.frame WHERE (" +
                       *where + ")";
+    if (source) {
+        sql += kSeenBy;
+        binds.push_back({Bind::Text, 0, *source});
+    }
     const bool newest = order == Order::NewestFirst;
     if (after) {
         // Written as a range on created_at plus a tie-break so the (created_at, id) index bounds the scan.
@@ -212,11 +250,15 @@ Expected<std::vector<EventRow>> IndexReader::query(const std::vector<protocol::F
     return rows;
 }
 
-Expected<uint64_t> IndexReader::count(const std::vector<protocol::Filter>& filters) {
+Expected<uint64_t> IndexReader::countImpl(const std::vector<protocol::Filter>& filters, const std::string* source) {
     std::vector<Bind> binds;
     auto where = whereFor(filters, m_fts, binds);
     if (!where) return where.error();
-    const std::string sql = "SELECT count(*) FROM events e WHERE (" + *where + ")";
+    std::string sql = "SELECT count(*) FROM events e WHERE (" + *where + ")";
+    if (source) {
+        sql += kSeenBy;
+        binds.push_back({Bind::Text, 0, *source});
+    }
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
         return sqlError(m_db, "count");

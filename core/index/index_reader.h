@@ -2,7 +2,8 @@
 // IndexReader: a read-only connection (WAL readers never block the writer) for queries, stats,
 // export and verify. Thread: one thread at a time per instance; open one per thread.
 // Errors: "sqlite", "locked" (busy beyond the timeout), "schema" (file written by a newer build or
-// not initialised), "fts_off" (a search on an index without full-text search).
+// not initialised), "fts_off" (a search on an index without full-text search), "interrupted"
+// (interrupt() stopped the call).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -81,15 +82,28 @@ public:
     Expected<std::vector<EventRow>> query(const std::vector<protocol::Filter>& filters, std::optional<Cursor> after,
                                           size_t limit, Order order = Order::NewestFirst);
     Expected<uint64_t> count(const std::vector<protocol::Filter>& filters);
+    // As query()/count(), restricted to events that `source` carried (a relay URL or other source
+    // name, compared exactly) according to the sightings table. An unknown source matches nothing.
+    Expected<std::vector<EventRow>> querySeenBy(const std::vector<protocol::Filter>& filters, const std::string& source,
+                                                std::optional<Cursor> after, size_t limit,
+                                                Order order = Order::NewestFirst);
+    Expected<uint64_t> countSeenBy(const std::vector<protocol::Filter>& filters, const std::string& source);
     Expected<IndexStats> stats();
     Expected<std::vector<SightingRow>> sightings(int64_t rowid);
     // Every event in archive order (frame id, line); fn returns false to stop.
     Expected<void> forEachEvent(const std::function<bool(const EventRow&)>& fn);
     Expected<void> forEachFrame(const std::function<bool(const FrameRow&)>& fn);
     Expected<std::optional<EventRow>> findById(const protocol::Bytes32& id);
+    // Thread: any (the one exception to the class's thread rule), but the caller must make sure
+    // this reader is not being destroyed meanwhile. The statement running on this connection, if
+    // any, stops soon and its call returns error "interrupted"; without one it is a no-op.
+    void interrupt();
 
 private:
     IndexReader() = default;
+    Expected<std::vector<EventRow>> queryImpl(const std::vector<protocol::Filter>& filters, const std::string* source,
+                                              std::optional<Cursor> after, size_t limit, Order order);
+    Expected<uint64_t> countImpl(const std::vector<protocol::Filter>& filters, const std::string* source);
     sqlite3* m_db = nullptr;
     std::filesystem::path m_path;
     bool m_fts = false;

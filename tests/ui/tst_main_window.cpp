@@ -130,7 +130,7 @@ private slots:
             QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::LeftDockWidgetArea);
             w.dock("dock-log")->close();
             w.addDockWidget(Qt::RightDockWidgetArea, w.dock("dock-relays"));
-            w.resize(900, 640);
+            w.resize(1000, 760);
             w.close();  // saves
         }
         ui::MainWindow w(&engine, o);
@@ -138,7 +138,7 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QVERIFY(!w.dock("dock-log")->isVisible());
         QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::RightDockWidgetArea);
-        QCOMPARE(w.size(), QSize(900, 640));
+        QCOMPARE(w.size(), QSize(1000, 760));
 
         QAction* reset = w.findChild<QAction*>("actionResetLayout");
         QVERIFY(reset);

@@ -1,0 +1,92 @@
+#pragma once
+// Value types of the archive browser's queries (requests and answers). They cross threads by copy
+// (queued signals): no pointers into the engine. Registered with Q_DECLARE_METATYPE below.
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+#include <optional>
+
+#include "core/protocol/filter.h"
+
+namespace archivist::engine {
+
+// A NIP-01 filter (its `search` is the full-text search; its `limit` is ignored) plus an optional
+// relay: only events that relay carried (exact source name as in the sightings).
+struct QueryFilter {
+    protocol::Filter filter;
+    QString relay;  // empty = any relay (and imports)
+    bool operator==(const QueryFilter&) const = default;
+};
+
+// Keyset position: rows strictly after (created_at, id) in newest-first order.
+struct PageCursor {
+    qint64 created_at = 0;
+    QString id_hex;
+    bool operator==(const PageCursor&) const = default;
+};
+
+struct PageRequest {
+    QueryFilter query;
+    std::optional<PageCursor> after;  // nullopt = the first page
+    int page_size = 200;              // clamped to 1 … kMaxPageSize
+    // The newest request per channel wins: a queued or running request on the same channel is
+    // superseded (never answered) when a newer one arrives.
+    QString channel = QStringLiteral("page");
+    static constexpr int kMaxPageSize = 5000;
+};
+
+struct EventRowView {
+    QString id_hex;
+    QString pubkey_hex;
+    int kind = 0;
+    qint64 created_at = 0;
+    QString content_preview;  // at most 160 bytes of content
+    qint64 first_seen_ms = 0;
+    quint32 flags = 0;        // protocol::EventFlag bits
+};
+
+struct PageResult {
+    bool ok = true;
+    QString error;                 // when !ok: human readable ("fts_off", "sqlite", …) message
+    QVector<EventRowView> rows;    // newest first
+    bool at_end = false;           // fewer rows than asked: nothing after the last row
+    std::optional<PageCursor> after;  // the request's cursor (echoed)
+};
+
+struct SightingView {
+    QString relay;
+    qint64 seen_at_ms = 0;
+};
+
+struct EventDetail {
+    bool ok = true;
+    bool found = false;
+    QString error;
+    QString id_hex;
+    QString pubkey_hex;
+    int kind = 0;
+    qint64 created_at = 0;
+    qint64 first_seen_ms = 0;
+    quint32 flags = 0;
+    QString json;         // the stored canonical JSON, one line
+    QString pretty_json;  // indented
+    QVector<QStringList> tags;
+    QVector<SightingView> sightings;  // oldest first
+    bool signature_valid = false;     // re-verified when the detail was loaded
+    QString verification;             // human readable verification result
+};
+
+struct CountResult {
+    bool ok = true;
+    QString error;
+    quint64 count = 0;
+};
+
+}  // namespace archivist::engine
+
+Q_DECLARE_METATYPE(archivist::engine::QueryFilter)
+Q_DECLARE_METATYPE(archivist::engine::PageRequest)
+Q_DECLARE_METATYPE(archivist::engine::PageResult)
+Q_DECLARE_METATYPE(archivist::engine::EventDetail)
+Q_DECLARE_METATYPE(archivist::engine::CountResult)

@@ -1,0 +1,122 @@
+#include "ui/archive_model.h"
+
+#include <QDateTime>
+
+namespace archivist::ui {
+
+ArchiveModel::ArchiveModel(engine::Engine* engine, QObject* parent) : QAbstractTableModel(parent), m_engine(engine) {
+    connect(m_engine, &engine::Engine::pageReady, this, &ArchiveModel::onPage);
+}
+
+int ArchiveModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
+
+int ArchiveModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant ArchiveModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid() || index.row() >= m_rows.size() || index.column() >= ColumnCount) return {};
+    const auto& e = m_rows[index.row()];
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case CreatedAt:
+            return QDateTime::fromSecsSinceEpoch(e.created_at, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss");
+        case Kind: return e.kind;
+        case Author: return e.pubkey_hex.left(16) + QChar(0x2026);
+        case Content: return QString(e.content_preview).replace('\n', ' ');
+        case FirstSeen:
+            return e.first_seen_ms ? QDateTime::fromMSecsSinceEpoch(e.first_seen_ms, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss")
+                                   : QString();
+        case Id: return e.id_hex.left(16) + QChar(0x2026);
+        }
+    } else if (role == Qt::ToolTipRole) {
+        switch (index.column()) {
+        case Author: return e.pubkey_hex;
+        case Id: return e.id_hex;
+        case Content: return e.content_preview;
+        case CreatedAt: return QString::number(e.created_at);
+        }
+    } else if (role == Qt::TextAlignmentRole && index.column() == Kind) {
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    } else if (role == Qt::UserRole) {
+        return e.id_hex;
+    }
+    return {};
+}
+
+QVariant ArchiveModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+    switch (section) {
+    case CreatedAt: return tr("Created (UTC)");
+    case Kind: return tr("Kind");
+    case Author: return tr("Author");
+    case Content: return tr("Content");
+    case FirstSeen: return tr("First seen (UTC)");
+    case Id: return tr("Id");
+    }
+    return {};
+}
+
+bool ArchiveModel::canFetchMore(const QModelIndex& parent) const {
+    return !parent.isValid() && m_active && !m_atEnd && m_pending == 0 && m_rows.size() < kMaxRows;
+}
+
+void ArchiveModel::fetchMore(const QModelIndex& parent) {
+    if (canFetchMore(parent)) request();
+}
+
+void ArchiveModel::setQuery(const engine::QueryFilter& query) {
+    const bool wasLoading = m_pending != 0;
+    beginResetModel();
+    m_rows.clear();
+    m_rows.squeeze();
+    m_query = query;
+    m_active = true;
+    m_atEnd = false;
+    m_error.clear();
+    m_pending = 0;  // an answer to the old query is now stale
+    endResetModel();
+    // A view (or the model tester) may already have fetched the first page on the reset.
+    if (m_pending == 0) request();
+    if (wasLoading && m_pending == 0) emit loadingChanged(false);
+}
+
+void ArchiveModel::request() {
+    engine::PageRequest req;
+    req.query = m_query;
+    req.page_size = std::min(m_pageSize, kMaxRows - int(m_rows.size()));
+    if (!m_rows.isEmpty()) req.after = engine::PageCursor{m_rows.back().created_at, m_rows.back().id_hex};
+    m_pending = m_engine->requestPage(req);
+    if (m_pending == 0) {
+        m_atEnd = true;
+        m_error = tr("The engine cannot query the archive.");
+        emit errorOccurred(m_error);
+        return;
+    }
+    emit loadingChanged(true);
+}
+
+void ArchiveModel::onPage(quint64 id, const engine::PageResult& result) {
+    if (id == 0 || id != m_pending) return;  // stale: another query or page was asked since
+    if (!result.ok) {
+        m_pending = 0;
+        m_atEnd = true;
+        m_error = result.error;
+        emit loadingChanged(false);
+        emit errorOccurred(m_error);
+        return;
+    }
+    const int room = kMaxRows - int(m_rows.size());
+    const int n = std::min<int>(room, int(result.rows.size()));
+    m_atEnd = result.at_end || n == 0;
+    // m_pending stays set while rows are inserted: a fetchMore() from a rowsInserted handler must
+    // not ask for the page after the old last row again.
+    if (n > 0) {
+        beginInsertRows({}, int(m_rows.size()), int(m_rows.size()) + n - 1);
+        m_rows.append(result.rows.mid(0, n));
+        endInsertRows();
+    }
+    m_pending = 0;
+    emit loadingChanged(false);
+    emit pageLoaded(n);
+}
+
+}  // namespace archivist::ui

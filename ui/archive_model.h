@@ -1,0 +1,64 @@
+#pragma once
+// ArchiveModel: the archive browser's lazily paged table. It never loads everything: the view's
+// fetchMore() asks the engine for the next keyset page (created_at, id) after the last row, and
+// rows are appended when the answer (a queued pageReady value) arrives. One page request is in
+// flight at a time; setQuery() starts over and makes any older answer stale (ignored by id).
+// Bound: at most kMaxRows rows are held; beyond that canFetchMore() is false and limitReached()
+// tells the user to narrow the filter.
+// Thread: GUI only.
+#include <QAbstractTableModel>
+#include <QVector>
+#include <optional>
+
+#include "core/engine/engine.h"
+
+namespace archivist::ui {
+
+class ArchiveModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { CreatedAt, Kind, Author, Content, FirstSeen, Id, ColumnCount };
+    static constexpr int kMaxRows = 250'000;  // ≈ 200 MB of row values at most
+    static constexpr int kDefaultPageSize = 200;
+
+    explicit ArchiveModel(engine::Engine* engine, QObject* parent = nullptr);
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    bool canFetchMore(const QModelIndex& parent = {}) const override;
+    void fetchMore(const QModelIndex& parent = {}) override;
+
+    // Clears the rows and requests the first page of `query`.
+    void setQuery(const engine::QueryFilter& query);
+    const engine::QueryFilter& query() const { return m_query; }
+    void setPageSize(int rows) { m_pageSize = rows; }
+    int pageSize() const { return m_pageSize; }
+
+    const engine::EventRowView* row(int r) const { return r >= 0 && r < m_rows.size() ? &m_rows[r] : nullptr; }
+    bool loading() const { return m_pending != 0; }
+    bool atEnd() const { return m_atEnd; }
+    bool limitReached() const { return m_rows.size() >= kMaxRows; }
+    QString lastError() const { return m_error; }
+
+signals:
+    void loadingChanged(bool loading);
+    void errorOccurred(const QString& message);
+    void pageLoaded(int rows_added);
+
+private:
+    void request();
+    void onPage(quint64 id, const engine::PageResult& result);
+
+    engine::Engine* m_engine;
+    engine::QueryFilter m_query;
+    QVector<engine::EventRowView> m_rows;  // bounded: kMaxRows
+    quint64 m_pending = 0;                 // id of the page request in flight, 0 = none
+    bool m_atEnd = true;                   // nothing requested yet
+    bool m_active = false;                 // setQuery() was called
+    int m_pageSize = kDefaultPageSize;
+    QString m_error;
+};
+
+}  // namespace archivist::ui

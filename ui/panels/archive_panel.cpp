@@ -1,0 +1,429 @@
+#include "ui/panels/archive_panel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QDateTimeEdit>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSplitter>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <climits>
+
+#include "core/protocol/hex.h"
+#include "core/protocol/nip19.h"
+#include "ui/archive_model.h"
+#include "ui/event_detail_view.h"
+
+namespace archivist::ui {
+
+namespace {
+
+QStringList tokens(const QString& text) {
+    static const QRegularExpression sep(QStringLiteral("[,\\s]+"));
+    return text.split(sep, Qt::SkipEmptyParts);
+}
+
+bool hexId(const QString& text, protocol::Bytes32& out) {
+    return protocol::fromHex(text.toLower().toStdString(), out.data(), out.size());
+}
+
+// e=<hex|note|nevent>, p=<hex|npub|nprofile>: normalised to lowercase hex; other tags verbatim.
+std::optional<std::string> tagValue(QChar name, const QString& value) {
+    if (name == QLatin1Char('e')) {
+        protocol::Bytes32 id{};
+        if (hexId(value, id)) return protocol::toHex(id);
+        auto d = protocol::decodeNip19(value.toStdString());
+        if (d) {
+            if (auto* n = std::get_if<protocol::Nip19Note>(&*d)) return protocol::toHex(n->id);
+            if (auto* n = std::get_if<protocol::Nip19EventRef>(&*d)) return protocol::toHex(n->id);
+        }
+        return std::nullopt;
+    }
+    if (name == QLatin1Char('p')) {
+        auto pk = protocol::decodePubkeyInput(value.toStdString());
+        if (!pk) return std::nullopt;
+        return protocol::toHex(*pk);
+    }
+    return value.toStdString();
+}
+
+}  // namespace
+
+std::optional<engine::QueryFilter> ArchivePanel::buildQuery(const FilterInputs& in, QString* error) {
+    auto fail = [&](const QString& text) -> std::optional<engine::QueryFilter> {
+        if (error) *error = text;
+        return std::nullopt;
+    };
+    engine::QueryFilter q;
+    for (const QString& k : tokens(in.kinds)) {
+        bool ok = false;
+        const uint v = k.toUInt(&ok);
+        if (!ok || v > 65535) return fail(tr("Kind \"%1\" is not a number from 0 to 65535.").arg(k));
+        if (std::find(q.filter.kinds.begin(), q.filter.kinds.end(), uint16_t(v)) == q.filter.kinds.end())
+            q.filter.kinds.push_back(uint16_t(v));
+    }
+    for (const QString& a : tokens(in.authors)) {
+        auto pk = protocol::decodePubkeyInput(a.toStdString());
+        if (!pk)
+            return fail(tr("Author \"%1\" is not an npub, nprofile or 64-character hex key (%2).")
+                            .arg(a, QString::fromStdString(pk.error().message)));
+        if (std::find(q.filter.authors.begin(), q.filter.authors.end(), *pk) == q.filter.authors.end())
+            q.filter.authors.push_back(*pk);
+    }
+    static const QRegularExpression tagRe(QStringLiteral("^#?([A-Za-z])=(.+)$"));
+    for (const QString& t : tokens(in.tags)) {
+        const auto m = tagRe.match(t);
+        if (!m.hasMatch())
+            return fail(tr("Tag \"%1\" must look like t=value (one letter, \"=\", a value).").arg(t));
+        const QChar name = m.captured(1).at(0);
+        const auto value = tagValue(name, m.captured(2));
+        if (!value) {
+            return fail(name == QLatin1Char('e')
+                            ? tr("Tag \"%1\": an e tag needs an event id (64 hex, note or nevent).").arg(t)
+                            : tr("Tag \"%1\": a p tag needs a public key (64 hex, npub or nprofile).").arg(t));
+        }
+        auto& list = q.filter.tags[char(name.toLatin1())];
+        if (std::find(list.begin(), list.end(), *value) == list.end()) list.push_back(*value);
+    }
+    if (in.since) q.filter.since = std::max<qint64>(0, in.since->toSecsSinceEpoch());
+    if (in.until) q.filter.until = std::max<qint64>(0, in.until->toSecsSinceEpoch());
+    if (q.filter.since && q.filter.until && *q.filter.since > *q.filter.until)
+        return fail(tr("The start of the time range is after its end."));
+    const QString search = in.search.simplified();
+    if (!search.isEmpty()) q.filter.search = search.toStdString();
+    q.relay = in.relay.trimmed();
+    if (error) error->clear();
+    return q;
+}
+
+ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
+    : QWidget(parent), m_engine(engine), m_model(new ArchiveModel(engine, this)) {
+    setObjectName("archivePanel");
+    auto* layout = new QVBoxLayout(this);
+
+    // Filter bar.
+    auto* bar = new QGridLayout();
+    auto lineEdit = [this](const char* name, const QString& placeholder) {
+        auto* e = new QLineEdit(this);
+        e->setObjectName(name);
+        e->setPlaceholderText(placeholder);
+        e->setClearButtonEnabled(true);
+        connect(e, &QLineEdit::returnPressed, this, &ArchivePanel::applyFilter);
+        return e;
+    };
+    m_kinds = lineEdit("filterKinds", tr("Kinds, e.g. 1,7"));
+    m_authors = lineEdit("filterAuthors", tr("Authors: npub… or hex"));
+    m_tags = lineEdit("filterTags", tr("Tags, e.g. t=nostr e=<id>"));
+    m_search = lineEdit("filterSearch", tr("Search the content"));
+    m_sinceOn = new QCheckBox(tr("From"), this);
+    m_sinceOn->setObjectName("filterSinceEnabled");
+    m_since = new QDateTimeEdit(QDateTime::currentDateTimeUtc().addDays(-1), this);
+    m_since->setObjectName("filterSince");
+    m_untilOn = new QCheckBox(tr("To"), this);
+    m_untilOn->setObjectName("filterUntilEnabled");
+    m_until = new QDateTimeEdit(QDateTime::currentDateTimeUtc(), this);
+    m_until->setObjectName("filterUntil");
+    for (auto* dt : {m_since, m_until}) {
+        dt->setTimeSpec(Qt::UTC);
+        dt->setDisplayFormat("yyyy-MM-dd HH:mm:ss");
+        dt->setCalendarPopup(true);
+        dt->setEnabled(false);
+    }
+    connect(m_sinceOn, &QCheckBox::toggled, m_since, &QWidget::setEnabled);
+    connect(m_untilOn, &QCheckBox::toggled, m_until, &QWidget::setEnabled);
+    m_relay = new QComboBox(this);
+    m_relay->setObjectName("filterRelay");
+    m_relay->addItem(tr("Any relay"), QString());
+    m_apply = new QPushButton(tr("Apply"), this);
+    m_apply->setObjectName("applyFilter");
+    m_apply->setDefault(true);
+    connect(m_apply, &QPushButton::clicked, this, &ArchivePanel::applyFilter);
+    bar->addWidget(m_kinds, 0, 0);
+    bar->addWidget(m_authors, 0, 1, 1, 2);
+    bar->addWidget(m_tags, 0, 3, 1, 2);
+    bar->addWidget(m_search, 1, 0, 1, 2);
+    auto* range = new QHBoxLayout();
+    range->addWidget(m_sinceOn);
+    range->addWidget(m_since);
+    range->addWidget(m_untilOn);
+    range->addWidget(m_until);
+    bar->addLayout(range, 1, 2);
+    bar->addWidget(m_relay, 1, 3);
+    bar->addWidget(m_apply, 1, 4);
+    layout->addLayout(bar);
+    m_error = new QLabel(this);
+    m_error->setObjectName("filterError");
+    m_error->setStyleSheet(QStringLiteral("color: #b00020;"));
+    m_error->setWordWrap(true);
+    m_error->hide();
+    layout->addWidget(m_error);
+
+    // Table and detail.
+    auto* split = new QSplitter(Qt::Vertical, this);
+    m_table = new QTableView(split);
+    m_table->setObjectName("archiveTable");
+    m_table->setModel(m_model);
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setStretchLastSection(true);
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_detail = new EventDetailView(split);
+    m_detail->setObjectName("archiveDetail");
+    split->addWidget(m_table);
+    split->addWidget(m_detail);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    layout->addWidget(split, 1);
+
+    // Actions.
+    auto addAction = [this](const char* name, const QString& text, void (ArchivePanel::*slot)()) {
+        auto* a = new QAction(text, this);
+        a->setObjectName(name);
+        connect(a, &QAction::triggered, this, slot);
+        m_table->addAction(a);
+        return a;
+    };
+    addAction("actionCopyJson", tr("Copy as JSON"), &ArchivePanel::copyAsJson);
+    addAction("actionCopyNevent", tr("Copy as nevent"), &ArchivePanel::copyAsNevent);
+    addAction("actionCopyNote", tr("Copy as note"), &ArchivePanel::copyAsNote);
+    addAction("actionExportFilter", tr("Export this filter…"), &ArchivePanel::exportFilter);
+    auto* foot = new QHBoxLayout();
+    m_count = new QLabel(this);
+    m_count->setObjectName("countLabel");
+    m_status = new QLabel(this);
+    m_status->setObjectName("archiveStatus");
+    auto* exportButton = new QPushButton(tr("Export this filter…"), this);
+    exportButton->setObjectName("exportFilter");
+    connect(exportButton, &QPushButton::clicked, this, &ArchivePanel::exportFilter);
+    foot->addWidget(m_count);
+    foot->addWidget(m_status, 1);
+    foot->addWidget(exportButton);
+    layout->addLayout(foot);
+
+    connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, &ArchivePanel::onSelectionChanged);
+    connect(m_model, &ArchiveModel::errorOccurred, this, [this](const QString& e) { setStatus(tr("Query failed: %1").arg(e)); });
+    connect(m_model, &ArchiveModel::loadingChanged, this, [this](bool loading) {
+        if (loading) setStatus(tr("Loading…"));
+        else if (m_model->lastError().isEmpty())
+            setStatus(m_model->limitReached() ? tr("%1 rows shown (the limit); narrow the filter to see more.")
+                                                    .arg(m_model->rowCount())
+                                              : tr("%1 rows shown").arg(m_model->rowCount()));
+    });
+    connect(m_detail, &EventDetailView::relayActivated, this, &ArchivePanel::relaySelected);
+    connect(m_engine, &engine::Engine::detailReady, this, &ArchivePanel::onDetail);
+    connect(m_engine, &engine::Engine::countReady, this, &ArchivePanel::onCount);
+    connect(m_engine, &engine::Engine::jobProgress, this, &ArchivePanel::onJobProgress);
+    connect(m_engine, &engine::Engine::jobFinished, this, &ArchivePanel::onJobFinished);
+}
+
+FilterInputs ArchivePanel::inputs() const {
+    FilterInputs in;
+    in.kinds = m_kinds->text();
+    in.authors = m_authors->text();
+    in.tags = m_tags->text();
+    in.search = m_search->text();
+    in.relay = m_relay->currentData().toString();
+    if (m_sinceOn->isChecked()) in.since = m_since->dateTime();
+    if (m_untilOn->isChecked()) in.until = m_until->dateTime();
+    return in;
+}
+
+bool ArchivePanel::applyFilter() {
+    QString error;
+    const auto q = buildQuery(inputs(), &error);
+    if (!q) {
+        showError(error);
+        return false;
+    }
+    showError({});
+    m_applied = true;
+    m_detailPending = 0;
+    m_detail->clear();
+    m_model->setQuery(*q);
+    m_countPending = m_engine->requestCount(*q);
+    m_count->setText(m_countPending ? tr("Counting…") : QString());
+    return true;
+}
+
+void ArchivePanel::showError(const QString& text) {
+    m_error->setText(text);
+    m_error->setVisible(!text.isEmpty());
+}
+
+void ArchivePanel::setStatus(const QString& text) { m_status->setText(text); }
+
+void ArchivePanel::applySnapshot(const engine::EngineSnapshot& s) {
+    QStringList urls;
+    urls.reserve(s.relays.size());
+    for (const auto& r : s.relays) urls << QString::fromStdString(r.url);
+    if (urls == m_relayUrls) return;
+    m_relayUrls = urls;
+    const QString current = m_relay->currentData().toString();
+    m_relay->blockSignals(true);
+    m_relay->clear();
+    m_relay->addItem(tr("Any relay"), QString());
+    for (const auto& u : urls) m_relay->addItem(u, u);
+    // A relay that left the snapshot stays selectable while it is the applied choice.
+    if (!current.isEmpty() && !urls.contains(current)) m_relay->addItem(current, current);
+    m_relay->setCurrentIndex(std::max(0, m_relay->findData(current)));
+    m_relay->blockSignals(false);
+}
+
+void ArchivePanel::highlightRelay(const QString& url) {
+    int i = m_relay->findData(url);
+    if (i < 0) {
+        m_relay->addItem(url, url);
+        i = m_relay->count() - 1;
+    }
+    m_relay->setCurrentIndex(i);
+}
+
+const engine::EventRowView* ArchivePanel::selectedRow() const {
+    const auto rows = m_table->selectionModel()->selectedRows();
+    return rows.isEmpty() ? nullptr : m_model->row(rows.front().row());
+}
+
+void ArchivePanel::onSelectionChanged() {
+    const auto* row = selectedRow();
+    if (!row) {
+        m_detailPending = 0;
+        m_detail->clear();
+        return;
+    }
+    m_detail->showLoading(row->id_hex);
+    m_detailPending = m_engine->requestDetail(row->id_hex);
+    emit timeSelected(row->created_at * 1000);
+}
+
+void ArchivePanel::onDetail(quint64 id, const engine::EventDetail& detail) {
+    if (id == 0 || id != m_detailPending) return;
+    m_detailPending = 0;
+    m_detail->showDetail(detail);
+}
+
+void ArchivePanel::onCount(quint64 id, const engine::CountResult& result) {
+    if (id == 0 || id != m_countPending) return;
+    m_countPending = 0;
+    m_count->setText(result.ok ? tr("%n event(s) match", nullptr, int(std::min<quint64>(result.count, INT_MAX)))
+                               : tr("Count failed: %1").arg(result.error));
+}
+
+QString ArchivePanel::selectedJson() const {
+    const auto* row = selectedRow();
+    const auto& d = m_detail->detail();
+    if (!row || !d.found || d.id_hex != row->id_hex) return {};
+    return d.json;
+}
+
+QString ArchivePanel::selectedNevent() const {
+    const auto* row = selectedRow();
+    if (!row) return {};
+    protocol::Nip19EventRef ref;
+    protocol::Bytes32 pk{};
+    if (!hexId(row->id_hex, ref.id) || !hexId(row->pubkey_hex, pk)) return {};
+    ref.author = pk;
+    ref.kind = uint32_t(row->kind);
+    // Up to three relays that carried it, when the detail is loaded.
+    const auto& d = m_detail->detail();
+    if (d.found && d.id_hex == row->id_hex)
+        for (const auto& s : d.sightings)
+            if (s.relay.startsWith("wss://") || s.relay.startsWith("ws://"))
+                if (ref.relays.size() < 3) ref.relays.push_back(s.relay.toStdString());
+    return QString::fromStdString(protocol::encodeNevent(ref));
+}
+
+QString ArchivePanel::selectedNote() const {
+    const auto* row = selectedRow();
+    protocol::Bytes32 id{};
+    if (!row || !hexId(row->id_hex, id)) return {};
+    return QString::fromStdString(protocol::encodeNote(id));
+}
+
+void ArchivePanel::copyAsJson() {
+    const QString json = selectedJson();
+    if (json.isEmpty()) {
+        setStatus(selectedRow() ? tr("The event is still loading; try again in a moment.") : tr("Select an event first."));
+        return;
+    }
+    QApplication::clipboard()->setText(json);
+    setStatus(tr("Copied the event as JSON."));
+}
+
+void ArchivePanel::copyAsNevent() {
+    const QString s = selectedNevent();
+    if (s.isEmpty()) return setStatus(tr("Select an event first."));
+    QApplication::clipboard()->setText(s);
+    setStatus(tr("Copied %1").arg(s.left(24) + QChar(0x2026)));
+}
+
+void ArchivePanel::copyAsNote() {
+    const QString s = selectedNote();
+    if (s.isEmpty()) return setStatus(tr("Select an event first."));
+    QApplication::clipboard()->setText(s);
+    setStatus(tr("Copied %1").arg(s.left(24) + QChar(0x2026)));
+}
+
+void ArchivePanel::exportFilter() {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export events"), QStringLiteral("events.jsonl"),
+                                                      tr("JSON Lines (*.jsonl);;All files (*)"));
+    if (!path.isEmpty()) exportTo(path);
+}
+
+void ArchivePanel::exportTo(const QString& path) {
+    // The applied filter (what the table shows); without one, what the bar says now.
+    std::optional<engine::QueryFilter> q;
+    if (m_applied) q = m_model->query();
+    QString error;
+    if (!q) q = buildQuery(inputs(), &error);
+    if (!q) return showError(error);
+    if (m_engine->jobRunning()) return setStatus(tr("Another job is still running."));
+    m_exporting = true;
+    if (!m_progress) {
+        m_progress = new QProgressDialog(tr("Exporting events…"), tr("Cancel"), 0, 1000, this);
+        m_progress->setObjectName("exportProgress");
+        m_progress->setWindowModality(Qt::WindowModal);
+        m_progress->setMinimumDuration(0);
+        m_progress->setAutoClose(false);
+        m_progress->setAutoReset(false);
+        connect(m_progress, &QProgressDialog::canceled, this, [this] {
+            if (m_exporting) m_engine->cancelJob();
+        });
+    }
+    m_progress->setLabelText(tr("Exporting events to %1…").arg(path));
+    m_progress->setValue(0);
+    m_progress->show();
+    m_engine->startExport(*q, path);
+}
+
+void ArchivePanel::onJobProgress(const QString& kind, double fraction, const QString& text) {
+    if (kind != QLatin1String("export") || !m_exporting || !m_progress) return;
+    if (fraction < 0) m_progress->setRange(0, 0);
+    else {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(int(fraction * 1000));
+    }
+    m_progress->setLabelText(text);
+}
+
+void ArchivePanel::onJobFinished(const QString& kind, bool ok, const QString& summary) {
+    if (kind != QLatin1String("export") || !m_exporting) return;
+    m_exporting = false;
+    if (m_progress) m_progress->hide();
+    setStatus(ok ? summary : tr("Export failed: %1").arg(summary));
+}
+
+}  // namespace archivist::ui
