@@ -1,22 +1,50 @@
 #!/usr/bin/env bash
-# Screenshot of the console in a real window under Xvfb, into docs/screenshots/.
-# Usage: scripts/screenshot.sh [BUILD_DIR]   (needs xvfb, xauth, imagemagick's `import` or xwd)
+# Screenshot of the console in a real window under Xvfb, into docs/screenshots/: the engine
+# archives a real relay on 127.0.0.1 (tests/relay/relay.mjs, seeded through nostr-tools, with a
+# trickle of live events) so every panel shows live data.
+# Usage: scripts/screenshot.sh [BUILD_DIR]   (needs Xvfb, xwd and imagemagick's convert, node)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 build=${1:-build}
 out=docs/screenshots
 mkdir -p "$out"
 work=$(mktemp -d)
-trap 'kill ${app:-} 2>/dev/null || true; rm -rf "$work"' EXIT
-"$build/tools/make_events" "$work/events.jsonl" 3000 7 2>/dev/null
-"$build/archivist" import --data-dir "$work/data" "$work/events.jsonl" 2>/dev/null
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    exec 5>&- 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkfifo "$work/relay.stdin"
+node tests/relay/relay.mjs --port 0 --db "$work/relay.db" --default-limit 200 \
+    <"$work/relay.stdin" >"$work/relay.out" 2>/dev/null &
+pids+=($!)
+exec 5>"$work/relay.stdin"
+for _ in $(seq 1 100); do
+    port=$(awk '/^LISTENING /{print $2}' "$work/relay.out" 2>/dev/null)
+    [[ -n ${port:-} ]] && break
+    sleep 0.1
+done
+url=ws://127.0.0.1:$port
+node tests/relay/publish.mjs --url "$url" --count 1500 --same-second 150 --kinds-in-second 3 \
+    --created-at-base "$(date +%s)" --seed screenshot >/dev/null
+node tests/relay/publish.mjs --url "$url" --count 0 --live-every-ms 100 --live-count 0 --seed shot-live \
+    >/dev/null 2>&1 &
+pids+=($!)
+
 export DISPLAY=:97
-Xvfb :97 -screen 0 1280x800x24 >/dev/null 2>&1 &
-xvfb=$!
-trap 'kill ${app:-} $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
+pids+=($!)
 sleep 1
-"$build/archivist" --data-dir "$work/data" >/dev/null 2>&1 &
+# A relay that is refused by the address policy shows up too (and raises an incident).
+XDG_CONFIG_HOME="$work/config" "$build/archivist" --data-dir "$work/data" --no-seed-relays \
+    --relay "$url" --allow-address 127.0.0.1/32 --relay ws://10.0.0.1:7777 >/dev/null 2>&1 &
 app=$!
-sleep 4
-xwd -root -silent | /usr/bin/convert xwd:- "$out/main-window.png"
-kill -TERM $app; wait $app || true
+pids+=($app)
+sleep 12
+xwd -root -silent | /usr/bin/convert xwd:- -trim +repage "$out/main-window.png"
+kill -TERM $app
+wait $app || true
 echo "wrote $out/main-window.png"
