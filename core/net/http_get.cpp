@@ -66,14 +66,9 @@ void HttpGet::onConnected() {
     connect(m_socket, &QAbstractSocket::disconnected, this, &HttpGet::onDisconnected);
     connect(m_socket, &QAbstractSocket::errorOccurred, this, &HttpGet::onDisconnected);
 
-    QByteArray host = m_url.host(QUrl::FullyEncoded).toUtf8();
-    if (host.contains(':')) host = '[' + host + ']';
-    const bool tls = m_url.scheme().toLower() == "https";
-    const int port = m_url.port(tls ? 443 : 80);
-    if (port != (tls ? 443 : 80)) host += ':' + QByteArray::number(port);
-    QByteArray target = m_url.path(QUrl::FullyEncoded).toUtf8();
-    if (target.isEmpty()) target = "/";
-    if (m_url.hasQuery()) target += '?' + m_url.query(QUrl::FullyEncoded).toUtf8();
+    const RequestLine line = requestLine(m_url, m_url.scheme().toLower() == "https");
+    const QByteArray& host = line.host;
+    const QByteArray& target = line.target;
 
     QByteArray request = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n";
     bool has_user_agent = false;

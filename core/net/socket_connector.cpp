@@ -8,6 +8,18 @@
 
 namespace archivist::net {
 
+RequestLine requestLine(const QUrl& url, bool tls) {
+    RequestLine line;
+    line.host = url.host(QUrl::FullyEncoded).toUtf8();
+    if (line.host.contains(':')) line.host = '[' + line.host + ']';
+    const int port = url.port(tls ? 443 : 80);
+    if (port != (tls ? 443 : 80)) line.host += ':' + QByteArray::number(port);
+    line.target = url.path(QUrl::FullyEncoded).toUtf8();
+    if (line.target.isEmpty()) line.target = "/";
+    if (url.hasQuery()) line.target += '?' + url.query(QUrl::FullyEncoded).toUtf8();
+    return line;
+}
+
 const char* connectErrorName(ConnectError error) {
     switch (error) {
     case ConnectError::None: return "none";

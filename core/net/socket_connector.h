@@ -15,6 +15,7 @@
 #include <QSslCertificate>
 #include <QString>
 #include <QTimer>
+#include <QUrl>
 #include <cstdint>
 
 class QAbstractSocket;
@@ -23,6 +24,14 @@ namespace archivist::net {
 
 enum class ConnectError { None, Timeout, Failed, TlsFailed };
 const char* connectErrorName(ConnectError error);  // stable snake_case names
+
+// The Host header value (bracketed IPv6, port only when not the scheme's default) and the
+// request target (path, "/" when empty, plus query) of an HTTP/1.1 request for `url`.
+struct RequestLine {
+    QByteArray host;
+    QByteArray target;
+};
+RequestLine requestLine(const QUrl& url, bool tls);
 
 struct ConnectTarget {
     QString host;          // URL host (ACE form): TLS SNI + certificate name

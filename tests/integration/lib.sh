@@ -155,3 +155,23 @@ ensure_events() {
 now_ms() {
     date +%s%3N
 }
+
+# start_relay [ARGS...] — tests/relay/relay.mjs on 127.0.0.1 (a real relay from npm) with ARGS,
+# its database in $WORK; sets RELAY_PID, PORT and URL. Its stdin is a fifo held open on fd 7: if
+# the test dies, the relay sees EOF and exits.
+start_relay() {
+    mkfifo "$WORK/relay.stdin"
+    node "$TESTS_DIR/relay/relay.mjs" --port 0 --db "$WORK/relay.sqlite" "$@" \
+        <"$WORK/relay.stdin" >"$WORK/relay.out" 2>"$WORK/relay.err" &
+    RELAY_PID=$!
+    track_pid "$RELAY_PID"
+    exec 7>"$WORK/relay.stdin"
+    for _ in $(seq 1 200); do
+        grep -q '^LISTENING ' "$WORK/relay.out" 2>/dev/null && break
+        kill -0 "$RELAY_PID" 2>/dev/null || fail "relay.mjs exited: $(cat "$WORK/relay.err")"
+        sleep 0.05
+    done
+    PORT=$(awk '/^LISTENING /{print $2}' "$WORK/relay.out")
+    [[ -n $PORT ]] || fail "relay.mjs did not print LISTENING: $(cat "$WORK/relay.err")"
+    URL=ws://127.0.0.1:$PORT
+}

@@ -10,23 +10,8 @@ source "$(dirname "$0")/lib.sh"
 RELAY_DIR=$TESTS_DIR/relay
 T=1710000000
 
-# The relay's stdin is a fifo we hold open: if this script dies, the relay sees EOF and exits.
-mkfifo "$WORK/relay.stdin"
-node "$RELAY_DIR/relay.mjs" --port 0 --db "$WORK/relay.db" --default-limit 10 \
-    <"$WORK/relay.stdin" >"$WORK/relay.out" 2>"$WORK/relay.err" &
-RELAY_PID=$!
-track_pid "$RELAY_PID"
-exec 4>"$WORK/relay.stdin"
-
-for _ in $(seq 1 200); do
-    grep -q '^LISTENING ' "$WORK/relay.out" 2>/dev/null && break
-    kill -0 "$RELAY_PID" 2>/dev/null || fail "relay.mjs exited: $(cat "$WORK/relay.err")"
-    sleep 0.05
-done
-PORT=$(awk '/^LISTENING /{print $2}' "$WORK/relay.out")
-[[ -n $PORT ]] || fail "relay.mjs did not print LISTENING: $(cat "$WORK/relay.err")"
+start_relay --default-limit 10
 expect_eq "$(wc -l <"$WORK/relay.out")" 1 "relay.mjs stdout lines"
-URL=ws://127.0.0.1:$PORT
 note "relay on $URL"
 
 q() {  # q NAME ARGS... → stdout JSON in $WORK/NAME.json

@@ -10,31 +10,12 @@ source "$(dirname "$0")/lib.sh"
 RELAY_DIR=$TESTS_DIR/relay
 D=$WORK/data
 
-start_relay() {
-    local out=$WORK/relay.out
-    # stdin from a fifo we hold open: the relay exits when this script (and the fifo) goes away.
-    mkfifo "$WORK/relay.stdin"
-    node "$RELAY_DIR/relay.mjs" --port 0 --db "$WORK/relay.sqlite" --default-limit 10 \
-        <"$WORK/relay.stdin" >"$out" 2>"$WORK/relay.err" &
-    RELAY_PID=$!
-    track_pid "$RELAY_PID"
-    exec 7>"$WORK/relay.stdin"
-    for _ in $(seq 1 200); do
-        if PORT=$(grep -m1 -oE '^LISTENING [0-9]+' "$out" | awk '{print $2}') && [[ -n $PORT ]]; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    cat "$WORK/relay.err" >&2
-    fail "relay did not start"
-}
 
 ids_of_export() {  # export → sorted ids
     sed -E 's/^\{"id":"([0-9a-f]{64})".*/\1/' "$1" | sort
 }
 
-start_relay
-URL="ws://127.0.0.1:$PORT"
+start_relay --default-limit 10
 note "relay on $URL"
 
 # 300 events, 150 of them in one second spread over 5 kinds: more than the relay's cap (10 × 10).
