@@ -19,6 +19,7 @@
 #include <QToolBar>
 
 #include "core/engine/engine.h"
+#include "ui/settings_dialog.h"
 #include "ui/add_relays_dialog.h"
 #include "ui/loop_lag_monitor.h"
 #include "ui/panels/archive_panel.h"
@@ -51,6 +52,12 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     auto* importAction = fileMenu->addAction(tr("&Import…"), this, &MainWindow::chooseImportFiles);
     importAction->setObjectName("actionImport");
     importAction->setShortcut(QKeySequence(tr("Ctrl+I")));
+    fileMenu->addAction(tr("&Verify archive…"), this, &MainWindow::verifyArchive)->setObjectName("actionVerify");
+    fileMenu->addAction(tr("&Rebuild index…"), this, &MainWindow::scheduleReindex)->setObjectName("actionReindex");
+    fileMenu->addSeparator();
+    auto* settingsAction = fileMenu->addAction(tr("&Settings…"), this, &MainWindow::openSettings);
+    settingsAction->setObjectName("actionSettings");
+    settingsAction->setShortcut(QKeySequence(tr("Ctrl+,")));
     fileMenu->addSeparator();
     auto* quitAction = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
@@ -308,6 +315,46 @@ void MainWindow::importFiles(const QStringList& files) {
     m_engine->startImport(files);
 }
 
+void MainWindow::verifyArchive() {
+    if (m_engine->jobRunning() || m_progress) {
+        QMessageBox::information(this, tr("Verify archive"), tr("Another job is still running."));
+        return;
+    }
+    m_progress = new QProgressDialog(tr("Verifying the archive against the index… Relays pause while it runs."),
+                                     tr("Cancel"), 0, 1000, this);
+    m_progress->setObjectName("verifyProgress");
+    m_progress->setWindowTitle(tr("Verify archive"));
+    m_progress->setMinimumDuration(0);
+    m_progress->setAutoClose(false);
+    m_progress->setAutoReset(false);
+    connect(m_progress, &QProgressDialog::canceled, m_engine, &engine::Engine::cancelJob);
+    m_progress->show();
+    m_engine->startVerify();
+}
+
+void MainWindow::scheduleReindex() {
+    if (m_engine->reindexScheduled()) {
+        const auto answer = QMessageBox::question(
+            this, tr("Rebuild index"),
+            tr("A rebuild of the index is already scheduled for the next start. Cancel it?"));
+        if (answer == QMessageBox::Yes && m_engine->cancelScheduledReindex())
+            statusBar()->showMessage(tr("The scheduled index rebuild was cancelled."), 15000);
+        return;
+    }
+    const auto answer = QMessageBox::question(
+        this, tr("Rebuild index"),
+        tr("Rebuild the index from the archive?\n\nThe rebuild runs at the next start of Archivist, before relays "
+           "connect (progress is logged). Until then nothing changes. Which relays carried each event is not in "
+           "the archive and is lost."));
+    if (answer == QMessageBox::Yes) m_engine->startReindex();
+}
+
+void MainWindow::openSettings() {
+    SettingsDialog dialog(m_engine, this);
+    if (dialog.exec() == QDialog::Accepted)
+        statusBar()->showMessage(tr("Settings saved; they take effect at the next start."), 15000);
+}
+
 void MainWindow::onJobProgress(const QString&, double fraction, const QString& text) {
     if (!m_progress) return;
     if (fraction < 0) m_progress->setRange(0, 0);  // unknown size (stdin)
@@ -320,7 +367,12 @@ void MainWindow::onJobFinished(const QString& kind, bool ok, const QString& summ
         m_progress->deleteLater();
         m_progress = nullptr;
     }
-    statusBar()->showMessage(summary, 15000);
+    statusBar()->showMessage(summary.section('\n', 0, 0), 15000);
+    if (kind == "verify" || kind == "reindex") {
+        if (ok) QMessageBox::information(this, kind == "verify" ? tr("Verify archive") : tr("Rebuild index"), summary);
+        else QMessageBox::warning(this, kind == "verify" ? tr("Verify archive") : tr("Rebuild index"), summary);
+        return;
+    }
     if (!ok) QMessageBox::warning(this, kind == "import" ? tr("Import") : kind, summary);
 }
 

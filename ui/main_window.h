@@ -76,6 +76,11 @@ public:
     AddRelaysDialog* openAddRelaysDialog(const QString& prefill = {});
     // Reads text files of relay URLs (bounded) and opens the dialog with them.
     AddRelaysDialog* openAddRelaysFromFiles(const QStringList& paths);
+    // File → Verify archive… (a job with progress and cancel; the report is shown at the end),
+    // Rebuild index… (asks, then schedules the rebuild for the next start), Settings… (modal).
+    void verifyArchive();
+    void scheduleReindex();
+    void openSettings();
 
     void saveLayout();
     bool restoreLayout();  // false when nothing (valid) was saved
@@ -93,6 +98,7 @@ private:
     void onJobProgress(const QString& kind, double fraction, const QString& text);
     void onJobFinished(const QString& kind, bool ok, const QString& summary);
     void chooseImportFiles();
+    void startLongJob(const QString& title, const QString& object_name);  // progress dialog for verify
 
 private slots:
     // Forward a panel's selection to the other panels (connected by name in addPanelDock).

@@ -1,6 +1,12 @@
 #include "core/engine/config.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <unistd.h>
 #include <sstream>
 
 #include "core/protocol/filter.h"
@@ -101,12 +107,98 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             cfg.filter_json = std::string(v.raw);
         } else if (key == "metrics_listen") {
             if (v.type != pj::Type::String) return configError(file, "\"metrics_listen\" must be \"HOST:PORT\"");
+            if (auto why = checkListenAddress(v.str); !why.empty())
+                return configError(file, "\"metrics_listen\": " + why);
             cfg.metrics_listen = v.str;
         } else {
             return configError(file, "unknown key \"" + key + "\"");
         }
     }
     return cfg;
+}
+
+std::string checkListenAddress(const std::string& text) {
+    if (text.empty()) return {};
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return "must be HOST:PORT";
+    const std::string host = text.substr(0, colon);
+    const std::string port = text.substr(colon + 1);
+    if (host.empty()) return "the host is missing";
+    if (host.front() == '[' ? host.back() != ']' || host.size() < 3 : host.find(':') != std::string::npos)
+        return "an IPv6 host must be written in brackets, e.g. [::1]:9100";
+    for (char c : host)
+        if (c == ' ' || c == '/' || c == '\t') return "the host contains a space or slash";
+    uint64_t p = 0;
+    if (port.empty() || port.size() > 5 || !pj::parseUnsigned(port, 65535, p))
+        return "the port must be a number from 0 to 65535 (0 = any free port)";
+    (void)p;
+    return {};
+}
+
+std::string configToJson(const EngineConfig& cfg) {
+    std::string out = "{\n";
+    auto list = [&](const char* key, const std::vector<std::string>& items) {
+        out += "  \"";
+        out += key;
+        out += "\": [";
+        for (size_t i = 0; i < items.size(); ++i) {
+            if (i) out += ", ";
+            pj::appendQuoted(out, items[i]);
+        }
+        out += "],\n";
+    };
+    auto num = [&](const char* key, uint64_t v) {
+        out += "  \"" + std::string(key) + "\": " + std::to_string(v) + ",\n";
+    };
+    auto flag = [&](const char* key, bool v) {
+        out += "  \"" + std::string(key) + "\": " + (v ? "true" : "false") + ",\n";
+    };
+    list("relays", cfg.relays);
+    list("allow_addresses", cfg.allow_addresses);
+    flag("seed_relays", cfg.seed_relays);
+    num("max_relays", cfg.max_relays);
+    flag("backfill", cfg.backfill);
+    num("backfill_depth_days", uint64_t(std::max<int64_t>(0, cfg.backfill_depth_days)));
+    num("backfill_limit", cfg.backfill_limit);
+    num("backfill_slots", cfg.backfill_slots);
+    num("network_threads", cfg.network_threads);
+    num("rate_events_per_s", cfg.rate_events_per_s);
+    num("rate_bytes_per_s", cfg.rate_bytes_per_s);
+    if (!cfg.filter_json.empty()) out += "  \"filter\": " + cfg.filter_json + ",\n";
+    out += "  \"metrics_listen\": ";
+    pj::appendQuoted(out, cfg.metrics_listen);
+    out += "\n}\n";
+    return out;
+}
+
+Expected<void> saveConfig(const std::filesystem::path& file, const EngineConfig& cfg) {
+    const std::string text = configToJson(cfg);
+    const std::filesystem::path tmp = file.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return configError(file, std::string("cannot write: ") + std::strerror(errno));
+    size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const std::string why = std::strerror(errno);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return configError(file, "cannot write: " + why);
+        }
+        written += size_t(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return configError(file, "cannot write: " + why);
+    }
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return configError(file, "cannot replace: " + why);
+    }
+    return {};
 }
 
 const std::vector<std::string>& seedRelays() {

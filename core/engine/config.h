@@ -26,10 +26,24 @@ struct EngineConfig {
     uint64_t rate_bytes_per_s = 8u << 20;      // per relay
     std::string filter_json;                   // NIP-01 filter of what to archive ("" = everything)
     std::string metrics_listen;
+
+    bool operator==(const EngineConfig&) const = default;
 };
 
 // Missing file → defaults. Errors: "config" with the file name and the offending key.
 Expected<EngineConfig> loadConfig(const std::filesystem::path& file);
+
+// Writes `cfg` as config.json text (every key, so the file documents itself). filter_json is
+// re-emitted as given ("" = no "filter" key).
+std::string configToJson(const EngineConfig& cfg);
+
+// Atomic: writes `file`.tmp, fsyncs it, renames it over `file`. loadConfig(saveConfig(x)) == x.
+// Errors: "config" with the file name and the OS reason; the old file is left untouched.
+Expected<void> saveConfig(const std::filesystem::path& file, const EngineConfig& cfg);
+
+// "HOST:PORT" as accepted by metrics_listen ("" = off): a non-empty host (name, IPv4 or [IPv6])
+// and a port 0..65535 (0 = any free port). Returns "" when valid, else the reason.
+std::string checkListenAddress(const std::string& text);
 
 // The built-in seed list (well-known public relays).
 const std::vector<std::string>& seedRelays();

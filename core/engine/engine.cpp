@@ -3,12 +3,17 @@
 #include <QDateTime>
 #include <QPointer>
 #include <QTimer>
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <thread>
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
 #include "core/engine/incident_rules.h"
+#include "core/engine/intake_gate.h"
 #include "core/index/index_reader.h"
 #include "core/protocol/event_codec.h"
 #include "core/engine/maintenance.h"
@@ -39,6 +44,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     so.policy.verify_signatures = options.verify_signatures;
     auto store = Store::open(data_dir, so, metrics);
     if (!store) return store.error();
+    if (auto rebuilt = runScheduledReindex(**store); !rebuilt) return rebuilt.error();
     auto stats = storeStats(**store);
     if (!stats) return stats.error();
     std::unique_ptr<EngineImpl> e(new EngineImpl(std::move(*store), options, metrics, parent));
@@ -130,6 +136,7 @@ Expected<void> EngineImpl::startNetwork() {
             return makeError("config", "allowed address \"" + cidr + "\": " + r.error().message);
     }
     m_sink = std::make_unique<StoreSink>(*m_store);
+    m_gate = std::make_unique<IntakeGate>(*m_sink);
     net::PoolOptions po;
     po.threads = cfg.network_threads;
     po.max_relays = cfg.max_relays;
@@ -158,7 +165,7 @@ Expected<void> EngineImpl::startNetwork() {
                           },
                           this);
     }
-    m_pool = std::make_unique<net::RelayPool>(po, *m_sink, m_relayState.get(), m_policy);
+    m_pool = std::make_unique<net::RelayPool>(po, *m_gate, m_relayState.get(), m_policy);
     m_pool->start();
     auto add = [&](const std::string& url, const char* source) {
         auto r = m_pool->addRelay(url, source);
@@ -368,6 +375,140 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
         QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("export", ok, summary); },
                                   Qt::QueuedConnection);
     });
+}
+
+QString EngineImpl::configPath() const { return QString::fromStdString(m_store->paths().config.string()); }
+
+EngineConfig EngineImpl::currentConfig() const {
+    // The file as it is now (it may have been edited since start); the running values otherwise.
+    auto cfg = loadConfig(m_store->paths().config);
+    if (cfg) return *cfg;
+    qCWarning(lcEngine) << "config not readable, showing the running values:" << cfg.error().message.c_str();
+    return m_opts.config;
+}
+
+bool EngineImpl::drainIntake(std::chrono::milliseconds timeout) {
+    // Everything handed to the pipeline has settled (stored, duplicate or invalid) and the queues
+    // are empty: the archive and the index describe the same events.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        bool settled = m_store->rawQueueDepth() == 0 && m_store->verifiedQueueDepth() == 0;
+        if (settled)
+            for (const auto& src : m_store->sources().snapshotAll())
+                if (src.received != src.settled()) {
+                    settled = false;
+                    break;
+                }
+        if (settled) return true;
+        if (m_jobCancel.load() || std::chrono::steady_clock::now() >= deadline || m_store->failed()) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a counter, not synchronising a test
+    }
+}
+
+void EngineImpl::startVerify() {
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("verify", false, tr("Another job is still running."));
+        return;
+    }
+    joinJob();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    m_job = std::thread([this] {
+        auto post = [this](double fraction, const QString& text) {
+            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("verify", fraction, text); },
+                                      Qt::QueuedConnection);
+        };
+        if (m_gate) m_gate->setHeld(true);
+        post(-1, tr("Pausing relay intake and committing what is in flight…"));
+        const bool drained = drainIntake(std::chrono::seconds(10));
+        bool ok = false;
+        QString summary;
+        if (m_jobCancel.load()) {
+            summary = tr("Verification cancelled.");
+        } else {
+            auto progress = [&](const WorkProgress& p) {
+                post(p.total ? std::min(1.0, double(p.done) / double(p.total)) : -1.0,
+                     tr("%1 of %2 events checked").arg(p.done).arg(p.total));
+            };
+            auto r = verifyStore(*m_store, progress, &m_jobCancel);
+            if (!r && r.error().code == "cancelled") {
+                summary = tr("Verification cancelled.");
+            } else if (!r) {
+                summary = tr("Verification failed: %1").arg(QString::fromStdString(r.error().message));
+            } else {
+                ok = r->ok();
+                summary = ok ? tr("The archive and the index agree: %1 events in %2 frames, %3 segments.")
+                                   .arg(r->archived_events).arg(r->frames).arg(r->segments)
+                             : tr("%n difference(s) between the archive (%1 events) and the index (%2 events):", nullptr,
+                                  int(std::min<uint64_t>(r->problems, INT32_MAX)))
+                                   .arg(r->archived_events).arg(r->indexed_events);
+                for (const auto& d : r->details) summary += QStringLiteral("\n• ") + QString::fromStdString(d);
+                if (r->problems > r->details.size())
+                    summary += QStringLiteral("\n") + tr("(and %1 more)").arg(r->problems - r->details.size());
+                if (!ok && !drained)
+                    summary += QStringLiteral("\n") +
+                               tr("The pipeline did not settle within 10 s; differences at the newest frames may be "
+                                  "events still in flight. Verify again to be sure.");
+            }
+        }
+        if (m_gate) m_gate->setHeld(false);
+        m_jobRunning.store(false);
+        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("verify", ok, summary); },
+                                  Qt::QueuedConnection);
+    });
+}
+
+void EngineImpl::startReindex() {
+    const auto marker = m_store->paths().root / kReindexMarker;
+    std::FILE* f = std::fopen(marker.c_str(), "wb");
+    if (!f) {
+        emit jobFinished("reindex", false, tr("Cannot create %1.").arg(QString::fromStdString(marker.string())));
+        return;
+    }
+    const bool wrote = std::fputs("rebuild the index from the archive at the next start\n", f) >= 0;
+    const bool closed = std::fclose(f) == 0;
+    if (!wrote || !closed) {
+        std::error_code ec;
+        std::filesystem::remove(marker, ec);
+        emit jobFinished("reindex", false, tr("Cannot write %1.").arg(QString::fromStdString(marker.string())));
+        return;
+    }
+    emit jobFinished("reindex", true,
+                     tr("The index will be rebuilt from the archive at the next start of Archivist. Until then "
+                        "nothing changes."));
+}
+
+bool EngineImpl::reindexScheduled() const {
+    std::error_code ec;
+    return std::filesystem::exists(m_store->paths().root / kReindexMarker, ec);
+}
+
+bool EngineImpl::cancelScheduledReindex() {
+    std::error_code ec;
+    return std::filesystem::remove(m_store->paths().root / kReindexMarker, ec);
+}
+
+Expected<bool> EngineImpl::runScheduledReindex(Store& store, const std::atomic<bool>* cancel) {
+    const auto marker = store.paths().root / kReindexMarker;
+    std::error_code ec;
+    if (!std::filesystem::exists(marker, ec)) return false;
+    qCInfo(lcEngine) << "rebuilding the index from the archive (scheduled by" << marker.c_str() << ")";
+    std::fprintf(stderr, "archivist: rebuilding the index from the archive…\n");
+    auto progress = [](const WorkProgress& p) {
+        const int percent = p.total ? int(100.0 * double(p.done) / double(p.total)) : 0;
+        qCInfo(lcEngine) << "reindex" << percent << "% after" << p.seconds << "s";
+        std::fprintf(stderr, "archivist: reindex %d%%\n", percent);
+    };
+    auto r = reindexStore(store, progress, cancel);
+    if (!r) return makeError(r.error().code, "scheduled reindex: " + r.error().message +
+                                                  " (the index is rebuilt again at the next start)");
+    std::filesystem::remove(marker, ec);
+    if (ec) return makeError("reindex", "cannot remove " + marker.string() + ": " + ec.message());
+    qCInfo(lcEngine) << "reindex done:" << r->events << "events in" << r->frames << "frames," << r->damaged_lines
+                     << "damaged lines";
+    std::fprintf(stderr, "archivist: index rebuilt: %llu events in %llu frames\n", (unsigned long long)r->events,
+                 (unsigned long long)r->frames);
+    return true;
 }
 
 void EngineImpl::loadNewest() {

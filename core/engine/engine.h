@@ -169,6 +169,22 @@ public:
         emit jobFinished(QStringLiteral("export"), false, tr("This engine cannot export."));
     }
 
+    // Settings: the data directory's config.json ("" = this engine has none) and what it holds now
+    // (read from the file; the running engine keeps the values it started with until restart).
+    virtual QString configPath() const { return {}; }
+    virtual archivist::engine::EngineConfig currentConfig() const { return {}; }
+
+    // Verifies archive ↔ index agreement on the running store. A job (jobProgress("verify", …),
+    // jobFinished("verify", ok, report)); relay intake is held (relays pause reading, nothing is
+    // dropped) and the pipeline drained while it runs, then resumes. cancelJob() cancels it.
+    virtual void startVerify() { emit jobFinished(QStringLiteral("verify"), false, tr("This engine cannot verify.")); }
+    // Schedules a rebuild of the index from the archive at the next start (a marker file in the data
+    // directory that open() honours before the pipeline starts). Answers at once with
+    // jobFinished("reindex", ok, text). cancelScheduledReindex() removes the marker (false: none).
+    virtual void startReindex() { emit jobFinished(QStringLiteral("reindex"), false, tr("This engine cannot rebuild its index.")); }
+    virtual bool reindexScheduled() const { return false; }
+    virtual bool cancelScheduledReindex() { return false; }
+
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
     void pageReady(quint64 id, const archivist::engine::PageResult& result);
@@ -187,6 +203,7 @@ struct EngineOptions {
 };
 
 class StoreSink;
+class IntakeGate;
 
 class EngineImpl final : public Engine {
     Q_OBJECT
@@ -210,6 +227,19 @@ public:
     quint64 requestDetail(const QString& id_hex) override;
     quint64 requestCount(const QueryFilter& query) override;
     void startExport(const QueryFilter& query, const QString& path) override;
+    QString configPath() const override;
+    EngineConfig currentConfig() const override;
+    void startVerify() override;
+    void startReindex() override;
+    bool reindexScheduled() const override;
+    bool cancelScheduledReindex() override;
+
+    // The marker file name (in the data directory) that schedules a reindex at the next open.
+    static constexpr const char* kReindexMarker = "reindex.requested";
+    // Runs a scheduled reindex (if the marker exists) on a store that is open but not started;
+    // progress goes to the log (lcEngine). The marker is removed only on success, so a cancelled or
+    // failed rebuild is redone at the next start. Returns whether one ran.
+    static Expected<bool> runScheduledReindex(Store& store, const std::atomic<bool>* cancel = nullptr);
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -228,6 +258,8 @@ private:
     std::unique_ptr<relays::RelayStateStore> m_relayState;
     std::shared_ptr<net::AddressPolicy> m_policy;
     std::unique_ptr<StoreSink> m_sink;
+    std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
+    bool drainIntake(std::chrono::milliseconds timeout);
     std::unique_ptr<net::RelayPool> m_pool;
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
     std::atomic<qint64> m_lastStoredAtMs{0};

@@ -1,0 +1,152 @@
+// Engine jobs from the File menu: verify on the running store, reindex scheduled for the next
+// start, cancel. Against a temporary data directory with signed events (no network).
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <sqlite3.h>
+
+#include "core/engine/engine.h"
+#include "core/engine/store.h"
+#include "core/observe/metrics.h"
+#include "event_factory.h"
+
+using namespace archivist;
+
+class TstEngineJobs : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    std::string m_data;
+
+    std::unique_ptr<engine::EngineImpl> openEngine(observe::MetricsRegistry& metrics) {
+        engine::EngineOptions eo;
+        eo.network = false;
+        eo.snapshot_interval_ms = 1000;
+        auto opened = engine::EngineImpl::open(m_data, eo, metrics);
+        if (!opened) qWarning() << "open failed:" << opened.error().message.c_str();
+        return opened ? std::move(*opened) : nullptr;
+    }
+
+    // Runs a job to its end: {ok, summary}.
+    static QPair<bool, QString> finish(engine::Engine& eng, const QString& kind, QSignalSpy& spy) {
+        if (spy.isEmpty() && !spy.wait(60000)) return {false, "no jobFinished"};
+        const auto args = spy.takeFirst();
+        if (args[0].toString() != kind) return {false, "wrong job " + args[0].toString()};
+        (void)eng;
+        return {args[1].toBool(), args[2].toString()};
+    }
+
+    QPair<bool, QString> verify(engine::Engine& eng) {
+        QSignalSpy spy(&eng, &engine::Engine::jobFinished);
+        eng.startVerify();
+        return finish(eng, "verify", spy);
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        m_data = m_dir.filePath("data").toStdString();
+        const QString file = m_dir.filePath("events.jsonl");
+        const auto made = testing::writeRandomEvents(file.toStdString(), 3000, 11, 40, 1, 0);
+        QCOMPARE(made.events, uint64_t(3000));
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+        eng->startImport({file});
+        const auto r = finish(*eng, "import", spy);
+        QVERIFY2(r.first, qPrintable(r.second));
+        QVERIFY(eng->shutdown().ok());
+    }
+
+    void verifyReportsAgreementOnAHealthyStore() {
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        QSignalSpy progress(eng.get(), &engine::Engine::jobProgress);
+        const auto r = verify(*eng);
+        QVERIFY2(r.first, qPrintable(r.second));
+        QVERIFY2(r.second.contains("agree") && r.second.contains("3000 events"), qPrintable(r.second));
+        QVERIFY(!progress.isEmpty());
+        QCOMPARE(progress[0][0].toString(), QString("verify"));
+        QVERIFY(!eng->jobRunning());
+    }
+
+    void cancelStopsVerify() {
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+        eng->startVerify();
+        eng->cancelJob();
+        const auto r = finish(*eng, "verify", spy);
+        QVERIFY(!r.first);
+        QVERIFY2(r.second.contains("cancelled"), qPrintable(r.second));
+        // A new job can start after a cancelled one, and the store is unharmed.
+        const auto again = verify(*eng);
+        QVERIFY2(again.first, qPrintable(again.second));
+    }
+
+    void verifyReportsACorruptedIndex() {
+        // Remove one event's index row behind the engine's back.
+        {
+            sqlite3* db = nullptr;
+            const std::string index = m_data + "/index.sqlite";
+            QCOMPARE(sqlite3_open(index.c_str(), &db), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(db, "DELETE FROM events WHERE rowid = (SELECT min(rowid) FROM events)", nullptr,
+                                  nullptr, nullptr),
+                     SQLITE_OK);
+            QCOMPARE(sqlite3_changes(db), 1);
+            sqlite3_close(db);
+        }
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        const auto r = verify(*eng);
+        QVERIFY(!r.first);
+        QVERIFY2(r.second.contains("difference") && r.second.contains("is not indexed"), qPrintable(r.second));
+    }
+
+    void cancelledScheduledReindexIsRedoneAtTheNextStart() {
+        {
+            observe::MetricsRegistry metrics;
+            auto eng = openEngine(metrics);
+            QVERIFY(eng);
+            QVERIFY(!eng->reindexScheduled());
+            QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+            eng->startReindex();
+            const auto r = finish(*eng, "reindex", spy);
+            QVERIFY2(r.first, qPrintable(r.second));
+            QVERIFY(r.second.contains("next start"));
+            QVERIFY(eng->reindexScheduled());
+            QVERIFY(eng->cancelScheduledReindex());
+            QVERIFY(!eng->reindexScheduled());
+            eng->startReindex();
+            QVERIFY(eng->reindexScheduled());
+        }
+        {
+            // A rebuild cancelled at once fails and leaves the marker in place.
+            observe::MetricsRegistry metrics;
+            auto store = engine::Store::open(m_data, engine::StoreOptions{}, metrics);
+            QVERIFY(store.ok());
+            std::atomic<bool> cancel{true};
+            auto r = engine::EngineImpl::runScheduledReindex(**store, &cancel);
+            QVERIFY(!r.ok());
+            QCOMPARE(r.error().code, std::string("cancelled"));
+            QVERIFY(std::filesystem::exists(m_data + "/" + engine::EngineImpl::kReindexMarker));
+        }
+    }
+
+    void reindexAtStartLeavesAStoreThatVerifies() {
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);  // runs the scheduled rebuild before the pipeline starts
+        QVERIFY(eng);
+        QVERIFY(!eng->reindexScheduled());
+        const auto r = verify(*eng);
+        QVERIFY2(r.first, qPrintable(r.second));
+        QVERIFY2(r.second.contains("3000 events"), qPrintable(r.second));
+    }
+};
+
+QTEST_GUILESS_MAIN(TstEngineJobs)
+#include "tst_engine_jobs.moc"
