@@ -1,10 +1,29 @@
-# `make package`: a .deb of the program and its desktop entry.
+# `make package` (or `cpack` in the build directory): a .deb with the program, its desktop entry,
+# its icon (scalable + 256x256) and its AppStream metadata. Runtime library dependencies come from
+# dpkg-shlibdeps; Qt's own translations (Qt dialogs in German) are only recommended.
 install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.desktop DESTINATION share/applications)
+install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.svg
+        DESTINATION share/icons/hicolor/scalable/apps)
+install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist-256.png
+        DESTINATION share/icons/hicolor/256x256/apps RENAME archivist.png)
+install(FILES ${PROJECT_SOURCE_DIR}/resources/io.github.archivist.metainfo.xml DESTINATION share/metainfo)
+
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "archivist")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "Archivist developers")
+set(CPACK_PACKAGE_VENDOR "Archivist developers")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Nostr archive with an operator console")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+  "Nostr archive with an operator console\n"
+  "Archivist connects to Nostr relays, verifies every event and keeps it in a compact,\n"
+  "crash-safe archive with a searchable index. Its console shows relay health,\n"
+  "throughput, memory, incidents and the archive's contents; it also runs headless.")
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_STRIP_FILES ON)  # RelWithDebInfo builds carry ~50 MB of debug info
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "qt6-translations-l10n")
 include(CPack)

@@ -1,0 +1,1305 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de_DE">
+<context>
+    <name>AddRelaysDialog</name>
+    <message>
+        <location filename="../ui/add_relays_dialog.cpp" line="+26"/>
+        <source>only ws:// and wss:// relays</source>
+        <translation>nur ws://- und wss://-Relays</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>user name or password in the URL</source>
+        <translation>Benutzername oder Passwort in der URL</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>invalid host</source>
+        <translation>ungültiger Host</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>invalid port</source>
+        <translation>ungültiger Port</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>a #fragment is not allowed</source>
+        <translation>ein #Fragment ist nicht erlaubt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>URL too long</source>
+        <translation>URL zu lang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not a URL</source>
+        <translation>keine URL</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Add relays</source>
+        <translation>Relays hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Paste one or more relay URLs (ws:// or wss://), separated by spaces, commas or new lines:</source>
+        <translation>Eine oder mehrere Relay-URLs (ws:// oder wss://) einfügen, getrennt durch Leerzeichen, Kommas oder Zeilenumbrüche:</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>wss://relay.example.com</source>
+        <translation>wss://relay.example.com</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Add</source>
+        <translation>Hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>ignored: at most %1 relays at once</source>
+        <translation>ignoriert: höchstens %1 Relays auf einmal</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>listed twice</source>
+        <translation>doppelt aufgeführt</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>No relay URLs yet.</source>
+        <translation>Noch keine Relay-URLs.</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n valid</source>
+        <translation>
+            <numerusform>%n gültig</numerusform>
+            <numerusform>%n gültig</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n invalid</source>
+        <translation>
+            <numerusform>%n ungültig</numerusform>
+            <numerusform>%n ungültig</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>Add %n relay(s)</source>
+        <translation>
+            <numerusform>%n Relay hinzufügen</numerusform>
+            <numerusform>%n Relays hinzufügen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>%1 added</source>
+        <translation>%1 hinzugefügt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 not added — %2</source>
+        <translation>%1 nicht hinzugefügt — %2</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+4"/>
+        <source>%n added</source>
+        <translation>
+            <numerusform>%n hinzugefügt</numerusform>
+            <numerusform>%n hinzugefügt</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+0"/>
+        <source>%n failed</source>
+        <translation>
+            <numerusform>%n fehlgeschlagen</numerusform>
+            <numerusform>%n fehlgeschlagen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+</context>
+<context>
+    <name>ArchiveModel</name>
+    <message>
+        <location filename="../ui/archive_model.cpp" line="+48"/>
+        <source>Created (UTC)</source>
+        <translation>Erstellt (UTC)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Author</source>
+        <translation>Autor</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Content</source>
+        <translation>Inhalt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First seen (UTC)</source>
+        <translation>Zuerst gesehen (UTC)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Id</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>The engine cannot query the archive.</source>
+        <translation>Die Engine kann das Archiv nicht abfragen.</translation>
+    </message>
+</context>
+<context>
+    <name>ArchivePanel</name>
+    <message>
+        <location filename="../ui/panels/archive_panel.cpp" line="+74"/>
+        <source>Kind &quot;%1&quot; is not a number from 0 to 65535.</source>
+        <translation>Art „%1“ ist keine Zahl von 0 bis 65535.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Author &quot;%1&quot; is not an npub, nprofile or 64-character hex key (%2).</source>
+        <translation>Autor „%1“ ist weder npub, nprofile noch ein Hex-Schlüssel mit 64 Zeichen (%2).</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Tag &quot;%1&quot; must look like t=value (one letter, &quot;=&quot;, a value).</source>
+        <translation>Tag „%1“ muss die Form t=Wert haben (ein Buchstabe, „=“, ein Wert).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tag &quot;%1&quot;: an e tag needs an event id (64 hex, note or nevent).</source>
+        <translation>Tag „%1“: ein e-Tag braucht eine Event-ID (64 Hex-Zeichen, note oder nevent).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tag &quot;%1&quot;: a p tag needs a public key (64 hex, npub or nprofile).</source>
+        <translation>Tag „%1“: ein p-Tag braucht einen öffentlichen Schlüssel (64 Hex-Zeichen, npub oder nprofile).</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>The start of the time range is after its end.</source>
+        <translation>Der Beginn des Zeitraums liegt nach seinem Ende.</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Kinds, e.g. 1,7</source>
+        <translation>Arten, z. B. 1,7</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Authors: npub… or hex</source>
+        <translation>Autoren: npub… oder Hex</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags, e.g. t=nostr e=&lt;id&gt;</source>
+        <translation>Tags, z. B. t=nostr e=&lt;id&gt;</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search the content</source>
+        <translation>Im Inhalt suchen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From</source>
+        <translation>Von</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>To</source>
+        <translation>Bis</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <location line="+129"/>
+        <source>Any relay</source>
+        <translation>Alle Relays</translation>
+    </message>
+    <message>
+        <location line="-128"/>
+        <source>Apply</source>
+        <translation>Anwenden</translation>
+    </message>
+    <message>
+        <location line="+50"/>
+        <source>Copy as JSON</source>
+        <translation>Als JSON kopieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy as nevent</source>
+        <translation>Als nevent kopieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy as note</source>
+        <translation>Als note kopieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+6"/>
+        <source>Export this filter…</source>
+        <translation>Diesen Filter exportieren…</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Query failed: %1</source>
+        <translation>Abfrage fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Loading…</source>
+        <translation>Wird geladen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 rows shown (the limit); narrow the filter to see more.</source>
+        <translation>%1 Zeilen angezeigt (die Obergrenze); den Filter eingrenzen, um mehr zu sehen.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>%1 rows shown</source>
+        <translation>%1 Zeilen angezeigt</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Counting…</source>
+        <translation>Wird gezählt…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+63"/>
+        <source>%n event(s) match</source>
+        <translation>
+            <numerusform>%n Event passt</numerusform>
+            <numerusform>%n Events passen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Count failed: %1</source>
+        <translation>Zählen fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>The event is still loading; try again in a moment.</source>
+        <translation>Das Event wird noch geladen; bitte gleich noch einmal versuchen.</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+9"/>
+        <location line="+7"/>
+        <source>Select an event first.</source>
+        <translation>Bitte zuerst ein Event auswählen.</translation>
+    </message>
+    <message>
+        <location line="-12"/>
+        <source>Copied the event as JSON.</source>
+        <translation>Event als JSON kopiert.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <location line="+7"/>
+        <source>Copied %1</source>
+        <translation>%1 kopiert</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Export events</source>
+        <translation>Events exportieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>JSON Lines (*.jsonl);;All files (*)</source>
+        <translation>JSON Lines (*.jsonl);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Another job is still running.</source>
+        <translation>Ein anderer Auftrag läuft noch.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Exporting events…</source>
+        <translation>Events werden exportiert…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Exporting events to %1…</source>
+        <translation>Events werden nach %1 exportiert…</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Export failed: %1</source>
+        <translation>Export fehlgeschlagen: %1</translation>
+    </message>
+</context>
+<context>
+    <name>EventDetailView</name>
+    <message>
+        <location filename="../ui/event_detail_view.cpp" line="+32"/>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Value</source>
+        <translation>Wert</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>More</source>
+        <translation>Weitere</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>First seen (UTC)</source>
+        <translation>Zuerst gesehen (UTC)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Latency</source>
+        <translation>Latenz</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>JSON</source>
+        <translation>JSON</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags</source>
+        <translation>Tags</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relays</source>
+        <translation>Relays</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>%1%2 s</source>
+        <translation>%1%2 s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1%2 min</source>
+        <translation>%1%2 min</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1%2 h</source>
+        <translation>%1%2 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1%2 d</source>
+        <translation>%1%2 d</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Select an event to see its details.</source>
+        <translation>Ein Event auswählen, um seine Details zu sehen.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Loading %1…</source>
+        <translation>%1 wird geladen…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Cannot load the event: %1</source>
+        <translation>Das Event kann nicht geladen werden: %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The event %1 is not in the archive.</source>
+        <translation>Das Event %1 ist nicht im Archiv.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Kind %1 by %2 at %3 UTC</source>
+        <translation>Art %1 von %2 am %3 UTC</translation>
+    </message>
+</context>
+<context>
+    <name>IncidentsModel</name>
+    <message>
+        <location filename="../ui/incidents_model.cpp" line="+20"/>
+        <source>Relay flooding</source>
+        <translation>Relay überflutet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relay rate-limited</source>
+        <translation>Relay drosselt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relay stalled</source>
+        <translation>Relay steht still</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invalid-signature spike</source>
+        <translation>Häufung ungültiger Signaturen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Auth failures</source>
+        <translation>Authentifizierungsfehler</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Address refused</source>
+        <translation>Adresse abgelehnt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Queue near capacity</source>
+        <translation>Warteschlange fast voll</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Slow commits</source>
+        <translation>Langsame Commits</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Low disk</source>
+        <translation>Wenig Speicherplatz</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Write errors</source>
+        <translation>Schreibfehler</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Unknown</source>
+        <translation>Unbekannt</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Info</source>
+        <translation>Info</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Warning</source>
+        <translation>Warnung</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Critical</source>
+        <translation>Kritisch</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>First %1, latest %2</source>
+        <translation>Erstmals %1, zuletzt %2</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Severity</source>
+        <translation>Schweregrad</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Count</source>
+        <translation>Anzahl</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Message</source>
+        <translation>Meldung</translation>
+    </message>
+</context>
+<context>
+    <name>IncidentsPanel</name>
+    <message>
+        <location filename="../ui/panels/incidents_panel.cpp" line="+26"/>
+        <source>&amp;Acknowledge</source>
+        <translation>&amp;Bestätigen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mark the selected incident as seen</source>
+        <translation>Den ausgewählten Vorfall als gesehen markieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Clear acknowledged</source>
+        <translation>Bestätigte &amp;entfernen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Clear a&amp;ll</source>
+        <translation>&amp;Alle entfernen</translation>
+    </message>
+</context>
+<context>
+    <name>LogModel</name>
+    <message>
+        <location filename="../ui/log_model.cpp" line="+11"/>
+        <source>debug</source>
+        <translation>Debug</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>info</source>
+        <translation>Info</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>warning</source>
+        <translation>Warnung</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>critical</source>
+        <translation>kritisch</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>fatal</source>
+        <translation>fatal</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Level</source>
+        <translation>Stufe</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Category</source>
+        <translation>Kategorie</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Message</source>
+        <translation>Meldung</translation>
+    </message>
+</context>
+<context>
+    <name>LogPanel</name>
+    <message>
+        <location filename="../ui/panels/log_panel.cpp" line="+30"/>
+        <source>Category:</source>
+        <translation>Kategorie:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>All</source>
+        <translation>Alle</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Level at least:</source>
+        <translation>Stufe mindestens:</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>No log is attached.</source>
+        <translation>Kein Protokoll angebunden.</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+23"/>
+        <source>%n record(s) dropped before display</source>
+        <translation>
+            <numerusform>%n Eintrag vor der Anzeige verworfen</numerusform>
+            <numerusform>%n Einträge vor der Anzeige verworfen</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../ui/main_window.cpp" line="+44"/>
+        <source>Archivist</source>
+        <translation>Archivist</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&amp;File</source>
+        <translation>&amp;Datei</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Import…</source>
+        <translation>&amp;Importieren…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ctrl+I</source>
+        <translation>Ctrl+I</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Quit</source>
+        <translation>&amp;Beenden</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Relays</source>
+        <translation>&amp;Relays</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Add relays…</source>
+        <translation>Relays &amp;hinzufügen…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ctrl+Shift+A</source>
+        <translation>Ctrl+Shift+A</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;View</source>
+        <translation>&amp;Ansicht</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Reset layout</source>
+        <translation>Layout &amp;zurücksetzen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Main</source>
+        <translation>Hauptleiste</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Relays</source>
+        <translation>Relays</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Newest events</source>
+        <translation>Neueste Events</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Throughput</source>
+        <translation>Durchsatz</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Memory</source>
+        <translation>Speicher</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incidents</source>
+        <translation>Vorfälle</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Archive</source>
+        <translation>Archiv</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Log</source>
+        <translation>Protokoll</translation>
+    </message>
+    <message>
+        <location line="+131"/>
+        <source>Layout reset</source>
+        <translation>Layout zurückgesetzt</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+31"/>
+        <location line="+1"/>
+        <source>%n relay(s) added</source>
+        <translation>
+            <numerusform>%n Relay hinzugefügt</numerusform>
+            <numerusform>%n Relays hinzugefügt</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="-1"/>
+        <source>, %n not added (see the dialog)</source>
+        <translation>
+            <numerusform>, %n nicht hinzugefügt (siehe Dialog)</numerusform>
+            <numerusform>, %n nicht hinzugefügt (siehe Dialog)</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1: only the first %2 read</source>
+        <translation>%1: nur die ersten %2 gelesen</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>only the first %n files read</source>
+        <translation>
+            <numerusform>nur die erste Datei gelesen</numerusform>
+            <numerusform>nur die ersten %n Dateien gelesen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Relays: %1 connected / %2 known</source>
+        <translation>Relays: %1 verbunden / %2 bekannt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 stored/s</source>
+        <translation>%1 gespeichert/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Archive %1</source>
+        <translation>Archiv %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RSS %1</source>
+        <translation>RSS %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Writing is paused and being retried: %1</source>
+        <translation>Schreiben pausiert, wird erneut versucht: %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Import events</source>
+        <translation>Events importieren</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Nostr events (*.jsonl *.jsonl.zst *.json *.zst);;All files (*)</source>
+        <translation>Nostr-Events (*.jsonl *.jsonl.zst *.json *.zst);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+5"/>
+        <location line="+22"/>
+        <source>Import</source>
+        <translation>Import</translation>
+    </message>
+    <message>
+        <location line="-27"/>
+        <source>Another job is still running.</source>
+        <translation>Ein anderer Auftrag läuft noch.</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>Importing %n file(s)…</source>
+        <translation>
+            <numerusform>%n Datei wird importiert…</numerusform>
+            <numerusform>%n Dateien werden importiert…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>MemoryPanel</name>
+    <message>
+        <location filename="../ui/panels/memory_panel.cpp" line="+52"/>
+        <source>Memory</source>
+        <translation>Speicher</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>MiB</source>
+        <translation>MiB</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Resident (RSS)</source>
+        <translation>Resident (RSS)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Heap in use</source>
+        <translation>Belegter Heap</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Queues and caches</source>
+        <translation>Warteschlangen und Caches</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>%1 / %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1: %2 of %3 (%4 %)</source>
+        <translation>%1: %2 von %3 (%4 %)</translation>
+    </message>
+</context>
+<context>
+    <name>NewestEventsModel</name>
+    <message>
+        <location filename="../ui/newest_events_model.cpp" line="+42"/>
+        <source>Created (UTC)</source>
+        <translation>Erstellt (UTC)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Author</source>
+        <translation>Autor</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Content</source>
+        <translation>Inhalt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Source</source>
+        <translation>Quelle</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Id</source>
+        <translation>ID</translation>
+    </message>
+</context>
+<context>
+    <name>NewestPanel</name>
+    <message>
+        <location filename="../ui/panels/newest_panel.cpp" line="+25"/>
+        <source>Archive</source>
+        <translation>Archiv</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Events stored:</source>
+        <translation>Gespeicherte Events:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Archive size:</source>
+        <translation>Archivgröße:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Throughput:</source>
+        <translation>Durchsatz:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Memory:</source>
+        <translation>Speicher:</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>%1 stored/s, %2 duplicate/s, %3 rejected/s</source>
+        <translation>%1 gespeichert/s, %2 doppelt/s, %3 abgelehnt/s</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>, %1 queue %2/%3</source>
+        <translation>, %1-Warteschlange %2/%3</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 resident, %2 heap</source>
+        <translation>%1 resident, %2 Heap</translation>
+    </message>
+</context>
+<context>
+    <name>RelaysModel</name>
+    <message>
+        <location filename="../ui/relays_model.cpp" line="+22"/>
+        <source>idle</source>
+        <translation>untätig</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>resolving</source>
+        <translation>Namensauflösung</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>fetching NIP-11</source>
+        <translation>NIP-11 wird abgerufen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>connecting</source>
+        <translation>verbindet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>connected</source>
+        <translation>verbunden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>backing off</source>
+        <translation>wartet vor erneutem Versuch</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>failing</source>
+        <translation>fehlerhaft</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>address refused</source>
+        <translation>Adresse abgelehnt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>restricted</source>
+        <translation>eingeschränkt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>blocked</source>
+        <translation>blockiert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>disconnected</source>
+        <translation>getrennt</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>not started</source>
+        <translation>nicht gestartet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>waiting</source>
+        <translation>wartet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>running</source>
+        <translation>läuft</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>done</source>
+        <translation>fertig</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>off</source>
+        <translation>aus</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Connected since</source>
+        <translation>Verbunden seit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stored/s</source>
+        <translation>Gespeichert/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Novel</source>
+        <translation>Neu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Duplicates</source>
+        <translation>Duplikate</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rejected</source>
+        <translation>Abgelehnt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RTT</source>
+        <translation>RTT</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last error</source>
+        <translation>Letzter Fehler</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Source</source>
+        <translation>Quelle</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backfill</source>
+        <translation>Nachladen</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>%1 %</source>
+        <translation>%1 %</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>%1 %2 %</source>
+        <translation>%1 %2 %</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>auth failures: %1</source>
+        <translation>Authentifizierungsfehler: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>rate limited: %1</source>
+        <translation>gedrosselt: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>unparseable messages: %1</source>
+        <translation>unlesbare Nachrichten: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No rejections</source>
+        <translation>Keine Ablehnungen</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Notice: %1</source>
+        <translation>Hinweis: %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+</context>
+<context>
+    <name>RelaysPanel</name>
+    <message>
+        <location filename="../ui/panels/relays_panel.cpp" line="+38"/>
+        <source>Filter relays (URL, status, error, source)…</source>
+        <translation>Relays filtern (URL, Status, Fehler, Quelle)…</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>&amp;Connect</source>
+        <translation>&amp;Verbinden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Disconnect</source>
+        <translation>&amp;Trennen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Block</source>
+        <translation>&amp;Blockieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Unblock</source>
+        <translation>Blockierung &amp;aufheben</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Back&amp;fill now</source>
+        <translation>&amp;Jetzt nachladen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy &amp;URL</source>
+        <translation>&amp;URL kopieren</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show &amp;NIP-11 document…</source>
+        <translation>&amp;NIP-11-Dokument anzeigen…</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Copied %1</source>
+        <translation>%1 kopiert</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Connecting to %1</source>
+        <translation>Verbinde mit %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Disconnected from %1</source>
+        <translation>Von %1 getrennt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Blocked %1</source>
+        <translation>%1 blockiert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unblocked %1</source>
+        <translation>Blockierung von %1 aufgehoben</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backfill of %1 started</source>
+        <translation>Nachladen von %1 gestartet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Removed %1</source>
+        <translation>%1 entfernt</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>No NIP-11 document is stored for %1.</source>
+        <translation>Für %1 ist kein NIP-11-Dokument gespeichert.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>NIP-11 document of %1</source>
+        <translation>NIP-11-Dokument von %1</translation>
+    </message>
+</context>
+<context>
+    <name>ThroughputPanel</name>
+    <message>
+        <location filename="../ui/panels/throughput_panel.cpp" line="+21"/>
+        <source>Events per second</source>
+        <translation>Events pro Sekunde</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Events/s</source>
+        <translation>Events/s</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Stored</source>
+        <translation>Gespeichert</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Duplicate</source>
+        <translation>Doppelt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Rejected</source>
+        <translation>Abgelehnt</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Selected time</source>
+        <translation>Ausgewählter Zeitpunkt</translation>
+    </message>
+</context>
+</TS>
