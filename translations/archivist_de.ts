@@ -863,6 +863,54 @@
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
+    <message>
+        <source>&amp;Verify archive…</source>
+        <translation>Archiv &amp;prüfen…</translation>
+    </message>
+    <message>
+        <source>&amp;Rebuild index…</source>
+        <translation>Index &amp;neu aufbauen…</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Einstellungen…</translation>
+    </message>
+    <message>
+        <source>Ctrl+,</source>
+        <translation>Ctrl+,</translation>
+    </message>
+    <message>
+        <source>Verify archive</source>
+        <translation>Archiv prüfen</translation>
+    </message>
+    <message>
+        <source>Verifying the archive against the index… Relays pause while it runs.</source>
+        <translation>Das Archiv wird mit dem Index abgeglichen… Relays pausieren währenddessen.</translation>
+    </message>
+    <message>
+        <source>Rebuild index</source>
+        <translation>Index neu aufbauen</translation>
+    </message>
+    <message>
+        <source>A rebuild of the index is already scheduled for the next start. Cancel it?</source>
+        <translation>Ein Neuaufbau des Index ist bereits für den nächsten Start geplant. Abbrechen?</translation>
+    </message>
+    <message>
+        <source>The scheduled index rebuild was cancelled.</source>
+        <translation>Der geplante Neuaufbau des Index wurde abgebrochen.</translation>
+    </message>
+    <message>
+        <source>Rebuild the index from the archive?
+
+The rebuild runs at the next start of Archivist, before relays connect (progress is logged). Until then nothing changes. Which relays carried each event is not in the archive and is lost.</source>
+        <translation>Den Index aus dem Archiv neu aufbauen?
+
+Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbinden (der Fortschritt wird protokolliert). Bis dahin ändert sich nichts. Welche Relays ein Ereignis geliefert haben, steht nicht im Archiv und geht verloren.</translation>
+    </message>
+    <message>
+        <source>Settings saved; they take effect at the next start.</source>
+        <translation>Einstellungen gespeichert; sie gelten ab dem nächsten Start.</translation>
+    </message>
 </context>
 <context>
     <name>MemoryPanel</name>
@@ -1300,6 +1348,157 @@
         <location line="+9"/>
         <source>Selected time</source>
         <translation>Ausgewählter Zeitpunkt</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <source>Settings are saved to config.json in the data directory. The engine reads it at start: changes marked ⟳ take effect at the next start of Archivist.</source>
+        <translation>Die Einstellungen werden in config.json im Datenverzeichnis gespeichert. Die Engine liest sie beim Start: mit ⟳ markierte Änderungen gelten ab dem nächsten Start von Archivist.</translation>
+    </message>
+    <message>
+        <source>General</source>
+        <translation>Allgemein</translation>
+    </message>
+    <message>
+        <source>Data directory:</source>
+        <translation>Datenverzeichnis:</translation>
+    </message>
+    <message>
+        <source>To use another data directory, start Archivist with --data-dir DIR (takes effect at that start).</source>
+        <translation>Für ein anderes Datenverzeichnis Archivist mit --data-dir VERZEICHNIS starten (gilt ab diesem Start).</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>System</translation>
+    </message>
+    <message>
+        <source>Language ⟳:</source>
+        <translation>Sprache ⟳:</translation>
+    </message>
+    <message>
+        <source>Relays ⟳</source>
+        <translation>Relays ⟳</translation>
+    </message>
+    <message>
+        <source>Also connect to the built-in list of well-known relays</source>
+        <translation>Auch mit der eingebauten Liste bekannter Relays verbinden</translation>
+    </message>
+    <message>
+        <source>Most relays at once:</source>
+        <translation>Höchstens gleichzeitig verbundene Relays:</translation>
+    </message>
+    <message>
+        <source>Network threads:</source>
+        <translation>Netzwerk-Threads:</translation>
+    </message>
+    <message>
+        <source> events/s</source>
+        <translation> Ereignisse/s</translation>
+    </message>
+    <message>
+        <source>Per-relay event limit:</source>
+        <translation>Ereignisgrenze je Relay:</translation>
+    </message>
+    <message>
+        <source>Per-relay byte limit (bytes/s):</source>
+        <translation>Bytegrenze je Relay (Bytes/s):</translation>
+    </message>
+    <message>
+        <source>one CIDR per line, e.g. 10.0.0.0/8</source>
+        <translation>ein CIDR je Zeile, z. B. 10.0.0.0/8</translation>
+    </message>
+    <message>
+        <source>Allowed addresses:</source>
+        <translation>Erlaubte Adressen:</translation>
+    </message>
+    <message>
+        <source>What to archive ⟳</source>
+        <translation>Was archiviert wird ⟳</translation>
+    </message>
+    <message>
+        <source>NIP-01 filter, e.g. {&quot;kinds&quot;:[0,1,3]}; empty = everything</source>
+        <translation>NIP-01-Filter, z. B. {&quot;kinds&quot;:[0,1,3]}; leer = alles</translation>
+    </message>
+    <message>
+        <source>Subscription filter:</source>
+        <translation>Abonnement-Filter:</translation>
+    </message>
+    <message>
+        <source>Fetch relays' history (backfill)</source>
+        <translation>Verlauf der Relays nachladen (Backfill)</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation> Tage</translation>
+    </message>
+    <message>
+        <source>everything</source>
+        <translation>alles</translation>
+    </message>
+    <message>
+        <source>Backfill depth:</source>
+        <translation>Backfill-Tiefe:</translation>
+    </message>
+    <message>
+        <source>Events per backfill query:</source>
+        <translation>Ereignisse je Backfill-Abfrage:</translation>
+    </message>
+    <message>
+        <source>Relays backfilling at once:</source>
+        <translation>Gleichzeitig nachladende Relays:</translation>
+    </message>
+    <message>
+        <source>Monitoring ⟳</source>
+        <translation>Überwachung ⟳</translation>
+    </message>
+    <message>
+        <source>HOST:PORT, e.g. 127.0.0.1:9100; empty = off</source>
+        <translation>HOST:PORT, z. B. 127.0.0.1:9100; leer = aus</translation>
+    </message>
+    <message>
+        <source>Metrics listen address:</source>
+        <translation>Adresse für Metriken:</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(keine)</translation>
+    </message>
+    <message>
+        <source>This engine has no configuration file; nothing can be saved.</source>
+        <translation>Diese Engine hat keine Konfigurationsdatei; es kann nichts gespeichert werden.</translation>
+    </message>
+    <message>
+        <source>Byte limit: a whole number from 0 to %1 is needed.</source>
+        <translation>Bytegrenze: eine ganze Zahl von 0 bis %1 ist nötig.</translation>
+    </message>
+    <message>
+        <source>Filter: not valid JSON at character %1: %2</source>
+        <translation>Filter: kein gültiges JSON bei Zeichen %1: %2</translation>
+    </message>
+    <message>
+        <source>Filter: must be one JSON object such as {&quot;kinds&quot;:[1]}.</source>
+        <translation>Filter: muss ein JSON-Objekt sein, etwa {&quot;kinds&quot;:[1]}.</translation>
+    </message>
+    <message>
+        <source>Filter: %1</source>
+        <translation>Filter: %1</translation>
+    </message>
+    <message>
+        <source>Allowed addresses, line %1 (&quot;%2&quot;): %3</source>
+        <translation>Erlaubte Adressen, Zeile %1 („%2“): %3</translation>
+    </message>
+    <message>
+        <source>Metrics listen address: %1</source>
+        <translation>Adresse für Metriken: %1</translation>
+    </message>
+    <message>
+        <source>Not saved: %1</source>
+        <translation>Nicht gespeichert: %1</translation>
     </message>
 </context>
 </TS>
