@@ -43,6 +43,8 @@ struct RunOptions {
     std::vector<std::string> allow_addresses;
     bool no_seed_relays = false;
     bool no_backfill = false;
+    QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
+    double screenshot_after_s = 10;
 };
 
 #ifdef ARCHIVIST_HAVE_UI
@@ -116,7 +118,12 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                             "S");
     QCommandLineOption noSeeds("no-seed-relays", "Do not connect to the built-in list of well-known relays.");
     QCommandLineOption noBackfill("no-backfill", "Only follow new events; do not fetch relays' history.");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill});
+    QCommandLineOption shots("screenshot-panels",
+                             "Console: after --screenshot-after S seconds, save a PNG of every panel into DIR and "
+                             "exit (used by scripts/screenshot.sh for the documentation).",
+                             "dir");
+    QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, shots, shotsAfter});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -152,6 +159,12 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
             return usageError(p, "--allow-address " + a + ": " + QString::fromStdString(c.error().message));
         out.allow_addresses.push_back(a.toStdString());
+    }
+    out.screenshot_dir = p.value(shots);
+    if (p.isSet(shotsAfter)) {
+        bool ok = false;
+        out.screenshot_after_s = p.value(shotsAfter).toDouble(&ok);
+        if (!ok || out.screenshot_after_s < 0) return usageError(p, "--screenshot-after wants a number of seconds");
     }
     out.no_seed_relays = p.isSet(noSeeds);
     out.no_backfill = p.isSet(noBackfill);
@@ -256,6 +269,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         installTranslations(*qapp);
         window = std::make_unique<ui::MainWindow>(engine->get(), wo);
         window->show();
+        if (!opts.screenshot_dir.isEmpty()) {
+            QTimer::singleShot(int(opts.screenshot_after_s * 1000), window.get(), [&] {
+                const int saved = window->savePanelScreenshots(opts.screenshot_dir);
+                std::fprintf(stderr, "archivist: saved %d panel screenshots in %s\n", saved,
+                             opts.screenshot_dir.toLocal8Bit().constData());
+                qapp->quit();
+            });
+        }
     }
 #endif
     code = qapp->exec();

@@ -39,12 +39,14 @@ Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 # A relay that is refused by the address policy shows up too (and raises an incident).
+# After 16 s the console saves each panel (raised in turn) and exits by itself.
 XDG_CONFIG_HOME="$work/config" "$build/archivist" --data-dir "$work/data" --no-seed-relays \
-    --relay "$url" --allow-address 127.0.0.1/32 --relay ws://10.0.0.1:7777 >/dev/null 2>&1 &
+    --relay "$url" --allow-address 127.0.0.1/32 --relay ws://10.0.0.1:7777 \
+    --screenshot-panels "$work/panels" --screenshot-after 16 >/dev/null 2>&1 &
 app=$!
 pids+=($app)
 sleep 12
 xwd -root -silent | /usr/bin/convert xwd:- -trim +repage "$out/main-window.png"
-kill -TERM $app
 wait $app || true
-echo "wrote $out/main-window.png"
+cp "$work"/panels/panel-*.png "$out"/
+echo "wrote $out/main-window.png and $(ls "$work"/panels | wc -l) panel screenshots"

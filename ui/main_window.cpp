@@ -1,5 +1,8 @@
 #include "ui/main_window.h"
 
+#include <QCoreApplication>
+#include <QDir>
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -210,6 +213,21 @@ void MainWindow::applyDefaultArrangement() {
     tab("dock-incidents", "dock-log");
     if (auto* d = dock("dock-throughput")) d->raise();
     if (auto* d = dock("dock-incidents")) d->raise();
+}
+
+int MainWindow::savePanelScreenshots(const QString& dir) {
+    QDir().mkpath(dir);
+    int saved = 0;
+    for (const auto& d : m_docks) {
+        d.dock->show();
+        d.dock->raise();
+        QCoreApplication::processEvents();
+        QCoreApplication::processEvents();
+        const QString name = d.dock->objectName().mid(QString("dock-").size());
+        if (d.dock->grab().save(dir + "/panel-" + name + ".png")) ++saved;
+    }
+    applyDefaultArrangement();
+    return saved;
 }
 
 void MainWindow::resetLayout() {

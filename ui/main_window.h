@@ -86,6 +86,9 @@ public:
     bool restoreLayout();  // false when nothing (valid) was saved
     void resetLayout();
     void applyDefaultArrangement();
+    // Raises each dock in turn and saves it as <dir>/panel-<name>.png (name = objectName without
+    // "dock-"). Returns how many were saved. For the documentation's screenshots.
+    int savePanelScreenshots(const QString& dir);
 
 protected:
     void closeEvent(QCloseEvent* event) override;

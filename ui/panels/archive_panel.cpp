@@ -267,6 +267,14 @@ void ArchivePanel::showError(const QString& text) {
 void ArchivePanel::setStatus(const QString& text) { m_status->setText(text); }
 
 void ArchivePanel::applySnapshot(const engine::EngineSnapshot& s) {
+    // An applied query that found nothing is asked again once the archive has grown (the first
+    // events of a new archive, or a filter that starts matching); a non-empty table is left alone
+    // so browsing is never disturbed.
+    if (m_applied && m_model->rowCount() == 0 && !m_model->loading() && s.events_total != m_eventsAtLastApply &&
+        s.events_total > 0) {
+        m_eventsAtLastApply = s.events_total;
+        applyFilter();
+    }
     QStringList urls;
     urls.reserve(s.relays.size());
     for (const auto& r : s.relays) urls << QString::fromStdString(r.url);

@@ -99,6 +99,7 @@ private:
     quint64 m_detailPending = 0;
     quint64 m_countPending = 0;
     bool m_applied = false;  // applyFilter() succeeded at least once
+    quint64 m_eventsAtLastApply = 0;
     bool m_exporting = false;
     QProgressDialog* m_progress = nullptr;
 };

@@ -82,6 +82,7 @@ MemoryPanel::MemoryPanel(engine::Engine* engine, QWidget* parent)
 }
 
 void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {
+    if (s.taken_at_ms <= 0) return;  // the engine has not ticked yet: no time to plot at
     const double x = double(s.taken_at_ms);
     auto push = [](std::deque<QPointF>& ring, QPointF p) {
         ring.push_back(p);

@@ -74,6 +74,7 @@ void ThroughputPanel::push(std::deque<QPointF>& ring, QPointF p, qint64 now_ms) 
 QList<QPointF> ThroughputPanel::toList(const std::deque<QPointF>& ring) { return QList<QPointF>(ring.begin(), ring.end()); }
 
 void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
+    if (s.taken_at_ms <= 0) return;  // the engine has not ticked yet: no time to plot at
     const qint64 now = s.taken_at_ms;
     const double x = double(now);
     push(m_storedRing, {x, s.stored_per_s}, now);
