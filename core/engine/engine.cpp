@@ -40,6 +40,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::PageResult>();
     qRegisterMetaType<archivist::engine::EventDetail>();
     qRegisterMetaType<archivist::engine::CountResult>();
+    qRegisterMetaType<archivist::engine::DirectoryPage>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
     auto store = Store::open(data_dir, so, metrics);
@@ -236,7 +237,37 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
     }
     const std::string u = url.toStdString();
     Expected<void> r;
+    if (action == RelayAction::Pin || action == RelayAction::Unpin) {
+        auto n = net::normalizeRelayUrl(u);
+        if (!n) {
+            if (error) *error = QString::fromStdString(n.error().message);
+            return false;
+        }
+        if (!m_relayState) {
+            if (error) *error = tr("This engine has no relay directory.");
+            return false;
+        }
+        if (action == RelayAction::Pin) {
+            if (auto up = m_relayState->upsert(n->text, "user", QDateTime::currentMSecsSinceEpoch()); !up) {
+                if (error) *error = QString::fromStdString(up.error().message);
+                return false;
+            }
+        }
+        r = m_relayState->setPinned(n->text, action == RelayAction::Pin);
+        if (r && action == RelayAction::Pin) {
+            // A pinned relay is connected at once (the optimizer makes room at its next cycle).
+            auto added = m_pool->addRelay(n->text, "user");
+            if (!added && added.error().code != "exists") r = added.error();
+        }
+        if (!r) {
+            if (error) *error = QString::fromStdString(r.error().message);
+            return false;
+        }
+        return true;
+    }
     switch (action) {
+    case RelayAction::Pin:
+    case RelayAction::Unpin: break;
     case RelayAction::Connect: r = m_pool->connectRelay(u); break;
     case RelayAction::Disconnect: r = m_pool->disconnectRelay(u); break;
     case RelayAction::Block: r = m_pool->blockRelay(u); break;

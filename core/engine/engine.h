@@ -24,6 +24,7 @@
 
 #include "core/engine/config.h"
 #include "core/engine/query_types.h"
+#include "core/engine/relay_directory_types.h"
 #include "core/net/relay_status.h"
 #include "core/observe/incidents.h"
 #include "core/protocol/event.h"
@@ -100,6 +101,8 @@ struct EngineSnapshot {
     qint64 disk_capacity_bytes = -1;     // size of that file system; -1 unknown
     QVector<observe::Incident> incidents;  // open (not cleared), newest first, at most kIncidentsCapacity
     static constexpr int kIncidentsCapacity = 200;
+    // Relay intelligence (issue 5): scores, optimizer swaps, discovery counts.
+    RelayIntelligenceView intelligence;
 };
 
 class Engine : public QObject {
@@ -113,7 +116,9 @@ public:
     virtual bool jobRunning() const = 0;
     virtual EngineSnapshot snapshot() const = 0;
 
-    enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove };
+    enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove, Pin, Unpin };
+    // Pin: the optimizer never drops the relay (and connects it if there is room); also adds an
+    // unknown relay to the directory. Unpin: the optimizer may drop it again.
     // Adds a relay the operator typed (source "user"); false with a reason (invalid URL, refused
     // address, already present, pool full). The address policy's DNS check happens at connect time.
     virtual bool addRelay(const QString& url, QString* normalized, QString* error) {
@@ -133,6 +138,12 @@ public:
     virtual QString relayInfoDocument(const QString& url) {
         (void)url;
         return {};
+    }
+    // A page of the persisted relay directory, answered by directoryReady() with the same id (the
+    // query runs on an engine thread; a newer request supersedes an unanswered one). 0 = no directory.
+    virtual quint64 requestDirectory(const archivist::engine::DirectoryRequest& request) {
+        (void)request;
+        return 0;
     }
     // The address policy's allow list (CIDR texts from config and --allow-address), so the
     // console can predict what the policy refuses before a relay is added.
@@ -190,6 +201,7 @@ signals:
     void pageReady(quint64 id, const archivist::engine::PageResult& result);
     void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
     void countReady(quint64 id, const archivist::engine::CountResult& result);
+    void directoryReady(quint64 id, const archivist::engine::DirectoryPage& page);
     void jobProgress(const QString& kind, double fraction, const QString& text);
     void jobFinished(const QString& kind, bool ok, const QString& summary);
 };

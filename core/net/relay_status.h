@@ -72,6 +72,10 @@ struct RelayStatusView {
     bool auth_required = false;
     bool payment_required = false;
     bool supports_negentropy = false;
+    // Relay intelligence, filled in by the engine from the directory (not by the connection).
+    bool pinned = false;
+    double score = -1;                // -1 = not scored yet
+    double uptime_24h = -1;           // 0 … 1, -1 unknown
 };
 
 }  // namespace archivist::net

@@ -145,6 +145,8 @@ void RelaysPanel::act(int action) {
     case RelayAction::Unblock: done = tr("Unblocked %1"); break;
     case RelayAction::BackfillNow: done = tr("Backfill of %1 started"); break;
     case RelayAction::Remove: done = tr("Removed %1"); break;
+    case RelayAction::Pin: done = tr("Pinned %1"); break;
+    case RelayAction::Unpin: done = tr("Unpinned %1"); break;
     }
     emit statusMessage(done.arg(url), 5000);
 }
