@@ -359,11 +359,6 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
         emit jobFinished("export", false, tr("Another job is still running."));
         return;
     }
-    if (!query.relay.isEmpty()) {
-        // maintenance::exportEvents has no sightings join (yet).
-        emit jobFinished("export", false, tr("Exporting by relay is not supported yet; clear the relay filter."));
-        return;
-    }
     if (path.isEmpty()) {
         emit jobFinished("export", false, tr("No export file was given."));
         return;
@@ -373,7 +368,8 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
     f.limit.reset();
     m_jobCancel.store(false);
     m_jobRunning.store(true);
-    m_job = std::thread([this, f, path] {
+    const std::string seenBy = query.relay.toStdString();
+    m_job = std::thread([this, f, path, seenBy] {
         const std::filesystem::path target = path.toStdString();
         const std::filesystem::path part = target.string() + ".part";
         auto progress = [this](const WorkProgress& p) {
@@ -385,7 +381,7 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
         bool ok = false;
         QString summary;
         if (std::FILE* out = std::fopen(part.c_str(), "wb")) {
-            auto result = exportEvents(*m_store, {f}, out, progress, &m_jobCancel);
+            auto result = exportEvents(*m_store, {f}, out, progress, &m_jobCancel, seenBy);
             const bool closed = std::fclose(out) == 0;
             std::error_code ec;
             if (result && closed) {

@@ -180,10 +180,10 @@ Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, c
 }
 
 Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter>& filters, std::FILE* out,
-                                const ProgressFn& progress, const std::atomic<bool>* cancel) {
+                                const ProgressFn& progress, const std::atomic<bool>* cancel, const std::string& seen_by) {
     auto reader = index::IndexReader::open(store.paths().index);
     if (!reader) return reader.error();
-    auto total = (*reader)->count(filters);
+    auto total = seen_by.empty() ? (*reader)->count(filters) : (*reader)->countSeenBy(filters, seen_by);
     if (!total) return total.error();
     Ticker tick(progress, "export");
     // Pages in (created_at, id) order; within a page, each frame is decompressed once.
@@ -192,7 +192,8 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
     uint64_t written = 0;
     for (;;) {
         if (cancelled(cancel)) return makeError("cancelled", "export cancelled");
-        auto page = (*reader)->query(filters, cursor, kPage, index::Order::OldestFirst);
+        auto page = seen_by.empty() ? (*reader)->query(filters, cursor, kPage, index::Order::OldestFirst)
+                                    : (*reader)->querySeenBy(filters, seen_by, cursor, kPage, index::Order::OldestFirst);
         if (!page) return page.error();
         if (page->empty()) break;
         std::map<FrameKey, std::vector<size_t>> byFrame;  // frame → row positions in the page

@@ -52,9 +52,11 @@ struct ReindexReport {
 Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr);
 
 // Streams matching events oldest first (created_at ASC, id ASC) as canonical JSONL to `out`.
-// Each line holds exactly the seven NIP-01 fields. Returns the number written.
+// Each line holds exactly the seven NIP-01 fields. Returns the number written. With `seen_by`, only
+// events that source (a relay URL or other source name, exact) carried, according to the sightings.
 Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter>& filters, std::FILE* out,
-                                const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr);
+                                const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr,
+                                const std::string& seen_by = {});
 
 struct StoreStats {
     uint64_t events = 0;

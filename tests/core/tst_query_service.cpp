@@ -406,13 +406,24 @@ private slots:
         QCOMPARE(f.readAll().toStdString(), expected);
         QVERIFY(!QFile::exists(path + ".part"));
 
-        // By relay: refused with a reason (not supported by the exporter yet), nothing written.
-        engine::QueryFilter byRelay;
-        byRelay.relay = kRelayA;
-        eng.startExport(byRelay, m_dir.filePath("by-relay.jsonl"));
-        QTRY_COMPARE(finished.count(), 2);
-        QVERIFY(!finished[1][1].toBool());
-        QVERIFY(!QFile::exists(m_dir.filePath("by-relay.jsonl")));
+        // By relay: exactly the kind-7 events relay B carried, oldest first.
+        engine::QueryFilter byRelay = req.query;
+        byRelay.relay = kRelayB;
+        const QString relayPath = m_dir.filePath("by-relay.jsonl");
+        eng.startExport(byRelay, relayPath);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 20000);
+        QVERIFY2(finished[1][1].toBool(), qPrintable(finished[1][2].toString()));
+        std::string expectedB;
+        size_t carriedByB = 0;
+        for (const Stored* s : oldest)
+            if (s->relays.count(kRelayB)) {
+                expectedB += s->json + "\n";
+                ++carriedByB;
+            }
+        QVERIFY(carriedByB > 0 && carriedByB < oldest.size());
+        QFile fb(relayPath);
+        QVERIFY(fb.open(QIODevice::ReadOnly));
+        QCOMPARE(fb.readAll().toStdString(), expectedB);
         QVERIFY(eng.shutdown().ok());
         QCOMPARE(eng.requestPage(req), quint64(0));  // after shutdown: no queries
     }
