@@ -89,6 +89,8 @@ Store::~Store() {
     m_metrics.removeGaugeFns(this);
 }
 
+void Store::setEventObserver(ingest::CommitWriter::EventObserver observer) { m_observer = std::move(observer); }
+
 void Store::setCommitListener(std::function<void(const ingest::CommitNotice&)> listener) {
     m_listener = std::move(listener);
 }
@@ -103,6 +105,7 @@ void Store::start() {
     m_writer = std::make_unique<ingest::CommitWriter>(m_verified, *m_archive, *m_index, m_sources,
                                                       m_opts.writer, m_metrics);
     if (m_listener) m_writer->setCommitListener(m_listener);
+    if (m_observer) m_writer->setEventObserver(m_observer);
     m_writer->start();
     m_verifyPool->start();
 }

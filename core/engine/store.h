@@ -62,6 +62,8 @@ public:
 
     // Called on the writer thread after each commit. Set before start().
     void setCommitListener(std::function<void(const ingest::CommitNotice&)> listener);
+    // Every newly stored event, on the writer thread after its commit (ingest::CommitWriter). Set before start().
+    void setEventObserver(ingest::CommitWriter::EventObserver observer);
     void start();
 
     // A named source (relay URL, "import:<file>"). Error "capacity" when the table is full.
@@ -111,6 +113,7 @@ private:
     std::unique_ptr<ingest::VerifyPool> m_verifyPool;
     std::unique_ptr<ingest::CommitWriter> m_writer;
     std::function<void(const ingest::CommitNotice&)> m_listener;
+    ingest::CommitWriter::EventObserver m_observer;
     bool m_started = false;
     bool m_shutDown = false;
 };

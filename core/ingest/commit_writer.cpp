@@ -56,6 +56,8 @@ void CommitWriter::setCommitListener(std::function<void(const CommitNotice&)> li
     m_listener = std::move(listener);
 }
 
+void CommitWriter::setEventObserver(EventObserver observer) { m_observer = std::move(observer); }
+
 void CommitWriter::start() { m_thread = std::thread([this] { run(); }); }
 
 void CommitWriter::join() {
@@ -238,6 +240,8 @@ bool CommitWriter::commitGroup() {
     m_recentSize.store(m_recent.size(), std::memory_order_relaxed);
     m_groups.fetch_add(1);
     if (m_listener) m_listener(notice);
+    if (m_observer)
+        for (size_t i = 0; i < m_newEvents.size(); ++i) m_observer(m_newEvents[i].event, m_newSources[i]);
     for (const auto& [source, counts] : perSource) {
         SourceCounters& c = m_sources.counters(source);
         if (counts.first) c.stored.fetch_add(counts.first, std::memory_order_release);

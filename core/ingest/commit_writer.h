@@ -81,6 +81,10 @@ public:
     // Called on the writer thread after every successful commit; must be quick and thread-safe.
     // Set before start().
     void setCommitListener(std::function<void(const CommitNotice&)> listener);
+    // Called on the writer thread for every newly stored event right after its group committed
+    // (relay discovery reads tags here). Must be quick, must not block. Set before start().
+    using EventObserver = std::function<void(const protocol::Event&, SourceId)>;
+    void setEventObserver(EventObserver observer);
 
     void start();
     // Waits for the thread: it exits once the input queue is closed and drained and the last group
@@ -109,6 +113,7 @@ private:
     SourceTable& m_sources;
     const WriterOptions m_opts;
     std::function<void(const CommitNotice&)> m_listener;
+    EventObserver m_observer;
     std::thread m_thread;
 
     // Current group (writer thread only).
