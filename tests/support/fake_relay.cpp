@@ -187,6 +187,11 @@ void FakeRelay::serveHttp(QTcpSocket* socket, const QByteArray& head) {
     QByteArray response;
     if (!head.startsWith("GET ")) {
         response = "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    } else if (m_options.nip11_status != 200) {
+        const QByteArray body = "no relay information here\n";
+        response = "HTTP/1.1 " + QByteArray::number(m_options.nip11_status) + " Fake Status\r\n"
+                   "Content-Type: text/plain\r\nConnection: close\r\nContent-Length: " +
+                   QByteArray::number(body.size()) + "\r\n\r\n" + body;
     } else {
         const QByteArray body = nip11Document();
         response = "HTTP/1.1 200 OK\r\nContent-Type: application/nostr+json\r\n"
@@ -231,6 +236,7 @@ void FakeRelay::onNewWebSocket() {
         Session* s = session.get();
         s->ws = ws;
         m_sessions.emplace(ws, std::move(session));
+        m_max_open_websockets = std::max(m_max_open_websockets, m_sessions.size());
         connect(ws, &QWebSocket::textMessageReceived, this, [this, ws](const QString& text) {
             auto it = m_sessions.find(ws);
             if (it != m_sessions.end()) onTextMessage(*it->second, text);

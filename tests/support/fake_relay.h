@@ -55,6 +55,7 @@ struct FakeRelayOptions {
     uint32_t default_limit = 100;  // REQ filter without "limit"
     uint32_t max_limit = 500;      // cap on any filter's limit; advertised in NIP-11
     QByteArray nip11_json;         // whole NIP-11 document; empty = generated from these options
+    int nip11_status = 200;        // != 200: NIP-11 GETs are answered with this status and a short text body
 
     // --- misbehaviours ---
     // flood: after the stored matches of a REQ, push this many freshly signed, valid kind-1 events
@@ -120,6 +121,7 @@ public:
     uint64_t httpRequests() const { return m_http_requests; }
     uint64_t webSocketsOpened() const { return m_websockets_opened; }
     size_t openWebSockets() const { return m_sessions.size(); }
+    size_t maxOpenWebSockets() const { return m_max_open_websockets; }  // peak of openWebSockets()
     uint64_t reqsReceived() const { return m_reqs_received; }
     std::vector<QByteArray> reqFilters() const;  // one JSON array of filters per REQ (bounded)
     uint64_t closesReceived() const { return m_closes_received; }
@@ -186,6 +188,7 @@ private:
     std::vector<qint64> m_connection_times_ms;
     uint64_t m_http_requests = 0;
     uint64_t m_websockets_opened = 0;
+    size_t m_max_open_websockets = 0;
     uint64_t m_reqs_received = 0;
     std::deque<QByteArray> m_req_filters;
     uint64_t m_closes_received = 0;
