@@ -145,7 +145,11 @@ Expected<size_t> HourlyStats::flush(RelayStateStore& store, int64_t now_ms) {
         return written.error();
     }
     m_lastFlushMs = now_ms;
-    return rows.size();
+    if (*written < rows.size()) {
+        m_unknownRows += rows.size() - *written;
+        qCDebug(lcRelays) << "hourly relay statistics:" << rows.size() - *written << "rows for relays not in the directory";
+    }
+    return *written;
 }
 
 size_t HourlyStats::entries() const {
@@ -166,6 +170,11 @@ uint64_t HourlyStats::overflowEvents() const {
 uint64_t HourlyStats::droppedEntries() const {
     std::lock_guard lock(m_mutex);
     return m_droppedEntries;
+}
+
+uint64_t HourlyStats::unknownRelayRows() const {
+    std::lock_guard lock(m_mutex);
+    return m_unknownRows;
 }
 
 uint64_t HourlyStats::flushFailures() const {

@@ -13,7 +13,8 @@
 //   the oldest hour is dropped, counted in droppedEntries() and logged.
 // - flush() takes everything held, writes it in one store transaction and, if the write fails,
 //   puts it back (adding to what arrived meanwhile, within the same bounds), so the next flush
-//   retries it. Rows of relays unknown to the store are skipped by the store.
+//   retries it. Rows of relays not in the directory are skipped by the store and counted in
+//   unknownRelayRows().
 // - entries()/capacity() is the fill gauge (capacity = max_relays × kMaxHours).
 // Thread: any; all methods take an internal mutex (the store write in flush() runs outside it).
 #include <array>
@@ -58,6 +59,7 @@ public:
     uint64_t overflowEvents() const;
     uint64_t droppedEntries() const;
     uint64_t flushFailures() const;
+    uint64_t unknownRelayRows() const;
     int64_t lastFlushMs() const;  // 0 = never flushed successfully
 
 private:
@@ -82,6 +84,7 @@ private:
     uint64_t m_overflowEvents = 0;
     uint64_t m_droppedEntries = 0;
     uint64_t m_flushFailures = 0;
+    uint64_t m_unknownRows = 0;
     int64_t m_lastFlushMs = 0;
     int64_t m_overflowLoggedHour = -1;
 };

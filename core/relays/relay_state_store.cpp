@@ -711,11 +711,12 @@ Expected<void> RelayStateStore::pruneLocked(int64_t now_ms) {
     return runUpdate(h, "prune hourly statistics");
 }
 
-Expected<void> RelayStateStore::addHourly(const std::vector<HourlyRow>& rows) {
+Expected<size_t> RelayStateStore::addHourly(const std::vector<HourlyRow>& rows) {
     std::lock_guard lock(m_mutex);
-    if (rows.empty()) return {};
+    if (rows.empty()) return size_t(0);
     Savepoint sp(m_db);
-    if (auto b = sp.begun(); !b) return b;
+    if (auto b = sp.begun(); !b) return b.error();
+    size_t stored = 0;
     Stmt id(m_db, "SELECT id FROM relays WHERE url = ?1");
     Stmt old(m_db, "SELECT rejected_json FROM relay_hourly WHERE relay = ?1 AND hour = ?2");
     Stmt up(m_db,
@@ -757,14 +758,16 @@ Expected<void> RelayStateStore::addHourly(const std::vector<HourlyRow>& rows) {
         }
         up.bind(8, row.connected_s).bind(9, int64_t(row.failures)).bind(10, int64_t(row.bytes));
         if (up.step() != SQLITE_DONE) return up.error("add hourly statistics");
+        ++stored;
         max_hour = std::max(max_hour, row.hour);
     }
     if (max_hour > 0) {
         Stmt h(m_db, "DELETE FROM relay_hourly WHERE hour < ?1");
         h.bind(1, max_hour - kRetentionMs / kHourMs);
-        if (auto r = runUpdate(h, "prune hourly statistics"); !r) return r;
+        if (auto r = runUpdate(h, "prune hourly statistics"); !r) return r.error();
     }
-    return sp.commit();
+    if (auto c = sp.commit(); !c) return c.error();
+    return stored;
 }
 
 Expected<void> RelayStateStore::saveScores(const std::vector<ScoreUpdate>& scores, int64_t now_ms) {

@@ -187,8 +187,9 @@ public:
     // kind: "probe" or "connect". rtts -1 = unknown. Unknown relays are ignored (returns ok).
     Expected<void> recordOutcome(const std::string& url, int64_t at_ms, const std::string& kind, bool ok,
                                  int64_t open_rtt_ms, int64_t read_rtt_ms, const std::string& error);
-    // Add semantics per (url, hour); rows of unknown relays are skipped. One transaction.
-    Expected<void> addHourly(const std::vector<HourlyRow>& rows);
+    // Add semantics per (url, hour); rows of relays not in the directory are skipped. One
+    // transaction. Returns the number of rows stored (rows.size() minus the skipped ones).
+    Expected<size_t> addHourly(const std::vector<HourlyRow>& rows);
     // Writes score, score_json and scored_ms = now_ms. One transaction.
     Expected<void> saveScores(const std::vector<ScoreUpdate>& scores, int64_t now_ms);
     // Deletes outcomes and hourly rows older than kRetentionMs.

@@ -66,10 +66,12 @@ private slots:
         stats.addRejected("wss://a.example", protocol::Reject::BadSignature, 1);
         stats.addConnectedSeconds("wss://a.example", 60);
         stats.addFailure("wss://b.example");
-        QCOMPARE(stats.entries(), size_t(2));
+        stats.addReceived("wss://not-in-directory.example", 1, 1);
+        QCOMPARE(stats.entries(), size_t(3));
         auto n = stats.flush(*f.store, f.now);
         QVERIFY2(n, n ? "" : n.error().message.c_str());
         QCOMPARE(*n, size_t(2));
+        QCOMPARE(stats.unknownRelayRows(), uint64_t(1));
         QCOMPARE(stats.entries(), size_t(0));
 
         // Same hour again (an optimizer cycle a few minutes later): the store adds up.
