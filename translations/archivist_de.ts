@@ -911,6 +911,14 @@ Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbi
         <source>Settings saved; they take effect at the next start.</source>
         <translation>Einstellungen gespeichert; sie gelten ab dem nächsten Start.</translation>
     </message>
+    <message>
+        <source>Discovery</source>
+        <translation>Entdeckung</translation>
+    </message>
+    <message>
+        <source>Scoring</source>
+        <translation>Bewertung</translation>
+    </message>
 </context>
 <context>
     <name>MemoryPanel</name>
@@ -1213,6 +1221,22 @@ Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbi
         <source>%1 (%2)</source>
         <translation>%1 (%2)</translation>
     </message>
+    <message>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <source>Uptime 24 h</source>
+        <translation>Verfügbarkeit 24 h</translation>
+    </message>
+    <message>
+        <source>pinned</source>
+        <translation>angeheftet</translation>
+    </message>
 </context>
 <context>
     <name>RelaysPanel</name>
@@ -1310,6 +1334,22 @@ Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbi
         <location line="+8"/>
         <source>NIP-11 document of %1</source>
         <translation>NIP-11-Dokument von %1</translation>
+    </message>
+    <message>
+        <source>P&amp;in (never dropped by the optimizer)</source>
+        <translation>An&amp;heften (vom Optimierer nie entfernt)</translation>
+    </message>
+    <message>
+        <source>Pinned %1</source>
+        <translation>%1 angeheftet</translation>
+    </message>
+    <message>
+        <source>Un&amp;pin</source>
+        <translation>Anheften &amp;lösen</translation>
+    </message>
+    <message>
+        <source>Unpinned %1</source>
+        <translation>%1 nicht mehr angeheftet</translation>
     </message>
 </context>
 <context>
@@ -1499,6 +1539,457 @@ Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbi
     <message>
         <source>Not saved: %1</source>
         <translation>Nicht gespeichert: %1</translation>
+    </message>
+</context>
+<context>
+    <name>DirectoryModel</name>
+    <message>
+        <source>%1 (failed)</source>
+        <translation>%1 (fehlgeschlagen)</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>Failures</source>
+        <translation>Fehlschläge</translation>
+    </message>
+    <message>
+        <source>First seen</source>
+        <translation>Zuerst gesehen</translation>
+    </message>
+    <message>
+        <source>Last error</source>
+        <translation>Letzter Fehler</translation>
+    </message>
+    <message>
+        <source>Last probe</source>
+        <translation>Letzte Prüfung</translation>
+    </message>
+    <message>
+        <source>Last seen</source>
+        <translation>Zuletzt gesehen</translation>
+    </message>
+    <message>
+        <source>NIP-11</source>
+        <translation>NIP-11</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Open RTT</source>
+        <translation>RTT Öffnen</translation>
+    </message>
+    <message>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <source>Read RTT</source>
+        <translation>RTT Lesen</translation>
+    </message>
+    <message>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <source>Software</source>
+        <translation>Software</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>Quelle</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>The directory query failed.</source>
+        <translation>Die Abfrage des Verzeichnisses ist fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>This engine has no relay directory.</source>
+        <translation>Diese Engine hat kein Relay-Verzeichnis.</translation>
+    </message>
+    <message>
+        <source>Uptime 24 h</source>
+        <translation>Verfügbarkeit 24 h</translation>
+    </message>
+    <message>
+        <source>Uptime 7 d</source>
+        <translation>Verfügbarkeit 7 Tage</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <source>pinned</source>
+        <translation>angeheftet</translation>
+    </message>
+</context>
+<context>
+    <name>DiscoveryPanel</name>
+    <message>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>%1 of %2 matching relays loaded</source>
+        <translation>%1 von %2 passenden Relays geladen</translation>
+    </message>
+    <message>
+        <source>%1 relays in the directory</source>
+        <translation>%1 Relays im Verzeichnis</translation>
+    </message>
+    <message>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <source>&amp;Add</source>
+        <translation>&amp;Hinzufügen</translation>
+    </message>
+    <message>
+        <source>&amp;Block</source>
+        <translation>&amp;Blockieren</translation>
+    </message>
+    <message>
+        <source>&amp;Pin</source>
+        <translation>&amp;Anheften</translation>
+    </message>
+    <message>
+        <source>&amp;Unblock</source>
+        <translation>Blockierung a&amp;ufheben</translation>
+    </message>
+    <message>
+        <source>Added</source>
+        <translation>Hinzugefügt</translation>
+    </message>
+    <message>
+        <source>Any source</source>
+        <translation>Jede Quelle</translation>
+    </message>
+    <message>
+        <source>Any status</source>
+        <translation>Jeder Status</translation>
+    </message>
+    <message>
+        <source>Best score first</source>
+        <translation>Beste Bewertung zuerst</translation>
+    </message>
+    <message>
+        <source>Blocked</source>
+        <translation>Blockiert</translation>
+    </message>
+    <message>
+        <source>By URL</source>
+        <translation>Nach URL</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>Erledigt</translation>
+    </message>
+    <message>
+        <source>Failed: %1</source>
+        <translation>Fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>Include blocked</source>
+        <translation>Blockierte einschließen</translation>
+    </message>
+    <message>
+        <source>NIP-65 relay list</source>
+        <translation>NIP-65-Relay-Liste</translation>
+    </message>
+    <message>
+        <source>NIP-66 report</source>
+        <translation>NIP-66-Bericht</translation>
+    </message>
+    <message>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <source>Recently seen first</source>
+        <translation>Zuletzt gesehene zuerst</translation>
+    </message>
+    <message>
+        <source>U&amp;npin</source>
+        <translation>Anheften &amp;lösen</translation>
+    </message>
+    <message>
+        <source>URL contains…</source>
+        <translation>URL enthält…</translation>
+    </message>
+    <message>
+        <source>Unblocked</source>
+        <translation>Blockierung aufgehoben</translation>
+    </message>
+    <message>
+        <source>Unpinned</source>
+        <translation>Nicht mehr angeheftet</translation>
+    </message>
+    <message>
+        <source>and %1 more</source>
+        <translation>und %1 weitere</translation>
+    </message>
+    <message>
+        <source>backing off</source>
+        <translation>wartet vor erneutem Versuch</translation>
+    </message>
+    <message>
+        <source>blocked</source>
+        <translation>blockiert</translation>
+    </message>
+    <message>
+        <source>candidate</source>
+        <translation>Kandidat</translation>
+    </message>
+    <message>
+        <source>command line</source>
+        <translation>Kommandozeile</translation>
+    </message>
+    <message>
+        <source>config</source>
+        <translation>Konfiguration</translation>
+    </message>
+    <message>
+        <source>connected</source>
+        <translation>verbunden</translation>
+    </message>
+    <message>
+        <source>discovered: %1</source>
+        <translation>entdeckt: %1</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <source>failing</source>
+        <translation>fehlerhaft</translation>
+    </message>
+    <message>
+        <source>junk rejected: %1</source>
+        <translation>unbrauchbar verworfen: %1</translation>
+    </message>
+    <message>
+        <source>kind 3 relay map</source>
+        <translation>Relay-Tabelle aus Kind 3</translation>
+    </message>
+    <message>
+        <source>loading…</source>
+        <translation>lädt…</translation>
+    </message>
+    <message>
+        <source>seed</source>
+        <translation>Startliste</translation>
+    </message>
+    <message>
+        <source>tag hint</source>
+        <translation>Hinweis in Tags</translation>
+    </message>
+    <message>
+        <source>user</source>
+        <translation>Benutzer</translation>
+    </message>
+</context>
+<context>
+    <name>ScoringModel</name>
+    <message>
+        <source>%1 %</source>
+        <translation>%1 %</translation>
+    </message>
+    <message>
+        <source>%1 (floor)</source>
+        <translation>%1 (Untergrenze)</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <source>1 = fast round trips</source>
+        <translation>1 = schnelle Umlaufzeiten</translation>
+    </message>
+    <message>
+        <source>1 = nothing rejected</source>
+        <translation>1 = nichts abgelehnt</translation>
+    </message>
+    <message>
+        <source>Blend of the 24 h and 7 d uptime (0 … 1)</source>
+        <translation>Mischung der Verfügbarkeit über 24 h und 7 Tage (0 … 1)</translation>
+    </message>
+    <message>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <source>Decaying bonus for relays not tried much yet</source>
+        <translation>Abklingender Bonus für wenig erprobte Relays</translation>
+    </message>
+    <message>
+        <source>Exploration</source>
+        <translation>Erkundung</translation>
+    </message>
+    <message>
+        <source>Held at the floor: a seed or pinned relay</source>
+        <translation>Auf der Untergrenze gehalten: ein Start- oder angeheftetes Relay</translation>
+    </message>
+    <message>
+        <source>Latency</source>
+        <translation>Latenz</translation>
+    </message>
+    <message>
+        <source>Novel-event rate relative to the network median (0 … 1)</source>
+        <translation>Rate neuer Events relativ zum Median des Netzes (0 … 1)</translation>
+    </message>
+    <message>
+        <source>Novel/h</source>
+        <translation>Neu/h</translation>
+    </message>
+    <message>
+        <source>Novelty</source>
+        <translation>Neuheit</translation>
+    </message>
+    <message>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <source>RTT</source>
+        <translation>RTT</translation>
+    </message>
+    <message>
+        <source>Rejection</source>
+        <translation>Ablehnung</translation>
+    </message>
+    <message>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <source>Source: %1</source>
+        <translation>Quelle: %1</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Uptime</source>
+        <translation>Verfügbarkeit</translation>
+    </message>
+    <message>
+        <source>Uptime 24 h</source>
+        <translation>Verfügbarkeit 24 h</translation>
+    </message>
+    <message>
+        <source>Uptime 7 d</source>
+        <translation>Verfügbarkeit 7 Tage</translation>
+    </message>
+    <message>
+        <source>Weight of the observations against the cold-start prior</source>
+        <translation>Gewicht der Beobachtungen gegenüber der Startannahme</translation>
+    </message>
+    <message>
+        <source>What the optimizer ranks by (docs/relay-scoring.md)</source>
+        <translation>Wonach der Optimierer ordnet (docs/relay-scoring.md)</translation>
+    </message>
+    <message>
+        <source>pinned</source>
+        <translation>angeheftet</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+</context>
+<context>
+    <name>ScoringPanel</name>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <source>%1 of %2 connected</source>
+        <translation>%1 von %2 verbunden</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>No optimizer cycle yet</source>
+        <translation>Noch kein Optimierer-Durchlauf</translation>
+    </message>
+    <message>
+        <source>Relays</source>
+        <translation>Relays</translation>
+    </message>
+    <message>
+        <source>Score (bucket start)</source>
+        <translation>Bewertung (Klassenbeginn)</translation>
+    </message>
+    <message>
+        <source>Score distribution</source>
+        <translation>Verteilung der Bewertungen</translation>
+    </message>
+    <message>
+        <source>last cycle %1</source>
+        <translation>letzter Durchlauf %1</translation>
+    </message>
+    <message>
+        <source>next cycle in %1</source>
+        <translation>nächster Durchlauf in %1</translation>
+    </message>
+    <message>
+        <source>no cycle yet</source>
+        <translation>noch kein Durchlauf</translation>
+    </message>
+</context>
+<context>
+    <name>SwapsModel</name>
+    <message>
+        <source>Added</source>
+        <translation>Hinzugefügt</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Grund</translation>
+    </message>
+    <message>
+        <source>Removed</source>
+        <translation>Entfernt</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
     </message>
 </context>
 </TS>

@@ -32,6 +32,8 @@
 #include "ui/panels/throughput_panel.h"
 #include "ui/panels/newest_panel.h"
 #include "ui/panels/relays_panel.h"
+#include "ui/panels/discovery_panel.h"
+#include "ui/panels/scoring_panel.h"
 
 namespace archivist::ui {
 
@@ -92,6 +94,11 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     addPanelDock(new IncidentsPanel(m_engine, this), "dock-incidents", tr("Incidents"), Qt::BottomDockWidgetArea);
     auto* archive = new ArchivePanel(m_engine, this);
     addPanelDock(archive, "dock-archive", tr("Archive"), Qt::RightDockWidgetArea);
+    addPanelDock(new ScoringPanel(m_engine, this), "dock-scoring", tr("Scoring"), Qt::RightDockWidgetArea);
+    auto* discovery = new DiscoveryPanel(m_engine, this);
+    addPanelDock(discovery, "dock-discovery", tr("Discovery"), Qt::RightDockWidgetArea);
+    connect(discovery, &DiscoveryPanel::statusMessage, this,
+            [this](const QString& text, int timeout_ms) { statusBar()->showMessage(text, timeout_ms); });
     m_log = new LogPanel(m_engine, m_opts.log_ring, this);
     addPanelDock(m_log, "dock-log", tr("Log"), Qt::BottomDockWidgetArea);
     connect(m_relays, &RelaysPanel::statusMessage, this,
@@ -202,7 +209,8 @@ bool MainWindow::restoreLayout() {
 }
 
 void MainWindow::applyDefaultArrangement() {
-    // Relays on the left; charts, archive and newest events share the right as tabs; incidents
+    // Relays on the left; charts, archive, newest events, scoring and discovery share the right as
+    // tabs; incidents
     // and the log share the bottom. Compact enough for a laptop screen.
     auto tab = [this](const char* first, const char* second) {
         if (dock(first) && dock(second)) tabifyDockWidget(dock(first), dock(second));
@@ -210,6 +218,8 @@ void MainWindow::applyDefaultArrangement() {
     tab("dock-newest", "dock-archive");
     tab("dock-archive", "dock-throughput");
     tab("dock-throughput", "dock-memory");
+    tab("dock-memory", "dock-scoring");
+    tab("dock-scoring", "dock-discovery");
     tab("dock-incidents", "dock-log");
     if (auto* d = dock("dock-throughput")) d->raise();
     if (auto* d = dock("dock-incidents")) d->raise();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/protocol/event.h"
+#include "ui/scoring_model.h"
 
 namespace archivist::ui {
 
@@ -74,6 +75,9 @@ QVariant RelaysModel::headerData(int section, Qt::Orientation orientation, int r
     case LastError: return tr("Last error");
     case Source: return tr("Source");
     case Backfill: return tr("Backfill");
+    case Score: return tr("Score");
+    case Uptime24h: return tr("Uptime 24 h");
+    case Pinned: return tr("Pinned");
     }
     return {};
 }
@@ -102,6 +106,9 @@ QVariant RelaysModel::display(const Row& r, int column) const {
         if (v.backfill == net::BackfillState::Running || v.backfill == net::BackfillState::Waiting)
             return tr("%1 %2 %").arg(backfillStateText(v.backfill), loc.toString(v.backfill_fraction * 100.0, 'f', 0));
         return backfillStateText(v.backfill);
+    case Score: return scoreText(v.score);
+    case Uptime24h: return fractionText(v.uptime_24h);
+    case Pinned: return v.pinned ? tr("pinned") : QString();
     }
     return {};
 }
@@ -117,6 +124,9 @@ QVariant RelaysModel::sortKey(const Row& r, int column) const {
     case Rejections: return qulonglong(rejectionsTotal(v));
     case Rtt: return qint64(v.rtt_ms);
     case Backfill: return int(v.backfill) * 1000 + int(v.backfill_fraction * 999);
+    case Score: return v.score;
+    case Uptime24h: return v.uptime_24h;
+    case Pinned: return int(v.pinned);
     default: return display(r, column);
     }
 }
@@ -143,6 +153,7 @@ QVariant RelaysModel::data(const QModelIndex& index, int role) const {
     case SortRole: return sortKey(r, index.column());
     case UrlRole: return r.url;
     case StateRole: return int(r.view.state);
+    case PinnedRole: return r.view.pinned;
     case Qt::ToolTipRole:
         if (index.column() == Rejections) return rejectionTooltip(r);
         if (index.column() == LastError || index.column() == Status) {
@@ -159,7 +170,9 @@ QVariant RelaysModel::data(const QModelIndex& index, int role) const {
         case NovelShare:
         case Duplicates:
         case Rejections:
-        case Rtt: return int(Qt::AlignRight | Qt::AlignVCenter);
+        case Rtt:
+        case Score:
+        case Uptime24h: return int(Qt::AlignRight | Qt::AlignVCenter);
         default: return {};
         }
     }

@@ -27,12 +27,16 @@ public:
         LastError,
         Source,
         Backfill,
+        Score,
+        Uptime24h,
+        Pinned,
         ColumnCount
     };
     enum Role {
         SortRole = Qt::UserRole + 1,  // numeric key for numeric columns, text otherwise
         UrlRole,                      // the row's relay URL (any column)
         StateRole,                    // int(net::RelayState)
+        PinnedRole,                   // bool: the optimizer never drops it
     };
 
     explicit RelaysModel(QObject* parent = nullptr);

@@ -4,7 +4,9 @@
 #include <QPair>
 #include <QSet>
 #include <QStringList>
+#include <QTimer>
 #include <QVector>
+#include <algorithm>
 
 #include "core/engine/engine.h"
 
@@ -21,6 +23,13 @@ public:
     QString actionError;                       // non-empty: relayAction fails with it
     QHash<QString, QString> infoDocuments;
     QStringList allowList;
+    // Relay directory: every request is recorded (ids 1, 2, … in order) and answered from
+    // `directory`, filtered, ordered and paged like the engine does. Manual by default
+    // (answerDirectory()); answerDirectoryQueued answers each request on the next loop turn.
+    QVector<archivist::engine::DirectoryEntryView> directory;
+    QVector<archivist::engine::DirectoryRequest> directoryRequests;  // index = id - 1
+    bool answerDirectoryQueued = false;
+    bool hasDirectory = true;  // false: requestDirectory() returns 0 like an engine without one
 
     void startImport(const QStringList& files) override {
         imported = files;
@@ -44,8 +53,48 @@ public:
             if (error) *error = actionError;
             return false;
         }
+        for (auto& e : directory) {
+            if (e.url != url) continue;
+            if (action == RelayAction::Pin || action == RelayAction::Unpin) e.pinned = action == RelayAction::Pin;
+            if (action == RelayAction::Block || action == RelayAction::Unblock) {
+                e.blocked = action == RelayAction::Block;
+                e.status = e.blocked ? QStringLiteral("blocked") : QStringLiteral("candidate");
+            }
+        }
         return true;
     }
+    quint64 requestDirectory(const archivist::engine::DirectoryRequest& request) override {
+        if (!hasDirectory) return 0;
+        directoryRequests.push_back(request);
+        const quint64 id = quint64(directoryRequests.size());
+        if (answerDirectoryQueued) QTimer::singleShot(0, this, [this, id] { answerDirectory(id); });
+        return id;
+    }
+    // The page the engine would give for `request`.
+    archivist::engine::DirectoryPage directoryPage(const archivist::engine::DirectoryRequest& request) const {
+        QVector<archivist::engine::DirectoryEntryView> match;
+        for (const auto& e : directory) {
+            if (!request.text.isEmpty() && !e.url.contains(request.text, Qt::CaseInsensitive)) continue;
+            if (!request.source.isEmpty() && e.source != request.source) continue;
+            if (!request.status.isEmpty() && e.status != request.status) continue;
+            if (!request.include_blocked && e.blocked) continue;
+            match.push_back(e);
+        }
+        std::stable_sort(match.begin(), match.end(), [&](const auto& a, const auto& b) {
+            if (request.order == "url") return a.url < b.url;
+            if (request.order == "last_seen") return a.last_seen_ms > b.last_seen_ms;
+            return a.score > b.score;
+        });
+        archivist::engine::DirectoryPage page;
+        page.total_matching = quint64(match.size());
+        const int limit = std::clamp(request.limit, 1, 5000);
+        page.rows = match.mid(std::min<int>(request.offset, int(match.size())), limit);
+        return page;
+    }
+    // Answers request `id` from the directory as it is now (or with `page` when given).
+    void answerDirectory(quint64 id) { emit directoryReady(id, directoryPage(directoryRequests.value(int(id) - 1))); }
+    void answerDirectory(quint64 id, const archivist::engine::DirectoryPage& page) { emit directoryReady(id, page); }
+    quint64 lastDirectoryId() const { return quint64(directoryRequests.size()); }
     QString relayInfoDocument(const QString& url) override { return infoDocuments.value(url); }
     QStringList addressAllowList() const override { return allowList; }
     void publish(const archivist::engine::EngineSnapshot& s) {
@@ -53,3 +102,65 @@ public:
         emit snapshotReady(s);
     }
 };
+
+// A canned relay-intelligence view: three scored relays (one pinned at the floor, one candidate
+// with unknown components), a histogram, two swaps (newest first) and discovery counts.
+inline archivist::engine::RelayIntelligenceView cannedIntelligence(qint64 now_ms) {
+    using namespace archivist::engine;
+    RelayIntelligenceView v;
+    v.max_relays = 150;
+    v.connected = 2;
+    v.last_cycle_ms = now_ms - 60'000;
+    v.next_cycle_ms = now_ms + 240'000;
+    auto relay = [](const char* url, const char* status, bool connected, double total) {
+        RelayScoreView r;
+        r.url = QString::fromLatin1(url);
+        r.source = QStringLiteral("nip65");
+        r.status = QString::fromLatin1(status);
+        r.connected = connected;
+        r.score.total = total;
+        r.score.novelty = 0.8;
+        r.score.uptime = 0.99;
+        r.score.latency = 0.7;
+        r.score.rejection = 1.0;
+        r.score.confidence = 0.9;
+        r.score.exploration = 0.05;
+        r.novel_per_hour = 1200;
+        r.uptime_24h = 0.99;
+        r.uptime_7d = 0.97;
+        r.rtt_ms = 85;
+        return r;
+    };
+    v.scored << relay("wss://best.example", "connected", true, 0.91);
+    auto pinned = relay("wss://pinned.example", "connected", true, 0.30);
+    pinned.pinned = true;
+    pinned.score.floor_applied = true;
+    v.scored << pinned;
+    auto fresh = relay("wss://new.example", "candidate", false, 0.55);
+    fresh.score.novelty = fresh.score.uptime = fresh.score.latency = fresh.score.rejection = -1;
+    fresh.score.confidence = 0;
+    fresh.score.exploration = 0.5;
+    fresh.novel_per_hour = 0;
+    fresh.uptime_24h = fresh.uptime_7d = -1;
+    fresh.rtt_ms = -1;
+    v.scored << fresh;
+    v.score_histogram = {5, 12, 30, 44, 20, 9, 4, 2, 1, 1};
+    OptimizerSwapView newer;
+    newer.at_ms = now_ms - 60'000;
+    newer.removed = QStringLiteral("wss://slow.example");
+    newer.added = QStringLiteral("wss://best.example");
+    newer.removed_score = 0.12;
+    newer.added_score = 0.61;
+    newer.reason = QStringLiteral("score 0.12 < candidate 0.61");
+    OptimizerSwapView older;
+    older.at_ms = now_ms - 360'000;
+    older.added = QStringLiteral("wss://new.example");
+    older.added_score = 0.55;
+    older.reason = QStringLiteral("exploration");
+    v.recent_swaps << newer << older;
+    v.discovery.directory_size = 2345;
+    v.discovery.by_source = {{QStringLiteral("seed"), 12}, {QStringLiteral("nip65"), 2000}};
+    v.discovery.junk_rejected = 77;
+    v.discovery.junk_by_reason = {{QStringLiteral("bad scheme"), 70}, {QStringLiteral("private address"), 7}};
+    return v;
+}

@@ -2,6 +2,7 @@
 // derived columns (stored/s, novel share, rejections by reason), filter and sort, and the context
 // menu's actions reaching the engine.
 #include <QAbstractItemModelTester>
+#include <QLocale>
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
@@ -124,22 +125,28 @@ private slots:
         QTest::addColumn<QString>("actionName");
         QTest::addColumn<RelayAction>("expected");
         QTest::addColumn<int>("state");
-        QTest::newRow("connect") << "actionRelayConnect" << RelayAction::Connect << int(net::RelayState::Stopped);
-        QTest::newRow("disconnect") << "actionRelayDisconnect" << RelayAction::Disconnect << int(net::RelayState::Open);
-        QTest::newRow("block") << "actionRelayBlock" << RelayAction::Block << int(net::RelayState::Open);
-        QTest::newRow("unblock") << "actionRelayUnblock" << RelayAction::Unblock << int(net::RelayState::Blocked);
-        QTest::newRow("backfill") << "actionRelayBackfill" << RelayAction::BackfillNow << int(net::RelayState::Open);
+        QTest::addColumn<bool>("pinned");
+        QTest::newRow("connect") << "actionRelayConnect" << RelayAction::Connect << int(net::RelayState::Stopped) << false;
+        QTest::newRow("disconnect") << "actionRelayDisconnect" << RelayAction::Disconnect << int(net::RelayState::Open) << false;
+        QTest::newRow("block") << "actionRelayBlock" << RelayAction::Block << int(net::RelayState::Open) << false;
+        QTest::newRow("unblock") << "actionRelayUnblock" << RelayAction::Unblock << int(net::RelayState::Blocked) << false;
+        QTest::newRow("backfill") << "actionRelayBackfill" << RelayAction::BackfillNow << int(net::RelayState::Open) << false;
+        QTest::newRow("pin") << "actionRelayPin" << RelayAction::Pin << int(net::RelayState::Open) << false;
+        QTest::newRow("unpin") << "actionRelayUnpin" << RelayAction::Unpin << int(net::RelayState::Open) << true;
     }
     void contextMenuActionsReachTheEngine() {
         QFETCH(QString, actionName);
         QFETCH(RelayAction, expected);
         QFETCH(int, state);
+        QFETCH(bool, pinned);
         FakeEngine engine;
         ui::RelaysPanel panel(&engine);
         panel.resize(900, 300);
         panel.show();
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
-        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), relay("wss://b.example", 1, 0, net::RelayState(state))}));
+        auto b = relay("wss://b.example", 1, 0, net::RelayState(state));
+        b.pinned = pinned;
+        panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), b}));
         // Right-click on b's row opens the menu; choose the action in it.
         const int row = panel.view()->model()->index(0, 0).data(ui::RelaysModel::UrlRole).toString() == "wss://b.example" ? 0 : 1;
         const QRect rect = panel.view()->visualRect(panel.view()->model()->index(row, ui::RelaysModel::Status));
@@ -161,6 +168,46 @@ private slots:
         QCOMPARE(engine.actions.size(), 1);
         QCOMPARE(engine.actions[0].first, QString("wss://b.example"));
         QCOMPARE(engine.actions[0].second, expected);
+    }
+
+    void pinnedRelayOffersUnpinOnly() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        auto a = relay("wss://a.example", 1);
+        a.pinned = true;
+        panel.applySnapshot(snap(1000, {a, relay("wss://b.example", 1)}));
+        panel.highlightRelay("wss://a.example");
+        panel.contextMenu();
+        QVERIFY(!panel.pinAction()->isEnabled());
+        QVERIFY(panel.unpinAction()->isEnabled());
+        panel.highlightRelay("wss://b.example");
+        panel.contextMenu();
+        QVERIFY(panel.pinAction()->isEnabled());
+        QVERIFY(!panel.unpinAction()->isEnabled());
+    }
+
+    void scoreUptimeAndPinnedColumns() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        auto a = relay("wss://a.example", 1);
+        a.pinned = true;
+        a.score = 0.734;
+        a.uptime_24h = 0.5;
+        auto b = relay("wss://b.example", 1);  // not scored yet: blank cells
+        auto c = relay("wss://c.example", 1);
+        c.score = 0.2;
+        panel.applySnapshot(snap(1000, {a, b, c}));
+        auto* m = panel.view()->model();
+        QCOMPARE(m->headerData(ui::RelaysModel::Score, Qt::Horizontal).toString(), QString("Score"));
+        QCOMPARE(cell(m, "wss://a.example", ui::RelaysModel::Score), QLocale().toString(0.73, 'f', 2));
+        QCOMPARE(cell(m, "wss://a.example", ui::RelaysModel::Uptime24h), QString("50 %"));
+        QCOMPARE(cell(m, "wss://a.example", ui::RelaysModel::Pinned), QString("pinned"));
+        QCOMPARE(cell(m, "wss://b.example", ui::RelaysModel::Score), QString());
+        QCOMPARE(cell(m, "wss://b.example", ui::RelaysModel::Uptime24h), QString());
+        QCOMPARE(cell(m, "wss://b.example", ui::RelaysModel::Pinned), QString());
+        panel.view()->sortByColumn(ui::RelaysModel::Score, Qt::DescendingOrder);
+        QCOMPARE(m->index(0, ui::RelaysModel::Url).data().toString(), QString("wss://a.example"));
+        QCOMPARE(m->index(2, ui::RelaysModel::Url).data().toString(), QString("wss://b.example"));
     }
 
     void blockedRelayOffersUnblockOnly() {

@@ -64,6 +64,8 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_block = make(tr("&Block"), "actionRelayBlock");
     m_unblock = make(tr("&Unblock"), "actionRelayUnblock");
     m_backfill = make(tr("Back&fill now"), "actionRelayBackfill");
+    m_pin = make(tr("P&in (never dropped by the optimizer)"), "actionRelayPin");
+    m_unpin = make(tr("Un&pin"), "actionRelayUnpin");
     m_copyUrl = make(tr("Copy &URL"), "actionRelayCopyUrl");
     m_showInfo = make(tr("Show &NIP-11 document…"), "actionRelayShowInfo");
     connect(m_connect, &QAction::triggered, this, [this] { act(int(RelayAction::Connect)); });
@@ -71,6 +73,8 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     connect(m_block, &QAction::triggered, this, [this] { act(int(RelayAction::Block)); });
     connect(m_unblock, &QAction::triggered, this, [this] { act(int(RelayAction::Unblock)); });
     connect(m_backfill, &QAction::triggered, this, [this] { act(int(RelayAction::BackfillNow)); });
+    connect(m_pin, &QAction::triggered, this, [this] { act(int(RelayAction::Pin)); });
+    connect(m_unpin, &QAction::triggered, this, [this] { act(int(RelayAction::Unpin)); });
     connect(m_copyUrl, &QAction::triggered, this, [this] {
         const QString url = currentUrl();
         if (url.isEmpty()) return;
@@ -84,6 +88,7 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_menu->addActions({m_connect, m_disconnect});
     m_menu->addSeparator();
     m_menu->addActions({m_block, m_unblock});
+    m_menu->addActions({m_pin, m_unpin});
     m_menu->addSeparator();
     m_menu->addAction(m_backfill);
     m_menu->addSeparator();
@@ -125,6 +130,9 @@ void RelaysPanel::updateActions() {
     m_block->setEnabled(any && !blocked);
     m_unblock->setEnabled(blocked);
     m_backfill->setEnabled(any && !blocked);
+    const bool pinned = any && idx.data(RelaysModel::PinnedRole).toBool();
+    m_pin->setEnabled(any && !pinned && !blocked);
+    m_unpin->setEnabled(pinned);
     m_copyUrl->setEnabled(any);
     m_showInfo->setEnabled(any);
 }

@@ -2,7 +2,7 @@
 // Relays panel: every relay of the engine's snapshot in a sortable, filterable table (RelaysModel
 // behind a QSortFilterProxyModel) with a context menu that acts through Engine::relayAction(),
 // copies the URL or shows the stored NIP-11 document. The actions act on the current row and
-// are public (objectNames "actionRelayConnect", …) so the window and tests can reach them.
+// are public (objectNames "actionRelayConnect", …, "actionRelayPin", "actionRelayUnpin") so the window and tests can reach them.
 // Errors are reported through statusMessage(); the panel never blocks on the engine except for
 // the NIP-11 document, a short directory lookup.
 // Thread: GUI only. The engine is not owned and must outlive the panel.
@@ -41,6 +41,8 @@ public:
     QAction* blockAction() const { return m_block; }
     QAction* unblockAction() const { return m_unblock; }
     QAction* backfillAction() const { return m_backfill; }
+    QAction* pinAction() const { return m_pin; }
+    QAction* unpinAction() const { return m_unpin; }
     QAction* copyUrlAction() const { return m_copyUrl; }
     QAction* showInfoAction() const { return m_showInfo; }
 
@@ -70,6 +72,8 @@ private:
     QAction* m_block;
     QAction* m_unblock;
     QAction* m_backfill;
+    QAction* m_pin;
+    QAction* m_unpin;
     QAction* m_copyUrl;
     QAction* m_showInfo;
 };
