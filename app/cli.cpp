@@ -12,10 +12,14 @@
 #include "core/engine/data_dir.h"
 #include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
+#include "core/engine/relay_intelligence.h"
 #include "core/engine/store.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
+#include "core/net/relay_url.h"
 #include "core/protocol/filter.h"
+#include "core/protocol/json.h"
+#include "core/relays/relay_state_store.h"
 
 namespace archivist::app {
 
@@ -23,7 +27,7 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "stats"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "stats", "relays"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
@@ -143,6 +147,18 @@ int cmdImport(const QStringList& args) {
     }
     auto store = openStore(dataDirOf(p, c), opts, metrics);
     if (!store) return kExitFailure;
+    // Relay discovery from the imported events (docs/relay-directory.md): URLs go to relays.sqlite.
+    auto relayState = relays::RelayStateStore::open((*store)->paths().relays);
+    if (!relayState) {
+        err("archivist: " + relayState.error().message);
+        return kExitFailure;
+    }
+    engine::IntelligenceOptions io;
+    io.auto_relays = false;
+    io.first_cycle_ms = io.cycle_ms = int64_t(24) * 3600 * 1000;  // discovery only: no scoring during an import
+    engine::RelayIntelligence discovery(io, **relayState, nullptr, nullptr, metrics, {});
+    discovery.start();
+    (*store)->setEventObserver([&discovery](const protocol::Event& ev, ingest::SourceId) { discovery.observeStoredEvent(ev); });
     (*store)->start();
     server.setReady(true);
     const bool tty = ::isatty(STDERR_FILENO);
@@ -159,6 +175,7 @@ int cmdImport(const QStringList& args) {
     auto result = engine::runImport(**store, paths, progress, &stopRequested());
     if (tty) std::fprintf(stderr, "\n");
     auto closed = (*store)->shutdown();
+    discovery.stop();  // writes the URLs still pending
     if (!result) {
         err("archivist: import failed: " + result.error().message);
         return kExitFailure;
@@ -367,6 +384,155 @@ int cmdStats(const QStringList& args) {
     return kExitOk;
 }
 
+
+// `archivist relays [--json] [...]` lists the relay directory; `archivist relays ACTION URL...` changes it.
+// Works on relays.sqlite alone (SQLite's own locking makes it safe next to a running engine, which
+// sees pins and blocks at its next optimizer cycle or restart).
+int cmdRelays(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "List the relay directory with status and score, or change it.\n\n"
+        "  archivist relays [--json] [--limit N] [--status S] [--source S] [--search TEXT]\n"
+        "  archivist relays add|pin|unpin|block|unblock URL...");
+    Common c;
+    QCommandLineOption json("json", "Print one JSON object on standard output.");
+    QCommandLineOption limit("limit", "List at most N relays (default 200, at most 5000).", "N", "200");
+    QCommandLineOption status("status", "Only relays with this status (candidate, connected, backing off, failing, blocked).", "S");
+    QCommandLineOption source("source", "Only relays from this source (seed, user, cli, config, nip65, kind3, nip66, hint).", "S");
+    QCommandLineOption search("search", "Only relays whose URL contains TEXT.", "TEXT");
+    QCommandLineOption order("order", "score (best first, default), url or last_seen.", "ORDER", "score");
+    p.addOptions({c.dataDir, json, limit, status, source, search, order});
+    p.addPositionalArgument("action", "add, pin, unpin, block or unblock (none: list)", "[action]");
+    p.addPositionalArgument("urls", "relay URLs (ws:// or wss://)", "[URL...]");
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, true); code >= 0) return code;
+    const auto dir = dataDirOf(p, c);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+        err("archivist: no data directory at " + dir.string());
+        return kExitFailure;
+    }
+    const engine::DataDirPaths paths(dir);
+    const QStringList pos = p.positionalArguments();
+    const QString action = pos.value(0);
+    static const QStringList kActions = {"add", "pin", "unpin", "block", "unblock"};
+    if (!action.isEmpty() && !kActions.contains(action)) return usage(p, "unknown action '" + action + "'");
+    if (!action.isEmpty() && pos.size() < 2) return usage(p, action + " needs at least one relay URL");
+    auto store = relays::RelayStateStore::open(paths.relays);
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return kExitFailure;
+    }
+    const int64_t now = QDateTime::currentMSecsSinceEpoch();
+    if (!action.isEmpty()) {
+        int failures = 0;
+        for (int i = 1; i < pos.size(); ++i) {
+            auto url = net::normalizeRelayUrl(pos[i].toStdString());
+            if (!url) {
+                err("archivist: " + pos[i] + ": " + QString::fromStdString(url.error().message));
+                ++failures;
+                continue;
+            }
+            const std::string& u = url->text;
+            Expected<void> r;
+            if (action == "add" || action == "pin") {
+                auto up = (*store)->upsert(u, "user", now);
+                if (!up) r = up.error();
+            }
+            if (r && (action == "pin" || action == "unpin")) r = (*store)->setPinned(u, action == "pin");
+            if (r && (action == "block" || action == "unblock")) {
+                auto known = (*store)->find(u);
+                if (!known) r = known.error();
+                else if (!*known && action == "block") {
+                    auto up = (*store)->upsert(u, "user", now);
+                    if (!up) r = up.error();
+                }
+                if (r && (*known || action == "block")) r = (*store)->setBlocked(u, action == "block");
+                else if (r && !*known) r = makeError("unknown", "not in the directory");
+            }
+            if (!r) {
+                err("archivist: " + QString::fromStdString(u) + ": " + QString::fromStdString(r.error().message));
+                ++failures;
+                continue;
+            }
+            const char* done = action == "add"     ? "added"
+                               : action == "pin"   ? "pinned"
+                               : action == "unpin" ? "unpinned"
+                               : action == "block" ? "blocked"
+                                                   : "unblocked";
+            std::printf("%s %s\n", done, u.c_str());
+        }
+        return failures ? kExitFailure : kExitOk;
+    }
+    bool ok = false;
+    const int n = p.value(limit).toInt(&ok);
+    if (!ok || n < 1 || n > 5000) return usage(p, "--limit wants a number from 1 to 5000");
+    relays::DirectoryQuery q;
+    q.limit = size_t(n);
+    q.status = p.value(status).toStdString();
+    q.source = p.value(source).toStdString();
+    q.text = p.value(search).toStdString();
+    q.now_ms = now;
+    const QString o = p.value(order);
+    if (o == "score") q.order = relays::DirectoryQuery::Order::Score;
+    else if (o == "url") q.order = relays::DirectoryQuery::Order::Url;
+    else if (o == "last_seen") q.order = relays::DirectoryQuery::Order::LastSeen;
+    else return usage(p, "--order wants score, url or last_seen");
+    auto page = (*store)->page(q);
+    if (!page) {
+        err("archivist: " + page.error().message);
+        return kExitFailure;
+    }
+    if (p.isSet(json)) {
+        namespace pj = protocol::json;
+        std::string out = "{\"total\":" + std::to_string(page->total_matching) + ",\"relays\":[";
+        auto num = [](double d) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.4g", d);
+            return std::string(buf);
+        };
+        bool first = true;
+        for (const auto& row : page->rows) {
+            const auto& r = row.record;
+            if (!first) out += ',';
+            first = false;
+            out += "{\"url\":";
+            pj::appendQuoted(out, r.url);
+            out += ",\"source\":";
+            pj::appendQuoted(out, r.source);
+            out += ",\"status\":";
+            pj::appendQuoted(out, r.status);
+            out += ",\"score\":" + (row.score ? num(*row.score) : std::string("null"));
+            out += ",\"pinned\":" + std::string(r.pinned ? "true" : "false");
+            out += ",\"blocked\":" + std::string(r.blocked ? "true" : "false");
+            out += ",\"consecutive_failures\":" + std::to_string(r.consecutive_failures);
+            out += ",\"last_error\":";
+            pj::appendQuoted(out, r.last_error);
+            out += ",\"uptime_24h\":" + (row.uptime_24h >= 0 ? num(row.uptime_24h) : std::string("null"));
+            out += ",\"uptime_7d\":" + (row.uptime_7d >= 0 ? num(row.uptime_7d) : std::string("null"));
+            out += ",\"first_seen_ms\":" + std::to_string(r.first_seen_ms);
+            out += ",\"last_seen_ms\":" + std::to_string(r.last_seen_ms) + "}";
+        }
+        out += "]}";
+        std::printf("%s\n", out.c_str());
+        return kExitOk;
+    }
+    std::printf("%-48s %-9s %-11s %6s %7s %s\n", "URL", "SOURCE", "STATUS", "SCORE", "UPTIME", "FLAGS");
+    for (const auto& row : page->rows) {
+        const auto& r = row.record;
+        const std::string score = row.score ? QString::number(*row.score, 'f', 2).toStdString() : "-";
+        const std::string up = row.uptime_24h >= 0 ? QString::number(row.uptime_24h * 100, 'f', 0).toStdString() + "%" : "-";
+        std::string flags;
+        if (r.pinned) flags += "pinned ";
+        if (r.blocked) flags += "blocked ";
+        if (r.consecutive_failures) flags += std::to_string(r.consecutive_failures) + " failures ";
+        std::printf("%-48s %-9s %-11s %6s %7s %s\n", r.url.c_str(), r.source.c_str(), r.status.c_str(), score.c_str(),
+                    up.c_str(), flags.c_str());
+    }
+    std::printf("%zu of %llu relays\n", page->rows.size(), static_cast<unsigned long long>(page->total_matching));
+    return kExitOk;
+}
+
 }  // namespace
 
 bool isCommand(const QString& word) { return kCommands.contains(word); }
@@ -402,6 +568,7 @@ int runCommand(const QStringList& args) {
     if (cmd == "verify") return cmdVerify(rest);
     if (cmd == "reindex") return cmdReindex(rest);
     if (cmd == "stats") return cmdStats(rest);
+    if (cmd == "relays") return cmdRelays(rest);
     err("archivist: unknown command " + cmd);
     return kExitUsage;
 }

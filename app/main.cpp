@@ -98,6 +98,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "  verify                                    check that archive and index agree\n"
         "  reindex                                   rebuild the index from the archive\n"
         "  stats [--json]                            what the archive holds\n"
+        "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
         "Run `archivist COMMAND --help` for a command's options.\n\n"
         "Without a command: the console (or the engine alone with --headless).");
     p.addHelpOption();
@@ -116,7 +117,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     QCommandLineOption idle("exit-when-idle",
                             "Exit 0 once every relay's backfill is done and nothing new was stored for S seconds.",
                             "S");
-    QCommandLineOption noSeeds("no-seed-relays", "Do not connect to the built-in list of well-known relays.");
+    QCommandLineOption noSeeds("no-seed-relays", "Connect only to the relays named (--relay, config, pinned): no built-in seed relays and no relays the optimizer chooses.");
     QCommandLineOption noBackfill("no-backfill", "Only follow new events; do not fetch relays' history.");
     QCommandLineOption shots("screenshot-panels",
                              "Console: after --screenshot-after S seconds, save a PNG of every panel into DIR and "
@@ -208,7 +209,11 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     eo.config = *config;
     eo.cli_relays = opts.relays;
     for (const auto& a : opts.allow_addresses) eo.config.allow_addresses.push_back(a);
-    if (opts.no_seed_relays) eo.config.seed_relays = false;
+    if (opts.no_seed_relays) {
+        // Only the relays named (flags, config, directory pins): no seeds, no optimizer-chosen relays.
+        eo.config.seed_relays = false;
+        eo.config.auto_relays = false;
+    }
     if (opts.no_backfill) eo.config.backfill = false;
     auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
     if (!engine) {

@@ -65,9 +65,14 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             auto l = stringList(file, v, "allow_addresses");
             if (!l) return l.error();
             cfg.allow_addresses = std::move(*l);
-        } else if (key == "seed_relays" || key == "backfill") {
+        } else if (key == "seed_relays" || key == "backfill" || key == "auto_relays") {
             if (v.type != pj::Type::Bool) return configError(file, "\"" + key + "\" must be true or false");
-            (key == "seed_relays" ? cfg.seed_relays : cfg.backfill) = v.boolean;
+            (key == "seed_relays" ? cfg.seed_relays : key == "backfill" ? cfg.backfill : cfg.auto_relays) = v.boolean;
+        } else if (key == "optimizer_interval_s") {
+            auto n = number(file, v, "optimizer_interval_s", 86400);
+            if (!n) return n.error();
+            if (*n < 10) return configError(file, "\"optimizer_interval_s\" must be at least 10");
+            cfg.optimizer_interval_s = uint32_t(*n);
         } else if (key == "max_relays") {
             auto n = number(file, v, "max_relays", 10000);
             if (!n) return n.error();
@@ -157,6 +162,8 @@ std::string configToJson(const EngineConfig& cfg) {
     list("allow_addresses", cfg.allow_addresses);
     flag("seed_relays", cfg.seed_relays);
     num("max_relays", cfg.max_relays);
+    flag("auto_relays", cfg.auto_relays);
+    num("optimizer_interval_s", cfg.optimizer_interval_s);
     flag("backfill", cfg.backfill);
     num("backfill_depth_days", uint64_t(std::max<int64_t>(0, cfg.backfill_depth_days)));
     num("backfill_limit", cfg.backfill_limit);

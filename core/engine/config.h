@@ -17,6 +17,8 @@ struct EngineConfig {
     std::vector<std::string> allow_addresses;  // CIDRs the address policy allows
     bool seed_relays = true;                   // connect to the built-in list of well-known relays
     uint32_t max_relays = 150;
+    bool auto_relays = true;                   // the optimizer adds, drops and probes relays (docs/relay-scoring.md)
+    uint32_t optimizer_interval_s = 300;       // optimizer cycle
     bool backfill = true;
     int64_t backfill_depth_days = 0;           // 0 = everything
     uint32_t backfill_limit = 500;

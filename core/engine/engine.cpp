@@ -1,4 +1,5 @@
 #include "core/engine/engine.h"
+#include "core/engine/relay_intelligence.h"
 
 #include <QDateTime>
 #include <QPointer>
@@ -75,6 +76,9 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
             if (self->m_newest.size() > size_t(EngineSnapshot::kNewestCapacity)) self->m_newest.pop_back();
         }
     });
+    e->m_store->setEventObserver([self](const protocol::Event& ev, ingest::SourceId) {
+        if (RelayIntelligence* intel = self->m_intelPtr.load(std::memory_order_acquire)) intel->observeStoredEvent(ev);
+    });
     e->loadNewest();
     e->m_store->start();
     QueryServiceOptions qo;
@@ -119,6 +123,13 @@ Expected<void> EngineImpl::shutdown() {
     m_jobCancel.store(true);
     joinJob();
     if (m_query) m_query->stop();
+    // The optimizer first (it adds and removes relays), then intake: relays close their
+    // subscriptions and hand over what they hold; then the pipeline drains and commits everything
+    // already verified.
+    if (m_intel) {
+        m_intelPtr.store(nullptr);
+        m_intel->stop();
+    }
     // Intake first: relays close their subscriptions and hand over what they hold; then the
     // pipeline drains and commits everything already verified.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
@@ -131,6 +142,8 @@ Expected<void> EngineImpl::startNetwork() {
     auto state = relays::RelayStateStore::open(m_store->paths().relays);
     if (!state) return state.error();
     m_relayState = std::move(*state);
+    if (auto r = m_relayState->resetLiveStatuses(); !r)
+        qCWarning(lcNet) << "relay statuses of the last run not reset:" << r.error().message.c_str();
     m_policy = std::make_shared<net::AddressPolicy>();
     for (const auto& cidr : cfg.allow_addresses) {
         if (auto r = m_policy->allowText(cidr); !r)
@@ -182,7 +195,24 @@ Expected<void> EngineImpl::startNetwork() {
     }
     if (cfg.seed_relays)
         for (const auto& url : seedRelays()) add(url, "seed");
+
+    IntelligenceOptions io;
+    io.auto_relays = cfg.auto_relays;
+    io.max_relays = cfg.max_relays;
+    io.cycle_ms = int64_t(cfg.optimizer_interval_s) * 1000;
+    io.first_cycle_ms = std::min<int64_t>(io.cycle_ms, 60000);
+    m_intel = std::make_unique<RelayIntelligence>(
+        io, *m_relayState, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
+            QMetaObject::invokeMethod(this, [this, id, page] { emit directoryReady(id, page); }, Qt::QueuedConnection);
+        });
+    m_intel->start();
+    m_intelPtr.store(m_intel.get(), std::memory_order_release);
     return {};
+}
+
+quint64 EngineImpl::requestDirectory(const DirectoryRequest& request) {
+    if (!m_intel || m_shutDown) return 0;
+    return m_intel->requestDirectory(request);
 }
 
 void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
@@ -263,6 +293,7 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
             if (error) *error = QString::fromStdString(r.error().message);
             return false;
         }
+        if (m_intel) m_intel->notePinned(n->text, action == RelayAction::Pin);
         return true;
     }
     switch (action) {
@@ -614,7 +645,13 @@ void EngineImpl::tick() {
         auto statuses = m_pool->statuses();
         s.relays.reserve(int(statuses.size()));
         bool idle = true;
+        const auto briefs = m_intel ? m_intel->briefs() : std::unordered_map<std::string, RelayBrief>{};
         for (auto& r : statuses) {
+            if (auto b = briefs.find(r.url); b != briefs.end()) {
+                r.pinned = b->second.pinned;
+                r.score = b->second.score;
+                r.uptime_24h = b->second.uptime_24h;
+            }
             if (auto id = m_store->sources().find(r.url)) {
                 const auto snap = m_store->sources().snapshot(*id);
                 r.stored = snap.stored;
@@ -632,6 +669,10 @@ void EngineImpl::tick() {
             s.relays.push_back(std::move(r));
         }
         s.relays_known = int(statuses.size());
+        if (m_intel) {
+            m_intel->observeStatuses(std::vector<net::RelayStatusView>(s.relays.begin(), s.relays.end()), now);
+            s.intelligence = m_intel->view();
+        }
         exportRelayMetrics(s);
         s.sync_idle = idle;
         s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;

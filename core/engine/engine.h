@@ -50,6 +50,7 @@ class Store;
 struct StoreOptions;
 struct IncidentRuleState;
 class QueryService;
+class RelayIntelligence;
 
 struct NewestEvent {
     QString id_hex;
@@ -235,6 +236,7 @@ public:
     void clearIncidents(bool all) override;
     QString relayInfoDocument(const QString& url) override;
     QStringList addressAllowList() const override;
+    quint64 requestDirectory(const DirectoryRequest& request) override;
     quint64 requestPage(const PageRequest& request) override;
     quint64 requestDetail(const QString& id_hex) override;
     quint64 requestCount(const QueryFilter& query) override;
@@ -273,6 +275,8 @@ private:
     std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
     bool drainIntake(std::chrono::milliseconds timeout);
     std::unique_ptr<net::RelayPool> m_pool;
+    std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer
+    std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;

@@ -160,10 +160,20 @@ void RelayConnection::setState(RelayState s, const std::string& error) {
     }
     if (!error.empty()) m_work.last_error = bounded(error, 400);
     if (m_deps.state) {
-        const bool persist = s == RelayState::Open || s == RelayState::BackingOff || s == RelayState::Failing ||
-                             s == RelayState::Refused || s == RelayState::Restricted;
-        if (persist) {
-            auto r = m_deps.state->saveStatus(m_url.text, relayStateName(s), m_work.consecutive_failures,
+        // The directory's vocabulary (docs/relay-directory.md): candidate, connected, backing off,
+        // failing, blocked — plus refused and restricted, which the optimizer leaves alone.
+        const char* status = nullptr;
+        switch (s) {
+        case RelayState::Open: status = "connected"; break;
+        case RelayState::BackingOff: status = "backing off"; break;
+        case RelayState::Failing: status = "failing"; break;
+        case RelayState::Refused: status = "refused"; break;
+        case RelayState::Restricted: status = "restricted"; break;
+        case RelayState::Stopped: status = "candidate"; break;  // disconnected, dropped or shutting down
+        default: break;
+        }
+        if (status) {
+            auto r = m_deps.state->saveStatus(m_url.text, status, m_work.consecutive_failures,
                                               m_work.last_error,
                                               s == RelayState::Open ? std::optional<int64_t>(nowMs()) : std::nullopt);
             if (!r) qCWarning(lcNet) << "relay state:" << r.error().message.c_str();

@@ -52,6 +52,10 @@ CREATE UNIQUE INDEX backfill_gaps_key ON backfill_gaps(relay, since, until, kind
 ALTER TABLE relays ADD COLUMN score REAL;
 ALTER TABLE relays ADD COLUMN score_json TEXT;
 ALTER TABLE relays ADD COLUMN scored_ms INTEGER;
+ALTER TABLE relays ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN last_attempt_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN blocked_until_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN last_probe_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX relays_score ON relays(score);
 CREATE INDEX relays_last_seen ON relays(last_seen);
 CREATE INDEX relays_status ON relays(status);
@@ -149,7 +153,10 @@ std::optional<int64_t> optInt(sqlite3_stmt* st, int col) {
 
 constexpr const char* kRecordColumns =
     "id, url, source, status, pinned, blocked, consecutive_failures, last_error, first_seen, last_seen, "
-    "last_connected, live_cursor, backfill_checkpoint, backfill_done";
+    "last_connected, live_cursor, backfill_checkpoint, backfill_done, tries, last_attempt_ms, blocked_until_ms, "
+    "last_probe_ms";
+
+constexpr int kRecordColumnCount = 18;  // columns of kRecordColumns (readRecord reads 0 … 17)
 
 RelayRecord readRecord(sqlite3_stmt* st) {
     RelayRecord r;
@@ -167,6 +174,10 @@ RelayRecord readRecord(sqlite3_stmt* st) {
     r.live_cursor = optInt(st, 11);
     r.backfill_checkpoint = text(st, 12);
     r.backfill_done = sqlite3_column_int(st, 13) != 0;
+    r.tries = sqlite3_column_int(st, 14);
+    r.last_attempt_ms = sqlite3_column_int64(st, 15);
+    r.blocked_until_ms = sqlite3_column_int64(st, 16);
+    r.last_probe_ms = sqlite3_column_int64(st, 17);
     return r;
 }
 
@@ -689,6 +700,10 @@ Expected<void> RelayStateStore::recordOutcome(const std::string& url, int64_t at
     st.bind(1, url).bind(2, at_ms).bind(3, kind).bind(4, int64_t(ok)).bind(5, open_rtt_ms).bind(6, read_rtt_ms);
     st.bind(7, error.substr(0, 500));
     if (auto r = runUpdate(st, "record relay outcome"); !r) return r;
+    Stmt rel(m_db, kind == "connect" ? "UPDATE relays SET tries = tries + 1, last_attempt_ms = max(last_attempt_ms, ?2) WHERE url = ?1"
+                                     : "UPDATE relays SET last_probe_ms = max(last_probe_ms, ?2) WHERE url = ?1");
+    rel.bind(1, url).bind(2, at_ms);
+    if (auto r = runUpdate(rel, "count relay attempt"); !r) return r;
     if (++m_outcomesSincePrune >= kPruneEveryOutcomes) {
         m_outcomesSincePrune = 0;
         return pruneLocked(at_ms);
@@ -828,8 +843,9 @@ Expected<DirectoryPageResult> RelayStateStore::page(const DirectoryQuery& q) {
     while ((rc = sel.step()) == SQLITE_ROW) {
         DirectoryRow row;
         row.record = readRecord(sel.get());
-        if (sqlite3_column_type(sel.get(), 14) != SQLITE_NULL) row.score = sqlite3_column_double(sel.get(), 14);
-        row.scored_ms = sqlite3_column_int64(sel.get(), 15);
+        if (sqlite3_column_type(sel.get(), kRecordColumnCount) != SQLITE_NULL)
+            row.score = sqlite3_column_double(sel.get(), kRecordColumnCount);
+        row.scored_ms = sqlite3_column_int64(sel.get(), kRecordColumnCount + 1);
         const int64_t rid = row.record.id;
         up.reset();
         up.bind(1, rid).bind(2, now_ms - kDayMs).bind(3, now_ms - 7 * kDayMs).bind(4, now_ms);
@@ -987,15 +1003,17 @@ Expected<std::vector<RelayAggregate>> RelayStateStore::aggregates(const std::vec
     return out;
 }
 
-Expected<std::vector<RelayRecord>> RelayStateStore::bestCandidates(size_t limit, const std::set<std::string>& exclude) {
+Expected<std::vector<RelayRecord>> RelayStateStore::bestCandidates(size_t limit, const std::set<std::string>& exclude,
+                                                                 int64_t now_ms) {
     std::lock_guard lock(m_mutex);
     const int64_t fetch = int64_t(std::min<size_t>(limit + exclude.size(), size_t(INT32_MAX)));
     const auto load = [&](const char* tail, std::vector<RelayRecord>& into) -> Expected<void> {
         Stmt st(m_db, (std::string("SELECT ") + kRecordColumns +
-                       " FROM relays WHERE blocked = 0 AND status != 'connected' AND " + tail + " LIMIT ?1")
+                       " FROM relays WHERE blocked = 0 AND status != 'connected' AND blocked_until_ms <= ?2 AND " + tail +
+                       " LIMIT ?1")
                           .c_str());
         if (!st.ok()) return st.error("prepare candidates");
-        st.bind(1, fetch);
+        st.bind(1, fetch).bind(2, now_ms);
         int rc;
         while ((rc = st.step()) == SQLITE_ROW) {
             RelayRecord r = readRecord(st.get());
@@ -1004,20 +1022,43 @@ Expected<std::vector<RelayRecord>> RelayStateStore::bestCandidates(size_t limit,
         if (rc != SQLITE_DONE) return st.error("read candidates");
         return {};
     };
-    std::vector<RelayRecord> scored, untried;
+    std::vector<RelayRecord> scored, untried, expired;
     if (auto r = load("score IS NOT NULL ORDER BY score DESC, id", scored); !r) return r.error();
     if (auto r = load("score IS NULL ORDER BY pinned DESC, source IN ('user','cli','config','seed') DESC, first_seen, id",
                       untried);
         !r)
         return r.error();
+    // Relays whose failure block has expired: retried by exploration, oldest attempt first.
+    if (auto r = load("blocked_until_ms > 0 ORDER BY last_attempt_ms, id", expired); !r) return r.error();
     std::vector<RelayRecord> out;
-    out.reserve(std::min(limit, scored.size() + untried.size()));
-    size_t i = 0, j = 0;
-    while (out.size() < limit && (i < scored.size() || j < untried.size())) {
-        if (i < scored.size()) out.push_back(std::move(scored[i++]));
-        if (out.size() < limit && j < untried.size()) out.push_back(std::move(untried[j++]));
+    std::set<std::string> taken;
+    out.reserve(std::min(limit, scored.size() + untried.size() + expired.size()));
+    auto take = [&](std::vector<RelayRecord>& from, size_t& i) {
+        while (i < from.size() && taken.count(from[i].url)) ++i;
+        if (i < from.size() && out.size() < limit) {
+            taken.insert(from[i].url);
+            out.push_back(std::move(from[i++]));
+        }
+    };
+    size_t i = 0, j = 0, k = 0;
+    while (out.size() < limit && (i < scored.size() || j < untried.size() || k < expired.size())) {
+        take(scored, i);
+        take(untried, j);
+        take(expired, k);
     }
     return out;
+}
+
+Expected<void> RelayStateStore::setFailureBlock(const std::string& url, int64_t until_ms) {
+    std::lock_guard lock(m_mutex);
+    Stmt st(m_db, "UPDATE relays SET blocked_until_ms = ?2 WHERE url = ?1");
+    st.bind(1, url).bind(2, until_ms);
+    return runUpdate(st, "set failure block");
+}
+
+Expected<void> RelayStateStore::resetLiveStatuses() {
+    std::lock_guard lock(m_mutex);
+    return exec("UPDATE relays SET status = 'candidate' WHERE status IN ('connected', 'backing off', 'failing')");
 }
 
 Expected<std::vector<RelayRecord>> RelayStateStore::pinnedRelays(size_t limit) {

@@ -57,6 +57,11 @@ struct RelayRecord {
     std::optional<int64_t> live_cursor;     // created_at seconds: everything the relay sent up to here is committed
     std::string backfill_checkpoint;        // sync::BackfillPlanner checkpoint ("" = not started)
     bool backfill_done = false;
+    // Optimizer bookkeeping (schema v2).
+    int tries = 0;                   // connection attempts ever (recordOutcome "connect")
+    int64_t last_attempt_ms = 0;     // 0 = never tried
+    int64_t blocked_until_ms = 0;    // failure block set by the optimizer; 0 = never, ≤ now = expired
+    int64_t last_probe_ms = 0;       // 0 = never probed
 };
 
 struct GapRecord {
@@ -208,7 +213,15 @@ public:
     // bounded time) are interleaved one for one, starting with the better-ranked scored one:
     // a new relay is never starved behind scored ones, and a good scored relay is never starved
     // behind a flood of fresh discoveries.
-    Expected<std::vector<RelayRecord>> bestCandidates(size_t limit, const std::set<std::string>& exclude);
+    // Relays under a failure block (blocked_until_ms > now_ms) are left out; expired blocks are
+    // interleaved as a third list (oldest attempt first), so they are retried.
+    Expected<std::vector<RelayRecord>> bestCandidates(size_t limit, const std::set<std::string>& exclude,
+                                                      int64_t now_ms = 0);
+    // The optimizer blocks a relay after repeated failures until `until_ms` (0 = lift).
+    Expected<void> setFailureBlock(const std::string& url, int64_t until_ms);
+    // At engine start: statuses of a previous run ("connected", "backing off", "failing") are not
+    // true any more; they become "candidate" until this run's connections report.
+    Expected<void> resetLiveStatuses();
     Expected<std::vector<RelayRecord>> pinnedRelays(size_t limit = 10000);
     Expected<std::vector<std::pair<std::string, uint64_t>>> discoveryCounts();
     Expected<std::vector<std::pair<std::string, uint64_t>>> statusCounts();

@@ -69,7 +69,7 @@ private slots:
             QCOMPARE(r->last_seen_ms, int64_t(2000));
             QVERIFY((*s)->saveLiveCursor("wss://a.example", 1700000000));
             QVERIFY((*s)->saveBackfill("wss://a.example", "cp-1", false));
-            QVERIFY((*s)->saveStatus("wss://a.example", "backing_off", 3, "connect_failed: refused", std::nullopt));
+            QVERIFY((*s)->saveStatus("wss://a.example", "backing off", 3, "connect_failed: refused", std::nullopt));
             relays::GapRecord g{"wss://a.example", 5, 5, "1", "overfull_second", 3000};
             QVERIFY((*s)->addGap(g));
         }
@@ -80,7 +80,7 @@ private slots:
         QCOMPARE((*rec)->live_cursor.value_or(-1), int64_t(1700000000));
         QCOMPARE((*rec)->backfill_checkpoint, std::string("cp-1"));
         QCOMPARE((*rec)->consecutive_failures, 3);
-        QCOMPARE((*rec)->status, std::string("backing_off"));
+        QCOMPARE((*rec)->status, std::string("backing off"));
         auto gaps = (*s)->gaps("", 10);
         QVERIFY(gaps);
         QCOMPARE(gaps->size(), size_t(1));

@@ -75,6 +75,8 @@ private slots:
     void selectingAnIncidentEmitsRelayAndTime() {
         FakeEngine engine;
         ui::IncidentsPanel panel(&engine);
+        // The main window wires snapshots to panels (MainWindow::addPanelDock); a bare panel is wired here.
+        QObject::connect(&engine, &engine::Engine::snapshotReady, &panel, &ui::IncidentsPanel::applySnapshot);
         panel.show();
         QSignalSpy relaySpy(&panel, &ui::IncidentsPanel::relaySelected);
         QSignalSpy timeSpy(&panel, &ui::IncidentsPanel::timeSelected);
@@ -102,6 +104,8 @@ private slots:
     void buttonsCallTheFacade() {
         FakeEngine engine;
         ui::IncidentsPanel panel(&engine);
+        // The main window wires snapshots to panels (MainWindow::addPanelDock); a bare panel is wired here.
+        QObject::connect(&engine, &engine::Engine::snapshotReady, &panel, &ui::IncidentsPanel::applySnapshot);
         panel.show();
         auto* ack = panel.findChild<QPushButton*>("acknowledgeButton");
         auto* clear = panel.findChild<QPushButton*>("clearButton");

@@ -21,6 +21,8 @@
 #include "core/engine/engine.h"
 #include "fake_engine.h"
 #include "ui/main_window.h"
+#include "ui/panels/throughput_panel.h"
+#include <QLineSeries>
 #include "ui/add_relays_dialog.h"
 #include "ui/newest_events_model.h"
 #include "ui/panels/relays_panel.h"
@@ -54,6 +56,23 @@ private slots:
         QCOMPARE(model.data(model.index(0, ui::NewestEventsModel::Content)).toString(), QString("note 3"));
         model.setEvents({});
         QCOMPARE(model.rowCount(), 0);
+    }
+
+    // Panels that connect themselves to the engine are wired by the window too: each snapshot
+    // must still reach them once (a chart would otherwise record every point twice).
+    void panelsInTheWindowGetEachSnapshotOnce() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        auto* panel = w.findChild<ui::ThroughputPanel*>();
+        QVERIFY(panel);
+        const qint64 t0 = QDateTime::currentMSecsSinceEpoch();
+        for (int i = 0; i < 3; ++i) {
+            engine::EngineSnapshot s;
+            s.taken_at_ms = t0 + i * 250;
+            s.stored_per_s = 10 * i;
+            engine.publish(s);
+        }
+        QCOMPARE(panel->storedSeries()->count(), 3);
     }
 
     void snapshotsUpdateTotalsAndTable() {

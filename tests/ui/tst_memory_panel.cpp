@@ -37,6 +37,8 @@ private slots:
     void snapshotsAddPointsAndTheRingIsBounded() {
         FakeEngine engine;
         ui::MemoryPanel panel(&engine);
+        // The main window wires snapshots to panels (MainWindow::addPanelDock); a bare panel is wired here.
+        QObject::connect(&engine, &engine::Engine::snapshotReady, &panel, &ui::MemoryPanel::applySnapshot);
         panel.show();
         engine.publish(snap(0));
         engine.publish(snap(1));

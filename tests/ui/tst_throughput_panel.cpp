@@ -43,6 +43,8 @@ private slots:
     void snapshotsAddPoints() {
         FakeEngine engine;
         ui::ThroughputPanel panel(&engine);
+        // The main window wires snapshots to panels (MainWindow::addPanelDock); a bare panel is wired here.
+        QObject::connect(&engine, &engine::Engine::snapshotReady, &panel, &ui::ThroughputPanel::applySnapshot);
         panel.show();
         for (int i = 0; i < 3; ++i) engine.publish(snap(i));
         QCOMPARE(panel.storedSeries()->count(), 3);

@@ -125,6 +125,8 @@ private slots:
         QTest::newRow("incidents") << "dock-incidents" << "Vorfälle";
         QTest::newRow("archive") << "dock-archive" << "Archiv";
         QTest::newRow("log") << "dock-log" << "Protokoll";
+        QTest::newRow("scoring") << "dock-scoring" << "Bewertung";
+        QTest::newRow("discovery") << "dock-discovery" << "Entdeckung";
     }
     void germanWindowStrings() {
         QFETCH(QString, dock);

@@ -49,7 +49,6 @@ IncidentsPanel::IncidentsPanel(engine::Engine* engine, QWidget* parent)
     connect(m_clearAll, &QPushButton::clicked, this, [this] {
         if (m_engine) m_engine->clearIncidents(true);
     });
-    if (m_engine) connect(m_engine, &engine::Engine::snapshotReady, this, &IncidentsPanel::applySnapshot);
     updateButtons();
 }
 

@@ -46,7 +46,8 @@ const char* MemoryPanel::levelName(Level level) {
     return "ok";
 }
 
-MemoryPanel::MemoryPanel(engine::Engine* engine, QWidget* parent)
+MemoryPanel::MemoryPanel(engine::Engine* /*engine: snapshots come through applySnapshot(), wired by the window*/,
+                         QWidget* parent)
     : QWidget(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
     setObjectName("memoryPanel");
     m_chart->setTitle(tr("Memory"));
@@ -78,7 +79,6 @@ MemoryPanel::MemoryPanel(engine::Engine* engine, QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(view, 1);
     layout->addWidget(box);
-    if (engine) connect(engine, &engine::Engine::snapshotReady, this, &MemoryPanel::applySnapshot);
 }
 
 void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {

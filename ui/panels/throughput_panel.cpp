@@ -15,7 +15,8 @@
 
 namespace archivist::ui {
 
-ThroughputPanel::ThroughputPanel(engine::Engine* engine, QWidget* parent)
+ThroughputPanel::ThroughputPanel(engine::Engine* /*engine: snapshots come through applySnapshot(), wired by the window*/,
+                                 QWidget* parent)
     : QWidget(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
     setObjectName("throughputPanel");
     m_chart->setTitle(tr("Events per second"));
@@ -62,7 +63,6 @@ ThroughputPanel::ThroughputPanel(engine::Engine* engine, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_view);
-    if (engine) connect(engine, &engine::Engine::snapshotReady, this, &ThroughputPanel::applySnapshot);
 }
 
 void ThroughputPanel::push(std::deque<QPointF>& ring, QPointF p, qint64 now_ms) {

@@ -1,0 +1,236 @@
+// RelayIntelligence with the real pipeline, directory and pool: relay URLs in stored events reach
+// the directory; connection statistics become scores; the optimizer fills free slots with
+// discovered relays (never above max_relays) and the prober probes candidates; directory pages are
+// answered. Relays are FakeRelays on 127.0.0.1 with an allow rule: nothing leaves this machine.
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "core/engine/relay_intelligence.h"
+#include "core/engine/store.h"
+#include "core/engine/store_sink.h"
+#include "core/net/address_policy.h"
+#include "core/net/relay_pool.h"
+#include "core/observe/metrics.h"
+#include "core/relays/relay_state_store.h"
+#include "tests/support/fake_relay.h"
+#include "tests/support/signed_events.h"
+
+using namespace archivist;
+using archivist::testing::FakeRelay;
+
+namespace {
+
+struct Answers {
+    std::mutex mutex;
+    std::vector<std::pair<quint64, engine::DirectoryPage>> pages;
+    void add(quint64 id, const engine::DirectoryPage& p) {
+        std::lock_guard lock(mutex);
+        pages.emplace_back(id, p);
+    }
+    std::optional<engine::DirectoryPage> find(quint64 id) {
+        std::lock_guard lock(mutex);
+        for (const auto& [i, p] : pages)
+            if (i == id) return p;
+        return std::nullopt;
+    }
+};
+
+}  // namespace
+
+bool known(relays::RelayStateStore& s, const std::string& url) {
+    auto r = s.find(url);
+    return r && r->has_value();
+}
+
+class TestRelayIntelligence : public QObject {
+    Q_OBJECT
+
+private slots:
+    void storedEventsFeedTheDirectory() {
+        QTemporaryDir dir;
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
+        QVERIFY(store);
+        auto state = relays::RelayStateStore::open((*store)->paths().relays);
+        QVERIFY(state);
+        engine::IntelligenceOptions io;
+        io.auto_relays = false;
+        io.first_cycle_ms = io.cycle_ms = 3600000;
+        Answers answers;
+        engine::RelayIntelligence intel(io, **state, nullptr, nullptr, metrics,
+                                        [&](quint64 id, const engine::DirectoryPage& p) { answers.add(id, p); });
+        (*store)->setEventObserver([&](const protocol::Event& ev, ingest::SourceId) { intel.observeStoredEvent(ev); });
+        intel.start();
+        (*store)->start();
+
+        testing::EventSigner alice(1), bob(2);
+        const auto relayList = alice.make(1700000000, 10002, "",
+                                          {{"r", "wss://relay.one.example"},
+                                           {"r", "wss://relay.two.example/", "write"},
+                                           {"r", "ws://10.0.0.1:7777"},      // private address: junk
+                                           {"r", "https://relay.one.example"}});  // not a websocket: junk
+        const auto reply = bob.make(1700000001, 1, "hi", {{"e", std::string(64, 'a'), "wss://hint.example"}});
+        auto src = (*store)->addSource("import:test");
+        QVERIFY(src);
+        ingest::RawBatch batch;
+        batch.source = *src;
+        batch.items.push_back({alice.json(relayList), 1});
+        batch.items.push_back({bob.json(reply), 2});
+        batch.items.push_back({alice.json(relayList), 3});  // duplicate: observed once
+        QVERIFY((*store)->submit(std::move(batch)));
+        QVERIFY((*store)->waitSettled(*src, 3, std::chrono::seconds(10)));
+
+        // Flushed to the directory within the flush interval (2 s).
+        QTRY_VERIFY_WITH_TIMEOUT(known(**state, "wss://hint.example"), 10000);
+        auto one = (*state)->find("wss://relay.one.example");
+        QVERIFY(one && *one);
+        QCOMPARE((*one)->source, std::string("nip65"));
+        QCOMPARE((*one)->status, std::string("candidate"));
+        QVERIFY(known(**state, "wss://relay.two.example"));
+        QCOMPARE((*(*state)->find("wss://hint.example"))->source, std::string("hint"));
+        QCOMPARE(*(*state)->count(), uint64_t(3));
+        QVERIFY(metrics.total("archivist_discovery_rejected_total") >= 2);
+
+        // A cycle publishes the discovery counts; a directory page lists the relays.
+        intel.cycleNow();
+        QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 1, 10000);
+        const auto view = intel.view();
+        QCOMPARE(view.discovery.directory_size, quint64(3));
+        QVERIFY(view.discovery.junk_rejected >= 2);
+        bool nip65 = false;
+        for (const auto& [source, n] : view.discovery.by_source)
+            if (source == "nip65") nip65 = n == 2;
+        QVERIFY(nip65);
+        engine::DirectoryRequest req;
+        req.order = "url";
+        const quint64 id = intel.requestDirectory(req);
+        QTRY_VERIFY_WITH_TIMEOUT(answers.find(id).has_value(), 10000);
+        const auto page = *answers.find(id);
+        QVERIFY(page.ok);
+        QCOMPARE(page.total_matching, quint64(3));
+        QCOMPARE(page.rows.size(), 3);
+        QCOMPARE(page.rows[0].url, QString("wss://hint.example"));
+        QVERIFY((*store)->shutdown().ok());
+    }
+
+    void optimizerFillsFreeSlotsWithDiscoveredRelaysWithinTheCap() {
+        QTemporaryDir dir;
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
+        QVERIFY(store);
+        (*store)->start();
+        engine::StoreSink sink(**store);
+        auto state = relays::RelayStateStore::open((*store)->paths().relays);
+        QVERIFY(state);
+        auto policy = std::make_shared<net::AddressPolicy>();
+        QVERIFY(policy->allowText("127.0.0.1/32"));
+
+        // Four relays: one the operator names, three only known from discovery.
+        std::vector<std::unique_ptr<FakeRelay>> fakes;
+        for (int i = 0; i < 4; ++i) {
+            fakes.push_back(std::make_unique<FakeRelay>());
+            QVERIFY(fakes.back()->start());
+            testing::EventSigner s(10 + i);
+            for (int k = 0; k < 5; ++k) fakes.back()->addEvent(s.make(1700000000 + k, 1, "e" + std::to_string(k)));
+        }
+        std::vector<relays::DiscoveredUrl> found;
+        for (int i = 1; i < 4; ++i) found.push_back({fakes[size_t(i)]->url().toStdString(), "nip65"});
+        QCOMPARE(*(*state)->upsertDiscovered(found, 1000), uint64_t(3));
+
+        constexpr size_t kMax = 3;
+        net::PoolOptions po;
+        po.threads = 1;
+        po.max_relays = kMax;
+        po.connection.backoff_base_ms = 50;
+        net::RelayPool pool(po, sink, state->get(), policy);
+        pool.start();
+        QVERIFY(pool.addRelay(fakes[0]->url().toStdString(), "user"));
+
+        engine::IntelligenceOptions io;
+        io.auto_relays = true;
+        io.max_relays = kMax;
+        io.first_cycle_ms = io.cycle_ms = 3600000;  // cycles only when asked
+        engine::RelayIntelligence intel(io, **state, &pool, policy, metrics, {});
+        intel.start();
+        // The engine's tick: statuses every 100 ms; the pool's size is watched on every tick.
+        size_t maxSeen = 0;
+        QTimer tick;
+        auto observe = [&] {
+            auto st = pool.statuses();
+            maxSeen = std::max(maxSeen, st.size());
+            for (auto& r : st)  // as EngineImpl::tick: the pipeline's outcome per relay
+                if (auto id = (*store)->sources().find(r.url)) {
+                    const auto snap = (*store)->sources().snapshot(*id);
+                    r.stored = snap.stored;
+                    r.duplicate = snap.duplicate;
+                    r.invalid = snap.invalid;
+                    r.invalid_by_reason = snap.invalid_by_reason;
+                }
+            intel.observeStatuses(st, QDateTime::currentMSecsSinceEpoch());
+        };
+        QObject::connect(&tick, &QTimer::timeout, observe);
+        tick.start(100);
+
+        QTRY_VERIFY_WITH_TIMEOUT(pool.statuses().size() == 1 && pool.statuses()[0].state == net::RelayState::Open, 10000);
+        intel.cycleNow();
+        QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 1, 10000);
+        // Two free slots, three candidates: exactly two are added; the cap holds.
+        QTRY_COMPARE_WITH_TIMEOUT(pool.size(), kMax, 10000);
+        const auto view = intel.view();
+        QVERIFY(!view.recent_swaps.isEmpty());
+        int fills = 0;
+        for (const auto& s : view.recent_swaps) {
+            QVERIFY(!s.added.isEmpty());
+            QVERIFY(!s.reason.isEmpty());
+            ++fills;
+        }
+        QCOMPARE(fills, 2);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                auto st = pool.statuses();
+                return std::all_of(st.begin(), st.end(), [](const auto& v) { return v.state == net::RelayState::Open; });
+            }(),
+            10000);
+        // The operator's relay keeps its place (cli/config/user relays count as pinned).
+        bool userKept = false;
+        for (const auto& st : pool.statuses()) userKept = userKept || st.url == fakes[0]->url().toStdString();
+        QVERIFY(userKept);
+        // The candidate left out is probed; the directory records it.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (int i = 1; i < 4; ++i) {
+                    auto rec = (*state)->find(fakes[size_t(i)]->url().toStdString());
+                    if (rec && *rec && (*rec)->last_probe_ms > 0) return true;
+                }
+                return false;
+            }(),
+            20000);
+        // Statistics from the connections reach the scores of the next cycle.
+        QTRY_VERIFY_WITH_TIMEOUT(metrics.total("archivist_events_stored_total") >= 15, 10000);
+        observe();  // the tick that sees the last commit, before the cycle flushes the statistics
+        intel.cycleNow();
+        QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 2, 10000);
+        const auto briefs = intel.briefs();
+        QVERIFY(briefs.count(fakes[0]->url().toStdString()));
+        QVERIFY(briefs.at(fakes[0]->url().toStdString()).score > 0);
+        auto agg = (*state)->aggregates({fakes[0]->url().toStdString()}, QDateTime::currentMSecsSinceEpoch(), 24);
+        QVERIFY(agg && agg->size() == 1);
+        QCOMPARE(agg->front().novel, uint64_t(5));
+        QVERIFY(agg->front().received >= 5);
+        QVERIFY(agg->front().uptime_24h > 0.99);  // one successful connect outcome
+        // Never above the cap, at any tick.
+        QVERIFY2(maxSeen <= kMax, qPrintable(QString::number(maxSeen)));
+
+        tick.stop();
+        intel.stop();
+        pool.stop();
+        QVERIFY((*store)->shutdown().ok());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRelayIntelligence)
+#include "tst_relay_intelligence.moc"
