@@ -34,6 +34,12 @@ node tests/relay/publish.mjs --url "$url" --count 0 --live-every-ms 100 --live-c
     >/dev/null 2>&1 &
 pids+=($!)
 
+# Relay URLs found in events (NIP-65, kind 3, NIP-66, hints) fill the Discovery panel; the first
+# optimizer cycle runs after 10 s so the Scoring panel has scores.
+node tests/corpus/make_relay_lists.mjs "$work/lists.jsonl"
+"$build/archivist" import --data-dir "$work/data" "$work/lists.jsonl" >/dev/null 2>&1
+echo '{"optimizer_interval_s": 10}' >"$work/data/config.json"
+
 export DISPLAY=:97
 Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
 pids+=($!)

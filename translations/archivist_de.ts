@@ -1961,6 +1961,10 @@ Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbi
         <translation>letzter Durchlauf %1</translation>
     </message>
     <message>
+        <source>optimizer off: only the relays named are connected</source>
+        <translation>Optimierer aus: nur die genannten Relays werden verbunden</translation>
+    </message>
+    <message>
         <source>next cycle in %1</source>
         <translation>nächster Durchlauf in %1</translation>
     </message>

@@ -64,6 +64,7 @@ struct RelayIntelligenceView {
     QVector<double> score_histogram;    // all scored relays in the directory, 10 buckets over 0 … 1 (counts)
     QVector<OptimizerSwapView> recent_swaps;  // newest first, at most kSwapCapacity
     DiscoveryStatsView discovery;
+    bool optimizer_enabled = true;      // false: scores only, the optimizer neither connects nor drops (auto_relays off)
     static constexpr int kTopCandidates = 50;
     static constexpr int kSwapCapacity = 100;
 };

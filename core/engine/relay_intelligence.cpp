@@ -86,6 +86,7 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
     m_optimizer = std::make_unique<relays::Optimizer>(op);
     m_discoveryOptions.policy = m_policy.get();
     m_view.max_relays = int(m_opts.max_relays);
+    m_view.optimizer_enabled = m_opts.auto_relays && m_pool;
     m_pendingUrls.reserve(256);
 
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "discovered_urls"}},
@@ -518,10 +519,6 @@ void RelayIntelligence::cycle(int64_t now_ms) {
         const relays::RelayRecord* r = rec && *rec ? &**rec : nullptr;
         scored[a.url] = relays::scoreRelay(inputsFor(a.url, r, r ? r->consecutive_failures : 0), params);
     }
-    updates.reserve(scored.size());
-    for (const auto& [url, b] : scored) updates.push_back(relays::ScoreUpdate{url, b.total, scoreJson(b)});
-    if (auto w = m_store.saveScores(updates, now_ms); !w)
-        qCWarning(lcRelays) << "relay scores not saved:" << w.error().message.c_str();
 
     // The optimizer: the active set and the best candidates.
     std::vector<relays::OptimizerRelay> active;
@@ -570,8 +567,17 @@ void RelayIntelligence::cycle(int64_t now_ms) {
         qCWarning(lcRelays) << "relay candidates not readable:" << best.error().message.c_str();
     }
 
-    const relays::OptimizerPlan plan = m_optimizer->runCycle(active, candidates, now_ms);
-    if (m_opts.auto_relays && m_pool) {
+    // Every relay scored this cycle, candidates included, so the directory shows what was decided on.
+    updates.reserve(scored.size());
+    for (const auto& [url, b] : scored) updates.push_back(relays::ScoreUpdate{url, b.total, scoreJson(b)});
+    if (auto w = m_store.saveScores(updates, now_ms); !w)
+        qCWarning(lcRelays) << "relay scores not saved:" << w.error().message.c_str();
+
+    // With auto_relays off the optimizer does not run: nothing it decided would be applied, and
+    // the console must not show swaps that never happened.
+    const bool optimize = m_opts.auto_relays && m_pool;
+    const relays::OptimizerPlan plan = optimize ? m_optimizer->runCycle(active, candidates, now_ms) : relays::OptimizerPlan{};
+    if (optimize) {
         for (const auto& [url, until] : plan.block)
             if (auto r = m_store.setFailureBlock(url, until); !r)
                 qCWarning(lcRelays) << "failure block of" << url.c_str() << "not saved:" << r.error().message.c_str();
@@ -605,6 +611,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     // The view.
     RelayIntelligenceView v;
     v.max_relays = int(m_opts.max_relays);
+    v.optimizer_enabled = optimize;
     v.last_cycle_ms = now_ms;
     v.connected = 0;
     std::unordered_map<std::string, RelayBrief> briefs;

@@ -101,6 +101,8 @@ private slots:
         const auto view = intel.view();
         QCOMPARE(view.discovery.directory_size, quint64(3));
         QVERIFY(view.discovery.junk_rejected >= 2);
+        QVERIFY(!view.optimizer_enabled);     // auto_relays off: scores only,
+        QVERIFY(view.recent_swaps.isEmpty());  // no decisions shown that were never applied
         bool nip65 = false;
         for (const auto& [source, n] : view.discovery.by_source)
             if (source == "nip65") nip65 = n == 2;

@@ -134,6 +134,12 @@ private slots:
         panel.applySnapshot(snap(later, kNow + 200'000));
         QCOMPARE(panel.histogram(), later.score_histogram);
         QVERIFY2(panel.headerText().endsWith("next cycle in 40 s"), qPrintable(panel.headerText()));
+
+        // With the optimizer off (auto_relays false) the header says so.
+        auto off = later;
+        off.optimizer_enabled = false;
+        panel.applySnapshot(snap(off, kNow + 200'000));
+        QVERIFY2(panel.headerText().contains("optimizer off"), qPrintable(panel.headerText()));
     }
 
     void sortedByScoreAndSortable() {

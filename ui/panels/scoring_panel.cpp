@@ -5,6 +5,7 @@
 #include <QBarSet>
 #include <QChart>
 #include <QChartView>
+#include <QFont>
 #include <QDateTime>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -74,6 +75,10 @@ ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
     for (int i = 0; i < kBuckets; ++i) labels << loc.toString(i / double(kBuckets), 'f', 1);
     buckets->append(labels);
     buckets->setTitleText(tr("Score (bucket start)"));
+    QFont small = buckets->labelsFont();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    buckets->setLabelsFont(small);
+    buckets->setTitleFont(small);
     m_countAxis = new QValueAxis;
     m_countAxis->setLabelFormat("%.0f");
     m_countAxis->setTitleText(tr("Relays"));
@@ -86,6 +91,7 @@ ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
     m_chartView->setObjectName("scoreHistogram");
     m_chartView->setRenderHint(QPainter::Antialiasing);
     m_chartView->setMinimumHeight(160);
+    m_chartView->setMinimumWidth(360);
 
     m_swapsView = new QTableView(this);
     m_swapsView->setObjectName("swapsTable");
@@ -99,6 +105,7 @@ ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
     auto* bottom = new QSplitter(Qt::Horizontal, this);
     bottom->addWidget(m_chartView);
     bottom->addWidget(m_swapsView);
+    bottom->setStretchFactor(0, 1);
     bottom->setStretchFactor(1, 2);
     auto* split = new QSplitter(Qt::Vertical, this);
     split->addWidget(m_view);
@@ -134,6 +141,7 @@ void ScoringPanel::applySnapshot(const engine::EngineSnapshot& s) {
     } else {
         parts << tr("no cycle yet");
     }
+    if (!in.optimizer_enabled) parts << tr("optimizer off: only the relays named are connected");
     if (in.next_cycle_ms > 0) {
         const qint64 now = s.taken_at_ms > 0 ? s.taken_at_ms : QDateTime::currentMSecsSinceEpoch();
         parts << tr("next cycle in %1").arg(durationText(in.next_cycle_ms - now));
