@@ -309,8 +309,12 @@ void RelayConnection::fetchInfo(const QHostAddress& address) {
                 w.auth_required = self->m_info->limitation.auth_required;
                 w.payment_required = self->m_info->limitation.payment_required;
                 w.supports_negentropy = self->m_info->supports(77);
-                if (self->m_deps.state)
-                    (void)self->m_deps.state->saveRelayInfo(self->m_url.text, self->m_info->raw, nowMs());
+                if (self->m_deps.state) {
+                    // The document was used; keeping it in the directory's history is secondary
+                    // (too large or not an object: refused by the store, said in the log).
+                    if (auto kept = self->m_deps.state->saveRelayInfo(self->m_url.text, self->m_info->raw, nowMs()); !kept)
+                        qCInfo(lcNet) << self->m_url.text.c_str() << "NIP-11 document not kept:" << kept.error().message.c_str();
+                }
             } else {
                 qCInfo(lcNet) << self->m_url.text.c_str() << "NIP-11:" << info.error().message.c_str();
             }
