@@ -329,12 +329,14 @@ void RelayIntelligence::run() {
         m_view.next_cycle_ms = nextCycle;
     }
     int64_t nextFlush = nowMs() + kDiscoveryFlushMs;
+    constexpr int64_t kHourMs = 3600 * 1000;
+    int64_t nextHour = (nowMs() / kHourMs + 1) * kHourMs;  // statistics are flushed on the hour too
     for (;;) {
         std::optional<std::pair<quint64, DirectoryRequest>> request;
         bool runCycle = false;
         {
             std::unique_lock lock(m_mutex);
-            const int64_t wake = std::min(nextCycle, nextFlush);
+            const int64_t wake = std::min({nextCycle, nextFlush, nextHour});
             m_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wake - nowMs(), 1)), [&] {
                 return m_stopping || m_directoryRequest || m_cycleRequested || m_flushRequested;
             });
@@ -351,6 +353,11 @@ void RelayIntelligence::run() {
             flushDiscoveries(now);
             flushOutcomes();
             nextFlush = now + kDiscoveryFlushMs;
+        }
+        if (now >= nextHour) {
+            if (auto r = m_hourly->flush(m_store, now); !r)
+                qCWarning(lcRelays) << "relay statistics not flushed on the hour (kept):" << r.error().message.c_str();
+            nextHour = (now / kHourMs + 1) * kHourMs;
         }
         if (runCycle || now >= nextCycle) {
             flushDiscoveries(now);
@@ -490,6 +497,8 @@ void RelayIntelligence::cycle(int64_t now_ms) {
             in.pinned = rec->pinned;
             in.tries = rec->tries;
         }
+        // A NIP-66 report's round trip stands in until we measured our own (a prefilter, never the truth).
+        if (rec && rec->nip66_reported_at > 0 && rec->nip66_rtt_open_ms >= 0) in.rtt_ms = rec->nip66_rtt_open_ms;
         auto it = byUrl.find(url);
         if (it != byUrl.end()) {
             const auto& a = *it->second;
@@ -499,7 +508,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
             in.rejected_fraction = a.received ? double(a.rejected) / double(a.received) : -1;
             in.uptime_24h = a.uptime_24h;
             in.uptime_7d = a.uptime_7d;
-            in.rtt_ms = a.median_open_rtt_ms;
+            if (a.median_open_rtt_ms >= 0) in.rtt_ms = a.median_open_rtt_ms;
         }
         return in;
     };
@@ -548,6 +557,9 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     if (auto best = m_store.bestCandidates(RelayIntelligenceView::kTopCandidates, activeUrls, now_ms); best) {
         candidateRecords = std::move(*best);
         for (const auto& rec : candidateRecords) {
+            // NIP-66 prefilter: a relay reported to require payment is not tried before our own
+            // probe has looked at it (it is probed below; the probe, not the report, decides).
+            if (rec.tries == 0 && rec.nip66_requires_payment == 1 && rec.last_probe_ms == 0) continue;
             relays::OptimizerRelay o;
             o.url = rec.url;
             auto sit = scored.find(rec.url);

@@ -56,6 +56,10 @@ ALTER TABLE relays ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE relays ADD COLUMN last_attempt_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE relays ADD COLUMN blocked_until_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE relays ADD COLUMN last_probe_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN nip66_reported_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN nip66_rtt_open_ms INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE relays ADD COLUMN nip66_requires_payment INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE relays ADD COLUMN nip66_requires_auth INTEGER NOT NULL DEFAULT -1;
 CREATE INDEX relays_score ON relays(score);
 CREATE INDEX relays_last_seen ON relays(last_seen);
 CREATE INDEX relays_status ON relays(status);
@@ -154,9 +158,9 @@ std::optional<int64_t> optInt(sqlite3_stmt* st, int col) {
 constexpr const char* kRecordColumns =
     "id, url, source, status, pinned, blocked, consecutive_failures, last_error, first_seen, last_seen, "
     "last_connected, live_cursor, backfill_checkpoint, backfill_done, tries, last_attempt_ms, blocked_until_ms, "
-    "last_probe_ms";
+    "last_probe_ms, nip66_reported_at, nip66_rtt_open_ms, nip66_requires_payment, nip66_requires_auth";
 
-constexpr int kRecordColumnCount = 18;  // columns of kRecordColumns (readRecord reads 0 … 17)
+constexpr int kRecordColumnCount = 22;  // columns of kRecordColumns (readRecord reads 0 … 21)
 
 RelayRecord readRecord(sqlite3_stmt* st) {
     RelayRecord r;
@@ -178,6 +182,10 @@ RelayRecord readRecord(sqlite3_stmt* st) {
     r.last_attempt_ms = sqlite3_column_int64(st, 15);
     r.blocked_until_ms = sqlite3_column_int64(st, 16);
     r.last_probe_ms = sqlite3_column_int64(st, 17);
+    r.nip66_reported_at = sqlite3_column_int64(st, 18);
+    r.nip66_rtt_open_ms = sqlite3_column_int64(st, 19);
+    r.nip66_requires_payment = int8_t(sqlite3_column_int(st, 20));
+    r.nip66_requires_auth = int8_t(sqlite3_column_int(st, 21));
     return r;
 }
 
@@ -665,13 +673,25 @@ Expected<uint64_t> RelayStateStore::upsertDiscovered(const std::vector<Discovere
     Stmt seen(m_db, "UPDATE relays SET last_seen = max(last_seen, ?2) WHERE url = ?1");
     if (!ins.ok()) return ins.error("prepare discovered insert");
     if (!seen.ok()) return seen.error("prepare discovered update");
+    // A NIP-66 report is kept when it is newer than the one stored (a prefilter: the engine's own
+    // probes and connections are the truth).
+    Stmt report(m_db, "UPDATE relays SET nip66_reported_at = ?2, nip66_rtt_open_ms = ?3, nip66_requires_payment = ?4, "
+                      "nip66_requires_auth = ?5 WHERE url = ?1 AND nip66_reported_at <= ?2");
+    if (!report.ok()) return report.error("prepare NIP-66 report");
     std::map<std::string, uint64_t> added;
     uint64_t total = 0;
     for (const auto& d : urls) {
         ins.reset();
         ins.bind(1, d.url).bind(2, d.source).bind(3, now_ms);
         if (ins.step() != SQLITE_DONE) return ins.error("insert discovered relay");
-        if (sqlite3_changes(m_db) > 0) {
+        const bool inserted = sqlite3_changes(m_db) > 0;
+        if (d.source == "nip66" && d.reported_at > 0) {
+            report.reset();
+            report.bind(1, d.url).bind(2, d.reported_at).bind(3, d.rtt_open_ms).bind(4, int64_t(d.requires_payment));
+            report.bind(5, int64_t(d.requires_auth));
+            if (report.step() != SQLITE_DONE) return report.error("store NIP-66 report");
+        }
+        if (inserted) {
             ++added[d.source];
             ++total;
             continue;

@@ -62,6 +62,11 @@ struct RelayRecord {
     int64_t last_attempt_ms = 0;     // 0 = never tried
     int64_t blocked_until_ms = 0;    // failure block set by the optimizer; 0 = never, ≤ now = expired
     int64_t last_probe_ms = 0;       // 0 = never probed
+    // The newest NIP-66 report about the relay (kind 30166 in the archive): a prefilter only.
+    int64_t nip66_reported_at = 0;   // the report's created_at (seconds); 0 = none
+    int64_t nip66_rtt_open_ms = -1;
+    int8_t nip66_requires_payment = -1;  // 1 / 0, -1 = not reported
+    int8_t nip66_requires_auth = -1;
 };
 
 struct GapRecord {

@@ -133,7 +133,7 @@ private slots:
 
         // Four relays: one the operator names, three only known from discovery.
         std::vector<std::unique_ptr<FakeRelay>> fakes;
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < 5; ++i) {
             fakes.push_back(std::make_unique<FakeRelay>());
             QVERIFY(fakes.back()->start());
             testing::EventSigner s(10 + i);
@@ -142,6 +142,14 @@ private slots:
         std::vector<relays::DiscoveredUrl> found;
         for (int i = 1; i < 4; ++i) found.push_back({fakes[size_t(i)]->url().toStdString(), "nip65"});
         QCOMPARE(*(*state)->upsertDiscovered(found, 1000), uint64_t(3));
+        // A fifth relay known only from a NIP-66 report that says it wants payment: probed, but not
+        // connected before its probe (the report is a prefilter).
+        relays::DiscoveredUrl paid{fakes[4]->url().toStdString(), "nip66"};
+        paid.requires_payment = 1;
+        paid.rtt_open_ms = 40;
+        paid.reported_at = 1700000000;
+        QCOMPARE(*(*state)->upsertDiscovered({paid}, 1000), uint64_t(1));
+        const std::string paidUrl = paid.url;
 
         constexpr size_t kMax = 3;
         net::PoolOptions po;
@@ -191,6 +199,7 @@ private slots:
             ++fills;
         }
         QCOMPARE(fills, 2);
+        for (const auto& st : pool.statuses()) QVERIFY2(st.url != paidUrl, "a relay reported as paid was connected unprobed");
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 auto st = pool.statuses();
@@ -201,16 +210,16 @@ private slots:
         bool userKept = false;
         for (const auto& st : pool.statuses()) userKept = userKept || st.url == fakes[0]->url().toStdString();
         QVERIFY(userKept);
-        // The candidate left out is probed; the directory records it.
+        // The candidates left out are probed, the reported-as-paid one included; the directory records it.
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
-                for (int i = 1; i < 4; ++i) {
-                    auto rec = (*state)->find(fakes[size_t(i)]->url().toStdString());
-                    if (rec && *rec && (*rec)->last_probe_ms > 0) return true;
-                }
-                return false;
+                auto rec = (*state)->find(paidUrl);
+                return rec && *rec && (*rec)->last_probe_ms > 0;
             }(),
             20000);
+        auto paidRec = (*state)->find(paidUrl);
+        QCOMPARE((*paidRec)->nip66_requires_payment, int8_t(1));
+        QCOMPARE((*paidRec)->nip66_rtt_open_ms, int64_t(40));
         // Statistics from the connections reach the scores of the next cycle.
         QTRY_VERIFY_WITH_TIMEOUT(metrics.total("archivist_events_stored_total") >= 15, 10000);
         observe();  // the tick that sees the last commit, before the cycle flushes the statistics

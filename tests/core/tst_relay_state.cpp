@@ -351,6 +351,35 @@ PRAGMA user_version = 1;
         QCOMPARE(p->total_matching, uint64_t(10));
     }
 
+    void nip66ReportsAreKeptNewestFirst() {
+        QTemporaryDir dir;
+        auto s = relays::RelayStateStore::open(dir.filePath("relays.sqlite").toStdString());
+        QVERIFY(s);
+        relays::DiscoveredUrl r{"wss://r.example", "nip66"};
+        r.rtt_open_ms = 120;
+        r.requires_payment = 0;
+        r.requires_auth = 1;
+        r.reported_at = 2000;
+        QVERIFY((*s)->upsertDiscovered({r}, 10));
+        auto older = r;
+        older.rtt_open_ms = 999;
+        older.reported_at = 1000;  // an older report does not replace a newer one
+        QVERIFY((*s)->upsertDiscovered({older}, 20));
+        auto rec = (*s)->find("wss://r.example");
+        QVERIFY(rec && *rec);
+        QCOMPARE((*rec)->nip66_rtt_open_ms, int64_t(120));
+        QCOMPARE((*rec)->nip66_requires_auth, int8_t(1));
+        QCOMPARE((*rec)->nip66_requires_payment, int8_t(0));
+        auto newer = r;
+        newer.requires_payment = 1;
+        newer.reported_at = 3000;
+        QVERIFY((*s)->upsertDiscovered({newer}, 30));
+        QCOMPARE((*(*s)->find("wss://r.example"))->nip66_requires_payment, int8_t(1));
+        // A hint about the same relay changes nothing in the report.
+        QVERIFY((*s)->upsertDiscovered({{"wss://r.example", "hint"}}, 40));
+        QCOMPARE((*(*s)->find("wss://r.example"))->nip66_reported_at, int64_t(3000));
+    }
+
     void bestCandidatesInterleaveUntriedRelays() {
         QTemporaryDir dir;
         auto s = openStore(dir);
