@@ -205,6 +205,10 @@ Expected<void> EngineImpl::startNetwork() {
         io, *m_relayState, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
             QMetaObject::invokeMethod(this, [this, id, page] { emit directoryReady(id, page); }, Qt::QueuedConnection);
         });
+    m_intel->setRelayInfoAnswer([this](quint64 id, const std::string& url, const std::string& doc) {
+        const QString u = QString::fromStdString(url), d = QString::fromStdString(doc);
+        QMetaObject::invokeMethod(this, [this, id, u, d] { emit relayInfoReady(id, u, d); }, Qt::QueuedConnection);
+    });
     m_intel->start();
     m_intelPtr.store(m_intel.get(), std::memory_order_release);
     return {};
@@ -313,15 +317,10 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
     return true;
 }
 
-QString EngineImpl::relayInfoDocument(const QString& url) {
-    if (!m_relayState) return {};
+quint64 EngineImpl::requestRelayInfo(const QString& url) {
+    if (!m_intel || m_shutDown) return 0;
     auto u = net::normalizeRelayUrl(url.toStdString());
-    auto doc = m_relayState->relayInfo(u ? u->text : url.toStdString());
-    if (!doc) {
-        qCWarning(lcNet) << "NIP-11 document of" << url << "not read:" << doc.error().message.c_str();
-        return {};
-    }
-    return QString::fromStdString(*doc);
+    return m_intel->requestRelayInfo(u ? u->text : url.toStdString());
 }
 
 QStringList EngineImpl::addressAllowList() const {

@@ -134,11 +134,12 @@ public:
         if (error) *error = tr("This engine has no relay network.");
         return false;
     }
-    // The relay's stored NIP-11 document (JSON text as fetched), "" when none is stored or the
-    // relay is unknown. A point lookup in the relay directory (short, bounded).
-    virtual QString relayInfoDocument(const QString& url) {
+    // The relay's newest stored NIP-11 document, answered by relayInfoReady() with the same id
+    // (looked up on an engine thread: the caller never waits; "" when none is stored or the relay
+    // is unknown). A newer request supersedes an unanswered one. 0 = this engine has no directory.
+    virtual quint64 requestRelayInfo(const QString& url) {
         (void)url;
-        return {};
+        return 0;
     }
     // A page of the persisted relay directory, answered by directoryReady() with the same id (the
     // query runs on an engine thread; a newer request supersedes an unanswered one). 0 = no directory.
@@ -203,6 +204,7 @@ signals:
     void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
     void countReady(quint64 id, const archivist::engine::CountResult& result);
     void directoryReady(quint64 id, const archivist::engine::DirectoryPage& page);
+    void relayInfoReady(quint64 id, const QString& url, const QString& document);
     void jobProgress(const QString& kind, double fraction, const QString& text);
     void jobFinished(const QString& kind, bool ok, const QString& summary);
 };
@@ -234,7 +236,7 @@ public:
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
     void acknowledgeIncident(quint64 id) override;
     void clearIncidents(bool all) override;
-    QString relayInfoDocument(const QString& url) override;
+    quint64 requestRelayInfo(const QString& url) override;
     QStringList addressAllowList() const override;
     quint64 requestDirectory(const DirectoryRequest& request) override;
     quint64 requestPage(const PageRequest& request) override;

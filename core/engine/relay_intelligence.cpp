@@ -297,6 +297,16 @@ quint64 RelayIntelligence::requestDirectory(const DirectoryRequest& request) {
     return id;
 }
 
+quint64 RelayIntelligence::requestRelayInfo(const std::string& url) {
+    const quint64 id = m_nextRequestId.fetch_add(1);
+    {
+        std::lock_guard lock(m_mutex);
+        m_infoRequest = std::make_pair(id, url);
+    }
+    m_cv.notify_all();
+    return id;
+}
+
 void RelayIntelligence::notePinned(const std::string& url, bool pinned) {
     std::lock_guard lock(m_viewMutex);
     m_briefs[url].pinned = pinned;
@@ -333,22 +343,29 @@ void RelayIntelligence::run() {
     int64_t nextHour = (nowMs() / kHourMs + 1) * kHourMs;  // statistics are flushed on the hour too
     for (;;) {
         std::optional<std::pair<quint64, DirectoryRequest>> request;
+        std::optional<std::pair<quint64, std::string>> info;
         bool runCycle = false;
         {
             std::unique_lock lock(m_mutex);
             const int64_t wake = std::min({nextCycle, nextFlush, nextHour});
             m_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wake - nowMs(), 1)), [&] {
-                return m_stopping || m_directoryRequest || m_cycleRequested || m_flushRequested;
+                return m_stopping || m_directoryRequest || m_infoRequest || m_cycleRequested || m_flushRequested;
             });
             if (m_stopping) break;
             if (m_flushRequested) nextFlush = 0;
             m_flushRequested = false;
             request.swap(m_directoryRequest);
+            info.swap(m_infoRequest);
             runCycle = m_cycleRequested;
             m_cycleRequested = false;
         }
         const int64_t now = nowMs();
         if (request) answerDirectory(request->first, request->second, now);
+        if (info) {
+            auto doc = m_store.relayInfo(info->second);
+            if (!doc) qCWarning(lcRelays) << "NIP-11 document of" << info->second.c_str() << "not read:" << doc.error().message.c_str();
+            if (m_infoAnswer) m_infoAnswer(info->first, info->second, doc ? *doc : std::string());
+        }
         if (now >= nextFlush) {
             flushDiscoveries(now);
             flushOutcomes();

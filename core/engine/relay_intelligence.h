@@ -105,6 +105,11 @@ public:
     void observeStatuses(const std::vector<net::RelayStatusView>& statuses, int64_t now_ms);
     // Any thread. Returns the request id (never 0).
     quint64 requestDirectory(const DirectoryRequest& request);
+    // Any thread: the relay's newest NIP-11 document, answered on the intel thread by the callback
+    // set with setRelayInfoAnswer() (before start()). A newer request replaces an unanswered one.
+    using RelayInfoAnswer = std::function<void(quint64 id, const std::string& url, const std::string& document)>;
+    void setRelayInfoAnswer(RelayInfoAnswer answer) { m_infoAnswer = std::move(answer); }
+    quint64 requestRelayInfo(const std::string& url);
     // Any thread: the operator pinned/unpinned a relay (shown at once, the store is already written).
     void notePinned(const std::string& url, bool pinned);
     // Runs a cycle now (tests, "Optimize now"); the thread runs it soon.
@@ -170,6 +175,8 @@ private:
     bool m_cycleRequested = false;
     bool m_flushRequested = false;
     std::optional<std::pair<quint64, DirectoryRequest>> m_directoryRequest;
+    std::optional<std::pair<quint64, std::string>> m_infoRequest;
+    RelayInfoAnswer m_infoAnswer;
     std::atomic<quint64> m_nextRequestId{1};
 
     // Results (intel thread → everyone).

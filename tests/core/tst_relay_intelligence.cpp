@@ -6,6 +6,7 @@
 #include <QTimer>
 #include <QtTest>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -165,6 +166,12 @@ private slots:
         io.max_relays = kMax;
         io.first_cycle_ms = io.cycle_ms = 3600000;  // cycles only when asked
         engine::RelayIntelligence intel(io, **state, &pool, policy, metrics, {});
+        std::mutex infoMutex;
+        std::map<quint64, std::string> infoDocs;
+        intel.setRelayInfoAnswer([&](quint64 id, const std::string&, const std::string& doc) {
+            std::lock_guard lock(infoMutex);
+            infoDocs[id] = doc;
+        });
         intel.start();
         // The engine's tick: statuses every 100 ms; the pool's size is watched on every tick.
         size_t maxSeen = 0;
@@ -220,6 +227,18 @@ private slots:
         auto paidRec = (*state)->find(paidUrl);
         QCOMPARE((*paidRec)->nip66_requires_payment, int8_t(1));
         QCOMPARE((*paidRec)->nip66_rtt_open_ms, int64_t(40));
+        // The probe kept the relay's NIP-11 document; the console asks for it without waiting.
+        const quint64 infoId = intel.requestRelayInfo(paidUrl);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                std::lock_guard lock(infoMutex);
+                return infoDocs.count(infoId) > 0;
+            }(),
+            10000);
+        {
+            std::lock_guard lock(infoMutex);
+            QVERIFY2(infoDocs[infoId].find("supported_nips") != std::string::npos, infoDocs[infoId].c_str());
+        }
         // Statistics from the connections reach the scores of the next cycle.
         QTRY_VERIFY_WITH_TIMEOUT(metrics.total("archivist_events_stored_total") >= 15, 10000);
         observe();  // the tick that sees the last commit, before the cycle flushes the statistics

@@ -95,7 +95,14 @@ public:
     void answerDirectory(quint64 id) { emit directoryReady(id, directoryPage(directoryRequests.value(int(id) - 1))); }
     void answerDirectory(quint64 id, const archivist::engine::DirectoryPage& page) { emit directoryReady(id, page); }
     quint64 lastDirectoryId() const { return quint64(directoryRequests.size()); }
-    QString relayInfoDocument(const QString& url) override { return infoDocuments.value(url); }
+    // Answered later, as the real engine does (queued to this object's thread).
+    quint64 requestRelayInfo(const QString& url) override {
+        const quint64 id = ++m_infoRequests;
+        const QString doc = infoDocuments.value(url);
+        QMetaObject::invokeMethod(this, [this, id, url, doc] { emit relayInfoReady(id, url, doc); }, Qt::QueuedConnection);
+        return id;
+    }
+    quint64 m_infoRequests = 0;
     QStringList addressAllowList() const override { return allowList; }
     void publish(const archivist::engine::EngineSnapshot& s) {
         current = s;

@@ -244,14 +244,15 @@ private slots:
         QCOMPARE(QGuiApplication::clipboard()->text(), QString("wss://a.example"));
 
         panel.showInfoAction()->trigger();
+        QVERIFY(!panel.findChild<QPlainTextEdit*>("relayInfoText"));  // asked, not waited for
+        QTRY_VERIFY(panel.findChild<QPlainTextEdit*>("relayInfoText"));
         auto* text = panel.findChild<QPlainTextEdit*>("relayInfoText");
-        QVERIFY(text);
         QVERIFY(text->toPlainText().contains("\"name\": \"Relay A\""));  // pretty-printed
 
         panel.highlightRelay("wss://b.example");
         messages.clear();
         panel.showInfoAction()->trigger();
-        QCOMPARE(messages.count(), 1);
+        QTRY_COMPARE(messages.count(), 1);
         QVERIFY(messages[0][0].toString().contains("No NIP-11 document"));
     }
 

@@ -82,6 +82,7 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
         emit statusMessage(tr("Copied %1").arg(url), 3000);
     });
     connect(m_showInfo, &QAction::triggered, this, &RelaysPanel::showInfoDocument);
+    if (m_engine) connect(m_engine, &engine::Engine::relayInfoReady, this, &RelaysPanel::onRelayInfo);
 
     m_menu = new QMenu(this);
     m_menu->setObjectName("relaysContextMenu");
@@ -162,7 +163,14 @@ void RelaysPanel::act(int action) {
 void RelaysPanel::showInfoDocument() {
     const QString url = currentUrl();
     if (url.isEmpty()) return;
-    const QString doc = m_engine->relayInfoDocument(url);
+    // Looked up on an engine thread; the answer opens the dialog (a newer request wins).
+    m_infoRequest = m_engine->requestRelayInfo(url);
+    if (!m_infoRequest) emit statusMessage(tr("No NIP-11 document is stored for %1.").arg(url), 8000);
+}
+
+void RelaysPanel::onRelayInfo(quint64 id, const QString& url, const QString& doc) {
+    if (id != m_infoRequest) return;
+    m_infoRequest = 0;
     if (doc.isEmpty()) {
         emit statusMessage(tr("No NIP-11 document is stored for %1.").arg(url), 8000);
         return;

@@ -60,8 +60,10 @@ private:
     void act(int action);  // engine::Engine::RelayAction
     void updateActions();
     void showInfoDocument();
+    void onRelayInfo(quint64 id, const QString& url, const QString& document);
 
     engine::Engine* m_engine;
+    quint64 m_infoRequest = 0;  // the NIP-11 lookup whose answer opens the dialog
     RelaysModel* m_model;
     QSortFilterProxyModel* m_proxy;
     QLineEdit* m_filter;
