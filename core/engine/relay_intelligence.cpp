@@ -127,6 +127,17 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
     }
     metrics.gaugeFn("archivist_optimizer_cycles_total", "Relay optimizer cycles run", {},
                     [this] { return double(m_cycles.load()); }, this);
+    metrics.gaugeFn("archivist_relay_outcomes_overflow_total",
+                    "Connection outcomes not recorded because the pending set was full", {}, [this] {
+                        std::lock_guard lock(m_statusMutex);
+                        return double(m_outcomeOverflow);
+                    },
+                    this);
+    metrics.gaugeFn("archivist_relay_stats_overflow_total",
+                    "Relay statistics updates not kept (more relays in an hour than the bound)", {},
+                    [this] { return double(m_hourly->overflowUpdates()); }, this);
+    metrics.gaugeFn("archivist_relay_stats_flush_failures_total", "Failed writes of hourly relay statistics (retried)",
+                    {}, [this] { return double(m_hourly->flushFailures()); }, this);
 }
 
 RelayIntelligence::~RelayIntelligence() {
