@@ -253,10 +253,15 @@ void RelayIntelligence::observeStatuses(const std::vector<net::RelayStatusView>&
         cur.invalid = s.invalid_by_reason;
         cur.failures = s.consecutive_failures;
         cur.seen_ms = now_ms;
-        // A relay new to the pool starts from zero: its connection's counters are this run's.
+        // A relay new to the pool: its connection's counters start from zero (a new connection
+        // object), but the pipeline's per-source counters live as long as the process — a relay
+        // dropped and added again must not count its old events twice — so they are the baseline.
         auto it = m_previous.find(s.url);
         Previous fresh;
         fresh.seen_ms = now_ms;
+        fresh.stored = cur.stored;
+        fresh.duplicate = cur.duplicate;
+        fresh.invalid = cur.invalid;
         const Previous& p = it != m_previous.end() ? it->second : fresh;
         {
             auto delta = [](uint64_t now, uint64_t before) { return now >= before ? now - before : now; };
