@@ -123,14 +123,12 @@ Expected<void> EngineImpl::shutdown() {
     m_jobCancel.store(true);
     joinJob();
     if (m_query) m_query->stop();
-    // The optimizer first (it adds and removes relays), then intake: relays close their
-    // subscriptions and hand over what they hold; then the pipeline drains and commits everything
-    // already verified.
+    // The optimizer first: it adds and removes relays.
     if (m_intel) {
         m_intelPtr.store(nullptr);
         m_intel->stop();
     }
-    // Intake first: relays close their subscriptions and hand over what they hold; then the
+    // Then intake: relays close their subscriptions and hand over what they hold; then the
     // pipeline drains and commits everything already verified.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
     m_metrics.removeGaugeFns(this);
