@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/protocol/event.h"
+#include "ui/row_sync.h"
 #include "ui/scoring_model.h"
 
 namespace archivist::ui {
@@ -191,18 +192,11 @@ void RelaysModel::applyRelays(const QVector<net::RelayStatusView>& relays, qint6
     for (int i = 0; i < relays.size(); ++i) incoming.insert(QString::fromStdString(relays[i].url), i);
 
     // 1. Rows of relays that left: removed in contiguous runs, from the end.
-    for (int row = int(m_rows.size()) - 1; row >= 0;) {
-        if (incoming.contains(m_rows[row].url)) {
-            --row;
-            continue;
-        }
-        int first = row;
-        while (first > 0 && !incoming.contains(m_rows[first - 1].url)) --first;
-        beginRemoveRows({}, first, row);
-        m_rows.remove(first, row - first + 1);
+    removeRowsNotIn(m_rows, incoming, [](const auto& r) { return r.url; }, [this](int first, int last) {
+        beginRemoveRows({}, first, last);
+        m_rows.remove(first, last - first + 1);
         endRemoveRows();
-        row = first - 1;
-    }
+    });
     reindex();
 
     // 2. Existing rows updated in place.

@@ -2,6 +2,8 @@
 
 #include <QLocale>
 
+#include "ui/row_sync.h"
+
 namespace archivist::ui {
 
 QString scoreText(double value) { return value < 0 ? QString() : QLocale().toString(value, 'f', 2); }
@@ -127,18 +129,11 @@ void ScoringModel::applyScored(const QVector<engine::RelayScoreView>& scored) {
     for (int i = 0; i < scored.size(); ++i) incoming.insert(scored[i].url, i);
 
     // Rows of relays that left, removed in contiguous runs from the end.
-    for (int row = int(m_rows.size()) - 1; row >= 0;) {
-        if (incoming.contains(m_rows[row].url)) {
-            --row;
-            continue;
-        }
-        int first = row;
-        while (first > 0 && !incoming.contains(m_rows[first - 1].url)) --first;
-        beginRemoveRows({}, first, row);
-        m_rows.remove(first, row - first + 1);
+    removeRowsNotIn(m_rows, incoming, [](const auto& r) { return r.url; }, [this](int first, int last) {
+        beginRemoveRows({}, first, last);
+        m_rows.remove(first, last - first + 1);
         endRemoveRows();
-        row = first - 1;
-    }
+    });
     reindex();
 
     if (!m_rows.isEmpty()) {
