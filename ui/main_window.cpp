@@ -154,9 +154,9 @@ QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& object_name
     // Wiring by name, so panels need not be known to the window.
     const QMetaObject* mo = panel->metaObject();
     if (mo->indexOfSlot("applySnapshot(archivist::engine::EngineSnapshot)") >= 0)
-        // Unique: a panel that connected itself must not get every snapshot twice.
+        // The only connection: panels do not connect themselves (each snapshot must arrive once).
         connect(m_engine, SIGNAL(snapshotReady(archivist::engine::EngineSnapshot)), panel,
-                SLOT(applySnapshot(archivist::engine::EngineSnapshot)), Qt::UniqueConnection);
+                SLOT(applySnapshot(archivist::engine::EngineSnapshot)));
     if (mo->indexOfSignal("relaySelected(QString)") >= 0)
         connect(panel, SIGNAL(relaySelected(QString)), this, SLOT(routeRelaySelected(QString)));
     if (mo->indexOfSignal("timeSelected(qint64)") >= 0)
