@@ -892,20 +892,28 @@
         <translation>Index neu aufbauen</translation>
     </message>
     <message>
-        <source>A rebuild of the index is already scheduled for the next start. Cancel it?</source>
-        <translation>Ein Neuaufbau des Index ist bereits für den nächsten Start geplant. Abbrechen?</translation>
-    </message>
-    <message>
-        <source>The scheduled index rebuild was cancelled.</source>
-        <translation>Der geplante Neuaufbau des Index wurde abgebrochen.</translation>
-    </message>
-    <message>
         <source>Rebuild the index from the archive?
 
-The rebuild runs at the next start of Archivist, before relays connect (progress is logged). Until then nothing changes. Which relays carried each event is not in the archive and is lost.</source>
+Archiving continues while the new index is built (more slowly); the archive browser keeps using the current index until the new one replaces it. Which relays carried each event is kept where the current index knows it. Cancel leaves the index as it is.</source>
         <translation>Den Index aus dem Archiv neu aufbauen?
 
-Der Neuaufbau läuft beim nächsten Start von Archivist, bevor sich Relays verbinden (der Fortschritt wird protokolliert). Bis dahin ändert sich nichts. Welche Relays ein Ereignis geliefert haben, steht nicht im Archiv und geht verloren.</translation>
+Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); der Archiv-Browser nutzt den aktuellen Index, bis der neue ihn ersetzt. Welche Relays ein Ereignis geliefert haben, bleibt erhalten, soweit der aktuelle Index es weiß. Abbrechen lässt den Index unverändert.</translation>
+    </message>
+    <message>
+        <source>&amp;Export…</source>
+        <translation>&amp;Exportieren…</translation>
+    </message>
+    <message>
+        <source>Ctrl+E</source>
+        <translation>Ctrl+E</translation>
+    </message>
+    <message>
+        <source>Export the events of the archive browser&apos;s filter (all events without one) as JSONL</source>
+        <translation>Die Events des Filters im Archiv-Browser (ohne Filter alle Events) als JSONL exportieren</translation>
+    </message>
+    <message>
+        <source>Rebuilding the index…</source>
+        <translation>Der Index wird neu aufgebaut…</translation>
     </message>
     <message>
         <source>Settings saved; they take effect at the next start.</source>

@@ -57,8 +57,9 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     auto* importAction = fileMenu->addAction(tr("&Import…"), this, &MainWindow::chooseImportFiles);
     importAction->setObjectName("actionImport");
     importAction->setShortcut(QKeySequence(tr("Ctrl+I")));
-    fileMenu->addAction(tr("&Verify archive…"), this, &MainWindow::verifyArchive)->setObjectName("actionVerify");
-    fileMenu->addAction(tr("&Rebuild index…"), this, &MainWindow::scheduleReindex)->setObjectName("actionReindex");
+    auto* verifyAction = fileMenu->addAction(tr("&Verify archive…"), this, &MainWindow::verifyArchive);
+    verifyAction->setObjectName("actionVerify");
+    fileMenu->addAction(tr("&Rebuild index…"), this, &MainWindow::rebuildIndex)->setObjectName("actionReindex");
     fileMenu->addSeparator();
     auto* settingsAction = fileMenu->addAction(tr("&Settings…"), this, &MainWindow::openSettings);
     settingsAction->setObjectName("actionSettings");
@@ -94,6 +95,19 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     addPanelDock(new IncidentsPanel(m_engine, this), "dock-incidents", tr("Incidents"), Qt::BottomDockWidgetArea);
     auto* archive = new ArchivePanel(m_engine, this);
     addPanelDock(archive, "dock-archive", tr("Archive"), Qt::RightDockWidgetArea);
+    // File → Export…: the archive browser's export (its filter; every event without one).
+    auto* exportAction = new QAction(tr("&Export…"), this);
+    exportAction->setObjectName("actionExport");
+    exportAction->setShortcut(QKeySequence(tr("Ctrl+E")));
+    exportAction->setStatusTip(tr("Export the events of the archive browser's filter (all events without one) as JSONL"));
+    connect(exportAction, &QAction::triggered, this, [this, archive] {
+        if (auto* d = dock("dock-archive")) {
+            d->show();
+            d->raise();
+        }
+        archive->exportFilter();
+    });
+    fileMenu->insertAction(verifyAction, exportAction);
     addPanelDock(new ScoringPanel(m_engine, this), "dock-scoring", tr("Scoring"), Qt::RightDockWidgetArea);
     auto* discovery = new DiscoveryPanel(m_engine, this);
     addPanelDock(discovery, "dock-discovery", tr("Discovery"), Qt::RightDockWidgetArea);
@@ -333,14 +347,7 @@ void MainWindow::importFiles(const QStringList& files) {
         QMessageBox::information(this, tr("Import"), tr("Another job is still running."));
         return;
     }
-    m_progress = new QProgressDialog(tr("Importing %n file(s)…", nullptr, int(files.size())), tr("Cancel"), 0, 1000, this);
-    m_progress->setObjectName("importProgress");
-    m_progress->setWindowTitle(tr("Import"));
-    m_progress->setMinimumDuration(0);
-    m_progress->setAutoClose(false);
-    m_progress->setAutoReset(false);
-    connect(m_progress, &QProgressDialog::canceled, m_engine, &engine::Engine::cancelJob);
-    m_progress->show();
+    openJobProgress(tr("Import"), tr("Importing %n file(s)…", nullptr, int(files.size())), "importProgress");
     m_engine->startImport(files);
 }
 
@@ -349,33 +356,37 @@ void MainWindow::verifyArchive() {
         QMessageBox::information(this, tr("Verify archive"), tr("Another job is still running."));
         return;
     }
-    m_progress = new QProgressDialog(tr("Verifying the archive against the index… Relays pause while it runs."),
-                                     tr("Cancel"), 0, 1000, this);
-    m_progress->setObjectName("verifyProgress");
-    m_progress->setWindowTitle(tr("Verify archive"));
+    openJobProgress(tr("Verify archive"), tr("Verifying the archive against the index… Relays pause while it runs."),
+                    "verifyProgress");
+    m_engine->startVerify();
+}
+
+void MainWindow::rebuildIndex() {
+    if (m_engine->jobRunning() || m_progress) {
+        QMessageBox::information(this, tr("Rebuild index"), tr("Another job is still running."));
+        return;
+    }
+    const auto answer = QMessageBox::question(
+        this, tr("Rebuild index"),
+        tr("Rebuild the index from the archive?\n\nArchiving continues while the new index is built (more "
+           "slowly); the archive browser keeps using the current index until the new one replaces it. Which "
+           "relays carried each event is kept where the current index knows it. Cancel leaves the index as it "
+           "is."));
+    if (answer != QMessageBox::Yes) return;
+    openJobProgress(tr("Rebuild index"), tr("Rebuilding the index…"), "reindexProgress");
+    m_engine->startReindex();
+}
+
+void MainWindow::openJobProgress(const QString& title, const QString& label, const char* object_name) {
+    // One job at a time: its dialog lives until jobFinished; Cancel asks the engine to cancel it.
+    m_progress = new QProgressDialog(label, tr("Cancel"), 0, 1000, this);
+    m_progress->setObjectName(object_name);
+    m_progress->setWindowTitle(title);
     m_progress->setMinimumDuration(0);
     m_progress->setAutoClose(false);
     m_progress->setAutoReset(false);
     connect(m_progress, &QProgressDialog::canceled, m_engine, &engine::Engine::cancelJob);
     m_progress->show();
-    m_engine->startVerify();
-}
-
-void MainWindow::scheduleReindex() {
-    if (m_engine->reindexScheduled()) {
-        const auto answer = QMessageBox::question(
-            this, tr("Rebuild index"),
-            tr("A rebuild of the index is already scheduled for the next start. Cancel it?"));
-        if (answer == QMessageBox::Yes && m_engine->cancelScheduledReindex())
-            statusBar()->showMessage(tr("The scheduled index rebuild was cancelled."), 15000);
-        return;
-    }
-    const auto answer = QMessageBox::question(
-        this, tr("Rebuild index"),
-        tr("Rebuild the index from the archive?\n\nThe rebuild runs at the next start of Archivist, before relays "
-           "connect (progress is logged). Until then nothing changes. Which relays carried each event is not in "
-           "the archive and is lost."));
-    if (answer == QMessageBox::Yes) m_engine->startReindex();
 }
 
 void MainWindow::openSettings() {

@@ -77,9 +77,10 @@ public:
     // Reads text files of relay URLs (bounded) and opens the dialog with them.
     AddRelaysDialog* openAddRelaysFromFiles(const QStringList& paths);
     // File → Verify archive… (a job with progress and cancel; the report is shown at the end),
-    // Rebuild index… (asks, then schedules the rebuild for the next start), Settings… (modal).
+    // Rebuild index… (asks, then rebuilds while archiving goes on; progress and cancel),
+    // Settings… (modal).
     void verifyArchive();
-    void scheduleReindex();
+    void rebuildIndex();
     void openSettings();
 
     void saveLayout();
@@ -97,6 +98,8 @@ protected:
 
 private:
     std::unique_ptr<QSettings> settings() const;
+    // The progress dialog of the job about to start (m_progress, closed by onJobFinished).
+    void openJobProgress(const QString& title, const QString& label, const char* object_name);
     void onSnapshot(const engine::EngineSnapshot& s);
     void onJobProgress(const QString& kind, double fraction, const QString& text);
     void onJobFinished(const QString& kind, bool ok, const QString& summary);

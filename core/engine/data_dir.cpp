@@ -14,6 +14,7 @@ DataDirPaths::DataDirPaths(std::filesystem::path dir)
     : root(std::move(dir)),
       archive(root / "archive"),
       index(root / "index.sqlite"),
+      index_rebuild(root / "index.rebuild.sqlite"),
       lock(root / "LOCK"),
       relays(root / "relays.sqlite"),
       config(root / "config.json") {}

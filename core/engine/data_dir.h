@@ -5,6 +5,8 @@
 //   <dir>/LOCK                  flock()ed by the one process using the directory; holds its pid
 //   <dir>/archive/              segment-NNNNNN.jsonl.zst (the source of truth)
 //   <dir>/index.sqlite          the derived index (+ -wal, -shm)
+//   <dir>/index.rebuild.sqlite  a live rebuild's work file (core/engine/index_rebuild.h); removed
+//                               when the rebuild ends and at every open
 //
 // The lock is an advisory flock on LOCK: the kernel releases it when the process dies, so a lock
 // left by a killed process never blocks the next start, and a second live process gets a clear
@@ -19,6 +21,7 @@ struct DataDirPaths {
     std::filesystem::path root;
     std::filesystem::path archive;  // root/archive
     std::filesystem::path index;    // root/index.sqlite
+    std::filesystem::path index_rebuild;  // root/index.rebuild.sqlite (a live rebuild's work file)
     std::filesystem::path lock;     // root/LOCK
     std::filesystem::path relays;   // root/relays.sqlite (relay directory, cursors, gaps: not derived from the archive)
     std::filesystem::path config;   // root/config.json (optional)

@@ -14,6 +14,7 @@
 #include "core/archive/segment_reader.h"
 #include "core/engine/import_job.h"
 #include "core/engine/incident_rules.h"
+#include "core/engine/index_rebuild.h"
 #include "core/engine/intake_gate.h"
 #include "core/index/index_reader.h"
 #include "core/protocol/event_codec.h"
@@ -46,7 +47,6 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     so.policy.verify_signatures = options.verify_signatures;
     auto store = Store::open(data_dir, so, metrics);
     if (!store) return store.error();
-    if (auto rebuilt = runScheduledReindex(**store); !rebuilt) return rebuilt.error();
     auto stats = storeStats(**store);
     if (!stats) return stats.error();
     std::unique_ptr<EngineImpl> e(new EngineImpl(std::move(*store), options, metrics, parent));
@@ -121,6 +121,7 @@ Expected<void> EngineImpl::shutdown() {
     m_shutDown = true;
     if (m_timer) m_timer->stop();
     m_jobCancel.store(true);
+    m_store->cancelWriterTask();  // an index rebuild gives up; the index stays as it is
     joinJob();
     if (m_query) m_query->stop();
     // The optimizer first: it adds and removes relays.
@@ -514,56 +515,55 @@ void EngineImpl::startVerify() {
 }
 
 void EngineImpl::startReindex() {
-    const auto marker = m_store->paths().root / kReindexMarker;
-    std::FILE* f = std::fopen(marker.c_str(), "wb");
-    if (!f) {
-        emit jobFinished("reindex", false, tr("Cannot create %1.").arg(QString::fromStdString(marker.string())));
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("reindex", false, tr("Another job is still running."));
         return;
     }
-    const bool wrote = std::fputs("rebuild the index from the archive at the next start\n", f) >= 0;
-    const bool closed = std::fclose(f) == 0;
-    if (!wrote || !closed) {
-        std::error_code ec;
-        std::filesystem::remove(marker, ec);
-        emit jobFinished("reindex", false, tr("Cannot write %1.").arg(QString::fromStdString(marker.string())));
-        return;
-    }
-    emit jobFinished("reindex", true,
-                     tr("The index will be rebuilt from the archive at the next start of Archivist. Until then "
-                        "nothing changes."));
-}
-
-bool EngineImpl::reindexScheduled() const {
-    std::error_code ec;
-    return std::filesystem::exists(m_store->paths().root / kReindexMarker, ec);
-}
-
-bool EngineImpl::cancelScheduledReindex() {
-    std::error_code ec;
-    return std::filesystem::remove(m_store->paths().root / kReindexMarker, ec);
-}
-
-Expected<bool> EngineImpl::runScheduledReindex(Store& store, const std::atomic<bool>* cancel) {
-    const auto marker = store.paths().root / kReindexMarker;
-    std::error_code ec;
-    if (!std::filesystem::exists(marker, ec)) return false;
-    qCInfo(lcEngine) << "rebuilding the index from the archive (scheduled by" << marker.c_str() << ")";
-    std::fprintf(stderr, "archivist: rebuilding the index from the archive…\n");
-    auto progress = [](const WorkProgress& p) {
-        const int percent = p.total ? int(100.0 * double(p.done) / double(p.total)) : 0;
-        qCInfo(lcEngine) << "reindex" << percent << "% after" << p.seconds << "s";
-        std::fprintf(stderr, "archivist: reindex %d%%\n", percent);
+    joinJob();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    // Runs on the writer thread (core/engine/index_rebuild.h); the callbacks post to this thread.
+    auto progress = [this](const RebuildProgress& p) {
+        const QString text = p.replacing
+                                 ? tr("Replacing the index with the rebuilt one (%1 events)…").arg(p.events)
+                                 : tr("%1 events indexed, %2 of %3 MiB of the archive read; intake continues")
+                                       .arg(p.events)
+                                       .arg(double(p.bytes_done) / 1048576.0, 0, 'f', 1)
+                                       .arg(double(p.bytes_total) / 1048576.0, 0, 'f', 1);
+        const double fraction = p.fraction;
+        QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("reindex", fraction, text); },
+                                  Qt::QueuedConnection);
     };
-    auto r = reindexStore(store, progress, cancel);
-    if (!r) return makeError(r.error().code, "scheduled reindex: " + r.error().message +
-                                                  " (the index is rebuilt again at the next start)");
-    std::filesystem::remove(marker, ec);
-    if (ec) return makeError("reindex", "cannot remove " + marker.string() + ": " + ec.message());
-    qCInfo(lcEngine) << "reindex done:" << r->events << "events in" << r->frames << "frames," << r->damaged_lines
-                     << "damaged lines";
-    std::fprintf(stderr, "archivist: index rebuilt: %llu events in %llu frames\n", (unsigned long long)r->events,
-                 (unsigned long long)r->frames);
-    return true;
+    auto finish = [this](const Expected<RebuildReport>& r) {
+        const bool ok = bool(r);
+        QString summary;
+        if (!r && r.error().code == "cancelled") {
+            summary = tr("Index rebuild cancelled; the index is unchanged.");
+        } else if (!r) {
+            summary = tr("Index rebuild failed; the index is unchanged: %1").arg(QString::fromStdString(r.error().message));
+        } else {
+            summary = tr("Index rebuilt from the archive: %1 events from %2 frames in %3 s.")
+                          .arg(r->events).arg(r->frames).arg(r->seconds, 0, 'f', 1);
+            summary += QStringLiteral("\n") + tr("The previous index held %1 events; %2 archived events were not in it.")
+                                                    .arg(r->events_before).arg(r->not_in_old_index);
+            summary += QStringLiteral("\n") + tr("%1 sightings (which relay carried which event) were kept.")
+                                                    .arg(r->sightings_carried);
+            if (r->damaged_lines)
+                summary += QStringLiteral("\n") + tr("%1 archived lines are not valid events (see Verify archive).")
+                                                        .arg(r->damaged_lines);
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, ok, summary] {
+                m_jobRunning.store(false);
+                emit jobFinished("reindex", ok, summary);
+            },
+            Qt::QueuedConnection);
+    };
+    if (!m_store->startWriterTask(std::make_unique<IndexRebuild>(m_store->paths(), progress, finish))) {
+        m_jobRunning.store(false);
+        emit jobFinished("reindex", false, tr("The writer cannot take the rebuild now (it is stopping or busy)."));
+    }
 }
 
 void EngineImpl::loadNewest() {
@@ -590,7 +590,10 @@ void EngineImpl::loadNewest() {
     }
 }
 
-void EngineImpl::cancelJob() { m_jobCancel.store(true); }
+void EngineImpl::cancelJob() {
+    m_jobCancel.store(true);
+    if (m_store) m_store->cancelWriterTask();
+}
 
 void EngineImpl::acknowledgeIncident(quint64 id) {
     if (m_incidents) m_incidents->acknowledge(id);

@@ -191,12 +191,10 @@ public:
     // jobFinished("verify", ok, report)); relay intake is held (relays pause reading, nothing is
     // dropped) and the pipeline drained while it runs, then resumes. cancelJob() cancels it.
     virtual void startVerify() { emit jobFinished(QStringLiteral("verify"), false, tr("This engine cannot verify.")); }
-    // Schedules a rebuild of the index from the archive at the next start (a marker file in the data
-    // directory that open() honours before the pipeline starts). Answers at once with
-    // jobFinished("reindex", ok, text). cancelScheduledReindex() removes the marker (false: none).
+    // Rebuilds the index from the archive while intake continues (core/engine/index_rebuild.h):
+    // a job (jobProgress("reindex", …), jobFinished("reindex", ok, report)); the old index serves
+    // until the new one replaces it. cancelJob() cancels it and leaves the index unchanged.
     virtual void startReindex() { emit jobFinished(QStringLiteral("reindex"), false, tr("This engine cannot rebuild its index.")); }
-    virtual bool reindexScheduled() const { return false; }
-    virtual bool cancelScheduledReindex() { return false; }
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);
@@ -247,15 +245,6 @@ public:
     EngineConfig currentConfig() const override;
     void startVerify() override;
     void startReindex() override;
-    bool reindexScheduled() const override;
-    bool cancelScheduledReindex() override;
-
-    // The marker file name (in the data directory) that schedules a reindex at the next open.
-    static constexpr const char* kReindexMarker = "reindex.requested";
-    // Runs a scheduled reindex (if the marker exists) on a store that is open but not started;
-    // progress goes to the log (lcEngine). The marker is removed only on success, so a cancelled or
-    // failed rebuild is redone at the next start. Returns whether one ran.
-    static Expected<bool> runScheduledReindex(Store& store, const std::atomic<bool>* cancel = nullptr);
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();

@@ -10,9 +10,10 @@
 namespace archivist::engine {
 
 Expected<FrameIndexResult> indexFrame(index::IndexWriter& index, const archive::Frame& frame,
-                                      uint32_t index_source, int64_t seen_at_ms) {
+                                      uint32_t index_source, int64_t seen_at_ms, const CarryOverFn& carry_over) {
     FrameIndexResult result;
     std::vector<index::NewEvent> events;
+    std::vector<index::Sighting> sightings;
     std::unordered_set<protocol::Bytes32, ingest::IdHash> inFrame;
     std::string_view text(frame.text);
     uint32_t line = 0;
@@ -42,6 +43,7 @@ Expected<FrameIndexResult> indexFrame(index::IndexWriter& index, const archive::
         ne.flags = form == protocol::IdForm::Nip01Text ? uint32_t(protocol::kFlagNip01TextId) : 0u;
         ne.first_seen_at_ms = seen_at_ms;
         ne.source = index_source;
+        if (carry_over) carry_over(ne, sightings);
         events.push_back(std::move(ne));
     }
     archive::AppendedFrame appended;
@@ -49,7 +51,7 @@ Expected<FrameIndexResult> indexFrame(index::IndexWriter& index, const archive::
     appended.events = line;
     appended.raw_bytes = frame.text.size();
     appended.checksum = frame.checksum;
-    auto committed = index.commit(&appended, events, {});
+    auto committed = index.commit(&appended, events, sightings);
     if (!committed) return committed.error();
     result.indexed = events.size();
     return result;

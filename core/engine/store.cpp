@@ -6,6 +6,7 @@
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/frame_indexer.h"
+#include "core/engine/index_rebuild.h"
 #include "core/observe/log.h"
 #include "core/util/clock.h"
 #include "core/observe/metrics.h"
@@ -22,6 +23,8 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
     auto lock = DataDirLock::acquire(data_dir);
     if (!lock) return lock.error();
     std::unique_ptr<Store> store(new Store(DataDirPaths(data_dir), std::move(*lock), options, metrics));
+    if (IndexRebuild::removeWorkFiles(store->m_paths))
+        qCInfo(lcIndex) << "removed the work file of an index rebuild that did not finish";
 
     auto index = index::IndexWriter::open(store->m_paths.index, options.index);
     if (!index) return index.error();
@@ -157,6 +160,7 @@ Expected<void> Store::shutdown(std::chrono::milliseconds deadline) {
     m_shutDown = true;
     Expected<void> result;
     if (m_started) {
+        m_writer->cancelTask();  // a running writer task (index rebuild) gives up; the index stays as it is
         m_raw.close();  // stop intake; verify threads drain what is queued
         // A watchdog abandons retries of a failing commit at the deadline, so shutdown is bounded.
         std::atomic<bool> done{false};
@@ -186,6 +190,16 @@ Expected<void> Store::shutdown(std::chrono::milliseconds deadline) {
     }
     return result;
 }
+
+bool Store::startWriterTask(std::unique_ptr<ingest::WriterTask> task) {
+    return m_started && !m_shutDown && m_writer->startTask(std::move(task));
+}
+
+void Store::cancelWriterTask() {
+    if (m_writer) m_writer->cancelTask();
+}
+
+bool Store::writerTaskRunning() const { return m_writer && m_writer->taskRunning(); }
 
 bool Store::failed() const { return m_writer && m_writer->failed(); }
 

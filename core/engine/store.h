@@ -86,6 +86,12 @@ public:
     // deadline (then the group is not acknowledged and the error is returned).
     Expected<void> shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds(5000));
 
+    // Runs `task` on the writer thread between commit groups (core/ingest/writer_task.h). false
+    // when not started, shut down, or another task is queued or running (the task is dropped).
+    bool startWriterTask(std::unique_ptr<ingest::WriterTask> task);
+    void cancelWriterTask();  // any thread; the task's finish() reports "cancelled"
+    bool writerTaskRunning() const;
+
     bool failed() const;
     bool paused() const;  // the writer is retrying a failed commit (intake is held back)
     std::string lastError() const;

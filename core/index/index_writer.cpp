@@ -119,13 +119,18 @@ Expected<std::unique_ptr<IndexWriter>> IndexWriter::open(const std::filesystem::
                             readMetaInt(w->m_db, "event_count").value_or(0) == 0;
         if (auto r = w->applyFts(opts.fts.value_or(stored)); !r) return r.error();
     }
-    w->m_fts = tableExists(w->m_db, "events_fts");
-    w->m_ftsBackfillPending = w->m_fts && readMetaInt(w->m_db, "fts_backfill_pending").value_or(0) != 0;
-    w->m_watermark.segment = uint32_t(readMetaInt(w->m_db, "watermark_segment").value_or(0));
-    w->m_watermark.offset = uint64_t(readMetaInt(w->m_db, "watermark_offset").value_or(0));
-    w->m_eventCount = uint64_t(readMetaInt(w->m_db, "event_count").value_or(0));
+    w->loadState();
     if (auto r = w->prepareStatements(); !r) return r.error();
     return w;
+}
+
+void IndexWriter::loadState() {
+    m_fts = tableExists(m_db, "events_fts");
+    m_ftsBackfillPending = m_fts && readMetaInt(m_db, "fts_backfill_pending").value_or(0) != 0;
+    m_watermark.segment = uint32_t(readMetaInt(m_db, "watermark_segment").value_or(0));
+    m_watermark.offset = uint64_t(readMetaInt(m_db, "watermark_offset").value_or(0));
+    m_eventCount = uint64_t(readMetaInt(m_db, "event_count").value_or(0));
+    m_sources.clear();
 }
 
 Expected<void> IndexWriter::applyFts(bool want) {
@@ -198,7 +203,8 @@ Expected<void> IndexWriter::prepareStatements() {
 IndexWriter::~IndexWriter() {
     if (m_db) endRead();
     for (sqlite3_stmt* s : {m_findEvent, m_insertEvent, m_insertTag, m_insertFts, m_insertFrame, m_insertSighting,
-                            m_sightingById, m_kindCount, m_setMeta, m_findSource, m_insertSource, m_sealSegment})
+                            m_sightingById, m_kindCount, m_setMeta, m_findSource, m_insertSource, m_sealSegment,
+                            m_provenance})
         if (s) sqlite3_finalize(s);
     if (m_db) sqlite3_close_v2(m_db);
 }
@@ -386,7 +392,7 @@ Expected<void> IndexWriter::resetForReindex() {
     if (auto r = requireWritable(); !r) return r;
     std::string sql =
         "BEGIN IMMEDIATE; DELETE FROM events; DELETE FROM tags; DELETE FROM frames; DELETE FROM sightings; "
-        "DELETE FROM kind_counts; DELETE FROM segments; "
+        "DELETE FROM kind_counts; "
         "UPDATE meta SET value = 0 WHERE key IN ('watermark_segment','watermark_offset','event_count',"
         "'fts_backfill_pending','fts_backfill_frame','fts_backfill_until'); ";
     if (m_fts) sql += "INSERT INTO events_fts(events_fts) VALUES('delete-all'); ";
@@ -499,6 +505,112 @@ Expected<void> IndexWriter::checkpoint() {
     endRead();
     if (m_readOnly) return {};
     return exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+Expected<void> IndexWriter::detachWal() {
+    if (auto r = checkpoint(); !r) return r;
+    if (auto r = requireWritable(); !r) return r;
+    return exec("PRAGMA journal_mode=DELETE");
+}
+
+Expected<uint64_t> IndexWriter::countEventRows() {
+    beginRead();
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_db, "SELECT count(*) FROM events", -1, &st, nullptr) != SQLITE_OK)
+        return sqliteError("prepare count");
+    const bool ok = sqlite3_step(st) == SQLITE_ROW;
+    const uint64_t n = ok ? uint64_t(sqlite3_column_int64(st, 0)) : 0;
+    sqlite3_finalize(st);
+    if (!ok) return sqliteError("count events");
+    return n;
+}
+
+Expected<std::vector<SealedSegment>> IndexWriter::sealedSegments() {
+    endRead();
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_db, "SELECT segment, sealed_at, bytes FROM segments ORDER BY segment", -1, &st,
+                           nullptr) != SQLITE_OK)
+        return sqliteError("prepare segments");
+    std::vector<SealedSegment> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(SealedSegment{uint32_t(sqlite3_column_int64(st, 0)), sqlite3_column_int64(st, 1),
+                                    uint64_t(sqlite3_column_int64(st, 2))});
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sqliteError("read segments");
+    return out;
+}
+
+std::optional<Provenance> IndexWriter::provenance(const protocol::Bytes32& id, size_t max_sightings) {
+    beginRead();
+    if (!m_provenance &&
+        sqlite3_prepare_v3(m_db,
+                           "SELECT e.first_seen_at, s.seen_at, src.name FROM events e "
+                           "LEFT JOIN sightings s ON s.event = e.rowid LEFT JOIN sources src ON src.id = s.source "
+                           "WHERE e.id = ? ORDER BY s.seen_at",
+                           -1, SQLITE_PREPARE_PERSISTENT, &m_provenance, nullptr) != SQLITE_OK)
+        return std::nullopt;
+    StmtScope scope(m_provenance);
+    sqlite3_bind_blob(m_provenance, 1, id.data(), 32, SQLITE_STATIC);
+    std::optional<Provenance> out;
+    while (sqlite3_step(m_provenance) == SQLITE_ROW) {
+        if (!out) out.emplace().first_seen_at_ms = sqlite3_column_int64(m_provenance, 0);
+        if (sqlite3_column_type(m_provenance, 2) == SQLITE_NULL) continue;  // no sighting (or its source is gone)
+        if (out->sightings.size() >= max_sightings) break;
+        const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(m_provenance, 2));
+        out->sightings.emplace_back(std::string(name, size_t(sqlite3_column_bytes(m_provenance, 2))),
+                                    sqlite3_column_int64(m_provenance, 1));
+    }
+    return out;
+}
+
+Expected<void> IndexWriter::replaceWith(const std::filesystem::path& source, const std::atomic<bool>* cancel,
+                                        const std::function<void(uint64_t, uint64_t)>& progress,
+                                        int pages_per_step) {
+    endRead();
+    if (auto r = requireWritable(); !r) return r;
+    sqlite3* src = nullptr;
+    if (sqlite3_open_v2(source.c_str(), &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        Error e = makeError("sqlite", "cannot open " + source.string() + ": " + (src ? sqlite3_errmsg(src) : "out of memory"));
+        sqlite3_close_v2(src);
+        return e;
+    }
+    if (const int version = storedSchemaVersion(src); version != kSchemaVersion) {
+        sqlite3_close_v2(src);
+        return makeError("schema", source.string() + " has schema version " + std::to_string(version) +
+                                       ", expected " + std::to_string(kSchemaVersion));
+    }
+    sqlite3_backup* backup = sqlite3_backup_init(m_db, "main", src, "main");
+    if (!backup) {
+        Error e = sqliteError("start copying " + source.string());
+        sqlite3_close_v2(src);
+        return e;
+    }
+    // The destination's write transaction stays open across steps and commits with the last one,
+    // so readers never see a half-copied index.
+    int rc = SQLITE_OK;
+    bool cancelled = false;
+    while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        if (cancel && cancel->load()) {
+            cancelled = true;
+            break;
+        }
+        rc = sqlite3_backup_step(backup, pages_per_step);
+        if (progress) {
+            const int total = sqlite3_backup_pagecount(backup);
+            progress(uint64_t(total - sqlite3_backup_remaining(backup)), uint64_t(total));
+        }
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(20);
+    }
+    sqlite3_backup_finish(backup);  // rolls the destination back unless the copy was complete
+    const std::string srcError = sqlite3_errmsg(src);
+    sqlite3_close_v2(src);
+    loadState();  // whatever happened: the cached state must describe what the file now holds
+    if (cancelled) return makeError("cancelled", "replacing the index was cancelled");
+    if (rc != SQLITE_DONE)
+        return makeError(isBusy(rc) ? "locked" : "sqlite",
+                         "copy " + source.string() + " into the index: " + sqlite3_errstr(rc) + " (" + srcError + ")");
+    return {};
 }
 
 }  // namespace archivist::index

@@ -5,6 +5,7 @@
 // is re-indexed from the archive by watermark recovery, so durability here is relaxed on purpose.
 // Errors: "sqlite" (message from SQLite), "locked" (busy beyond the busy timeout), "schema"
 // (the file was written by a newer Archivist), "read_only" (a mutating call on a read-only writer).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -52,6 +53,19 @@ struct Sighting {
     int64_t seen_at_ms = 0;
 };
 
+// What an index knows about an event beyond the archive: when it was first seen and by whom.
+struct Provenance {
+    int64_t first_seen_at_ms = 0;
+    std::vector<std::pair<std::string, int64_t>> sightings;  // (source name, seen_at_ms), earliest first
+};
+
+// A row of the segments table.
+struct SealedSegment {
+    uint32_t segment = 0;
+    int64_t sealed_at_s = 0;
+    uint64_t bytes = 0;
+};
+
 // Reads one frame's uncompressed text (e.g. archive::readFrame bound to the archive directory).
 using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&)>;
 
@@ -79,10 +93,16 @@ public:
     Expected<std::vector<int64_t>> commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
                                           std::span<const Sighting> sightings);
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
-    // Drops every derived row (events, tags, FTS, frames, sightings, kind_counts, segments) and
+    Expected<std::vector<SealedSegment>> sealedSegments();
+    // The stored event's first_seen_at and at most `max_sightings` of its sightings; nullopt when
+    // the id is not stored (or the lookup failed: a rebuild then simply carries nothing over).
+    std::optional<Provenance> provenance(const protocol::Bytes32& id, size_t max_sightings = 256);
+    // Drops every derived row (events, tags, FTS, frames, sightings, kind_counts) and
     // resets the watermark to {0,0}; sources are kept. For `archivist reindex`.
     Expected<void> resetForReindex();
-    uint64_t eventCount() const { return m_eventCount; }
+    uint64_t eventCount() const { return m_eventCount; }  // the stored counter (meta.event_count)
+    // The events table's rows, counted (a scan: for reports, not for every commit).
+    Expected<uint64_t> countEventRows();
     bool fts() const { return m_fts; }
 
     // True when FTS was turned on over an index that already held events: their content exists
@@ -95,6 +115,18 @@ public:
 
     // wal_checkpoint(TRUNCATE): call at shutdown so the -wal file does not linger.
     Expected<void> checkpoint();
+    // Checkpoints and leaves WAL mode, so that closing this writer leaves one self-contained file
+    // (the source of replaceWith()).
+    Expected<void> detachWal();
+    // Replaces this index's whole content with the database file `source` (SQLite's online
+    // backup, in one write transaction: other connections see the old index until it commits,
+    // then the new one) and reloads the cached state (watermark, event count, FTS, sources).
+    // Source ids and rowids of the old content are void afterwards. `cancel` is checked between
+    // steps of `pages_per_step` pages; a cancelled or failed copy leaves the old content.
+    // `progress(done, total)` (pages) may be empty. Errors: "cancelled", "sqlite", "locked".
+    Expected<void> replaceWith(const std::filesystem::path& source, const std::atomic<bool>* cancel,
+                               const std::function<void(uint64_t, uint64_t)>& progress = {},
+                               int pages_per_step = 4096);
 
     static constexpr size_t kSourceCacheMax = 100000;
     static constexpr size_t kMaxTagValueBytes = 512;  // longer tag values are not indexed
@@ -104,6 +136,7 @@ private:
     Expected<void> exec(const char* sql);
     Expected<void> applyFts(bool want);
     Expected<void> prepareStatements();
+    void loadState();
     Expected<void> requireWritable() const;
     Error sqliteError(const std::string& what) const;
     Expected<std::vector<int64_t>> rollbackWith(Error e);
@@ -138,6 +171,7 @@ private:
     sqlite3_stmt* m_findSource = nullptr;
     sqlite3_stmt* m_insertSource = nullptr;
     sqlite3_stmt* m_sealSegment = nullptr;
+    sqlite3_stmt* m_provenance = nullptr;  // prepared on first use (rebuilds only)
 };
 
 }  // namespace archivist::index

@@ -90,6 +90,56 @@ uint32_t CommitWriter::indexSource(SourceId source) {
     return id;
 }
 
+bool CommitWriter::startTask(std::unique_ptr<WriterTask> task) {
+    std::lock_guard lock(m_taskMutex);
+    if (!m_acceptTasks || m_pendingTask || m_taskActive.load()) return false;
+    m_taskCancel.store(false);
+    m_pendingTask = std::move(task);
+    m_taskActive.store(true);
+    return true;
+}
+
+void CommitWriter::cancelTask() { m_taskCancel.store(true); }
+
+void CommitWriter::endTask(const Expected<void>& outcome) {
+    // Marked ended before finish(): whoever finish() notifies may start the next task at once
+    // (it is picked up on this thread, after this one is gone).
+    std::unique_ptr<WriterTask> task = std::move(m_task);
+    m_taskActive.store(false);
+    task->finish(outcome);
+}
+
+bool CommitWriter::runTaskSlice() {
+    if (!m_task) {
+        std::lock_guard lock(m_taskMutex);
+        m_task = std::move(m_pendingTask);
+    }
+    if (!m_task) return true;
+    if (m_taskCancel.load()) {
+        endTask(makeError("cancelled", "cancelled"));
+        return true;
+    }
+    // The task sees a quiet writer: the open group is committed first.
+    if ((!m_newEvents.empty() || !m_sightings.empty()) && !commitGroup()) return false;
+    // Twice the last commit's time: the task gets about two thirds of the thread while intake
+    // flows, and all of it while intake is idle.
+    const auto budget = std::chrono::milliseconds(std::clamp<int64_t>(2 * m_lastCommitMs, 50, 1000));
+    auto step = m_task->step(m_index, budget, m_taskCancel);
+    if (!step) {
+        endTask(step.error());
+    } else if (*step == WriterTask::Step::IndexReplaced) {
+        // Rowids and index source ids of the old content are void; the ids themselves are still
+        // stored (the new index covers the same archive), so dedupe stays exact.
+        m_recent.clear();
+        m_recentSize.store(0, std::memory_order_relaxed);
+        m_sources.clearIndexSourceIds();
+        endTask({});
+    } else if (*step == WriterTask::Step::Done) {
+        endTask({});
+    }
+    return true;
+}
+
 void CommitWriter::run() {
     std::vector<VerifiedBatch> batches;
     bool alive = true;
@@ -99,6 +149,7 @@ void CommitWriter::run() {
             const int64_t left = m_groupStartMs + m_opts.group_ms - steadyMs();
             wait = std::chrono::milliseconds(std::max<int64_t>(left, 0));
         }
+        if (m_taskActive.load()) wait = std::chrono::milliseconds(0);  // slices run back to back
         batches.clear();
         m_in.popAll(batches, 64, wait);
         for (VerifiedBatch& b : batches) {
@@ -118,7 +169,14 @@ void CommitWriter::run() {
             if (!m_newEvents.empty() || !m_sightings.empty()) commitGroup();
             alive = false;
         }
+        if (alive && m_taskActive.load() && !runTaskSlice()) alive = false;
     }
+    {
+        std::lock_guard lock(m_taskMutex);
+        m_acceptTasks = false;
+        if (!m_task) m_task = std::move(m_pendingTask);
+    }
+    if (m_task) endTask(makeError("cancelled", "the writer stopped before the task was done"));
     if (m_failed.load()) {
         // Nothing more can be stored: unblock producers instead of leaving them waiting forever.
         m_in.close();
@@ -236,6 +294,7 @@ bool CommitWriter::commitGroup() {
         m_groupEvents->observe(double(notice.stored));
     }
     notice.commit_ms = steadyMs() - started;
+    m_lastCommitMs = notice.commit_ms;
     m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);
     m_recentSize.store(m_recent.size(), std::memory_order_relaxed);
     m_groups.fetch_add(1);

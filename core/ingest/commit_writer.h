@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "core/ingest/ingest_types.h"
 #include "core/ingest/recent_id_cache.h"
 #include "core/ingest/source_table.h"
+#include "core/ingest/writer_task.h"
 
 namespace archivist::observe {
 class MetricsRegistry;
@@ -93,6 +95,13 @@ public:
     // Stop retrying a failing commit (shutdown deadline passed). The group is not acknowledged.
     void abandonRetries();
 
+    // Runs `task` on the writer thread in slices between commit groups (see writer_task.h). One at
+    // a time: false (task not taken) while another is queued or running, or once the writer ended.
+    bool startTask(std::unique_ptr<WriterTask> task);
+    // Cancels the queued or running task (its finish() reports "cancelled"). Any thread.
+    void cancelTask();
+    bool taskRunning() const { return m_taskActive.load(); }
+
     bool failed() const { return m_failed.load(); }       // a group was abandoned
     bool paused() const { return m_paused.load(); }       // currently retrying a failed write
     std::string lastError() const;
@@ -106,6 +115,8 @@ private:
     bool retry(const char* stage, Fn&& fn);
     void setError(const std::string& message);
     uint32_t indexSource(SourceId source);
+    bool runTaskSlice();  // false when the writer must stop (a commit was abandoned)
+    void endTask(const Expected<void>& outcome);
 
     BoundedQueue<VerifiedBatch>& m_in;
     archive::ArchiveWriter& m_archive;
@@ -126,6 +137,15 @@ private:
     int64_t m_groupStartMs = 0;
     RecentIdCache m_recent;
     observe::MetricsRegistry& m_metrics;
+
+    // The task (see startTask): handed over under m_taskMutex, then owned by the writer thread.
+    std::mutex m_taskMutex;
+    std::unique_ptr<WriterTask> m_pendingTask;
+    bool m_acceptTasks = true;  // guarded by m_taskMutex; false once run() has ended
+    std::unique_ptr<WriterTask> m_task;  // writer thread only
+    std::atomic<bool> m_taskActive{false};
+    std::atomic<bool> m_taskCancel{false};
+    int64_t m_lastCommitMs = 0;
 
     std::atomic<bool> m_abandon{false};
     std::atomic<bool> m_failed{false};

@@ -71,6 +71,11 @@ void SourceTable::setIndexSourceId(SourceId id, uint32_t index_id) {
     m_entries.at(id).index_id.store(index_id);
 }
 
+void SourceTable::clearIndexSourceIds() {
+    std::lock_guard lock(m_mutex);
+    for (Entry& e : m_entries) e.index_id.store(0);
+}
+
 size_t SourceTable::size() const { return m_size.load(std::memory_order_acquire); }
 
 }  // namespace archivist::ingest

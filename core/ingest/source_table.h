@@ -61,6 +61,8 @@ public:
     // Writer-side cache of the index database's id for this source (0 = not yet known).
     uint32_t indexSourceId(SourceId id) const;
     void setIndexSourceId(SourceId id, uint32_t index_id);
+    // Forgets every index id (the index content was replaced: ids are looked up again).
+    void clearIndexSourceIds();
 
     size_t size() const;
     size_t capacity() const { return m_capacity; }

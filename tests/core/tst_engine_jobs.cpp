@@ -1,12 +1,10 @@
-// Engine jobs from the File menu: verify on the running store, reindex scheduled for the next
-// start, cancel. Against a temporary data directory with signed events (no network).
+// Engine jobs from the File menu: verify and reindex on the running store, cancel. Against a temporary data directory with signed events (no network).
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <sqlite3.h>
 
 #include "core/engine/engine.h"
-#include "core/engine/store.h"
 #include "core/observe/metrics.h"
 #include "event_factory.h"
 
@@ -107,44 +105,41 @@ private slots:
         QVERIFY2(r.second.contains("difference") && r.second.contains("is not indexed"), qPrintable(r.second));
     }
 
-    void cancelledScheduledReindexIsRedoneAtTheNextStart() {
-        {
-            observe::MetricsRegistry metrics;
-            auto eng = openEngine(metrics);
-            QVERIFY(eng);
-            QVERIFY(!eng->reindexScheduled());
-            QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
-            eng->startReindex();
-            const auto r = finish(*eng, "reindex", spy);
-            QVERIFY2(r.first, qPrintable(r.second));
-            QVERIFY(r.second.contains("next start"));
-            QVERIFY(eng->reindexScheduled());
-            QVERIFY(eng->cancelScheduledReindex());
-            QVERIFY(!eng->reindexScheduled());
-            eng->startReindex();
-            QVERIFY(eng->reindexScheduled());
-        }
-        {
-            // A rebuild cancelled at once fails and leaves the marker in place.
-            observe::MetricsRegistry metrics;
-            auto store = engine::Store::open(m_data, engine::StoreOptions{}, metrics);
-            QVERIFY(store.ok());
-            std::atomic<bool> cancel{true};
-            auto r = engine::EngineImpl::runScheduledReindex(**store, &cancel);
-            QVERIFY(!r.ok());
-            QCOMPARE(r.error().code, std::string("cancelled"));
-            QVERIFY(std::filesystem::exists(m_data + "/" + engine::EngineImpl::kReindexMarker));
-        }
+    void cancelledReindexLeavesTheIndexAsItWas() {
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+        eng->startReindex();
+        QVERIFY(eng->jobRunning());
+        eng->cancelJob();
+        const auto r = finish(*eng, "reindex", spy);
+        QVERIFY(!r.first);
+        QVERIFY2(r.second.contains("cancelled") && r.second.contains("unchanged"), qPrintable(r.second));
+        QVERIFY(!eng->jobRunning());
+        QVERIFY(!std::filesystem::exists(m_data + "/index.rebuild.sqlite"));
+        // Still the damaged index of the previous test.
+        const auto v = verify(*eng);
+        QVERIFY(!v.first);
     }
 
-    void reindexAtStartLeavesAStoreThatVerifies() {
+    void reindexRepairsTheIndexWhileRunning() {
         observe::MetricsRegistry metrics;
-        auto eng = openEngine(metrics);  // runs the scheduled rebuild before the pipeline starts
+        auto eng = openEngine(metrics);
         QVERIFY(eng);
-        QVERIFY(!eng->reindexScheduled());
-        const auto r = verify(*eng);
+        QSignalSpy progress(eng.get(), &engine::Engine::jobProgress);
+        QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+        eng->startReindex();
+        const auto r = finish(*eng, "reindex", spy);
         QVERIFY2(r.first, qPrintable(r.second));
-        QVERIFY2(r.second.contains("3000 events"), qPrintable(r.second));
+        QVERIFY2(r.second.contains("3000 events") && r.second.contains("held 2999 events; 1 archived"),
+                 qPrintable(r.second));
+        QVERIFY(!progress.isEmpty());
+        QCOMPARE(progress.last()[0].toString(), QString("reindex"));
+        QVERIFY(!std::filesystem::exists(m_data + "/index.rebuild.sqlite"));
+        const auto v = verify(*eng);
+        QVERIFY2(v.first, qPrintable(v.second));
+        QVERIFY2(v.second.contains("3000 events"), qPrintable(v.second));
     }
 };
 

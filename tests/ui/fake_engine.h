@@ -35,6 +35,16 @@ public:
         imported = files;
         running = true;
     }
+    int reindexStarts = 0;
+    void startReindex() override {
+        ++reindexStarts;
+        running = true;
+    }
+    QStringList exportPaths;
+    void startExport(const archivist::engine::QueryFilter&, const QString& path) override {
+        exportPaths << path;
+        running = true;
+    }
     void cancelJob() override { cancelled = true; }
     bool jobRunning() const override { return running; }
     archivist::engine::EngineSnapshot snapshot() const override { return current; }

@@ -1,10 +1,14 @@
 // The main window against a fake engine: snapshots reach the totals, the newest-events table and
 // the status bar; File → Import reaches the engine; docks have stable names, the View menu toggles
 // them, the layout round-trips through the settings and resets; Add relays… opens from the
-// toolbar and from a dropped file; relay action errors reach the status bar.
+// toolbar and from a dropped file; relay action errors reach the status bar; File → Rebuild index
+// asks, runs with progress and cancel; File → Export asks for a file and exports.
 #include <QAbstractItemModelTester>
 #include <QDialogButtonBox>
 #include <QDockWidget>
+#include <QFileDialog>
+#include <QMenuBar>
+#include <QMessageBox>
 #include <QMenu>
 #include <QMimeData>
 #include <QPlainTextEdit>
@@ -31,6 +35,24 @@ using namespace archivist;
 
 
 namespace {
+// Answers the next modal dialog once it is up (it runs its own event loop): a message box with
+// `button`, a file dialog with `file`.
+void answerNextModal(QMessageBox::StandardButton button, const QString& file = {}) {
+    auto* timer = new QTimer;
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, button, file] {
+        QWidget* modal = QApplication::activeModalWidget();
+        if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+            timer->deleteLater();
+            (box->button(button) ? box->button(button) : box->defaultButton())->click();
+        } else if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
+            timer->deleteLater();
+            dialog->selectFile(file);
+            static_cast<QDialog*>(dialog)->accept();  // QFileDialog::accept() is protected
+        }
+    });
+    timer->start(10);
+}
+
 engine::NewestEvent ev(int i) {
     engine::NewestEvent e;
     e.id_hex = QString("%1").arg(i, 64, 16, QChar('0'));
@@ -114,6 +136,50 @@ private slots:
         emit engine.jobFinished("import", true, "Imported 1000 lines");
         QTRY_VERIFY(!w.findChild<QProgressDialog*>("importProgress"));
     }
+    void rebuildIndexAsksThenRunsWithProgressAndCancel() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        auto* action = w.findChild<QAction*>("actionReindex");
+        QVERIFY(action);
+        answerNextModal(QMessageBox::No);
+        action->trigger();
+        QCOMPARE(engine.reindexStarts, 0);
+        QVERIFY(!w.findChild<QProgressDialog*>("reindexProgress"));
+        answerNextModal(QMessageBox::Yes);
+        action->trigger();
+        QCOMPARE(engine.reindexStarts, 1);
+        auto* progress = w.findChild<QProgressDialog*>("reindexProgress");
+        QVERIFY(progress);
+        emit engine.jobProgress("reindex", 0.25, "750 events indexed");
+        QCOMPARE(progress->value(), 250);
+        QCOMPARE(progress->labelText(), QString("750 events indexed"));
+        auto* cancel = progress->findChild<QPushButton*>();
+        QVERIFY(cancel);
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        QVERIFY(engine.cancelled);
+        engine.running = false;
+        answerNextModal(QMessageBox::Ok);  // the report
+        emit engine.jobFinished("reindex", false, "Index rebuild cancelled; the index is unchanged.");
+        QTRY_VERIFY(!w.findChild<QProgressDialog*>("reindexProgress"));
+        QVERIFY(w.statusBar()->currentMessage().contains("cancelled"));
+    }
+
+    void fileExportAsksForAFileAndExports() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        auto* action = w.findChild<QAction*>("actionExport");
+        QVERIFY(action);
+        QVERIFY(w.menuBar()->actions().at(0)->menu()->actions().contains(action));
+        QTemporaryDir dir;
+        const QString path = dir.filePath("out.jsonl");
+        answerNextModal(QMessageBox::NoButton, path);
+        action->trigger();
+        QCOMPARE(engine.exportPaths, QStringList{path});
+        QVERIFY(w.findChild<QProgressDialog*>("exportProgress"));
+    }
+
     void docksHaveStableNamesAndTheViewMenuTogglesThem() {
         FakeEngine engine;
         QTemporaryDir dir;
