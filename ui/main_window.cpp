@@ -135,6 +135,9 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     connect(m_engine, &engine::Engine::snapshotReady, this, &MainWindow::onSnapshot);
     connect(m_engine, &engine::Engine::jobProgress, this, &MainWindow::onJobProgress);
     connect(m_engine, &engine::Engine::jobFinished, this, &MainWindow::onJobFinished);
+    connect(m_engine, &engine::Engine::relayActionFailed, this, [this](const QString& url, const QString& message) {
+        statusBar()->showMessage(tr("%1: %2").arg(url, message), 15000);
+    });
     const engine::EngineSnapshot first = m_engine->snapshot();
     onSnapshot(first);
     for (const auto& d : m_docks) QMetaObject::invokeMethod(d.dock->widget(), "applySnapshot", Q_ARG(archivist::engine::EngineSnapshot, first));

@@ -204,6 +204,10 @@ Expected<void> EngineImpl::startNetwork() {
         io, *m_relayState, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
             QMetaObject::invokeMethod(this, [this, id, page] { emit directoryReady(id, page); }, Qt::QueuedConnection);
         });
+    m_intel->setCommandFailed([this](const RelayIntelligence::Command& c, const std::string& message) {
+        const QString u = QString::fromStdString(c.url), m = QString::fromStdString(message);
+        QMetaObject::invokeMethod(this, [this, u, m] { emit relayActionFailed(u, m); }, Qt::QueuedConnection);
+    });
     m_intel->setRelayInfoAnswer([this](quint64 id, const std::string& url, const std::string& doc) {
         const QString u = QString::fromStdString(url), d = QString::fromStdString(doc);
         QMetaObject::invokeMethod(this, [this, id, u, d] { emit relayInfoReady(id, u, d); }, Qt::QueuedConnection);
@@ -249,71 +253,50 @@ void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
     }
 }
 
-bool EngineImpl::addRelay(const QString& url, QString* normalized, QString* error) {
-    if (!m_pool) {
+bool EngineImpl::postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized,
+                                  QString* error) {
+    // Checked here (in memory, quick); carried out on the relay-intel thread, so the GUI thread
+    // never waits on the directory database or the pool. Failures come back as relayActionFailed.
+    RelayIntelligence* intel = m_intelPtr.load(std::memory_order_acquire);
+    if (!m_pool || !intel) {
         if (error) *error = tr("The relay network is not running.");
         return false;
     }
-    auto r = m_pool->addRelay(url.toStdString(), "user");
-    if (!r) {
-        if (error) *error = QString::fromStdString(r.error().message);
+    auto n = net::normalizeRelayUrl(url.toStdString());
+    if (!n) {
+        if (error) *error = QString::fromStdString(n.error().message);
         return false;
     }
-    if (normalized) *normalized = QString::fromStdString(*r);
+    if (!action && m_pool->contains(n->text)) {
+        if (error) *error = tr("%1 is already in the pool").arg(QString::fromStdString(n->text));
+        return false;
+    }
+    using K = RelayIntelligence::CommandKind;
+    K kind = K::Add;
+    if (action) switch (*action) {
+        case RelayAction::Connect: kind = K::Connect; break;
+        case RelayAction::Disconnect: kind = K::Disconnect; break;
+        case RelayAction::Block: kind = K::Block; break;
+        case RelayAction::Unblock: kind = K::Unblock; break;
+        case RelayAction::BackfillNow: kind = K::BackfillNow; break;
+        case RelayAction::Remove: kind = K::Remove; break;
+        case RelayAction::Pin: kind = K::Pin; break;
+        case RelayAction::Unpin: kind = K::Unpin; break;
+        }
+    if (!intel->postCommand({kind, n->text})) {
+        if (error) *error = tr("Too many relay actions are waiting; try again in a moment.");
+        return false;
+    }
+    if (normalized) *normalized = QString::fromStdString(n->text);
     return true;
 }
 
+bool EngineImpl::addRelay(const QString& url, QString* normalized, QString* error) {
+    return postRelayCommand(std::nullopt, url, normalized, error);
+}
+
 bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* error) {
-    if (!m_pool) {
-        if (error) *error = tr("The relay network is not running.");
-        return false;
-    }
-    const std::string u = url.toStdString();
-    Expected<void> r;
-    if (action == RelayAction::Pin || action == RelayAction::Unpin) {
-        auto n = net::normalizeRelayUrl(u);
-        if (!n) {
-            if (error) *error = QString::fromStdString(n.error().message);
-            return false;
-        }
-        if (!m_relayState) {
-            if (error) *error = tr("This engine has no relay directory.");
-            return false;
-        }
-        if (action == RelayAction::Pin) {
-            if (auto up = m_relayState->upsert(n->text, "user", QDateTime::currentMSecsSinceEpoch()); !up) {
-                if (error) *error = QString::fromStdString(up.error().message);
-                return false;
-            }
-        }
-        r = m_relayState->setPinned(n->text, action == RelayAction::Pin);
-        if (r && action == RelayAction::Pin) {
-            // A pinned relay is connected at once (the optimizer makes room at its next cycle).
-            auto added = m_pool->addRelay(n->text, "user");
-            if (!added && added.error().code != "exists") r = added.error();
-        }
-        if (!r) {
-            if (error) *error = QString::fromStdString(r.error().message);
-            return false;
-        }
-        if (m_intel) m_intel->notePinned(n->text, action == RelayAction::Pin);
-        return true;
-    }
-    switch (action) {
-    case RelayAction::Pin:
-    case RelayAction::Unpin: break;
-    case RelayAction::Connect: r = m_pool->connectRelay(u); break;
-    case RelayAction::Disconnect: r = m_pool->disconnectRelay(u); break;
-    case RelayAction::Block: r = m_pool->blockRelay(u); break;
-    case RelayAction::Unblock: r = m_pool->unblockRelay(u); break;
-    case RelayAction::BackfillNow: r = m_pool->backfillNow(u); break;
-    case RelayAction::Remove: r = m_pool->removeRelay(u); break;
-    }
-    if (!r) {
-        if (error) *error = QString::fromStdString(r.error().message);
-        return false;
-    }
-    return true;
+    return postRelayCommand(action, url, nullptr, error);
 }
 
 quint64 EngineImpl::requestRelayInfo(const QString& url) {

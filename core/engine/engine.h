@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/engine/config.h"
@@ -120,8 +121,10 @@ public:
     enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove, Pin, Unpin };
     // Pin: the optimizer never drops the relay (and connects it if there is room); also adds an
     // unknown relay to the directory. Unpin: the optimizer may drop it again.
-    // Adds a relay the operator typed (source "user"); false with a reason (invalid URL, refused
-    // address, already present, pool full). The address policy's DNS check happens at connect time.
+    // Adds a relay the operator typed (source "user"). Both calls return at once: false with a
+    // reason known without waiting (invalid URL, already present, too many actions waiting); the
+    // work itself runs on an engine thread, and a failure found there (pool full, directory
+    // error) arrives as relayActionFailed(). The address policy is applied at connect time.
     virtual bool addRelay(const QString& url, QString* normalized, QString* error) {
         (void)url;
         (void)normalized;
@@ -205,6 +208,8 @@ signals:
     void relayInfoReady(quint64 id, const QString& url, const QString& document);
     void jobProgress(const QString& kind, double fraction, const QString& text);
     void jobFinished(const QString& kind, bool ok, const QString& summary);
+    // An accepted addRelay()/relayAction() that failed when it was carried out.
+    void relayActionFailed(const QString& url, const QString& message);
 };
 
 struct EngineOptions {
@@ -257,6 +262,8 @@ private:
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);
+    // addRelay (no action) and relayAction: checks, then hands the work to the relay-intel thread.
+    bool postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized, QString* error);
 
     std::unique_ptr<Store> m_store;
     EngineOptions m_opts;

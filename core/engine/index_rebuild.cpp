@@ -187,6 +187,9 @@ Expected<void> IndexRebuild::replace(index::IndexWriter& live, const std::atomic
         m_progress(p);
     });
     if (!copied) return copied;
+    // The copy went through the WAL: give that space back now rather than at shutdown.
+    if (auto r = live.checkpoint(); !r)
+        qCInfo(lcIndex).noquote() << "checkpoint after the rebuild deferred:" << QString::fromStdString(r.error().message);
     if (live.eventCount() != events)
         qCWarning(lcIndex) << "rebuilt index holds" << live.eventCount() << "events, expected" << events;
     return {};

@@ -97,6 +97,10 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
                     this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "discovered_urls"}},
                     [] { return double(kMaxPendingUrls); }, this);
+    metrics.gaugeFn("archivist_queue_depth", "Items waiting in a bounded queue", {{"queue", "relay_commands"}},
+                    [this] { return double(m_commandDepth.load()); }, this);
+    metrics.gaugeFn("archivist_queue_capacity", "Capacity of a bounded queue", {{"queue", "relay_commands"}},
+                    [] { return double(kCommandCapacity); }, this);
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "relay_hourly_stats"}},
                     [this] { return double(m_hourly->entries()); }, this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "relay_hourly_stats"}},
@@ -330,6 +334,59 @@ void RelayIntelligence::notePinned(const std::string& url, bool pinned) {
         if (r.url.toStdString() == url) r.pinned = pinned;
 }
 
+bool RelayIntelligence::postCommand(Command command) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping || m_commands.size() >= kCommandCapacity) return false;
+        m_commands.push_back(std::move(command));
+        m_commandDepth.store(m_commands.size());
+    }
+    m_cv.notify_all();
+    return true;
+}
+
+Expected<void> RelayIntelligence::execute(const Command& c) {
+    if (!m_pool) return makeError("no_network", "the relay network is not running");
+    switch (c.kind) {
+    case CommandKind::Add: {
+        auto r = m_pool->addRelay(c.url, "user");
+        if (!r && r.error().code != "exists") return r.error();
+        return {};
+    }
+    case CommandKind::Pin:
+    case CommandKind::Unpin: {
+        const bool pin = c.kind == CommandKind::Pin;
+        if (pin)
+            if (auto up = m_store.upsert(c.url, "user", nowMs()); !up) return up.error();
+        if (auto r = m_store.setPinned(c.url, pin); !r) return r;
+        notePinned(c.url, pin);
+        if (pin) {
+            // A pinned relay is connected at once (the optimizer makes room at its next cycle).
+            auto added = m_pool->addRelay(c.url, "user");
+            if (!added && added.error().code != "exists") return added.error();
+        }
+        return {};
+    }
+    case CommandKind::Connect: return m_pool->connectRelay(c.url);
+    case CommandKind::Disconnect: return m_pool->disconnectRelay(c.url);
+    case CommandKind::Block: return m_pool->blockRelay(c.url);
+    case CommandKind::Unblock: return m_pool->unblockRelay(c.url);
+    case CommandKind::BackfillNow: return m_pool->backfillNow(c.url);
+    case CommandKind::Remove: return m_pool->removeRelay(c.url);
+    }
+    return {};
+}
+
+void RelayIntelligence::executeAll(std::deque<Command>& commands) {
+    for (const Command& c : commands) {
+        auto r = execute(c);
+        if (r) continue;
+        qCWarning(lcRelays) << "relay action on" << c.url.c_str() << "failed:" << r.error().message.c_str();
+        if (m_commandFailed) m_commandFailed(c, r.error().message);
+    }
+    commands.clear();
+}
+
 void RelayIntelligence::cycleNow() {
     {
         std::lock_guard lock(m_mutex);
@@ -360,14 +417,19 @@ void RelayIntelligence::run() {
     for (;;) {
         std::optional<std::pair<quint64, DirectoryRequest>> request;
         std::optional<std::pair<quint64, std::string>> info;
+        std::deque<Command> commands;
         bool runCycle = false;
+        bool stopNow = false;
         {
             std::unique_lock lock(m_mutex);
             const int64_t wake = std::min({nextCycle, nextFlush, nextHour});
             m_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wake - nowMs(), 1)), [&] {
-                return m_stopping || m_directoryRequest || m_infoRequest || m_cycleRequested || m_flushRequested;
+                return m_stopping || m_directoryRequest || m_infoRequest || m_cycleRequested || m_flushRequested ||
+                       !m_commands.empty();
             });
-            if (m_stopping) break;
+            commands.swap(m_commands);
+            m_commandDepth.store(0);
+            stopNow = m_stopping;
             if (m_flushRequested) nextFlush = 0;
             m_flushRequested = false;
             request.swap(m_directoryRequest);
@@ -375,6 +437,8 @@ void RelayIntelligence::run() {
             runCycle = m_cycleRequested;
             m_cycleRequested = false;
         }
+        executeAll(commands);  // before stopping too: the operator's last clicks still count
+        if (stopNow) break;
         const int64_t now = nowMs();
         if (request) answerDirectory(request->first, request->second, now);
         if (info) {

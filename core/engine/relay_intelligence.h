@@ -31,6 +31,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <deque>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +41,7 @@
 #include "core/net/relay_status.h"
 #include "core/protocol/event.h"
 #include "core/relays/relay_discovery.h"
+#include "core/util/expected.h"
 
 class QObject;
 class QThread;
@@ -112,6 +114,19 @@ public:
     quint64 requestRelayInfo(const std::string& url);
     // Any thread: the operator pinned/unpinned a relay (shown at once, the store is already written).
     void notePinned(const std::string& url, bool pinned);
+    // Operator actions (add, pin, block, …), carried out on this thread so the GUI thread never
+    // waits on the directory database or the pool. Any thread. `url` is normalised. false when
+    // kCommandCapacity commands are already waiting (nothing is queued then). A failure is
+    // reported through the CommandFailed callback (on this thread).
+    enum class CommandKind { Add, Pin, Unpin, Connect, Disconnect, Block, Unblock, BackfillNow, Remove };
+    struct Command {
+        CommandKind kind = CommandKind::Add;
+        std::string url;
+    };
+    static constexpr size_t kCommandCapacity = 1024;
+    bool postCommand(Command command);
+    using CommandFailed = std::function<void(const Command& command, const std::string& message)>;
+    void setCommandFailed(CommandFailed callback) { m_commandFailed = std::move(callback); }  // before start()
     // Runs a cycle now (tests, "Optimize now"); the thread runs it soon.
     void cycleNow();
 
@@ -137,6 +152,8 @@ private:
 
     void run();
     void flushDiscoveries(int64_t now_ms);
+    Expected<void> execute(const Command& command);
+    void executeAll(std::deque<Command>& commands);
     void flushOutcomes();
     void answerDirectory(quint64 id, const DirectoryRequest& request, int64_t now_ms);
     void cycle(int64_t now_ms);
@@ -177,6 +194,9 @@ private:
     std::optional<std::pair<quint64, DirectoryRequest>> m_directoryRequest;
     std::optional<std::pair<quint64, std::string>> m_infoRequest;
     RelayInfoAnswer m_infoAnswer;
+    std::deque<Command> m_commands;  // bounded by kCommandCapacity
+    std::atomic<size_t> m_commandDepth{0};
+    CommandFailed m_commandFailed;
     std::atomic<quint64> m_nextRequestId{1};
 
     // Results (intel thread → everyone).

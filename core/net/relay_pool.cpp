@@ -187,6 +187,11 @@ std::vector<RelayStatusView> RelayPool::statuses() const {
     return out;
 }
 
+bool RelayPool::contains(const std::string& normalized_url) const {
+    std::lock_guard lock(m_mutex);
+    return m_entries.count(normalized_url) > 0;
+}
+
 size_t RelayPool::size() const {
     std::lock_guard lock(m_mutex);
     return m_entries.size();

@@ -64,6 +64,7 @@ public:
 
     std::vector<RelayStatusView> statuses() const;
     size_t size() const;
+    bool contains(const std::string& normalized_url) const;
     size_t threadCount() const { return m_threads.size(); }
     const BackfillSlots& backfillSlots() const { return m_slots; }
 

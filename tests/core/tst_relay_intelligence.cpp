@@ -120,6 +120,72 @@ private slots:
         QVERIFY((*store)->shutdown().ok());
     }
 
+    void operatorActionsRunOnTheIntelThreadAndReportFailures() {
+        QTemporaryDir dir;
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
+        QVERIFY(store);
+        (*store)->start();
+        engine::StoreSink sink(**store);
+        auto state = relays::RelayStateStore::open((*store)->paths().relays);
+        QVERIFY(state);
+        auto policy = std::make_shared<net::AddressPolicy>();
+        QVERIFY(policy->allowText("127.0.0.1/32"));
+        FakeRelay a, b;
+        QVERIFY(a.start() && b.start());
+        const std::string ua = a.url().toStdString(), ub = b.url().toStdString();
+        net::PoolOptions po;
+        po.threads = 1;
+        po.max_relays = 1;
+        net::RelayPool pool(po, sink, state->get(), policy);
+        pool.start();
+        engine::IntelligenceOptions io;
+        io.auto_relays = false;
+        io.first_cycle_ms = io.cycle_ms = 3600000;
+        engine::RelayIntelligence intel(io, **state, &pool, policy, metrics, {});
+        std::mutex failedMutex;
+        std::vector<std::pair<std::string, std::string>> failed;
+        intel.setCommandFailed([&](const engine::RelayIntelligence::Command& c, const std::string& message) {
+            std::lock_guard lock(failedMutex);
+            failed.emplace_back(c.url, message);
+        });
+        intel.start();
+        using K = engine::RelayIntelligence::CommandKind;
+        const auto record = [&](const std::string& url) {
+            auto r = (*state)->find(url);
+            return r && r->has_value() ? **r : relays::RelayRecord{};
+        };
+        QVERIFY(intel.postCommand({K::Add, ua}));
+        QTRY_VERIFY_WITH_TIMEOUT(pool.contains(ua), 10000);
+        QCOMPARE(record(ua).source, std::string("user"));
+        QVERIFY(intel.postCommand({K::Pin, ua}));
+        QTRY_VERIFY_WITH_TIMEOUT(record(ua).pinned, 10000);
+        QVERIFY(intel.postCommand({K::Block, ua}));
+        QTRY_VERIFY_WITH_TIMEOUT(record(ua).blocked, 10000);
+        // The pool is full (max_relays 1): accepted, then reported as failed.
+        QVERIFY(intel.postCommand({K::Add, ub}));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                std::lock_guard lock(failedMutex);
+                return failed.size() == 1;
+            }(),
+            10000);
+        QCOMPARE(failed[0].first, ub);
+        QVERIFY2(failed[0].second.find("maximum") != std::string::npos, failed[0].second.c_str());
+        QVERIFY(!pool.contains(ub));
+        intel.stop();
+        pool.stop(std::chrono::milliseconds(1000));
+
+        // Bounded: a thread that does not run takes kCommandCapacity commands, then refuses.
+        observe::MetricsRegistry idleMetrics;
+        engine::RelayIntelligence idle(io, **state, nullptr, policy, idleMetrics, {});
+        for (size_t i = 0; i < engine::RelayIntelligence::kCommandCapacity; ++i)
+            QVERIFY(idle.postCommand({K::Connect, ua}));
+        QVERIFY(!idle.postCommand({K::Connect, ua}));
+        const std::string text = idleMetrics.renderPrometheus();
+        QVERIFY2(text.find("archivist_queue_depth{queue=\"relay_commands\"} 1024") != std::string::npos, text.c_str());
+    }
+
     void optimizerFillsFreeSlotsWithDiscoveredRelaysWithinTheCap() {
         QTemporaryDir dir;
         observe::MetricsRegistry metrics;

@@ -306,6 +306,10 @@ private slots:
         w.relaysPanel()->connectAction()->trigger();
         QCOMPARE(engine.actions.size(), 1);
         QVERIFY(w.statusBar()->currentMessage().contains("the relay pool is not running"));
+        // An accepted action that failed later, on the engine's thread.
+        emit engine.relayActionFailed("wss://b.example", "the pool holds its maximum of 150 relays");
+        QCOMPARE(w.statusBar()->currentMessage(),
+                 QString("wss://b.example: the pool holds its maximum of 150 relays"));
     }
 };
 
