@@ -18,6 +18,7 @@
 #include "core/protocol/event_signer.h"
 #include "core/relays/relay_state_store.h"
 #include "tests/support/fake_relay.h"
+#include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
 
 using namespace archivist;
@@ -26,28 +27,15 @@ using archivist::testing::FakeRelayOptions;
 
 namespace {
 
-// The engine's side: a data directory with a running pipeline and the relay state database.
-struct Rig {
-    QTemporaryDir dir;
-    observe::MetricsRegistry metrics;
-    std::unique_ptr<engine::Store> store;
-    std::unique_ptr<engine::StoreSink> sink;
-    std::unique_ptr<relays::RelayStateStore> state;
-    std::shared_ptr<net::AddressPolicy> policy = std::make_shared<net::AddressPolicy>();
+// The engine's side: a data directory with a running pipeline and the relay state database,
+// plus what a connection needs beside them.
+struct Rig : testing::StoreRig {
     std::unique_ptr<net::CheckedResolver> resolver;
     net::BackfillSlots backfill_slots{4};
     std::unique_ptr<protocol::EventSigner> signer;
 
     bool open(bool allow_loopback = true) {
-        auto s = engine::Store::open(dir.path().toStdString(), {}, metrics);
-        if (!s) return false;
-        store = std::move(*s);
-        store->start();
-        sink = std::make_unique<engine::StoreSink>(*store);
-        auto st = relays::RelayStateStore::open(store->paths().relays);
-        if (!st) return false;
-        state = std::move(*st);
-        if (allow_loopback && !policy->allowText("127.0.0.0/8")) return false;
+        if (!StoreRig::open(allow_loopback)) return false;
         resolver = std::make_unique<net::CheckedResolver>(policy, net::CheckedResolver::Options{});
         auto sg = protocol::EventSigner::generate();
         if (!sg) return false;

@@ -18,6 +18,7 @@
 #include "core/observe/metrics.h"
 #include "core/relays/relay_state_store.h"
 #include "tests/support/fake_relay.h"
+#include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
 
 using namespace archivist;
@@ -121,28 +122,20 @@ private slots:
     }
 
     void operatorActionsRunOnTheIntelThreadAndReportFailures() {
-        QTemporaryDir dir;
-        observe::MetricsRegistry metrics;
-        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
-        QVERIFY(store);
-        (*store)->start();
-        engine::StoreSink sink(**store);
-        auto state = relays::RelayStateStore::open((*store)->paths().relays);
-        QVERIFY(state);
-        auto policy = std::make_shared<net::AddressPolicy>();
-        QVERIFY(policy->allowText("127.0.0.1/32"));
+        testing::StoreRig rig;
+        QVERIFY2(rig.open(), rig.error.c_str());
         FakeRelay a, b;
         QVERIFY(a.start() && b.start());
         const std::string ua = a.url().toStdString(), ub = b.url().toStdString();
         net::PoolOptions po;
         po.threads = 1;
         po.max_relays = 1;
-        net::RelayPool pool(po, sink, state->get(), policy);
+        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
         pool.start();
         engine::IntelligenceOptions io;
         io.auto_relays = false;
         io.first_cycle_ms = io.cycle_ms = 3600000;
-        engine::RelayIntelligence intel(io, **state, &pool, policy, metrics, {});
+        engine::RelayIntelligence intel(io, *rig.state, &pool, rig.policy, rig.metrics, {});
         std::mutex failedMutex;
         std::vector<std::pair<std::string, std::string>> failed;
         intel.setCommandFailed([&](const engine::RelayIntelligence::Command& c, const std::string& message) {
@@ -152,7 +145,7 @@ private slots:
         intel.start();
         using K = engine::RelayIntelligence::CommandKind;
         const auto record = [&](const std::string& url) {
-            auto r = (*state)->find(url);
+            auto r = rig.state->find(url);
             return r && r->has_value() ? **r : relays::RelayRecord{};
         };
         QVERIFY(intel.postCommand({K::Add, ua}));
@@ -178,7 +171,7 @@ private slots:
 
         // Bounded: a thread that does not run takes kCommandCapacity commands, then refuses.
         observe::MetricsRegistry idleMetrics;
-        engine::RelayIntelligence idle(io, **state, nullptr, policy, idleMetrics, {});
+        engine::RelayIntelligence idle(io, *rig.state, nullptr, rig.policy, idleMetrics, {});
         for (size_t i = 0; i < engine::RelayIntelligence::kCommandCapacity; ++i)
             QVERIFY(idle.postCommand({K::Connect, ua}));
         QVERIFY(!idle.postCommand({K::Connect, ua}));
@@ -187,16 +180,8 @@ private slots:
     }
 
     void optimizerFillsFreeSlotsWithDiscoveredRelaysWithinTheCap() {
-        QTemporaryDir dir;
-        observe::MetricsRegistry metrics;
-        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
-        QVERIFY(store);
-        (*store)->start();
-        engine::StoreSink sink(**store);
-        auto state = relays::RelayStateStore::open((*store)->paths().relays);
-        QVERIFY(state);
-        auto policy = std::make_shared<net::AddressPolicy>();
-        QVERIFY(policy->allowText("127.0.0.1/32"));
+        testing::StoreRig rig;
+        QVERIFY2(rig.open(), rig.error.c_str());
 
         // Four relays: one the operator names, three only known from discovery.
         std::vector<std::unique_ptr<FakeRelay>> fakes;
@@ -208,14 +193,14 @@ private slots:
         }
         std::vector<relays::DiscoveredUrl> found;
         for (int i = 1; i < 4; ++i) found.push_back({fakes[size_t(i)]->url().toStdString(), "nip65"});
-        QCOMPARE(*(*state)->upsertDiscovered(found, 1000), uint64_t(3));
+        QCOMPARE(*rig.state->upsertDiscovered(found, 1000), uint64_t(3));
         // A fifth relay known only from a NIP-66 report that says it wants payment: probed, but not
         // connected before its probe (the report is a prefilter).
         relays::DiscoveredUrl paid{fakes[4]->url().toStdString(), "nip66"};
         paid.requires_payment = 1;
         paid.rtt_open_ms = 40;
         paid.reported_at = 1700000000;
-        QCOMPARE(*(*state)->upsertDiscovered({paid}, 1000), uint64_t(1));
+        QCOMPARE(*rig.state->upsertDiscovered({paid}, 1000), uint64_t(1));
         const std::string paidUrl = paid.url;
 
         constexpr size_t kMax = 3;
@@ -223,7 +208,7 @@ private slots:
         po.threads = 1;
         po.max_relays = kMax;
         po.connection.backoff_base_ms = 50;
-        net::RelayPool pool(po, sink, state->get(), policy);
+        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
         pool.start();
         QVERIFY(pool.addRelay(fakes[0]->url().toStdString(), "user"));
 
@@ -231,7 +216,7 @@ private slots:
         io.auto_relays = true;
         io.max_relays = kMax;
         io.first_cycle_ms = io.cycle_ms = 3600000;  // cycles only when asked
-        engine::RelayIntelligence intel(io, **state, &pool, policy, metrics, {});
+        engine::RelayIntelligence intel(io, *rig.state, &pool, rig.policy, rig.metrics, {});
         std::mutex infoMutex;
         std::map<quint64, std::string> infoDocs;
         intel.setRelayInfoAnswer([&](quint64 id, const std::string&, const std::string& doc) {
@@ -246,8 +231,8 @@ private slots:
             auto st = pool.statuses();
             maxSeen = std::max(maxSeen, st.size());
             for (auto& r : st)  // as EngineImpl::tick: the pipeline's outcome per relay
-                if (auto id = (*store)->sources().find(r.url)) {
-                    const auto snap = (*store)->sources().snapshot(*id);
+                if (auto id = rig.store->sources().find(r.url)) {
+                    const auto snap = rig.store->sources().snapshot(*id);
                     r.stored = snap.stored;
                     r.duplicate = snap.duplicate;
                     r.invalid = snap.invalid;
@@ -286,11 +271,11 @@ private slots:
         // The candidates left out are probed, the reported-as-paid one included; the directory records it.
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
-                auto rec = (*state)->find(paidUrl);
+                auto rec = rig.state->find(paidUrl);
                 return rec && *rec && (*rec)->last_probe_ms > 0;
             }(),
             20000);
-        auto paidRec = (*state)->find(paidUrl);
+        auto paidRec = rig.state->find(paidUrl);
         QCOMPARE((*paidRec)->nip66_requires_payment, int8_t(1));
         QCOMPARE((*paidRec)->nip66_rtt_open_ms, int64_t(40));
         // The probe kept the relay's NIP-11 document; the console asks for it without waiting.
@@ -306,14 +291,14 @@ private slots:
             QVERIFY2(infoDocs[infoId].find("supported_nips") != std::string::npos, infoDocs[infoId].c_str());
         }
         // Statistics from the connections reach the scores of the next cycle.
-        QTRY_VERIFY_WITH_TIMEOUT(metrics.total("archivist_events_stored_total") >= 15, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.metrics.total("archivist_events_stored_total") >= 15, 10000);
         observe();  // the tick that sees the last commit, before the cycle flushes the statistics
         intel.cycleNow();
         QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 2, 10000);
         const auto briefs = intel.briefs();
         QVERIFY(briefs.count(fakes[0]->url().toStdString()));
         QVERIFY(briefs.at(fakes[0]->url().toStdString()).score > 0);
-        auto agg = (*state)->aggregates({fakes[0]->url().toStdString()}, QDateTime::currentMSecsSinceEpoch(), 24);
+        auto agg = rig.state->aggregates({fakes[0]->url().toStdString()}, QDateTime::currentMSecsSinceEpoch(), 24);
         QVERIFY(agg && agg->size() == 1);
         QCOMPARE(agg->front().novel, uint64_t(5));
         QVERIFY(agg->front().received >= 5);
@@ -324,7 +309,7 @@ private slots:
         tick.stop();
         intel.stop();
         pool.stop();
-        QVERIFY((*store)->shutdown().ok());
+        QVERIFY(rig.store->shutdown().ok());
     }
 };
 

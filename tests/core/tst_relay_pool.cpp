@@ -11,6 +11,7 @@
 #include "core/observe/metrics.h"
 #include "core/relays/relay_state_store.h"
 #include "tests/support/fake_relay.h"
+#include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
 
 using namespace archivist;
@@ -20,16 +21,8 @@ class TestRelayPool : public QObject {
     Q_OBJECT
 private slots:
     void manyRelaysOnTwoThreads() {
-        QTemporaryDir dir;
-        observe::MetricsRegistry metrics;
-        auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
-        QVERIFY(store);
-        (*store)->start();
-        engine::StoreSink sink(**store);
-        auto state = relays::RelayStateStore::open((*store)->paths().relays);
-        QVERIFY(state);
-        auto policy = std::make_shared<net::AddressPolicy>();
-        QVERIFY(policy->allowText("127.0.0.1/32"));
+        testing::StoreRig rig;
+        QVERIFY2(rig.open(), rig.error.c_str());
 
         // Six relays, 40 distinct events each plus 10 shared by all (duplicates across relays).
         std::vector<std::unique_ptr<FakeRelay>> relays;
@@ -48,7 +41,7 @@ private slots:
         po.threads = 2;
         po.max_relays = 6;
         po.connection.backoff_base_ms = 50;
-        net::RelayPool pool(po, sink, state->get(), policy);
+        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
         pool.start();
         QCOMPARE(pool.threadCount(), size_t(2));
         for (auto& r : relays) {
@@ -75,7 +68,7 @@ private slots:
             }(),
             30000);
         // 6 × 40 distinct + 10 shared, stored once each.
-        QTRY_COMPARE_WITH_TIMEOUT(metrics.total("archivist_events_stored_total"), double(250), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(rig.metrics.total("archivist_events_stored_total"), double(250), 10000);
 
         // Commands from this (non-network) thread reach the connection.
         const std::string first = pool.statuses().front().url;
@@ -105,7 +98,7 @@ private slots:
         QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
         QCOMPARE(pool.size(), size_t(0));
         QVERIFY(!pool.addRelay(relays[1]->url().toStdString(), "user"));  // stopped
-        QVERIFY((*store)->shutdown());
+        QVERIFY(rig.store->shutdown());
     }
 };
 
