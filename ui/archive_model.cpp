@@ -2,6 +2,8 @@
 
 #include <QDateTime>
 
+#include "ui/event_cells.h"
+
 namespace archivist::ui {
 
 ArchiveModel::ArchiveModel(engine::Engine* engine, QObject* parent) : QAbstractTableModel(parent), m_engine(engine) {
@@ -15,31 +17,15 @@ int ArchiveModel::columnCount(const QModelIndex& parent) const { return parent.i
 QVariant ArchiveModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= m_rows.size() || index.column() >= ColumnCount) return {};
     const auto& e = m_rows[index.row()];
-    if (role == Qt::DisplayRole) {
-        switch (index.column()) {
-        case CreatedAt:
-            return QDateTime::fromSecsSinceEpoch(e.created_at, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss");
-        case Kind: return e.kind;
-        case Author: return e.pubkey_hex.left(16) + QChar(0x2026);
-        case Content: return QString(e.content_preview).replace('\n', ' ');
-        case FirstSeen:
-            return e.first_seen_ms ? QDateTime::fromMSecsSinceEpoch(e.first_seen_ms, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss")
-                                   : QString();
-        case Id: return e.id_hex.left(16) + QChar(0x2026);
-        }
-    } else if (role == Qt::ToolTipRole) {
-        switch (index.column()) {
-        case Author: return e.pubkey_hex;
-        case Id: return e.id_hex;
-        case Content: return e.content_preview;
-        case CreatedAt: return QString::number(e.created_at);
-        }
-    } else if (role == Qt::TextAlignmentRole && index.column() == Kind) {
-        return int(Qt::AlignRight | Qt::AlignVCenter);
-    } else if (role == Qt::UserRole) {
-        return e.id_hex;
-    }
-    return {};
+    if (role == Qt::UserRole) return e.id_hex;  // any column: the selected event
+    using event_cells::Field;
+    static constexpr std::optional<Field> kShared[ColumnCount] = {Field::CreatedAt, Field::Kind,  Field::Author,
+                                                                  Field::Content,   std::nullopt, Field::Id};
+    if (const auto field = kShared[index.column()]) return event_cells::cell(e, *field, role);
+    // FirstSeen
+    if (role != Qt::DisplayRole) return {};
+    return e.first_seen_ms ? QDateTime::fromMSecsSinceEpoch(e.first_seen_ms, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss")
+                           : QString();
 }
 
 QVariant ArchiveModel::headerData(int section, Qt::Orientation orientation, int role) const {

@@ -2,6 +2,8 @@
 
 #include <QDateTime>
 
+#include "ui/event_cells.h"
+
 namespace archivist::ui {
 
 NewestEventsModel::NewestEventsModel(QObject* parent) : QAbstractTableModel(parent) {}
@@ -11,29 +13,13 @@ int NewestEventsModel::rowCount(const QModelIndex& parent) const { return parent
 int NewestEventsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 QVariant NewestEventsModel::data(const QModelIndex& index, int role) const {
-    if (!index.isValid() || index.row() >= m_rows.size()) return {};
+    if (!index.isValid() || index.row() >= m_rows.size() || index.column() >= ColumnCount) return {};
     const auto& e = m_rows[index.row()];
-    if (role == Qt::DisplayRole) {
-        switch (index.column()) {
-        case CreatedAt:
-            return QDateTime::fromSecsSinceEpoch(e.created_at, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss");
-        case Kind: return e.kind;
-        case Author: return e.pubkey_hex.left(16) + QChar(0x2026);
-        case Content: return QString(e.content_preview).replace('\n', ' ');
-        case Source: return e.source;
-        case Id: return e.id_hex.left(16) + QChar(0x2026);
-        }
-    } else if (role == Qt::ToolTipRole) {
-        switch (index.column()) {
-        case Author: return e.pubkey_hex;
-        case Id: return e.id_hex;
-        case Content: return e.content_preview;
-        case CreatedAt: return QString::number(e.created_at);
-        }
-    } else if (role == Qt::TextAlignmentRole && index.column() == Kind) {
-        return int(Qt::AlignRight | Qt::AlignVCenter);
-    }
-    return {};
+    using event_cells::Field;
+    static constexpr std::optional<Field> kShared[ColumnCount] = {Field::CreatedAt, Field::Kind,  Field::Author,
+                                                                  Field::Content,   std::nullopt, Field::Id};
+    if (const auto field = kShared[index.column()]) return event_cells::cell(e, *field, role);
+    return role == Qt::DisplayRole ? QVariant(e.source) : QVariant();  // Source
 }
 
 QVariant NewestEventsModel::headerData(int section, Qt::Orientation orientation, int role) const {
