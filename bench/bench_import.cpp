@@ -31,33 +31,15 @@
 
 #include "core/protocol/event.h"
 #include "event_factory.h"
+#include "verify_limit.h"
 
 using namespace archivist;
 namespace fs = std::filesystem;
+using bench::now;
+using bench::rawVerifyRate;
 
 namespace {
 
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Raw BIP-340 verifications per second on one core, pubkeys pre-parsed.
-double rawVerifyRate(const std::vector<protocol::Event>& sample) {
-    secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
-    std::vector<secp256k1_xonly_pubkey> pks(sample.size());
-    for (size_t i = 0; i < sample.size(); ++i)
-        if (!secp256k1_xonly_pubkey_parse(ctx, &pks[i], sample[i].pubkey.data())) std::abort();
-    size_t ok = 0, done = 0;
-    const double t0 = now();
-    while (now() - t0 < 3.0) {
-        for (size_t i = 0; i < sample.size() && i < 2000; ++i, ++done)
-            ok += secp256k1_schnorrsig_verify(ctx, sample[i].sig.data(), sample[i].id.data(), 32, &pks[i]);
-    }
-    const double rate = double(done) / (now() - t0);
-    secp256k1_context_destroy(ctx);
-    if (ok != done) std::fprintf(stderr, "warning: %zu of %zu sample signatures failed\n", done - ok, done);
-    return rate;
-}
 
 struct RunResult {
     double seconds = 0;

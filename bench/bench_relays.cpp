@@ -45,9 +45,12 @@
 #include "core/protocol/event.h"
 #include "core/protocol/event_codec.h"
 #include "event_factory.h"
+#include "verify_limit.h"
 
 using namespace archivist;
 namespace fs = std::filesystem;
+using bench::now;
+using bench::rawVerifyRate;
 
 namespace {
 
@@ -58,29 +61,8 @@ constexpr double kIdleOpenTimeoutS = 120;
 // that was 11 % of its CPU in perf. Two scrapes/s cost < 1 % and time a 60 s+ span to ±0.5 s.
 constexpr double kScrapeIntervalS = 0.5;
 
-double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 void sleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
-// Raw BIP-340 verifications per second on one core, pubkeys pre-parsed (bench_import's method).
-double rawVerifyRate(const std::vector<protocol::Event>& sample) {
-    secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
-    std::vector<secp256k1_xonly_pubkey> pks(sample.size());
-    for (size_t i = 0; i < sample.size(); ++i)
-        if (!secp256k1_xonly_pubkey_parse(ctx, &pks[i], sample[i].pubkey.data())) std::abort();
-    size_t ok = 0, done = 0;
-    const double t0 = now();
-    while (now() - t0 < 3.0) {
-        for (size_t i = 0; i < sample.size() && i < kVerifySample; ++i, ++done)
-            ok += secp256k1_schnorrsig_verify(ctx, sample[i].sig.data(), sample[i].id.data(), 32, &pks[i]);
-    }
-    const double rate = double(done) / (now() - t0);
-    secp256k1_context_destroy(ctx);
-    if (ok != done) std::fprintf(stderr, "warning: %zu of %zu sample signatures failed\n", done - ok, done);
-    return rate;
-}
 
 // A child process; stdin/stdout optionally piped to us, stderr to a file (or inherited).
 struct Child {
@@ -456,7 +438,7 @@ int main(int argc, char** argv) {
         const uint64_t imported =
             jsonNumber(runCapture({archivist, "stats", "--json", "--data-dir", importDir.string()}), "events");
         fs::remove_all(importDir);
-        const double perCoreBefore = rawVerifyRate(sample);
+        const double perCoreBefore = rawVerifyRate(sample, kVerifySample);
         const std::string loadBefore = loadAverage();
 
         auto farm = startFarm(farmBin, relays, events.string());
@@ -511,7 +493,7 @@ int main(int argc, char** argv) {
         const Exit farmExit = stopFarm(farm->child);
         const std::string loadAfter = loadAverage();
         // The machine is shared: measure the limit again and take the higher (conservative) one.
-        const double perCoreAfter = rawVerifyRate(sample);
+        const double perCoreAfter = rawVerifyRate(sample, kVerifySample);
         const double perCore = std::max(perCoreBefore, perCoreAfter);
         const double limit = perCore * cores;
         const std::string stats = runCapture({archivist, "stats", "--json", "--data-dir", dir.string()});
