@@ -70,17 +70,18 @@ Expected<void> IndexRebuild::openSegment(uint32_t segment, uint64_t offset) {
     return {};
 }
 
-uint32_t IndexRebuild::sourceFor(const std::string& name) {
-    auto id = m_rebuild->sourceId(name);  // cached in the writer (bounded)
-    return id ? *id : 0;
-}
-
 Expected<bool> IndexRebuild::scan(index::IndexWriter& live, archive::Watermark target,
                                   std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& cancel) {
     const int64_t now = wallMs();
+    std::optional<Error> carryError;  // a failed lookup in the old index: the rebuild stops, nothing is lost silently
     // What the old index knew about an event, by id: first seen, and who carried it.
     const CarryOverFn carryOver = [&](index::NewEvent& ne, std::vector<index::Sighting>& sightings) {
-        auto known = live.provenance(ne.event.id);
+        auto lookup = live.provenance(ne.event.id);
+        if (!lookup) {
+            if (!carryError) carryError = lookup.error();  // ends the rebuild after this frame's parse
+            return;
+        }
+        const auto& known = *lookup;
         if (!known) {
             ++m_report.not_in_old_index;
             return;
@@ -88,10 +89,13 @@ Expected<bool> IndexRebuild::scan(index::IndexWriter& live, archive::Watermark t
         ne.first_seen_at_ms = known->first_seen_at_ms;
         ne.source = 0;  // its sightings are exactly the old ones
         for (const auto& [name, seenAt] : known->sightings) {
-            if (const uint32_t source = sourceFor(name)) {
-                sightings.push_back(index::Sighting{ne.event.id, source, seenAt});
-                ++m_report.sightings_carried;
+            auto source = m_rebuild->sourceId(name);  // cached in the writer (bounded)
+            if (!source) {
+                if (!carryError) carryError = source.error();
+                return;
             }
+            sightings.push_back(index::Sighting{ne.event.id, *source, seenAt});
+            ++m_report.sightings_carried;
         }
     };
     archive::Frame frame;
@@ -108,6 +112,7 @@ Expected<bool> IndexRebuild::scan(index::IndexWriter& live, archive::Watermark t
                 return makeError("corrupt", "a frame at " + std::to_string(frame.ref.offset) + " of segment " +
                                                 std::to_string(frame.ref.segment) + " lies beyond the index watermark");
             auto r = indexFrame(*m_rebuild, frame, m_reindexSource, now, carryOver);
+            if (carryError) return makeError(carryError->code, "reading the old index: " + carryError->message);
             if (!r) return r.error();
             ++m_report.frames;
             m_report.damaged_lines += r->damaged_lines;
@@ -131,7 +136,6 @@ Expected<bool> IndexRebuild::scan(index::IndexWriter& live, archive::Watermark t
             return makeError("corrupt", where + " ends at " + std::to_string(m_reader->fileBytes()) +
                                             " but the index reaches " + std::to_string(target.offset));
         // This segment is complete: go on with the next one that exists.
-        m_segmentBytes[m_segment] = m_reader->fileBytes();
         const auto segments = archive::listSegments(m_paths.archive);
         const auto next = std::upper_bound(segments.begin(), segments.end(), m_segment);
         if (next == segments.end() || *next > target.segment)
@@ -151,10 +155,9 @@ void IndexRebuild::report(archive::Watermark target, bool force) {
     const archive::Watermark at = m_rebuild ? m_rebuild->watermark() : archive::Watermark{};
     for (uint32_t seg : archive::listSegments(m_paths.archive)) {
         if (seg > target.segment) break;
-        const auto known = m_segmentBytes.find(seg);
-        const uint64_t size = seg == target.segment ? target.offset
-                              : known != m_segmentBytes.end() ? known->second
-                                                              : fileBytes(archive::segmentPath(m_paths.archive, seg));
+        // Earlier segments no longer change; the last counts up to the watermark.
+        const uint64_t size =
+            seg == target.segment ? target.offset : fileBytes(archive::segmentPath(m_paths.archive, seg));
         p.bytes_total += size;
         if (seg < at.segment) p.bytes_done += size;
         else if (seg == at.segment) p.bytes_done += std::min(at.offset, size);

@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/data_dir.h"
@@ -67,7 +66,6 @@ private:
                         std::chrono::steady_clock::time_point deadline, const std::atomic<bool>& cancel);
     Expected<void> openSegment(uint32_t segment, uint64_t offset);
     Expected<void> replace(index::IndexWriter& live, const std::atomic<bool>& cancel);
-    uint32_t sourceFor(const std::string& name);
     void report(archive::Watermark target, bool force);
 
     DataDirPaths m_paths;
@@ -77,7 +75,6 @@ private:
     uint32_t m_reindexSource = 0;
     std::unique_ptr<archive::SegmentReader> m_reader;
     uint32_t m_segment = 0;                              // segment being read (0: none yet)
-    std::unordered_map<uint32_t, uint64_t> m_segmentBytes;  // sizes of segments read to their end
     RebuildReport m_report;
     int64_t m_startedMs = 0;
     int64_t m_lastReportMs = 0;

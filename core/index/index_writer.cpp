@@ -541,7 +541,7 @@ Expected<std::vector<SealedSegment>> IndexWriter::sealedSegments() {
     return out;
 }
 
-std::optional<Provenance> IndexWriter::provenance(const protocol::Bytes32& id, size_t max_sightings) {
+Expected<std::optional<Provenance>> IndexWriter::provenance(const protocol::Bytes32& id, size_t max_sightings) {
     beginRead();
     if (!m_provenance &&
         sqlite3_prepare_v3(m_db,
@@ -549,18 +549,20 @@ std::optional<Provenance> IndexWriter::provenance(const protocol::Bytes32& id, s
                            "LEFT JOIN sightings s ON s.event = e.rowid LEFT JOIN sources src ON src.id = s.source "
                            "WHERE e.id = ? ORDER BY s.seen_at",
                            -1, SQLITE_PREPARE_PERSISTENT, &m_provenance, nullptr) != SQLITE_OK)
-        return std::nullopt;
+        return sqliteError("prepare provenance");
     StmtScope scope(m_provenance);
     sqlite3_bind_blob(m_provenance, 1, id.data(), 32, SQLITE_STATIC);
     std::optional<Provenance> out;
-    while (sqlite3_step(m_provenance) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(m_provenance)) == SQLITE_ROW) {
         if (!out) out.emplace().first_seen_at_ms = sqlite3_column_int64(m_provenance, 0);
         if (sqlite3_column_type(m_provenance, 2) == SQLITE_NULL) continue;  // no sighting (or its source is gone)
-        if (out->sightings.size() >= max_sightings) break;
+        if (out->sightings.size() >= max_sightings) return out;
         const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(m_provenance, 2));
         out->sightings.emplace_back(std::string(name, size_t(sqlite3_column_bytes(m_provenance, 2))),
                                     sqlite3_column_int64(m_provenance, 1));
     }
+    if (rc != SQLITE_DONE) return sqliteError("read provenance");
     return out;
 }
 

@@ -94,9 +94,9 @@ public:
                                           std::span<const Sighting> sightings);
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
     Expected<std::vector<SealedSegment>> sealedSegments();
-    // The stored event's first_seen_at and at most `max_sightings` of its sightings; nullopt when
-    // the id is not stored (or the lookup failed: a rebuild then simply carries nothing over).
-    std::optional<Provenance> provenance(const protocol::Bytes32& id, size_t max_sightings = 256);
+    // The stored event's first_seen_at and at most `max_sightings` of its sightings (earliest
+    // first); nullopt when the id is not stored. Errors: "sqlite".
+    Expected<std::optional<Provenance>> provenance(const protocol::Bytes32& id, size_t max_sightings = 256);
     // Drops every derived row (events, tags, FTS, frames, sightings, kind_counts) and
     // resets the watermark to {0,0}; sources are kept. For `archivist reindex`.
     Expected<void> resetForReindex();
