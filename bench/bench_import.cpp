@@ -6,7 +6,12 @@
 //   2. `archivist import` of N signed events (a real subprocess, fresh data directory):
 //      events/s, ratio to the limit, peak RSS (wait4 ru_maxrss);
 //   3. the same with --no-verify;
-//   4. archive bytes per event vs the raw JSONL, index bytes per event.
+//   4. archive bytes per event vs the raw JSONL, index bytes per event;
+//   5. the index alone: the same events, parsed beforehand (untimed), committed in groups of 4,096
+//      through IndexWriter::commit (the project's schema: events and its four indexes, tags, FTS5,
+//      sightings) — and, below that, bare SQLite inserting only the `events` rows of that schema.
+//      No parsing, hashing, verification, compression or fsync is timed: these are ceilings on
+//      what any import through this index can reach on this machine.
 // Events come from tests/support/event_factory.h (libsecp256k1, deterministic keys): mostly
 // kind 1, 0–5 tags, 40–600 bytes of content, 2,000 authors.
 //
@@ -31,6 +36,7 @@
 
 #include "core/protocol/event.h"
 #include "event_factory.h"
+#include "index_ceiling.h"
 #include "verify_limit.h"
 
 using namespace archivist;
@@ -139,6 +145,11 @@ int main(int argc, char** argv) {
     const uint64_t archiveBytes = jsonNumber(stats.stdout_text, "archive_bytes");
     const uint64_t indexBytes = jsonNumber(stats.stdout_text, "index_bytes");
 
+    std::fprintf(stderr, "index alone…\n");
+    const double indexAlone = bench::indexAloneRate(events, work / "index-alone.sqlite");
+    std::fprintf(stderr, "sqlite floor…\n");
+    const double sqliteFloor = bench::sqliteFloorRate(events, work / "sqlite-floor.sqlite");
+
     const double rateV = double(n) / verified.seconds;
     const double rateN = double(n) / unverified.seconds;
     std::printf("events                       %llu (%llu stored)\n", (unsigned long long)n, (unsigned long long)stored);
@@ -147,6 +158,11 @@ int main(int argc, char** argv) {
     std::printf("verification limit           %.0f /s (raw x cores)\n", limit);
     std::printf("import (verify)              %.0f events/s  ratio %.2f  (target >= 0.70)\n", rateV, rateV / limit);
     std::printf("import (--no-verify)         %.0f events/s  (target >= 100000)\n", rateN);
+    std::printf("index alone (commit only)    %.0f events/s\n", indexAlone);
+    std::printf("sqlite floor (events rows)   %.0f events/s\n", sqliteFloor);
+    std::printf("ceiling, verifying           ratio <= %.2f with this index, <= %.2f with bare events rows\n",
+                bench::ratioCeiling(perCore, indexAlone), bench::ratioCeiling(perCore, sqliteFloor));
+    std::printf("ceiling, --no-verify         <= %.0f events/s (one writer: the index alone)\n", indexAlone);
     std::printf("raw JSONL                    %.1f B/event\n", double(gen.bytes) / double(n));
     std::printf("archive                      %.1f B/event = %.1f%% of raw JSONL (target <= 45%%)\n",
                 double(archiveBytes) / double(n), 100.0 * double(archiveBytes) / double(gen.bytes));

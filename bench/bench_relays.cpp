@@ -10,6 +10,8 @@
 //      limit, CPU (user+sys of the archivist process, wait4) per stored event, peak RSS
 //      (wait4 ru_maxrss); then `archivist stats --json` must hold exactly the N distinct events;
 //      for reference, `archivist import` of the same events in the same run (rate, CPU/event);
+//      and the ceiling any ingest through this index has (index_ceiling.h): IndexWriter::commit
+//      alone on the same events, as a ratio bound w / (v + w);
 //   3. idle: VmRSS of archivist holding 1,000 open connections to relays that answer REQ with
 //      EOSE and stay silent, minus VmRSS of the same archivist with no relay.
 // Events come from tests/support/event_factory.h and are cached in --cache (default: the
@@ -45,6 +47,7 @@
 #include "core/protocol/event.h"
 #include "core/protocol/event_codec.h"
 #include "event_factory.h"
+#include "index_ceiling.h"
 #include "verify_limit.h"
 
 using namespace archivist;
@@ -496,6 +499,8 @@ int main(int argc, char** argv) {
         const double perCoreAfter = rawVerifyRate(sample, kVerifySample);
         const double perCore = std::max(perCoreBefore, perCoreAfter);
         const double limit = perCore * cores;
+        const double indexAlone = bench::indexAloneRate(events, work / "index-alone.sqlite");
+        fs::remove(work / "index-alone.sqlite");
         const std::string stats = runCapture({archivist, "stats", "--json", "--data-dir", dir.string()});
         const uint64_t inArchive = jsonNumber(stats, "events");
         const double span = tLast - tFirst;
@@ -513,6 +518,8 @@ int main(int argc, char** argv) {
         std::printf("archivist exit                 %d after %.1f s\n", ex.status, now() - start);
         std::printf("first → last stored            %.2f s\n", span);
         std::printf("stored events/s                %.0f  ratio %.2f  (target >= 0.60)\n", rate, rate / limit);
+        std::printf("index alone (commit only)      %.0f events/s: ratio ceiling %.2f with this index\n", indexAlone,
+                    bench::ratioCeiling(perCore, indexAlone));
         std::printf("CPU (user+sys)                 %.1f s = %.1f us/event (raw verify %.1f us/event)\n", cpu,
                     inArchive ? 1e6 * cpu / double(inArchive) : 0.0, 1e6 / perCore);
         std::printf("peak RSS (wait4)               %.1f MB  (target <= 400 MB; sampled VmRSS peak %.1f MB)\n",
