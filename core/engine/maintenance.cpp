@@ -11,6 +11,8 @@
 #include "core/archive/segment_writer.h"
 #include "core/engine/frame_indexer.h"
 #include "core/index/index_reader.h"
+#include "core/index/tag_key.h"
+#include "core/observe/log.h"
 #include "core/protocol/event_codec.h"
 #include "core/protocol/hex.h"
 
@@ -190,6 +192,10 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
     constexpr size_t kPage = 32768;
     std::optional<index::Cursor> cursor;
     uint64_t written = 0;
+    uint64_t read = 0;
+    // `#x` conditions are matched by key in the index; each candidate is confirmed exactly here.
+    const std::vector<protocol::Filter> recheck = index::tagRecheckFilters(filters);
+    uint64_t unconfirmed = 0;
     for (;;) {
         if (cancelled(cancel)) return makeError("cancelled", "export cancelled");
         auto page = seen_by.empty() ? (*reader)->query(filters, cursor, kPage, index::Order::OldestFirst)
@@ -213,16 +219,27 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
             }
         }
         for (const auto& line : lines) {
+            if (!recheck.empty()) {
+                protocol::Event ev;
+                if (protocol::parseEvent(line, ev) != protocol::Reject::None || !index::tagsConfirmed(recheck, ev)) {
+                    ++unconfirmed;
+                    continue;
+                }
+            }
             if (std::fwrite(line.data(), 1, line.size(), out) != line.size() || std::fputc('\n', out) == EOF)
                 return makeError("io", "cannot write the export output");
+            ++written;
         }
-        written += page->size();
+        read += page->size();
         cursor = index::Cursor{page->back().created_at, page->back().id};
-        tick.set(written, *total);
+        tick.set(read, *total);
         if (page->size() < kPage) break;
     }
     std::fflush(out);
-    tick.set(written, *total, true);
+    tick.set(read, *total, true);
+    if (unconfirmed)
+        qCWarning(lcIndex).noquote() << unconfirmed
+                                            << "events matched a tag condition by key only and were left out of the export";
     return written;
 }
 

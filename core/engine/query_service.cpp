@@ -8,6 +8,7 @@
 
 #include "core/archive/segment_reader.h"
 #include "core/index/index_reader.h"
+#include "core/index/tag_key.h"
 #include "core/ingest/commit_writer.h"
 #include "core/protocol/event_codec.h"
 #include "core/protocol/hex.h"
@@ -84,6 +85,8 @@ struct QueryService::Worker {
             return fail(out, rows.error());
         }
         out.rows.reserve(int(rows->size()));
+        // `#x` conditions are matched by key in the index; confirm them on the loaded event.
+        const std::vector<protocol::Filter> recheck = index::tagRecheckFilters(filters);
         for (const auto& row : *rows) {
             EventRowView v;
             v.id_hex = qs(protocol::toHex(row.id));
@@ -94,9 +97,10 @@ struct QueryService::Worker {
             v.flags = row.flags;
             auto line = frames.line(row.frame, row.line);
             protocol::Event ev;
-            if (line && protocol::parseEvent(*line, ev) == protocol::Reject::None)
+            if (line && protocol::parseEvent(*line, ev) == protocol::Reject::None) {
+                if (!index::tagsConfirmed(recheck, ev)) continue;
                 v.content_preview = qs(ingest::contentPreview(ev.content));
-            else
+            } else
                 v.content_preview = QCoreApplication::translate("archivist::engine::QueryService", "(content unavailable: %1)")
                                         .arg(line ? QCoreApplication::translate("archivist::engine::QueryService", "unreadable line") : describe(line.error()));
             out.rows.push_back(std::move(v));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/index/schema.h"
+#include "core/index/tag_key.h"
 
 namespace archivist::index {
 
@@ -103,13 +104,15 @@ Expected<std::string> whereFor(const std::vector<protocol::Filter>& filters, boo
             binds.push_back({Bind::Int, *f.until, {}});
         }
         for (const auto& [name, values] : f.tags) {
-            conds += " AND e.rowid IN (SELECT event FROM tags WHERE name = ? AND value IN (";
-            binds.push_back({Bind::Text, 0, std::string(1, name)});
-            for (size_t i = 0; i < values.size(); ++i) {
-                conds += i ? ",?" : "?";
-                binds.push_back({Bind::Text, 0, values[i]});
+            // Through the tag key (tag_key.h); values too long to be indexed match nothing.
+            conds += " AND e.rowid IN (SELECT event FROM tags WHERE key IN (";
+            size_t bound = 0;
+            for (const auto& value : values) {
+                if (value.size() > kMaxTagValueBytes) continue;
+                conds += bound++ ? ",?" : "?";
+                binds.push_back({Bind::Int, tagKey(name, value), {}});
             }
-            if (values.empty()) conds += "NULL";
+            if (!bound) conds += "NULL";
             conds += "))";
         }
         if (f.search) {

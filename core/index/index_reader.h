@@ -75,7 +75,9 @@ public:
 
     // Keyset pagination: rows strictly after `after` in `order`. Filters are ORed (none = all),
     // each event at most once; within one filter every condition holds; since/until inclusive;
-    // #x tags via the tags table (values longer than 512 bytes are not indexed and never match);
+    // #x tags via the tags table by key (tag_key.h: values longer than 512 bytes are not indexed
+    // and never match; a different value sharing the key, probability 2^-64, would match too —
+    // callers that load the events confirm with tagsConfirmed(), and count() does not);
     // search through FTS5: each whitespace-separated word must occur as a word prefix, case- and
     // diacritic-insensitive (error "fts_off" without the full-text table). The filter's own limit
     // is ignored here; `limit` caps the page.

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/index/schema.h"
+#include "core/index/tag_key.h"
 #include "core/protocol/event_codec.h"
 
 namespace archivist::index {
@@ -173,7 +174,7 @@ Expected<void> IndexWriter::prepareStatements() {
         {&m_findEvent, "SELECT rowid FROM events WHERE id = ?"},
         {&m_insertEvent,
          "INSERT INTO events(id, pubkey, kind, created_at, first_seen_at, frame, line, flags) VALUES (?,?,?,?,?,?,?,?)"},
-        {&m_insertTag, "INSERT OR IGNORE INTO tags(name, value, event) VALUES (?,?,?)"},
+        {&m_insertTag, "INSERT OR IGNORE INTO tags(key, event) VALUES (?,?)"},
         {&m_insertFrame, "INSERT INTO frames(segment, offset, length, events, raw_bytes, checksum) VALUES (?,?,?,?,?,?)"},
         {&m_insertSighting,
          "INSERT INTO sightings(event, source, seen_at) VALUES (?1, ?2, ?3) "
@@ -263,7 +264,7 @@ Expected<std::vector<int64_t>> IndexWriter::commit(const archive::AppendedFrame*
         if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
         m_readTxn = true;  // ended by COMMIT or rollbackWith()
     }
-    // Rows go in sorted by id and tags sorted by (name, value): inserting a group in key order
+    // Rows go in sorted by id and tags sorted by key: inserting a group in key order
     // touches each B-tree page once instead of jumping around (measured in docs/benchmarks.md).
     std::vector<int64_t> rowids(events.size());
     m_order.resize(events.size());
@@ -317,7 +318,7 @@ Expected<std::vector<int64_t>> IndexWriter::commit(const archive::AppendedFrame*
         if (!counted) m_kindDelta.emplace_back(e.kind, 1);
         for (const auto& tag : e.tags) {
             if (tag.size() < 2 || tag[0].size() != 1 || tag[1].size() > kMaxTagValueBytes) continue;
-            m_tagRows.push_back(TagRow{tag[0][0], &tag[1], rowid});
+            m_tagRows.push_back(TagRow{tagKey(tag[0][0], tag[1]), rowid});
         }
         if (m_insertFts && !e.content.empty()) {
             StmtScope scope(m_insertFts);
@@ -334,13 +335,12 @@ Expected<std::vector<int64_t>> IndexWriter::commit(const archive::AppendedFrame*
         }
     }
     std::sort(m_tagRows.begin(), m_tagRows.end(), [](const TagRow& a, const TagRow& b) {
-        return a.name != b.name ? a.name < b.name : *a.value < *b.value;
+        return a.key != b.key ? a.key < b.key : a.event < b.event;
     });
     for (const TagRow& t : m_tagRows) {
         StmtScope scope(m_insertTag);
-        sqlite3_bind_text(m_insertTag, 1, &t.name, 1, SQLITE_STATIC);
-        sqlite3_bind_text(m_insertTag, 2, t.value->data(), int(t.value->size()), SQLITE_STATIC);
-        sqlite3_bind_int64(m_insertTag, 3, t.event);
+        sqlite3_bind_int64(m_insertTag, 1, t.key);
+        sqlite3_bind_int64(m_insertTag, 2, t.event);
         if (sqlite3_step(m_insertTag) != SQLITE_DONE) return fail(m_insertTag, "insert tag");
     }
     for (const Sighting& s : sightings) {

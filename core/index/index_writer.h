@@ -129,7 +129,6 @@ public:
                                int pages_per_step = 4096);
 
     static constexpr size_t kSourceCacheMax = 100000;
-    static constexpr size_t kMaxTagValueBytes = 512;  // longer tag values are not indexed
 
 private:
     IndexWriter() = default;
@@ -151,8 +150,7 @@ private:
     void beginRead();
     void endRead();
     struct TagRow {
-        char name;
-        const std::string* value;  // points into the NewEvent being committed
+        int64_t key;  // tagKey(name, value)
         int64_t event;
     };
     std::vector<uint32_t> m_order;   // reused per commit

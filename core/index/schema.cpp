@@ -2,6 +2,10 @@
 
 #include <iterator>
 #include <string>
+#include <string_view>
+
+#include "core/index/tag_key.h"
+#include "core/observe/log.h"
 
 namespace archivist::index {
 
@@ -44,7 +48,16 @@ INSERT INTO meta(key, value) VALUES ('watermark_segment', 0), ('watermark_offset
   ('created_at', strftime('%s','now')), ('fts', 0), ('fts_backfill_pending', 0);
 )SQL";
 
-constexpr const char* kMigrations[] = {kV1};
+// Version 2: `#x` tags indexed by a 64-bit key of (name, value) instead of the text (tag_key.h;
+// docs/decisions/0010-throughput-ceiling.md). archivist_tag_key() is registered by migrate().
+constexpr const char* kV2 = R"SQL(
+CREATE TABLE tags_v2(key INTEGER NOT NULL, event INTEGER NOT NULL, PRIMARY KEY(key, event)) WITHOUT ROWID;
+INSERT OR IGNORE INTO tags_v2(key, event) SELECT archivist_tag_key(name, value), event FROM tags;
+DROP TABLE tags;
+ALTER TABLE tags_v2 RENAME TO tags;
+)SQL";
+
+constexpr const char* kMigrations[] = {kV1, kV2};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
 
 Error sqlError(sqlite3* db, const std::string& what) {
@@ -77,10 +90,26 @@ static Error newerSchemaError(int version) {
                                    ", this build knows up to " + std::to_string(kSchemaVersion) + ")");
 }
 
+// archivist_tag_key(name TEXT, value TEXT) → tagKey(name[0], value), for the version 2 step.
+static void tagKeyFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    const auto* name = sqlite3_value_text(argv[0]);
+    const auto* value = sqlite3_value_text(argv[1]);
+    if (!name || !value || sqlite3_value_bytes(argv[0]) != 1) {
+        sqlite3_result_error(ctx, "archivist_tag_key: a one-character name and a value are required", -1);
+        return;
+    }
+    const std::string_view v(reinterpret_cast<const char*>(value), size_t(sqlite3_value_bytes(argv[1])));
+    sqlite3_result_int64(ctx, tagKey(char(name[0]), v));
+}
+
 Expected<void> migrate(sqlite3* db) {
     int version = storedSchemaVersion(db);
     if (version < 0) return sqlError(db, "read user_version");
     if (version > kSchemaVersion) return newerSchemaError(version);
+    if (version < kSchemaVersion &&
+        sqlite3_create_function(db, "archivist_tag_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                tagKeyFunction, nullptr, nullptr) != SQLITE_OK)
+        return sqlError(db, "register archivist_tag_key");
     while (version < kSchemaVersion) {
         if (auto r = exec(db, "BEGIN IMMEDIATE", "begin migration"); !r) return r;
         // Re-read under the write lock: another process may have migrated meanwhile.
@@ -89,6 +118,8 @@ Expected<void> migrate(sqlite3* db) {
         if (version < 0) r = sqlError(db, "read user_version");
         else if (version > kSchemaVersion) r = newerSchemaError(version);
         else if (version < kSchemaVersion) {
+            qCInfo(lcIndex).noquote() << "upgrading the index to schema version" << version + 1
+                                      << "(on a large archive this can take minutes)";
             r = exec(db, kMigrations[version], "migration to version " + std::to_string(version + 1));
             if (r) {
                 const std::string set = "PRAGMA user_version = " + std::to_string(version + 1);

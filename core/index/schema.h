@@ -7,7 +7,7 @@
 
 namespace archivist::index {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Applies the missing migrations, one transaction each. Errors: "schema" when the database is
 // newer than this build ("index was written by a newer Archivist"), "sqlite" otherwise.

@@ -10,6 +10,8 @@
 
 #include "core/index/index_reader.h"
 #include "core/index/index_writer.h"
+#include "core/index/schema.h"
+#include "core/index/tag_key.h"
 #include "core/protocol/event_codec.h"
 
 using namespace archivist;
@@ -365,6 +367,59 @@ private slots:
         QCOMPARE(countTag('t', std::string(512, 'a')), 1u);
         QCOMPARE(countTag('t', std::string(513, 'b')), 0u);  // too long: not indexed
         QCOMPARE(countTag('c', "c"), 0u);                    // multi-letter names are not indexed
+    }
+
+    void tagKeysAreStableAndDistinct() {
+        // The key is part of the file format: a changed function would orphan every stored tag.
+        // Expected values from an independent implementation (Python hashlib):
+        // SHA-256(b"e\0abc") starts 9f19900ddc3193b7, read little-endian as a signed 64-bit integer.
+        QCOMPARE(tagKey('e', "abc"), int64_t(-5218772722002159201));
+        QCOMPARE(tagKey('p', ""), int64_t(4231305812835838600));
+        QVERIFY(tagKey('e', "abc") != tagKey('p', "abc"));
+        QVERIFY(tagKey('e', "abc") != tagKey('e', "abd"));
+        QVERIFY(tagKey('e', "") != tagKey('p', ""));
+    }
+
+    void migratesVersion1TagRowsToKeys() {
+        // A version-1 index: tags stored as text rows. Built from a current index by putting the
+        // version-1 table back, so the test does not depend on anything but the v1 table shape.
+        const auto db = freshDb();
+        {
+            auto w = openWriter(db);
+            const auto f = makeFrame(1, 16, 30, 3);
+            QVERIFY(w->commit(&f, std::vector<NewEvent>{makeEvent(1), makeEvent(2), makeEvent(3)}, {}));
+        }
+        sqlite3* raw = nullptr;
+        QCOMPARE(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+        const char* toV1 =
+            "BEGIN; DROP TABLE tags;"
+            "CREATE TABLE tags(name TEXT NOT NULL, value TEXT NOT NULL, event INTEGER NOT NULL,"
+            "  PRIMARY KEY(name, value, event)) WITHOUT ROWID;"
+            "INSERT INTO tags SELECT 'e', 'ref' || line, rowid FROM events;"
+            "INSERT INTO tags SELECT 'p', 'someone', rowid FROM events;"
+            "PRAGMA user_version = 1; COMMIT;";
+        QCOMPARE(sqlite3_exec(raw, toV1, nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+        {
+            auto w = openWriter(db);  // migrates to the current version
+            QVERIFY(w);
+            const auto f = makeFrame(1, 46, 10, 1);
+            QVERIFY(w->commit(&f, std::vector<NewEvent>{makeEvent(4)}, {}));
+        }
+        QCOMPARE(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+        QCOMPARE(storedSchemaVersion(raw), kSchemaVersion);
+        sqlite3_close(raw);
+        auto rd = openReader(db);
+        auto countTag = [&](char name, std::vector<std::string> values) {
+            protocol::Filter fl;
+            fl.tags[name] = std::move(values);
+            return *rd->count({fl});
+        };
+        QCOMPARE(countTag('e', {"ref2"}), 1u);            // migrated row
+        QCOMPARE(countTag('e', {"ref4"}), 1u);            // row written after the migration
+        QCOMPARE(countTag('e', {"ref1", "ref3", "ref9"}), 2u);
+        QCOMPARE(countTag('p', {"someone"}), 4u);
+        QCOMPARE(countTag('p', {"ref2"}), 0u);            // the name is part of the key
     }
 
     void ftsOffThenOn() {
