@@ -218,10 +218,15 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
                 lines[i].assign(split[row.line]);
             }
         }
-        for (const auto& line : lines) {
+        for (size_t i = 0; i < lines.size(); ++i) {
+            const std::string& line = lines[i];
             if (!recheck.empty()) {
                 protocol::Event ev;
-                if (protocol::parseEvent(line, ev) != protocol::Reject::None || !index::tagsConfirmed(recheck, ev)) {
+                if (protocol::parseEvent(line, ev) != protocol::Reject::None)
+                    return makeError("corrupt", "event " + protocol::toHex((*page)[i].id) + " at " +
+                                                    describe((*page)[i].frame) +
+                                                    " is not a valid event (run `archivist verify`)");
+                if (!index::tagsConfirmed(recheck, ev)) {
                     ++unconfirmed;
                     continue;
                 }
@@ -239,7 +244,7 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
     tick.set(read, *total, true);
     if (unconfirmed)
         qCWarning(lcIndex).noquote() << unconfirmed
-                                            << "events matched a tag condition by key only and were left out of the export";
+                                     << "events matched a tag condition by key only and were left out of the export";
     return written;
 }
 
