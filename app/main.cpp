@@ -11,7 +11,7 @@
 #include "app/signals.h"
 #include "core/engine/data_dir.h"
 #include "core/engine/config.h"
-#include "core/engine/engine.h"
+#include "core/engine/engine_impl.h"
 #include "core/net/address_policy.h"
 #include "core/net/relay_url.h"
 #include "core/observe/log_ring.h"

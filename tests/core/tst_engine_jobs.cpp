@@ -4,7 +4,7 @@
 #include <QtTest>
 #include <sqlite3.h>
 
-#include "core/engine/engine.h"
+#include "core/engine/engine_impl.h"
 #include "core/observe/metrics.h"
 #include "event_factory.h"
 

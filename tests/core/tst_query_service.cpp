@@ -9,7 +9,7 @@
 #include <mutex>
 #include <set>
 
-#include "core/engine/engine.h"
+#include "core/engine/engine_impl.h"
 #include "core/engine/query_service.h"
 #include "core/engine/store.h"
 #include "core/observe/metrics.h"

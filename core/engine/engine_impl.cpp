@@ -1,4 +1,4 @@
-#include "core/engine/engine.h"
+#include "core/engine/engine_impl.h"
 #include "core/engine/relay_intelligence.h"
 
 #include <QDateTime>
@@ -34,7 +34,6 @@
 #include "core/relays/relay_state_store.h"
 
 namespace archivist::engine {
-
 
 Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::path& data_dir, EngineOptions options,
                                                        observe::MetricsRegistry& metrics, QObject* parent) {
@@ -311,49 +310,6 @@ QStringList EngineImpl::addressAllowList() const {
     return out;
 }
 
-void EngineImpl::joinJob() {
-    if (m_job.joinable()) m_job.join();
-}
-
-void EngineImpl::startImport(const QStringList& files) {
-    if (m_jobRunning.load() || m_shutDown) {
-        emit jobFinished("import", false, tr("Another job is still running."));
-        return;
-    }
-    joinJob();  // a finished job's thread
-    std::vector<std::string> paths;
-    for (const auto& f : files) paths.push_back(f.toStdString());
-    m_jobCancel.store(false);
-    m_jobRunning.store(true);
-    m_job = std::thread([this, paths] {
-        auto progress = [this](const ImportProgress& p) {
-            const double fraction = p.bytes_total ? double(p.bytes_read) / double(p.bytes_total) : -1.0;
-            const QString text = tr("%1 read, %2 stored, %3 duplicate, %4 invalid")
-                                     .arg(p.read).arg(p.stored).arg(p.duplicate).arg(p.invalid);
-            // Queued: the receiver lives on another thread.
-            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("import", fraction, text); },
-                                      Qt::QueuedConnection);
-        };
-        auto result = runImport(*m_store, paths, progress, &m_jobCancel, 250);
-        bool ok = result.ok();
-        QString summary;
-        if (ok) {
-            const auto& r = *result;
-            summary = tr("Imported %1 lines: %2 stored, %3 duplicate, %4 invalid.")
-                          .arg(r.read).arg(r.stored).arg(r.duplicate).arg(r.invalid);
-            if (m_jobCancel.load()) {
-                ok = false;
-                summary = tr("Import cancelled. ") + summary;
-            }
-        } else {
-            summary = QString::fromStdString(result.error().message);
-        }
-        m_jobRunning.store(false);
-        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("import", ok, summary); },
-                                  Qt::QueuedConnection);
-    });
-}
-
 quint64 EngineImpl::requestPage(const PageRequest& request) {
     return m_query && !m_shutDown ? m_query->requestPage(request) : 0;
 }
@@ -366,56 +322,6 @@ quint64 EngineImpl::requestCount(const QueryFilter& query) {
     return m_query && !m_shutDown ? m_query->requestCount(query) : 0;
 }
 
-void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
-    if (m_jobRunning.load() || m_shutDown) {
-        emit jobFinished("export", false, tr("Another job is still running."));
-        return;
-    }
-    if (path.isEmpty()) {
-        emit jobFinished("export", false, tr("No export file was given."));
-        return;
-    }
-    joinJob();
-    protocol::Filter f = query.filter;
-    f.limit.reset();
-    m_jobCancel.store(false);
-    m_jobRunning.store(true);
-    const std::string seenBy = query.relay.toStdString();
-    m_job = std::thread([this, f, path, seenBy] {
-        const std::filesystem::path target = path.toStdString();
-        const std::filesystem::path part = target.string() + ".part";
-        auto progress = [this](const WorkProgress& p) {
-            const double fraction = p.total ? double(p.done) / double(p.total) : -1.0;
-            const QString text = tr("%1 of %2 events written").arg(p.done).arg(p.total);
-            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("export", fraction, text); },
-                                      Qt::QueuedConnection);
-        };
-        bool ok = false;
-        QString summary;
-        if (std::FILE* out = std::fopen(part.c_str(), "wb")) {
-            auto result = exportEvents(*m_store, {f}, out, progress, &m_jobCancel, seenBy);
-            const bool closed = std::fclose(out) == 0;
-            std::error_code ec;
-            if (result && closed) {
-                std::filesystem::rename(part, target, ec);
-                ok = !ec;
-                summary = ok ? tr("Exported %1 events to %2.").arg(*result).arg(path)
-                             : tr("Cannot rename the export to %1: %2").arg(path, QString::fromStdString(ec.message()));
-            } else if (!result && result.error().code == "cancelled") {
-                summary = tr("Export cancelled.");
-            } else {
-                summary = result ? tr("Cannot write %1.").arg(path) : QString::fromStdString(result.error().message);
-            }
-            if (!ok) std::filesystem::remove(part, ec);
-        } else {
-            summary = tr("Cannot create %1.").arg(path);
-        }
-        m_jobRunning.store(false);
-        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("export", ok, summary); },
-                                  Qt::QueuedConnection);
-    });
-}
-
 QString EngineImpl::configPath() const { return QString::fromStdString(m_store->paths().config.string()); }
 
 EngineConfig EngineImpl::currentConfig() const {
@@ -424,129 +330,6 @@ EngineConfig EngineImpl::currentConfig() const {
     if (cfg) return *cfg;
     qCWarning(lcEngine) << "config not readable, showing the running values:" << cfg.error().message.c_str();
     return m_opts.config;
-}
-
-bool EngineImpl::drainIntake(std::chrono::milliseconds timeout) {
-    // Everything handed to the pipeline has settled (stored, duplicate or invalid) and the queues
-    // are empty: the archive and the index describe the same events.
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        bool settled = m_store->rawQueueDepth() == 0 && m_store->verifiedQueueDepth() == 0;
-        if (settled)
-            for (const auto& src : m_store->sources().snapshotAll())
-                if (src.received != src.settled()) {
-                    settled = false;
-                    break;
-                }
-        if (settled) return true;
-        if (m_jobCancel.load() || std::chrono::steady_clock::now() >= deadline || m_store->failed()) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a counter, not synchronising a test
-    }
-}
-
-void EngineImpl::startVerify() {
-    if (m_jobRunning.load() || m_shutDown) {
-        emit jobFinished("verify", false, tr("Another job is still running."));
-        return;
-    }
-    joinJob();
-    m_jobCancel.store(false);
-    m_jobRunning.store(true);
-    m_job = std::thread([this] {
-        auto post = [this](double fraction, const QString& text) {
-            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("verify", fraction, text); },
-                                      Qt::QueuedConnection);
-        };
-        if (m_gate) m_gate->setHeld(true);
-        post(-1, tr("Pausing relay intake and committing what is in flight…"));
-        const bool drained = drainIntake(std::chrono::seconds(10));
-        bool ok = false;
-        QString summary;
-        if (m_jobCancel.load()) {
-            summary = tr("Verification cancelled.");
-        } else {
-            auto progress = [&](const WorkProgress& p) {
-                post(p.total ? std::min(1.0, double(p.done) / double(p.total)) : -1.0,
-                     tr("%1 of %2 events checked").arg(p.done).arg(p.total));
-            };
-            auto r = verifyStore(*m_store, progress, &m_jobCancel);
-            if (!r && r.error().code == "cancelled") {
-                summary = tr("Verification cancelled.");
-            } else if (!r) {
-                summary = tr("Verification failed: %1").arg(QString::fromStdString(r.error().message));
-            } else {
-                ok = r->ok();
-                summary = ok ? tr("The archive and the index agree: %1 events in %2 frames, %3 segments.")
-                                   .arg(r->archived_events).arg(r->frames).arg(r->segments)
-                             : tr("%n difference(s) between the archive (%1 events) and the index (%2 events):", nullptr,
-                                  int(std::min<uint64_t>(r->problems, INT32_MAX)))
-                                   .arg(r->archived_events).arg(r->indexed_events);
-                for (const auto& d : r->details) summary += QStringLiteral("\n• ") + QString::fromStdString(d);
-                if (r->problems > r->details.size())
-                    summary += QStringLiteral("\n") + tr("(and %1 more)").arg(r->problems - r->details.size());
-                if (!ok && !drained)
-                    summary += QStringLiteral("\n") +
-                               tr("The pipeline did not settle within 10 s; differences at the newest frames may be "
-                                  "events still in flight. Verify again to be sure.");
-            }
-        }
-        if (m_gate) m_gate->setHeld(false);
-        m_jobRunning.store(false);
-        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("verify", ok, summary); },
-                                  Qt::QueuedConnection);
-    });
-}
-
-void EngineImpl::startReindex() {
-    if (m_jobRunning.load() || m_shutDown) {
-        emit jobFinished("reindex", false, tr("Another job is still running."));
-        return;
-    }
-    joinJob();
-    m_jobCancel.store(false);
-    m_jobRunning.store(true);
-    // Runs on the writer thread (core/engine/index_rebuild.h); the callbacks post to this thread.
-    auto progress = [this](const RebuildProgress& p) {
-        const QString text = p.replacing
-                                 ? tr("Replacing the index with the rebuilt one (%1 events)…").arg(p.events)
-                                 : tr("%1 events indexed, %2 of %3 MiB of the archive read; intake continues")
-                                       .arg(p.events)
-                                       .arg(double(p.bytes_done) / 1048576.0, 0, 'f', 1)
-                                       .arg(double(p.bytes_total) / 1048576.0, 0, 'f', 1);
-        const double fraction = p.fraction;
-        QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("reindex", fraction, text); },
-                                  Qt::QueuedConnection);
-    };
-    auto finish = [this](const Expected<RebuildReport>& r) {
-        const bool ok = bool(r);
-        QString summary;
-        if (!r && r.error().code == "cancelled") {
-            summary = tr("Index rebuild cancelled; the index is unchanged.");
-        } else if (!r) {
-            summary = tr("Index rebuild failed; the index is unchanged: %1").arg(QString::fromStdString(r.error().message));
-        } else {
-            summary = tr("Index rebuilt from the archive: %1 events from %2 frames in %3 s.")
-                          .arg(r->events).arg(r->frames).arg(r->seconds, 0, 'f', 1);
-            summary += QStringLiteral("\n") + tr("The previous index held %1 events; %2 archived events were not in it.")
-                                                    .arg(r->events_before).arg(r->not_in_old_index);
-            summary += QStringLiteral("\n") + tr("%1 sightings (which relay carried which event) were kept.")
-                                                    .arg(r->sightings_carried);
-            if (r->damaged_lines)
-                summary += QStringLiteral("\n") + tr("%1 archived lines are not valid events (see Verify archive).")
-                                                        .arg(r->damaged_lines);
-        }
-        QMetaObject::invokeMethod(
-            this,
-            [this, ok, summary] {
-                m_jobRunning.store(false);
-                emit jobFinished("reindex", ok, summary);
-            },
-            Qt::QueuedConnection);
-    };
-    if (!m_store->startWriterTask(std::make_unique<IndexRebuild>(m_store->paths(), progress, finish))) {
-        m_jobRunning.store(false);
-        emit jobFinished("reindex", false, tr("The writer cannot take the rebuild now (it is stopping or busy)."));
-    }
 }
 
 void EngineImpl::loadNewest() {
@@ -571,11 +354,6 @@ void EngineImpl::loadNewest() {
         n.first_seen_at_ms = row.first_seen_at_ms;
         m_newest.push_back(std::move(n));
     }
-}
-
-void EngineImpl::cancelJob() {
-    m_jobCancel.store(true);
-    if (m_store) m_store->cancelWriterTask();
 }
 
 void EngineImpl::acknowledgeIncident(quint64 id) {

@@ -1,0 +1,113 @@
+#pragma once
+// EngineImpl: the engine behind the Engine facade (core/engine/engine.h): the store, the relay network,
+// relay intelligence, the query thread, jobs and the snapshot tick. Its code is in engine_impl.cpp
+// (lifecycle, relays, snapshots) and engine_jobs.cpp (import, export, verify, rebuild).
+// Thread: as Engine — created and called on one thread (the GUI thread in the console).
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/engine/engine.h"
+
+namespace archivist::engine {
+
+struct EngineOptions {
+    bool verify_signatures = true;
+    int snapshot_interval_ms = 250;
+    bool network = true;                   // start the relay pool
+    EngineConfig config;                   // the data directory's config.json, merged with flags
+    std::vector<std::string> cli_relays;   // --relay (source "cli")
+};
+
+class StoreSink;
+class IntakeGate;
+
+class EngineImpl final : public Engine {
+    Q_OBJECT
+public:
+    // Opens the data directory (lock, recovery) and starts the pipeline.
+    static Expected<std::unique_ptr<EngineImpl>> open(const std::filesystem::path& data_dir, EngineOptions options,
+                                                      observe::MetricsRegistry& metrics, QObject* parent = nullptr);
+    ~EngineImpl() override;
+
+    void startImport(const QStringList& files) override;
+    void cancelJob() override;
+    bool jobRunning() const override { return m_jobRunning.load(); }
+    EngineSnapshot snapshot() const override;
+    bool addRelay(const QString& url, QString* normalized, QString* error) override;
+    bool relayAction(const QString& url, RelayAction action, QString* error) override;
+    void acknowledgeIncident(quint64 id) override;
+    void clearIncidents(bool all) override;
+    quint64 requestRelayInfo(const QString& url) override;
+    QStringList addressAllowList() const override;
+    quint64 requestDirectory(const DirectoryRequest& request) override;
+    quint64 requestPage(const PageRequest& request) override;
+    quint64 requestDetail(const QString& id_hex) override;
+    quint64 requestCount(const QueryFilter& query) override;
+    void startExport(const QueryFilter& query, const QString& path) override;
+    QString configPath() const override;
+    EngineConfig currentConfig() const override;
+    void startVerify() override;
+    void startReindex() override;
+
+    // Idempotent. Cancels a running job, joins it, shuts the store down.
+    Expected<void> shutdown();
+
+private:
+    EngineImpl(std::unique_ptr<Store> store, EngineOptions options, observe::MetricsRegistry& metrics, QObject* parent);
+    void tick();
+    void joinJob();
+    void loadNewest();
+
+    Expected<void> startNetwork();
+    void exportRelayMetrics(const EngineSnapshot& s);
+    // addRelay (no action) and relayAction: checks, then hands the work to the relay-intel thread.
+    bool postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized, QString* error);
+
+    std::unique_ptr<Store> m_store;
+    EngineOptions m_opts;
+    std::unique_ptr<relays::RelayStateStore> m_relayState;
+    std::shared_ptr<net::AddressPolicy> m_policy;
+    std::unique_ptr<StoreSink> m_sink;
+    std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
+    bool drainIntake(std::chrono::milliseconds timeout);
+    std::unique_ptr<net::RelayPool> m_pool;
+    std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer
+    std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
+    std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
+    std::atomic<qint64> m_lastStoredAtMs{0};
+    observe::MetricsRegistry& m_metrics;
+    QTimer* m_timer = nullptr;
+    quint64 m_eventsAtOpen = 0;
+    quint64 m_archiveBytesAtOpen = 0;
+
+    mutable std::mutex m_newestMutex;         // guards m_newest (writer thread appends)
+    std::deque<NewestEvent> m_newest;         // bounded: EngineSnapshot::kNewestCapacity
+    std::atomic<quint64> m_stored{0}, m_duplicates{0}, m_archiveBytes{0};
+
+    std::thread m_job;
+    std::atomic<bool> m_jobRunning{false};
+    std::atomic<bool> m_jobCancel{false};
+
+    // Rates between ticks.
+    struct RatePoint {
+        qint64 ms = 0;
+        quint64 stored = 0, duplicate = 0, rejected = 0;
+    };
+    std::deque<RatePoint> m_rateWindow;  // bounded: kRateWindow_ms of ticks
+    static constexpr qint64 kRateWindow_ms = 2000;
+    EngineSnapshot m_last;
+    bool m_shutDown = false;
+
+    // Incidents: rules run on the GUI/engine thread in tick().
+    std::unique_ptr<observe::IncidentLog> m_incidents;
+    std::unique_ptr<IncidentRuleState> m_ruleState;
+    observe::Histogram* m_commitSeconds = nullptr;
+};
+
+}  // namespace archivist::engine
