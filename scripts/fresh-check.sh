@@ -195,7 +195,7 @@ fi
 lasttest=$src/build/Testing/Temporary/LastTest.log
 skips=$(grep -E '^SKIP +:' "$lasttest" || true)
 [[ -z $skips ]] || { echo "$skips" | sed 's/^/    /'; die "test cases were skipped (above)"; }
-ntests=$(grep -cE '^[0-9]+/[0-9]+ Test +#' "$lasttest" || true)
+ntests=$(grep -oE 'tests failed out of [0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
 say "make test passed in $((test_s / 60)) min $((test_s % 60)) s, no case skipped"
 
 say 'make run ARGS="--no-seed-relays --duration 5" (headless: no display in the root)'
@@ -232,4 +232,4 @@ if [[ $derive -eq 1 ]]; then
 fi
 
 total=$(($(date +%s) - START))
-say "PASS: $label — make test ${ntests} tests, all passed, none skipped; make run exit 0; $((total / 60)) min $((total % 60)) s in all"
+say "PASS: $label — make test: ${ntests} of ${ntests} tests passed, no case skipped; make run exit 0; $((total / 60)) min $((total % 60)) s in all"
