@@ -17,6 +17,7 @@
 #              FRESH_JOBS (default nproc) and FRESH_FUZZ_SECONDS (default 10).
 # See docs/testing.md ("Fresh-machine check") for what it does, how long it takes, its last result.
 set -euo pipefail
+{ # the whole script is read before it runs: editing this file meanwhile cannot change a running check
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${FRESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/archivist/fresh-check}
 WORKBASE=${FRESH_WORK:-/var/tmp}
@@ -195,7 +196,7 @@ if [[ -z $summary ]]; then  # install-deps, configure or the build failed: nothi
 fi
 echo "$summary" | sed 's/^/    /'
 if ((test_rc != 0)); then
-    grep -A 100 -E '^The following tests (FAILED|did not run)' "$log" | grep -E '^The following|^ *[0-9]+ - ' |
+    grep -A 100 -E '^The following tests (FAILED|did not run)' "$log" | grep -E '^The following|^[[:space:]]*[0-9]+ - ' |
         sed 's/^/    /' || true
     fail "make test exited $test_rc after $((test_s / 60)) min $((test_s % 60)) s"
     # A timing-sensitive test can fail when the machine is loaded: run the failed ones again, alone,
@@ -259,3 +260,5 @@ if ((${#failures[@]})); then
 fi
 say "PASS: $label — make test: $ntests of $ntests tests passed, no case skipped; make run exit 0$(
     [[ $extras -eq 1 ]] && echo '; package, demo, fuzz ok'); $took"
+exit 0
+}
