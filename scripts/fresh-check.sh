@@ -13,7 +13,7 @@
 #   --keep          keep the root afterwards (its path is printed) for a look inside
 #   --rebuild-base  bootstrap the base root again instead of using the cached one
 # Environment: FRESH_CACHE (default ~/.cache/archivist/fresh-check: base root tarball and logs),
-#              FRESH_WORK (default /var/tmp: where the root is unpacked; needs ~8 GB),
+#              FRESH_WORK (default /var/tmp: where the root is unpacked; needs ~5 GB),
 #              FRESH_JOBS (default nproc) and FRESH_FUZZ_SECONDS (default 10).
 # See docs/testing.md ("Fresh-machine check") for what it does, how long it takes, its last result.
 set -euo pipefail
@@ -35,7 +35,7 @@ for a in "$@"; do
         --derive) derive=1 ;;
         --keep) keep=1 ;;
         --rebuild-base) rebuild=1 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "fresh-check: unknown option '$a' (--help)" >&2; exit 2 ;;
     esac
 done

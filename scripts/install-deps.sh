@@ -65,8 +65,10 @@ if ((${#missing[@]})); then
   echo "Installing Debian packages: ${missing[*]}"
   SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   log=$(mktemp)
-  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-         $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  # (env, not a prefix assignment: sudo would drop it)
+  if ! { $SUDO apt-get update -qq &&
+         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+       } >"$log" 2>&1; then
     cat "$log" >&2; rm -f "$log"
     echo "install-deps: apt-get failed (above); the packages: ${missing[*]}" >&2
     exit 1
