@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-asan fuzz bench demo package clean
+.PHONY: all deps build run test test-asan fuzz bench demo package fresh-check clean
 
 all: build
 
@@ -33,7 +33,9 @@ test-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # libFuzzer targets, FUZZ_SECONDS each; new interesting inputs are kept in tests/fuzz/corpus/.
-fuzz: deps
+# clang and its fuzzer runtime come only with this target (install-deps' fuzz group).
+fuzz:
+	@bash scripts/install-deps.sh main fuzz
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DARCHIVIST_FUZZ=ON -DARCHIVIST_BUILD_UI=OFF -DARCHIVIST_BENCH=OFF
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $$(cd tests/fuzz && ls fuzz_*.cpp | sed 's/\.cpp//')
@@ -50,6 +52,10 @@ demo: build
 
 package: build
 	cd $(BUILD) && cpack -G DEB
+
+# The two commands on a clean Debian 12 root (downloads a system; needs root): docs/testing.md.
+fresh-check:
+	bash scripts/fresh-check.sh $(ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

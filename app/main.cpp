@@ -21,12 +21,10 @@
 
 #ifdef ARCHIVIST_HAVE_UI
 #include <QApplication>
-#include <QLibraryInfo>
-#include <QLocale>
 #include <QSettings>
-#include <QTranslator>
 
 #include "ui/main_window.h"
+#include "ui/translations.h"
 #endif
 
 using namespace archivist;
@@ -46,40 +44,6 @@ struct RunOptions {
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
     double screenshot_after_s = 10;
 };
-
-#ifdef ARCHIVIST_HAVE_UI
-// The console's language: QSettings "ui/language" ("en", "de"; "" or absent = the system's).
-// Installs the application's translation (embedded as :/i18n/archivist_<lang>.qm; English carries
-// the plural forms) and Qt's own qtbase translation when the system has it. The translators are
-// children of the application. Command-line and core messages stay English by design.
-void installTranslations(QCoreApplication& qapp) {
-    const QString chosen = QSettings().value("ui/language").toString().trimmed();
-    QLocale locale = QLocale::system();
-    if (!chosen.isEmpty()) {
-        locale = QLocale(chosen);
-        if (locale.language() == QLocale::C) {
-            std::fprintf(stderr, "archivist: ui/language '%s' is not a language; using the system's\n",
-                         chosen.toLocal8Bit().constData());
-            locale = QLocale::system();
-        } else {
-            QLocale::setDefault(locale);  // numbers and dates follow the chosen language too
-        }
-    }
-    auto* app = new QTranslator(&qapp);
-    // load(QLocale, …) walks the locale's UI languages (de_AT → de); unknown ones fall back to English.
-    if (app->load(locale, "archivist", "_", ":/i18n") || app->load(":/i18n/archivist_en.qm")) {
-        qapp.installTranslator(app);
-    } else {
-        std::fprintf(stderr, "archivist: the embedded translations are missing\n");
-        delete app;
-    }
-    auto* qt = new QTranslator(&qapp);
-    if (qt->load(locale, "qtbase", "_", QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
-        qapp.installTranslator(qt);
-    else
-        delete qt;  // optional: Qt's dialogs then stay English
-}
-#endif
 
 int usageError(const QCommandLineParser& p, const QString& msg) {
     std::fprintf(stderr, "archivist: %s\n%s", msg.toLocal8Bit().constData(), p.helpText().toLocal8Bit().constData());
@@ -271,7 +235,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         ui::MainWindowOptions wo;
         wo.log_ring = &logRing;  // both outlive the window (declared above, reset after it)
         wo.metrics = &metrics;
-        installTranslations(*qapp);
+        ui::installTranslations(*qapp, QSettings().value("ui/language").toString());
         window = std::make_unique<ui::MainWindow>(engine->get(), wo);
         window->show();
         if (!opts.screenshot_dir.isEmpty()) {

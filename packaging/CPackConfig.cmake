@@ -1,6 +1,8 @@
 # `make package` (or `cpack` in the build directory): a .deb with the program, its desktop entry,
 # its icon (scalable + 256x256) and its AppStream metadata. Runtime library dependencies come from
-# dpkg-shlibdeps; Qt's own translations (Qt dialogs in German) are only recommended.
+# dpkg-shlibdeps; Qt's own translations are a dependency too: the console's German catalogue
+# covers its own texts, Qt's (qt6-translations-l10n: qtbase_de.qm) the buttons and dialogs Qt draws,
+# which would otherwise stay English ("Cancel") in a German window.
 install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.desktop DESTINATION share/applications)
 install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.svg
         DESTINATION share/icons/hicolor/scalable/apps)
@@ -25,5 +27,5 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)  # RelWithDebInfo builds carry ~50 MB of debug info
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "qt6-translations-l10n")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "qt6-translations-l10n")  # dpkg-shlibdeps adds the libraries
 include(CPack)

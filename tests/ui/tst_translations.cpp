@@ -1,13 +1,15 @@
 // Translations: the embedded German catalogue turns the window's menus and dock titles German;
 // translations/archivist_de.ts has no unfinished, empty or placeholder-losing entry and every one
 // of its entries is found under the context tr() really uses; the English catalogue gives proper
-// plurals ("Add 1 relay" / "Add 2 relays") in the Add relays dialog.
+// plurals ("Add 1 relay" / "Add 2 relays") in the Add relays dialog; what the console installs at
+// start (ui::installTranslations) includes Qt's own German catalogue, so "Cancel" is "Abbrechen".
 #include <QDialogButtonBox>
 #include <QDockWidget>
 #include <QFile>
 #include <QMenuBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTranslator>
 #include <QXmlStreamReader>
@@ -17,6 +19,7 @@
 #include "fake_engine.h"
 #include "ui/add_relays_dialog.h"
 #include "ui/main_window.h"
+#include "ui/translations.h"
 
 using namespace archivist;
 
@@ -158,6 +161,41 @@ private slots:
         ui::MainWindow w(&engine, o);
         QCOMPARE(w.findChild<QDockWidget*>("dock-incidents")->windowTitle(), QString("Incidents"));
         QCOMPARE(w.menuBar()->actions().first()->text(), QString("&File"));
+    }
+
+    // What the console installs at start with German chosen: its own catalogue and Qt's, so the
+    // texts Qt draws itself (standard buttons) are German too. Fails where Qt's catalogue is
+    // missing (Debian: qt6-translations-l10n, which scripts/install-deps.sh installs).
+    void consoleLoadsQtsOwnCatalogue_data() {
+        QTest::addColumn<QString>("language");
+        QTest::addColumn<bool>("qt_catalogue");
+        QTest::addColumn<QString>("cancel");
+        QTest::newRow("de") << "de" << true << "Abbrechen";
+        QTest::newRow("de_AT") << "de_AT" << true << "Abbrechen";
+        QTest::newRow("en") << "en" << false << "Cancel";
+        QTest::newRow("fr (no console catalogue: English, and English buttons)") << "fr" << false << "Cancel";
+    }
+    void consoleLoadsQtsOwnCatalogue() {
+        QFETCH(QString, language);
+        QFETCH(bool, qt_catalogue);
+        QFETCH(QString, cancel);
+        const QLocale before;
+        const auto t = ui::installTranslations(*QCoreApplication::instance(), language);
+        const auto undo = qScopeGuard([&] {
+            for (QTranslator* tr : {t.app, t.qt}) {
+                if (!tr) continue;
+                QCoreApplication::removeTranslator(tr);
+                delete tr;
+            }
+            QLocale::setDefault(before);
+        });
+        QVERIFY(t.app);
+        QCOMPARE(t.qt_needed, qt_catalogue);
+        QVERIFY2(bool(t.qt) == qt_catalogue,
+                 qPrintable("Qt's catalogue qtbase_de.qm is not in " + t.qt_dir +
+                            ": install qt6-translations-l10n (scripts/install-deps.sh installs it)"));
+        QDialogButtonBox box(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+        QCOMPARE(box.button(QDialogButtonBox::Cancel)->text(), cancel);
     }
 
     void germanTsIsCompleteAndLoaded() {
