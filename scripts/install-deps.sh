@@ -10,6 +10,10 @@ DEB_PACKAGES=(
   qt6-l10n-tools libgl-dev
   libsqlite3-dev libzstd-dev libsecp256k1-dev libssl-dev
   zstd jq nodejs npm xvfb xauth
+  zlib1g-dev
+  # The ClickHouse sink's tests start a private server on 127.0.0.1 (docs/clickhouse.md); the
+  # packages' own service is not needed and may stay stopped.
+  clickhouse-server clickhouse-client
 )
 
 missing=()
