@@ -72,6 +72,11 @@ void HttpGet::onConnected() {
     connect(m_socket, &QAbstractSocket::readyRead, this, &HttpGet::onReadyRead);
     connect(m_socket, &QAbstractSocket::disconnected, this, &HttpGet::onDisconnected);
     connect(m_socket, &QAbstractSocket::errorOccurred, this, &HttpGet::onDisconnected);
+    connect(m_socket, &QAbstractSocket::bytesWritten, this, [this] {
+        if (m_finished || !m_socket || m_socket->bytesToWrite() > 0 || m_sentSignalled) return;
+        m_sentSignalled = true;
+        emit requestSent();
+    });
 
     const RequestLine line = requestLine(m_url, m_url.scheme().toLower() == "https");
     const QByteArray& host = line.host;

@@ -62,6 +62,9 @@ public:
 
 signals:
     void finished(int status, const QByteArray& body, const QString& error);
+    // The whole request has left the socket's buffer for the kernel (at most once, before
+    // finished): the server is now reading or working on it.
+    void requestSent();
 
 private:
     enum class Phase { Header, FixedBody, ChunkSize, ChunkData, ChunkDataEnd, Trailers, UntilClose, Done };
@@ -94,6 +97,7 @@ private:
     bool m_finished = false;
     bool m_peerGone = false;
     bool m_requestWritten = false;
+    bool m_sentSignalled = false;
     static constexpr qint64 kMaxHeaderBytes = 16 * 1024;
     static constexpr qint64 kMaxChunkLineBytes = 1024;
     static constexpr qint64 kSocketReadBufferBytes = 64 * 1024;

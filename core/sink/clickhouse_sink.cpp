@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "core/archive/segment_format.h"
 #include "core/archive/segment_writer.h"
 #include "core/net/address_policy.h"
 #include "core/net/checked_resolver.h"
@@ -84,6 +85,8 @@ private:
     void schedule(int64_t delay_ms);
     void runSchema(size_t step);
     void buildNext(const SourcePosition& horizon);
+    // While the server works on a full batch, the next one is built and compressed (backlog only).
+    void prepareNext();
     void rebuildPending();
     void insert();
     void check();
@@ -91,7 +94,9 @@ private:
     void fail(const std::string& error, bool ambiguous, bool server_answered);
     bool savePosition();
     // max_query_size > 0: allow a query text that long (a check names every author of a batch).
-    void request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done);
+    // on_sent: called once the whole request has gone to the kernel.
+    void request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done,
+                 std::function<void()> on_sent = {});
     void publish();  // copies the worker's view into the owner's status (under its mutex)
     SourcePosition horizon() const;
     uint64_t lagArchiveBytes(const SourcePosition& from, const SourcePosition& to);
@@ -106,6 +111,9 @@ private:
     net::HttpGet* m_http = nullptr;
     QTimer* m_timer = nullptr;
     std::optional<ShipBatch> m_batch;
+    QByteArray m_body;               // m_batch's rows, gzip-compressed (all partitions)
+    std::optional<ShipBatch> m_next;  // built ahead while m_batch is in flight
+    QByteArray m_nextBody;
     bool m_maybeCommitted = false;  // the current batch may be (partly) on the server
     bool m_schemaReady = false;
     bool m_busy = false;
@@ -120,7 +128,6 @@ private:
         uint64_t events, wire;
     };
     std::deque<RatePoint> m_rate;  // bounded: ~10 s of acknowledgements
-    std::string m_lastSkippedExample;
 };
 
 SourcePosition ShipWorker::horizon() const {
@@ -130,13 +137,16 @@ SourcePosition ShipWorker::horizon() const {
 
 uint64_t ShipWorker::lagArchiveBytes(const SourcePosition& from, const SourcePosition& to) {
     if (!positionLess(from, to)) return 0;
-    if (from.segment == to.segment) return to.offset - std::min(from.offset, to.offset);
+    // Frame bytes only: a segment's frames start after its header.
+    const auto span = [](uint64_t a, uint64_t b) {
+        a = std::max<uint64_t>(a, archive::kHeaderBytes);
+        return b > a ? b - a : 0;
+    };
+    if (from.segment == to.segment) return span(from.offset, to.offset);
     uint64_t n = 0;
-    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s) {
-        const uint64_t size = fileSize(archive::segmentPath(m_opts.archive_dir, s));
-        n += s == from.segment ? size - std::min(size, from.offset) : size;
-    }
-    return n + to.offset;
+    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s)
+        n += span(s == from.segment ? from.offset : 0, fileSize(archive::segmentPath(m_opts.archive_dir, s)));
+    return n + span(0, to.offset);
 }
 
 void ShipWorker::publish() {
@@ -145,7 +155,8 @@ void ShipWorker::publish() {
     m_view.horizon = h;
     m_view.pending = m_state.events.pending.has_value();
     m_view.lag_archive_bytes = lagArchiveBytes(m_state.events.position, h);
-    m_view.buffer_bytes = m_batch ? m_batch->memoryBytes() : 0;
+    m_view.buffer_bytes = (m_batch ? m_batch->memoryBytes() : 0) + (m_next ? m_next->memoryBytes() : 0) +
+                          uint64_t(m_body.capacity() + m_nextBody.capacity());
     const int64_t now = nowMs();
     while (m_rate.size() > 2 && now - m_rate.front().ms > 10000) m_rate.pop_front();
     if (m_rate.size() >= 2) {
@@ -183,23 +194,24 @@ void ShipWorker::begin() {
     });
     m_view.target = ClickHouseSink::targetIdentity(m_opts);
     m_view.node = m_opts.node;
-    m_view.buffer_capacity = uint64_t(m_opts.batch_bytes) * 2 + (4u << 20);
+    // Two batches (the one in flight and the next), each at most batch_bytes plus one frame of
+    // rows, plus their gzip bodies.
+    m_view.buffer_capacity = uint64_t(m_opts.batch_bytes) * 4 + (16u << 20);
     if (m_opts.replay_from) {
         const SourcePosition from = *m_opts.replay_from;
         const SourcePosition saved = m_state.events.position;
         if (positionLess(from, saved)) {
+            // The lag in events needs the number of rows before the new position.
             auto before = m_batcher.countRows(from, saved);
-            if (!before) {
-                fail("replay: " + before.error().message, false, false);
-            } else {
-                qCInfo(lcSink).noquote() << QString::fromStdString("replaying from " + positionText(from) + " (" +
-                                                                   std::to_string(*before) + " events before the saved position " +
-                                                                   positionText(saved) + ")");
-                m_state.events.position = from;
-                m_state.events.rows_before -= std::min(m_state.events.rows_before, *before);
-                m_state.events.pending.reset();  // re-shipped by the replay anyway
-                if (!savePosition()) return;
-            }
+            if (!before)  // shipping will meet the same damage and report it
+                qCWarning(lcSink).noquote() << QString::fromStdString("replay: " + before.error().message);
+            qCInfo(lcSink).noquote() << QString::fromStdString("replaying from " + positionText(from) + " (" +
+                                                               std::to_string(before ? *before : 0) +
+                                                               " events before the saved position " + positionText(saved) + ")");
+            m_state.events.position = from;
+            m_state.events.rows_before -= std::min(m_state.events.rows_before, before ? *before : 0);
+            m_state.events.pending.reset();  // re-shipped by the replay anyway
+            if (!savePosition()) return;
         } else {
             qCInfo(lcSink).noquote() << QString::fromStdString("nothing before the saved position " + positionText(saved) +
                                                                " to replay; shipping from there");
@@ -225,6 +237,9 @@ void ShipWorker::shutdown() {
     }
     m_view.phase = SinkPhase::Stopped;
     m_batch.reset();
+    m_next.reset();
+    m_body.clear();
+    m_nextBody.clear();
     publish();
     delete m_resolver;  // answers pending lookups with "cancelled"; m_stopping ignores them
     m_resolver = nullptr;
@@ -266,11 +281,33 @@ void ShipWorker::pump() {
     buildNext(h);
 }
 
+void ShipWorker::prepareNext() {
+    if (!m_batch || !m_batch->full || m_next || m_stopping) return;
+    BatchLimits limits;
+    limits.max_bytes = m_opts.batch_bytes;
+    limits.max_rows = m_opts.batch_rows;
+    auto b = m_batcher.build(m_batch->end, horizon(), limits);
+    if (!b || b->row_count == 0) return;  // the regular path builds (and reports) it
+    auto gz = gzipCompress(b->rows, m_opts.gzip_level);
+    if (!gz) return;
+    m_nextBody = QByteArray::fromStdString(*gz);
+    m_next = std::move(*b);
+}
+
 void ShipWorker::buildNext(const SourcePosition& h) {
     BatchLimits limits;
     limits.max_bytes = m_opts.batch_bytes;
     limits.max_rows = m_opts.batch_rows;
-    auto b = m_batcher.build(m_state.events.position, h, limits);
+    Expected<ShipBatch> b = makeError("none", "");
+    QByteArray body;
+    if (m_next && m_next->start == m_state.events.position) {
+        b = std::move(*m_next);
+        body = std::move(m_nextBody);
+    } else {
+        b = m_batcher.build(m_state.events.position, h, limits);
+    }
+    m_next.reset();
+    m_nextBody.clear();
     if (!b) {
         fail("archive: " + b.error().message, false, false);
         return;
@@ -297,6 +334,7 @@ void ShipWorker::buildNext(const SourcePosition& h) {
         return;
     }
     m_batch = std::move(*b);
+    m_body = std::move(body);
     m_maybeCommitted = false;
     insert();
 }
@@ -321,6 +359,7 @@ void ShipWorker::rebuildPending() {
         m_maybeCommitted = true;  // sent before the restart: ask the server first
     }
     m_batch = std::move(*b);
+    m_body.clear();
     pump();
 }
 
@@ -343,21 +382,29 @@ void ShipWorker::runSchema(size_t step) {
 
 void ShipWorker::insert() {
     ShipBatch& b = *m_batch;
-    const std::string rows = b.unconfirmedRows();
-    auto gz = gzipCompress(rows, m_opts.gzip_level);
-    if (!gz) {
-        fail("gzip: " + gz.error().message, false, false);
-        return;
+    const bool whole = b.unconfirmedRowCount() == b.row_count;
+    uint64_t raw = 0;
+    QByteArray body;
+    if (whole && !m_body.isEmpty()) {
+        body = m_body;  // shared, not copied
+        raw = b.rows.size();
+    } else {
+        const std::string rows = whole ? b.rows : b.unconfirmedRows();
+        auto gz = gzipCompress(rows, m_opts.gzip_level);
+        if (!gz) {
+            fail("gzip: " + gz.error().message, false, false);
+            return;
+        }
+        body = QByteArray::fromStdString(*gz);
+        raw = rows.size();
+        if (whole) m_body = body;  // kept for a retry
     }
-    const uint64_t wire = gz->size();
-    const uint64_t raw = rows.size();
+    const uint64_t wire = uint64_t(body.size());
     m_view.phase = SinkPhase::Shipping;
     m_lastSendMs = nowMs();
     // insert_distributed_sync: through a Distributed table, acknowledge only once the shards have
     // the rows (ignored by other tables).
     const QString query = QString::fromStdString("INSERT INTO " + m_tables.events() + " FORMAT JSONEachRow");
-    const QByteArray body = QByteArray::fromStdString(*gz);
-    gz->clear();
     publish();
     request(body, query, true, 0, [this, wire, raw](int status, const QByteArray& answer, const std::string& error, bool written) {
         m_view.wire_bytes += wire;
@@ -367,7 +414,7 @@ void ShipWorker::insert() {
             return fail("insert: HTTP " + std::to_string(status) + ": " + serverMessage(answer), true, true);
         for (auto& [p, part] : m_batch->parts) part.confirmed = true;
         ack();
-    });
+    }, [this] { prepareNext(); });
 }
 
 void ShipWorker::check() {
@@ -377,6 +424,11 @@ void ShipWorker::check() {
     std::set<std::string> pubkeys;
     for (const auto& [p, part] : b.parts)
         if (!part.confirmed) pubkeys.insert(part.pubkeys.begin(), part.pubkeys.end());
+    if (pubkeys.empty()) {  // nothing left to ask about
+        m_maybeCommitted = false;
+        ack();
+        return;
+    }
     std::string sql = "SELECT " + std::string(kEventsPartitionSql) + " AS p, count() FROM " + m_tables.events() +
                       " WHERE node = " + sqlQuote(m_opts.node) + " AND batch = " + sqlQuote(b.id) + " AND pubkey IN (";
     bool first = true;
@@ -458,6 +510,7 @@ void ShipWorker::ack() {
     m_backoffMs = 0;
     m_rate.push_back({m_view.last_ack_at_ms, m_view.shipped_events, m_view.wire_bytes});
     m_batch.reset();
+    m_body.clear();
     m_view.phase = SinkPhase::Shipping;
     publish();
     if (more) QMetaObject::invokeMethod(this, [this] { pump(); }, Qt::QueuedConnection);
@@ -485,7 +538,8 @@ void ShipWorker::fail(const std::string& error, bool ambiguous, bool server_answ
     schedule(m_backoffMs);
 }
 
-void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done) {
+void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done,
+                         std::function<void()> on_sent) {
     m_busy = true;
     ++m_view.requests;
     QUrl url = m_opts.url;
@@ -513,7 +567,7 @@ void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip
         if (m_stopping) return;
         done(status, answer, error, written);
     };
-    m_resolver->resolve(target, [this, url, body, headers, finish](Expected<QHostAddress> address) {
+    m_resolver->resolve(target, [this, url, body, headers, finish, on_sent](Expected<QHostAddress> address) {
         if (m_stopping) return;
         if (!address) {
             finish(0, {}, address.error().code + ": " + address.error().message, false);
@@ -531,6 +585,7 @@ void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip
                     http->deleteLater();
                     finish(status, answer, error.toStdString(), written);
                 });
+        if (on_sent) connect(http, &net::HttpGet::requestSent, this, on_sent);
         http->post(url, *address, body, headers);
     });
 }

@@ -94,7 +94,7 @@ struct SinkStatus {
     bool pending = false;            // a batch is out and not acknowledged
     uint64_t lag_events = 0;         // archived rows not yet acknowledged
     double lag_seconds = 0;          // age of the oldest of them (0 when caught up)
-    uint64_t lag_archive_bytes = 0;  // compressed archive bytes not yet acknowledged (approximate across segments)
+    uint64_t lag_archive_bytes = 0;  // archive (zstd frame) bytes not yet acknowledged
     uint64_t shipped_events = 0;     // acknowledged this run
     uint64_t shipped_batches = 0;
     uint64_t requests = 0;           // HTTP requests this run (inserts, checks, schema)
