@@ -76,6 +76,12 @@ private:
     }
 };
 
+// A loopback port nothing listens on (it was free a moment ago); 0 if none could be found.
+quint16 unusedPort() {
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 0;
+}
+
 QByteArray chunked(const QList<QByteArray>& chunks) {
     QByteArray out = "HTTP/1.1 200 OK\r\nContent-Type: application/nostr+json\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (const QByteArray& c : chunks) out += QByteArray::number(c.size(), 16) + ";ext=1\r\n" + c + "\r\n";
@@ -187,12 +193,8 @@ private slots:
     }
 
     void connectFailedWhenNothingListens() {
-        quint16 port = 0;
-        {
-            QTcpServer probe;
-            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-            port = probe.serverPort();
-        }
+        const quint16 port = unusedPort();
+        QVERIFY(port);
         HttpGet get;
         QSignalSpy done(&get, &HttpGet::finished);
         get.start(QUrl(QStringLiteral("http://relay.example:%1/").arg(port)), QHostAddress::LocalHost);
@@ -274,12 +276,8 @@ private slots:
         QVERIFY(post.requestWritten());
         QCOMPARE(srv.body().size(), 100000);
 
-        quint16 port = 0;
-        {
-            QTcpServer probe;
-            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-            port = probe.serverPort();
-        }
+        const quint16 port = unusedPort();
+        QVERIFY(port);
         HttpGet refused;
         QSignalSpy failed(&refused, &HttpGet::finished);
         refused.post(QUrl(QStringLiteral("http://db.example:%1/").arg(port)), QHostAddress::LocalHost, "x");
