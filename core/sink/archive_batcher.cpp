@@ -149,6 +149,7 @@ Expected<ShipBatch> ArchiveBatcher::build(SourcePosition from, SourcePosition ho
     uint32_t segment = std::max<uint32_t>(from.segment, segments.empty() ? 0 : segments.front());
     bool opened = false;
     bool reached_stop = false;
+    uint64_t at = 0;  // where the next frame starts in `segment`
     while (segment != 0 && segment <= stop_at.segment) {
         const bool last = segment == stop_at.segment;
         if (!opened) {
@@ -158,7 +159,13 @@ Expected<ShipBatch> ArchiveBatcher::build(SourcePosition from, SourcePosition ho
                 return makeError("corrupt", "archive segment " + std::to_string(segment) + " is missing");
             if (auto r = reader.open(path, segment); !r) return r.error();
             opened = true;
-            reader.seek(segment == from.segment ? from.offset : 0);
+            at = std::max(segment == from.segment ? from.offset : 0, reader.firstFrameOffset());
+            reader.seek(at);
+        }
+        // Past the durable end the writer may be appending: never read there.
+        if (last && at >= stop_at.offset) {
+            reached_stop = true;
+            break;
         }
         archive::Frame f;
         if (!reader.next(f)) {
@@ -188,6 +195,7 @@ Expected<ShipBatch> ArchiveBatcher::build(SourcePosition from, SourcePosition ho
         if (last && frame_end > stop_at.offset)
             return makeError("corrupt", "no frame of segment " + std::to_string(segment) + " ends at " +
                                             std::to_string(stop_at.offset));
+        at = frame_end;
         b.end = SourcePosition{segment, frame_end};
         b.archive_bytes += f.ref.length;
         ++b.frames;

@@ -16,6 +16,7 @@
 #include <map>
 #include <random>
 
+#include "core/archive/segment_format.h"
 #include "core/archive/segment_writer.h"
 #include "core/engine/config.h"
 #include "core/engine/sink_setup.h"
@@ -372,6 +373,29 @@ private slots:
         const std::string rest = batch.unconfirmedRows();
         QCOMPARE(std::count(rest.begin(), rest.end(), '\n'), 5L);
         QVERIFY(rest.find("\"created_at\":1704067200") == std::string::npos);
+    }
+
+    // Past the durable end a frame may be half written: the batcher never reads there.
+    void batcherStopsAtTheDurableEnd() {
+        Archive a;
+        testing::EventSigner s(12);
+        const SourcePosition f1 = a.eventsFrame(s, {0}, 3);
+        QVERIFY(a.writer.seal());
+        const SourcePosition empty{f1.segment + 1, archive::kHeaderBytes};  // the new segment: header only
+        const auto path = archive::segmentPath(a.dir, empty.segment);
+        std::ofstream(path, std::ios::app | std::ios::binary) << std::string("\x28\xb5\x2f\xfd\x64\x00", 6);
+        ArchiveBatcher b(a.dir, "n1");
+        auto all = b.build({}, empty, BatchLimits{});
+        QVERIFY2(all, all ? "" : all.error().message.c_str());
+        QCOMPARE(all->row_count, uint64_t(3));
+        QCOMPARE(all->end, empty);
+        auto none = b.build(SourcePosition{empty.segment, 0}, empty, BatchLimits{});
+        QVERIFY2(none, none ? "" : none.error().message.c_str());
+        QCOMPARE(none->frames, 0u);
+        QCOMPARE(none->end, empty);
+        // Within the durable range the same bytes are damage, and say so.
+        QCOMPARE(b.build({}, SourcePosition{empty.segment, empty.offset + 6}, BatchLimits{}).error().code,
+                 std::string("corrupt"));
     }
 
     void batcherCrossesSegmentsAndSkipsWhatIsNotAnEvent() {
