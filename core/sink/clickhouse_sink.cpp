@@ -123,11 +123,7 @@ private:
     int64_t m_lastSendMs = 0;
     int64_t m_backlogSinceMs = 0;  // archival time of the oldest unshipped frame, when it predates this run
     SinkStatus m_view;             // the worker's copy, published to the owner
-    struct RatePoint {
-        int64_t ms;
-        uint64_t events, wire;
-    };
-    std::deque<RatePoint> m_rate;  // bounded: ~10 s of acknowledgements
+    uint64_t m_wireAtAck = 0;      // m_view.wire_bytes at the previous acknowledgement
 };
 
 SourcePosition ShipWorker::horizon() const {
@@ -157,15 +153,6 @@ void ShipWorker::publish() {
     m_view.lag_archive_bytes = lagArchiveBytes(m_state.events.position, h);
     m_view.buffer_bytes = (m_batch ? m_batch->memoryBytes() : 0) + (m_next ? m_next->memoryBytes() : 0) +
                           uint64_t(m_body.capacity() + m_nextBody.capacity());
-    const int64_t now = nowMs();
-    while (m_rate.size() > 2 && now - m_rate.front().ms > 10000) m_rate.pop_front();
-    if (m_rate.size() >= 2) {
-        const double dt = std::max<int64_t>(1, now - m_rate.front().ms) / 1000.0;
-        m_view.events_per_s = double(m_rate.back().events - m_rate.front().events) / dt;
-        m_view.wire_bytes_per_s = double(m_rate.back().wire - m_rate.front().wire) / dt;
-    } else {
-        m_view.events_per_s = m_view.wire_bytes_per_s = 0;
-    }
     // The oldest unshipped frame: archived before this run → its segment's creation time (an upper
     // bound of its age); otherwise the owner's marks know when it became durable.
     m_backlogSinceMs = 0;
@@ -508,7 +495,15 @@ void ShipWorker::ack() {
     m_view.consecutive_failures = 0;
     m_view.last_ack_at_ms = nowMs();
     m_backoffMs = 0;
-    m_rate.push_back({m_view.last_ack_at_ms, m_view.shipped_events, m_view.wire_bytes});
+    {
+        std::lock_guard lock(m_owner.m_mutex);
+        auto& acks = m_owner.m_acks;
+        while (!acks.empty() && (acks.size() >= ClickHouseSink::kMaxDurableMarks ||
+                                 m_view.last_ack_at_ms - acks.front().at_ms > ClickHouseSink::kRateWindowMs))
+            acks.pop_front();
+        acks.push_back({m_view.last_ack_at_ms, b.row_count, m_view.wire_bytes - m_wireAtAck});
+    }
+    m_wireAtAck = m_view.wire_bytes;
     m_batch.reset();
     m_body.clear();
     m_view.phase = SinkPhase::Shipping;
@@ -698,6 +693,13 @@ SinkStatus ClickHouseSink::status() const {
     std::lock_guard lock(m_mutex);
     SinkStatus s = m_status;
     s.horizon = m_horizon;
+    const int64_t now = nowMs();
+    s.events_per_s = s.wire_bytes_per_s = 0;
+    for (const auto& a : m_acks) {
+        if (now - a.at_ms > kRateWindowMs) continue;
+        s.events_per_s += double(a.events) * 1000.0 / kRateWindowMs;
+        s.wire_bytes_per_s += double(a.wire_bytes) * 1000.0 / kRateWindowMs;
+    }
     s.lag_events = m_archiveEvents > m_rowsBefore ? m_archiveEvents - m_rowsBefore : 0;
     const bool behind = positionLess(s.position, s.horizon) || s.pending;
     if (behind) {
@@ -710,7 +712,7 @@ SinkStatus ClickHouseSink::status() const {
                 }
             }
         }
-        s.lag_seconds = since > 0 ? std::max<double>(0, double(nowMs() - since) / 1000.0) : 0;
+        s.lag_seconds = since > 0 ? std::max<double>(0, double(now - since) / 1000.0) : 0;
     } else {
         s.lag_seconds = 0;
         s.lag_events = 0;

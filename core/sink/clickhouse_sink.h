@@ -107,7 +107,7 @@ struct SinkStatus {
     uint64_t wire_bytes = 0;         // compressed request bodies of inserts this run
     uint64_t body_bytes = 0;         // their uncompressed size
     uint64_t archive_bytes = 0;      // archive (zstd) bytes of the frames acknowledged this run
-    double events_per_s = 0;         // over the last ~10 s
+    double events_per_s = 0;         // acknowledged over the last 10 s
     double wire_bytes_per_s = 0;
     std::string last_error;
     int64_t last_error_at_ms = 0;
@@ -119,6 +119,7 @@ struct SinkStatus {
 class ClickHouseSink {
 public:
     static constexpr size_t kMaxDurableMarks = 4096;
+    static constexpr int64_t kRateWindowMs = 10000;  // events_per_s: acknowledged over the last 10 s
 
     static Expected<std::unique_ptr<ClickHouseSink>> create(ClickHouseSinkOptions options,
                                                             observe::MetricsRegistry* metrics = nullptr);
@@ -168,6 +169,12 @@ private:
     uint64_t m_rowsBefore = 0;       // rows before the acknowledged position
     int64_t m_backlogSinceMs = 0;    // set when the oldest unshipped frame predates this run
     std::deque<DurableMark> m_marks;  // bounded: kMaxDurableMarks
+    struct Ack {
+        int64_t at_ms = 0;
+        uint64_t events = 0;
+        uint64_t wire_bytes = 0;
+    };
+    std::deque<Ack> m_acks;  // the last kRateWindowMs of acknowledgements; at most kMaxDurableMarks
 };
 
 }  // namespace archivist::sink

@@ -443,6 +443,8 @@ private slots:
             QCOMPARE(st.lag_seconds, 0.0);
             QCOMPARE(st.errors, uint64_t(0));
             QVERIFY(st.wire_bytes > 0 && st.wire_bytes < st.body_bytes);
+            QCOMPARE(st.events_per_s, 75.0 * 1000 / ClickHouseSink::kRateWindowMs);  // acknowledged in the window
+            QVERIFY(st.wire_bytes_per_s > 0);
             sink->stop();
             QCOMPARE(sink->status().phase, SinkPhase::Stopped);
         }

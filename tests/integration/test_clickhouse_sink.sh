@@ -4,7 +4,8 @@
 #   1. `archivist ship` ships 100k events; counts per kind equal `archivist stats`; the rows read
 #      back equal the archived events (a corpus with every escaping case, compared field by field);
 #   2. the server SIGKILLed mid-stream and restarted: every event exactly once;
-#   3. archivist SIGKILLed mid-batch (three times) and restarted: every event exactly once;
+#   3. archivist SIGKILLed mid-batch (three times: at 20, 40 and 60 % shipped) and restarted: every
+#      event exactly once;
 #   4. a running engine ships live events from a real relay; a sink pointed at a dead address
 #      leaves ingest unaffected and raises the sink_failing incident (seen on /metrics);
 #   5. two data directories (two nodes) ship into one database: two node values, overlap deduplicated;
@@ -121,7 +122,7 @@ note "2. $(jq -c '{errors, parts_confirmed, parts_resent}' "$WORK/ship_b.out")"
 
 # 3. archivist SIGKILLed mid-batch, three times, then restarted to the end.
 sink_config "$A" ship_c 262144
-for frac in 4 2 1; do
+for frac in 4 3 2; do
     "$ARCHIVIST" ship --data-dir "$A" >"$WORK/ship_c.out" 2>"$WORK/ship_c.err" &
     pid=$!
     track_pid "$pid"
