@@ -224,7 +224,7 @@ private slots:
         ScriptedHttpServer srv;
         srv.response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         QByteArray body(1 << 20, '\0');
-        for (int i = 0; i < body.size(); ++i) body[i] = char((i * 7919) >> 3);  // binary, with CR, LF and NUL
+        for (qsizetype i = 0; i < body.size(); ++i) body[i] = char((uint64_t(i) * 7919) >> 3);  // binary, with CR, LF and NUL
         HttpGetOptions o;
         o.timeout_ms = 10000;
         HttpGet post(o);
