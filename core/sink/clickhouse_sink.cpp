@@ -662,31 +662,29 @@ void ClickHouseSink::start(SourcePosition horizon, uint64_t archive_events) {
 }
 
 void ClickHouseSink::notifyDurable(SourcePosition end, uint64_t archive_events) {
-    {
-        std::lock_guard lock(m_mutex);
-        if (m_stopped) return;
-        if (positionLess(m_horizon, end)) {
-            m_horizon = end;
-            if (m_marks.size() >= kMaxDurableMarks) {
-                // Full: merge the two oldest marks, keeping the older time (the lag is never understated).
-                m_marks[1].at_ms = m_marks[0].at_ms;
-                m_marks.pop_front();
-            }
-            m_marks.push_back({end, nowMs()});
+    std::lock_guard lock(m_mutex);
+    if (m_stopped) return;
+    if (positionLess(m_horizon, end)) {
+        m_horizon = end;
+        if (m_marks.size() >= kMaxDurableMarks) {
+            // Full: merge the two oldest marks, keeping the older time (the lag is never understated).
+            m_marks[1].at_ms = m_marks[0].at_ms;
+            m_marks.pop_front();
         }
-        m_archiveEvents = archive_events;
-        if (!m_started) return;
+        m_marks.push_back({end, nowMs()});
     }
-    if (!m_wakePosted.exchange(true)) {
-        ShipWorker* w = m_worker;
-        QMetaObject::invokeMethod(
-            w,
-            [this, w] {
-                m_wakePosted.store(false);
-                w->wake();
-            },
-            Qt::QueuedConnection);
-    }
+    m_archiveEvents = archive_events;
+    if (!m_started || m_wakePosted.exchange(true)) return;
+    // Posted under the mutex: stop() sets m_stopped under it before the worker goes, so the
+    // worker still exists here (a wake-up left in its queue at shutdown is discarded with it).
+    ShipWorker* w = m_worker;
+    QMetaObject::invokeMethod(
+        w,
+        [this, w] {
+            m_wakePosted.store(false);
+            w->wake();
+        },
+        Qt::QueuedConnection);
 }
 
 SinkStatus ClickHouseSink::status() const {
@@ -701,6 +699,7 @@ SinkStatus ClickHouseSink::status() const {
         s.wire_bytes_per_s += double(a.wire_bytes) * 1000.0 / kRateWindowMs;
     }
     s.lag_events = m_archiveEvents > m_rowsBefore ? m_archiveEvents - m_rowsBefore : 0;
+    s.durable_marks = m_marks.size();
     const bool behind = positionLess(s.position, s.horizon) || s.pending;
     if (behind) {
         int64_t since = m_backlogSinceMs;
@@ -774,6 +773,8 @@ void ClickHouseSink::registerMetrics() {
         [](const SinkStatus& s) { return s.events_per_s; });
     add("archivist_sink_buffer_bytes", "Memory held by the batch in progress", [](const SinkStatus& s) { return double(s.buffer_bytes); });
     add("archivist_sink_buffer_capacity_bytes", "Bound of the batch memory", [](const SinkStatus& s) { return double(s.buffer_capacity); });
+    add("archivist_sink_durable_marks", "Commit marks kept for the lag in seconds (bounded)",
+        [](const SinkStatus& s) { return double(s.durable_marks); });
     add("archivist_sink_up", "1 when the last request succeeded (or none failed since)",
         [](const SinkStatus& s) { return s.consecutive_failures == 0 ? 1.0 : 0.0; });
 }

@@ -114,6 +114,7 @@ struct SinkStatus {
     int64_t last_ack_at_ms = 0;
     uint64_t buffer_bytes = 0;       // memory held by the current batch
     uint64_t buffer_capacity = 0;    // its bound
+    uint64_t durable_marks = 0;      // (position, time) marks kept for lag_seconds; at most kMaxDurableMarks
 };
 
 class ClickHouseSink {
