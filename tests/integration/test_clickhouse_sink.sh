@@ -199,25 +199,23 @@ cli stats_dead stats --json --data-dir "$X"
 expect_eq "$(jq .events "$WORK/stats_dead.out")" 300 "events archived while the sink is dead"
 note "4. live: 300 events shipped by the engine; dead sink: ingest stored 300, sink_failing raised, lag ${lag:-?} events"
 
-# 5. Two nodes into one database: the first N events and a second set overlapping by 20%.
+# 5. Two nodes into one database: node B holds the last 20 % of node A's events and as many new
+#    ones, and ships into the database node A filled in case 1.
 OTHER=$(events_file $((N / 5)) 23)
 B=$WORK/node-b
-sink_config "$B" two_nodes
+sink_config "$B" ship_a
 tail -n $((N / 5)) "$EVENTS" | cat - "$OTHER" >"$WORK/node_b.jsonl"
 cli import_b import --no-verify --json --data-dir "$B" "$WORK/node_b.jsonl"
 expect_rc 0 import_b "node B import"
-sink_config "$A" two_nodes
-cli ship_n1 ship --json --data-dir "$A"
-expect_rc 0 ship_n1 "node A ship"
 cli ship_n2 ship --json --data-dir "$B"
 expect_rc 0 ship_n2 "node B ship"
-nodes=$(chq "SELECT uniqExact(node) FROM two_nodes.events")
-expect_eq "$nodes" 2 "distinct node values"
-n1=$(single_json ship_n1 | jq -r .node)
+n1=$(single_json ship_a | jq -r .node)
 n2=$(single_json ship_n2 | jq -r .node)
 [[ $n1 != "$n2" ]] || fail "both data directories shipped as node $n1"
-chq "OPTIMIZE TABLE two_nodes.events FINAL"
-expect_eq "$(chq "SELECT count(), uniqExact(id) FROM two_nodes.events")" "$((N + N / 5))	$((N + N / 5))" \
+expect_eq "$(chq "SELECT uniqExact(node) FROM ship_a.events")" 2 "distinct node values"
+expect_eq "$(chq "SELECT count() FROM ship_a.events WHERE node = '$n2'")" "$((2 * N / 5))" "rows node B shipped"
+chq "OPTIMIZE TABLE ship_a.events FINAL"
+expect_eq "$(chq "SELECT count(), uniqExact(id) FROM ship_a.events")" "$((N + N / 5))	$((N + N / 5))" \
     "two nodes: rows after OPTIMIZE FINAL (overlap of $((N / 5)) deduplicated)"
 note "5. nodes $n1 and $n2: $((N + N / 5)) distinct events, the overlap of $((N / 5)) deduplicated"
 
