@@ -176,10 +176,6 @@ Expected<ShipBatch> ArchiveBatcher::build(SourcePosition from, SourcePosition ho
                 opened = false;
                 continue;
             }
-            if (reader.stop() == archive::ScanStop::End && reader.stopOffset() >= stop_at.offset) {
-                reached_stop = true;
-                break;
-            }
             if (reader.stop() == archive::ScanStop::End)
                 return makeError("corrupt", "archive segment " + std::to_string(segment) + " ends at " +
                                                 std::to_string(reader.fileBytes()) + ", before its durable end " +
@@ -188,10 +184,6 @@ Expected<ShipBatch> ArchiveBatcher::build(SourcePosition from, SourcePosition ho
                                             reader.stopMessage() + (reader.readFailed() ? " (read error)" : ""));
         }
         const uint64_t frame_end = f.ref.offset + f.ref.length;
-        if (last && f.ref.offset >= stop_at.offset) {
-            reached_stop = true;  // the frame starts at or past the durable end: not ours yet
-            break;
-        }
         if (last && frame_end > stop_at.offset)
             return makeError("corrupt", "no frame of segment " + std::to_string(segment) + " ends at " +
                                             std::to_string(stop_at.offset));
