@@ -27,7 +27,7 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "stats", "relays"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "stats", "relays", "ship"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
@@ -97,6 +97,8 @@ Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, eng
     return store;
 }
 
+}  // namespace
+
 bool parseTime(const QString& s, int64_t& out) {
     bool ok = false;
     const qlonglong v = s.toLongLong(&ok);
@@ -111,6 +113,8 @@ bool parseTime(const QString& s, int64_t& out) {
     out = dt.toSecsSinceEpoch();
     return out >= 0;
 }
+
+namespace {
 
 int cmdImport(const QStringList& args) {
     QCommandLineParser p;
@@ -569,6 +573,7 @@ int runCommand(const QStringList& args) {
     if (cmd == "reindex") return cmdReindex(rest);
     if (cmd == "stats") return cmdStats(rest);
     if (cmd == "relays") return cmdRelays(rest);
+    if (cmd == "ship") return cmdShip(rest);
     err("archivist: unknown command " + cmd);
     return kExitUsage;
 }

@@ -2,6 +2,7 @@
 // Command-line front end: `archivist import|export|verify|reindex|stats …`.
 // Exit codes: 0 ok, 1 failure, 2 usage.
 #include <QStringList>
+#include <cstdint>
 
 namespace archivist::observe {
 class MetricsHttpServer;
@@ -19,5 +20,9 @@ bool isCommand(const QString& word);
 bool startMetricsServer(const QString& spec, observe::MetricsHttpServer& server, int& exitCode);
 // Runs one command; args[0] is the command name. A QCoreApplication exists.
 int runCommand(const QStringList& args);
+// `archivist ship` (cli_ship.cpp): ships the archive into ClickHouse up to its end, then exits.
+int cmdShip(const QStringList& args);
+// Unix seconds or an ISO 8601 date/time (a bare date is UTC) → seconds; false if neither.
+bool parseTime(const QString& s, int64_t& out);
 
 }  // namespace archivist::app

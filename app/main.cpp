@@ -41,6 +41,7 @@ struct RunOptions {
     std::vector<std::string> allow_addresses;
     bool no_seed_relays = false;
     bool no_backfill = false;
+    QString clickhouse_url;       // overrides config.json clickhouse.url
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
     double screenshot_after_s = 10;
 };
@@ -63,6 +64,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "  reindex                                   rebuild the index from the archive\n"
         "  stats [--json]                            what the archive holds\n"
         "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
+        "  ship [--since all|TIME|SEG:OFF]           ship the archive into ClickHouse (docs/clickhouse.md)\n"
         "Run `archivist COMMAND --help` for a command's options.\n\n"
         "Without a command: the console (or the engine alone with --headless).");
     p.addHelpOption();
@@ -83,12 +85,16 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                             "S");
     QCommandLineOption noSeeds("no-seed-relays", "Connect only to the relays named (--relay, config, pinned): no built-in seed relays and no relays the optimizer chooses.");
     QCommandLineOption noBackfill("no-backfill", "Only follow new events; do not fetch relays' history.");
+    QCommandLineOption clickhouse("clickhouse-url",
+                                  "Ship the archive into ClickHouse at this URL (overrides config.json clickhouse.url; "
+                                  "docs/clickhouse.md).",
+                                  "url");
     QCommandLineOption shots("screenshot-panels",
                              "Console: after --screenshot-after S seconds, save a PNG of every panel into DIR and "
                              "exit (used by scripts/screenshot.sh for the documentation).",
                              "dir");
     QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, shots, shotsAfter});
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, clickhouse, shots, shotsAfter});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -133,6 +139,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     }
     out.no_seed_relays = p.isSet(noSeeds);
     out.no_backfill = p.isSet(noBackfill);
+    out.clickhouse_url = p.value(clickhouse);
     return -1;
 }
 
@@ -179,6 +186,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         eo.config.auto_relays = false;
     }
     if (opts.no_backfill) eo.config.backfill = false;
+    if (!opts.clickhouse_url.isEmpty()) {
+        eo.config.clickhouse.url = opts.clickhouse_url.toStdString();
+        if (auto why = engine::checkClickHouseConfig(eo.config.clickhouse); !why.empty()) {
+            std::fprintf(stderr, "archivist: --clickhouse-url: %s\n", why.c_str());
+            observe::uninstallLogRingHandler();
+            return app::kExitUsage;
+        }
+    }
     auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
@@ -221,9 +236,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         std::fprintf(stderr, "archivist: engine running on %s (Ctrl-C stops it)\n", opts.data_dir.c_str());
         QObject::connect(&statusLine, &QTimer::timeout, [&] {
             const auto s = (*engine)->snapshot();
-            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS\n",
+            std::string sink;
+            if (s.sink.configured)
+                sink = ", ClickHouse " + s.sink.phase.toStdString() + ": " + std::to_string(s.sink.lag_events) +
+                       " events (" + std::to_string(int64_t(s.sink.lag_seconds)) + " s) behind" +
+                       (s.sink.consecutive_failures ? ", last error: " + s.sink.last_error.toStdString() : std::string());
+            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS%s\n",
                          (unsigned long long)s.events_total, s.stored_per_s, s.relays_open, s.relays_known,
-                         double(s.rss_bytes) / (1 << 20));
+                         double(s.rss_bytes) / (1 << 20), sink.c_str());
         });
         statusLine.start(10000);
     }

@@ -47,6 +47,8 @@ COMMANDS = OrderedDict([
     ("awk", ("test", "tests/integration/*.sh, scripts/demo.sh")),
     ("ctest", ("test", "make test")),
     ("curl", ("bench", "bench/ui_lag.sh")),
+    ("clickhouse-server", ("test", "tests/integration/test_clickhouse_sink.sh (a private server on 127.0.0.1)")),
+    ("clickhouse-client", ("test", "tests/integration/test_clickhouse_sink.sh, docs/clickhouse.md's tested commands")),
     ("Xvfb", ("bench", "bench/ui_lag.sh, scripts/screenshot.sh: a real window")),
     ("cpack", ("package", "make package")),
     ("dpkg-shlibdeps", ("package", "cpack DEB: CPACK_DEBIAN_PACKAGE_SHLIBDEPS")),

@@ -21,12 +21,16 @@ MAIN_BUILD=(
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev libqt6opengl6-dev
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
   libsqlite3-dev libzstd-dev libsecp256k1-dev libssl-dev
+  zlib1g-dev
 )
 # Commands the tests and scripts call (jq, zstd; curl and Xvfb for `make bench` and screenshots),
 # and Qt's own German catalogue (qtbase_de.qm: "Cancel" → "Abbrechen"; tst_translations checks it).
 MAIN_RUN=(
   jq zstd curl xvfb qt6-translations-l10n
 )
+# The ClickHouse sink's tests start a private server on 127.0.0.1 (docs/clickhouse.md); the
+# packages' own service is not needed and may stay stopped.
+MAIN_CLICKHOUSE=(clickhouse-server clickhouse-client)
 # The tests' npm packages (tests/package-lock.json): Debian's Node 18 and npm 9; better-sqlite3
 # compiles from source with node-gyp (python3, a C++ compiler, make) against Debian's Node headers.
 MAIN_NODE=(nodejs npm libnode-dev node-gyp python3)
@@ -48,7 +52,7 @@ want=()
 for g in "${groups[@]}"; do
   case $g in
     main)
-      want+=("${MAIN_BUILD[@]}" "${MAIN_RUN[@]}" "${MAIN_PACKAGE[@]}")
+      want+=("${MAIN_BUILD[@]}" "${MAIN_RUN[@]}" "${MAIN_CLICKHOUSE[@]}" "${MAIN_PACKAGE[@]}")
       # A Node.js that is not Debian's (NodeSource's, say) is fine: it brings its own headers
       # where node-gyp is told to look (npm_config_nodedir=/usr), and Debian's npm would conflict.
       if foreign_node; then want+=(python3); else want+=("${MAIN_NODE[@]}"); fi

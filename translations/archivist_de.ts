@@ -514,6 +514,16 @@
         <translation>Schreibfehler</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>ClickHouse sink behind</source>
+        <translation>ClickHouse-Export im Rückstand</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ClickHouse sink failing</source>
+        <translation>ClickHouse-Export schlägt fehl</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>Unknown</source>
         <translation>Unbekannt</translation>
@@ -822,6 +832,37 @@
         <location line="+1"/>
         <source>RSS %1</source>
         <translation>RSS %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ClickHouse: %1 events behind (%2 s), %3/s</source>
+        <translation>ClickHouse: %1 Events im Rückstand (%2 s), %3/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ClickHouse: caught up, %1/s</source>
+        <translation>ClickHouse: aktuell, %1/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> — failing: %1</source>
+        <translation> — Fehler: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1
+node %2, %3
+shipped this run: %4 events, %5 on the wire
+last error: %6</source>
+        <translation>%1
+Knoten %2, %3
+in diesem Lauf exportiert: %4 Events, %5 übertragen
+letzter Fehler: %6</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>none</source>
+        <translation>keiner</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -1391,6 +1432,11 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <location line="+1"/>
         <source>Rejected</source>
         <translation>Abgelehnt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shipped to ClickHouse</source>
+        <translation>Nach ClickHouse exportiert</translation>
     </message>
     <message>
         <location line="+9"/>

@@ -27,6 +27,8 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::SlowCommits: return tr("Slow commits");
     case K::LowDisk: return tr("Low disk");
     case K::WriteErrors: return tr("Write errors");
+    case K::SinkBehind: return tr("ClickHouse sink behind");
+    case K::SinkFailing: return tr("ClickHouse sink failing");
     case K::Count: break;
     }
     return tr("Unknown");

@@ -126,7 +126,11 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     m_statusArchive->setObjectName("statusArchive");
     m_statusRss = new QLabel(this);
     m_statusRss->setObjectName("statusRss");
-    for (auto* l : {m_statusRelays, m_statusRate, m_statusArchive, m_statusRss}) statusBar()->addPermanentWidget(l);
+    m_statusSink = new QLabel(this);
+    m_statusSink->setObjectName("statusSink");
+    m_statusSink->setVisible(false);
+    for (auto* l : {m_statusRelays, m_statusRate, m_statusArchive, m_statusRss, m_statusSink})
+        statusBar()->addPermanentWidget(l);
 
     m_lag = new LoopLagMonitor(m_opts.metrics, this);
     // Quitting without closing the window (SIGINT, SIGTERM, --duration) keeps the layout too.
@@ -335,6 +339,24 @@ void MainWindow::onSnapshot(const engine::EngineSnapshot& s) {
     m_statusRate->setText(tr("%1 stored/s").arg(QLocale().toString(s.stored_per_s, 'f', 0)));
     m_statusArchive->setText(tr("Archive %1").arg(bytes(s.archive_bytes)));
     m_statusRss->setText(tr("RSS %1").arg(bytes(s.rss_bytes)));
+    m_statusSink->setVisible(s.sink.configured);
+    if (s.sink.configured) {
+        const engine::SinkView& k = s.sink;
+        const bool behind = k.lag_events > 0 || k.pending;
+        QString text = behind ? tr("ClickHouse: %1 events behind (%2 s), %3/s")
+                                    .arg(QLocale().toString(qulonglong(k.lag_events)))
+                                    .arg(QLocale().toString(k.lag_seconds, 'f', 0))
+                                    .arg(QLocale().toString(k.events_per_s, 'f', 0))
+                              : tr("ClickHouse: caught up, %1/s").arg(QLocale().toString(k.events_per_s, 'f', 0));
+        if (k.consecutive_failures > 0) text += tr(" — failing: %1").arg(k.last_error.left(120));
+        m_statusSink->setText(text);
+        m_statusSink->setToolTip(tr("%1\nnode %2, %3\nshipped this run: %4 events, %5 on the wire\nlast error: %6")
+                                     .arg(k.target, k.node, k.phase)
+                                     .arg(QLocale().toString(qulonglong(k.shipped_events)))
+                                     .arg(bytes(k.wire_bytes))
+                                     .arg(k.last_error.isEmpty() ? tr("none") : k.last_error));
+        m_statusSink->setStyleSheet(k.consecutive_failures > 0 ? QStringLiteral("color: #dc2626;") : QString());
+    }
     if (s.writer_paused)
         statusBar()->showMessage(tr("Writing is paused and being retried: %1").arg(s.last_error));
 }

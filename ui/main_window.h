@@ -131,6 +131,7 @@ private:
     QLabel* m_statusRate;
     QLabel* m_statusArchive;
     QLabel* m_statusRss;
+    QLabel* m_statusSink;  // the ClickHouse sink; hidden when none is configured
     QProgressDialog* m_progress = nullptr;
     QPointer<AddRelaysDialog> m_addDialog;
     bool m_routing = false;

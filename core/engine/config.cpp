@@ -11,6 +11,7 @@
 
 #include "core/protocol/filter.h"
 #include "core/protocol/json.h"
+#include "core/sink/clickhouse_schema.h"
 
 namespace archivist::engine {
 
@@ -40,7 +41,53 @@ Expected<uint64_t> number(const std::filesystem::path& file, const pj::Value& v,
     return out;
 }
 
+Expected<ClickHouseConfig> clickhouseConfig(const std::filesystem::path& file, const pj::Value& v) {
+    if (v.type != pj::Type::Object) return configError(file, "\"clickhouse\" must be an object");
+    ClickHouseConfig c;
+    for (const auto& [key, item] : v.members) {
+        std::string* text = key == "url"             ? &c.url
+                            : key == "database"      ? &c.database
+                            : key == "user"          ? &c.user
+                            : key == "password_file" ? &c.password_file
+                            : key == "table_prefix"  ? &c.table_prefix
+                            : key == "node"          ? &c.node
+                                                     : nullptr;
+        if (text) {
+            if (item.type != pj::Type::String) return configError(file, "\"clickhouse." + key + "\" must be a string");
+            *text = item.str;
+        } else if (key == "batch_bytes") {
+            auto n = number(file, item, "clickhouse.batch_bytes", uint64_t(256) << 20);
+            if (!n) return n.error();
+            if (*n < 65536) return configError(file, "\"clickhouse.batch_bytes\" must be at least 65536");
+            c.batch_bytes = *n;
+        } else {
+            return configError(file, "unknown key \"clickhouse." + key + "\"");
+        }
+    }
+    if (auto why = checkClickHouseConfig(c); !why.empty()) return configError(file, "\"clickhouse\": " + why);
+    return c;
+}
+
 }  // namespace
+
+std::string checkClickHouseConfig(const ClickHouseConfig& c) {
+    if (!c.url.empty()) {
+        const auto colon = c.url.find("://");
+        const std::string scheme = colon == std::string::npos ? "" : c.url.substr(0, colon);
+        if (scheme != "http" && scheme != "https") return "url must start with http:// or https://";
+        if (c.url.find('@') != std::string::npos) return "url must not hold a user or password (use user and password_file)";
+        if (c.url.find('?') != std::string::npos || c.url.find('#') != std::string::npos)
+            return "url must not have a query or fragment";
+        if (colon + 3 >= c.url.size()) return "url has no host";
+    }
+    if (!sink::isSqlIdentifier(c.database)) return "database must be an identifier ([A-Za-z_][A-Za-z0-9_]*)";
+    if (!sink::isSqlIdentifier(c.table_prefix, true)) return "table_prefix must be empty or an identifier";
+    for (char ch : c.user + c.node)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == ':' || ch == '\'' || ch == '\\')
+            return "user and node must not hold control characters, ':', quotes or backslashes";
+    if (c.node.size() > 128) return "node must be at most 128 characters";
+    return {};
+}
 
 Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
     EngineConfig cfg;
@@ -115,6 +162,10 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             if (auto why = checkListenAddress(v.str); !why.empty())
                 return configError(file, "\"metrics_listen\": " + why);
             cfg.metrics_listen = v.str;
+        } else if (key == "clickhouse") {
+            auto c = clickhouseConfig(file, v);
+            if (!c) return c.error();
+            cfg.clickhouse = std::move(*c);
         } else {
             return configError(file, "unknown key \"" + key + "\"");
         }
@@ -174,7 +225,17 @@ std::string configToJson(const EngineConfig& cfg) {
     if (!cfg.filter_json.empty()) out += "  \"filter\": " + cfg.filter_json + ",\n";
     out += "  \"metrics_listen\": ";
     pj::appendQuoted(out, cfg.metrics_listen);
-    out += "\n}\n";
+    const ClickHouseConfig& ch = cfg.clickhouse;
+    out += ",\n  \"clickhouse\": {";
+    const std::pair<const char*, const std::string*> texts[] = {
+        {"url", &ch.url},   {"database", &ch.database},         {"user", &ch.user},
+        {"password_file", &ch.password_file}, {"table_prefix", &ch.table_prefix}, {"node", &ch.node}};
+    for (const auto& [key, value] : texts) {
+        out += "\"" + std::string(key) + "\": ";
+        pj::appendQuoted(out, *value);
+        out += ", ";
+    }
+    out += "\"batch_bytes\": " + std::to_string(ch.batch_bytes) + "}\n}\n";
     return out;
 }
 

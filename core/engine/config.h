@@ -12,6 +12,19 @@
 
 namespace archivist::engine {
 
+// The ClickHouse sink (docs/clickhouse.md). Off while url is empty.
+struct ClickHouseConfig {
+    std::string url;                    // http://HOST:PORT or https://…; "" = no sink
+    std::string database = "archivist";
+    std::string user;                   // "" = the server's default user
+    std::string password_file;          // file holding the password (first line); "" = none
+    std::string table_prefix;
+    std::string node;                   // "" = <host name>-<8 hex of the data directory's path>
+    uint64_t batch_bytes = 8u << 20;    // uncompressed bytes per insert, at most
+
+    bool operator==(const ClickHouseConfig&) const = default;
+};
+
 struct EngineConfig {
     std::vector<std::string> relays;           // always connected (source "config")
     std::vector<std::string> allow_addresses;  // CIDRs the address policy allows
@@ -28,6 +41,7 @@ struct EngineConfig {
     uint64_t rate_bytes_per_s = 8u << 20;      // per relay
     std::string filter_json;                   // NIP-01 filter of what to archive ("" = everything)
     std::string metrics_listen;
+    ClickHouseConfig clickhouse;
 
     bool operator==(const EngineConfig&) const = default;
 };
@@ -46,6 +60,9 @@ Expected<void> saveConfig(const std::filesystem::path& file, const EngineConfig&
 // "HOST:PORT" as accepted by metrics_listen ("" = off): a non-empty host (name, IPv4 or [IPv6])
 // and a port 0..65535 (0 = any free port). Returns "" when valid, else the reason.
 std::string checkListenAddress(const std::string& text);
+
+// Checks a ClickHouse section (url form, identifiers, characters); "" when valid, else the reason.
+std::string checkClickHouseConfig(const ClickHouseConfig& c);
 
 // The built-in seed list (well-known public relays).
 const std::vector<std::string>& seedRelays();

@@ -69,6 +69,29 @@ struct QueueGauge {
     qint64 capacity = 0;
 };
 
+// The ClickHouse sink as the console sees it: a value copy of core/sink's status
+// (docs/clickhouse.md). configured == false: no sink.
+struct SinkView {
+    bool configured = false;
+    QString target;               // URL, database and table prefix (no credentials)
+    QString node;
+    QString phase;                // starting, shipping, caught_up, checking, retrying, stopped
+    quint64 lag_events = 0;       // archived events not acknowledged by the server yet
+    double lag_seconds = 0;       // age of the oldest of them
+    quint64 lag_archive_bytes = 0;
+    bool pending = false;         // a batch is out, not acknowledged yet
+    quint64 shipped_events = 0;   // this run
+    double events_per_s = 0;
+    double wire_bytes_per_s = 0;
+    quint64 wire_bytes = 0;       // compressed request bodies this run
+    quint64 archive_bytes = 0;    // archive bytes of the frames shipped this run
+    quint64 errors = 0;
+    quint64 consecutive_failures = 0;
+    QString last_error;
+    qint64 last_error_at_ms = 0;
+    qint64 last_ack_at_ms = 0;
+};
+
 struct EngineSnapshot {
     qint64 taken_at_ms = 0;
     QString data_dir;
@@ -105,6 +128,7 @@ struct EngineSnapshot {
     static constexpr int kIncidentsCapacity = 200;
     // Relay intelligence (issue 5): scores, optimizer swaps, discovery counts.
     RelayIntelligenceView intelligence;
+    SinkView sink;                       // the ClickHouse sink (docs/clickhouse.md)
 };
 
 class Engine : public QObject {

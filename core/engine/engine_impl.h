@@ -14,6 +14,10 @@
 
 #include "core/engine/engine.h"
 
+namespace archivist::sink {
+class ClickHouseSink;
+}
+
 namespace archivist::engine {
 
 struct EngineOptions {
@@ -63,6 +67,9 @@ private:
     void tick();
     void joinJob();
     void loadNewest();
+    // The ClickHouse sink (engine_sink.cpp): created before the store starts when configured.
+    Expected<void> startSink();
+    void snapshotSink(EngineSnapshot& s) const;
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);
@@ -80,6 +87,7 @@ private:
     std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer
     std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
+    std::unique_ptr<sink::ClickHouseSink> m_chSink;  // set before the writer starts; null = no sink
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;

@@ -119,6 +119,21 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
     else if (cur.writer_paused && !prev.writer_paused)
         raise(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},
               "writer paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()));
+
+    // The ClickHouse sink: level rules, once per episode (ingest goes on either way).
+    const SinkView& sink = cur.sink;
+    const bool failing = sink.configured && sink.consecutive_failures >= t.sink_failures;
+    if (failing && !state.sink_failing)
+        raise(IncidentKind::SinkFailing, IncidentSeverity::Critical, {},
+              std::to_string(sink.consecutive_failures) + " failures in a row shipping to " + sink.target.toStdString() +
+                  ": " + sink.last_error.toStdString() + " (retrying; the archive keeps everything)");
+    state.sink_failing = failing;
+    const bool behind = sink.configured && sink.lag_seconds >= t.sink_lag_s;
+    if (behind && !state.sink_behind)
+        raise(IncidentKind::SinkBehind, IncidentSeverity::Warning, {},
+              "ClickHouse sink " + std::to_string(int64_t(sink.lag_seconds)) + " s (" +
+                  std::to_string(sink.lag_events) + " events) behind the archive");
+    state.sink_behind = behind;
     return out;
 }
 

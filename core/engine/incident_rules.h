@@ -45,6 +45,8 @@ struct IncidentThresholds {
     qint64 low_disk_bytes = qint64(1) << 30;     // low_disk: free bytes below this …
     double low_disk_fraction = 0.02;             // … or below this share of the file system
     uint64_t write_errors_per_tick = 1;          // write_errors: failed commit attempts grew by ≥ this
+    uint64_t sink_failures = 3;                  // sink_failing: this many sink failures in a row
+    double sink_lag_s = 300;                     // sink_behind: oldest unshipped event archived this long ago
 };
 
 // What the rules remember between ticks. Bounded: one entry per queue name in the current
@@ -56,6 +58,8 @@ struct IncidentRuleState {
     };
     std::map<QString, QueueHigh> queues;
     bool low_disk = false;
+    bool sink_failing = false;
+    bool sink_behind = false;
 };
 
 struct RaisedIncident {

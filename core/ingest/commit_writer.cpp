@@ -293,6 +293,7 @@ bool CommitWriter::commitGroup() {
         m_bytesRaw->inc(frame.raw_bytes);
         m_groupEvents->observe(double(notice.stored));
     }
+    if (haveFrame) notice.archive_end = archive::Watermark{frame.ref.segment, frame.ref.offset + frame.ref.length};
     notice.commit_ms = steadyMs() - started;
     m_lastCommitMs = notice.commit_ms;
     m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);

@@ -68,6 +68,7 @@ struct CommitNotice {
     uint64_t duplicates = 0;
     int64_t commit_ms = 0;                // wall time of the archive append + index commit
     std::vector<CommittedEvent> newest;   // at most kNoticeNewest of this group's new events
+    archive::Watermark archive_end;       // end of this group's frame ({0,0}: no frame); durable
     static constexpr size_t kNoticeNewest = 64;
 };
 

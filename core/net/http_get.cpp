@@ -46,6 +46,13 @@ void HttpGet::start(const QUrl& url, const QHostAddress& address, const HttpHead
     m_connector.connectTo(target, m_options.timeout_ms, kSocketReadBufferBytes);
 }
 
+void HttpGet::post(const QUrl& url, const QHostAddress& address, QByteArray body, const HttpHeaders& headers) {
+    if (m_started) return;
+    m_method = "POST";
+    m_requestBody = std::move(body);
+    start(url, address, headers);
+}
+
 void HttpGet::abort() {
     if (!m_started) return;
     fail("aborted: by the caller");
@@ -65,12 +72,17 @@ void HttpGet::onConnected() {
     connect(m_socket, &QAbstractSocket::readyRead, this, &HttpGet::onReadyRead);
     connect(m_socket, &QAbstractSocket::disconnected, this, &HttpGet::onDisconnected);
     connect(m_socket, &QAbstractSocket::errorOccurred, this, &HttpGet::onDisconnected);
+    connect(m_socket, &QAbstractSocket::bytesWritten, this, [this] {
+        if (m_finished || !m_socket || m_socket->bytesToWrite() > 0 || m_sentSignalled) return;
+        m_sentSignalled = true;
+        emit requestSent();
+    });
 
     const RequestLine line = requestLine(m_url, m_url.scheme().toLower() == "https");
     const QByteArray& host = line.host;
     const QByteArray& target = line.target;
 
-    QByteArray request = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n";
+    QByteArray request = m_method + ' ' + target + " HTTP/1.1\r\nHost: " + host + "\r\n";
     bool has_user_agent = false;
     for (const auto& [name, value] : m_headers) {
         const QByteArray lower = name.toLower();
@@ -82,8 +94,11 @@ void HttpGet::onConnected() {
         request += name + ": " + value + "\r\n";
     }
     if (!has_user_agent && !m_options.user_agent.isEmpty()) request += "User-Agent: " + m_options.user_agent + "\r\n";
+    if (m_method == "POST") request += "Content-Length: " + QByteArray::number(m_requestBody.size()) + "\r\n";
     request += "Connection: close\r\n\r\n";
     m_socket->write(request);
+    if (!m_requestBody.isEmpty()) m_socket->write(m_requestBody);
+    m_requestWritten = true;
 }
 
 void HttpGet::onReadyRead() {
@@ -279,7 +294,7 @@ void HttpGet::succeed() {
 }
 
 void HttpGet::fail(const QString& error) {
-    qCDebug(lcNet) << "GET" << m_url.toString() << "failed:" << error;
+    qCDebug(lcNet) << m_method << m_url.toString(QUrl::RemoveUserInfo | QUrl::RemoveQuery) << "failed:" << error;
     emitOnce(m_status, QByteArray(), error);
 }
 
@@ -296,6 +311,7 @@ void HttpGet::emitOnce(int status, const QByteArray& body, const QString& error)
         s->deleteLater();
     }
     m_in.clear();
+    m_requestBody.clear();
     const QByteArray out = body;
     m_body.clear();
     emit finished(status, out, error);

@@ -39,6 +39,8 @@ enum class IncidentKind : uint8_t {
     SlowCommits,
     LowDisk,
     WriteErrors,
+    SinkBehind,
+    SinkFailing,
     Count
 };
 // Stable snake_case names ("relay_flooding", …); they appear in metrics labels.

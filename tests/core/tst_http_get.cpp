@@ -21,15 +21,27 @@ public:
     QByteArray response;
     bool drip = false;
     bool closeAfter = false;
+    bool closeWithoutAnswer = false;  // after the whole request (header and body) arrived
+
+    // The request is complete when its header is and, with Content-Length, its body too.
+    bool requestComplete() const {
+        const qsizetype end = request.indexOf("\r\n\r\n");
+        if (end < 0) return false;
+        const QByteArray length = header("Content-Length");
+        return length.isEmpty() || request.size() - (end + 4) >= length.toLongLong();
+    }
+    QByteArray body() const { return request.mid(request.indexOf("\r\n\r\n") + 4); }
 
     ScriptedHttpServer() {
         QVERIFY(server.listen(QHostAddress::LocalHost, 0));
         connect(&server, &QTcpServer::newConnection, this, [this] {
             conn = server.nextPendingConnection();
             connect(conn, &QTcpSocket::readyRead, this, [this] {
-                const bool was_complete = request.contains("\r\n\r\n");
+                const bool was_complete = requestComplete();
                 request += conn->readAll();
-                if (!was_complete && request.contains("\r\n\r\n") && !response.isEmpty()) answer();
+                if (was_complete || !requestComplete()) return;
+                if (closeWithoutAnswer) conn->disconnectFromHost();
+                else if (!response.isEmpty()) answer();
             });
         });
     }
@@ -63,6 +75,12 @@ private:
         timer->start(1);
     }
 };
+
+// A loopback port nothing listens on (it was free a moment ago); 0 if none could be found.
+quint16 unusedPort() {
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 0;
+}
 
 QByteArray chunked(const QList<QByteArray>& chunks) {
     QByteArray out = "HTTP/1.1 200 OK\r\nContent-Type: application/nostr+json\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -175,12 +193,8 @@ private slots:
     }
 
     void connectFailedWhenNothingListens() {
-        quint16 port = 0;
-        {
-            QTcpServer probe;
-            QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-            port = probe.serverPort();
-        }
+        const quint16 port = unusedPort();
+        QVERIFY(port);
         HttpGet get;
         QSignalSpy done(&get, &HttpGet::finished);
         get.start(QUrl(QStringLiteral("http://relay.example:%1/").arg(port)), QHostAddress::LocalHost);
@@ -204,6 +218,72 @@ private slots:
         QTRY_COMPARE(done.size(), 1);
         QVERIFY2(done[0][2].toString().startsWith("tls_failed"), qPrintable(done[0][2].toString()));
         QCOMPARE(done[0][1].toByteArray(), QByteArray());
+    }
+
+    void postSendsTheBodyWithItsLength() {
+        ScriptedHttpServer srv;
+        srv.response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        QByteArray body(1 << 20, '\0');
+        for (qsizetype i = 0; i < body.size(); ++i) body[i] = char((uint64_t(i) * 7919) >> 3);  // binary, with CR, LF and NUL
+        HttpGetOptions o;
+        o.timeout_ms = 10000;
+        HttpGet post(o);
+        QSignalSpy done(&post, &HttpGet::finished);
+        // Framing headers from the caller are ignored: the client frames the body itself.
+        post.post(QUrl(QStringLiteral("http://db.example:%1/?query=INSERT%20INTO%20t%20FORMAT%20JSONEachRow").arg(srv.port())),
+                  QHostAddress::LocalHost, body,
+                  {{"Content-Encoding", "gzip"}, {"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}});
+        QVERIFY(!post.requestWritten());
+        QTRY_COMPARE(done.size(), 1);
+        QVERIFY2(done[0][2].toString().isEmpty(), qPrintable(done[0][2].toString()));
+        QCOMPARE(done[0][0].toInt(), 200);
+        QVERIFY(post.requestWritten());
+        QVERIFY2(srv.request.startsWith("POST /?query=INSERT%20INTO%20t%20FORMAT%20JSONEachRow HTTP/1.1\r\n"),
+                 srv.request.left(200).constData());
+        QCOMPARE(srv.header("Content-Length"), QByteArray::number(body.size()));
+        QCOMPARE(srv.header("Content-Encoding"), QByteArray("gzip"));
+        QCOMPARE(srv.header("Transfer-Encoding"), QByteArray());
+        QCOMPARE(srv.request.count("Content-Length"), 1);
+        QCOMPARE(srv.body(), body);
+    }
+
+    void postServerErrorIsAResponse() {
+        ScriptedHttpServer srv;
+        const QByteArray msg = "Code: 60, e.displayText() = DB::Exception: Table t doesn't exist.";
+        srv.response = "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                       QByteArray::number(msg.size(), 16) + "\r\n" + msg + "\r\n0\r\n\r\n";
+        HttpGet post;
+        QSignalSpy done(&post, &HttpGet::finished);
+        post.post(QUrl(QStringLiteral("http://db.example:%1/").arg(srv.port())), QHostAddress::LocalHost, "SELECT 1");
+        QTRY_COMPARE(done.size(), 1);
+        QCOMPARE(done[0][0].toInt(), 404);
+        QCOMPARE(done[0][1].toByteArray(), msg);
+        QVERIFY(done[0][2].toString().isEmpty());
+        QCOMPARE(srv.body(), QByteArray("SELECT 1"));
+    }
+
+    // The server took the whole request and vanished: the caller cannot know whether it acted on
+    // it (requestWritten), unlike a connection that never opened.
+    void postAmbiguousAndUnambiguousFailures() {
+        ScriptedHttpServer srv;
+        srv.closeWithoutAnswer = true;
+        HttpGet post;
+        QSignalSpy done(&post, &HttpGet::finished);
+        post.post(QUrl(QStringLiteral("http://db.example:%1/").arg(srv.port())), QHostAddress::LocalHost,
+                  QByteArray(100000, 'x'));
+        QTRY_COMPARE(done.size(), 1);
+        QVERIFY2(done[0][2].toString().startsWith("closed_early"), qPrintable(done[0][2].toString()));
+        QVERIFY(post.requestWritten());
+        QCOMPARE(srv.body().size(), 100000);
+
+        const quint16 port = unusedPort();
+        QVERIFY(port);
+        HttpGet refused;
+        QSignalSpy failed(&refused, &HttpGet::finished);
+        refused.post(QUrl(QStringLiteral("http://db.example:%1/").arg(port)), QHostAddress::LocalHost, "x");
+        QTRY_COMPARE(failed.size(), 1);
+        QVERIFY2(failed[0][2].toString().startsWith("connect_failed"), qPrintable(failed[0][2].toString()));
+        QVERIFY(!refused.requestWritten());
     }
 
     void abortReportsOnce() {

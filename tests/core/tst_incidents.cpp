@@ -237,6 +237,45 @@ private slots:
             c.writer_paused = true;
             row("writer paused", p, c, IncidentKind::WriteErrors, true);
         }
+        {
+            auto p = base(kT0), c = base(kT0 + 250);
+            c.sink.configured = true;
+            c.sink.consecutive_failures = t.sink_failures;
+            c.sink.last_error = "insert: connect_failed: Connection refused";
+            row("sink failing at", p, c, IncidentKind::SinkFailing, true);
+            c.sink.consecutive_failures = t.sink_failures - 1;
+            row("sink failing below", p, c, IncidentKind::SinkFailing, false);
+            c.sink.configured = false;
+            c.sink.consecutive_failures = 100;
+            row("no sink", p, c, IncidentKind::SinkFailing, false);
+            c.sink.configured = true;
+            c.sink.consecutive_failures = 0;
+            c.sink.lag_seconds = t.sink_lag_s;
+            c.sink.lag_events = 12345;
+            row("sink behind at", p, c, IncidentKind::SinkBehind, true);
+            c.sink.lag_seconds = t.sink_lag_s - 1;
+            row("sink behind below", p, c, IncidentKind::SinkBehind, false);
+        }
+    }
+
+    void sinkRulesFireOncePerEpisode() {
+        engine::IncidentRuleState state;
+        const engine::IncidentThresholds t;
+        auto snap = [&](qint64 at, uint64_t failures) {
+            auto s = base(at);
+            s.sink.configured = true;
+            s.sink.consecutive_failures = failures;
+            return s;
+        };
+        int raised = 0;
+        uint64_t failures[] = {1, 3, 4, 9, 0, 3};
+        engine::EngineSnapshot prev = snap(kT0, 0);
+        for (size_t i = 0; i < std::size(failures); ++i) {
+            const auto cur = snap(kT0 + 250 * qint64(i + 1), failures[i]);
+            raised += countKind(engine::evaluateIncidentRules(prev, cur, t, state), IncidentKind::SinkFailing);
+            prev = cur;
+        }
+        QCOMPARE(raised, 2);  // at 3 failures, and again after a success
     }
 
     void rules() {

@@ -249,6 +249,33 @@ private slots:
         QVERIFY(w.findChild<QLabel*>("statusRss")->text().contains("200"));
     }
 
+    void statusBarShowsTheSink() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        engine::EngineSnapshot s;
+        engine.publish(s);
+        auto* label = w.findChild<QLabel*>("statusSink");
+        QVERIFY(label);
+        QVERIFY(label->isHidden());  // no sink configured
+        s.sink.configured = true;
+        s.sink.lag_events = 4321;
+        s.sink.lag_seconds = 42;
+        s.sink.events_per_s = 900;
+        engine.publish(s);
+        QVERIFY(!label->isHidden());
+        QVERIFY2(label->text().contains("behind") && label->text().remove(QRegularExpression("[^0-9]")).startsWith("4321"),
+                 qPrintable(label->text()));
+        QVERIFY(label->text().contains("42"));
+        s.sink.consecutive_failures = 3;
+        s.sink.last_error = "insert: connect_failed: Connection refused";
+        engine.publish(s);
+        QVERIFY2(label->text().contains("connect_failed"), qPrintable(label->text()));
+        s.sink = {};
+        s.sink.configured = true;
+        engine.publish(s);
+        QVERIFY2(label->text().contains("caught up"), qPrintable(label->text()));
+    }
+
     void addRelaysFromTheToolbarReachesTheEngine() {
         FakeEngine engine;
         ui::MainWindow w(&engine);

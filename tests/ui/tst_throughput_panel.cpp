@@ -54,6 +54,22 @@ private slots:
         QCOMPARE(panel.rejectedSeries()->at(0).y(), 2.0);
     }
 
+    void shippedSeriesOnlyWithASink() {
+        ui::ThroughputPanel panel(nullptr);
+        panel.applySnapshot(snap(0));
+        QVERIFY(!panel.shippedSeries()->isVisible());
+        QCOMPARE(panel.shippedSeries()->count(), 0);
+        for (int i = 1; i <= 3; ++i) {
+            auto s = snap(i);
+            s.sink.configured = true;
+            s.sink.events_per_s = 1000.0 * i;
+            panel.applySnapshot(s);
+        }
+        QVERIFY(panel.shippedSeries()->isVisible());
+        QCOMPARE(panel.shippedSeries()->count(), 3);
+        QCOMPARE(panel.shippedSeries()->at(2), QPointF(double(kT0 + 750), 3000.0));
+    }
+
     void ringStaysBounded() {
         ui::ThroughputPanel panel(nullptr);
         const int n = ui::ThroughputPanel::kMaxPoints + 300;

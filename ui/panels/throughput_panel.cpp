@@ -40,6 +40,8 @@ ThroughputPanel::ThroughputPanel(engine::Engine* /*engine: snapshots come throug
     m_stored = add(tr("Stored"), 2);
     m_duplicate = add(tr("Duplicate"), 2);
     m_rejected = add(tr("Rejected"), 2);
+    m_shipped = add(tr("Shipped to ClickHouse"), 2);
+    m_shipped->setVisible(false);
     for (int i = 0; i < kTopRelays; ++i) {
         auto* s = add(QString(), 1);
         QPen pen = s->pen();
@@ -83,6 +85,11 @@ void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
     m_stored->replace(toList(m_storedRing));
     m_duplicate->replace(toList(m_duplicateRing));
     m_rejected->replace(toList(m_rejectedRing));
+    m_shipped->setVisible(s.sink.configured);
+    if (s.sink.configured) {
+        push(m_shippedRing, {x, s.sink.events_per_s}, now);
+        m_shipped->replace(toList(m_shippedRing));
+    }
 
     // Per-relay stored rates from counter deltas; forget relays that left the snapshot.
     QSet<QString> present;
@@ -151,7 +158,7 @@ void ThroughputPanel::updateAxes(qint64 now_ms) {
     if (m_markerMs > to) to = m_markerMs;
     m_x->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(to));
     double maxY = 10;
-    for (auto* ring : {&m_storedRing, &m_duplicateRing, &m_rejectedRing})
+    for (auto* ring : {&m_storedRing, &m_duplicateRing, &m_rejectedRing, &m_shippedRing})
         for (const auto& p : *ring) maxY = std::max(maxY, p.y());
     for (auto* s : m_relaySeries)
         if (s->isVisible())

@@ -47,6 +47,7 @@ public:
     QLineSeries* storedSeries() const { return m_stored; }
     QLineSeries* duplicateSeries() const { return m_duplicate; }
     QLineSeries* rejectedSeries() const { return m_rejected; }
+    QLineSeries* shippedSeries() const { return m_shipped; }  // ClickHouse sink; hidden without one
     const QList<QLineSeries*>& relaySeries() const { return m_relaySeries; }  // kTopRelays, unused ones hidden
     QLineSeries* timeMarker() const { return m_marker; }
     QString highlightedRelay() const { return m_highlightRelay; }
@@ -75,9 +76,10 @@ private:
     QLineSeries* m_stored;
     QLineSeries* m_duplicate;
     QLineSeries* m_rejected;
+    QLineSeries* m_shipped;
     QLineSeries* m_marker;
     QList<QLineSeries*> m_relaySeries;
-    std::deque<QPointF> m_storedRing, m_duplicateRing, m_rejectedRing;
+    std::deque<QPointF> m_storedRing, m_duplicateRing, m_rejectedRing, m_shippedRing;
     QHash<QString, RelayTrack> m_relays;
     QString m_highlightRelay;
     qint64 m_markerMs = -1;

@@ -1,0 +1,144 @@
+#include "core/sink/sink_state.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/protocol/json.h"
+
+namespace archivist::sink {
+
+namespace pj = protocol::json;
+
+namespace {
+
+Error corrupt(const std::filesystem::path& file, const std::string& why) {
+    return makeError("corrupt", file.string() + ": " + why);
+}
+
+bool readUnsigned(const pj::Value& obj, const char* key, uint64_t max, uint64_t& out) {
+    const pj::Value* v = obj.find(key);
+    return v && v->type == pj::Type::Number && pj::parseUnsigned(v->raw, max, out);
+}
+
+std::string errnoText() { return std::strerror(errno); }
+
+}  // namespace
+
+std::string sinkStateJson(const SinkState& s) {
+    std::string out = "{\"version\":1,\"target\":";
+    pj::appendQuoted(out, s.target);
+    out += ",\"node\":";
+    pj::appendQuoted(out, s.node);
+    out += ",\"updated_at_ms\":" + std::to_string(s.updated_at_ms < 0 ? 0 : s.updated_at_ms);
+    const StreamCursor& c = s.events;
+    out += ",\"events\":{\"segment\":" + std::to_string(c.position.segment) +
+           ",\"offset\":" + std::to_string(c.position.offset) + ",\"rows_before\":" + std::to_string(c.rows_before) +
+           ",\"pending\":";
+    if (c.pending) {
+        out += "{\"end_segment\":" + std::to_string(c.pending->end.segment) +
+               ",\"end_offset\":" + std::to_string(c.pending->end.offset) + ",\"batch\":";
+        pj::appendQuoted(out, c.pending->batch);
+        out += ",\"rows\":" + std::to_string(c.pending->rows) + "}";
+    } else {
+        out += "null";
+    }
+    out += "}}\n";
+    return out;
+}
+
+Expected<std::optional<SinkState>> loadSinkState(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return std::optional<SinkState>{};
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return makeError("io", file.string() + ": cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    if (text.size() > 64 * 1024) return corrupt(file, "larger than 64 KiB");
+    pj::Value doc;
+    pj::ParseError err;
+    if (!pj::parse(text, doc, &err)) return corrupt(file, "not JSON: " + err.message);
+    if (doc.type != pj::Type::Object) return corrupt(file, "not a JSON object");
+    uint64_t version = 0;
+    if (!readUnsigned(doc, "version", 1000, version) || version != 1) return corrupt(file, "unknown version");
+    SinkState s;
+    const pj::Value* target = doc.find("target");
+    const pj::Value* node = doc.find("node");
+    const pj::Value* events = doc.find("events");
+    if (!target || target->type != pj::Type::String || !node || node->type != pj::Type::String || !events ||
+        events->type != pj::Type::Object)
+        return corrupt(file, "target, node or events missing");
+    s.target = target->str;
+    s.node = node->str;
+    uint64_t n = 0;
+    if (readUnsigned(doc, "updated_at_ms", uint64_t(INT64_MAX), n)) s.updated_at_ms = int64_t(n);
+    uint64_t segment = 0;
+    if (!readUnsigned(*events, "segment", UINT32_MAX, segment) ||
+        !readUnsigned(*events, "offset", uint64_t(INT64_MAX), s.events.position.offset) ||
+        !readUnsigned(*events, "rows_before", uint64_t(INT64_MAX), s.events.rows_before))
+        return corrupt(file, "events position missing or invalid");
+    s.events.position.segment = uint32_t(segment);
+    const pj::Value* pending = events->find("pending");
+    if (pending && pending->type == pj::Type::Object) {
+        PendingBatch p;
+        const pj::Value* batch = pending->find("batch");
+        if (!readUnsigned(*pending, "end_segment", UINT32_MAX, segment) ||
+            !readUnsigned(*pending, "end_offset", uint64_t(INT64_MAX), p.end.offset) ||
+            !readUnsigned(*pending, "rows", uint64_t(INT64_MAX), p.rows) || !batch || batch->type != pj::Type::String)
+            return corrupt(file, "pending batch invalid");
+        p.end.segment = uint32_t(segment);
+        p.batch = batch->str;
+        if (!positionLess(s.events.position, p.end)) return corrupt(file, "pending batch ends before it starts");
+        s.events.pending = std::move(p);
+    } else if (pending && pending->type != pj::Type::Null) {
+        return corrupt(file, "pending batch invalid");
+    }
+    return std::optional<SinkState>(std::move(s));
+}
+
+Expected<void> saveSinkState(const std::filesystem::path& file, const SinkState& state) {
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    if (ec) return makeError("io", "create " + file.parent_path().string() + ": " + ec.message());
+    const std::string text = sinkStateJson(state);
+    const std::filesystem::path tmp = file.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return makeError("io", "write " + tmp.string() + ": " + errnoText());
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            const std::string why = errnoText();
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return makeError("io", "write " + tmp.string() + ": " + why);
+        }
+        done += size_t(w);
+    }
+    if (::fsync(fd) != 0) {
+        const std::string why = errnoText();
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return makeError("io", "fsync " + tmp.string() + ": " + why);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+        const std::string why = errnoText();
+        ::unlink(tmp.c_str());
+        return makeError("io", "rename " + tmp.string() + ": " + why);
+    }
+    const int dfd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return makeError("io", "open " + file.parent_path().string() + ": " + errnoText());
+    const int rc = ::fsync(dfd);
+    const std::string why = rc != 0 ? errnoText() : std::string();
+    ::close(dfd);
+    if (rc != 0) return makeError("io", "fsync " + file.parent_path().string() + ": " + why);
+    return {};
+}
+
+}  // namespace archivist::sink
