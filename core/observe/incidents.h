@@ -39,6 +39,8 @@ enum class IncidentKind : uint8_t {
     SlowCommits,
     LowDisk,
     WriteErrors,
+    RelayStateWriteErrors,  // relays.sqlite could not be written (the owner retries)
+    EventsOffSubscription,  // a relay sent events we did not ask for (unknown subscription, outside the filter)
     Count
 };
 // Stable snake_case names ("relay_flooding", …); they appear in metrics labels.
@@ -47,7 +49,6 @@ const char* incidentKindName(IncidentKind k);
 IncidentKind incidentKindFromName(std::string_view name);
 
 enum class IncidentSeverity : uint8_t { Info, Warning, Critical };
-const char* incidentSeverityName(IncidentSeverity s);  // "info", "warning", "critical"
 
 struct Incident {
     uint64_t id = 0;
