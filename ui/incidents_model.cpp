@@ -27,6 +27,8 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::SlowCommits: return tr("Slow commits");
     case K::LowDisk: return tr("Low disk");
     case K::WriteErrors: return tr("Write errors");
+    case K::RelayStateWriteErrors: return tr("Relay state not written");
+    case K::EventsOffSubscription: return tr("Events not asked for");
     case K::Count: break;
     }
     return tr("Unknown");
