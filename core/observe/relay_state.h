@@ -22,7 +22,7 @@ enum class RelayState : uint8_t {
     Refused,       // "refused": the address policy refused every address (not retried until it changes)
     Restricted,    // "restricted": the relay answered restricted:/blocked: or refused our AUTH
     Blocked,       // "blocked": blocked by the operator
-    Stopped,       // "stopped": disconnected by the operator, or the engine shut down
+    Stopped,       // "stopped": disconnected on purpose (the operator, the optimizer dropping it, shutdown)
     Count
 };
 inline constexpr size_t kRelayStateCount = size_t(RelayState::Count);
