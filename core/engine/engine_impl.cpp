@@ -298,14 +298,23 @@ bool EngineImpl::postRelayCommand(std::optional<RelayAction> action, const QStri
         if (error) *error = tr("The relay network is not running.");
         return false;
     }
+    // Adding checks a literal address against the policy; acting on a relay (block, remove, …)
+    // only needs its canonical URL: a refused relay must stay removable.
     net::RelayUrl parsed;
-    const RelayUrlCheck check = checkRelayUrl(url, *m_checkPolicy, &parsed);
-    if (!check.ok()) {
-        if (error) *error = check.detail;
-        return false;
-    }
-    if (!action && m_pool->contains(parsed.text)) {
-        if (error) *error = tr("%1 is already in the pool").arg(check.normalized);
+    if (!action) {
+        const RelayUrlCheck check = checkRelayUrl(url, *m_checkPolicy, &parsed);
+        if (!check.ok()) {
+            if (error) *error = check.detail;
+            return false;
+        }
+        if (m_pool->contains(parsed.text)) {
+            if (error) *error = tr("%1 is already in the pool").arg(check.normalized);
+            return false;
+        }
+    } else if (auto u = net::normalizeRelayUrl(url.toStdString()); u) {
+        parsed = std::move(*u);
+    } else {
+        if (error) *error = QString::fromStdString(u.error().message);
         return false;
     }
     using K = RelayIntelligence::CommandKind;
@@ -320,11 +329,12 @@ bool EngineImpl::postRelayCommand(std::optional<RelayAction> action, const QStri
         case RelayAction::Pin: kind = K::Pin; break;
         case RelayAction::Unpin: kind = K::Unpin; break;
         }
+    const QString canonical = QString::fromStdString(parsed.text);
     if (!intel->postCommand({kind, std::move(parsed)})) {
         if (error) *error = tr("Too many relay actions are waiting; try again in a moment.");
         return false;
     }
-    if (normalized) *normalized = check.normalized;
+    if (normalized) *normalized = canonical;
     return true;
 }
 

@@ -225,19 +225,24 @@ void RelayIntelligence::observeStoredEvent(const protocol::Event& ev) {
     std::lock_guard lock(m_discoveryMutex);
     auto found = relays::discoverRelays(ev, m_discoveryCounters, m_discoveryOptions);
     for (auto& d : found) {
-        if (m_pendingSet.count(d.url)) continue;
-        if (m_pendingUrls.size() >= kMaxPendingUrls) {
-            ++m_discoveryOverflow;
-            continue;
-        }
-        m_pendingSet.insert(d.url);
-        m_pendingUrls.push_back(std::move(d));
+        if (!queueDiscovered(std::move(d))) continue;
         if (m_pendingUrls.size() == kMaxPendingUrls / 2) {
             // Flush early rather than overflow during a fast import.
             m_flushRequested.store(true);
             m_owner.nudge();
         }
     }
+}
+
+bool RelayIntelligence::queueDiscovered(relays::DiscoveredUrl&& d) {
+    if (m_pendingSet.count(d.url)) return false;
+    if (m_pendingUrls.size() >= kMaxPendingUrls) {
+        ++m_discoveryOverflow;
+        return false;
+    }
+    m_pendingSet.insert(d.url);
+    m_pendingUrls.push_back(std::move(d));
+    return true;
 }
 
 void RelayIntelligence::observeStatuses(std::vector<RelayRow> statuses, int64_t now_ms) {
@@ -449,15 +454,7 @@ void RelayIntelligence::flushDiscoveries(relays::RelayStateStore& store, int64_t
         m_owner.countWriteError(std::to_string(batch.size()) + " discovered relay URLs", added.error().message);
         // Kept for the next flush, within the bound (what does not fit counts as overflow).
         std::lock_guard lock(m_discoveryMutex);
-        for (auto& d : batch) {
-            if (m_pendingSet.count(d.url)) continue;
-            if (m_pendingUrls.size() >= kMaxPendingUrls) {
-                ++m_discoveryOverflow;
-                continue;
-            }
-            m_pendingSet.insert(d.url);
-            m_pendingUrls.push_back(std::move(d));
-        }
+        for (auto& d : batch) queueDiscovered(std::move(d));
         return;
     }
     if (*added) qCInfo(lcRelays) << *added << "new relays discovered";

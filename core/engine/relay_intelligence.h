@@ -165,6 +165,8 @@ private:
         int64_t connected_ms_carry = 0;  // open time not yet added as whole seconds
     };
 
+    // m_discoveryMutex held: one URL into the pending set (false: already there, or full → overflow).
+    bool queueDiscovered(relays::DiscoveredUrl&& d);
     // Owner thread.
     int64_t tick(relays::RelayStateStore& store, int64_t now_ms);
     void processStatuses();
