@@ -529,11 +529,11 @@ int cmdRelays(const QStringList& args) {
             // and subscription discipline ("unknown_subscription", "outside_filter").
             out += ",\"rejected\":{";
             bool firstReason = true;
-            for (const auto& [reason, n] : row.rejected) {
+            for (const auto& [reason, count] : row.rejected) {
                 if (!firstReason) out += ',';
                 firstReason = false;
                 pj::appendQuoted(out, reason);
-                out += ":" + std::to_string(n);
+                out += ":" + std::to_string(count);
             }
             out += "}}";
         }
