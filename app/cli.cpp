@@ -19,6 +19,7 @@
 #include "core/net/relay_url.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/json.h"
+#include "core/relays/relay_state_owner.h"
 #include "core/relays/relay_state_store.h"
 
 namespace archivist::app {
@@ -157,10 +158,12 @@ int cmdImport(const QStringList& args) {
         err("archivist: " + relayState.error().message);
         return kExitFailure;
     }
+    relays::RelayStateOwner owner(std::move(*relayState), &metrics);
     engine::IntelligenceOptions io;
     io.auto_relays = false;
     io.first_cycle_ms = io.cycle_ms = int64_t(24) * 3600 * 1000;  // discovery only: no scoring during an import
-    engine::RelayIntelligence discovery(io, **relayState, nullptr, nullptr, metrics, {});
+    engine::RelayIntelligence discovery(io, owner, nullptr, nullptr, metrics);
+    owner.start();
     discovery.start();
     (*store)->setEventObserver([&discovery](const protocol::Event& ev, ingest::SourceId) { discovery.observeStoredEvent(ev); });
     (*store)->start();
@@ -179,7 +182,8 @@ int cmdImport(const QStringList& args) {
     auto result = engine::runImport(**store, paths, progress, &stopRequested());
     if (tty) std::fprintf(stderr, "\n");
     auto closed = (*store)->shutdown();
-    discovery.stop();  // writes the URLs still pending
+    discovery.stop();  // queues the URLs still pending …
+    owner.stop();      // … and writes them
     if (!result) {
         err("archivist: import failed: " + result.error().message);
         return kExitFailure;
@@ -401,7 +405,7 @@ int cmdRelays(const QStringList& args) {
     Common c;
     QCommandLineOption json("json", "Print one JSON object on standard output.");
     QCommandLineOption limit("limit", "List at most N relays (default 200, at most 5000).", "N", "200");
-    QCommandLineOption status("status", "Only relays with this status (candidate, connected, backing off, failing, blocked).", "S");
+    QCommandLineOption status("status", "Only relays with this status (candidate, connected, backing_off, failing, refused, restricted, blocked, stopped, …).", "S");
     QCommandLineOption source("source", "Only relays from this source (seed, user, cli, config, nip65, kind3, nip66, hint).", "S");
     QCommandLineOption search("search", "Only relays whose URL contains TEXT.", "TEXT");
     QCommandLineOption order("order", "score (best first, default), url or last_seen.", "ORDER", "score");
@@ -438,21 +442,26 @@ int cmdRelays(const QStringList& args) {
                 continue;
             }
             const std::string& u = url->text;
+            auto& dir = (*store)->directory();
             Expected<void> r;
             if (action == "add" || action == "pin") {
-                auto up = (*store)->upsert(u, "user", now);
-                if (!up) r = up.error();
+                auto up = dir.upsert(u, "user", now);
+                if (!up) r = toError(up.error());
             }
-            if (r && (action == "pin" || action == "unpin")) r = (*store)->setPinned(u, action == "pin");
+            if (r && (action == "pin" || action == "unpin"))
+                if (auto pinned = dir.setPinned(u, action == "pin"); !pinned) r = toError(pinned.error());
             if (r && (action == "block" || action == "unblock")) {
-                auto known = (*store)->find(u);
-                if (!known) r = known.error();
+                auto known = dir.find(u);
+                if (!known) r = toError(known.error());
                 else if (!*known && action == "block") {
-                    auto up = (*store)->upsert(u, "user", now);
-                    if (!up) r = up.error();
+                    auto up = dir.upsert(u, "user", now);
+                    if (!up) r = toError(up.error());
                 }
-                if (r && (*known || action == "block")) r = (*store)->setBlocked(u, action == "block");
-                else if (r && !*known) r = makeError("unknown", "not in the directory");
+                if (r && known && (*known || action == "block")) {
+                    if (auto b = dir.setBlocked(u, action == "block"); !b) r = toError(b.error());
+                } else if (r && known && !*known) {
+                    r = makeError("unknown", "not in the directory");
+                }
             }
             if (!r) {
                 err("archivist: " + QString::fromStdString(u) + ": " + QString::fromStdString(r.error().message));
@@ -473,7 +482,11 @@ int cmdRelays(const QStringList& args) {
     if (!ok || n < 1 || n > 5000) return usage(p, "--limit wants a number from 1 to 5000");
     relays::DirectoryQuery q;
     q.limit = size_t(n);
-    q.status = p.value(status).toStdString();
+    if (p.isSet(status)) {
+        const auto st = observe::relayStateFromName(p.value(status).toStdString());
+        if (st == observe::RelayState::Count) return usage(p, "--status wants a relay state (candidate, connected, backing_off, …), got '" + p.value(status) + "'");
+        q.status = st;
+    }
     q.source = p.value(source).toStdString();
     q.text = p.value(search).toStdString();
     q.now_ms = now;
@@ -482,7 +495,7 @@ int cmdRelays(const QStringList& args) {
     else if (o == "url") q.order = relays::DirectoryQuery::Order::Url;
     else if (o == "last_seen") q.order = relays::DirectoryQuery::Order::LastSeen;
     else return usage(p, "--order wants score, url or last_seen");
-    auto page = (*store)->page(q);
+    auto page = (*store)->directory().page(q);
     if (!page) {
         err("archivist: " + page.error().message);
         return kExitFailure;
@@ -505,7 +518,7 @@ int cmdRelays(const QStringList& args) {
             out += ",\"source\":";
             pj::appendQuoted(out, r.source);
             out += ",\"status\":";
-            pj::appendQuoted(out, r.status);
+            pj::appendQuoted(out, observe::relayStateName(r.status));
             out += ",\"score\":" + (row.score ? num(*row.score) : std::string("null"));
             out += ",\"pinned\":" + std::string(r.pinned ? "true" : "false");
             out += ",\"blocked\":" + std::string(r.blocked ? "true" : "false");
@@ -515,7 +528,18 @@ int cmdRelays(const QStringList& args) {
             out += ",\"uptime_24h\":" + (row.uptime_24h >= 0 ? num(row.uptime_24h) : std::string("null"));
             out += ",\"uptime_7d\":" + (row.uptime_7d >= 0 ? num(row.uptime_7d) : std::string("null"));
             out += ",\"first_seen_ms\":" + std::to_string(r.first_seen_ms);
-            out += ",\"last_seen_ms\":" + std::to_string(r.last_seen_ms) + "}";
+            out += ",\"last_seen_ms\":" + std::to_string(r.last_seen_ms);
+            // Rejections by reason over the statistics window (8 days): validation ("bad_signature")
+            // and subscription discipline ("unknown_subscription", "outside_filter").
+            out += ",\"rejected\":{";
+            bool firstReason = true;
+            for (const auto& [reason, count] : row.rejected) {
+                if (!firstReason) out += ',';
+                firstReason = false;
+                pj::appendQuoted(out, reason);
+                out += ":" + std::to_string(count);
+            }
+            out += "}}";
         }
         out += "]}";
         std::printf("%s\n", out.c_str());
@@ -530,7 +554,7 @@ int cmdRelays(const QStringList& args) {
         if (r.pinned) flags += "pinned ";
         if (r.blocked) flags += "blocked ";
         if (r.consecutive_failures) flags += std::to_string(r.consecutive_failures) + " failures ";
-        std::printf("%-48s %-9s %-11s %6s %7s %s\n", r.url.c_str(), r.source.c_str(), r.status.c_str(), score.c_str(),
+        std::printf("%-48s %-9s %-11s %6s %7s %s\n", r.url.c_str(), r.source.c_str(), observe::relayStateName(r.status), score.c_str(),
                     up.c_str(), flags.c_str());
     }
     std::printf("%zu of %llu relays\n", page->rows.size(), static_cast<unsigned long long>(page->total_matching));

@@ -273,12 +273,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     if (opts.headless) {
         // One line per relay: what this run got from it (tests and operators read these).
         for (const auto& r : (*engine)->snapshot().relays) {
+            const std::string refused =
+                r.refused() ? ", refused " + std::to_string(r.refused()) + " (not asked for)" : std::string();
             std::fprintf(stderr,
-                         "archivist: relay %s: %s, received %llu, stored %llu, duplicate %llu, invalid %llu, "
+                         "archivist: relay %s: %s, received %llu, stored %llu, duplicate %llu, invalid %llu%s, "
                          "backfill %s, gaps %llu%s%s\n",
-                         r.url.c_str(), net::relayStateName(r.state), (unsigned long long)r.events_received,
+                         r.url.c_str(), observe::relayStateName(r.state), (unsigned long long)r.events_received,
                          (unsigned long long)r.stored, (unsigned long long)r.duplicate, (unsigned long long)r.invalid,
-                         net::backfillStateName(r.backfill), (unsigned long long)r.backfill_gaps,
+                         refused.c_str(), observe::backfillStateName(r.backfill), (unsigned long long)r.backfill_gaps,
                          r.last_error.empty() ? "" : ", last error: ", r.last_error.c_str());
         }
     }

@@ -6,12 +6,8 @@ namespace archivist::app {
 
 namespace {
 std::atomic<bool> g_stop{false};
-volatile std::sig_atomic_t g_signal = 0;
 
-void onSignal(int sig) {
-    g_signal = sig;
-    g_stop.store(true);
-}
+void onSignal(int) { g_stop.store(true); }
 }  // namespace
 
 void installStopSignals() {
@@ -25,7 +21,5 @@ void installStopSignals() {
 }
 
 const std::atomic<bool>& stopRequested() { return g_stop; }
-
-int stopSignal() { return g_signal; }
 
 }  // namespace archivist::app

@@ -6,6 +6,5 @@ namespace archivist::app {
 
 void installStopSignals();
 const std::atomic<bool>& stopRequested();
-int stopSignal();  // the signal number that requested the stop, 0 if none
 
 }  // namespace archivist::app

@@ -524,6 +524,14 @@
         <translation>ClickHouse-Export schlägt fehl</translation>
     </message>
     <message>
+        <source>Relay state not written</source>
+        <translation>Relay-Zustand nicht geschrieben</translation>
+    </message>
+    <message>
+        <source>Events not asked for</source>
+        <translation>Nicht angeforderte Ereignisse</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>Unknown</source>
         <translation>Unbekannt</translation>
@@ -1087,8 +1095,8 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
     <name>RelaysModel</name>
     <message>
         <location filename="../ui/relays_model.cpp" line="+22"/>
-        <source>idle</source>
-        <translation>untätig</translation>
+        <source>candidate</source>
+        <translation>Kandidat</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1137,8 +1145,8 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
     </message>
     <message>
         <location line="+1"/>
-        <source>disconnected</source>
-        <translation>getrennt</translation>
+        <source>stopped</source>
+        <translation>angehalten</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -1285,6 +1293,18 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
     <message>
         <source>pinned</source>
         <translation>angeheftet</translation>
+    </message>
+    <message>
+        <source>not on a subscription we opened</source>
+        <translation>auf keinem von uns geöffneten Abonnement</translation>
+    </message>
+    <message>
+        <source>outside the subscription&apos;s filter</source>
+        <translation>außerhalb des Filters des Abonnements</translation>
+    </message>
+    <message>
+        <source>%1 (%2): %3</source>
+        <translation>%1 (%2): %3</translation>
     </message>
 </context>
 <context>
@@ -1801,18 +1821,6 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>und %1 weitere</translation>
     </message>
     <message>
-        <source>backing off</source>
-        <translation>wartet vor erneutem Versuch</translation>
-    </message>
-    <message>
-        <source>blocked</source>
-        <translation>blockiert</translation>
-    </message>
-    <message>
-        <source>candidate</source>
-        <translation>Kandidat</translation>
-    </message>
-    <message>
         <source>command line</source>
         <translation>Kommandozeile</translation>
     </message>
@@ -1821,20 +1829,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Konfiguration</translation>
     </message>
     <message>
-        <source>connected</source>
-        <translation>verbunden</translation>
-    </message>
-    <message>
         <source>discovered: %1</source>
         <translation>entdeckt: %1</translation>
     </message>
     <message>
         <source>failed</source>
         <translation>fehlgeschlagen</translation>
-    </message>
-    <message>
-        <source>failing</source>
-        <translation>fehlerhaft</translation>
     </message>
     <message>
         <source>junk rejected: %1</source>

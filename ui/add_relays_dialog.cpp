@@ -11,8 +11,6 @@
 #include <algorithm>
 
 #include "core/engine/engine.h"
-#include "core/net/address_policy.h"
-#include "core/net/relay_url.h"
 
 namespace archivist::ui {
 
@@ -20,26 +18,30 @@ namespace {
 const QString kOk = QStringLiteral("\u2713");   // ✓
 const QString kBad = QStringLiteral("\u2717");  // ✗
 
-QString urlErrorText(const Error& e) {
-    // Stable codes from net::normalizeRelayUrl, translated; the detail follows.
+QString problemText(const engine::RelayUrlCheck& c) {
+    // The engine's kinds of problem, translated; its own words follow.
+    using P = engine::RelayUrlCheck::Problem;
     QString what;
-    if (e.code == "scheme") what = AddRelaysDialog::tr("only ws:// and wss:// relays");
-    else if (e.code == "userinfo") what = AddRelaysDialog::tr("user name or password in the URL");
-    else if (e.code == "host") what = AddRelaysDialog::tr("invalid host");
-    else if (e.code == "port") what = AddRelaysDialog::tr("invalid port");
-    else if (e.code == "fragment") what = AddRelaysDialog::tr("a #fragment is not allowed");
-    else if (e.code == "too_long") what = AddRelaysDialog::tr("URL too long");
-    else what = AddRelaysDialog::tr("not a URL");
-    return AddRelaysDialog::tr("%1 (%2)").arg(what, QString::fromStdString(e.message));
+    switch (c.problem) {
+    case P::None: return c.detail;
+    case P::AddressRefused: return c.detail;  // "loopback address 127.0.0.1 refused (allow with --allow-address …)"
+    case P::Scheme: what = AddRelaysDialog::tr("only ws:// and wss:// relays"); break;
+    case P::Userinfo: what = AddRelaysDialog::tr("user name or password in the URL"); break;
+    case P::Host: what = AddRelaysDialog::tr("invalid host"); break;
+    case P::Port: what = AddRelaysDialog::tr("invalid port"); break;
+    case P::Fragment: what = AddRelaysDialog::tr("a #fragment is not allowed"); break;
+    case P::TooLong: what = AddRelaysDialog::tr("URL too long"); break;
+    case P::Syntax: what = AddRelaysDialog::tr("not a URL"); break;
+    }
+    return AddRelaysDialog::tr("%1 (%2)").arg(what, c.detail);
 }
 }  // namespace
 
 AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
-    : QDialog(parent), m_engine(engine), m_policy(std::make_unique<net::AddressPolicy>()) {
+    : QDialog(parent), m_engine(engine) {
     setObjectName("addRelaysDialog");
     setWindowTitle(tr("Add relays"));
     resize(640, 420);
-    for (const auto& cidr : m_engine->addressAllowList()) (void)m_policy->allowText(cidr.toStdString());
 
     auto* layout = new QVBoxLayout(this);
     auto* help = new QLabel(tr("Paste one or more relay URLs (ws:// or wss://), separated by spaces, commas or new lines:"), this);
@@ -67,36 +69,34 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
 
 AddRelaysDialog::~AddRelaysDialog() = default;
 
-QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, const net::AddressPolicy& policy) {
+QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, const engine::Engine& engine) {
     static const QRegularExpression sep(QStringLiteral("[\\s,]+"));
-    const QStringList parts = text.split(sep, Qt::SkipEmptyParts);
+    QStringList parts = text.split(sep, Qt::SkipEmptyParts);
+    const bool tooMany = parts.size() > kMaxEntries;
+    const QString firstIgnored = tooMany ? parts[kMaxEntries] : QString();
+    if (tooMany) parts = parts.mid(0, kMaxEntries);
+    const QVector<engine::RelayUrlCheck> checks = engine.checkRelayUrls(parts);
     QVector<Entry> out;
     QSet<QString> seen;
-    for (const QString& part : parts) {
+    for (const auto& c : checks) {
         Entry e;
-        e.input = part;
-        if (out.size() >= kMaxEntries) {
-            e.reason = tr("ignored: at most %1 relays at once").arg(kMaxEntries);
-            out.push_back(e);
-            break;  // one marker entry is enough
-        }
-        auto url = net::normalizeRelayUrl(part.toStdString());
-        if (!url) {
-            e.reason = urlErrorText(url.error());
-        } else {
-            e.normalized = QString::fromStdString(url->text);
-            e.valid = true;
-            if (url->literal) {
-                const net::Verdict v = policy.check(*url->literal);
-                e.valid = v.allowed;
-                e.reason = QString::fromStdString(v.reason);
-            }
+        e.input = c.input;
+        e.normalized = c.normalized;
+        e.valid = c.ok();
+        e.reason = problemText(c);
+        if (!c.normalized.isEmpty()) {
             if (e.valid && seen.contains(e.normalized)) {
                 e.valid = false;
                 e.reason = tr("listed twice");
             }
             seen.insert(e.normalized);
         }
+        out.push_back(e);
+    }
+    if (tooMany) {
+        Entry e;  // one marker entry is enough
+        e.input = firstIgnored;
+        e.reason = tr("ignored: at most %1 relays at once").arg(kMaxEntries);
         out.push_back(e);
     }
     return out;
@@ -110,7 +110,7 @@ int AddRelaysDialog::validCount() const {
 }
 
 void AddRelaysDialog::revalidate() {
-    m_entries = validate(m_edit->toPlainText(), *m_policy);
+    m_entries = validate(m_edit->toPlainText(), *m_engine);
     m_results.clear();
     m_list->clear();
     for (const auto& e : m_entries) {

@@ -1,7 +1,7 @@
 #pragma once
 // "Add relays…": a text box for one or many relay URLs (separated by any whitespace or commas),
-// validated live as the user types — URL syntax (net::normalizeRelayUrl) and, for literal IP
-// hosts, the address policy (net::AddressPolicy with the engine's allow list) — with a ✓/✗ and
+// validated live as the user types by the engine's own check (Engine::checkRelayUrls: URL syntax
+// and, for literal IP hosts, the address policy with the engine's allow list) — with a ✓/✗ and
 // reason per entry. OK adds the valid entries through Engine::addRelay and lists each URL's
 // result; the dialog then stays open to show them ("Close" ends it).
 // Bounded: at most kMaxEntries entries are considered; the rest are reported as ignored.
@@ -9,7 +9,6 @@
 #include <QDialog>
 #include <QStringList>
 #include <QVector>
-#include <memory>
 
 class QDialogButtonBox;
 class QLabel;
@@ -18,9 +17,6 @@ class QPlainTextEdit;
 
 namespace archivist::engine {
 class Engine;
-}
-namespace archivist::net {
-class AddressPolicy;
 }
 
 namespace archivist::ui {
@@ -46,9 +42,9 @@ public:
     explicit AddRelaysDialog(engine::Engine* engine, QWidget* parent = nullptr);
     ~AddRelaysDialog() override;
 
-    // Pure: splits text into entries and validates each against policy (duplicates of an earlier
-    // entry are invalid: "listed twice").
-    static QVector<Entry> validate(const QString& text, const net::AddressPolicy& policy);
+    // Splits text into entries and validates them with the engine's check (duplicates of an
+    // earlier entry are invalid: "listed twice").
+    static QVector<Entry> validate(const QString& text, const engine::Engine& engine);
 
     void setText(const QString& text);
     QString text() const;
@@ -66,7 +62,6 @@ private:
     void revalidate();
 
     engine::Engine* m_engine;
-    std::unique_ptr<net::AddressPolicy> m_policy;
     QPlainTextEdit* m_edit;
     QListWidget* m_list;
     QLabel* m_summary;

@@ -1,5 +1,7 @@
 #include "ui/directory_model.h"
 
+#include "ui/relays_model.h"
+
 #include <QDateTime>
 #include <QLocale>
 #include <algorithm>
@@ -54,7 +56,7 @@ QVariant DirectoryModel::display(const engine::DirectoryEntryView& e, int column
     switch (column) {
     case Url: return e.url;
     case Source: return e.source;
-    case Status: return e.status;
+    case Status: return relayStateText(e.status);
     case Pinned: return e.pinned ? tr("pinned") : QString();
     case Score: return scoreText(e.score);
     case Uptime24h: return fractionText(e.uptime_24h);

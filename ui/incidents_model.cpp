@@ -29,6 +29,8 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::WriteErrors: return tr("Write errors");
     case K::SinkBehind: return tr("ClickHouse sink behind");
     case K::SinkFailing: return tr("ClickHouse sink failing");
+    case K::RelayStateWriteErrors: return tr("Relay state not written");
+    case K::EventsOffSubscription: return tr("Events not asked for");
     case K::Count: break;
     }
     return tr("Unknown");

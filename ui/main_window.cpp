@@ -31,6 +31,7 @@
 #include "ui/panels/memory_panel.h"
 #include "ui/panels/throughput_panel.h"
 #include "ui/panels/newest_panel.h"
+#include "ui/panels/panel.h"
 #include "ui/panels/relays_panel.h"
 #include "ui/panels/discovery_panel.h"
 #include "ui/panels/scoring_panel.h"
@@ -144,7 +145,7 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     });
     const engine::EngineSnapshot first = m_engine->snapshot();
     onSnapshot(first);
-    for (const auto& d : m_docks) QMetaObject::invokeMethod(d.dock->widget(), "applySnapshot", Q_ARG(archivist::engine::EngineSnapshot, first));
+    for (const auto& d : m_docks) d.panel->applySnapshot(first);
     applyDefaultArrangement();
     restoreLayout();
     archive->applyFilter();  // the browser opens on the newest events
@@ -159,7 +160,7 @@ std::unique_ptr<QSettings> MainWindow::settings() const {
     return std::make_unique<QSettings>(m_opts.settings_file, QSettings::IniFormat);
 }
 
-QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& object_name, const QString& title,
+QDockWidget* MainWindow::addPanelDock(Panel* panel, const QString& object_name, const QString& title,
                                       Qt::DockWidgetArea area) {
     auto* dock = new QDockWidget(title, this);
     dock->setObjectName(object_name);
@@ -167,21 +168,16 @@ QDockWidget* MainWindow::addPanelDock(QWidget* panel, const QString& object_name
     dock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(area, dock);
     restoreDockWidget(dock);  // its saved place, when the layout was restored before it existed
-    m_docks.push_back({dock, area});
+    m_docks.push_back({dock, panel, area});
     QAction* toggle = dock->toggleViewAction();
     toggle->setObjectName("actionToggle-" + object_name);
     m_viewMenu->insertAction(m_viewSeparator, toggle);
 
-    // Wiring by name, so panels need not be known to the window.
-    const QMetaObject* mo = panel->metaObject();
-    if (mo->indexOfSlot("applySnapshot(archivist::engine::EngineSnapshot)") >= 0)
-        // The only connection: panels do not connect themselves (each snapshot must arrive once).
-        connect(m_engine, SIGNAL(snapshotReady(archivist::engine::EngineSnapshot)), panel,
-                SLOT(applySnapshot(archivist::engine::EngineSnapshot)));
-    if (mo->indexOfSignal("relaySelected(QString)") >= 0)
-        connect(panel, SIGNAL(relaySelected(QString)), this, SLOT(routeRelaySelected(QString)));
-    if (mo->indexOfSignal("timeSelected(qint64)") >= 0)
-        connect(panel, SIGNAL(timeSelected(qint64)), this, SLOT(routeTimeSelected(qint64)));
+    // Through the Panel interface (compiler-checked). The only connection to the snapshots:
+    // panels do not connect themselves (each snapshot must arrive once).
+    connect(m_engine, &engine::Engine::snapshotReady, panel, &Panel::applySnapshot);
+    connect(panel, &Panel::relaySelected, this, [this, panel](const QString& url) { routeRelaySelected(panel, url); });
+    connect(panel, &Panel::timeSelected, this, [this, panel](qint64 ms) { routeTimeSelected(panel, ms); });
     return dock;
 }
 
@@ -191,27 +187,19 @@ QDockWidget* MainWindow::dock(const QString& object_name) const {
     return nullptr;
 }
 
-void MainWindow::routeRelaySelected(const QString& url) {
+void MainWindow::routeRelaySelected(Panel* from, const QString& url) {
     if (m_routing) return;  // a highlighted panel re-announcing the selection
     m_routing = true;
-    QObject* from = sender();
-    for (const auto& d : m_docks) {
-        QWidget* p = d.dock->widget();
-        if (p != from && p->metaObject()->indexOfSlot("highlightRelay(QString)") >= 0)
-            QMetaObject::invokeMethod(p, "highlightRelay", Q_ARG(QString, url));
-    }
+    for (const auto& d : m_docks)
+        if (d.panel != from) d.panel->highlightRelay(url);
     m_routing = false;
 }
 
-void MainWindow::routeTimeSelected(qint64 ms) {
+void MainWindow::routeTimeSelected(Panel* from, qint64 ms) {
     if (m_routing) return;
     m_routing = true;
-    QObject* from = sender();
-    for (const auto& d : m_docks) {
-        QWidget* p = d.dock->widget();
-        if (p != from && p->metaObject()->indexOfSlot("highlightTime(qint64)") >= 0)
-            QMetaObject::invokeMethod(p, "highlightTime", Q_ARG(qint64, ms));
-    }
+    for (const auto& d : m_docks)
+        if (d.panel != from) d.panel->highlightTime(ms);
     m_routing = false;
 }
 

@@ -34,6 +34,7 @@ namespace archivist::ui {
 
 class AddRelaysDialog;
 class LogPanel;
+class Panel;
 class LoopLagMonitor;
 class NewestEventsModel;
 class NewestPanel;
@@ -63,10 +64,10 @@ public:
     QMenu* viewMenu() const { return m_viewMenu; }
 
     // Puts a panel into a new dock with a stable objectName, adds its toggle to the View menu,
-    // restores its saved place, and wires it by name: a slot applySnapshot(EngineSnapshot) gets
-    // every snapshot; signals relaySelected(QString)/timeSelected(qint64) reach the other panels'
-    // highlightRelay(QString)/highlightTime(qint64) slots. The window owns the dock and panel.
-    QDockWidget* addPanelDock(QWidget* panel, const QString& object_name, const QString& title,
+    // restores its saved place, and wires it through the Panel interface: applySnapshot() gets
+    // every snapshot; relaySelected()/timeSelected() reach the other panels' highlightRelay()/
+    // highlightTime(). The window owns the dock and panel.
+    QDockWidget* addPanelDock(Panel* panel, const QString& object_name, const QString& title,
                               Qt::DockWidgetArea area);
     QDockWidget* dock(const QString& object_name) const;
 
@@ -104,14 +105,9 @@ private:
     void onJobProgress(const QString& kind, double fraction, const QString& text);
     void onJobFinished(const QString& kind, bool ok, const QString& summary);
     void chooseImportFiles();
-    void startLongJob(const QString& title, const QString& object_name);  // progress dialog for verify
-
-private slots:
-    // Forward a panel's selection to the other panels (connected by name in addPanelDock).
-    void routeRelaySelected(const QString& url);
-    void routeTimeSelected(qint64 ms);
-
-private:
+    // Forward a panel's selection to the other panels.
+    void routeRelaySelected(Panel* from, const QString& url);
+    void routeTimeSelected(Panel* from, qint64 ms);
 
     engine::Engine* m_engine;
     MainWindowOptions m_opts;
@@ -123,6 +119,7 @@ private:
     QAction* m_viewSeparator = nullptr;  // dock toggles go above it, "Reset layout" below
     struct DockEntry {
         QDockWidget* dock;
+        Panel* panel;
         Qt::DockWidgetArea area;
     };
     QVector<DockEntry> m_docks;

@@ -11,38 +11,54 @@
 namespace archivist::ui {
 
 namespace {
-uint64_t rejectionsTotal(const net::RelayStatusView& v) { return v.invalid; }
+// Rejected by validation in the pipeline, or refused before it (subscription discipline).
+uint64_t rejectionsTotal(const engine::RelayRow& v) { return v.invalid + v.refused(); }
 
-double novelShare(const net::RelayStatusView& v) {
+double novelShare(const engine::RelayRow& v) {
     const double seen = double(v.stored) + double(v.duplicate);
     return seen > 0 ? double(v.stored) / seen : -1.0;
 }
 }  // namespace
 
-QString relayStateText(net::RelayState s) {
+QString relayStateText(observe::RelayState s) {
+    using S = observe::RelayState;
     switch (s) {
-    case net::RelayState::Idle: return RelaysModel::tr("idle");
-    case net::RelayState::Resolving: return RelaysModel::tr("resolving");
-    case net::RelayState::FetchingInfo: return RelaysModel::tr("fetching NIP-11");
-    case net::RelayState::Connecting: return RelaysModel::tr("connecting");
-    case net::RelayState::Open: return RelaysModel::tr("connected");
-    case net::RelayState::BackingOff: return RelaysModel::tr("backing off");
-    case net::RelayState::Failing: return RelaysModel::tr("failing");
-    case net::RelayState::Refused: return RelaysModel::tr("address refused");
-    case net::RelayState::Restricted: return RelaysModel::tr("restricted");
-    case net::RelayState::Blocked: return RelaysModel::tr("blocked");
-    case net::RelayState::Stopped: return RelaysModel::tr("disconnected");
+    case S::Candidate: return RelaysModel::tr("candidate");
+    case S::Resolving: return RelaysModel::tr("resolving");
+    case S::FetchingInfo: return RelaysModel::tr("fetching NIP-11");
+    case S::Connecting: return RelaysModel::tr("connecting");
+    case S::Connected: return RelaysModel::tr("connected");
+    case S::BackingOff: return RelaysModel::tr("backing off");
+    case S::Failing: return RelaysModel::tr("failing");
+    case S::Refused: return RelaysModel::tr("address refused");
+    case S::Restricted: return RelaysModel::tr("restricted");
+    case S::Blocked: return RelaysModel::tr("blocked");
+    case S::Stopped: return RelaysModel::tr("stopped");
+    case S::Count: break;
     }
     return {};
 }
 
-QString backfillStateText(net::BackfillState s) {
+QString backfillStateText(observe::BackfillState s) {
+    using B = observe::BackfillState;
     switch (s) {
-    case net::BackfillState::NotStarted: return RelaysModel::tr("not started");
-    case net::BackfillState::Waiting: return RelaysModel::tr("waiting");
-    case net::BackfillState::Running: return RelaysModel::tr("running");
-    case net::BackfillState::Done: return RelaysModel::tr("done");
-    case net::BackfillState::Disabled: return RelaysModel::tr("off");
+    case B::NotStarted: return RelaysModel::tr("not started");
+    case B::Waiting: return RelaysModel::tr("waiting");
+    case B::Running: return RelaysModel::tr("running");
+    case B::Done: return RelaysModel::tr("done");
+    case B::Disabled: return RelaysModel::tr("off");
+    case B::Count: break;
+    }
+    return {};
+}
+
+QString eventRefusalText(observe::EventRefusal r) {
+    using R = observe::EventRefusal;
+    switch (r) {
+    case R::UnknownSubscription: return RelaysModel::tr("not on a subscription we opened");
+    case R::OutsideFilter: return RelaysModel::tr("outside the subscription's filter");
+    case R::None:
+    case R::Count: break;
     }
     return {};
 }
@@ -54,7 +70,7 @@ int RelaysModel::columnCount(const QModelIndex& parent) const { return parent.is
 
 int RelaysModel::rowOf(const QString& url) const { return m_index.value(url, -1); }
 
-const net::RelayStatusView* RelaysModel::relay(int row) const {
+const engine::RelayRow* RelaysModel::relay(int row) const {
     return row >= 0 && row < m_rows.size() ? &m_rows[row].view : nullptr;
 }
 
@@ -104,7 +120,7 @@ QVariant RelaysModel::display(const Row& r, int column) const {
     case LastError: return QString::fromStdString(v.last_error);
     case Source: return QString::fromStdString(v.source);
     case Backfill:
-        if (v.backfill == net::BackfillState::Running || v.backfill == net::BackfillState::Waiting)
+        if (v.backfill == observe::BackfillState::Running || v.backfill == observe::BackfillState::Waiting)
             return tr("%1 %2 %").arg(backfillStateText(v.backfill), loc.toString(v.backfill_fraction * 100.0, 'f', 0));
         return backfillStateText(v.backfill);
     case Score: return scoreText(v.score);
@@ -139,6 +155,14 @@ QString RelaysModel::rejectionTooltip(const Row& r) const {
         if (by[i] == 0) continue;
         lines << tr("%1: %2").arg(QString::fromLatin1(protocol::rejectName(protocol::Reject(i))))
                      .arg(QLocale().toString(qulonglong(by[i])));
+    }
+    const auto& refused = r.view.refused_by_reason;
+    for (size_t i = 0; i < refused.size(); ++i) {
+        if (refused[i] == 0) continue;
+        const auto why = observe::EventRefusal(i + 1);
+        lines << tr("%1 (%2): %3")
+                     .arg(QString::fromLatin1(observe::eventRefusalName(why)), eventRefusalText(why))
+                     .arg(QLocale().toString(qulonglong(refused[i])));
     }
     if (r.view.auth_failures) lines << tr("auth failures: %1").arg(r.view.auth_failures);
     if (r.view.rate_limited) lines << tr("rate limited: %1").arg(r.view.rate_limited);
@@ -186,7 +210,7 @@ void RelaysModel::reindex() {
     for (int i = 0; i < m_rows.size(); ++i) m_index.insert(m_rows[i].url, i);
 }
 
-void RelaysModel::applyRelays(const QVector<net::RelayStatusView>& relays, qint64 taken_at_ms) {
+void RelaysModel::applyRelays(const QVector<engine::RelayRow>& relays, qint64 taken_at_ms) {
     QHash<QString, int> incoming;
     incoming.reserve(relays.size());
     for (int i = 0; i < relays.size(); ++i) incoming.insert(QString::fromStdString(relays[i].url), i);

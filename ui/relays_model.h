@@ -8,7 +8,7 @@
 #include <QHash>
 #include <QVector>
 
-#include "core/net/relay_status.h"
+#include "core/engine/relay_row.h"
 
 namespace archivist::ui {
 
@@ -35,7 +35,7 @@ public:
     enum Role {
         SortRole = Qt::UserRole + 1,  // numeric key for numeric columns, text otherwise
         UrlRole,                      // the row's relay URL (any column)
-        StateRole,                    // int(net::RelayState)
+        StateRole,                    // int(observe::RelayState)
         PinnedRole,                   // bool: the optimizer never drops it
     };
 
@@ -47,15 +47,15 @@ public:
 
     // Merges a snapshot's relays. taken_at_ms is the snapshot's time: stored events/s is the
     // stored counter's delta since the previous snapshot that had the relay.
-    void applyRelays(const QVector<net::RelayStatusView>& relays, qint64 taken_at_ms);
+    void applyRelays(const QVector<engine::RelayRow>& relays, qint64 taken_at_ms);
 
     int rowOf(const QString& url) const;  // -1 when absent
-    const net::RelayStatusView* relay(int row) const;
+    const engine::RelayRow* relay(int row) const;
     double storedPerSecond(int row) const;
 
 private:
     struct Row {
-        net::RelayStatusView view;
+        engine::RelayRow view;
         QString url;
         double stored_per_s = 0;
         qint64 taken_at_ms = 0;
@@ -69,8 +69,10 @@ private:
     QHash<QString, int> m_index;  // url → row
 };
 
-// Human text of a relay state / backfill state (translated).
-QString relayStateText(net::RelayState s);
-QString backfillStateText(net::BackfillState s);
+// The one translation table of the relay-state vocabulary (core/observe/relay_state.h): every
+// panel shows states through these.
+QString relayStateText(observe::RelayState s);
+QString backfillStateText(observe::BackfillState s);
+QString eventRefusalText(observe::EventRefusal r);
 
 }  // namespace archivist::ui

@@ -2,6 +2,7 @@
 
 #include <QLocale>
 
+#include "ui/relays_model.h"
 #include "ui/row_sync.h"
 
 namespace archivist::ui {
@@ -61,7 +62,7 @@ QVariant ScoringModel::display(const engine::RelayScoreView& r, int column) cons
     const QLocale loc;
     switch (column) {
     case Url: return r.url;
-    case Status: return r.status;
+    case Status: return relayStateText(r.status);
     case Connected: return r.connected ? tr("yes") : QString();
     case Pinned: return r.pinned ? tr("pinned") : QString();
     case Total:

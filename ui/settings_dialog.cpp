@@ -15,7 +15,6 @@
 #include <QVBoxLayout>
 
 #include "core/engine/engine.h"
-#include "core/net/address_policy.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/json.h"
 
@@ -215,11 +214,10 @@ void SettingsDialog::validate() {
     for (int i = 0; i < lines.size(); ++i) {
         const QString line = lines[i].trimmed();
         if (line.isEmpty()) continue;
-        auto cidr = net::AddressPolicy::parseCidr(line.toStdString());
-        if (!cidr)
+        if (const auto why = engine::checkAllowedAddress(line.toStdString()); !why.empty())
             allowErrors << tr("Allowed addresses, line %1 (\"%2\"): %3")
                                .arg(i + 1)
-                               .arg(line, QString::fromStdString(cidr.error().message));
+                               .arg(line, QString::fromStdString(why));
     }
     showError(m_allowError, allowErrors.join('\n'));
     m_problems << allowErrors;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sstream>
 
+#include "core/net/address_policy.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/json.h"
 #include "core/sink/clickhouse_schema.h"
@@ -173,6 +174,11 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
     return cfg;
 }
 
+std::string checkAllowedAddress(const std::string& text) {
+    auto cidr = net::AddressPolicy::parseCidr(text);
+    return cidr ? std::string() : cidr.error().message;
+}
+
 std::string checkListenAddress(const std::string& text) {
     if (text.empty()) return {};
     const size_t colon = text.rfind(':');
@@ -184,10 +190,8 @@ std::string checkListenAddress(const std::string& text) {
         return "an IPv6 host must be written in brackets, e.g. [::1]:9100";
     for (char c : host)
         if (c == ' ' || c == '/' || c == '\t') return "the host contains a space or slash";
-    uint64_t p = 0;
-    if (port.empty() || port.size() > 5 || !pj::parseUnsigned(port, 65535, p))
+    if (uint64_t p = 0; port.empty() || port.size() > 5 || !pj::parseUnsigned(port, 65535, p))
         return "the port must be a number from 0 to 65535 (0 = any free port)";
-    (void)p;
     return {};
 }
 

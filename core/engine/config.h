@@ -63,6 +63,9 @@ std::string checkListenAddress(const std::string& text);
 
 // Checks a ClickHouse section (url form, identifiers, characters); "" when valid, else the reason.
 std::string checkClickHouseConfig(const ClickHouseConfig& c);
+// One allowed-address rule as config's allow_addresses takes it: an IPv4 or IPv6 CIDR ("127.0.0.1/32",
+// "fd00::/8") or a single address. Returns "" when valid, else the reason.
+std::string checkAllowedAddress(const std::string& text);
 
 // The built-in seed list (well-known public relays).
 const std::vector<std::string>& seedRelays();

@@ -14,44 +14,16 @@
 #include <QString>
 #include <QStringList>
 #include <QVector>
-#include <atomic>
 #include <cstdint>
-#include <deque>
-#include <filesystem>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
 
 #include "core/engine/config.h"
 #include "core/engine/query_types.h"
 #include "core/engine/relay_directory_types.h"
-#include "core/net/relay_status.h"
+#include "core/engine/relay_row.h"
+#include "core/engine/relay_url_check.h"
 #include "core/observe/incidents.h"
-#include "core/protocol/event.h"
-#include "core/util/expected.h"
-
-class QTimer;
-
-namespace archivist::observe {
-class MetricsRegistry;
-class Histogram;
-}
-namespace archivist::net {
-class AddressPolicy;
-class RelayPool;
-}
-namespace archivist::relays {
-class RelayStateStore;
-}
 
 namespace archivist::engine {
-
-class Store;
-struct StoreOptions;
-struct IncidentRuleState;
-class QueryService;
-class RelayIntelligence;
 
 struct NewestEvent {
     QString id_hex;
@@ -111,12 +83,16 @@ struct EngineSnapshot {
     QString last_error;
     bool job_running = false;
     // Relays (value copies; sorted by URL).
-    QVector<net::RelayStatusView> relays;
+    QVector<RelayRow> relays;
     int relays_open = 0;
     int relays_known = 0;
     bool sync_idle = false;          // every relay's backfill and catch-up done (or the relay unreachable)
     qint64 last_stored_at_ms = 0;    // wall clock of the last commit that stored a new event
     quint64 address_refusals = 0;
+    // The owner of relay state (relays.sqlite): failed writes since start (each raises the
+    // relay_state_write_errors incident) and the last one's reason. Its inbox is a queue above.
+    quint64 relay_state_write_errors_total = 0;
+    QString relay_state_last_error;
     static constexpr int kNewestCapacity = 200;
     // Incident inputs and output (see docs/incidents.md).
     quint64 commits_total = 0;           // commit groups since start (archivist_commit_seconds count)
@@ -142,86 +118,61 @@ public:
     virtual bool jobRunning() const = 0;
     virtual EngineSnapshot snapshot() const = 0;
 
+    // Relay URLs as the engine would take them: each normalised and, for a literal address,
+    // checked against the address policy (with the engine's allow list). Pure and quick (no DNS,
+    // no database); the Add relays dialog shows the result as the operator types.
+    virtual QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const = 0;
+
     enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove, Pin, Unpin };
     // Pin: the optimizer never drops the relay (and connects it if there is room); also adds an
     // unknown relay to the directory. Unpin: the optimizer may drop it again.
-    // Adds a relay the operator typed (source "user"). Both calls return at once: false with a
-    // reason known without waiting (invalid URL, already present, too many actions waiting); the
-    // work itself runs on an engine thread, and a failure found there (pool full, directory
-    // error) arrives as relayActionFailed(). The address policy is applied at connect time.
-    virtual bool addRelay(const QString& url, QString* normalized, QString* error) {
-        (void)url;
-        (void)normalized;
-        if (error) *error = tr("This engine has no relay network.");
-        return false;
-    }
-    virtual bool relayAction(const QString& url, RelayAction action, QString* error) {
-        (void)url;
-        (void)action;
-        if (error) *error = tr("This engine has no relay network.");
-        return false;
-    }
+    // Adds a relay the operator typed (source "user"): normalised and checked once (as
+    // checkRelayUrls does), then handed in one hop to the owner of relay state, which writes the
+    // directory and adds it to the pool. Both calls return at once: false with a reason known
+    // without waiting (invalid URL, refused address, already present, too many actions waiting);
+    // a failure found when the work is carried out (pool full, directory error) arrives as
+    // relayActionFailed(). DNS answers are checked against the address policy at connect time.
+    virtual bool addRelay(const QString& url, QString* normalized, QString* error) = 0;
+    virtual bool relayAction(const QString& url, RelayAction action, QString* error) = 0;
     // The relay's newest stored NIP-11 document, answered by relayInfoReady() with the same id
     // (looked up on an engine thread: the caller never waits; "" when none is stored or the relay
     // is unknown). A newer request supersedes an unanswered one. 0 = this engine has no directory.
-    virtual quint64 requestRelayInfo(const QString& url) {
-        (void)url;
-        return 0;
-    }
+    virtual quint64 requestRelayInfo(const QString& url) = 0;
     // A page of the persisted relay directory, answered by directoryReady() with the same id (the
     // query runs on an engine thread; a newer request supersedes an unanswered one). 0 = no directory.
-    virtual quint64 requestDirectory(const archivist::engine::DirectoryRequest& request) {
-        (void)request;
-        return 0;
-    }
-    // The address policy's allow list (CIDR texts from config and --allow-address), so the
-    // console can predict what the policy refuses before a relay is added.
-    virtual QStringList addressAllowList() const { return {}; }
+    virtual quint64 requestDirectory(const archivist::engine::DirectoryRequest& request) = 0;
 
     // Incidents (see core/observe/incidents.h). acknowledgeIncident(0) acknowledges every open
     // incident; clearIncidents(false) clears the acknowledged ones, clearIncidents(true) all.
     // The next snapshot shows the result.
-    virtual void acknowledgeIncident(quint64 id) { (void)id; }
-    virtual void clearIncidents(bool all) { (void)all; }
+    virtual void acknowledgeIncident(quint64 id) = 0;
+    virtual void clearIncidents(bool all) = 0;
 
     // Archive browser queries (contract: core/engine/query_service.h). Each returns a request id
     // (never 0) answered later by pageReady()/detailReady()/countReady() with the same id, queued
     // to this object's thread; a request superseded by a newer one on its channel (a new filter,
     // another event selected) gets no answer. 0 = this engine cannot query (no answer follows).
-    virtual quint64 requestPage(const archivist::engine::PageRequest& request) {
-        (void)request;
-        return 0;
-    }
-    virtual quint64 requestDetail(const QString& id_hex) {
-        (void)id_hex;
-        return 0;
-    }
-    virtual quint64 requestCount(const archivist::engine::QueryFilter& query) {
-        (void)query;
-        return 0;
-    }
+    virtual quint64 requestPage(const archivist::engine::PageRequest& request) = 0;
+    virtual quint64 requestDetail(const QString& id_hex) = 0;
+    virtual quint64 requestCount(const archivist::engine::QueryFilter& query) = 0;
     // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
     // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
     // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
-    virtual void startExport(const archivist::engine::QueryFilter& query, const QString& path) {
-        (void)query;
-        (void)path;
-        emit jobFinished(QStringLiteral("export"), false, tr("This engine cannot export."));
-    }
+    virtual void startExport(const archivist::engine::QueryFilter& query, const QString& path) = 0;
 
     // Settings: the data directory's config.json ("" = this engine has none) and what it holds now
     // (read from the file; the running engine keeps the values it started with until restart).
-    virtual QString configPath() const { return {}; }
-    virtual archivist::engine::EngineConfig currentConfig() const { return {}; }
+    virtual QString configPath() const = 0;
+    virtual archivist::engine::EngineConfig currentConfig() const = 0;
 
     // Verifies archive ↔ index agreement on the running store. A job (jobProgress("verify", …),
     // jobFinished("verify", ok, report)); relay intake is held (relays pause reading, nothing is
     // dropped) and the pipeline drained while it runs, then resumes. cancelJob() cancels it.
-    virtual void startVerify() { emit jobFinished(QStringLiteral("verify"), false, tr("This engine cannot verify.")); }
+    virtual void startVerify() = 0;
     // Rebuilds the index from the archive while intake continues (core/engine/index_rebuild.h):
     // a job (jobProgress("reindex", …), jobFinished("reindex", ok, report)); the old index serves
     // until the new one replaces it. cancelJob() cancels it and leaves the index unchanged.
-    virtual void startReindex() { emit jobFinished(QStringLiteral("reindex"), false, tr("This engine cannot rebuild its index.")); }
+    virtual void startReindex() = 0;
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);

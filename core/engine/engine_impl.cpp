@@ -22,18 +22,23 @@
 #include "core/engine/query_service.h"
 #include "core/engine/store.h"
 #include "core/engine/store_sink.h"
+#include "core/engine/relay_rows.h"
 #include "core/net/address_policy.h"
 #include "core/net/event_sink.h"
 #include "core/net/relay_pool.h"
 #include "core/net/relay_url.h"
+#include "core/observe/incidents.h"
 #include "core/observe/log.h"
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
+#include "core/relays/relay_state_owner.h"
 #include "core/relays/relay_state_store.h"
 #include "core/engine/sink_setup.h"
 #include "core/sink/clickhouse_sink.h"
+#include "core/sync/backfill_slots.h"
+#include "core/sync/relay_sync.h"
 
 namespace archivist::engine {
 
@@ -117,8 +122,7 @@ EngineImpl::EngineImpl(std::unique_ptr<Store> store, EngineOptions options, obse
     : Engine(parent), m_store(std::move(store)), m_opts(options), m_metrics(metrics) {}
 
 EngineImpl::~EngineImpl() {
-    auto r = shutdown();
-    (void)r;
+    if (auto r = shutdown(); !r) qCWarning(lcEngine) << "engine shutdown:" << r.error().message.c_str();
 }
 
 Expected<void> EngineImpl::shutdown() {
@@ -129,26 +133,30 @@ Expected<void> EngineImpl::shutdown() {
     m_store->cancelWriterTask();  // an index rebuild gives up; the index stays as it is
     joinJob();
     if (m_query) m_query->stop();
-    // The optimizer first: it adds and removes relays.
+    // The optimizer first: it adds and removes relays (its last statistics are queued for the owner).
     if (m_intel) {
         m_intelPtr.store(nullptr);
         m_intel->stop();
     }
-    // Then intake: relays close their subscriptions and hand over what they hold; then the
-    // pipeline drains and commits everything already verified.
+    // Then intake: relays close their subscriptions, hand over what they hold and report what
+    // settled; then the pipeline drains and commits everything already verified; then the owner
+    // of relay state writes what it was told and stops.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
     if (m_chSink) m_chSink->stop();  // an unacknowledged batch stays pending: checked at the next start
     m_metrics.removeGaugeFns(this);
-    return m_store->shutdown(std::chrono::milliseconds(3000));
+    auto stored = m_store->shutdown(std::chrono::milliseconds(3000));
+    if (m_relayState) m_relayState->stop(std::chrono::milliseconds(2000));
+    return stored;
 }
 
 Expected<void> EngineImpl::startNetwork() {
     const EngineConfig& cfg = m_opts.config;
     auto state = relays::RelayStateStore::open(m_store->paths().relays);
-    if (!state) return state.error();
-    m_relayState = std::move(*state);
-    if (auto r = m_relayState->resetLiveStatuses(); !r)
+    if (!state) return toError(state.error());
+    // Open-time work on this thread; from start() on only the owner's thread touches the store.
+    if (auto r = (*state)->directory().resetLiveStatuses(); !r)
         qCWarning(lcNet) << "relay statuses of the last run not reset:" << r.error().message.c_str();
+    m_relayState = std::make_unique<relays::RelayStateOwner>(std::move(*state), &m_metrics);
     if (!m_policy) {  // the sink may have made it already (same rules)
         m_policy = std::make_shared<net::AddressPolicy>();
         for (const auto& cidr : cfg.allow_addresses) {
@@ -156,24 +164,34 @@ Expected<void> EngineImpl::startNetwork() {
                 return makeError("config", "allowed address \"" + cidr + "\": " + r.error().message);
         }
     }
+    m_checkPolicy = std::make_unique<net::AddressPolicy>();
+    for (const auto& cidr : cfg.allow_addresses) {
+        if (auto r = m_checkPolicy->allowText(cidr); !r)
+            return makeError("config", "allowed address \"" + cidr + "\": " + r.error().message);
+    }
     m_sink = std::make_unique<StoreSink>(*m_store);
     m_gate = std::make_unique<IntakeGate>(*m_sink);
+    IntakeGate* gate = m_gate.get();
+    m_metrics.gaugeFn("archivist_intake_refused_while_held_total",
+                      "Relay batches refused while intake was held for a maintenance job (kept by their relays, retried)",
+                      {}, [gate] { return double(gate->refusedWhileHeld()); }, this);
+    m_backfillSlots = std::make_unique<sync::BackfillSlots>(cfg.backfill_slots);
     net::PoolOptions po;
     po.threads = cfg.network_threads;
     po.max_relays = cfg.max_relays;
-    po.backfill_slots = cfg.backfill_slots;
-    auto& co = po.connection;
-    co.backfill = cfg.backfill;
-    co.backfill_limit = cfg.backfill_limit;
+    sync::SyncOptions so;
+    so.backfill = cfg.backfill;
+    so.backfill_limit = cfg.backfill_limit;
     if (cfg.backfill_depth_days > 0)
-        co.backfill_floor = std::max<int64_t>(0, QDateTime::currentSecsSinceEpoch() - cfg.backfill_depth_days * 86400);
-    co.rate.max_events_per_s = cfg.rate_events_per_s;
-    co.rate.max_bytes_per_s = cfg.rate_bytes_per_s;
+        so.backfill_floor = std::max<int64_t>(0, QDateTime::currentSecsSinceEpoch() - cfg.backfill_depth_days * 86400);
+    po.connection.rate.max_events_per_s = cfg.rate_events_per_s;
+    po.connection.rate.max_bytes_per_s = cfg.rate_bytes_per_s;
     if (!cfg.filter_json.empty()) {
         auto f = protocol::parseFilter(cfg.filter_json);
         if (!f) return f.error();
-        co.filter = *f;
+        so.filter = *f;
     }
+    so.max_subscriptions = po.connection.max_subscriptions;
     for (size_t c = 0; c < net::kAddressClassCount; ++c) {
         const auto cls = net::AddressClass(c);
         if (cls == net::AddressClass::Public) continue;
@@ -186,40 +204,54 @@ Expected<void> EngineImpl::startNetwork() {
                           },
                           this);
     }
-    m_pool = std::make_unique<net::RelayPool>(po, *m_gate, m_relayState.get(), m_policy);
+    relays::RelayStateOwner* owner = m_relayState.get();
+    sync::BackfillSlots* backfillSlots = m_backfillSlots.get();
+    m_pool = std::make_unique<net::RelayPool>(po, *m_gate, *owner, m_policy);
     m_pool->start();
-    auto add = [&](const std::string& url, const char* source) {
-        auto r = m_pool->addRelay(url, source);
-        if (!r && r.error().code != "exists")
-            qCWarning(lcNet) << "relay" << url.c_str() << "not added:" << r.error().message.c_str();
-    };
-    for (const auto& url : m_opts.cli_relays) add(url, "cli");
-    for (const auto& url : cfg.relays) add(url, "config");
-    // Relays the operator added earlier (kept in the directory), then the seeds.
-    if (auto known = m_relayState->list(cfg.max_relays); known) {
-        for (const auto& rec : *known)
-            if (rec.source == "user" || rec.pinned) add(rec.url, rec.source.c_str());
-    }
-    if (cfg.seed_relays)
-        for (const auto& url : seedRelays()) add(url, "seed");
 
     IntelligenceOptions io;
     io.auto_relays = cfg.auto_relays;
     io.max_relays = cfg.max_relays;
     io.cycle_ms = int64_t(cfg.optimizer_interval_s) * 1000;
     io.first_cycle_ms = std::min<int64_t>(io.cycle_ms, 60000);
+    io.make_driver = [so, owner, backfillSlots](const std::string& url,
+                                                const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
+        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots);
+    };
     m_intel = std::make_unique<RelayIntelligence>(
-        io, *m_relayState, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
+        io, *owner, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
             QMetaObject::invokeMethod(this, [this, id, page] { emit directoryReady(id, page); }, Qt::QueuedConnection);
         });
     m_intel->setCommandFailed([this](const RelayIntelligence::Command& c, const std::string& message) {
-        const QString u = QString::fromStdString(c.url), m = QString::fromStdString(message);
+        const QString u = QString::fromStdString(c.url.text), m = QString::fromStdString(message);
         QMetaObject::invokeMethod(this, [this, u, m] { emit relayActionFailed(u, m); }, Qt::QueuedConnection);
     });
     m_intel->setRelayInfoAnswer([this](quint64 id, const std::string& url, const std::string& doc) {
         const QString u = QString::fromStdString(url), d = QString::fromStdString(doc);
         QMetaObject::invokeMethod(this, [this, id, u, d] { emit relayInfoReady(id, u, d); }, Qt::QueuedConnection);
     });
+
+    // The relays to start with: named on the command line and in config.json, the ones the
+    // operator added or pinned earlier (the directory), then the seeds. Added by the owner.
+    std::vector<std::pair<net::RelayUrl, std::string>> initial;
+    auto add = [&](const std::string& text, const std::string& source) {
+        auto u = net::normalizeRelayUrl(text);
+        if (!u) {
+            qCWarning(lcNet) << "relay" << text.c_str() << "not added:" << u.error().message.c_str();
+            return;
+        }
+        initial.emplace_back(std::move(*u), source);
+    };
+    for (const auto& url : m_opts.cli_relays) add(url, "cli");
+    for (const auto& url : cfg.relays) add(url, "config");
+    if (auto known = owner->storeBeforeStart().directory().list(cfg.max_relays); known) {
+        for (const auto& rec : *known)
+            if (rec.source == "user" || rec.pinned) add(rec.url, rec.source);
+    }
+    if (cfg.seed_relays)
+        for (const auto& url : seedRelays()) add(url, "seed");
+    m_intel->addStartupRelays(std::move(initial));
+    owner->start();
     m_intel->start();
     m_intelPtr.store(m_intel.get(), std::memory_order_release);
     return {};
@@ -233,11 +265,11 @@ quint64 EngineImpl::requestDirectory(const DirectoryRequest& request) {
 void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
     // Per-state counts and per-relay figures (bounded: at most max_relays relays, and the registry
     // folds series beyond its own bound).
-    std::array<int, size_t(net::RelayState::Stopped) + 1> byState{};
+    std::array<int, observe::kRelayStateCount> byState{};
     for (const auto& r : s.relays) ++byState[size_t(r.state)];
     for (size_t i = 0; i < byState.size(); ++i)
         m_metrics.gauge("archivist_relays", "Relays in the pool by connection state",
-                        {{"state", net::relayStateName(net::RelayState(i))}})
+                        {{"state", observe::relayStateName(observe::RelayState(i))}})
             .set(byState[i]);
     for (const auto& r : s.relays) {
         const observe::Labels l{{"relay", r.url}};
@@ -247,6 +279,12 @@ void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
             .set(double(r.stored));
         m_metrics.gauge("archivist_relay_events_invalid", "Events from the relay rejected by validation", l)
             .set(double(r.invalid));
+        for (size_t i = 0; i < r.refused_by_reason.size(); ++i)
+            m_metrics
+                .gauge("archivist_relay_events_refused",
+                       "Events from the relay refused before validation: not on a subscription we opened, or outside its filter",
+                       {{"relay", r.url}, {"reason", observe::eventRefusalName(observe::EventRefusal(i + 1))}})
+                .set(double(r.refused_by_reason[i]));
         m_metrics.gauge("archivist_relay_connects", "Successful connections this run", l).set(double(r.connects));
         m_metrics.gauge("archivist_relay_consecutive_failures", "Failed attempts since the last stable connection", l)
             .set(r.consecutive_failures);
@@ -255,7 +293,7 @@ void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
         m_metrics.gauge("archivist_relay_buffered_bytes", "Memory the connection holds now", l)
             .set(double(r.buffered_bytes));
         m_metrics.gauge("archivist_relay_backfill_fraction", "Share of the relay's history backfilled", l)
-            .set(r.backfill == net::BackfillState::Done ? 1.0 : r.backfill_fraction);
+            .set(r.backfill == observe::BackfillState::Done ? 1.0 : r.backfill_fraction);
         m_metrics.gauge("archivist_relay_backfill_gaps", "Backfill windows recorded as gaps", l)
             .set(double(r.backfill_gaps));
     }
@@ -263,20 +301,31 @@ void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
 
 bool EngineImpl::postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized,
                                   QString* error) {
-    // Checked here (in memory, quick); carried out on the relay-intel thread, so the GUI thread
-    // never waits on the directory database or the pool. Failures come back as relayActionFailed.
+    // Checked here (in memory, quick: the URL normalised once, a literal address checked once);
+    // carried out on the owner of relay state's thread, so the GUI thread never waits on the
+    // directory database or the pool. Failures come back as relayActionFailed.
     RelayIntelligence* intel = m_intelPtr.load(std::memory_order_acquire);
     if (!m_pool || !intel) {
         if (error) *error = tr("The relay network is not running.");
         return false;
     }
-    auto n = net::normalizeRelayUrl(url.toStdString());
-    if (!n) {
-        if (error) *error = QString::fromStdString(n.error().message);
-        return false;
-    }
-    if (!action && m_pool->contains(n->text)) {
-        if (error) *error = tr("%1 is already in the pool").arg(QString::fromStdString(n->text));
+    // Adding checks a literal address against the policy; acting on a relay (block, remove, …)
+    // only needs its canonical URL: a refused relay must stay removable.
+    net::RelayUrl parsed;
+    if (!action) {
+        const RelayUrlCheck check = checkRelayUrl(url, *m_checkPolicy, &parsed);
+        if (!check.ok()) {
+            if (error) *error = check.detail;
+            return false;
+        }
+        if (m_pool->contains(parsed.text)) {
+            if (error) *error = tr("%1 is already in the pool").arg(check.normalized);
+            return false;
+        }
+    } else if (auto u = net::normalizeRelayUrl(url.toStdString()); u) {
+        parsed = std::move(*u);
+    } else {
+        if (error) *error = QString::fromStdString(u.error().message);
         return false;
     }
     using K = RelayIntelligence::CommandKind;
@@ -291,11 +340,12 @@ bool EngineImpl::postRelayCommand(std::optional<RelayAction> action, const QStri
         case RelayAction::Pin: kind = K::Pin; break;
         case RelayAction::Unpin: kind = K::Unpin; break;
         }
-    if (!intel->postCommand({kind, n->text})) {
+    const QString canonical = QString::fromStdString(parsed.text);
+    if (!intel->postCommand({kind, std::move(parsed)})) {
         if (error) *error = tr("Too many relay actions are waiting; try again in a moment.");
         return false;
     }
-    if (normalized) *normalized = QString::fromStdString(n->text);
+    if (normalized) *normalized = canonical;
     return true;
 }
 
@@ -307,16 +357,16 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
     return postRelayCommand(action, url, nullptr, error);
 }
 
+QVector<RelayUrlCheck> EngineImpl::checkRelayUrls(const QStringList& urls) const {
+    QStringList allow;
+    for (const auto& a : m_opts.config.allow_addresses) allow << QString::fromStdString(a);
+    return engine::checkRelayUrls(urls, allow);
+}
+
 quint64 EngineImpl::requestRelayInfo(const QString& url) {
     if (!m_intel || m_shutDown) return 0;
     auto u = net::normalizeRelayUrl(url.toStdString());
     return m_intel->requestRelayInfo(u ? u->text : url.toStdString());
-}
-
-QStringList EngineImpl::addressAllowList() const {
-    QStringList out;
-    for (const auto& a : m_opts.config.allow_addresses) out << QString::fromStdString(a);
-    return out;
 }
 
 quint64 EngineImpl::requestPage(const PageRequest& request) {
@@ -412,42 +462,41 @@ void EngineImpl::tick() {
     s.job_running = m_jobRunning.load();
     s.last_stored_at_ms = m_lastStoredAtMs.load(std::memory_order_relaxed);
     if (m_pool) {
-        auto statuses = m_pool->statuses();
+        const auto statuses = m_pool->statuses();
         s.relays.reserve(int(statuses.size()));
         bool idle = true;
         const auto briefs = m_intel ? m_intel->briefs() : std::unordered_map<std::string, RelayBrief>{};
-        for (auto& r : statuses) {
+        for (const auto& st : statuses) {
+            std::optional<ingest::SourceSnapshot> pipeline;
+            if (auto id = m_store->sources().find(st.url)) pipeline = m_store->sources().snapshot(*id);
+            RelayRow r = relayRow(st, pipeline ? &*pipeline : nullptr);
             if (auto b = briefs.find(r.url); b != briefs.end()) {
                 r.pinned = b->second.pinned;
                 r.score = b->second.score;
                 r.uptime_24h = b->second.uptime_24h;
             }
-            if (auto id = m_store->sources().find(r.url)) {
-                const auto snap = m_store->sources().snapshot(*id);
-                r.stored = snap.stored;
-                r.duplicate = snap.duplicate;
-                r.invalid = snap.invalid;
-                r.invalid_by_reason = snap.invalid_by_reason;
-            }
-            if (r.state == net::RelayState::Open) ++s.relays_open;
-            const bool unreachable = r.state == net::RelayState::Refused || r.state == net::RelayState::Restricted ||
-                                     r.state == net::RelayState::Blocked || r.state == net::RelayState::Stopped ||
-                                     r.state == net::RelayState::Failing;
-            const bool synced = r.state == net::RelayState::Open && !r.catching_up &&
-                                (r.backfill == net::BackfillState::Done || r.backfill == net::BackfillState::Disabled);
-            if (!unreachable && !synced) idle = false;
+            if (r.state == RelayState::Connected) ++s.relays_open;
+            const bool synced = r.state == RelayState::Connected && !r.catching_up &&
+                                (r.backfill == BackfillState::Done || r.backfill == BackfillState::Disabled);
+            if (!observe::isUnreachableState(r.state) && !synced) idle = false;
             s.relays.push_back(std::move(r));
         }
         s.relays_known = int(statuses.size());
         if (m_intel) {
-            m_intel->observeStatuses(std::vector<net::RelayStatusView>(s.relays.begin(), s.relays.end()), now);
+            m_intel->observeStatuses(std::vector<RelayRow>(s.relays.begin(), s.relays.end()), now);
             s.intelligence = m_intel->view();
         }
         exportRelayMetrics(s);
-        s.sync_idle = idle;
+        s.sync_idle = idle && m_intel && m_intel->startupRelaysAdded();
         s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;
-        s.queues.push_back({"backfill slots", qint64(m_pool->backfillSlots().inUse()),
-                            qint64(m_pool->backfillSlots().capacity())});
+        s.queues.push_back({"backfill slots", qint64(m_backfillSlots->inUse()), qint64(m_backfillSlots->capacity())});
+    }
+    if (m_relayState) {
+        const auto st = m_relayState->stats();
+        s.relay_state_write_errors_total = st.write_errors;
+        s.relay_state_last_error = QString::fromStdString(st.last_error);
+        s.queues.push_back({"relay state reports", qint64(st.pending_relays),
+                            qint64(relays::RelayStateOwner::kMaxPendingRelays)});
     }
     s.commits_total = m_commitSeconds ? m_commitSeconds->count() : 0;
     s.commit_seconds_total = m_commitSeconds ? m_commitSeconds->sum() : 0;

@@ -16,6 +16,22 @@
 
 namespace archivist::sink {
 class ClickHouseSink;
+class QTimer;
+
+namespace archivist::observe {
+class Histogram;
+class IncidentLog;
+class MetricsRegistry;
+}  // namespace archivist::observe
+namespace archivist::net {
+class AddressPolicy;
+class RelayPool;
+}  // namespace archivist::net
+namespace archivist::relays {
+class RelayStateOwner;
+}
+namespace archivist::sync {
+class BackfillSlots;
 }
 
 namespace archivist::engine {
@@ -28,8 +44,12 @@ struct EngineOptions {
     std::vector<std::string> cli_relays;   // --relay (source "cli")
 };
 
+class Store;
 class StoreSink;
 class IntakeGate;
+class QueryService;
+class RelayIntelligence;
+struct IncidentRuleState;
 
 class EngineImpl final : public Engine {
     Q_OBJECT
@@ -43,12 +63,12 @@ public:
     void cancelJob() override;
     bool jobRunning() const override { return m_jobRunning.load(); }
     EngineSnapshot snapshot() const override;
+    QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
     void acknowledgeIncident(quint64 id) override;
     void clearIncidents(bool all) override;
     quint64 requestRelayInfo(const QString& url) override;
-    QStringList addressAllowList() const override;
     quint64 requestDirectory(const DirectoryRequest& request) override;
     quint64 requestPage(const PageRequest& request) override;
     quint64 requestDetail(const QString& id_hex) override;
@@ -73,18 +93,20 @@ private:
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);
-    // addRelay (no action) and relayAction: checks, then hands the work to the relay-intel thread.
+    // addRelay (no action) and relayAction: checks, then hands the work to the owner of relay state.
     bool postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized, QString* error);
 
     std::unique_ptr<Store> m_store;
     EngineOptions m_opts;
-    std::unique_ptr<relays::RelayStateStore> m_relayState;
-    std::shared_ptr<net::AddressPolicy> m_policy;
+    std::unique_ptr<relays::RelayStateOwner> m_relayState;  // the relay-state thread (relays.sqlite)
+    std::shared_ptr<net::AddressPolicy> m_policy;           // the connections' (counts refusals)
+    std::unique_ptr<net::AddressPolicy> m_checkPolicy;      // checkRelayUrls/addRelay: same rules, its own counters
+    std::unique_ptr<sync::BackfillSlots> m_backfillSlots;
     std::unique_ptr<StoreSink> m_sink;
     std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
     bool drainIntake(std::chrono::milliseconds timeout);
     std::unique_ptr<net::RelayPool> m_pool;
-    std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer
+    std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer (on m_relayState's thread)
     std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
     std::unique_ptr<sink::ClickHouseSink> m_chSink;  // set before the writer starts; null = no sink

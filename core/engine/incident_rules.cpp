@@ -14,7 +14,7 @@ uint64_t grew(uint64_t before, uint64_t after) { return after > before ? after -
 
 bool isStalled(const std::string& last_error) { return last_error.rfind("stalled", 0) == 0; }
 
-uint64_t badSignatures(const net::RelayStatusView& r) {
+uint64_t badSignatures(const RelayRow& r) {
     return r.invalid_by_reason[size_t(protocol::Reject::BadSignature)];
 }
 
@@ -34,13 +34,13 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
     };
 
     // Per relay: deltas against the same relay in the previous snapshot.
-    std::unordered_map<std::string, const net::RelayStatusView*> before;
+    std::unordered_map<std::string, const RelayRow*> before;
     before.reserve(size_t(prev.relays.size()));
     for (const auto& r : prev.relays) before.emplace(r.url, &r);
     for (const auto& r : cur.relays) {
         const auto it = before.find(r.url);
         if (it == before.end()) continue;
-        const net::RelayStatusView& p = *it->second;
+        const RelayRow& p = *it->second;
 
         if (const auto n = grew(p.read_pauses, r.read_pauses); n >= t.flooding_read_pauses_per_tick && n > 0)
             raise(IncidentKind::RelayFlooding, IncidentSeverity::Warning, r.url,
@@ -60,6 +60,15 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
         if (spike)
             raise(IncidentKind::InvalidSignatureSpike, IncidentSeverity::Warning, r.url,
                   std::to_string(bad) + " events with bad signatures out of " + std::to_string(seen));
+        if (const auto n = grew(p.refused(), r.refused()); n >= t.refused_events_per_tick && n > 0) {
+            std::string why;
+            for (size_t i = 0; i < r.refused_by_reason.size(); ++i)
+                if (const auto k = grew(p.refused_by_reason[i], r.refused_by_reason[i]))
+                    why += (why.empty() ? "" : ", ") + std::to_string(k) + " " +
+                           observe::eventRefusalName(observe::EventRefusal(i + 1));
+            raise(IncidentKind::EventsOffSubscription, IncidentSeverity::Warning, r.url,
+                  std::to_string(n) + " events refused, not stored (" + why + ")");
+        }
         if (const auto n = grew(p.auth_failures, r.auth_failures); n >= t.auth_failures_per_tick && n > 0)
             raise(IncidentKind::AuthFailures, IncidentSeverity::Warning, r.url,
                   std::to_string(n) + " failed authentication attempts" +
@@ -110,6 +119,12 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
                   "only " + fmtMiB(cur.disk_free_bytes) + " free in " + cur.data_dir.toStdString());
         state.low_disk = low;
     }
+
+    if (const auto n = grew(prev.relay_state_write_errors_total, cur.relay_state_write_errors_total);
+        n >= t.relay_state_errors_per_tick && n > 0)
+        raise(IncidentKind::RelayStateWriteErrors, IncidentSeverity::Critical, {},
+              std::to_string(n) + " failed writes of relay state (kept, retried)" +
+                  (cur.relay_state_last_error.isEmpty() ? std::string() : ": " + cur.relay_state_last_error.toStdString()));
 
     if (const auto n = grew(prev.write_errors_total, cur.write_errors_total); n >= t.write_errors_per_tick && n > 0)
         raise(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},

@@ -8,7 +8,7 @@
 //   (how long each queue has been near capacity); "now" is current.taken_at_ms. It raises
 //   nothing itself: the caller feeds the result to an observe::IncidentLog.
 // - Rate rules (flooding, rate limited, invalid signatures, auth failures, address refusals,
-//   slow commits, write errors) compare counters between the two snapshots and yield one
+//   slow commits, write errors, relay-state write errors, events off subscription) compare counters between the two snapshots and yield one
 //   occurrence per tick in which they grew past the threshold. Level rules (stalled, queue near
 //   capacity, low disk) yield one occurrence when the condition starts, and again only after it
 //   ended and started anew.
@@ -47,6 +47,8 @@ struct IncidentThresholds {
     uint64_t write_errors_per_tick = 1;          // write_errors: failed commit attempts grew by ≥ this
     uint64_t sink_failures = 3;                  // sink_failing: this many sink failures in a row
     double sink_lag_s = 300;                     // sink_behind: oldest unshipped event archived this long ago
+    uint64_t relay_state_errors_per_tick = 1;    // relay_state_write_errors: failed relays.sqlite writes grew by ≥ this
+    uint64_t refused_events_per_tick = 1;        // events_off_subscription: a relay's refused events grew by ≥ this
 };
 
 // What the rules remember between ticks. Bounded: one entry per queue name in the current

@@ -331,7 +331,6 @@ void QueryService::run() {
             if (interrupted && req.kind == QueryAnswer::Kind::Count && !a.count.ok &&
                 m_queue.size() < m_opts.max_pending) {
                 m_queue.push_back(std::move(req));  // again, after the page that interrupted it
-                m_interruptedCounts.fetch_add(1);
                 continue;
             }
             m_latest.erase(it);

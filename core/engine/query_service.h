@@ -71,7 +71,6 @@ public:
     uint64_t superseded() const { return m_superseded.load(); }
     uint64_t refused() const { return m_refused.load(); }
     uint64_t answered() const { return m_answered.load(); }
-    uint64_t interruptedCounts() const { return m_interruptedCounts.load(); }  // re-run after a page
     size_t pendingDepth() const;
     size_t pendingCapacity() const { return m_opts.max_pending; }
 
@@ -105,7 +104,7 @@ private:
     index::IndexReader* m_runningReader = nullptr;
     bool m_interrupted = false;
     std::thread m_thread;
-    std::atomic<uint64_t> m_superseded{0}, m_refused{0}, m_answered{0}, m_interruptedCounts{0};
+    std::atomic<uint64_t> m_superseded{0}, m_refused{0}, m_answered{0};
 };
 
 }  // namespace archivist::engine

@@ -4,7 +4,10 @@
 #include <QMetaType>
 #include <QString>
 #include <QVector>
+#include <optional>
 #include <utility>
+
+#include "core/observe/relay_state.h"
 
 namespace archivist::engine {
 
@@ -25,7 +28,7 @@ struct ScoreView {
 struct RelayScoreView {
     QString url;
     QString source;            // seed, user, cli, config, nip65, kind3, nip66, hint
-    QString status;            // candidate, connected, backing off, failing, blocked
+    observe::RelayState status = observe::RelayState::Candidate;  // the connection's when in the pool, else the directory's
     bool connected = false;
     bool pinned = false;
     bool blocked = false;
@@ -73,7 +76,7 @@ struct RelayIntelligenceView {
 struct DirectoryRequest {
     QString text;              // substring of the URL, "" = all
     QString source;            // "" = any
-    QString status;            // "" = any
+    std::optional<observe::RelayState> status;  // nullopt = any
     bool include_blocked = true;
     int offset = 0;
     int limit = 200;           // clamped to 1 … 5000
@@ -83,7 +86,7 @@ struct DirectoryRequest {
 struct DirectoryEntryView {
     QString url;
     QString source;
-    QString status;
+    observe::RelayState status = observe::RelayState::Candidate;
     bool pinned = false;
     bool blocked = false;
     int consecutive_failures = 0;

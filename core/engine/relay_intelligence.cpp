@@ -3,9 +3,12 @@
 #include <QDateTime>
 #include <QMetaObject>
 #include <QThread>
+#include <QTimer>
 #include <algorithm>
 #include <cmath>
+#include <deque>
 
+#include "core/engine/relay_rows.h"
 #include "core/net/address_policy.h"
 #include "core/net/relay_pool.h"
 #include "core/net/relay_prober.h"
@@ -14,37 +17,61 @@
 #include "core/relays/hourly_stats.h"
 #include "core/relays/relay_optimizer.h"
 #include "core/relays/relay_score.h"
+#include "core/relays/relay_state_owner.h"
 #include "core/relays/relay_state_store.h"
+#include "core/util/clock.h"
 
 namespace archivist::engine {
 
+// The prober on its own network thread; hands every result to the owner of relay state.
+// Results the owner cannot take now wait here (bounded: while kMaxUnsent wait, no new probe is
+// started, so the prober's own bounds hold the rest).
+class ProberHost : public QObject {
+public:
+    static constexpr size_t kMaxUnsent = 256;
+    ProberHost(net::ProberOptions options, observe::MetricsRegistry* metrics, net::ConnectionReports& reports)
+        : m_options(std::move(options)), m_metrics(metrics), m_reports(reports) {}
+    // On the host's thread, before anything else.
+    void init() {
+        m_prober = new net::RelayProber(m_options, m_metrics, this);
+        QObject::connect(m_prober, &net::RelayProber::probeFinished, this,
+                         [this](const net::ProbeResult& r) { deliver(r); });
+        m_retry = new QTimer(this);  // created here: it must live on this thread
+        QObject::connect(m_retry, &QTimer::timeout, this, [this] { retry(); });
+        m_retry->start(1000);
+    }
+    void enqueue(const std::vector<std::string>& urls) {
+        if (!m_prober || m_unsent.size() >= kMaxUnsent) return;
+        for (const auto& u : urls) m_prober->enqueue(u);
+    }
+    void shutdown() {
+        if (m_retry) m_retry->stop();
+        retry();
+        if (m_prober) m_prober->stop();
+        if (!m_unsent.empty())
+            qCWarning(lcRelays) << m_unsent.size() << "probe results not recorded: the relay-state owner refused them";
+    }
+
+private:
+    void deliver(const net::ProbeResult& r) {
+        if (m_unsent.empty() && m_reports.reportProbe(r)) return;
+        m_unsent.push_back(r);
+    }
+    void retry() {
+        while (!m_unsent.empty() && m_reports.reportProbe(m_unsent.front())) m_unsent.pop_front();
+    }
+    net::ProberOptions m_options;
+    observe::MetricsRegistry* m_metrics;
+    net::ConnectionReports& m_reports;
+    net::RelayProber* m_prober = nullptr;
+    QTimer* m_retry = nullptr;
+    std::deque<net::ProbeResult> m_unsent;
+};
+
 namespace {
 
-int64_t nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
-
 constexpr int64_t kDiscoveryFlushMs = 2000;
-
-bool isActiveState(net::RelayState s) {
-    switch (s) {
-    case net::RelayState::Resolving:
-    case net::RelayState::FetchingInfo:
-    case net::RelayState::Connecting:
-    case net::RelayState::Open:
-    case net::RelayState::BackingOff:
-    case net::RelayState::Failing: return true;
-    default: return false;
-    }
-}
-
-QString directoryStatus(const net::RelayStatusView& s) {
-    switch (s.state) {
-    case net::RelayState::Open: return QStringLiteral("connected");
-    case net::RelayState::BackingOff: return QStringLiteral("backing off");
-    case net::RelayState::Failing: return QStringLiteral("failing");
-    case net::RelayState::Blocked: return QStringLiteral("blocked");
-    default: return QString::fromUtf8(net::relayStateName(s.state));
-    }
-}
+constexpr int64_t kHourMs = 3600 * 1000;
 
 ScoreView toView(const relays::ScoreBreakdown& b) {
     ScoreView v;
@@ -73,10 +100,10 @@ std::string scoreJson(const relays::ScoreBreakdown& b) {
 
 }  // namespace
 
-RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayStateStore& store,
-                                     net::RelayPool* pool, std::shared_ptr<const net::AddressPolicy> policy,
-                                     observe::MetricsRegistry& metrics, DirectoryAnswer answer)
-    : m_opts(options), m_store(store), m_pool(pool), m_policy(std::move(policy)), m_metrics(metrics),
+RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayStateOwner& owner, net::RelayPool* pool,
+                                     std::shared_ptr<const net::AddressPolicy> policy, observe::MetricsRegistry& metrics,
+                                     DirectoryAnswer answer)
+    : m_opts(std::move(options)), m_owner(owner), m_pool(pool), m_policy(std::move(policy)), m_metrics(metrics),
       m_answer(std::move(answer)) {
     m_hourly = std::make_unique<relays::HourlyStats>(std::max<size_t>(m_opts.max_relays, 1) * 2);
     relays::OptimizerParams op;
@@ -87,7 +114,9 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
     m_discoveryOptions.policy = m_policy.get();
     m_view.max_relays = int(m_opts.max_relays);
     m_view.optimizer_enabled = m_opts.auto_relays && m_pool;
+    m_view.next_cycle_ms = wallMs() + m_opts.first_cycle_ms;
     m_pendingUrls.reserve(256);
+    m_owner.setTicker([this](relays::RelayStateStore& store, int64_t now_ms) { return tick(store, now_ms); });
 
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "discovered_urls"}},
                     [this] {
@@ -97,10 +126,6 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
                     this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "discovered_urls"}},
                     [] { return double(kMaxPendingUrls); }, this);
-    metrics.gaugeFn("archivist_queue_depth", "Items waiting in a bounded queue", {{"queue", "relay_commands"}},
-                    [this] { return double(m_commandDepth.load()); }, this);
-    metrics.gaugeFn("archivist_queue_capacity", "Capacity of a bounded queue", {{"queue", "relay_commands"}},
-                    [] { return double(kCommandCapacity); }, this);
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "relay_hourly_stats"}},
                     [this] { return double(m_hourly->entries()); }, this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "relay_hourly_stats"}},
@@ -132,11 +157,8 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
     metrics.gaugeFn("archivist_optimizer_cycles_total", "Relay optimizer cycles run", {},
                     [this] { return double(m_cycles.load()); }, this);
     metrics.gaugeFn("archivist_relay_outcomes_overflow_total",
-                    "Connection outcomes not recorded because the pending set was full", {}, [this] {
-                        std::lock_guard lock(m_statusMutex);
-                        return double(m_outcomeOverflow);
-                    },
-                    this);
+                    "Connection outcomes not recorded because the pending set was full", {},
+                    [this] { return double(m_outcomeOverflow.load()); }, this);
     metrics.gaugeFn("archivist_relay_stats_overflow_total",
                     "Relay statistics updates not kept (more relays in an hour than the bound)", {},
                     [this] { return double(m_hourly->overflowUpdates()); }, this);
@@ -146,105 +168,203 @@ RelayIntelligence::RelayIntelligence(IntelligenceOptions options, relays::RelayS
 
 RelayIntelligence::~RelayIntelligence() {
     stop();
+    m_owner.stop();  // no job of ours may run after this object is gone
     m_metrics.removeGaugeFns(this);
 }
 
 void RelayIntelligence::start() {
     if (m_started) return;
     m_started = true;
-    if (m_opts.auto_relays && m_pool) startProber();
-    m_thread = std::thread([this] { run(); });
-}
-
-void RelayIntelligence::stop() {
-    {
-        std::lock_guard lock(m_mutex);
-        if (m_stopping) return;
-        m_stopping = true;
-    }
-    m_cv.notify_all();
-    if (m_thread.joinable()) m_thread.join();
-    stopProber();
-    // Whatever was counted since the last flush.
-    if (m_started) {
-        flushOutcomes();
-        if (auto r = m_hourly->flush(m_store, nowMs()); !r)
-            qCWarning(lcRelays) << "relay statistics not flushed at shutdown:" << r.error().message.c_str();
-    }
-}
-
-void RelayIntelligence::startProber() {
+    if (!m_opts.auto_relays || !m_pool) return;
     net::ProberOptions po;
     po.policy = m_policy;
     m_proberThread = new QThread();
     m_proberThread->setObjectName(QStringLiteral("relay-probes"));
+    m_prober = new ProberHost(po, &m_metrics, m_owner);
+    m_prober->moveToThread(m_proberThread);
+    QObject::connect(m_proberThread, &QThread::finished, m_prober, &QObject::deleteLater);
     m_proberThread->start();
-    // Created on its own thread, so every timer and socket it makes lives there.
-    m_proberContext = new QObject();
-    m_proberContext->moveToThread(m_proberThread);
-    QMetaObject::invokeMethod(
-        m_proberContext,
-        [this, po] {
-            m_prober = new net::RelayProber(po, &m_metrics);
-            QObject::connect(m_prober, &net::RelayProber::probeFinished, m_prober,
-                             [this](const net::ProbeResult& r) { onProbe(r); }, Qt::DirectConnection);
-        },
-        Qt::BlockingQueuedConnection);
+    std::lock_guard lock(m_proberMutex);
+    ProberHost* host = m_prober;
+    QMetaObject::invokeMethod(host, [host] { host->init(); }, Qt::QueuedConnection);
 }
 
-void RelayIntelligence::stopProber() {
-    if (!m_proberThread) return;
-    QMetaObject::invokeMethod(
-        m_proberContext,
-        [this] {
-            if (m_prober) m_prober->stop();
-            delete m_prober;
-            m_prober = nullptr;
-        },
-        Qt::BlockingQueuedConnection);
-    m_proberThread->quit();
-    m_proberThread->wait();
-    delete m_proberContext;  // its thread has finished: deleting it here is safe
-    m_proberContext = nullptr;
-    delete m_proberThread;
-    m_proberThread = nullptr;
-}
-
-void RelayIntelligence::onProbe(const net::ProbeResult& r) {
-    // Prober thread: the store is thread-safe and these are short single-row writes.
-    if (auto w = m_store.recordOutcome(r.url, r.at_ms, "probe", r.ok, r.open_rtt_ms, r.read_rtt_ms, r.error); !w)
-        qCWarning(lcRelays) << "probe of" << r.url.c_str() << "not recorded:" << w.error().message.c_str();
-    if (!r.nip11_json.empty()) {
-        if (auto w = m_store.saveRelayInfo(r.url, r.nip11_json, r.at_ms); !w)
-            qCInfo(lcRelays) << "NIP-11 document of" << r.url.c_str() << "not kept:" << w.error().message.c_str();
+void RelayIntelligence::stop() {
+    if (m_stopped) return;
+    m_stopped = true;
+    if (m_proberThread) {
+        ProberHost* host = nullptr;
+        {
+            std::lock_guard lock(m_proberMutex);  // the owner thread posts probes under it
+            std::swap(host, m_prober);
+        }
+        QThread* thread = m_proberThread;
+        // The host's last job: stop probing, hand over what it holds, end the thread's loop.
+        QMetaObject::invokeMethod(host, [host, thread] {
+            host->shutdown();
+            thread->quit();
+        }, Qt::QueuedConnection);
+        thread->wait();
+        delete thread;  // the host was deleted on its thread when the loop ended
+        m_proberThread = nullptr;
     }
+    // Whatever was counted since the last flush, written by the owner before it stops.
+    if (m_started && !m_owner.post([this](relays::RelayStateStore& store) {
+            processStatuses();
+            flushDiscoveries(store, wallMs());
+            flushOutcomes(store);
+            flushStatistics(store, wallMs(), "at shutdown");
+        }))
+        qCWarning(lcRelays) << "relay statistics of the last minutes not written: the relay-state owner is not running";
 }
+
+// ---------------------------------------------------------------- other threads
 
 void RelayIntelligence::observeStoredEvent(const protocol::Event& ev) {
     if (!m_opts.discovery) return;
     std::lock_guard lock(m_discoveryMutex);
     auto found = relays::discoverRelays(ev, m_discoveryCounters, m_discoveryOptions);
     for (auto& d : found) {
-        if (m_pendingSet.count(d.url)) continue;
-        if (m_pendingUrls.size() >= kMaxPendingUrls) {
-            ++m_discoveryOverflow;
-            continue;
-        }
-        m_pendingSet.insert(d.url);
-        m_pendingUrls.push_back(std::move(d));
+        if (!queueDiscovered(std::move(d))) continue;
         if (m_pendingUrls.size() == kMaxPendingUrls / 2) {
             // Flush early rather than overflow during a fast import.
-            {
-                std::lock_guard flush(m_mutex);
-                m_flushRequested = true;
-            }
-            m_cv.notify_all();
+            m_flushRequested.store(true);
+            m_owner.nudge();
         }
     }
 }
 
-void RelayIntelligence::observeStatuses(const std::vector<net::RelayStatusView>& statuses, int64_t now_ms) {
-    std::lock_guard lock(m_statusMutex);
+bool RelayIntelligence::queueDiscovered(relays::DiscoveredUrl&& d) {
+    if (m_pendingSet.count(d.url)) return false;
+    if (m_pendingUrls.size() >= kMaxPendingUrls) {
+        ++m_discoveryOverflow;
+        return false;
+    }
+    m_pendingSet.insert(d.url);
+    m_pendingUrls.push_back(std::move(d));
+    return true;
+}
+
+void RelayIntelligence::observeStatuses(std::vector<RelayRow> statuses, int64_t now_ms) {
+    {
+        std::lock_guard lock(m_statusMutex);
+        m_latestStatuses = std::make_pair(std::move(statuses), now_ms);
+    }
+    // Processed promptly: a relay's first snapshot is the baseline of its deltas.
+    m_owner.nudge();
+}
+
+
+quint64 RelayIntelligence::requestDirectory(const DirectoryRequest& request) {
+    const quint64 id = m_nextRequestId.fetch_add(1);
+    m_latestDirectory.store(id);  // a newer request supersedes this one if it is still waiting
+    const bool posted = m_owner.post([this, id, request](relays::RelayStateStore& store) {
+        if (m_latestDirectory.load() == id) answerDirectory(store, id, request);
+    });
+    if (!posted && m_answer) {
+        DirectoryPage busy;
+        busy.ok = false;
+        busy.error = QStringLiteral("the relay directory is busy; try again");
+        m_answer(id, busy);
+    }
+    return id;
+}
+
+quint64 RelayIntelligence::requestRelayInfo(const std::string& url) {
+    const quint64 id = m_nextRequestId.fetch_add(1);
+    m_latestInfo.store(id);
+    const bool posted = m_owner.post([this, id, url](relays::RelayStateStore& store) {
+        if (m_latestInfo.load() != id) return;
+        auto doc = store.nip11().newest(url);
+        if (!doc) qCWarning(lcRelays) << "NIP-11 document of" << url.c_str() << "not read:" << doc.error().message.c_str();
+        if (m_infoAnswer) m_infoAnswer(id, url, doc ? *doc : std::string());
+    });
+    if (!posted && m_infoAnswer) m_infoAnswer(id, url, std::string());
+    return id;
+}
+
+bool RelayIntelligence::postCommand(Command command) {
+    return m_owner.post([this, command = std::move(command)](relays::RelayStateStore& store) {
+        auto r = execute(store, command);
+        if (r) return;
+        qCWarning(lcRelays) << "relay action on" << command.url.text.c_str() << "failed:" << r.error().message.c_str();
+        if (m_commandFailed) m_commandFailed(command, r.error().message);
+    });
+}
+
+bool RelayIntelligence::addStartupRelays(std::vector<std::pair<net::RelayUrl, std::string>> relays) {
+    return m_owner.post([this, relays = std::move(relays)](relays::RelayStateStore& store) {
+        for (const auto& [url, source] : relays)
+            if (auto r = addToPool(store, url, source); !r)
+                qCWarning(lcNet) << "relay" << url.text.c_str() << "not added:" << r.error().message.c_str();
+        m_startupAdded.store(true);
+    });
+}
+
+void RelayIntelligence::cycleNow() {
+    m_cycleRequested.store(true);
+    m_owner.nudge();
+}
+
+RelayIntelligenceView RelayIntelligence::view() const {
+    std::lock_guard lock(m_viewMutex);
+    return m_view;
+}
+
+std::unordered_map<std::string, RelayBrief> RelayIntelligence::briefs() const {
+    std::lock_guard lock(m_viewMutex);
+    return m_briefs;
+}
+
+void RelayIntelligence::notePinned(const std::string& url, bool pinned) {
+    std::lock_guard lock(m_viewMutex);
+    m_briefs[url].pinned = pinned;
+    for (auto& r : m_view.scored)
+        if (r.url.toStdString() == url) r.pinned = pinned;
+}
+
+// ---------------------------------------------------------------- owner thread
+
+int64_t RelayIntelligence::tick(relays::RelayStateStore& store, int64_t now) {
+    if (!m_timersSet) {
+        m_timersSet = true;
+        m_nextCycle = now + m_opts.first_cycle_ms;
+        m_nextFlush = now + kDiscoveryFlushMs;
+        m_nextHour = (now / kHourMs + 1) * kHourMs;  // statistics are flushed on the hour too
+        std::lock_guard lock(m_viewMutex);
+        m_view.next_cycle_ms = m_nextCycle;
+    }
+    processStatuses();
+    if (m_flushRequested.exchange(false) || now >= m_nextFlush) {
+        flushDiscoveries(store, now);
+        flushOutcomes(store);
+        m_nextFlush = now + kDiscoveryFlushMs;
+    }
+    if (now >= m_nextHour) {
+        flushStatistics(store, now, "on the hour");
+        m_nextHour = (now / kHourMs + 1) * kHourMs;
+    }
+    if (m_cycleRequested.exchange(false) || now >= m_nextCycle) {
+        flushDiscoveries(store, now);
+        flushOutcomes(store);
+        cycle(store, now);
+        m_nextCycle = wallMs() + m_opts.cycle_ms;
+        std::lock_guard lock(m_viewMutex);
+        m_view.next_cycle_ms = m_nextCycle;
+    }
+    return std::min({m_nextCycle, m_nextFlush, m_nextHour});
+}
+
+void RelayIntelligence::processStatuses() {
+    std::vector<RelayRow> statuses;
+    int64_t now_ms = 0;
+    {
+        std::lock_guard lock(m_statusMutex);
+        if (!m_latestStatuses) return;
+        statuses = std::move(m_latestStatuses->first);
+        now_ms = m_latestStatuses->second;
+        m_latestStatuses.reset();
+    }
     std::unordered_map<std::string, Previous> next;
     next.reserve(statuses.size());
     for (const auto& s : statuses) {
@@ -255,6 +375,7 @@ void RelayIntelligence::observeStatuses(const std::vector<net::RelayStatusView>&
         cur.duplicate = s.duplicate;
         cur.connects = s.connects;
         cur.invalid = s.invalid_by_reason;
+        cur.refused = s.refused_by_reason;
         cur.failures = s.consecutive_failures;
         cur.seen_ms = now_ms;
         // A relay new to the pool: its connection's counters start from zero (a new connection
@@ -281,7 +402,14 @@ void RelayIntelligence::observeStatuses(const std::vector<net::RelayStatusView>&
             const uint64_t stored = delta(cur.stored, p.stored);
             const uint64_t dups = delta(cur.duplicate, p.duplicate);
             if (stored || dups || anyRejected) m_hourly->addOutcome(s.url, stored, dups, rejected);
-            if (s.state == net::RelayState::Open) {
+            relays::RefusalCounts refused{};
+            bool anyRefused = false;
+            for (size_t i = 0; i < refused.size(); ++i) {
+                refused[i] = delta(cur.refused[i], p.refused[i]);
+                anyRefused = anyRefused || refused[i];
+            }
+            if (anyRefused) m_hourly->addRefused(s.url, refused);
+            if (s.state == observe::RelayState::Connected) {
                 cur.connected_ms_carry = p.connected_ms_carry + std::max<int64_t>(0, now_ms - p.seen_ms);
                 if (cur.connected_ms_carry >= 1000) {
                     m_hourly->addConnectedSeconds(s.url, cur.connected_ms_carry / 1000);
@@ -304,171 +432,16 @@ void RelayIntelligence::observeStatuses(const std::vector<net::RelayStatusView>&
         next.emplace(s.url, cur);
     }
     m_previous = std::move(next);  // relays no longer in the pool are forgotten: bounded by the pool
-    m_lastStatuses = statuses;
+    m_lastStatuses = std::move(statuses);
 }
 
-quint64 RelayIntelligence::requestDirectory(const DirectoryRequest& request) {
-    const quint64 id = m_nextRequestId.fetch_add(1);
-    {
-        std::lock_guard lock(m_mutex);
-        m_directoryRequest = std::make_pair(id, request);  // a newer request replaces an unanswered one
-    }
-    m_cv.notify_all();
-    return id;
+void RelayIntelligence::flushStatistics(relays::RelayStateStore& store, int64_t now_ms, const char* when) {
+    // HourlyStats keeps the rows of a failed flush for the next one.
+    if (auto r = m_hourly->flush(store, now_ms); !r)
+        m_owner.countWriteError(std::string("hourly relay statistics ") + when, r.error().message);
 }
 
-quint64 RelayIntelligence::requestRelayInfo(const std::string& url) {
-    const quint64 id = m_nextRequestId.fetch_add(1);
-    {
-        std::lock_guard lock(m_mutex);
-        m_infoRequest = std::make_pair(id, url);
-    }
-    m_cv.notify_all();
-    return id;
-}
-
-void RelayIntelligence::notePinned(const std::string& url, bool pinned) {
-    std::lock_guard lock(m_viewMutex);
-    m_briefs[url].pinned = pinned;
-    for (auto& r : m_view.scored)
-        if (r.url.toStdString() == url) r.pinned = pinned;
-}
-
-bool RelayIntelligence::postCommand(Command command) {
-    {
-        std::lock_guard lock(m_mutex);
-        if (m_stopping || m_commands.size() >= kCommandCapacity) return false;
-        m_commands.push_back(std::move(command));
-        m_commandDepth.store(m_commands.size());
-    }
-    m_cv.notify_all();
-    return true;
-}
-
-Expected<void> RelayIntelligence::execute(const Command& c) {
-    if (!m_pool) return makeError("no_network", "the relay network is not running");
-    switch (c.kind) {
-    case CommandKind::Add: {
-        auto r = m_pool->addRelay(c.url, "user");
-        if (!r && r.error().code != "exists") return r.error();
-        return {};
-    }
-    case CommandKind::Pin:
-    case CommandKind::Unpin: {
-        const bool pin = c.kind == CommandKind::Pin;
-        if (pin)
-            if (auto up = m_store.upsert(c.url, "user", nowMs()); !up) return up.error();
-        if (auto r = m_store.setPinned(c.url, pin); !r) return r;
-        notePinned(c.url, pin);
-        if (pin) {
-            // A pinned relay is connected at once (the optimizer makes room at its next cycle).
-            auto added = m_pool->addRelay(c.url, "user");
-            if (!added && added.error().code != "exists") return added.error();
-        }
-        return {};
-    }
-    case CommandKind::Connect: return m_pool->connectRelay(c.url);
-    case CommandKind::Disconnect: return m_pool->disconnectRelay(c.url);
-    case CommandKind::Block: return m_pool->blockRelay(c.url);
-    case CommandKind::Unblock: return m_pool->unblockRelay(c.url);
-    case CommandKind::BackfillNow: return m_pool->backfillNow(c.url);
-    case CommandKind::Remove: return m_pool->removeRelay(c.url);
-    }
-    return {};
-}
-
-void RelayIntelligence::executeAll(std::deque<Command>& commands) {
-    for (const Command& c : commands) {
-        auto r = execute(c);
-        if (r) continue;
-        qCWarning(lcRelays) << "relay action on" << c.url.c_str() << "failed:" << r.error().message.c_str();
-        if (m_commandFailed) m_commandFailed(c, r.error().message);
-    }
-    commands.clear();
-}
-
-void RelayIntelligence::cycleNow() {
-    {
-        std::lock_guard lock(m_mutex);
-        m_cycleRequested = true;
-    }
-    m_cv.notify_all();
-}
-
-RelayIntelligenceView RelayIntelligence::view() const {
-    std::lock_guard lock(m_viewMutex);
-    return m_view;
-}
-
-std::unordered_map<std::string, RelayBrief> RelayIntelligence::briefs() const {
-    std::lock_guard lock(m_viewMutex);
-    return m_briefs;
-}
-
-void RelayIntelligence::run() {
-    int64_t nextCycle = nowMs() + m_opts.first_cycle_ms;
-    {
-        std::lock_guard lock(m_viewMutex);
-        m_view.next_cycle_ms = nextCycle;
-    }
-    int64_t nextFlush = nowMs() + kDiscoveryFlushMs;
-    constexpr int64_t kHourMs = 3600 * 1000;
-    int64_t nextHour = (nowMs() / kHourMs + 1) * kHourMs;  // statistics are flushed on the hour too
-    for (;;) {
-        std::optional<std::pair<quint64, DirectoryRequest>> request;
-        std::optional<std::pair<quint64, std::string>> info;
-        std::deque<Command> commands;
-        bool runCycle = false;
-        bool stopNow = false;
-        {
-            std::unique_lock lock(m_mutex);
-            const int64_t wake = std::min({nextCycle, nextFlush, nextHour});
-            m_cv.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wake - nowMs(), 1)), [&] {
-                return m_stopping || m_directoryRequest || m_infoRequest || m_cycleRequested || m_flushRequested ||
-                       !m_commands.empty();
-            });
-            commands.swap(m_commands);
-            m_commandDepth.store(0);
-            stopNow = m_stopping;
-            if (m_flushRequested) nextFlush = 0;
-            m_flushRequested = false;
-            request.swap(m_directoryRequest);
-            info.swap(m_infoRequest);
-            runCycle = m_cycleRequested;
-            m_cycleRequested = false;
-        }
-        executeAll(commands);  // before stopping too: the operator's last clicks still count
-        if (stopNow) break;
-        const int64_t now = nowMs();
-        if (request) answerDirectory(request->first, request->second, now);
-        if (info) {
-            auto doc = m_store.relayInfo(info->second);
-            if (!doc) qCWarning(lcRelays) << "NIP-11 document of" << info->second.c_str() << "not read:" << doc.error().message.c_str();
-            if (m_infoAnswer) m_infoAnswer(info->first, info->second, doc ? *doc : std::string());
-        }
-        if (now >= nextFlush) {
-            flushDiscoveries(now);
-            flushOutcomes();
-            nextFlush = now + kDiscoveryFlushMs;
-        }
-        if (now >= nextHour) {
-            if (auto r = m_hourly->flush(m_store, now); !r)
-                qCWarning(lcRelays) << "relay statistics not flushed on the hour (kept):" << r.error().message.c_str();
-            nextHour = (now / kHourMs + 1) * kHourMs;
-        }
-        if (runCycle || now >= nextCycle) {
-            flushDiscoveries(now);
-            flushOutcomes();
-            cycle(now);
-            nextCycle = nowMs() + m_opts.cycle_ms;
-            std::lock_guard lock(m_viewMutex);
-            m_view.next_cycle_ms = nextCycle;
-        }
-    }
-    flushDiscoveries(nowMs());
-}
-
-void RelayIntelligence::flushDiscoveries(int64_t now_ms) {
+void RelayIntelligence::flushDiscoveries(relays::RelayStateStore& store, int64_t now_ms) {
     std::vector<relays::DiscoveredUrl> batch;
     {
         std::lock_guard lock(m_discoveryMutex);
@@ -476,42 +449,107 @@ void RelayIntelligence::flushDiscoveries(int64_t now_ms) {
         m_pendingSet.clear();
     }
     if (batch.empty()) return;
-    auto added = m_store.upsertDiscovered(batch, now_ms);
+    auto added = store.directory().upsertDiscovered(batch, now_ms);
     if (!added) {
-        qCWarning(lcRelays) << batch.size() << "discovered relay URLs not written:" << added.error().message.c_str();
+        m_owner.countWriteError(std::to_string(batch.size()) + " discovered relay URLs", added.error().message);
+        // Kept for the next flush, within the bound (what does not fit counts as overflow).
+        std::lock_guard lock(m_discoveryMutex);
+        for (auto& d : batch) queueDiscovered(std::move(d));
         return;
     }
     if (*added) qCInfo(lcRelays) << *added << "new relays discovered";
 }
 
-void RelayIntelligence::flushOutcomes() {
+void RelayIntelligence::flushOutcomes(relays::RelayStateStore& store) {
     std::vector<Outcome> outcomes;
-    {
-        std::lock_guard lock(m_statusMutex);
-        outcomes.swap(m_outcomes);
-    }
-    for (const auto& o : outcomes) {
-        if (auto r = m_store.recordOutcome(o.url, o.at_ms, "connect", o.ok, o.rtt_ms, -1, o.error); !r) {
-            qCWarning(lcRelays) << "connection outcome of" << o.url.c_str() << "not recorded:" << r.error().message.c_str();
+    outcomes.swap(m_outcomes);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        if (auto r = store.observations().recordOutcome(o.url, o.at_ms, relays::OutcomeKind::Connect, o.ok, o.rtt_ms, -1,
+                                                        o.error);
+            !r) {
+            m_owner.countWriteError("connection outcome of " + o.url, r.error().message);
+            m_outcomes.insert(m_outcomes.begin(), outcomes.begin() + ptrdiff_t(i), outcomes.end());
             return;
         }
     }
 }
 
-void RelayIntelligence::answerDirectory(quint64 id, const DirectoryRequest& request, int64_t now_ms) {
+Expected<void> RelayIntelligence::addToPool(relays::RelayStateStore& store, const net::RelayUrl& url,
+                                            const std::string& source) {
+    if (!m_pool) return makeError("no_network", "the relay network is not running");
+    auto& dir = store.directory();
+    auto rec = dir.find(url.text);
+    if (!rec) return toError(rec.error());
+    const bool blocked = *rec && (*rec)->blocked;
+    if (blocked && source != "user") return makeError("blocked", url.text + " is blocked (unblock it first)");
+    auto up = dir.upsert(url.text, source, wallMs());
+    if (!up) return toError(up.error());
+    if (blocked)  // the operator added it by hand: that lifts the block
+        if (auto r = dir.setBlocked(url.text, false); !r) return toError(r.error());
+    auto resume = store.sync().resume(url.text);
+    if (!resume) return toError(resume.error());
+    net::RelayAdd add;
+    add.url = url;
+    add.start.source = source;
+    add.start.consecutive_failures = up->consecutive_failures;
+    if (m_opts.make_driver)
+        add.driver = [make = m_opts.make_driver, u = url.text, r = resume->value_or(sync::SyncResume{})] {
+            return make(u, r);
+        };
+    auto added = m_pool->addRelay(std::move(add));
+    if (added || added.error().code == net::PoolErrorCode::Exists) return {};
+    return toError(added.error());
+}
+
+Expected<void> RelayIntelligence::execute(relays::RelayStateStore& store, const Command& c) {
+    if (!m_pool) return makeError("no_network", "the relay network is not running");
+    const auto pooled = [](Expected<void, net::PoolError> r) -> Expected<void> {
+        if (r) return {};
+        return toError(r.error());
+    };
+    switch (c.kind) {
+    case CommandKind::Add: return addToPool(store, c.url, "user");
+    case CommandKind::Pin:
+    case CommandKind::Unpin: {
+        const bool pin = c.kind == CommandKind::Pin;
+        if (pin)
+            if (auto up = store.directory().upsert(c.url.text, "user", wallMs()); !up) return toError(up.error());
+        if (auto r = store.directory().setPinned(c.url.text, pin); !r) return toError(r.error());
+        notePinned(c.url.text, pin);
+        // A pinned relay is connected at once (the optimizer makes room at its next cycle).
+        if (pin) return addToPool(store, c.url, "user");
+        return {};
+    }
+    case CommandKind::Connect: return pooled(m_pool->connectRelay(c.url.text));
+    case CommandKind::Disconnect: return pooled(m_pool->disconnectRelay(c.url.text));
+    case CommandKind::Block:
+    case CommandKind::Unblock: {
+        // The directory's block (the operator's decision) here; the connection reports its own state.
+        const bool block = c.kind == CommandKind::Block;
+        if (auto r = store.directory().setBlocked(c.url.text, block); !r) return toError(r.error());
+        return pooled(block ? m_pool->blockRelay(c.url.text) : m_pool->unblockRelay(c.url.text));
+    }
+    case CommandKind::BackfillNow: return pooled(m_pool->backfillNow(c.url.text));
+    case CommandKind::Remove: return pooled(m_pool->removeRelay(c.url.text));
+    }
+    return {};
+}
+
+void RelayIntelligence::answerDirectory(relays::RelayStateStore& store, quint64 id, const DirectoryRequest& request) {
     relays::DirectoryQuery q;
     q.text = request.text.toStdString();
     q.source = request.source.toStdString();
-    q.status = request.status.toStdString();
+    q.status = request.status;
     q.include_blocked = request.include_blocked;
     q.offset = size_t(std::max(0, request.offset));
     q.limit = size_t(std::clamp(request.limit, 1, 5000));
     q.order = request.order == QLatin1String("url")         ? relays::DirectoryQuery::Order::Url
               : request.order == QLatin1String("last_seen") ? relays::DirectoryQuery::Order::LastSeen
                                                             : relays::DirectoryQuery::Order::Score;
-    q.now_ms = now_ms;
+    q.now_ms = wallMs();
     DirectoryPage page;
-    auto r = m_store.page(q);
+    auto r = store.directory().page(q);
     if (!r) {
         page.ok = false;
         page.error = QString::fromStdString(r.error().message);
@@ -522,7 +560,7 @@ void RelayIntelligence::answerDirectory(quint64 id, const DirectoryRequest& requ
             DirectoryEntryView v;
             v.url = QString::fromStdString(row.record.url);
             v.source = QString::fromStdString(row.record.source);
-            v.status = QString::fromStdString(row.record.status);
+            v.status = row.record.status;
             v.pinned = row.record.pinned;
             v.blocked = row.record.blocked;
             v.consecutive_failures = row.record.consecutive_failures;
@@ -545,28 +583,25 @@ void RelayIntelligence::answerDirectory(quint64 id, const DirectoryRequest& requ
     if (m_answer) m_answer(id, page);
 }
 
-void RelayIntelligence::cycle(int64_t now_ms) {
-    if (auto r = m_hourly->flush(m_store, now_ms); !r)
-        qCWarning(lcRelays) << "relay statistics not flushed (kept for the next cycle):" << r.error().message.c_str();
+void RelayIntelligence::cycle(relays::RelayStateStore& store, int64_t now_ms) {
+    flushStatistics(store, now_ms, "for the cycle");
 
     // The pool's own view is the current truth (its methods are thread-safe); without a pool, the
     // last statuses the engine reported.
-    std::vector<net::RelayStatusView> statuses;
-    if (m_pool) {
-        statuses = m_pool->statuses();
-    } else {
-        std::lock_guard lock(m_statusMutex);
+    std::vector<RelayRow> statuses;
+    if (m_pool)
+        for (const auto& st : m_pool->statuses()) statuses.push_back(relayRow(st));
+    else
         statuses = m_lastStatuses;
-    }
     // Directory facts of the pool's relays (pinned, source, tries, failure block).
     std::unordered_map<std::string, relays::RelayRecord> records;
     for (const auto& s : statuses) {
-        auto rec = m_store.find(s.url);
+        auto rec = store.directory().find(s.url);
         if (rec && *rec) records.emplace(s.url, **rec);
     }
 
     // Statistics of every relay with data in the window, and the network median of novelty.
-    auto aggregates = m_store.aggregates({}, now_ms, m_opts.window_hours);
+    auto aggregates = store.observations().aggregates({}, now_ms, m_opts.window_hours);
     if (!aggregates) {
         qCWarning(lcRelays) << "relay statistics not readable, cycle skipped:" << aggregates.error().message.c_str();
         return;
@@ -621,7 +656,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     }
     for (const auto& a : *aggregates) {
         if (scored.count(a.url)) continue;
-        auto rec = m_store.find(a.url);
+        auto rec = store.directory().find(a.url);
         const relays::RelayRecord* r = rec && *rec ? &**rec : nullptr;
         scored[a.url] = relays::scoreRelay(inputsFor(a.url, r, r ? r->consecutive_failures : 0), params);
     }
@@ -631,7 +666,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     std::set<std::string> activeUrls;
     for (const auto& s : statuses) {
         activeUrls.insert(s.url);
-        if (!isActiveState(s.state) && s.state != net::RelayState::Idle) continue;
+        if (!observe::isLiveState(s.state) && s.state != observe::RelayState::Candidate) continue;
         relays::OptimizerRelay o;
         o.url = s.url;
         o.score = scored[s.url].total;
@@ -651,7 +686,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     }
     std::vector<relays::OptimizerRelay> candidates;
     std::vector<relays::RelayRecord> candidateRecords;
-    if (auto best = m_store.bestCandidates(RelayIntelligenceView::kTopCandidates, activeUrls, now_ms); best) {
+    if (auto best = store.directory().bestCandidates(RelayIntelligenceView::kTopCandidates, activeUrls, now_ms); best) {
         candidateRecords = std::move(*best);
         for (const auto& rec : candidateRecords) {
             // NIP-66 prefilter: a relay reported to require payment is not tried before our own
@@ -679,8 +714,8 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     // Every relay scored this cycle, candidates included, so the directory shows what was decided on.
     updates.reserve(scored.size());
     for (const auto& [url, b] : scored) updates.push_back(relays::ScoreUpdate{url, b.total, scoreJson(b)});
-    if (auto w = m_store.saveScores(updates, now_ms); !w)
-        qCWarning(lcRelays) << "relay scores not saved:" << w.error().message.c_str();
+    if (auto w = store.directory().saveScores(updates, now_ms); !w)
+        m_owner.countWriteError("relay scores (saved again at the next cycle)", w.error().message);
 
     // With auto_relays off the optimizer does not run: nothing it decided would be applied, and
     // the console must not show swaps that never happened.
@@ -688,8 +723,8 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     const relays::OptimizerPlan plan = optimize ? m_optimizer->runCycle(active, candidates, now_ms) : relays::OptimizerPlan{};
     if (optimize) {
         for (const auto& [url, until] : plan.block)
-            if (auto r = m_store.setFailureBlock(url, until); !r)
-                qCWarning(lcRelays) << "failure block of" << url.c_str() << "not saved:" << r.error().message.c_str();
+            if (auto r = store.directory().setFailureBlock(url, until); !r)
+                m_owner.countWriteError("failure block of " + url, r.error().message);
         for (const auto& url : plan.disconnect)
             if (auto r = m_pool->removeRelay(url); !r)
                 qCInfo(lcRelays) << "optimizer: could not drop" << url.c_str() << r.error().message.c_str();
@@ -697,23 +732,25 @@ void RelayIntelligence::cycle(int64_t now_ms) {
             std::string source = "discovered";
             for (const auto& rec : candidateRecords)
                 if (rec.url == url) source = rec.source;
-            if (auto r = m_pool->addRelay(url, source); !r && r.error().code != "exists")
-                qCInfo(lcRelays) << "optimizer: could not add" << url.c_str() << r.error().message.c_str();
+            // The directory holds canonical URLs: this parses one, it checks nothing anew.
+            auto parsed = net::normalizeRelayUrl(url);
+            auto r = parsed ? addToPool(store, *parsed, source) : Expected<void>(toError(parsed.error()));
+            if (!r) qCInfo(lcRelays) << "optimizer: could not add" << url.c_str() << r.error().message.c_str();
         }
         for (const auto& s : plan.swaps)
             qCInfo(lcRelays).noquote() << "optimizer:" << QString::fromStdString(s.removed) << "→"
                                        << QString::fromStdString(s.added) << QString::fromStdString(s.reason);
         // Probe the candidates that were not probed recently (the prober bounds rate and concurrency).
-        if (m_prober) {
-            size_t queued = 0;
-            for (const auto& rec : candidateRecords) {
-                if (queued >= m_opts.probes_per_cycle) break;
-                if (rec.last_probe_ms && now_ms - rec.last_probe_ms < m_opts.reprobe_after_ms) continue;
-                const std::string url = rec.url;
-                net::RelayProber* prober = m_prober;
-                QMetaObject::invokeMethod(prober, [prober, url] { prober->enqueue(url); }, Qt::QueuedConnection);
-                ++queued;
-            }
+        std::vector<std::string> probe;
+        for (const auto& rec : candidateRecords) {
+            if (probe.size() >= m_opts.probes_per_cycle) break;
+            if (rec.last_probe_ms && now_ms - rec.last_probe_ms < m_opts.reprobe_after_ms) continue;
+            probe.push_back(rec.url);
+        }
+        std::lock_guard lock(m_proberMutex);
+        if (m_prober && !probe.empty()) {
+            ProberHost* host = m_prober;
+            QMetaObject::invokeMethod(host, [host, probe] { host->enqueue(probe); }, Qt::QueuedConnection);
         }
     }
 
@@ -724,20 +761,21 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     v.last_cycle_ms = now_ms;
     v.connected = 0;
     std::unordered_map<std::string, RelayBrief> briefs;
-    auto scoreView = [&](const std::string& url, const relays::RelayRecord* rec, const net::RelayStatusView* st) {
+    auto scoreView = [&](const std::string& url, const relays::RelayRecord* rec, const RelayRow* st) {
         RelayScoreView r;
         r.url = QString::fromStdString(url);
         const auto& b = scored[url];
         r.score = toView(b);
         if (rec) {
             r.source = QString::fromStdString(rec->source);
-            r.status = QString::fromStdString(rec->status);
+            r.status = rec->status;
             r.pinned = rec->pinned;
             r.blocked = rec->blocked;
         }
         if (st) {
-            r.connected = st->state == net::RelayState::Open;
-            r.status = directoryStatus(*st);
+            // The connection's own state: the Relays panel shows the same.
+            r.connected = st->state == observe::RelayState::Connected;
+            r.status = st->state;
             if (r.source.isEmpty()) r.source = QString::fromStdString(st->source);
         }
         auto it = byUrl.find(url);
@@ -756,7 +794,7 @@ void RelayIntelligence::cycle(int64_t now_ms) {
     for (const auto& s : statuses) {
         auto rit = records.find(s.url);
         v.scored.push_back(scoreView(s.url, rit == records.end() ? nullptr : &rit->second, &s));
-        if (s.state == net::RelayState::Open) ++v.connected;
+        if (s.state == observe::RelayState::Connected) ++v.connected;
     }
     for (const auto& rec : candidateRecords) v.scored.push_back(scoreView(rec.url, &rec, nullptr));
     std::stable_sort(v.scored.begin(), v.scored.end(),
@@ -777,8 +815,8 @@ void RelayIntelligence::cycle(int64_t now_ms) {
         sv.reason = QString::fromStdString(s.reason);
         v.recent_swaps.push_back(std::move(sv));
     }
-    if (auto n = m_store.count(); n) v.discovery.directory_size = *n;
-    if (auto counts = m_store.discoveryCounts(); counts)
+    if (auto n = store.directory().count(); n) v.discovery.directory_size = *n;
+    if (auto counts = store.directory().discoveryCounts(); counts)
         for (const auto& [source, n] : *counts) v.discovery.by_source.push_back({QString::fromStdString(source), n});
     {
         std::lock_guard lock(m_discoveryMutex);

@@ -87,8 +87,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
 }
 
 Store::~Store() {
-    auto r = shutdown();
-    (void)r;
+    if (auto r = shutdown(); !r) qCWarning(lcEngine) << "store shutdown:" << r.error().message.c_str();
     m_metrics.removeGaugeFns(this);
 }
 

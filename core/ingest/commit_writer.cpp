@@ -298,7 +298,6 @@ bool CommitWriter::commitGroup() {
     m_lastCommitMs = notice.commit_ms;
     m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);
     m_recentSize.store(m_recent.size(), std::memory_order_relaxed);
-    m_groups.fetch_add(1);
     if (m_listener) m_listener(notice);
     if (m_observer)
         for (size_t i = 0; i < m_newEvents.size(); ++i) m_observer(m_newEvents[i].event, m_newSources[i]);

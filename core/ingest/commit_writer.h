@@ -106,7 +106,6 @@ public:
     bool failed() const { return m_failed.load(); }       // a group was abandoned
     bool paused() const { return m_paused.load(); }       // currently retrying a failed write
     std::string lastError() const;
-    uint64_t groupsCommitted() const { return m_groups.load(); }
 
 private:
     void run();
@@ -151,7 +150,6 @@ private:
     std::atomic<bool> m_abandon{false};
     std::atomic<bool> m_failed{false};
     std::atomic<bool> m_paused{false};
-    std::atomic<uint64_t> m_groups{0};
     std::atomic<size_t> m_recentSize{0};
     std::atomic<size_t> m_inFlightSize{0};
     mutable std::mutex m_errorMutex;

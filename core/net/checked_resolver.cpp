@@ -7,6 +7,17 @@
 
 namespace archivist::net {
 
+const char* errorCodeName(ResolveErrorCode code) {
+    switch (code) {
+    case ResolveErrorCode::AddressRefused: return "address_refused";
+    case ResolveErrorCode::Dns: return "dns";
+    case ResolveErrorCode::Host: return "host";
+    case ResolveErrorCode::Busy: return "busy";
+    case ResolveErrorCode::Cancelled: return "cancelled";
+    }
+    return "dns";
+}
+
 CheckedResolver::CheckedResolver(std::shared_ptr<const AddressPolicy> policy, Options options, QObject* parent)
     : QObject(parent), m_policy(std::move(policy)), m_options(std::move(options)) {
     Q_ASSERT(m_policy);
@@ -23,7 +34,7 @@ CheckedResolver::CheckedResolver(std::shared_ptr<const AddressPolicy> policy, Op
 
 CheckedResolver::~CheckedResolver() {
     // Complete everything still outstanding; no request is left without an answer.
-    std::deque<std::pair<Callback, Expected<QHostAddress>>> ready;
+    std::deque<std::pair<Callback, Resolved>> ready;
     ready.swap(m_ready);
     std::vector<Callback> cancelled;
     for (auto& [id, lookup] : m_inflight) {
@@ -34,7 +45,7 @@ CheckedResolver::~CheckedResolver() {
     for (auto& q : m_queue) cancelled.push_back(std::move(q.callback));
     m_queue.clear();
     for (auto& [cb, result] : ready) cb(std::move(result));
-    for (auto& cb : cancelled) cb(makeError("cancelled", "resolver shut down before the lookup finished"));
+    for (auto& cb : cancelled) cb(makeCodedError(ResolveErrorCode::Cancelled, "resolver shut down before the lookup finished"));
 }
 
 int64_t CheckedResolver::now() const { return m_options.clock_ms ? m_options.clock_ms() : steadyMs(); }
@@ -43,7 +54,7 @@ void CheckedResolver::resolve(const RelayUrl& url, Callback callback) {
     ++m_stats.requests;
     if (waitingCount() >= m_options.max_queued) {
         ++m_stats.busy;
-        callback(makeError("busy", "resolver busy: " + std::to_string(m_options.max_queued) +
+        callback(makeCodedError(ResolveErrorCode::Busy, "resolver busy: " + std::to_string(m_options.max_queued) +
                                        " requests already waiting; retry " + url.host + " later"));
         return;
     }
@@ -52,7 +63,7 @@ void CheckedResolver::resolve(const RelayUrl& url, Callback callback) {
         return;
     }
     if (url.host.empty()) {
-        deliver(std::move(callback), makeError("host", "relay URL has no host"));
+        deliver(std::move(callback), makeCodedError(ResolveErrorCode::Host, "relay URL has no host"));
         return;
     }
     dispatch(url.host, std::move(callback));
@@ -99,10 +110,10 @@ void CheckedResolver::onLookupDone(uint64_t lookup_id, const QHostInfo& info) {
     auto it = m_inflight.find(lookup_id);
     if (it == m_inflight.end()) return;  // already timed out
     if (info.error() != QHostInfo::NoError) {
-        finishLookup(lookup_id, makeError("dns", "DNS lookup for " + it->second.host + " failed: " +
+        finishLookup(lookup_id, makeCodedError(ResolveErrorCode::Dns, "DNS lookup for " + it->second.host + " failed: " +
                                                      info.errorString().toStdString()));
     } else if (info.addresses().isEmpty()) {
-        finishLookup(lookup_id, makeError("dns", "DNS lookup for " + it->second.host + " returned no address"));
+        finishLookup(lookup_id, makeCodedError(ResolveErrorCode::Dns, "DNS lookup for " + it->second.host + " returned no address"));
     } else {
         cacheInsert(it->second.host, info.addresses());
         finishLookup(lookup_id, info.addresses());
@@ -114,11 +125,11 @@ void CheckedResolver::onLookupTimeout(uint64_t lookup_id) {
     if (it == m_inflight.end()) return;
     ++m_stats.timeouts;
     m_options.abort(it->second.backend_id);
-    finishLookup(lookup_id, makeError("dns", "DNS lookup for " + it->second.host + " timed out after " +
+    finishLookup(lookup_id, makeCodedError(ResolveErrorCode::Dns, "DNS lookup for " + it->second.host + " timed out after " +
                                                  std::to_string(m_options.lookup_timeout_ms) + " ms"));
 }
 
-void CheckedResolver::finishLookup(uint64_t lookup_id, const Expected<QList<QHostAddress>>& result) {
+void CheckedResolver::finishLookup(uint64_t lookup_id, const Expected<QList<QHostAddress>, ResolveError>& result) {
     auto node = m_inflight.extract(lookup_id);
     Lookup& lookup = node.mapped();
     m_inflightHost.erase(lookup.host);
@@ -144,7 +155,7 @@ void CheckedResolver::pumpQueue() {
     }
 }
 
-Expected<QHostAddress> CheckedResolver::pick(const std::string& host, const QList<QHostAddress>& addresses) {
+Resolved CheckedResolver::pick(const std::string& host, const QList<QHostAddress>& addresses) {
     std::string first_reason;
     for (const QHostAddress& a : addresses) {
         const Verdict v = m_policy->check(a);
@@ -157,10 +168,10 @@ Expected<QHostAddress> CheckedResolver::pick(const std::string& host, const QLis
         message += " (all " + std::to_string(addresses.size()) + " resolved addresses refused)";
     }
     qCDebug(lcNet) << QString::fromStdString(message);
-    return makeError("address_refused", std::move(message));
+    return makeCodedError(ResolveErrorCode::AddressRefused, std::move(message));
 }
 
-void CheckedResolver::deliver(Callback callback, Expected<QHostAddress> result) {
+void CheckedResolver::deliver(Callback callback, Resolved result) {
     m_ready.emplace_back(std::move(callback), std::move(result));
     if (!m_drainPosted) {
         m_drainPosted = true;
@@ -170,7 +181,7 @@ void CheckedResolver::deliver(Callback callback, Expected<QHostAddress> result) 
 
 void CheckedResolver::drainReady() {
     m_drainPosted = false;
-    std::deque<std::pair<Callback, Expected<QHostAddress>>> ready;
+    std::deque<std::pair<Callback, Resolved>> ready;
     ready.swap(m_ready);
     // Callbacks may resolve again (lands in the fresh m_ready) or even destroy this object:
     // nothing below touches members.

@@ -5,15 +5,16 @@
 // - Thread: lives on a network thread; resolve(), stats() and clearCache() are called on that
 //   thread only. The AddressPolicy is shared read-only (see address_policy.h).
 // - The callback is called exactly once, always later from this object's event loop (never
-//   inside resolve()), except that "busy" is reported synchronously because it means the
-//   resolver has no room to hold the request. Result codes:
+//   inside resolve()), except that Busy is reported synchronously because it means the
+//   resolver has no room to hold the request. Results (ResolveErrorCode, names in brackets):
 //     ok               the first address, in the order the system resolver returned them,
 //                      that the policy allows (literal hosts are checked without DNS)
-//     "address_refused" every address was refused; the message carries the first verdict's reason
-//     "dns"            lookup failed, returned no address, or timed out
-//     "host"           the RelayUrl has no host
-//     "busy"           more than max_queued requests are waiting
-//     "cancelled"      the resolver was destroyed before the answer arrived
+//     AddressRefused   ("address_refused") every address was refused; the message carries the
+//                      first verdict's reason
+//     Dns              ("dns") lookup failed, returned no address, or timed out
+//     Host             ("host") the RelayUrl has no host
+//     Busy             ("busy") more than max_queued requests are waiting
+//     Cancelled        ("cancelled") the resolver was destroyed before the answer arrived
 // - Bounded: at most max_concurrent lookups in flight (requests for a host already being looked
 //   up join that lookup); waiting requests (queued + joined + results not yet delivered) at most
 //   max_queued; successful lookups are cached per host for cache_ttl_ms, at most cache_capacity
@@ -44,6 +45,11 @@ class QTimer;
 
 namespace archivist::net {
 
+enum class ResolveErrorCode : uint8_t { AddressRefused, Dns, Host, Busy, Cancelled };
+const char* errorCodeName(ResolveErrorCode code);
+using ResolveError = CodedError<ResolveErrorCode>;
+using Resolved = Expected<QHostAddress, ResolveError>;
+
 // Outside the class so that it can be a default argument of the constructor.
 struct CheckedResolverOptions {
     // Backend seam (tests inject a fake). Starts a lookup, calls done on context's thread,
@@ -65,7 +71,7 @@ struct CheckedResolverOptions {
 class CheckedResolver : public QObject {
     Q_OBJECT
 public:
-    using Callback = std::function<void(Expected<QHostAddress>)>;
+    using Callback = std::function<void(Resolved)>;
     using LookupFn = CheckedResolverOptions::LookupFn;
     using AbortFn = CheckedResolverOptions::AbortFn;
     using Options = CheckedResolverOptions;
@@ -113,10 +119,10 @@ private:
     void startLookup(std::string host, Callback callback);
     void onLookupDone(uint64_t lookup_id, const QHostInfo& info);
     void onLookupTimeout(uint64_t lookup_id);
-    void finishLookup(uint64_t lookup_id, const Expected<QList<QHostAddress>>& result);
+    void finishLookup(uint64_t lookup_id, const Expected<QList<QHostAddress>, ResolveError>& result);
     void pumpQueue();
-    Expected<QHostAddress> pick(const std::string& host, const QList<QHostAddress>& addresses);
-    void deliver(Callback callback, Expected<QHostAddress> result);
+    Resolved pick(const std::string& host, const QList<QHostAddress>& addresses);
+    void deliver(Callback callback, Resolved result);
     void drainReady();
     size_t waitingCount() const { return m_queue.size() + m_joined + m_ready.size(); }
     int64_t now() const;
@@ -130,7 +136,7 @@ private:
     uint64_t m_nextLookupId = 1;
     size_t m_joined = 0;  // waiters attached to a lookup beyond the one that started it
     std::deque<Queued> m_queue;
-    std::deque<std::pair<Callback, Expected<QHostAddress>>> m_ready;
+    std::deque<std::pair<Callback, Resolved>> m_ready;
     bool m_drainPosted = false;
     std::unordered_map<std::string, CacheEntry> m_cache;
     std::list<std::string> m_cacheOrder;  // oldest first

@@ -72,6 +72,34 @@ Expected<RelayInfo> parseRelayInfo(std::string_view body) {
     return info;
 }
 
+RelayInfoSummary summarizeRelayInfo(const RelayInfo& info) {
+    RelayInfoSummary s;
+    s.name = info.name.substr(0, 100);
+    s.software = info.software.substr(0, 120);
+    if (!info.version.empty()) s.software += (s.software.empty() ? "" : " ") + info.version.substr(0, 40);
+    std::vector<std::string> parts;
+    if (!info.supported_nips.empty()) {
+        std::string list;
+        size_t n = 0;
+        for (int nip : info.supported_nips) {
+            if (++n > 40) {
+                list += ", …";
+                break;
+            }
+            if (!list.empty()) list += ", ";
+            list += std::to_string(nip);
+        }
+        parts.push_back("NIPs " + list);
+    }
+    const auto& l = info.limitation;
+    if (l.auth_required) parts.push_back("auth");
+    if (l.payment_required) parts.push_back("paid");
+    if (l.restricted_writes) parts.push_back("restricted writes");
+    if (l.max_limit) parts.push_back("max_limit " + std::to_string(*l.max_limit));
+    for (const auto& p : parts) s.summary += (s.summary.empty() ? "" : " · ") + p;
+    return s;
+}
+
 std::string relayInfoUrl(std::string_view relay_url) {
     if (relay_url.substr(0, 6) == "wss://") return "https://" + std::string(relay_url.substr(6));
     if (relay_url.substr(0, 5) == "ws://") return "http://" + std::string(relay_url.substr(5));

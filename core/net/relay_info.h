@@ -1,7 +1,8 @@
 #pragma once
-// NIP-11 relay information document: the parts the engine acts on.
-// Lenient by design (relays publish all sorts of documents): unknown or mistyped fields are
-// ignored; only a body that is not a JSON object is an error.
+// NIP-11 relay information document: the one parser of it (connections act on it, the relay
+// directory summarises it for tables). Lenient by design (relays publish all sorts of
+// documents): unknown or mistyped fields are ignored; only a body that is not a JSON object is
+// an error.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,14 @@ struct RelayInfo {
 };
 
 Expected<RelayInfo> parseRelayInfo(std::string_view body);
+
+// A document in brief, for tables ("" when absent).
+struct RelayInfoSummary {
+    std::string name;      // at most 100 bytes
+    std::string software;  // "strfry 1.0.1" (software + version)
+    std::string summary;   // "NIPs 1, 11, 42 · auth · paid · max_limit 500"
+};
+RelayInfoSummary summarizeRelayInfo(const RelayInfo& info);
 
 // The http(s) URL a NIP-11 document is fetched from for a ws(s) relay URL.
 std::string relayInfoUrl(std::string_view relay_url);

@@ -1,23 +1,31 @@
 #include "core/net/relay_pool.h"
 
-#include <QDateTime>
 #include <QThread>
 
 #include "core/net/checked_resolver.h"
 #include "core/net/event_sink.h"
-#include "core/net/relay_url.h"
 #include "core/observe/log.h"
 #include "core/protocol/event_signer.h"
-#include "core/relays/relay_state_store.h"
 
 namespace archivist::net {
 
-// Per network thread: the resolver and signer its connections share. Lives on its thread.
+const char* errorCodeName(PoolErrorCode code) {
+    switch (code) {
+    case PoolErrorCode::Exists: return "exists";
+    case PoolErrorCode::Capacity: return "capacity";
+    case PoolErrorCode::Stopped: return "stopped";
+    case PoolErrorCode::Unknown: return "unknown";
+    case PoolErrorCode::Starting: return "starting";
+    }
+    return "unknown";
+}
+
+// Per network thread: the resolver and signer its connections share. Lives on its thread; its
+// first queued job creates them there, so every later job (queued after it) finds them.
 class NetworkContext : public QObject {
 public:
     NetworkContext(std::shared_ptr<const AddressPolicy> policy, std::optional<protocol::Bytes32> secret)
-        : m_policy(policy), m_secret(secret) {}
-    // Called on the context's thread.
+        : m_policy(std::move(policy)), m_secret(secret) {}
     void init() {
         m_resolver = new CheckedResolver(m_policy, CheckedResolver::Options{}, this);
         auto signer = m_secret ? protocol::EventSigner::fromSecret(*m_secret) : protocol::EventSigner::generate();
@@ -34,9 +42,13 @@ private:
     std::unique_ptr<protocol::EventSigner> m_signer;
 };
 
-RelayPool::RelayPool(PoolOptions options, EventSink& sink, relays::RelayStateStore* state,
-                     std::shared_ptr<const AddressPolicy> policy)
-    : m_opts(std::move(options)), m_sink(sink), m_state(state), m_policy(std::move(policy)), m_slots(m_opts.backfill_slots) {
+RelayPool::RelayPool(PoolOptions options, EventSink& sink, ConnectionReports& reports,
+                     std::shared_ptr<const AddressPolicy> policy, DriverFactory default_driver)
+    : m_opts(std::move(options)),
+      m_sink(sink),
+      m_reports(reports),
+      m_policy(std::move(policy)),
+      m_defaultDriver(std::move(default_driver)) {
     if (m_opts.threads == 0) m_opts.threads = 1;
 }
 
@@ -53,60 +65,53 @@ void RelayPool::start() {
         ctx->moveToThread(thread.get());
         QObject::connect(thread.get(), &QThread::finished, ctx, &QObject::deleteLater);
         thread->start();
-        QMetaObject::invokeMethod(ctx, [ctx] { ctx->init(); }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(ctx, [ctx] { ctx->init(); }, Qt::QueuedConnection);
         m_contexts.push_back(ctx);
         m_threads.push_back(std::move(thread));
     }
 }
 
-Expected<std::string> RelayPool::addRelay(std::string_view text, const std::string& source, bool connect) {
-    auto url = normalizeRelayUrl(text);
-    if (!url) return url.error();
-    if (m_state) {
-        auto rec = m_state->find(url->text);
-        if (rec && *rec && (*rec)->blocked && source != "user")
-            return makeError("blocked", url->text + " is blocked (unblock it first)");
-        if (auto up = m_state->upsert(url->text, source, QDateTime::currentMSecsSinceEpoch()); !up) return up.error();
-        if (rec && *rec && (*rec)->blocked && source == "user") (void)m_state->setBlocked(url->text, false);
-    }
+Expected<void, PoolError> RelayPool::addRelay(RelayAdd add) {
     std::lock_guard lock(m_mutex);
-    if (!m_started || m_stopped) return makeError("stopped", "the relay pool is not running");
-    if (m_entries.count(url->text)) return makeError("exists", url->text + " is already in the pool");
+    const std::string& url = add.url.text;
+    if (!m_started || m_stopped) return makeCodedError(PoolErrorCode::Stopped, "the relay pool is not running");
+    if (m_entries.count(url)) return makeCodedError(PoolErrorCode::Exists, url + " is already in the pool");
     if (m_entries.size() >= m_opts.max_relays)
-        return makeError("capacity", "the pool holds its maximum of " + std::to_string(m_opts.max_relays) + " relays");
+        return makeCodedError(PoolErrorCode::Capacity,
+                              "the pool holds its maximum of " + std::to_string(m_opts.max_relays) + " relays");
     Entry e;
     e.thread = m_next++ % m_contexts.size();
     e.serial = ++m_serial;
-    m_entries[url->text] = e;
+    m_entries[url] = e;
     NetworkContext* ctx = m_contexts[e.thread];
     const uint64_t serial = e.serial;
-    RelayUrl u = *url;
-    QMetaObject::invokeMethod(ctx, [this, ctx, u, source, serial, connect] {
+    if (!add.driver) add.driver = m_defaultDriver;
+    QMetaObject::invokeMethod(ctx, [this, ctx, add = std::move(add), serial] {
         RelayConnection::Deps deps;
         deps.sink = &m_sink;
-        deps.state = m_state;
-        deps.backfill_slots = &m_slots;
+        deps.reports = &m_reports;
         deps.resolver = ctx->resolver();
         deps.signer = ctx->signer();
-        auto* conn = new RelayConnection(u, source, m_opts.connection, deps, ctx);
+        auto* conn = new RelayConnection(add.url, add.start, m_opts.connection, deps,
+                                         add.driver ? add.driver() : nullptr, ctx);
         {
             std::lock_guard lock(m_mutex);
-            auto it = m_entries.find(u.text);
+            auto it = m_entries.find(add.url.text);
             if (it == m_entries.end() || it->second.serial != serial) {
                 delete conn;  // removed before it was created
                 return;
             }
             it->second.conn = conn;
         }
-        if (connect) conn->start();
-    });
-    return url->text;
+        if (add.connect) conn->start();
+    }, Qt::QueuedConnection);
+    return {};
 }
 
-Expected<void> RelayPool::removeRelay(const std::string& url) {
+Expected<void, PoolError> RelayPool::removeRelay(const std::string& url) {
     std::lock_guard lock(m_mutex);
     auto it = m_entries.find(url);
-    if (it == m_entries.end()) return makeError("unknown", url + " is not in the pool");
+    if (it == m_entries.end()) return makeCodedError(PoolErrorCode::Unknown, url + " is not in the pool");
     RelayConnection* conn = it->second.conn;
     NetworkContext* ctx = m_contexts[it->second.thread];
     m_entries.erase(it);
@@ -115,19 +120,18 @@ Expected<void> RelayPool::removeRelay(const std::string& url) {
             conn->stop(true);
             conn->flushForShutdown();
             delete conn;
-        });
+        }, Qt::QueuedConnection);
     }
     return {};
 }
 
-Expected<void> RelayPool::command(const std::string& url, void (RelayConnection::*fn)()) {
+Expected<void, PoolError> RelayPool::command(const std::string& url, std::function<void(RelayConnection&)> fn) {
     std::lock_guard lock(m_mutex);
     auto it = m_entries.find(url);
-    if (it == m_entries.end()) return makeError("unknown", url + " is not in the pool");
-    RelayConnection* conn = it->second.conn;
-    if (!conn) return makeError("starting", url + " is still being set up; try again");
+    if (it == m_entries.end()) return makeCodedError(PoolErrorCode::Unknown, url + " is not in the pool");
     const uint64_t serial = it->second.serial;
-    QMetaObject::invokeMethod(m_contexts[it->second.thread], [this, url, serial, fn] {
+    // Queued behind the job that creates the connection, so it finds it (unless removed since).
+    QMetaObject::invokeMethod(m_contexts[it->second.thread], [this, url, serial, fn = std::move(fn)] {
         RelayConnection* c = nullptr;
         {
             std::lock_guard lock(m_mutex);
@@ -135,42 +139,30 @@ Expected<void> RelayPool::command(const std::string& url, void (RelayConnection:
             if (it2 == m_entries.end() || it2->second.serial != serial) return;
             c = it2->second.conn;
         }
-        if (c) (c->*fn)();
-    });
+        if (c) fn(*c);
+    }, Qt::QueuedConnection);
     return {};
 }
 
-Expected<void> RelayPool::connectRelay(const std::string& url) { return command(url, &RelayConnection::start); }
-
-Expected<void> RelayPool::disconnectRelay(const std::string& url) {
-    std::lock_guard lock(m_mutex);
-    auto it = m_entries.find(url);
-    if (it == m_entries.end()) return makeError("unknown", url + " is not in the pool");
-    const uint64_t serial = it->second.serial;
-    QMetaObject::invokeMethod(m_contexts[it->second.thread], [this, url, serial] {
-        RelayConnection* c = nullptr;
-        {
-            std::lock_guard lock(m_mutex);
-            auto it2 = m_entries.find(url);
-            if (it2 == m_entries.end() || it2->second.serial != serial) return;
-            c = it2->second.conn;
-        }
-        if (c) c->stop(true);
-    });
-    return {};
+Expected<void, PoolError> RelayPool::connectRelay(const std::string& url) {
+    return command(url, [](RelayConnection& c) { c.start(); });
 }
 
-Expected<void> RelayPool::blockRelay(const std::string& url) {
-    if (m_state) (void)m_state->setBlocked(url, true);
-    return command(url, &RelayConnection::block);
+Expected<void, PoolError> RelayPool::disconnectRelay(const std::string& url) {
+    return command(url, [](RelayConnection& c) { c.stop(true); });
 }
 
-Expected<void> RelayPool::unblockRelay(const std::string& url) {
-    if (m_state) (void)m_state->setBlocked(url, false);
-    return command(url, &RelayConnection::unblock);
+Expected<void, PoolError> RelayPool::blockRelay(const std::string& url) {
+    return command(url, [](RelayConnection& c) { c.block(); });
 }
 
-Expected<void> RelayPool::backfillNow(const std::string& url) { return command(url, &RelayConnection::backfillNow); }
+Expected<void, PoolError> RelayPool::unblockRelay(const std::string& url) {
+    return command(url, [](RelayConnection& c) { c.unblock(); });
+}
+
+Expected<void, PoolError> RelayPool::backfillNow(const std::string& url) {
+    return command(url, [](RelayConnection& c) { c.backfillNow(); });
+}
 
 std::vector<RelayStatusView> RelayPool::statuses() const {
     std::lock_guard lock(m_mutex);
@@ -206,7 +198,9 @@ void RelayPool::stop(std::chrono::milliseconds deadline) {
         }
         m_stopped = true;
     }
-    // Each thread stops its own connections: subscriptions closed, pending batches handed over.
+    // Each thread's last job stops its own connections (subscriptions closed, pending batches
+    // handed over, settled progress reported), deletes them and ends the thread's loop; jobs
+    // queued before it (adds, commands) run first.
     for (size_t i = 0; i < m_contexts.size(); ++i) {
         std::vector<RelayConnection*> mine;
         {
@@ -220,20 +214,18 @@ void RelayPool::stop(std::chrono::milliseconds deadline) {
                 }
             }
         }
-        QMetaObject::invokeMethod(
-            m_contexts[i],
-            [mine] {
-                for (auto* c : mine) c->stop(false);
-                for (auto* c : mine) {
-                    c->flushForShutdown();
-                    delete c;
-                }
-            },
-            Qt::BlockingQueuedConnection);
+        QThread* thread = m_threads[i].get();
+        QMetaObject::invokeMethod(m_contexts[i], [mine, thread] {
+            for (auto* c : mine) c->stop(false);
+            for (auto* c : mine) {
+                c->flushForShutdown();
+                delete c;
+            }
+            thread->quit();
+        }, Qt::QueuedConnection);
     }
     const auto until = std::chrono::steady_clock::now() + deadline;
     for (auto& t : m_threads) {
-        t->quit();
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
         if (!t->wait(QDeadlineTimer(std::max<int64_t>(100, left.count())))) {
             qCWarning(lcNet) << "network thread did not stop in time; waiting";

@@ -4,15 +4,17 @@
 // connections, a CheckedResolver and an EventSigner (NIP-42, ephemeral key unless configured).
 //
 // Contract
-// - The pool's methods are thread-safe and never block on the network; commands are queued to the
-//   relay's network thread.
-// - At most `max_relays` relays are held (addRelay fails with "capacity" beyond).
-// - stop(): every connection closes its subscriptions, hands its pending batch to the sink and is
-//   destroyed on its own thread; every network thread is joined.
-#include <QObject>
-#include <atomic>
+// - The pool's methods are thread-safe and never block on the network or on another thread:
+//   commands are queued to the relay's network thread. It reads and writes no database: the
+//   caller (the owner of relay state) has checked the directory and passes what the connection
+//   resumes from; connections report to ConnectionReports.
+// - At most `max_relays` relays are held (addRelay fails with Capacity beyond).
+// - stop(): every connection closes its subscriptions, hands its pending batch to the sink, lets
+//   its driver report what settled and is destroyed on its own thread; every network thread is
+//   joined (each thread's last queued job does the clean-up, then quits its loop).
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,9 +23,9 @@
 #include <vector>
 
 #include "core/net/address_policy.h"
-#include "core/net/backfill_slots.h"
 #include "core/net/relay_connection.h"
 #include "core/net/relay_status.h"
+#include "core/net/relay_url.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
 
@@ -37,36 +39,51 @@ class NetworkContext;
 struct PoolOptions {
     size_t threads = 2;
     size_t max_relays = 1000;
-    size_t backfill_slots = 8;
     ConnectionOptions connection;
     std::optional<protocol::Bytes32> auth_secret;  // NIP-42 key; ephemeral when unset
 };
 
+enum class PoolErrorCode : uint8_t {
+    Exists,    // "exists": the relay is already in the pool
+    Capacity,  // "capacity": the pool holds max_relays
+    Stopped,   // "stopped": the pool is not running
+    Unknown,   // "unknown": the relay is not in the pool
+    Starting,  // "starting": the relay's connection is still being created
+};
+const char* errorCodeName(PoolErrorCode code);
+using PoolError = CodedError<PoolErrorCode>;
+
+// Builds a relay's session driver on its network thread (the engine's: sync::RelaySync).
+using DriverFactory = std::function<std::unique_ptr<SessionDriver>()>;
+
+struct RelayAdd {
+    RelayUrl url;                       // normalised (normalizeRelayUrl) by the caller, once
+    RelayConnection::Start start;       // source, failures carried over from the directory
+    bool connect = true;
+    DriverFactory driver;               // null: the pool's default factory
+};
+
 class RelayPool {
 public:
-    RelayPool(PoolOptions options, EventSink& sink, relays::RelayStateStore* state,
-              std::shared_ptr<const AddressPolicy> policy);
+    RelayPool(PoolOptions options, EventSink& sink, ConnectionReports& reports,
+              std::shared_ptr<const AddressPolicy> policy, DriverFactory default_driver = {});
     ~RelayPool();
     RelayPool(const RelayPool&) = delete;
     RelayPool& operator=(const RelayPool&) = delete;
 
     void start();
-    // Normalises the URL and adds the relay (persisting it in the directory with `source`).
-    // Returns the normalised URL. Errors: the URL's ("scheme", "host", …), "exists", "capacity",
-    // "blocked" (the directory says the operator blocked it), "stopped".
-    Expected<std::string> addRelay(std::string_view url, const std::string& source, bool connect = true);
-    Expected<void> removeRelay(const std::string& url);
-    Expected<void> connectRelay(const std::string& url);
-    Expected<void> disconnectRelay(const std::string& url);
-    Expected<void> blockRelay(const std::string& url);
-    Expected<void> unblockRelay(const std::string& url);
-    Expected<void> backfillNow(const std::string& url);
+    Expected<void, PoolError> addRelay(RelayAdd add);
+    Expected<void, PoolError> removeRelay(const std::string& url);
+    Expected<void, PoolError> connectRelay(const std::string& url);
+    Expected<void, PoolError> disconnectRelay(const std::string& url);
+    Expected<void, PoolError> blockRelay(const std::string& url);
+    Expected<void, PoolError> unblockRelay(const std::string& url);
+    Expected<void, PoolError> backfillNow(const std::string& url);
 
     std::vector<RelayStatusView> statuses() const;
     size_t size() const;
     bool contains(const std::string& normalized_url) const;
     size_t threadCount() const { return m_threads.size(); }
-    const BackfillSlots& backfillSlots() const { return m_slots; }
 
     void stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(3000));
 
@@ -76,13 +93,13 @@ private:
         RelayConnection* conn = nullptr;  // owned by its network thread; read under m_mutex only
         uint64_t serial = 0;
     };
-    Expected<void> command(const std::string& url, void (RelayConnection::*fn)());
+    Expected<void, PoolError> command(const std::string& url, std::function<void(RelayConnection&)> fn);
 
     PoolOptions m_opts;
     EventSink& m_sink;
-    relays::RelayStateStore* m_state;
+    ConnectionReports& m_reports;
     std::shared_ptr<const AddressPolicy> m_policy;
-    BackfillSlots m_slots;
+    DriverFactory m_defaultDriver;
     std::vector<std::unique_ptr<QThread>> m_threads;
     std::vector<NetworkContext*> m_contexts;  // each lives on (and is deleted on) its thread
     mutable std::mutex m_mutex;

@@ -186,17 +186,19 @@ void RelayProber::startProbe(RelayUrl url) {
     if (!live) return;
     armTimer(*live, m_options.timeout_ms + kResolveGrace_ms);
     // "busy" is answered synchronously: the callback may finish this probe before resolve() returns.
-    m_resolver->resolve(live->url, [this, id](Expected<QHostAddress> address) { onResolved(id, std::move(address)); });
+    m_resolver->resolve(live->url, [this, id](Resolved address) { onResolved(id, std::move(address)); });
 }
 
-void RelayProber::onResolved(uint64_t id, Expected<QHostAddress> address) {
+void RelayProber::onResolved(uint64_t id, Resolved address) {
     Probe* p = find(id);
     if (!p || p->phase != Phase::Resolving) return;
     if (!address) {
-        const std::string& code = address.error().code;
-        if (code == "address_refused") return fail(id, "refused", address.error().message);
-        if (code == "busy") return fail(id, "busy", address.error().message);
-        return fail(id, "dns", code + ": " + address.error().message);
+        const ResolveError& e = address.error();
+        switch (e.code) {
+        case ResolveErrorCode::AddressRefused: return fail(id, "refused", e.message);
+        case ResolveErrorCode::Busy: return fail(id, "busy", e.message);
+        default: return fail(id, "dns", std::string(errorCodeName(e.code)) + ": " + e.message);
+        }
     }
     p->timer->stop();
     const int64_t now = steadyMs();
@@ -287,7 +289,9 @@ void RelayProber::answer(Probe& p, const std::string& closed_message) {
     p.result.req_closed = bounded(closed_message);
     p.phase = Phase::Closing;
     p.phase_ms = steadyMs();
-    if (closed_message.empty()) (void)p.ws->sendText(QByteArray::fromStdString(protocol::makeClose(kSubId)));
+    // A socket that cannot take the CLOSE is going away already: the close below ends the probe.
+    if (closed_message.empty() && !p.ws->sendText(QByteArray::fromStdString(protocol::makeClose(kSubId))))
+        qCDebug(lcNet) << "probe" << p.url.text.c_str() << "CLOSE not sent: the socket is closing";
     // Last: close() may report closed() before it returns, which finishes (and frees) the probe.
     p.ws->close(1000, "probe done");
 }

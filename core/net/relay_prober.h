@@ -49,6 +49,7 @@
 
 #include "core/net/address_policy.h"
 #include "core/net/checked_resolver.h"
+#include "core/net/connection_reports.h"
 #include "core/net/relay_url.h"
 #include "core/net/websocket_client.h"
 
@@ -71,20 +72,6 @@ struct ProberOptions {
     std::shared_ptr<const AddressPolicy> policy;   // required; null = refuse every non-public address
     QList<QSslCertificate> extra_ca_certificates;  // trusted besides the system store (LAN relays)
     CheckedResolverOptions resolver;               // lookup_timeout_ms is set to timeout_ms
-};
-
-// A value: copied into signals; registered as a metatype (queued connections work).
-struct ProbeResult {
-    std::string url;                 // normalised relay URL
-    int64_t at_ms = 0;               // wall clock when the probe started
-    bool ok = false;
-    int64_t open_rtt_ms = -1;        // resolve + TCP + TLS + upgrade (the NIP-11 fetch excluded)
-    int64_t read_rtt_ms = -1;        // REQ {"limit":1} sent → first EVENT, EOSE or CLOSED
-    std::string nip11_json;          // the document as fetched (HTTP 200, a JSON object); "" none
-    int nip11_status = 0;            // HTTP status of the NIP-11 GET; 0 = no response
-    std::string nip11_error;         // why nip11_json is empty: "http: 404", "timeout: …", "json: …"
-    std::string req_closed;          // the relay's CLOSED message when it refused the REQ; else ""
-    std::string error;               // "" when ok; otherwise "reason: detail" (see above)
 };
 
 class RelayProber : public QObject {
@@ -143,7 +130,7 @@ private:
     bool takeToken();
     int64_t msUntilToken() const;
     void startProbe(RelayUrl url);
-    void onResolved(uint64_t id, Expected<QHostAddress> address);
+    void onResolved(uint64_t id, Resolved address);
     void onInfo(uint64_t id, int status, const QByteArray& body, const QString& error);
     void openSocket(Probe& p);
     void onOpened(uint64_t id);
@@ -184,4 +171,3 @@ private:
 
 }  // namespace archivist::net
 
-Q_DECLARE_METATYPE(archivist::net::ProbeResult)

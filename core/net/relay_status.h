@@ -1,37 +1,33 @@
 #pragma once
-// Value snapshot of one relay connection, published for the engine snapshot, the console, the
-// headless status line and tests. No pointers; copied across threads.
+// Value snapshot of one relay connection, published by the connection four times a second for
+// the engine (which turns it into the snapshot's engine::RelayRow), the headless summary and
+// tests. No pointers; copied across threads.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/observe/relay_state.h"
 #include "core/protocol/event.h"
 
 namespace archivist::net {
 
-enum class RelayState : uint8_t {
-    Idle,          // not started
-    Resolving,     // DNS + address policy
-    FetchingInfo,  // NIP-11 document
-    Connecting,    // TCP/TLS/websocket upgrade
-    Open,          // subscriptions running
-    BackingOff,    // waiting before the next attempt after a failure
-    Failing,       // backing off after many consecutive failures (still retried, at the cap)
-    Refused,       // the address policy refused every address: not retried until the policy changes
-    Restricted,    // the relay answered restricted:/blocked: (or auth failed): we stopped asking
-    Blocked,       // blocked by the operator
-    Stopped,       // disconnected by the operator or shutting down
+// The query side of the relay, filled in by its SessionDriver (sync::RelaySync).
+struct SyncStatus {
+    int64_t live_cursor = -1;         // persisted or about to be; -1 unknown
+    observe::BackfillState backfill = observe::BackfillState::NotStarted;
+    double backfill_fraction = 0;     // 0…1 of the historical range
+    int64_t backfill_cursor = -1;     // oldest second reached
+    uint64_t backfill_queries = 0;
+    uint64_t backfill_gaps = 0;
+    bool catching_up = false;
+    size_t subscriptions = 0;         // REQ subscriptions open now
 };
-const char* relayStateName(RelayState s);
-
-enum class BackfillState : uint8_t { NotStarted, Waiting /* for a slot */, Running, Done, Disabled };
-const char* backfillStateName(BackfillState s);
 
 struct RelayStatusView {
     std::string url;
     std::string source;
-    RelayState state = RelayState::Idle;
+    observe::RelayState state = observe::RelayState::Candidate;
     int64_t state_since_ms = 0;
     int64_t connected_since_ms = 0;   // 0 when not open
     int consecutive_failures = 0;
@@ -43,7 +39,7 @@ struct RelayStatusView {
     uint64_t connects = 0;
     uint64_t messages = 0;
     uint64_t bytes_received = 0;
-    uint64_t events_received = 0;
+    uint64_t events_received = 0;     // EVENT messages, refused ones included
     uint64_t notices = 0;
     uint64_t closed_by_relay = 0;     // CLOSED messages
     uint64_t auth_attempts = 0;
@@ -54,17 +50,10 @@ struct RelayStatusView {
     int64_t paused_ms_total = 0;
     bool reading_paused = false;
     int64_t buffered_bytes = 0;       // memory held by this connection right now
-    // Pipeline outcome of this relay's events (from the source table).
-    uint64_t stored = 0, duplicate = 0, invalid = 0;
-    std::array<uint64_t, static_cast<size_t>(protocol::Reject::Count)> invalid_by_reason{};
-    // Sync.
-    int64_t live_cursor = -1;         // persisted; -1 unknown
-    BackfillState backfill = BackfillState::NotStarted;
-    double backfill_fraction = 0;     // 0…1 of the historical range
-    int64_t backfill_cursor = -1;     // oldest second reached
-    uint64_t backfill_queries = 0;
-    uint64_t backfill_gaps = 0;
-    bool catching_up = false;
+    uint64_t unreported = 0;          // reports the owner of relay state has not taken yet (retried)
+    // Events refused by subscription discipline (never handed to the pipeline), by
+    // observe::EventRefusal (index = value − 1).
+    std::array<uint64_t, observe::kEventRefusalReasons> refused_by_reason{};
     // NIP-11 summary.
     std::string info_name;
     std::string info_software;
@@ -72,10 +61,7 @@ struct RelayStatusView {
     bool auth_required = false;
     bool payment_required = false;
     bool supports_negentropy = false;
-    // Relay intelligence, filled in by the engine from the directory (not by the connection).
-    bool pinned = false;
-    double score = -1;                // -1 = not scored yet
-    double uptime_24h = -1;           // 0 … 1, -1 unknown
+    SyncStatus sync;
 };
 
 }  // namespace archivist::net

@@ -38,10 +38,10 @@ bool isSchemeToken(std::string_view s) {
     return true;
 }
 
-Error err(const char* code, std::string message) { return makeError(code, std::move(message)); }
+UrlError err(UrlErrorCode code, std::string message) { return makeCodedError(code, std::move(message)); }
 
 // Percent-encodes what must not appear raw in a canonical URL; normalises existing escapes.
-Expected<std::string> encodePathAndQuery(std::string_view in) {
+Expected<std::string, UrlError> encodePathAndQuery(std::string_view in) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     static constexpr std::string_view kUnsafe = "\"<>\\^`{|}";
     std::string out;
@@ -50,7 +50,7 @@ Expected<std::string> encodePathAndQuery(std::string_view in) {
         const auto c = static_cast<unsigned char>(in[i]);
         if (c == '%') {
             if (i + 2 >= in.size() || !isHex(in[i + 1]) || !isHex(in[i + 2])) {
-                return err("syntax", "invalid percent-escape in path or query");
+                return err(UrlErrorCode::Syntax, "invalid percent-escape in path or query");
             }
             out.push_back('%');
             out.push_back(char(std::toupper(static_cast<unsigned char>(in[i + 1]))));
@@ -111,38 +111,38 @@ bool looksNumeric(std::string_view host) {
     return true;
 }
 
-Expected<std::string> normaliseDomain(std::string_view raw) {
+Expected<std::string, UrlError> normaliseDomain(std::string_view raw) {
     std::string host(raw);
     if (!host.empty() && host.back() == '.') host.pop_back();
-    if (host.empty()) return err("host", "empty host name");
+    if (host.empty()) return err(UrlErrorCode::Host, "empty host name");
     bool ascii = true;
     for (char c : host) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
     if (!ascii) {
         const QString decoded = QString::fromUtf8(host.data(), qsizetype(host.size()));
         if (decoded.toUtf8() != QByteArray(host.data(), qsizetype(host.size()))) {
-            return err("syntax", "host is not valid UTF-8");
+            return err(UrlErrorCode::Syntax, "host is not valid UTF-8");
         }
         const QByteArray ace = QUrl::toAce(decoded);
-        if (ace.isEmpty()) return err("host", "host '" + host + "' is not a valid internationalised name");
+        if (ace.isEmpty()) return err(UrlErrorCode::Host, "host '" + host + "' is not a valid internationalised name");
         host.assign(ace.constData(), size_t(ace.size()));
     }
     host = lowerAscii(host);
-    if (host.size() > 253) return err("host", "host name longer than 253 characters");
+    if (host.size() > 253) return err(UrlErrorCode::Host, "host name longer than 253 characters");
     size_t label_start = 0;
     for (size_t i = 0; i <= host.size(); ++i) {
         if (i == host.size() || host[i] == '.') {
             const size_t len = i - label_start;
-            if (len == 0) return err("host", "host '" + host + "' has an empty label");
-            if (len > 63) return err("host", "host '" + host + "' has a label longer than 63 characters");
+            if (len == 0) return err(UrlErrorCode::Host, "host '" + host + "' has an empty label");
+            if (len > 63) return err(UrlErrorCode::Host, "host '" + host + "' has a label longer than 63 characters");
             if (host[label_start] == '-' || host[i - 1] == '-') {
-                return err("host", "host '" + host + "' has a label starting or ending with '-'");
+                return err(UrlErrorCode::Host, "host '" + host + "' has a label starting or ending with '-'");
             }
             label_start = i + 1;
             continue;
         }
         const char c = host[i];
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
-            return err("host", "host '" + host + "' contains '" + std::string(1, c) + "'");
+            return err(UrlErrorCode::Host, "host '" + host + "' contains '" + std::string(1, c) + "'");
         }
     }
     return host;
@@ -152,43 +152,56 @@ Expected<std::string> normaliseDomain(std::string_view raw) {
 
 QUrl RelayUrl::toQUrl() const { return QUrl(QString::fromStdString(text), QUrl::StrictMode); }
 
-Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
+const char* errorCodeName(UrlErrorCode code) {
+    switch (code) {
+    case UrlErrorCode::Scheme: return "scheme";
+    case UrlErrorCode::Userinfo: return "userinfo";
+    case UrlErrorCode::Host: return "host";
+    case UrlErrorCode::Port: return "port";
+    case UrlErrorCode::Fragment: return "fragment";
+    case UrlErrorCode::TooLong: return "too_long";
+    case UrlErrorCode::Syntax: return "syntax";
+    }
+    return "syntax";
+}
+
+Expected<RelayUrl, UrlError> normalizeRelayUrl(std::string_view input) {
     const std::string_view s = trim(input);
-    if (s.empty()) return err("syntax", "empty relay URL");
+    if (s.empty()) return err(UrlErrorCode::Syntax, "empty relay URL");
     if (s.size() > kMaxRelayUrlBytes) {
-        return err("too_long", "relay URL is " + std::to_string(s.size()) + " bytes (limit " +
+        return err(UrlErrorCode::TooLong, "relay URL is " + std::to_string(s.size()) + " bytes (limit " +
                                    std::to_string(kMaxRelayUrlBytes) + ")");
     }
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         if (c < 0x20 || c == 0x7f || c == ' ') {
-            return err("syntax", "relay URL contains a space or control character");
+            return err(UrlErrorCode::Syntax, "relay URL contains a space or control character");
         }
     }
 
     const size_t colon = s.find(':');
     if (colon == std::string_view::npos || !isSchemeToken(s.substr(0, colon))) {
-        return err("scheme", "relay URL needs a ws:// or wss:// scheme");
+        return err(UrlErrorCode::Scheme, "relay URL needs a ws:// or wss:// scheme");
     }
     RelayUrl url;
     url.scheme = lowerAscii(s.substr(0, colon));
     if (url.scheme != "ws" && url.scheme != "wss") {
-        return err("scheme", "scheme '" + url.scheme + "' is not a relay scheme (use ws:// or wss://)");
+        return err(UrlErrorCode::Scheme, "scheme '" + url.scheme + "' is not a relay scheme (use ws:// or wss://)");
     }
     url.tls = url.scheme == "wss";
-    if (s.substr(colon + 1, 2) != "//") return err("syntax", "expected '//' after '" + url.scheme + ":'");
+    if (s.substr(colon + 1, 2) != "//") return err(UrlErrorCode::Syntax, "expected '//' after '" + url.scheme + ":'");
     const std::string_view rest = s.substr(colon + 3);
-    if (rest.find('#') != std::string_view::npos) return err("fragment", "relay URL must not have a #fragment");
+    if (rest.find('#') != std::string_view::npos) return err(UrlErrorCode::Fragment, "relay URL must not have a #fragment");
 
     const size_t auth_end = std::min(rest.find_first_of("/?"), rest.size());
     const std::string_view authority = rest.substr(0, auth_end);
     const std::string_view tail = rest.substr(auth_end);
     if (authority.find('@') != std::string_view::npos) {
-        return err("userinfo", "relay URL must not contain user information (user@host)");
+        return err(UrlErrorCode::Userinfo, "relay URL must not contain user information (user@host)");
     }
-    if (authority.find('\\') != std::string_view::npos) return err("syntax", "backslash in host");
+    if (authority.find('\\') != std::string_view::npos) return err(UrlErrorCode::Syntax, "backslash in host");
     if (authority.find('%') != std::string_view::npos) {
-        return err("host", "percent-escapes and zone ids are not allowed in the host");
+        return err(UrlErrorCode::Host, "percent-escapes and zone ids are not allowed in the host");
     }
 
     std::string_view host_part;
@@ -196,11 +209,11 @@ Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
     bool has_port = false;
     if (!authority.empty() && authority.front() == '[') {
         const size_t close = authority.find(']');
-        if (close == std::string_view::npos) return err("host", "unterminated '[' in host");
+        if (close == std::string_view::npos) return err(UrlErrorCode::Host, "unterminated '[' in host");
         host_part = authority.substr(1, close - 1);
         const std::string_view after = authority.substr(close + 1);
         if (!after.empty()) {
-            if (after.front() != ':') return err("host", "unexpected characters after ']'");
+            if (after.front() != ':') return err(UrlErrorCode::Host, "unexpected characters after ']'");
             has_port = true;
             port_part = after.substr(1);
         }
@@ -208,7 +221,7 @@ Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
         if (host_part.empty() ||
             !a.setAddress(QString::fromLatin1(host_part.data(), qsizetype(host_part.size()))) ||
             a.protocol() != QAbstractSocket::IPv6Protocol) {
-            return err("host", "'" + std::string(host_part) + "' is not an IPv6 address");
+            return err(UrlErrorCode::Host, "'" + std::string(host_part) + "' is not an IPv6 address");
         }
         url.host = a.toString().toStdString();
         url.literal = a;
@@ -219,17 +232,17 @@ Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
             has_port = true;
             port_part = authority.substr(pc + 1);
         }
-        if (host_part.empty()) return err("host", "relay URL has no host");
+        if (host_part.empty()) return err(UrlErrorCode::Host, "relay URL has no host");
         if (host_part.find(':') != std::string_view::npos || host_part.find('[') != std::string_view::npos ||
             host_part.find(']') != std::string_view::npos) {
-            return err("host", "IPv6 addresses must be written in brackets, e.g. ws://[::1]:7777");
+            return err(UrlErrorCode::Host, "IPv6 addresses must be written in brackets, e.g. ws://[::1]:7777");
         }
         std::string_view bare = host_part;
         if (bare.size() > 1 && bare.back() == '.') bare.remove_suffix(1);
         if (looksNumeric(bare)) {
             auto v4 = strictIpv4(bare);
             if (!v4) {
-                return err("host", "numeric host '" + std::string(host_part) +
+                return err(UrlErrorCode::Host, "numeric host '" + std::string(host_part) +
                                        "' is not a plain dotted-quad IPv4 address");
             }
             url.host = v4->toString().toStdString();
@@ -254,7 +267,7 @@ Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
             if (ok) v = v * 10 + uint32_t(c - '0');
         }
         if (!ok || v == 0 || v > 65535) {
-            return err("port", "invalid port '" + std::string(port_part) + "'");
+            return err(UrlErrorCode::Port, "invalid port '" + std::string(port_part) + "'");
         }
         url.port = uint16_t(v);
     }
@@ -275,7 +288,7 @@ Expected<RelayUrl> normalizeRelayUrl(std::string_view input) {
     if (url.port != default_port) text += ":" + std::to_string(url.port);
     text += url.path_and_query;
     if (text.size() > kMaxRelayUrlBytes) {
-        return err("too_long", "normalised relay URL is " + std::to_string(text.size()) +
+        return err(UrlErrorCode::TooLong, "normalised relay URL is " + std::to_string(text.size()) +
                                    " bytes (limit " + std::to_string(kMaxRelayUrlBytes) + ")");
     }
     url.text = std::move(text);

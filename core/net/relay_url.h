@@ -14,7 +14,8 @@
 // - Numeric hosts must be a strict dotted quad ("127.0.0.1"); shorthand and hex/octal forms
 //   ("127.1", "0x7f.0.0.1", "2130706433", "010.0.0.1") are refused ("host") because resolvers
 //   read them differently and they are a classic way around address filters.
-// - Error codes (stable): "scheme", "userinfo", "host", "port", "fragment", "too_long", "syntax".
+// - Errors are UrlErrorCode values; errorCodeName() gives their stable names ("scheme",
+//   "userinfo", "host", "port", "fragment", "too_long", "syntax").
 #include <QHostAddress>
 #include <QUrl>
 
@@ -42,6 +43,10 @@ struct RelayUrl {
     bool operator==(const RelayUrl& other) const { return text == other.text; }
 };
 
-Expected<RelayUrl> normalizeRelayUrl(std::string_view text);
+enum class UrlErrorCode : uint8_t { Scheme, Userinfo, Host, Port, Fragment, TooLong, Syntax };
+const char* errorCodeName(UrlErrorCode code);
+using UrlError = CodedError<UrlErrorCode>;
+
+Expected<RelayUrl, UrlError> normalizeRelayUrl(std::string_view text);
 
 }  // namespace archivist::net

@@ -11,7 +11,7 @@ namespace {
 constexpr std::array<const char*, size_t(IncidentKind::Count)> kKindNames = {
     "relay_flooding", "relay_rate_limited", "relay_stalled", "invalid_signature_spike", "auth_failures",
     "address_refused", "queue_near_capacity", "slow_commits", "low_disk", "write_errors",
-    "sink_behind", "sink_failing"};
+    "sink_behind", "sink_failing", "relay_state_write_errors", "events_off_subscription"};
 }  // namespace
 
 const char* incidentKindName(IncidentKind k) {
@@ -23,15 +23,6 @@ IncidentKind incidentKindFromName(std::string_view name) {
     for (size_t i = 0; i < kKindNames.size(); ++i)
         if (name == kKindNames[i]) return IncidentKind(i);
     return IncidentKind::Count;
-}
-
-const char* incidentSeverityName(IncidentSeverity s) {
-    switch (s) {
-    case IncidentSeverity::Info: return "info";
-    case IncidentSeverity::Warning: return "warning";
-    case IncidentSeverity::Critical: return "critical";
-    }
-    return "unknown";
 }
 
 IncidentLog::IncidentLog(size_t capacity, MetricsRegistry* metrics) : m_capacity(std::max<size_t>(1, capacity)) {

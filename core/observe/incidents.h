@@ -41,6 +41,8 @@ enum class IncidentKind : uint8_t {
     WriteErrors,
     SinkBehind,
     SinkFailing,
+    RelayStateWriteErrors,  // relays.sqlite could not be written (the owner retries)
+    EventsOffSubscription,  // a relay sent events we did not ask for (unknown subscription, outside the filter)
     Count
 };
 // Stable snake_case names ("relay_flooding", …); they appear in metrics labels.
@@ -49,7 +51,6 @@ const char* incidentKindName(IncidentKind k);
 IncidentKind incidentKindFromName(std::string_view name);
 
 enum class IncidentSeverity : uint8_t { Info, Warning, Critical };
-const char* incidentSeverityName(IncidentSeverity s);  // "info", "warning", "critical"
 
 struct Incident {
     uint64_t id = 0;

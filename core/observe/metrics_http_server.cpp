@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "core/observe/log.h"
 #include "core/observe/metrics.h"
 #include "core/util/clock.h"
 
@@ -81,7 +82,9 @@ Expected<uint16_t> MetricsHttpServer::start(const std::string& hostIn, uint16_t 
 void MetricsHttpServer::stop() {
     if (!m_thread.joinable()) return;
     const char c = 'x';
-    (void)!::write(m_wakePipe[1], &c, 1);
+    // The wake-up byte; a full pipe (EAGAIN) already holds one, anything else leaves the poll to time out.
+    if (::write(m_wakePipe[1], &c, 1) < 0 && errno != EAGAIN)
+        qCWarning(lcObserve) << "metrics server: wake-up write failed:" << std::strerror(errno);
     m_thread.join();
     ::close(m_listenFd);
     ::close(m_wakePipe[0]);

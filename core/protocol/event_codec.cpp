@@ -149,4 +149,119 @@ IdForm checkId(const Event& e) {
     return IdForm::Mismatch;
 }
 
+namespace {
+
+// Minimal structural scanner over one JSON object's top level (peekEventKeys).
+class Scanner {
+public:
+    explicit Scanner(std::string_view s) : m_s(s) {}
+    void ws() {
+        while (m_i < m_s.size() && (m_s[m_i] == ' ' || m_s[m_i] == '\t' || m_s[m_i] == '\n' || m_s[m_i] == '\r')) ++m_i;
+    }
+    bool eat(char c) {
+        ws();
+        if (m_i < m_s.size() && m_s[m_i] == c) {
+            ++m_i;
+            return true;
+        }
+        return false;
+    }
+    // A string token; raw (escapes left as written). Returns false if unterminated.
+    bool string(std::string_view& raw) {
+        ws();
+        if (m_i >= m_s.size() || m_s[m_i] != '"') return false;
+        const size_t start = ++m_i;
+        while (m_i < m_s.size()) {
+            const char c = m_s[m_i];
+            if (c == '\\') {
+                m_i += 2;
+                continue;
+            }
+            if (c == '"') {
+                raw = m_s.substr(start, m_i - start);
+                ++m_i;
+                return true;
+            }
+            ++m_i;
+        }
+        return false;
+    }
+    // Skips any value; scalar values' raw text is returned.
+    bool value(std::string_view& scalar, bool& is_string) {
+        ws();
+        is_string = false;
+        if (m_i >= m_s.size()) return false;
+        const char c = m_s[m_i];
+        if (c == '"') {
+            is_string = true;
+            return string(scalar);
+        }
+        if (c == '{' || c == '[') {
+            int depth = 0;
+            while (m_i < m_s.size()) {
+                const char d = m_s[m_i];
+                if (d == '"') {
+                    std::string_view ignored;
+                    if (!string(ignored)) return false;
+                    continue;
+                }
+                if (d == '{' || d == '[') ++depth;
+                if (d == '}' || d == ']') {
+                    if (--depth == 0) {
+                        ++m_i;
+                        scalar = {};
+                        return true;
+                    }
+                }
+                ++m_i;
+            }
+            return false;
+        }
+        const size_t start = m_i;
+        while (m_i < m_s.size() && m_s[m_i] != ',' && m_s[m_i] != '}' && m_s[m_i] != ' ' && m_s[m_i] != '\n' &&
+               m_s[m_i] != '\r' && m_s[m_i] != '\t')
+            ++m_i;
+        scalar = m_s.substr(start, m_i - start);
+        return !scalar.empty();
+    }
+
+private:
+    std::string_view m_s;
+    size_t m_i = 0;
+};
+
+}  // namespace
+
+std::optional<EventKeys> peekEventKeys(std::string_view json) {
+    Scanner sc(json);
+    if (!sc.eat('{')) return std::nullopt;
+    EventKeys keys;
+    bool haveId = false, haveCreated = false, haveKind = false;
+    if (sc.eat('}')) return std::nullopt;
+    do {
+        std::string_view key, value;
+        bool isString = false;
+        if (!sc.string(key) || !sc.eat(':') || !sc.value(value, isString)) return std::nullopt;
+        if (key == "id") {
+            if (!isString || value.size() != 64 || !fromHex(value, keys.id.data(), keys.id.size())) return std::nullopt;
+            haveId = true;
+        } else if (key == "created_at") {
+            uint64_t v = 0;
+            if (isString || !json::parseUnsigned(value, uint64_t(INT64_MAX), v)) return std::nullopt;
+            keys.created_at = int64_t(v);
+            haveCreated = true;
+        } else if (key == "pubkey") {
+            Bytes32 pk{};
+            if (isString && value.size() == 64 && fromHex(value, pk.data(), pk.size())) keys.pubkey = pk;
+        } else if (key == "kind") {
+            uint64_t v = 0;
+            if (isString || !json::parseUnsigned(value, 65535, v)) return std::nullopt;
+            keys.kind = uint16_t(v);
+            haveKind = true;
+        }
+    } while (sc.eat(','));
+    if (!sc.eat('}') || !haveId || !haveCreated || !haveKind) return std::nullopt;
+    return keys;
+}
+
 }  // namespace archivist::protocol

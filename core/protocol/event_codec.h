@@ -1,6 +1,7 @@
 #pragma once
 // Strict parsing of one NIP-01 event object, its canonical JSON, and its id.
 // Thread: any (per-call state only; a thread_local buffer is reused for id serialisation).
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,5 +29,17 @@ Bytes32 computeId(const Event& e, IdForm form = IdForm::JsonStringify);
 // Which form hashes to e.id. Nip01Text is tried only when a string holds a control character
 // other than the seven (otherwise both forms are the same bytes).
 IdForm checkId(const Event& e);
+
+// The fields of an event object that relay sessions need before the verify stage (pagination,
+// cursors, whether it matches the subscription), read by a structural scan of the top-level keys
+// without building a DOM (the verify stage parses fully). nullopt when the text is not an object
+// or id, created_at or kind is missing or mistyped; pubkey is set when present as 64 hex.
+struct EventKeys {
+    Bytes32 id{};
+    std::optional<Bytes32> pubkey;
+    int64_t created_at = 0;
+    uint16_t kind = 0;
+};
+std::optional<EventKeys> peekEventKeys(std::string_view json);
 
 }  // namespace archivist::protocol

@@ -1,5 +1,7 @@
 #include "core/protocol/json.h"
 
+#include <algorithm>
+
 namespace archivist::protocol::json {
 
 Value::Value() = default;
@@ -328,6 +330,55 @@ bool isValidUtf8(std::string_view s) {
         i += n;
     }
     return true;
+}
+
+void appendCanonical(std::string& out, const Value& v) {
+    switch (v.type) {
+    case Type::Null: out += "null"; return;
+    case Type::Bool: out += v.boolean ? "true" : "false"; return;
+    case Type::Number: out.append(v.raw); return;
+    case Type::String: appendQuoted(out, v.str); return;
+    case Type::Array:
+        out.push_back('[');
+        for (size_t i = 0; i < v.items.size(); ++i) {
+            if (i) out.push_back(',');
+            appendCanonical(out, v.items[i]);
+        }
+        out.push_back(']');
+        return;
+    case Type::Object: {
+        std::vector<size_t> order(v.members.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return v.members[a].first < v.members[b].first; });
+        out.push_back('{');
+        bool first = true;
+        const std::string* prev = nullptr;
+        for (size_t i : order) {
+            const auto& [key, value] = v.members[i];
+            if (prev && *prev == key) continue;  // duplicate key: the first in source order wins
+            prev = &key;
+            if (!first) out.push_back(',');
+            first = false;
+            appendQuoted(out, key);
+            out.push_back(':');
+            appendCanonical(out, value);
+        }
+        out.push_back('}');
+        return;
+    }
+    }
+}
+
+Expected<std::string> canonicalJson(std::string_view text, size_t max_depth) {
+    Value v;
+    ParseError err;
+    if (!parse(text, v, &err, max_depth))
+        return makeError("json", "not JSON at byte " + std::to_string(err.offset) + ": " + err.message);
+    std::string out;
+    out.reserve(text.size());
+    appendCanonical(out, v);
+    return out;
 }
 
 }  // namespace archivist::protocol::json

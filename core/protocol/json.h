@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/util/expected.h"
+
 namespace archivist::protocol::json {
 
 enum class Type : uint8_t { Null, Bool, Number, String, Array, Object };
@@ -55,5 +57,13 @@ bool parseUnsigned(std::string_view raw, uint64_t max, uint64_t& out);
 
 // Validates UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
 bool isValidUtf8(std::string_view s);
+
+// Canonical JSON: object keys sorted by their UTF-8 bytes, recursively; the first of duplicate
+// keys kept; no whitespace; strings written as appendQuoted (escapes decoded, control characters
+// escaped); numbers exactly as written (1, 1.0 and 1e0 stay different). Two texts with the same
+// canonical form hold the same data. Error "json" (with the byte offset) when it does not parse;
+// nesting deeper than max_depth is such an error.
+Expected<std::string> canonicalJson(std::string_view text, size_t max_depth = 32);
+void appendCanonical(std::string& out, const Value& value);
 
 }  // namespace archivist::protocol::json

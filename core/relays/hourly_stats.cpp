@@ -8,10 +8,6 @@
 
 namespace archivist::relays {
 
-namespace {
-constexpr int64_t kHourMs = 3'600'000;
-}
-
 void HourlyStats::Acc::add(const Acc& o) {
     received += o.received;
     bytes += o.bytes;
@@ -20,6 +16,7 @@ void HourlyStats::Acc::add(const Acc& o) {
     failures += o.failures;
     connected_s += o.connected_s;
     for (size_t i = 0; i < rejected.size(); ++i) rejected[i] += o.rejected[i];
+    for (size_t i = 0; i < refused.size(); ++i) refused[i] += o.refused[i];
 }
 
 HourlyStats::HourlyStats(size_t max_relays, std::function<int64_t()> clock_ms)
@@ -88,6 +85,12 @@ void HourlyStats::addRejected(const std::string& url, protocol::Reject reason, u
     if (Acc* a = slotNow(url)) a->rejected[size_t(reason)] += n;
 }
 
+void HourlyStats::addRefused(const std::string& url, const RefusalCounts& refused) {
+    std::lock_guard lock(m_mutex);
+    if (Acc* a = slotNow(url))
+        for (size_t i = 0; i < refused.size(); ++i) a->refused[i] += refused[i];
+}
+
 void HourlyStats::addConnectedSeconds(const std::string& url, int64_t seconds) {
     std::lock_guard lock(m_mutex);
     if (Acc* a = slotNow(url)) a->connected_s += seconds;
@@ -127,10 +130,15 @@ Expected<size_t> HourlyStats::flush(RelayStateStore& store, int64_t now_ms) {
                 r.rejected += a.rejected[i];
                 r.rejected_by_reason[protocol::rejectName(protocol::Reject(i))] += a.rejected[i];
             }
+            for (size_t i = 0; i < a.refused.size(); ++i) {
+                if (!a.refused[i]) continue;
+                r.rejected += a.refused[i];
+                r.rejected_by_reason[observe::eventRefusalName(observe::EventRefusal(i + 1))] += a.refused[i];
+            }
             rows.push_back(std::move(r));
         }
     }
-    auto written = store.addHourly(rows);
+    auto written = store.observations().addHourly(rows);
     std::lock_guard lock(m_mutex);
     if (!written) {
         ++m_flushFailures;
@@ -142,7 +150,7 @@ Expected<size_t> HourlyStats::flush(RelayStateStore& store, int64_t now_ms) {
                 if (Acc* dst = slot(url, hour, events)) dst->add(a);
             }
         }
-        return written.error();
+        return toError(written.error());
     }
     m_lastFlushMs = now_ms;
     if (*written < rows.size()) {

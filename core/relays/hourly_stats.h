@@ -16,7 +16,8 @@
 //   retries it. Rows of relays not in the directory are skipped by the store and counted in
 //   unknownRelayRows().
 // - entries()/capacity() is the fill gauge (capacity = max_relays × kMaxHours).
-// Thread: any; all methods take an internal mutex (the store write in flush() runs outside it).
+// Thread: any; all methods take an internal mutex (the store write in flush() runs outside it,
+// on the store's owner thread).
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/observe/relay_state.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
 
@@ -33,6 +35,8 @@ namespace archivist::relays {
 class RelayStateStore;
 
 using RejectCounts = std::array<uint64_t, size_t(protocol::Reject::Count)>;
+// Events the connection refused by subscription discipline, by observe::EventRefusal (index = value − 1).
+using RefusalCounts = std::array<uint64_t, observe::kEventRefusalReasons>;
 
 class HourlyStats {
 public:
@@ -46,6 +50,8 @@ public:
     // stored = novel events (first sighting in the archive); rejected counts by protocol::Reject.
     void addOutcome(const std::string& url, uint64_t stored, uint64_t duplicates, const RejectCounts& rejected = {});
     void addRejected(const std::string& url, protocol::Reject reason, uint64_t n = 1);
+    // Refused before the pipeline (subscription discipline): rejected, under the refusal's name.
+    void addRefused(const std::string& url, const RefusalCounts& refused);
     void addConnectedSeconds(const std::string& url, int64_t seconds);
     void addFailure(const std::string& url, uint64_t n = 1);
 
@@ -67,6 +73,7 @@ private:
         uint64_t received = 0, bytes = 0, novel = 0, duplicates = 0, failures = 0;
         int64_t connected_s = 0;
         RejectCounts rejected{};
+        RefusalCounts refused{};
         void add(const Acc& o);
     };
     using Hour = std::unordered_map<std::string, Acc>;

@@ -204,11 +204,12 @@ UrlVerdict checkDiscoveredUrl(std::string_view raw, const DiscoveryOptions& opti
 
     auto url = net::normalizeRelayUrl(s);
     if (!url) {
-        const std::string& code = url.error().code;
-        if (code == "scheme") return reject(DiscoveryJunk::NotWebsocket);
-        if (code == "userinfo") return reject(DiscoveryJunk::Credentials);
-        if (code == "too_long") return reject(DiscoveryJunk::TooLong);
-        return reject(DiscoveryJunk::Unparsable);
+        switch (url.error().code) {
+        case net::UrlErrorCode::Scheme: return reject(DiscoveryJunk::NotWebsocket);
+        case net::UrlErrorCode::Userinfo: return reject(DiscoveryJunk::Credentials);
+        case net::UrlErrorCode::TooLong: return reject(DiscoveryJunk::TooLong);
+        default: return reject(DiscoveryJunk::Unparsable);
+        }
     }
     if (url->text.size() > kMaxDiscoveredUrlBytes) return reject(DiscoveryJunk::TooLong);
     if (url->literal) {

@@ -7,6 +7,7 @@
 #include "core/net/checked_resolver.h"
 
 using archivist::Expected;
+using archivist::net::Resolved;
 using archivist::net::AddressClass;
 using archivist::net::AddressPolicy;
 using archivist::net::CheckedResolver;
@@ -16,16 +17,16 @@ using archivist::net::RelayUrl;
 namespace {
 
 struct Outcome {
-    std::optional<Expected<QHostAddress>> result;
+    std::optional<Resolved> result;
     int calls = 0;
     CheckedResolver::Callback callback() {
-        return [this](Expected<QHostAddress> r) {
+        return [this](Resolved r) {
             ++calls;
             result.emplace(std::move(r));
         };
     }
     bool ok() const { return result && result->ok(); }
-    std::string code() const { return result && !result->ok() ? result->error().code : std::string(); }
+    std::string code() const { return result && !result->ok() ? errorCodeName(result->error().code) : std::string(); }
     QHostAddress address() const { return ok() ? result->value() : QHostAddress(); }
 };
 

@@ -29,7 +29,7 @@ struct Fixture {
         if (!s) return false;
         store = std::move(*s);
         for (const char* u : urls) {
-            if (!store->upsert(u, "seed", 1)) return false;
+            if (!store->directory().upsert(u, "seed", 1)) return false;
         }
         return true;
     }
@@ -46,7 +46,7 @@ struct Fixture {
         return ok;
     }
     relays::RelayAggregate aggregate(const std::string& url, int window_hours) {
-        auto a = store->aggregates({url}, now.load(), window_hours);
+        auto a = store->observations().aggregates({url}, now.load(), window_hours);
         if (!a || a->empty()) return {};
         return a->front();
     }
@@ -57,6 +57,29 @@ struct Fixture {
 class TestHourlyStats : public QObject {
     Q_OBJECT
 private slots:
+    // Events refused by subscription discipline count as rejected, under their own reason names,
+    // and the directory's page (what `archivist relays --json` prints) shows them per relay.
+    void refusedEventsAreRejectionsByReason() {
+        Fixture f;
+        QVERIFY(f.open({"wss://a.example"}));
+        relays::HourlyStats stats(10, f.clock());
+        relays::RefusalCounts refused{};
+        refused[size_t(observe::EventRefusal::UnknownSubscription) - 1] = 5;
+        refused[size_t(observe::EventRefusal::OutsideFilter) - 1] = 4;
+        stats.addRefused("wss://a.example", refused);
+        stats.addRejected("wss://a.example", protocol::Reject::BadSignature, 1);
+        QVERIFY(stats.flush(*f.store, f.now));
+        stats.addRefused("wss://a.example", refused);  // later in the hour: added up
+        QVERIFY(stats.flush(*f.store, f.now));
+        QCOMPARE(f.aggregate("wss://a.example", 1).rejected, uint64_t(19));
+        relays::DirectoryQuery q;
+        q.now_ms = f.now;
+        auto page = f.store->directory().page(q);
+        QVERIFY(page && page->rows.size() == 1);
+        const std::map<std::string, uint64_t> want{{"bad_signature", 1}, {"outside_filter", 8}, {"unknown_subscription", 10}};
+        QVERIFY(page->rows[0].rejected == want);
+    }
+
     void accumulatesAndFlushesWithAddSemantics() {
         Fixture f;
         QVERIFY(f.open({"wss://a.example", "wss://b.example"}));

@@ -16,10 +16,10 @@ namespace {
 
 constexpr qint64 kT0 = 1700000000000;
 
-net::RelayStatusView relay(const std::string& url) {
-    net::RelayStatusView r;
+engine::RelayRow relay(const std::string& url) {
+    engine::RelayRow r;
     r.url = url;
-    r.state = net::RelayState::Open;
+    r.state = observe::RelayState::Connected;
     return r;
 }
 
@@ -146,17 +146,17 @@ private slots:
             setter(c.relays[0], 100 + delta);
             row(name, p, c, k, f);
         };
-        auto pauses = [](net::RelayStatusView& r, uint64_t v) { r.read_pauses = v; };
+        auto pauses = [](engine::RelayRow& r, uint64_t v) { r.read_pauses = v; };
         relayDelta("flooding at", IncidentKind::RelayFlooding, t.flooding_read_pauses_per_tick, true, pauses);
         relayDelta("flooding below", IncidentKind::RelayFlooding, t.flooding_read_pauses_per_tick - 1, false, pauses);
-        auto limited = [](net::RelayStatusView& r, uint64_t v) { r.rate_limited = v; };
+        auto limited = [](engine::RelayRow& r, uint64_t v) { r.rate_limited = v; };
         relayDelta("rate limited at", IncidentKind::RelayRateLimited, t.rate_limited_per_tick, true, limited);
         relayDelta("rate limited below", IncidentKind::RelayRateLimited, 0, false, limited);
-        auto auth = [](net::RelayStatusView& r, uint64_t v) { r.auth_failures = v; };
+        auto auth = [](engine::RelayRow& r, uint64_t v) { r.auth_failures = v; };
         relayDelta("auth at", IncidentKind::AuthFailures, t.auth_failures_per_tick, true, auth);
         relayDelta("auth below", IncidentKind::AuthFailures, 0, false, auth);
         // Invalid signatures: absolute count with plenty of good events (share stays low) …
-        auto badsig = [](net::RelayStatusView& r, uint64_t v) {
+        auto badsig = [](engine::RelayRow& r, uint64_t v) {
             r.invalid_by_reason[size_t(protocol::Reject::BadSignature)] = v;
             r.invalid = v;
             r.stored = v * 100;
@@ -237,6 +237,20 @@ private slots:
             c.writer_paused = true;
             row("writer paused", p, c, IncidentKind::WriteErrors, true);
         }
+        {
+            auto p = base(kT0), c = base(kT0 + 250);
+            c.relay_state_write_errors_total = t.relay_state_errors_per_tick;
+            c.relay_state_last_error = "save live cursor: disk I/O error";
+            row("relay state write errors at", p, c, IncidentKind::RelayStateWriteErrors, true);
+            c.relay_state_write_errors_total = 0;
+            row("relay state write errors below", p, c, IncidentKind::RelayStateWriteErrors, false);
+        }
+        auto refused = [](engine::RelayRow& r, uint64_t v) {
+            r.refused_by_reason[size_t(observe::EventRefusal::OutsideFilter) - 1] = v;
+        };
+        relayDelta("events off subscription at", IncidentKind::EventsOffSubscription, t.refused_events_per_tick, true,
+                   refused);
+        relayDelta("events off subscription below", IncidentKind::EventsOffSubscription, 0, false, refused);
         {
             auto p = base(kT0), c = base(kT0 + 250);
             c.sink.configured = true;

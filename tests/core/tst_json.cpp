@@ -197,6 +197,27 @@ private slots:
         QVERIFY(json::parse(quoted, v));
         QCOMPARE(v.str, all);
     }
+
+    // Canonical JSON (the relay directory keys NIP-11 documents by its SHA-256).
+    void canonicalJson_data() {
+        QTest::addColumn<QString>("input");
+        QTest::addColumn<QString>("canonical");
+        QTest::newRow("sorted, no space") << R"( { "b" : 1, "a" : [ 1, { "d": 2, "c": 3 } ] } )"
+                                          << R"({"a":[1,{"c":3,"d":2}],"b":1})";
+        QTest::newRow("first duplicate wins") << R"({"a":1,"a":2})" << R"({"a":1})";
+        QTest::newRow("escapes decoded") << R"({"n":"\u00e9\/x"})" << R"({"n":"é/x"})";
+        QTest::newRow("numbers as written") << R"({"x":1.0,"y":1e3})" << R"({"x":1.0,"y":1e3})";
+        QTest::newRow("literals") << R"([true,false,null])" << R"([true,false,null])";
+        QTest::newRow("byte order of keys") << R"({"b":0,"B":0,"é":0,"a":0})" << R"({"B":0,"a":0,"b":0,"é":0})";
+    }
+    void canonicalJson() {
+        QFETCH(QString, input);
+        QFETCH(QString, canonical);
+        auto c = json::canonicalJson(input.toStdString());
+        QVERIFY(c);
+        QCOMPARE(QString::fromStdString(*c), canonical);
+        QVERIFY(!json::canonicalJson("{\"a\":").ok());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestJson)

@@ -1,7 +1,9 @@
-// One relay connection against FakeRelay (tests/support/fake_relay.h) with the real ingest
-// pipeline behind it: backfill completeness, live tail, cursors, and every misbehaviour the
-// real relay cannot produce (flood, 10 MB frames, never-EOSE, invalid signatures, slowloris,
-// reconnect storms, NOTICE spam, NIP-77 advertised but ignored, AUTH, rate-limited, restricted).
+// One relay connection (net::RelayConnection with its sync::RelaySync driver) against FakeRelay
+// (tests/support/fake_relay.h) with the real ingest pipeline behind it and a test double of the
+// owner of relay state (no database on the network thread): backfill completeness, live tail,
+// cursors, subscription discipline, and every misbehaviour the real relay cannot produce (flood,
+// 10 MB frames, never-EOSE, invalid signatures, slowloris, reconnect storms, NOTICE spam, NIP-77
+// advertised but ignored, AUTH, rate-limited, restricted, events nobody asked for).
 #include <QTemporaryDir>
 #include <QtTest>
 #include <memory>
@@ -10,13 +12,14 @@
 #include "core/engine/store_sink.h"
 #include "core/index/index_reader.h"
 #include "core/net/address_policy.h"
-#include "core/net/backfill_slots.h"
 #include "core/net/checked_resolver.h"
 #include "core/net/relay_connection.h"
 #include "core/net/relay_url.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/event_signer.h"
-#include "core/relays/relay_state_store.h"
+#include "core/protocol/filter.h"
+#include "core/sync/backfill_slots.h"
+#include "core/sync/relay_sync.h"
 #include "tests/support/fake_relay.h"
 #include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
@@ -27,11 +30,21 @@ using archivist::testing::FakeRelayOptions;
 
 namespace {
 
-// The engine's side: a data directory with a running pipeline and the relay state database,
-// plus what a connection needs beside them.
+using observe::BackfillState;
+using observe::EventRefusal;
+using observe::RelayState;
+
+// What a connection and its sync are configured with.
+struct Options {
+    net::ConnectionOptions conn;
+    sync::SyncOptions sync;
+};
+
+// The engine's side: a data directory with a running pipeline and a test double of the owner of
+// relay state, plus what a connection needs beside them.
 struct Rig : testing::StoreRig {
     std::unique_ptr<net::CheckedResolver> resolver;
-    net::BackfillSlots backfill_slots{4};
+    sync::BackfillSlots backfill_slots{4};
     std::unique_ptr<protocol::EventSigner> signer;
 
     bool open(bool allow_loopback = true) {
@@ -42,27 +55,34 @@ struct Rig : testing::StoreRig {
         signer = std::move(*sg);
         return true;
     }
-    std::unique_ptr<net::RelayConnection> connect(const QString& url, net::ConnectionOptions opts = fastOptions()) {
+    // A connection that resumes from what the owner double was told before (as the engine's
+    // owner reads it from the directory).
+    std::unique_ptr<net::RelayConnection> connect(const QString& url, Options opts = fastOptions()) {
         auto u = net::normalizeRelayUrl(url.toStdString());
         if (!u) return nullptr;
-        if (!state->upsert(u->text, "test", 1)) return nullptr;
+        const auto known = reports.relay(u->text);
+        sync::SyncResume resume;
+        resume.live_cursor = known.live_cursor;
+        resume.backfill_checkpoint = known.backfill_checkpoint.value_or("");
+        resume.backfill_done = known.backfill_done;
         net::RelayConnection::Deps deps;
         deps.sink = sink.get();
-        deps.state = state.get();
-        deps.backfill_slots = &backfill_slots;
+        deps.reports = &reports;
         deps.resolver = resolver.get();
         deps.signer = signer.get();
-        auto c = std::make_unique<net::RelayConnection>(*u, "test", opts, deps);
+        auto driver = std::make_unique<sync::RelaySync>(u->text, opts.sync, resume, reports, backfill_slots);
+        auto c = std::make_unique<net::RelayConnection>(*u, net::RelayConnection::Start{"test", 0}, opts.conn, deps,
+                                                        std::move(driver));
         c->start();
         return c;
     }
-    static net::ConnectionOptions fastOptions() {
-        net::ConnectionOptions o;
-        o.backoff_base_ms = 50;
-        o.backoff_cap_ms = 2000;
-        o.info_timeout_ms = 2000;
-        o.ws.connect_timeout_ms = 3000;
-        o.query_timeout_ms = 3000;
+    static Options fastOptions() {
+        Options o;
+        o.conn.backoff_base_ms = 50;
+        o.conn.backoff_cap_ms = 2000;
+        o.conn.info_timeout_ms = 2000;
+        o.conn.ws.connect_timeout_ms = 3000;
+        o.sync.query_timeout_ms = 3000;
         return o;
     }
     uint64_t indexed() {
@@ -107,15 +127,15 @@ private slots:
         QVERIFY(rig.open());
         auto conn = rig.connect(relay.url());
         QVERIFY(conn);
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 30000);
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(events.size()), 10000);
         QCOMPARE(rig.indexed(), uint64_t(events.size()));
-        QCOMPARE(conn->status().backfill_gaps, uint64_t(0));
+        QCOMPARE(conn->status().sync.backfill_gaps, uint64_t(0));
         QCOMPARE(conn->status().max_limit, uint32_t(20));
         // Every query respected the relay's limit.
         for (const auto& f : relay.reqFilters()) QVERIFY2(!f.contains("\"limit\":500"), f.constData());
         // The checkpoint says done once the events settled.
-        QTRY_VERIFY_WITH_TIMEOUT((*rig.state->find(conn->url()))->backfill_done, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.reports.relay(conn->url()).backfill_done, 5000);
         QVERIFY(rig.source(conn->url()).settled() == rig.source(conn->url()).received);
     }
 
@@ -130,13 +150,13 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto conn = rig.connect(relay.url());
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 30000);
-        QVERIFY(conn->status().backfill_gaps >= 1);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 30000);
+        QVERIFY(conn->status().sync.backfill_gaps >= 1);
         QVERIFY(relay.reqsReceived() < 200);  // bounded, no loop
-        auto gaps = rig.state->gaps(conn->url(), 10);
-        QVERIFY(gaps && !gaps->empty());
-        QCOMPARE(gaps->front().since, int64_t(1700001000));
-        QCOMPARE(gaps->front().until, int64_t(1700001000));
+        const auto gaps = rig.reports.relay(conn->url()).gaps;
+        QVERIFY(!gaps.empty());
+        QCOMPARE(gaps.front().since, int64_t(1700001000));
+        QCOMPARE(gaps.front().until, int64_t(1700001000));
         // Every event outside that second is archived.
         QTRY_VERIFY_WITH_TIMEOUT(rig.source(conn->url()).stored >= 30 + 20, 10000);
     }
@@ -147,13 +167,13 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto conn = rig.connect(relay.url());
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().state == net::RelayState::Open, 10000);
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().state == RelayState::Connected, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 10000);
         testing::EventSigner s(9);
         const int64_t now = QDateTime::currentSecsSinceEpoch();
         for (int i = 0; i < 10; ++i) relay.addEvent(s.make(now, 1, "live " + std::to_string(i)));
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(10), 10000);
-        QTRY_VERIFY_WITH_TIMEOUT((*rig.state->find(conn->url()))->live_cursor.value_or(0) >= now - 1, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.reports.relay(conn->url()).live_cursor.value_or(0) >= now - 1, 10000);
     }
 
     void aFloodIsSlowedNotDropped() {
@@ -164,12 +184,12 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.rate.max_events_per_s = 2000;  // well below what the relay pushes
-        opts.backfill = false;
+        opts.conn.rate.max_events_per_s = 2000;  // well below what the relay pushes
+        opts.sync.backfill = false;
         // Pings keep running while reading is held back; a pong queued behind unread events must
         // not be taken for a stall.
-        opts.ping_interval_ms = 100;
-        opts.pong_timeout_ms = 300;
+        opts.conn.ping_interval_ms = 100;
+        opts.conn.pong_timeout_ms = 300;
         auto conn = rig.connect(relay.url(), opts);
         int64_t maxBuffered = 0;
         QElapsedTimer t;
@@ -212,13 +232,13 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.query_timeout_ms = 700;
+        opts.sync.query_timeout_ms = 700;
         auto conn = rig.connect(relay.url(), opts);
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 20000);
-        QVERIFY(conn->status().backfill_gaps >= 1);
-        auto gaps = rig.state->gaps(conn->url(), 10);
-        QVERIFY(gaps && !gaps->empty());
-        QVERIFY(gaps->front().reason.find("timeout") != std::string::npos);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
+        QVERIFY(conn->status().sync.backfill_gaps >= 1);
+        const auto gaps = rig.reports.relay(conn->url()).gaps;
+        QVERIFY(!gaps.empty());
+        QVERIFY(gaps.front().reason.find("timeout") != std::string::npos);
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(10), 10000);  // what it did send is kept
     }
 
@@ -231,7 +251,7 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto conn = rig.connect(relay.url());
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).settled(), relay.eventsSent(), 10000);
         const auto src = rig.source(conn->url());
         // Every broken signature the relay sent is counted against it, by reason.
@@ -249,7 +269,7 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.ws.connect_timeout_ms = 800;
+        opts.conn.ws.connect_timeout_ms = 800;
         auto conn = rig.connect(relay.url(), opts);
         QTRY_VERIFY_WITH_TIMEOUT(conn->status().consecutive_failures >= 1, 10000);
         QVERIFY2(conn->status().last_error.find("timeout") != std::string::npos, conn->status().last_error.c_str());
@@ -263,14 +283,14 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.backoff_base_ms = 100;
-        opts.backoff_cap_ms = 10000;
-        opts.info_timeout_ms = 300;
+        opts.conn.backoff_base_ms = 100;
+        opts.conn.backoff_cap_ms = 10000;
+        opts.conn.info_timeout_ms = 300;
         auto conn = rig.connect(relay.url(), opts);
         // Count only websocket attempts (the NIP-11 GET is a connection too): compare attempt gaps.
         QTRY_VERIFY_WITH_TIMEOUT(conn->status().consecutive_failures >= 5, 20000);
         const auto s = conn->status();
-        QVERIFY(s.state == net::RelayState::Failing);
+        QVERIFY(s.state == RelayState::Failing);
         const int64_t wait = s.next_attempt_ms - QDateTime::currentMSecsSinceEpoch();
         // After 5 failures the delay is 100·2⁴ ms × jitter(0.5…1) = 800…1600 ms.
         QVERIFY2(wait > 300, qPrintable(QString::number(wait)));
@@ -291,7 +311,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(20), 20000);
         QTRY_VERIFY_WITH_TIMEOUT(conn->status().notices > 50, 5000);
         QVERIFY(!conn->status().last_notice.empty());
-        QCOMPARE(conn->status().state, net::RelayState::Open);
+        QCOMPARE(conn->status().state, RelayState::Connected);
     }
 
     void nip77AdvertisedButIgnoredDoesNotHangBackfill() {
@@ -305,12 +325,12 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.query_timeout_ms = 700;
+        opts.sync.query_timeout_ms = 700;
         auto conn = rig.connect(relay.url(), opts);
-        QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 30000);
         QVERIFY(conn->status().supports_negentropy);
         QVERIFY(relay.negOpensReceived() >= 1);
-        QVERIFY(conn->status().backfill_gaps >= 1);
+        QVERIFY(conn->status().sync.backfill_gaps >= 1);
     }
 
     void authRequiredIsAnsweredWithNip42() {
@@ -353,7 +373,7 @@ private slots:
         Rig rig;
         QVERIFY(rig.open());
         auto conn = rig.connect(relay.url());
-        QTRY_COMPARE_WITH_TIMEOUT(conn->status().state, net::RelayState::Restricted, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(conn->status().state, RelayState::Restricted, 10000);
         const uint64_t conns = relay.connectionsAccepted();
         QTest::qWait(500);
         QCOMPARE(relay.connectionsAccepted(), conns);
@@ -366,7 +386,7 @@ private slots:
         Rig rig;
         QVERIFY(rig.open(/*allow_loopback=*/false));
         auto conn = rig.connect(relay.url());
-        QTRY_COMPARE_WITH_TIMEOUT(conn->status().state, net::RelayState::Refused, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(conn->status().state, RelayState::Refused, 5000);
         QVERIFY(conn->status().last_error.find("address_refused") != std::string::npos);
         QCOMPARE(relay.connectionsAccepted(), uint64_t(0));
         QVERIFY(rig.policy->refusalsTotal() >= 1);
@@ -380,8 +400,8 @@ private slots:
         QVERIFY(rig.open());
         {
             auto conn = rig.connect(relay.url());
-            QTRY_VERIFY_WITH_TIMEOUT(conn->status().backfill == net::BackfillState::Done, 20000);
-            QTRY_VERIFY_WITH_TIMEOUT((*rig.state->find(conn->url()))->live_cursor.has_value(), 10000);
+            QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(rig.reports.relay(conn->url()).live_cursor.has_value(), 10000);
             conn->stop(false);
         }
         relay.dropConnections();
@@ -389,9 +409,90 @@ private slots:
         relay.addEvent(s.make(QDateTime::currentSecsSinceEpoch(), 1, "while away"));
         const uint64_t sentBefore = relay.eventsSent();
         auto conn2 = rig.connect(relay.url());
-        QTRY_VERIFY_WITH_TIMEOUT(conn2->status().state == net::RelayState::Open && !conn2->status().catching_up, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn2->status().state == RelayState::Connected && !conn2->status().sync.catching_up, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn2->url()).stored, uint64_t(41), 10000);
         QVERIFY2(relay.eventsSent() - sentBefore < 10, qPrintable(QString::number(relay.eventsSent() - sentBefore)));
+    }
+
+    // Subscription discipline (what a relay sends must match a subscription we opened and its
+    // filter): with the archive's filter {"kinds":[1]}, a relay that sends kind-0 events on an id
+    // we never opened and kind-4 events on the real subscription has them counted, not stored.
+    void eventsOnAnUnknownSubscriptionOrOutsideTheFilterAreCountedNotStored() {
+        FakeRelayOptions fo;
+        fo.ignore_filters = true;
+        fo.foreign_subscription_events = 5;
+        FakeRelay relay(fo);
+        QVERIFY(relay.start());
+        testing::EventSigner s(21);
+        const int64_t now = QDateTime::currentSecsSinceEpoch();
+        for (int i = 0; i < 5; ++i) QVERIFY(relay.addEvent(s.make(now - 10 - i, 1, "wanted " + std::to_string(i))));
+        for (int i = 0; i < 5; ++i) QVERIFY(relay.addEvent(s.make(now - 10 - i, 4, "not asked for " + std::to_string(i))));
+        Rig rig;
+        QVERIFY(rig.open());
+        auto opts = Rig::fastOptions();
+        opts.sync.backfill = false;
+        auto f = protocol::parseFilter(R"({"kinds":[1]})");
+        QVERIFY(f);
+        opts.sync.filter = *f;
+        auto conn = rig.connect(relay.url(), opts);
+        const auto refused = [&](EventRefusal r) { return conn->status().refused_by_reason[size_t(r) - 1]; };
+        QTRY_COMPARE_WITH_TIMEOUT(refused(EventRefusal::UnknownSubscription), uint64_t(5), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(refused(EventRefusal::OutsideFilter), uint64_t(5), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(5), 10000);
+        QCOMPARE(conn->status().events_received, uint64_t(15));
+        // Refused events never reach the pipeline: only the five kind-1 events were handed on.
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).received, uint64_t(5), 5000);
+        QCOMPARE(rig.indexed(), uint64_t(5));
+        QCOMPARE(relay.foreignEventsSent(), uint64_t(5));
+    }
+
+    // Events older than the live REQ's since (session start − 5 min) are not what we asked for.
+    void eventsOlderThanTheLiveSinceAreCountedNotStored() {
+        FakeRelayOptions fo;
+        fo.ignore_filters = true;
+        FakeRelay relay(fo);
+        QVERIFY(relay.start());
+        testing::EventSigner s(22);
+        const int64_t now = QDateTime::currentSecsSinceEpoch();
+        for (int i = 0; i < 6; ++i) QVERIFY(relay.addEvent(s.make(1700000000 + i, 1, "old " + std::to_string(i))));
+        for (int i = 0; i < 2; ++i) QVERIFY(relay.addEvent(s.make(now - 5, 1, "new " + std::to_string(i))));
+        Rig rig;
+        QVERIFY(rig.open());
+        auto opts = Rig::fastOptions();
+        opts.sync.backfill = false;  // only the live subscription is open
+        auto conn = rig.connect(relay.url(), opts);
+        QTRY_COMPARE_WITH_TIMEOUT(conn->status().refused_by_reason[size_t(EventRefusal::OutsideFilter) - 1], uint64_t(6),
+                                  10000);
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(2), 10000);
+        QCOMPARE(rig.source(conn->url()).received, uint64_t(2));
+        QCOMPARE(conn->status().refused_by_reason[size_t(EventRefusal::UnknownSubscription) - 1], uint64_t(0));
+        // A later event outside the live window, pushed on the open subscription: refused too.
+        QVERIFY(relay.addEvent(s.make(1700000100, 1, "old, pushed live")));
+        QTRY_COMPARE_WITH_TIMEOUT(conn->status().refused_by_reason[size_t(EventRefusal::OutsideFilter) - 1], uint64_t(7),
+                                  10000);
+        QCOMPARE(rig.source(conn->url()).received, uint64_t(2));
+    }
+
+    // The owner of relay state may refuse reports for a while (its inbox is full): the connection
+    // keeps the newest status and offers it again; the sync keeps its progress. Nothing is lost.
+    void reportsTheOwnerRefusedAreOfferedAgain() {
+        FakeRelay relay;
+        QVERIFY(relay.start());
+        for (const auto& e : makeEvents(20, 0, 1)) relay.addEvent(e);
+        Rig rig;
+        QVERIFY(rig.open());
+        rig.reports.refuse(true);
+        auto conn = rig.connect(relay.url());
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(20), 10000);
+        QVERIFY(rig.reports.refusedCount() > 0);
+        QVERIFY(conn->status().unreported > 0);
+        QVERIFY(!rig.reports.relay(conn->url()).status);
+        rig.reports.refuse(false);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.reports.relay(conn->url()).backfill_done, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.reports.relay(conn->url()).status.has_value(), 5000);
+        QCOMPARE(rig.reports.relay(conn->url()).status->state, RelayState::Connected);
+        QTRY_COMPARE_WITH_TIMEOUT(conn->status().unreported, uint64_t(0), 5000);
     }
 };
 

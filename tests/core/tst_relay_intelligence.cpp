@@ -1,7 +1,9 @@
-// RelayIntelligence with the real pipeline, directory and pool: relay URLs in stored events reach
-// the directory; connection statistics become scores; the optimizer fills free slots with
-// discovered relays (never above max_relays) and the prober probes candidates; directory pages are
-// answered. Relays are FakeRelays on 127.0.0.1 with an allow rule: nothing leaves this machine.
+// RelayIntelligence with the real pipeline, directory (owned by a RelayStateOwner on its own
+// thread) and pool: relay URLs in stored events reach the directory; connection statistics
+// become scores; the optimizer fills free slots with discovered relays (never above max_relays)
+// and the prober probes candidates; directory pages are answered. The tests read the directory
+// through a second connection to relays.sqlite. Relays are FakeRelays on 127.0.0.1 with an allow
+// rule: nothing leaves this machine.
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -11,12 +13,16 @@
 #include <mutex>
 
 #include "core/engine/relay_intelligence.h"
+#include "core/engine/relay_rows.h"
 #include "core/engine/store.h"
 #include "core/engine/store_sink.h"
 #include "core/net/address_policy.h"
 #include "core/net/relay_pool.h"
 #include "core/observe/metrics.h"
+#include "core/relays/relay_state_owner.h"
 #include "core/relays/relay_state_store.h"
+#include "core/sync/backfill_slots.h"
+#include "core/sync/relay_sync.h"
 #include "tests/support/fake_relay.h"
 #include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
@@ -44,8 +50,41 @@ struct Answers {
 }  // namespace
 
 bool known(relays::RelayStateStore& s, const std::string& url) {
-    auto r = s.find(url);
+    auto r = s.directory().find(url);
     return r && r->has_value();
+}
+
+// relays.sqlite owned by a RelayStateOwner (not started: the test starts it when its jobs are
+// wired), and a second connection to read what it wrote.
+struct OwnedState {
+    std::unique_ptr<relays::RelayStateOwner> owner;
+    std::unique_ptr<relays::RelayStateStore> reader;
+    std::string error;
+    bool open(const std::filesystem::path& file, observe::MetricsRegistry* metrics,
+              const std::function<void(relays::RelayStateStore&)>& before = {}) {
+        auto st = relays::RelayStateStore::open(file);
+        if (!st) return fail(st.error().message);
+        if (before) before(**st);
+        owner = std::make_unique<relays::RelayStateOwner>(std::move(*st), metrics);
+        auto rd = relays::RelayStateStore::open(file);
+        if (!rd) return fail(rd.error().message);
+        reader = std::move(*rd);
+        return true;
+    }
+    relays::RelayRecord record(const std::string& url) {
+        auto r = reader->directory().find(url);
+        return r && r->has_value() ? **r : relays::RelayRecord{};
+    }
+    bool fail(std::string e) {
+        error = std::move(e);
+        return false;
+    }
+};
+
+net::RelayUrl relayUrl(const std::string& text) {
+    auto u = net::normalizeRelayUrl(text);
+    if (!u) qFatal("bad test url %s", text.c_str());
+    return *u;
 }
 
 class TestRelayIntelligence : public QObject {
@@ -57,15 +96,16 @@ private slots:
         observe::MetricsRegistry metrics;
         auto store = engine::Store::open(dir.path().toStdString(), {}, metrics);
         QVERIFY(store);
-        auto state = relays::RelayStateStore::open((*store)->paths().relays);
-        QVERIFY(state);
+        OwnedState state;
+        QVERIFY2(state.open((*store)->paths().relays, &metrics), state.error.c_str());
         engine::IntelligenceOptions io;
         io.auto_relays = false;
         io.first_cycle_ms = io.cycle_ms = 3600000;
         Answers answers;
-        engine::RelayIntelligence intel(io, **state, nullptr, nullptr, metrics,
+        engine::RelayIntelligence intel(io, *state.owner, nullptr, nullptr, metrics,
                                         [&](quint64 id, const engine::DirectoryPage& p) { answers.add(id, p); });
         (*store)->setEventObserver([&](const protocol::Event& ev, ingest::SourceId) { intel.observeStoredEvent(ev); });
+        state.owner->start();
         intel.start();
         (*store)->start();
 
@@ -87,14 +127,13 @@ private slots:
         QVERIFY((*store)->waitSettled(*src, 3, std::chrono::seconds(10)));
 
         // Flushed to the directory within the flush interval (2 s).
-        QTRY_VERIFY_WITH_TIMEOUT(known(**state, "wss://hint.example"), 10000);
-        auto one = (*state)->find("wss://relay.one.example");
-        QVERIFY(one && *one);
-        QCOMPARE((*one)->source, std::string("nip65"));
-        QCOMPARE((*one)->status, std::string("candidate"));
-        QVERIFY(known(**state, "wss://relay.two.example"));
-        QCOMPARE((*(*state)->find("wss://hint.example"))->source, std::string("hint"));
-        QCOMPARE(*(*state)->count(), uint64_t(3));
+        QTRY_VERIFY_WITH_TIMEOUT(known(*state.reader, "wss://hint.example"), 10000);
+        const auto one = state.record("wss://relay.one.example");
+        QCOMPARE(one.source, std::string("nip65"));
+        QCOMPARE(one.status, observe::RelayState::Candidate);
+        QVERIFY(known(*state.reader, "wss://relay.two.example"));
+        QCOMPARE(state.record("wss://hint.example").source, std::string("hint"));
+        QCOMPARE(*state.reader->directory().count(), uint64_t(3));
         QVERIFY(metrics.total("archivist_discovery_rejected_total") >= 2);
 
         // A cycle publishes the discovery counts; a directory page lists the relays.
@@ -118,45 +157,48 @@ private slots:
         QCOMPARE(page.total_matching, quint64(3));
         QCOMPARE(page.rows.size(), 3);
         QCOMPARE(page.rows[0].url, QString("wss://hint.example"));
+        intel.stop();
+        state.owner->stop();
         QVERIFY((*store)->shutdown().ok());
     }
 
-    void operatorActionsRunOnTheIntelThreadAndReportFailures() {
+    void operatorActionsRunOnTheOwnerThreadAndReportFailures() {
         testing::StoreRig rig;
         QVERIFY2(rig.open(), rig.error.c_str());
+        OwnedState state;
+        QVERIFY2(state.open(rig.store->paths().relays, &rig.metrics), state.error.c_str());
         FakeRelay a, b;
         QVERIFY(a.start() && b.start());
         const std::string ua = a.url().toStdString(), ub = b.url().toStdString();
         net::PoolOptions po;
         po.threads = 1;
         po.max_relays = 1;
-        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
+        net::RelayPool pool(po, *rig.sink, *state.owner, rig.policy);
         pool.start();
         engine::IntelligenceOptions io;
         io.auto_relays = false;
         io.first_cycle_ms = io.cycle_ms = 3600000;
-        engine::RelayIntelligence intel(io, *rig.state, &pool, rig.policy, rig.metrics, {});
+        engine::RelayIntelligence intel(io, *state.owner, &pool, rig.policy, rig.metrics);
         std::mutex failedMutex;
         std::vector<std::pair<std::string, std::string>> failed;
         intel.setCommandFailed([&](const engine::RelayIntelligence::Command& c, const std::string& message) {
             std::lock_guard lock(failedMutex);
-            failed.emplace_back(c.url, message);
+            failed.emplace_back(c.url.text, message);
         });
+        state.owner->start();
         intel.start();
         using K = engine::RelayIntelligence::CommandKind;
-        const auto record = [&](const std::string& url) {
-            auto r = rig.state->find(url);
-            return r && r->has_value() ? **r : relays::RelayRecord{};
-        };
-        QVERIFY(intel.postCommand({K::Add, ua}));
+        QVERIFY(intel.postCommand({K::Add, relayUrl(ua)}));
         QTRY_VERIFY_WITH_TIMEOUT(pool.contains(ua), 10000);
-        QCOMPARE(record(ua).source, std::string("user"));
-        QVERIFY(intel.postCommand({K::Pin, ua}));
-        QTRY_VERIFY_WITH_TIMEOUT(record(ua).pinned, 10000);
-        QVERIFY(intel.postCommand({K::Block, ua}));
-        QTRY_VERIFY_WITH_TIMEOUT(record(ua).blocked, 10000);
+        QCOMPARE(state.record(ua).source, std::string("user"));
+        QVERIFY(intel.postCommand({K::Pin, relayUrl(ua)}));
+        QTRY_VERIFY_WITH_TIMEOUT(state.record(ua).pinned, 10000);
+        QVERIFY(intel.postCommand({K::Block, relayUrl(ua)}));
+        QTRY_VERIFY_WITH_TIMEOUT(state.record(ua).blocked, 10000);
+        // The connection's own report of its state lands in the same vocabulary.
+        QTRY_COMPARE_WITH_TIMEOUT(state.record(ua).status, observe::RelayState::Blocked, 10000);
         // The pool is full (max_relays 1): accepted, then reported as failed.
-        QVERIFY(intel.postCommand({K::Add, ub}));
+        QVERIFY(intel.postCommand({K::Add, relayUrl(ub)}));
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 std::lock_guard lock(failedMutex);
@@ -168,15 +210,20 @@ private slots:
         QVERIFY(!pool.contains(ub));
         intel.stop();
         pool.stop(std::chrono::milliseconds(1000));
+        state.owner->stop();
 
-        // Bounded: a thread that does not run takes kCommandCapacity commands, then refuses.
+        // Bounded: an owner whose thread does not run takes kMaxJobs commands, then refuses.
+        QTemporaryDir idleDir;
         observe::MetricsRegistry idleMetrics;
-        engine::RelayIntelligence idle(io, *rig.state, nullptr, rig.policy, idleMetrics, {});
-        for (size_t i = 0; i < engine::RelayIntelligence::kCommandCapacity; ++i)
-            QVERIFY(idle.postCommand({K::Connect, ua}));
-        QVERIFY(!idle.postCommand({K::Connect, ua}));
+        OwnedState idle;
+        QVERIFY2(idle.open(std::filesystem::path(idleDir.path().toStdString()) / "relays.sqlite", &idleMetrics),
+                 idle.error.c_str());
+        engine::RelayIntelligence idleIntel(io, *idle.owner, nullptr, rig.policy, idleMetrics);
+        for (size_t i = 0; i < relays::RelayStateOwner::kMaxJobs; ++i)
+            QVERIFY(idleIntel.postCommand({K::Connect, relayUrl(ua)}));
+        QVERIFY(!idleIntel.postCommand({K::Connect, relayUrl(ua)}));
         const std::string text = idleMetrics.renderPrometheus();
-        QVERIFY2(text.find("archivist_queue_depth{queue=\"relay_commands\"} 1024") != std::string::npos, text.c_str());
+        QVERIFY2(text.find("archivist_queue_depth{queue=\"relay_state_jobs\"} 1024") != std::string::npos, text.c_str());
     }
 
     void optimizerFillsFreeSlotsWithDiscoveredRelaysWithinTheCap() {
@@ -191,59 +238,72 @@ private slots:
             testing::EventSigner s(10 + i);
             for (int k = 0; k < 5; ++k) fakes.back()->addEvent(s.make(1700000000 + k, 1, "e" + std::to_string(k)));
         }
-        std::vector<relays::DiscoveredUrl> found;
-        for (int i = 1; i < 4; ++i) found.push_back({fakes[size_t(i)]->url().toStdString(), "nip65"});
-        QCOMPARE(*rig.state->upsertDiscovered(found, 1000), uint64_t(3));
         // A fifth relay known only from a NIP-66 report that says it wants payment: probed, but not
         // connected before its probe (the report is a prefilter).
         relays::DiscoveredUrl paid{fakes[4]->url().toStdString(), "nip66"};
         paid.requires_payment = 1;
         paid.rtt_open_ms = 40;
         paid.reported_at = 1700000000;
-        QCOMPARE(*rig.state->upsertDiscovered({paid}, 1000), uint64_t(1));
         const std::string paidUrl = paid.url;
+        OwnedState state;
+        bool discovered = false;
+        QVERIFY2(state.open(rig.store->paths().relays, &rig.metrics,
+                            [&](relays::RelayStateStore& st) {
+                                std::vector<relays::DiscoveredUrl> found;
+                                for (int i = 1; i < 4; ++i) found.push_back({fakes[size_t(i)]->url().toStdString(), "nip65"});
+                                auto three = st.directory().upsertDiscovered(found, 1000);
+                                auto one = st.directory().upsertDiscovered({paid}, 1000);
+                                discovered = three && *three == 3 && one && *one == 1;
+                            }),
+                 state.error.c_str());
+        QVERIFY(discovered);
 
         constexpr size_t kMax = 3;
         net::PoolOptions po;
         po.threads = 1;
         po.max_relays = kMax;
         po.connection.backoff_base_ms = 50;
-        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
+        net::RelayPool pool(po, *rig.sink, *state.owner, rig.policy);
         pool.start();
-        QVERIFY(pool.addRelay(fakes[0]->url().toStdString(), "user"));
+        sync::BackfillSlots backfillSlots(4);
 
         engine::IntelligenceOptions io;
         io.auto_relays = true;
         io.max_relays = kMax;
         io.first_cycle_ms = io.cycle_ms = 3600000;  // cycles only when asked
-        engine::RelayIntelligence intel(io, *rig.state, &pool, rig.policy, rig.metrics, {});
+        relays::RelayStateOwner* owner = state.owner.get();
+        io.make_driver = [owner, &backfillSlots](const std::string& url,
+                                                 const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
+            return std::make_unique<sync::RelaySync>(url, sync::SyncOptions{}, resume, *owner, backfillSlots);
+        };
+        engine::RelayIntelligence intel(io, *state.owner, &pool, rig.policy, rig.metrics);
         std::mutex infoMutex;
         std::map<quint64, std::string> infoDocs;
         intel.setRelayInfoAnswer([&](quint64 id, const std::string&, const std::string& doc) {
             std::lock_guard lock(infoMutex);
             infoDocs[id] = doc;
         });
+        QVERIFY(intel.addStartupRelays({{relayUrl(fakes[0]->url().toStdString()), "user"}}));
+        state.owner->start();
         intel.start();
         // The engine's tick: statuses every 100 ms; the pool's size is watched on every tick.
         size_t maxSeen = 0;
         QTimer tick;
         auto observe = [&] {
-            auto st = pool.statuses();
+            const auto st = pool.statuses();
             maxSeen = std::max(maxSeen, st.size());
-            for (auto& r : st)  // as EngineImpl::tick: the pipeline's outcome per relay
-                if (auto id = rig.store->sources().find(r.url)) {
-                    const auto snap = rig.store->sources().snapshot(*id);
-                    r.stored = snap.stored;
-                    r.duplicate = snap.duplicate;
-                    r.invalid = snap.invalid;
-                    r.invalid_by_reason = snap.invalid_by_reason;
-                }
-            intel.observeStatuses(st, QDateTime::currentMSecsSinceEpoch());
+            std::vector<engine::RelayRow> rows;
+            for (const auto& r : st) {  // as EngineImpl::tick: the pipeline's outcome per relay
+                std::optional<ingest::SourceSnapshot> snap;
+                if (auto id = rig.store->sources().find(r.url)) snap = rig.store->sources().snapshot(*id);
+                rows.push_back(engine::relayRow(r, snap ? &*snap : nullptr));
+            }
+            intel.observeStatuses(std::move(rows), QDateTime::currentMSecsSinceEpoch());
         };
         QObject::connect(&tick, &QTimer::timeout, observe);
         tick.start(100);
 
-        QTRY_VERIFY_WITH_TIMEOUT(pool.statuses().size() == 1 && pool.statuses()[0].state == net::RelayState::Open, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(pool.statuses().size() == 1 && pool.statuses()[0].state == observe::RelayState::Connected, 10000);
         intel.cycleNow();
         QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 1, 10000);
         // Two free slots, three candidates: exactly two are added; the cap holds.
@@ -261,7 +321,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 auto st = pool.statuses();
-                return std::all_of(st.begin(), st.end(), [](const auto& v) { return v.state == net::RelayState::Open; });
+                return std::all_of(st.begin(), st.end(), [](const auto& v) { return v.state == observe::RelayState::Connected; });
             }(),
             10000);
         // The operator's relay keeps its place (cli/config/user relays count as pinned).
@@ -269,15 +329,10 @@ private slots:
         for (const auto& st : pool.statuses()) userKept = userKept || st.url == fakes[0]->url().toStdString();
         QVERIFY(userKept);
         // The candidates left out are probed, the reported-as-paid one included; the directory records it.
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                auto rec = rig.state->find(paidUrl);
-                return rec && *rec && (*rec)->last_probe_ms > 0;
-            }(),
-            20000);
-        auto paidRec = rig.state->find(paidUrl);
-        QCOMPARE((*paidRec)->nip66_requires_payment, int8_t(1));
-        QCOMPARE((*paidRec)->nip66_rtt_open_ms, int64_t(40));
+        QTRY_VERIFY_WITH_TIMEOUT(state.record(paidUrl).last_probe_ms > 0, 20000);
+        const auto paidRec = state.record(paidUrl);
+        QCOMPARE(paidRec.nip66_requires_payment, int8_t(1));
+        QCOMPARE(paidRec.nip66_rtt_open_ms, int64_t(40));
         // The probe kept the relay's NIP-11 document; the console asks for it without waiting.
         const quint64 infoId = intel.requestRelayInfo(paidUrl);
         QTRY_VERIFY_WITH_TIMEOUT(
@@ -295,10 +350,19 @@ private slots:
         observe();  // the tick that sees the last commit, before the cycle flushes the statistics
         intel.cycleNow();
         QTRY_VERIFY_WITH_TIMEOUT(intel.cyclesCompleted() >= 2, 10000);
+        // Scoring shows the connection's own state for the relays in the pool at the cycle (all
+        // connected then), as the Relays panel does; candidates show the directory's.
+        int inPool = 0;
+        for (const auto& r : intel.view().scored) {
+            inPool += r.connected;
+            QCOMPARE(r.status, r.connected ? observe::RelayState::Connected : observe::RelayState::Candidate);
+        }
+        QCOMPARE(inPool, int(kMax));
         const auto briefs = intel.briefs();
         QVERIFY(briefs.count(fakes[0]->url().toStdString()));
         QVERIFY(briefs.at(fakes[0]->url().toStdString()).score > 0);
-        auto agg = rig.state->aggregates({fakes[0]->url().toStdString()}, QDateTime::currentMSecsSinceEpoch(), 24);
+        auto agg = state.reader->observations().aggregates({fakes[0]->url().toStdString()},
+                                                          QDateTime::currentMSecsSinceEpoch(), 24);
         QVERIFY(agg && agg->size() == 1);
         QCOMPARE(agg->front().novel, uint64_t(5));
         QVERIFY(agg->front().received >= 5);
@@ -309,6 +373,7 @@ private slots:
         tick.stop();
         intel.stop();
         pool.stop();
+        state.owner->stop();
         QVERIFY(rig.store->shutdown().ok());
     }
 };

@@ -1,5 +1,6 @@
 // RelayPool: connections sharded over a fixed set of network threads, commands from another
-// thread, bounded size, and a stop() that hands everything received to the pipeline.
+// thread, bounded size, and a stop() that hands everything received to the pipeline. No database
+// on the network threads: the owner of relay state is a test double (RecordingReports).
 #include <QTemporaryDir>
 #include <QtTest>
 #include <memory>
@@ -9,7 +10,8 @@
 #include "core/net/address_policy.h"
 #include "core/net/relay_pool.h"
 #include "core/observe/metrics.h"
-#include "core/relays/relay_state_store.h"
+#include "core/sync/backfill_slots.h"
+#include "core/sync/relay_sync.h"
 #include "tests/support/fake_relay.h"
 #include "tests/support/store_rig.h"
 #include "tests/support/signed_events.h"
@@ -41,29 +43,40 @@ private slots:
         po.threads = 2;
         po.max_relays = 6;
         po.connection.backoff_base_ms = 50;
-        net::RelayPool pool(po, *rig.sink, rig.state.get(), rig.policy);
+        sync::BackfillSlots backfillSlots(8);
+        // Every relay's queries are driven by a RelaySync reporting to the double.
+        net::RelayPool pool(po, *rig.sink, rig.reports, rig.policy);
         pool.start();
         QCOMPARE(pool.threadCount(), size_t(2));
+        const auto add = [&](const std::string& text) -> Expected<void, net::PoolError> {
+            auto url = net::normalizeRelayUrl(text);
+            if (!url) qFatal("bad test url %s", text.c_str());
+            net::RelayAdd a;
+            a.url = *url;
+            a.start.source = "user";
+            a.driver = [&rig, &backfillSlots, u = url->text] {
+                return std::make_unique<sync::RelaySync>(u, sync::SyncOptions{}, sync::SyncResume{}, rig.reports, backfillSlots);
+            };
+            return pool.addRelay(std::move(a));
+        };
         for (auto& r : relays) {
-            auto added = pool.addRelay(r->url().toStdString(), "user");
+            auto added = add(r->url().toStdString());
             QVERIFY2(added, added ? "" : added.error().message.c_str());
         }
-        // Bounded, de-duplicated, validated.
-        auto again = pool.addRelay(relays[0]->url().toStdString() + "/", "user");
+        // Bounded, de-duplicated (the URL is normalised by the caller, once).
+        auto again = add(relays[0]->url().toStdString() + "/");
         QVERIFY(!again);
-        QCOMPARE(again.error().code, std::string("exists"));
-        auto full = pool.addRelay("ws://127.0.0.1:1/other", "user");
+        QCOMPARE(again.error().code, net::PoolErrorCode::Exists);
+        auto full = add("ws://127.0.0.1:1/other");
         QVERIFY(!full);
-        QCOMPARE(full.error().code, std::string("capacity"));
-        auto bad = pool.addRelay("http://example.com", "user");
-        QVERIFY(!bad);
-        QCOMPARE(bad.error().code, std::string("scheme"));
+        QCOMPARE(full.error().code, net::PoolErrorCode::Capacity);
 
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 auto st = pool.statuses();
                 return st.size() == 6 && std::all_of(st.begin(), st.end(), [](const net::RelayStatusView& v) {
-                           return v.state == net::RelayState::Open && v.backfill == net::BackfillState::Done;
+                           return v.state == observe::RelayState::Connected &&
+                                  v.sync.backfill == observe::BackfillState::Done;
                        });
             }(),
             30000);
@@ -76,7 +89,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 for (const auto& v : pool.statuses())
-                    if (v.url == first) return v.state == net::RelayState::Stopped;
+                    if (v.url == first) return v.state == observe::RelayState::Stopped;
                 return false;
             }(),
             5000);
@@ -84,7 +97,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(
             [&] {
                 for (const auto& v : pool.statuses())
-                    if (v.url == first) return v.state == net::RelayState::Open;
+                    if (v.url == first) return v.state == observe::RelayState::Connected;
                 return false;
             }(),
             10000);
@@ -97,7 +110,15 @@ private slots:
         pool.stop();
         QVERIFY2(t.elapsed() < 3000, qPrintable(QString::number(t.elapsed())));
         QCOMPARE(pool.size(), size_t(0));
-        QVERIFY(!pool.addRelay(relays[1]->url().toStdString(), "user"));  // stopped
+        auto stopped = add(relays[1]->url().toStdString());
+        QVERIFY(!stopped);
+        QCOMPARE(stopped.error().code, net::PoolErrorCode::Stopped);
+        // What the connections reported reached the owner double: backfill done, last state stopped.
+        for (const auto& r : relays) {
+            const auto rec = rig.reports.relay(r->url().toStdString());
+            QVERIFY(rec.backfill_done);
+            QVERIFY(rec.status && rec.status->state == observe::RelayState::Stopped);
+        }
         QVERIFY(rig.store->shutdown());
     }
 };

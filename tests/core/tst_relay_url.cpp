@@ -105,7 +105,7 @@ private slots:
         QFETCH(QString, code);
         const auto r = normalizeRelayUrl(input.toStdString());
         QVERIFY2(!r.ok(), r.ok() ? r->text.c_str() : "");
-        QCOMPARE(QString::fromStdString(r.error().code), code);
+        QCOMPARE(QString::fromLatin1(errorCodeName(r.error().code)), code);
         QVERIFY(!r.error().message.empty());
     }
 

@@ -30,7 +30,7 @@ namespace {
 constexpr int64_t kAuthWindowS = 600;
 constexpr qint64 kSampleEveryMs = 5;
 constexpr uint16_t kAuthKind = 22242;
-constexpr int64_t kFloodBaseCreatedAt = 1700000000;
+constexpr int64_t kHugeFrameCreatedAt = 1700000000;
 
 std::string headerValue(const QByteArray& head, const QByteArray& name) {
     for (const QByteArray& line : head.split('\n')) {
@@ -67,6 +67,7 @@ struct FakeRelay::Session {
     uint64_t events_to_this = 0;  // for invalid_signature_every
     // An unfinished flood: which subscription, how many events still to send, EOSE after?
     std::string flood_sub;
+    int64_t flood_created_at = 0;
     uint64_t flood_left = 0;
     bool flood_eose = false;
 };
@@ -347,13 +348,29 @@ void FakeRelay::handleReq(Session& s, const std::string& sub_id, const std::vect
     if (m_options.huge_frame) {
         if (!m_flood_signer) m_flood_signer = std::make_unique<EventSigner>(777);
         std::string content(m_options.huge_frame_bytes, 'x');
-        const Event big = m_flood_signer->make(kFloodBaseCreatedAt, 1, std::move(content));
+        const Event big = m_flood_signer->make(kHugeFrameCreatedAt, 1, std::move(content));
         std::string json;
         appendEventJson(json, big);
         sendEvent(s, sub_id, std::move(json));
     }
-    for (const Stored* st : query(filters)) sendEvent(s, sub_id, st->json);
+    if (m_options.ignore_filters) {
+        for (const Stored& st : m_events) sendEvent(s, sub_id, st.json);
+    } else {
+        for (const Stored* st : query(filters)) sendEvent(s, sub_id, st->json);
+    }
+    if (m_options.foreign_subscription_events > 0) {
+        if (!m_flood_signer) m_flood_signer = std::make_unique<EventSigner>(777);
+        const int64_t now = QDateTime::currentSecsSinceEpoch();
+        for (uint32_t i = 0; i < m_options.foreign_subscription_events; ++i) {
+            const Event e = m_flood_signer->make(now, 0, "{\"name\":\"foreign " + std::to_string(m_foreign_events_sent) + "\"}");
+            std::string json;
+            appendEventJson(json, e);
+            sendEvent(s, "not-yours", std::move(json));
+            ++m_foreign_events_sent;
+        }
+    }
     if (m_options.flood_events > 0) {
+        s.flood_created_at = QDateTime::currentSecsSinceEpoch();
         s.flood_sub = sub_id;
         s.flood_left = m_options.flood_events;
         s.flood_eose = !m_options.never_eose;
@@ -370,7 +387,7 @@ void FakeRelay::pumpFlood(Session& s) {
     if (!m_flood_signer) m_flood_signer = std::make_unique<EventSigner>(777);
     while (s.flood_left > 0 && s.ws->bytesToWrite() < m_options.flood_high_water_bytes) {
         const uint64_t n = m_flood_serial++;
-        const Event e = m_flood_signer->make(kFloodBaseCreatedAt + int64_t(n), 1,
+        const Event e = m_flood_signer->make(s.flood_created_at, 1,
                                              "flood event #" + std::to_string(n) + " " + std::string(200, 'f'));
         std::string json;
         appendEventJson(json, e);
@@ -441,7 +458,7 @@ bool FakeRelay::addEvent(const Event& e) {
         if (it == m_sessions.end()) continue;
         Session& s = *it->second;
         for (const auto& [sub_id, filters] : s.subs) {
-            if (matchesAny(filters, e)) sendEvent(s, sub_id, json);
+            if (m_options.ignore_filters || matchesAny(filters, e)) sendEvent(s, sub_id, json);
         }
     }
     return true;

@@ -59,8 +59,9 @@ struct FakeRelayOptions {
 
     // --- misbehaviours ---
     // flood: after the stored matches of a REQ, push this many freshly signed, valid kind-1 events
-    // (not filtered) as fast as the socket drains, keeping at most flood_high_water_bytes queued
-    // on this side; then EOSE. Pending bytes are sampled (pendingSamples()).
+    // created in the current second (so they match a live subscription) as fast as the socket
+    // drains, keeping at most flood_high_water_bytes queued on this side; then EOSE. Pending bytes
+    // are sampled (pendingSamples()).
     uint64_t flood_events = 0;
     qint64 flood_high_water_bytes = 1 << 20;
     // huge_frame: on REQ first send one valid signed EVENT message of about huge_frame_bytes.
@@ -81,6 +82,12 @@ struct FakeRelayOptions {
     bool auth_required = false;
     bool rate_limited = false;           // REQ → CLOSED "rate-limited: …", EVENT → OK false
     bool restricted = false;             // REQ → CLOSED "restricted: …", EVENT → OK false
+    // Subscription discipline broken: a REQ is answered with every stored event, whatever its
+    // filter (kinds, since/until, …), and every event added later goes to every subscription.
+    bool ignore_filters = false;
+    // After answering a REQ, send this many freshly signed kind-0 events on a subscription id
+    // the client never opened ("not-yours").
+    uint32_t foreign_subscription_events = 0;
 };
 
 struct PendingSample {
@@ -139,6 +146,7 @@ public:
     uint64_t noticesSent() const { return m_notices_sent; }
     uint64_t floodEventsSent() const { return m_flood_events_sent; }
     uint64_t brokenSignaturesSent() const { return m_broken_sigs_sent; }
+    uint64_t foreignEventsSent() const { return m_foreign_events_sent; }
     uint64_t slowlorisBytesSent() const { return m_slowloris_bytes_sent; }
     qint64 bytesPendingNow() const;  // sum over open WebSockets
     qint64 maxBytesPending() const { return m_max_bytes_pending; }
@@ -206,6 +214,7 @@ private:
     uint64_t m_notices_sent = 0;
     uint64_t m_flood_events_sent = 0;
     uint64_t m_broken_sigs_sent = 0;
+    uint64_t m_foreign_events_sent = 0;
     uint64_t m_slowloris_bytes_sent = 0;
     qint64 m_max_bytes_pending = 0;
     std::deque<PendingSample> m_pending_samples;

@@ -1,8 +1,8 @@
 #pragma once
 // A running Store in a temporary directory with what a relay test needs beside it: the sink
-// relays feed, the relay directory (relays.sqlite) and an address policy that allows loopback
-// only when asked (tests never reach another address). open() says whether it worked; `error`
-// says what failed.
+// relays feed, a test double of the owner of relay state (RecordingReports: no database on the
+// network threads) and an address policy that allows loopback only when asked (tests never reach
+// another address). open() says whether it worked; `error` says what failed.
 #include <QTemporaryDir>
 #include <memory>
 #include <string>
@@ -11,7 +11,7 @@
 #include "core/engine/store_sink.h"
 #include "core/net/address_policy.h"
 #include "core/observe/metrics.h"
-#include "core/relays/relay_state_store.h"
+#include "tests/support/recording_reports.h"
 
 namespace archivist::testing {
 
@@ -20,7 +20,7 @@ struct StoreRig {
     observe::MetricsRegistry metrics;
     std::unique_ptr<engine::Store> store;
     std::unique_ptr<engine::StoreSink> sink;
-    std::unique_ptr<relays::RelayStateStore> state;
+    RecordingReports reports;
     std::shared_ptr<net::AddressPolicy> policy = std::make_shared<net::AddressPolicy>();
     std::string error;
 
@@ -30,9 +30,6 @@ struct StoreRig {
         store = std::move(*s);
         store->start();
         sink = std::make_unique<engine::StoreSink>(*store);
-        auto st = relays::RelayStateStore::open(store->paths().relays);
-        if (!st) return fail("relay directory: " + st.error().message);
-        state = std::move(*st);
         if (allow_loopback)
             if (auto r = policy->allowText("127.0.0.0/8"); !r) return fail("policy: " + r.error().message);
         return true;

@@ -1,6 +1,7 @@
 #pragma once
-// A scriptable engine for UI tests: records what the window asked for and publishes snapshots
-// on demand. Header-only (no Q_OBJECT: it adds no signals).
+// A scriptable engine for UI tests: implements every pure virtual of engine::Engine, records
+// what the window asked for and publishes snapshots on demand. Tests that need more override
+// what they need. Header-only (no Q_OBJECT: it adds no signals).
 #include <QPair>
 #include <QSet>
 #include <QStringList>
@@ -22,7 +23,12 @@ public:
     QVector<QPair<QString, RelayAction>> actions;
     QString actionError;                       // non-empty: relayAction fails with it
     QHash<QString, QString> infoDocuments;
-    QStringList allowList;
+    QStringList allowList;                     // the engine's --allow-address rules (checkRelayUrls)
+    QList<quint64> acknowledged;               // acknowledgeIncident calls
+    QList<bool> cleared;                       // clearIncidents calls
+    int verifyStarts = 0;
+    QString configFile;                        // configPath(); "" = no config file
+    archivist::engine::EngineConfig config;    // currentConfig()
     // Relay directory: every request is recorded (ids 1, 2, … in order) and answered from
     // `directory`, filtered, ordered and paged like the engine does. Manual by default
     // (answerDirectory()); answerDirectoryQueued answers each request on the next loop turn.
@@ -68,7 +74,7 @@ public:
             if (action == RelayAction::Pin || action == RelayAction::Unpin) e.pinned = action == RelayAction::Pin;
             if (action == RelayAction::Block || action == RelayAction::Unblock) {
                 e.blocked = action == RelayAction::Block;
-                e.status = e.blocked ? QStringLiteral("blocked") : QStringLiteral("candidate");
+                e.status = e.blocked ? archivist::observe::RelayState::Blocked : archivist::observe::RelayState::Candidate;
             }
         }
         return true;
@@ -86,7 +92,7 @@ public:
         for (const auto& e : directory) {
             if (!request.text.isEmpty() && !e.url.contains(request.text, Qt::CaseInsensitive)) continue;
             if (!request.source.isEmpty() && e.source != request.source) continue;
-            if (!request.status.isEmpty() && e.status != request.status) continue;
+            if (request.status && e.status != *request.status) continue;
             if (!request.include_blocked && e.blocked) continue;
             match.push_back(e);
         }
@@ -113,7 +119,22 @@ public:
         return id;
     }
     quint64 m_infoRequests = 0;
-    QStringList addressAllowList() const override { return allowList; }
+    // The engine's own check, with this fake's allow list.
+    QVector<archivist::engine::RelayUrlCheck> checkRelayUrls(const QStringList& urls) const override {
+        return archivist::engine::checkRelayUrls(urls, allowList);
+    }
+    void acknowledgeIncident(quint64 id) override { acknowledged.push_back(id); }
+    void clearIncidents(bool all) override { cleared.push_back(all); }
+    // The archive browser: no rows (tests of the browser override these).
+    quint64 requestPage(const archivist::engine::PageRequest&) override { return 0; }
+    quint64 requestDetail(const QString&) override { return 0; }
+    quint64 requestCount(const archivist::engine::QueryFilter&) override { return 0; }
+    void startVerify() override {
+        ++verifyStarts;
+        running = true;
+    }
+    QString configPath() const override { return configFile; }
+    archivist::engine::EngineConfig currentConfig() const override { return config; }
     void publish(const archivist::engine::EngineSnapshot& s) {
         current = s;
         emit snapshotReady(s);
@@ -133,7 +154,7 @@ inline archivist::engine::RelayIntelligenceView cannedIntelligence(qint64 now_ms
         RelayScoreView r;
         r.url = QString::fromLatin1(url);
         r.source = QStringLiteral("nip65");
-        r.status = QString::fromLatin1(status);
+        r.status = archivist::observe::relayStateFromName(status);
         r.connected = connected;
         r.score.total = total;
         r.score.novelty = 0.8;

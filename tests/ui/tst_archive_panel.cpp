@@ -26,6 +26,8 @@
 #include "ui/event_detail_view.h"
 #include "ui/panels/archive_panel.h"
 
+#include "fake_engine.h"
+
 using namespace archivist;
 
 namespace {
@@ -50,9 +52,9 @@ bool before(const engine::EventRowView& a, const engine::EventRowView& b) {  // 
 
 }  // namespace
 
-class FakeEngine : public engine::Engine {
+class ArchiveEngine : public FakeEngine {
 public:
-    FakeEngine() {
+    ArchiveEngine() {
         for (int i = 0; i < kRows; ++i) rows.push_back(synthRow(i));
         std::sort(rows.begin(), rows.end(), before);
     }
@@ -61,14 +63,7 @@ public:
     QVector<engine::QueryFilter> counts;
     QStringList details;
     QVector<QPair<engine::QueryFilter, QString>> exports;
-    bool cancelled = false;
-    bool running = false;
     quint64 next = 1;
-
-    void startImport(const QStringList&) override {}
-    void cancelJob() override { cancelled = true; }
-    bool jobRunning() const override { return running; }
-    engine::EngineSnapshot snapshot() const override { return {}; }
 
     QVector<engine::EventRowView> matching(const engine::QueryFilter& q) const {
         QVector<engine::EventRowView> out;
@@ -161,7 +156,7 @@ class TestArchivePanel : public QObject {
     Q_OBJECT
 private slots:
     void modelLoadsPagesOnDemandUnderTheTester() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchiveModel model(&engine);
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setPageSize(100);
@@ -191,7 +186,7 @@ private slots:
     }
 
     void aStalePageIsIgnored() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchiveModel model(&engine);
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setPageSize(50);
@@ -206,7 +201,7 @@ private slots:
     }
 
     void theViewFetchesOnlyWhatItShows() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         panel.resize(900, 700);
         panel.show();
@@ -263,7 +258,7 @@ private slots:
         QFETCH(QString, tags);
         QFETCH(QString, search);
         QFETCH(protocol::Filter, expected);
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         setText(panel, "filterKinds", kinds);
         setText(panel, "filterAuthors", authors);
@@ -279,10 +274,10 @@ private slots:
     }
 
     void timeRangeAndRelay() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         engine::EngineSnapshot s;
-        net::RelayStatusView a, b;
+        engine::RelayRow a, b;
         a.url = "wss://a.example";
         b.url = "wss://b.example";
         s.relays = {a, b};
@@ -326,7 +321,7 @@ private slots:
         QFETCH(QString, field);
         QFETCH(QString, text);
         QFETCH(QString, mentions);
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         panel.show();
         setText(panel, field.toLatin1().constData(), text);
@@ -344,7 +339,7 @@ private slots:
     }
 
     void copyActionsPutValidEntitiesOnTheClipboard() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         panel.show();
         QVERIFY(panel.applyFilter());
@@ -393,7 +388,7 @@ private slots:
     }
 
     void exportRunsTheAppliedFilterWithProgressAndCancel() {
-        FakeEngine engine;
+        ArchiveEngine engine;
         ui::ArchivePanel panel(&engine);
         panel.show();
         setText(panel, "filterKinds", "7");

@@ -28,8 +28,8 @@ engine::DirectoryEntryView entry(int i, const char* source = "nip65", const char
     engine::DirectoryEntryView e;
     e.url = QStringLiteral("wss://relay%1.example").arg(i, 4, 10, QChar('0'));
     e.source = QString::fromLatin1(source);
-    e.status = QString::fromLatin1(status);
-    e.blocked = e.status == "blocked";
+    e.status = observe::relayStateFromName(status);
+    e.blocked = e.status == observe::RelayState::Blocked;
     e.score = 1.0 - i / 10000.0;  // relay0000 best
     e.first_seen_ms = kNow - 86'400'000;
     e.last_seen_ms = kNow - i * 1000;
@@ -154,7 +154,7 @@ private slots:
         const auto r = engine.directoryRequests.last();
         QCOMPARE(r.text, text);
         QCOMPARE(r.source, source);
-        QCOMPARE(r.status, status);
+        QCOMPARE(r.status ? QString::fromLatin1(observe::relayStateName(*r.status)) : QString(), status);
         QCOMPARE(r.include_blocked, includeBlocked);
         QCOMPARE(r.order, order);
         QCOMPARE(r.offset, 0);

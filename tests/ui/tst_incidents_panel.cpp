@@ -11,22 +11,12 @@
 #include "ui/incidents_model.h"
 #include "ui/panels/incidents_panel.h"
 
+#include "fake_engine.h"
+
 using namespace archivist;
 using observe::IncidentKind;
 using observe::IncidentSeverity;
 
-class FakeEngine : public engine::Engine {
-public:
-    QList<quint64> acknowledged;
-    QList<bool> cleared;
-    void startImport(const QStringList&) override {}
-    void cancelJob() override {}
-    bool jobRunning() const override { return false; }
-    engine::EngineSnapshot snapshot() const override { return {}; }
-    void acknowledgeIncident(quint64 id) override { acknowledged.push_back(id); }
-    void clearIncidents(bool all) override { cleared.push_back(all); }
-    void publish(const engine::EngineSnapshot& s) { emit snapshotReady(s); }
-};
 
 namespace {
 observe::Incident inc(quint64 id, IncidentKind kind, const std::string& relay, qint64 last_ms, uint64_t count = 1) {

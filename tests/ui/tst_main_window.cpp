@@ -325,7 +325,7 @@ private slots:
         engine.actionError = "the relay pool is not running";
         ui::MainWindow w(&engine);
         engine::EngineSnapshot s;
-        net::RelayStatusView v;
+        engine::RelayRow v;
         v.url = "wss://a.example";
         s.relays = {v};
         engine.publish(s);

@@ -9,16 +9,10 @@
 #include "core/engine/incident_rules.h"
 #include "ui/panels/memory_panel.h"
 
+#include "fake_engine.h"
+
 using namespace archivist;
 
-class FakeEngine : public engine::Engine {
-public:
-    void startImport(const QStringList&) override {}
-    void cancelJob() override {}
-    bool jobRunning() const override { return false; }
-    engine::EngineSnapshot snapshot() const override { return {}; }
-    void publish(const engine::EngineSnapshot& s) { emit snapshotReady(s); }
-};
 
 namespace {
 engine::EngineSnapshot snap(int tick, qint64 verify_depth = 0) {

@@ -23,9 +23,9 @@ using RelayAction = engine::Engine::RelayAction;
 Q_DECLARE_METATYPE(engine::Engine::RelayAction)
 
 namespace {
-net::RelayStatusView relay(const char* url, uint64_t stored, uint64_t duplicate = 0,
-                           net::RelayState state = net::RelayState::Open) {
-    net::RelayStatusView v;
+engine::RelayRow relay(const char* url, uint64_t stored, uint64_t duplicate = 0,
+                           observe::RelayState state = observe::RelayState::Connected) {
+    engine::RelayRow v;
     v.url = url;
     v.source = "user";
     v.state = state;
@@ -34,7 +34,7 @@ net::RelayStatusView relay(const char* url, uint64_t stored, uint64_t duplicate 
     v.rtt_ms = 42;
     return v;
 }
-engine::EngineSnapshot snap(qint64 at_ms, QVector<net::RelayStatusView> relays) {
+engine::EngineSnapshot snap(qint64 at_ms, QVector<engine::RelayRow> relays) {
     engine::EngineSnapshot s;
     s.taken_at_ms = at_ms;
     s.relays = std::move(relays);
@@ -90,6 +90,36 @@ private slots:
         QVERIFY2(tip.contains("bad_signature: 5") && tip.contains("id_mismatch: 2"), qPrintable(tip));
     }
 
+    // Events the relay sent that nobody asked for (subscription discipline) are rejections too,
+    // with their own reasons.
+    void refusedEventsCountAsRejectionsWithTheirReasons() {
+        ui::RelaysModel model;
+        auto v = relay("wss://sloppy.example", 10);
+        v.invalid = 1;
+        v.invalid_by_reason[size_t(protocol::Reject::BadSignature)] = 1;
+        v.refused_by_reason[size_t(observe::EventRefusal::UnknownSubscription) - 1] = 5;
+        v.refused_by_reason[size_t(observe::EventRefusal::OutsideFilter) - 1] = 4;
+        model.applyRelays({v}, 1000);
+        const QModelIndex idx = model.index(0, ui::RelaysModel::Rejections);
+        QCOMPARE(idx.data().toString(), QString("10"));
+        const QString tip = idx.data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains("unknown_subscription (not on a subscription we opened): 5"), qPrintable(tip));
+        QVERIFY2(tip.contains("outside_filter (outside the subscription's filter): 4"), qPrintable(tip));
+        QVERIFY2(tip.contains("bad_signature: 1"), qPrintable(tip));
+    }
+
+    // The one vocabulary: the state's text comes from the one translation table.
+    void statesShowTheirOneText() {
+        ui::RelaysModel model;
+        auto stopped = relay("wss://s.example", 0, 0, observe::RelayState::Stopped);
+        auto candidate = relay("wss://c.example", 0, 0, observe::RelayState::Candidate);
+        model.applyRelays({stopped, candidate}, 1000);
+        QCOMPARE(model.index(model.rowOf("wss://s.example"), ui::RelaysModel::Status).data().toString(), QString("stopped"));
+        QCOMPARE(model.index(model.rowOf("wss://c.example"), ui::RelaysModel::Status).data().toString(),
+                 QString("candidate"));
+        QCOMPARE(ui::relayStateText(observe::RelayState::BackingOff), QString("backing off"));
+    }
+
     void selectionSurvivesSnapshotsAndFilterWorks() {
         FakeEngine engine;
         ui::RelaysPanel panel(&engine);
@@ -126,13 +156,13 @@ private slots:
         QTest::addColumn<RelayAction>("expected");
         QTest::addColumn<int>("state");
         QTest::addColumn<bool>("pinned");
-        QTest::newRow("connect") << "actionRelayConnect" << RelayAction::Connect << int(net::RelayState::Stopped) << false;
-        QTest::newRow("disconnect") << "actionRelayDisconnect" << RelayAction::Disconnect << int(net::RelayState::Open) << false;
-        QTest::newRow("block") << "actionRelayBlock" << RelayAction::Block << int(net::RelayState::Open) << false;
-        QTest::newRow("unblock") << "actionRelayUnblock" << RelayAction::Unblock << int(net::RelayState::Blocked) << false;
-        QTest::newRow("backfill") << "actionRelayBackfill" << RelayAction::BackfillNow << int(net::RelayState::Open) << false;
-        QTest::newRow("pin") << "actionRelayPin" << RelayAction::Pin << int(net::RelayState::Open) << false;
-        QTest::newRow("unpin") << "actionRelayUnpin" << RelayAction::Unpin << int(net::RelayState::Open) << true;
+        QTest::newRow("connect") << "actionRelayConnect" << RelayAction::Connect << int(observe::RelayState::Stopped) << false;
+        QTest::newRow("disconnect") << "actionRelayDisconnect" << RelayAction::Disconnect << int(observe::RelayState::Connected) << false;
+        QTest::newRow("block") << "actionRelayBlock" << RelayAction::Block << int(observe::RelayState::Connected) << false;
+        QTest::newRow("unblock") << "actionRelayUnblock" << RelayAction::Unblock << int(observe::RelayState::Blocked) << false;
+        QTest::newRow("backfill") << "actionRelayBackfill" << RelayAction::BackfillNow << int(observe::RelayState::Connected) << false;
+        QTest::newRow("pin") << "actionRelayPin" << RelayAction::Pin << int(observe::RelayState::Connected) << false;
+        QTest::newRow("unpin") << "actionRelayUnpin" << RelayAction::Unpin << int(observe::RelayState::Connected) << true;
     }
     void contextMenuActionsReachTheEngine() {
         QFETCH(QString, actionName);
@@ -144,7 +174,7 @@ private slots:
         panel.resize(900, 300);
         panel.show();
         QVERIFY(QTest::qWaitForWindowExposed(&panel));
-        auto b = relay("wss://b.example", 1, 0, net::RelayState(state));
+        auto b = relay("wss://b.example", 1, 0, observe::RelayState(state));
         b.pinned = pinned;
         panel.applySnapshot(snap(1000, {relay("wss://a.example", 1), b}));
         // Right-click on b's row opens the menu; choose the action in it.
@@ -213,7 +243,7 @@ private slots:
     void blockedRelayOffersUnblockOnly() {
         FakeEngine engine;
         ui::RelaysPanel panel(&engine);
-        panel.applySnapshot(snap(1000, {relay("wss://b.example", 1, 0, net::RelayState::Blocked)}));
+        panel.applySnapshot(snap(1000, {relay("wss://b.example", 1, 0, observe::RelayState::Blocked)}));
         panel.highlightRelay("wss://b.example");
         panel.contextMenu();
         QVERIFY(!panel.blockAction()->isEnabled());

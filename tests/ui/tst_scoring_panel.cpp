@@ -10,6 +10,7 @@
 
 #include "fake_engine.h"
 #include "ui/panels/scoring_panel.h"
+#include "ui/relays_model.h"
 #include "ui/scoring_model.h"
 #include "ui/swaps_model.h"
 
@@ -62,6 +63,11 @@ private slots:
         QCOMPARE(model.index(fresh, ui::ScoringModel::Rtt).data().toString(), QString());
         QCOMPARE(model.index(model.rowOf("wss://best.example"), ui::ScoringModel::Uptime24h).data().toString(),
                  QString("99 %"));
+        // States in the one vocabulary, with the Relays panel's texts.
+        QCOMPARE(model.index(model.rowOf("wss://best.example"), ui::ScoringModel::Status).data().toString(),
+                 ui::relayStateText(observe::RelayState::Connected));
+        QCOMPARE(model.index(fresh, ui::ScoringModel::Status).data().toString(),
+                 ui::relayStateText(observe::RelayState::Candidate));
 
         // One relay leaves, one arrives, one changes its score.
         in.scored.removeAt(1);

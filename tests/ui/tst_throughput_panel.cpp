@@ -7,16 +7,10 @@
 #include "core/engine/engine.h"
 #include "ui/panels/throughput_panel.h"
 
+#include "fake_engine.h"
+
 using namespace archivist;
 
-class FakeEngine : public engine::Engine {
-public:
-    void startImport(const QStringList&) override {}
-    void cancelJob() override {}
-    bool jobRunning() const override { return false; }
-    engine::EngineSnapshot snapshot() const override { return {}; }
-    void publish(const engine::EngineSnapshot& s) { emit snapshotReady(s); }
-};
 
 namespace {
 constexpr qint64 kT0 = 1700000000000;
@@ -28,7 +22,7 @@ engine::EngineSnapshot snap(int tick) {
     s.rejected_per_s = 2;
     // Relay i stores (i+1)*10 events per tick: relay 7 is busiest, relays 0 and 1 are not in the top 5.
     for (int i = 0; i < 8; ++i) {
-        net::RelayStatusView r;
+        engine::RelayRow r;
         r.url = "wss://relay" + std::to_string(i) + ".example";
         r.stored = uint64_t(tick) * uint64_t(i + 1) * 10;
         s.relays.push_back(r);

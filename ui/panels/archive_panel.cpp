@@ -110,7 +110,7 @@ std::optional<engine::QueryFilter> ArchivePanel::buildQuery(const FilterInputs& 
 }
 
 ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
-    : QWidget(parent), m_engine(engine), m_model(new ArchiveModel(engine, this)) {
+    : Panel(parent), m_engine(engine), m_model(new ArchiveModel(engine, this)) {
     setObjectName("archivePanel");
     auto* layout = new QVBoxLayout(this);
 

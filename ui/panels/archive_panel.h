@@ -8,7 +8,7 @@
 // Thread: GUI only.
 #include <QDateTime>
 #include <QStringList>
-#include <QWidget>
+#include "ui/panels/panel.h"
 #include <optional>
 
 #include "core/engine/engine.h"
@@ -37,7 +37,7 @@ struct FilterInputs {
     std::optional<QDateTime> since, until;
 };
 
-class ArchivePanel : public QWidget {
+class ArchivePanel : public Panel {
     Q_OBJECT
 public:
     explicit ArchivePanel(engine::Engine* engine, QWidget* parent = nullptr);
@@ -54,19 +54,15 @@ public:
     QString selectedNote() const;
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
     // Builds the query from the bar; on bad input shows the error and sends nothing.
     bool applyFilter();
-    void highlightRelay(const QString& url);
+    void highlightRelay(const QString& url) override;
     void copyAsJson();
     void copyAsNevent();
     void copyAsNote();
     void exportFilter();                    // asks for a file, then exportTo()
     void exportTo(const QString& path);     // starts the export job with the applied filter
-
-signals:
-    void relaySelected(const QString& url);
-    void timeSelected(qint64 ms);
 
 private:
     void onSelectionChanged();

@@ -16,13 +16,15 @@
 
 #include "core/engine/engine.h"
 #include "ui/directory_model.h"
+#include "ui/relays_model.h"
 
 namespace archivist::ui {
 
 using RelayAction = engine::Engine::RelayAction;
+using observe::RelayState;
 
 DiscoveryPanel::DiscoveryPanel(engine::Engine* engine, QWidget* parent)
-    : QWidget(parent), m_engine(engine), m_model(new DirectoryModel(engine, this)), m_debounce(new QTimer(this)) {
+    : Panel(parent), m_engine(engine), m_model(new DirectoryModel(engine, this)), m_debounce(new QTimer(this)) {
     setObjectName("discoveryPanel");
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
@@ -48,11 +50,9 @@ DiscoveryPanel::DiscoveryPanel(engine::Engine* engine, QWidget* parent)
     m_status = new QComboBox(this);
     m_status->setObjectName("directoryStatus");
     m_status->addItem(tr("Any status"), QString());
-    m_status->addItem(tr("candidate"), QStringLiteral("candidate"));
-    m_status->addItem(tr("connected"), QStringLiteral("connected"));
-    m_status->addItem(tr("backing off"), QStringLiteral("backing off"));
-    m_status->addItem(tr("failing"), QStringLiteral("failing"));
-    m_status->addItem(tr("blocked"), QStringLiteral("blocked"));
+    for (auto st : {RelayState::Candidate, RelayState::Connected, RelayState::BackingOff, RelayState::Failing,
+                    RelayState::Refused, RelayState::Restricted, RelayState::Blocked, RelayState::Stopped})
+        m_status->addItem(relayStateText(st), QString::fromLatin1(observe::relayStateName(st)));
     bar->addWidget(m_status);
     m_order = new QComboBox(this);
     m_order->setObjectName("directoryOrder");
@@ -141,7 +141,10 @@ engine::DirectoryRequest DiscoveryPanel::filterRequest() const {
     engine::DirectoryRequest r;
     r.text = m_text->text().trimmed();
     r.source = m_source->currentData().toString();
-    r.status = m_status->currentData().toString();
+    if (const QString st = m_status->currentData().toString(); !st.isEmpty()) {
+        const auto state = observe::relayStateFromName(st.toStdString());
+        if (state != RelayState::Count) r.status = state;
+    }
     r.include_blocked = m_includeBlocked->isChecked();
     r.order = m_order->currentData().toString();
     return r;

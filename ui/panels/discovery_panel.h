@@ -13,7 +13,7 @@
 // - Selecting a row emits relaySelected(url); highlightRelay(url) selects it when it is loaded.
 // The window (or a test) feeds applySnapshot(); the panel does not connect to snapshotReady itself.
 // Thread: GUI only. The engine is not owned and must outlive the panel.
-#include <QWidget>
+#include "ui/panels/panel.h"
 
 #include "core/engine/relay_directory_types.h"
 
@@ -34,7 +34,7 @@ namespace archivist::ui {
 
 class DirectoryModel;
 
-class DiscoveryPanel : public QWidget {
+class DiscoveryPanel : public Panel {
     Q_OBJECT
 public:
     static constexpr qint64 kRefreshIntervalMs = 2000;
@@ -59,13 +59,12 @@ public:
     QPushButton* unblockButton() const { return m_unblock; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
     // Sends the filter bar's request (the table starts over).
     void applyFilter();
-    void highlightRelay(const QString& url);
+    void highlightRelay(const QString& url) override;
 
 signals:
-    void relaySelected(const QString& url);
     void statusMessage(const QString& text, int timeout_ms);
 
 private:

@@ -13,7 +13,7 @@
 namespace archivist::ui {
 
 IncidentsPanel::IncidentsPanel(engine::Engine* engine, QWidget* parent)
-    : QWidget(parent), m_engine(engine), m_model(new IncidentsModel(this)), m_view(new QTableView(this)) {
+    : Panel(parent), m_engine(engine), m_model(new IncidentsModel(this)), m_view(new QTableView(this)) {
     setObjectName("incidentsPanel");
     m_view->setObjectName("incidentsTable");
     m_view->setModel(m_model);

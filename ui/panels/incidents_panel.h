@@ -4,7 +4,7 @@
 // (its latest occurrence) so the main window can highlight them on the other panels.
 // Acknowledge / Clear / Clear all call the engine facade; the next snapshot shows the result.
 // Thread: GUI only.
-#include <QWidget>
+#include "ui/panels/panel.h"
 
 class QPushButton;
 class QTableView;
@@ -18,7 +18,7 @@ namespace archivist::ui {
 
 class IncidentsModel;
 
-class IncidentsPanel : public QWidget {
+class IncidentsPanel : public Panel {
     Q_OBJECT
 public:
     explicit IncidentsPanel(engine::Engine* engine, QWidget* parent = nullptr);
@@ -27,11 +27,7 @@ public:
     QTableView* view() const { return m_view; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
-
-signals:
-    void relaySelected(const QString& url);
-    void timeSelected(qint64 ms);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
 
 private:
     void onCurrentChanged();

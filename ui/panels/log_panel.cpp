@@ -16,7 +16,7 @@
 namespace archivist::ui {
 
 LogPanel::LogPanel(engine::Engine* engine, observe::LogRing* ring, QWidget* parent)
-    : QWidget(parent),
+    : Panel(parent),
       m_engine(engine),
       m_ring(ring),
       m_model(new LogModel(ring ? ring->capacity() : 1000, this)),

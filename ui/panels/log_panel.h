@@ -3,7 +3,7 @@
 // minimum level. New records are polled on every snapshot (at most kPollMax per poll); the view
 // follows the newest record unless the user scrolled up. Holds at most the ring's capacity.
 // Thread: GUI only. The ring is not owned and must outlive the panel; it may be null (no log).
-#include <QWidget>
+#include "ui/panels/panel.h"
 #include <cstdint>
 
 class QComboBox;
@@ -23,7 +23,7 @@ namespace archivist::ui {
 class LogFilterProxy;
 class LogModel;
 
-class LogPanel : public QWidget {
+class LogPanel : public Panel {
     Q_OBJECT
 public:
     static constexpr size_t kPollMax = 2000;
@@ -37,7 +37,7 @@ public:
     uint64_t missed() const { return m_missed; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
     // Reads new records from the ring now (applySnapshot does this).
     void poll();
 

@@ -48,7 +48,7 @@ const char* MemoryPanel::levelName(Level level) {
 
 MemoryPanel::MemoryPanel(engine::Engine* /*engine: snapshots come through applySnapshot(), wired by the window*/,
                          QWidget* parent)
-    : QWidget(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
+    : Panel(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
     setObjectName("memoryPanel");
     m_chart->setTitle(tr("Memory"));
     m_x->setFormat("HH:mm:ss");

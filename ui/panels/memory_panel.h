@@ -8,7 +8,7 @@
 #include <QMap>
 #include <QPointF>
 #include <QString>
-#include <QWidget>
+#include "ui/panels/panel.h"
 #include <deque>
 
 class QChart;
@@ -25,7 +25,7 @@ struct EngineSnapshot;
 
 namespace archivist::ui {
 
-class MemoryPanel : public QWidget {
+class MemoryPanel : public Panel {
     Q_OBJECT
 public:
     static constexpr int kMaxPoints = 1200;  // 5 minutes at 4 Hz
@@ -42,7 +42,7 @@ public:
     int gaugeCount() const { return int(m_gauges.size()); }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
 
 private:
     QChart* m_chart;

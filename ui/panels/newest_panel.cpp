@@ -18,7 +18,7 @@ QString bytes(quint64 b) { return QLocale().formattedDataSize(qint64(b)); }
 QString count(quint64 n) { return QLocale().toString(qulonglong(n)); }
 }  // namespace
 
-NewestPanel::NewestPanel(engine::Engine*, QWidget* parent) : QWidget(parent), m_model(new NewestEventsModel(this)) {
+NewestPanel::NewestPanel(engine::Engine*, QWidget* parent) : Panel(parent), m_model(new NewestEventsModel(this)) {
     setObjectName("newestPanel");
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);

@@ -2,7 +2,7 @@
 // Newest panel: the archive totals (events, size, throughput, memory and queues) above the table
 // of the newest stored events. Fed from snapshots.
 // Thread: GUI only.
-#include <QWidget>
+#include "ui/panels/panel.h"
 
 class QLabel;
 class QTableView;
@@ -16,14 +16,14 @@ namespace archivist::ui {
 
 class NewestEventsModel;
 
-class NewestPanel : public QWidget {
+class NewestPanel : public Panel {
     Q_OBJECT
 public:
     explicit NewestPanel(engine::Engine* engine, QWidget* parent = nullptr);
     NewestEventsModel* model() const { return m_model; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
 
 private:
     NewestEventsModel* m_model;

@@ -23,7 +23,7 @@ namespace archivist::ui {
 using RelayAction = engine::Engine::RelayAction;
 
 RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
-    : QWidget(parent), m_engine(engine), m_model(new RelaysModel(this)), m_proxy(new QSortFilterProxyModel(this)) {
+    : Panel(parent), m_engine(engine), m_model(new RelaysModel(this)), m_proxy(new QSortFilterProxyModel(this)) {
     setObjectName("relaysPanel");
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(RelaysModel::SortRole);
@@ -123,11 +123,11 @@ QMenu* RelaysPanel::contextMenu() {
 void RelaysPanel::updateActions() {
     const QModelIndex idx = m_view->currentIndex();
     const bool any = idx.isValid();
-    const auto state = net::RelayState(idx.data(RelaysModel::StateRole).toInt());
-    const bool blocked = any && state == net::RelayState::Blocked;
-    const bool open = any && state == net::RelayState::Open;
+    const auto state = observe::RelayState(idx.data(RelaysModel::StateRole).toInt());
+    const bool blocked = any && state == observe::RelayState::Blocked;
+    const bool open = any && state == observe::RelayState::Connected;
     m_connect->setEnabled(any && !blocked && !open);
-    m_disconnect->setEnabled(any && !blocked && state != net::RelayState::Stopped);
+    m_disconnect->setEnabled(any && !blocked && state != observe::RelayState::Stopped);
     m_block->setEnabled(any && !blocked);
     m_unblock->setEnabled(blocked);
     m_backfill->setEnabled(any && !blocked);

@@ -6,7 +6,7 @@
 // Errors are reported through statusMessage(); the panel never blocks on the engine except for
 // the NIP-11 document, a short directory lookup.
 // Thread: GUI only. The engine is not owned and must outlive the panel.
-#include <QWidget>
+#include "ui/panels/panel.h"
 
 class QAction;
 class QLineEdit;
@@ -23,7 +23,7 @@ namespace archivist::ui {
 
 class RelaysModel;
 
-class RelaysPanel : public QWidget {
+class RelaysPanel : public Panel {
     Q_OBJECT
 public:
     explicit RelaysPanel(engine::Engine* engine, QWidget* parent = nullptr);
@@ -47,12 +47,11 @@ public:
     QAction* showInfoAction() const { return m_showInfo; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
     // Selects and shows the relay's row (clears the filter if it hides the relay).
-    void highlightRelay(const QString& url);
+    void highlightRelay(const QString& url) override;
 
 signals:
-    void relaySelected(const QString& url);
     // A result or error to show in the status bar.
     void statusMessage(const QString& text, int timeout_ms);
 

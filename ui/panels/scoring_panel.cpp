@@ -35,7 +35,7 @@ QString durationText(qint64 ms) {
 }  // namespace
 
 ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
-    : QWidget(parent), m_model(new ScoringModel(this)), m_swaps(new SwapsModel(this)),
+    : Panel(parent), m_model(new ScoringModel(this)), m_swaps(new SwapsModel(this)),
       m_proxy(new QSortFilterProxyModel(this)), m_histogram(kBuckets, 0.0) {
     (void)engine;  // the panel only shows snapshots; kept for the panel contract
     setObjectName("scoringPanel");

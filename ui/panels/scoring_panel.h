@@ -9,7 +9,7 @@
 // The window (or a test) feeds applySnapshot(); the panel does not connect to the engine itself.
 // Thread: GUI only. The engine is not owned and may be null (nothing is asked of it).
 #include <QVector>
-#include <QWidget>
+#include "ui/panels/panel.h"
 
 class QBarSet;
 class QBarCategoryAxis;
@@ -30,7 +30,7 @@ namespace archivist::ui {
 class ScoringModel;
 class SwapsModel;
 
-class ScoringPanel : public QWidget {
+class ScoringPanel : public Panel {
     Q_OBJECT
 public:
     explicit ScoringPanel(engine::Engine* engine, QWidget* parent = nullptr);
@@ -45,11 +45,8 @@ public:
     QString currentUrl() const;  // "" when no row is current
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
-    void highlightRelay(const QString& url);
-
-signals:
-    void relaySelected(const QString& url);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
+    void highlightRelay(const QString& url) override;
 
 private:
     ScoringModel* m_model;

@@ -17,7 +17,7 @@ namespace archivist::ui {
 
 ThroughputPanel::ThroughputPanel(engine::Engine* /*engine: snapshots come through applySnapshot(), wired by the window*/,
                                  QWidget* parent)
-    : QWidget(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
+    : Panel(parent), m_chart(new QChart), m_x(new QDateTimeAxis), m_y(new QValueAxis) {
     setObjectName("throughputPanel");
     m_chart->setTitle(tr("Events per second"));
     m_x->setFormat("HH:mm:ss");

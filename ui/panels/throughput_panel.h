@@ -16,7 +16,7 @@
 #include <QList>
 #include <QPointF>
 #include <QString>
-#include <QWidget>
+#include "ui/panels/panel.h"
 #include <deque>
 
 class QChart;
@@ -32,7 +32,7 @@ struct EngineSnapshot;
 
 namespace archivist::ui {
 
-class ThroughputPanel : public QWidget {
+class ThroughputPanel : public Panel {
     Q_OBJECT
 public:
     static constexpr int kMaxPoints = 1200;          // 5 minutes at 4 Hz
@@ -53,9 +53,9 @@ public:
     QString highlightedRelay() const { return m_highlightRelay; }
 
 public slots:
-    void applySnapshot(const archivist::engine::EngineSnapshot& s);
-    void highlightTime(qint64 ms);
-    void highlightRelay(const QString& url);
+    void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
+    void highlightTime(qint64 ms) override;
+    void highlightRelay(const QString& url) override;
 
 private:
     struct RelayTrack {

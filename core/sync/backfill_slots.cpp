@@ -1,6 +1,6 @@
-#include "core/net/backfill_slots.h"
+#include "core/sync/backfill_slots.h"
 
-namespace archivist::net {
+namespace archivist::sync {
 
 BackfillSlots::BackfillSlots(size_t slots, size_t max_waiters) : m_slots(slots ? slots : 1), m_maxWaiters(max_waiters) {}
 
@@ -41,4 +41,4 @@ size_t BackfillSlots::waiting() const {
     return m_waiters.size();
 }
 
-}  // namespace archivist::net
+}  // namespace archivist::sync

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-namespace archivist::net {
+namespace archivist::sync {
 
 class BackfillSlots {
 public:
@@ -33,4 +33,4 @@ private:
     std::unordered_map<std::string, int64_t> m_waiters;
 };
 
-}  // namespace archivist::net
+}  // namespace archivist::sync
