@@ -14,9 +14,11 @@
 
 #include "core/engine/engine.h"
 
+class QTimer;
+
 namespace archivist::sink {
 class ClickHouseSink;
-class QTimer;
+}
 
 namespace archivist::observe {
 class Histogram;

@@ -562,10 +562,10 @@ void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip
         if (m_stopping) return;
         done(status, answer, error, written);
     };
-    m_resolver->resolve(target, [this, url, body, headers, finish, on_sent](Expected<QHostAddress> address) {
+    m_resolver->resolve(target, [this, url, body, headers, finish, on_sent](net::Resolved address) {
         if (m_stopping) return;
         if (!address) {
-            finish(0, {}, address.error().code + ": " + address.error().message, false);
+            finish(0, {}, std::string(net::errorCodeName(address.error().code)) + ": " + address.error().message, false);
             return;
         }
         net::HttpGetOptions ho;
