@@ -28,6 +28,9 @@ struct EngineConfig {
     uint64_t rate_bytes_per_s = 8u << 20;      // per relay
     std::string filter_json;                   // NIP-01 filter of what to archive ("" = everything)
     std::string metrics_listen;
+    // Low-disk threshold: intake pauses while less than this is free in the data directory's file
+    // system (the console and --headless resume by themselves once space is freed; import stops).
+    uint64_t min_free_bytes = uint64_t(1) << 30;
 
     bool operator==(const EngineConfig&) const = default;
 };

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "core/engine/import_job.h"
 #include "core/engine/index_rebuild.h"
 #include "core/engine/intake_gate.h"
 #include "core/engine/maintenance.h"
+#include "core/engine/salvage.h"
 #include "core/engine/store.h"
 #include "core/observe/log.h"
 
@@ -231,6 +234,89 @@ void EngineImpl::startReindex() {
         m_jobRunning.store(false);
         emit jobFinished("reindex", false, tr("The writer cannot take the rebuild now (it is stopping or busy)."));
     }
+}
+
+void EngineImpl::startSalvage(bool accept_loss) {
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("salvage", false, tr("Another job is still running."));
+        return;
+    }
+    joinJob();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    m_job = std::thread([this, accept_loss] {
+        auto post = [this](double fraction, const QString& text) {
+            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("salvage", fraction, text); },
+                                      Qt::QueuedConnection);
+        };
+        if (m_gate) m_gate->setHeld(true);
+        post(-1, tr("Pausing relay intake and committing what is in flight…"));
+        drainIntake(std::chrono::seconds(10));
+        SalvageHooks hooks;
+        hooks.rebuild_index = [this, &post](const ProgressFn&) -> Expected<void> {
+            auto done = std::make_shared<std::promise<Expected<void>>>();
+            auto future = done->get_future();
+            auto progress = [post](const RebuildProgress& p) {
+                post(p.fraction, tr("Rebuilding the index without the quarantined bytes: %1 events").arg(p.events));
+            };
+            auto finish = [done](const Expected<RebuildReport>& r) {
+                done->set_value(r ? Expected<void>{} : Expected<void>(r.error()));
+            };
+            if (!m_store->startWriterTask(std::make_unique<IndexRebuild>(m_store->paths(), progress, finish)))
+                return makeError("busy", "the writer cannot take the index rebuild now");
+            while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+                if (m_jobCancel.load()) m_store->cancelWriterTask();
+            return future.get();
+        };
+        hooks.store_lines = [this](const std::string& source, std::vector<std::string>&& lines) -> Expected<StoredCounts> {
+            auto id = m_store->addSource(source);
+            if (!id) return id.error();
+            const auto before = m_store->sources().snapshot(*id);
+            const int64_t now = QDateTime::currentMSecsSinceEpoch();
+            ingest::RawBatch batch;
+            batch.source = *id;
+            for (size_t i = 0; i < lines.size(); ++i) {
+                batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
+                if (batch.items.size() == 256 || i + 1 == lines.size()) {
+                    if (!m_store->submit(std::move(batch)))
+                        return makeError("io", "the writer stopped: " + m_store->lastError());
+                    batch = ingest::RawBatch{};
+                    batch.source = *id;
+                }
+            }
+            if (!m_store->waitSettled(*id, before.settled() + lines.size(), std::chrono::hours(1), &m_jobCancel))
+                return makeError(m_jobCancel.load() ? "cancelled" : "io",
+                                 "recovered events were not all stored: " + m_store->lastError());
+            const auto after = m_store->sources().snapshot(*id);
+            return StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
+                                after.invalid - before.invalid};
+        };
+        auto progress = [&post](const WorkProgress& p) {
+            const double fraction = p.total ? std::min(1.0, double(p.done) / double(p.total)) : -1.0;
+            post(fraction, p.phase == "scan" ? tr("Scanning the archive for damage…")
+                                             : tr("Recovering quarantined events (%1 of %2 regions)…").arg(p.done).arg(p.total));
+        };
+        SalvageOptions options;
+        options.accept_loss = accept_loss;
+        auto r = salvageStore(*m_store, options, hooks, progress, &m_jobCancel);
+        if (m_gate) m_gate->setHeld(false);
+        bool ok = false;
+        QString summary;
+        if (!r && r.error().code == "cancelled") {
+            summary = tr("Salvage cancelled.");
+        } else if (!r) {
+            summary = tr("Salvage failed: %1").arg(QString::fromStdString(r.error().message));
+        } else {
+            ok = r->still_pending == 0;
+            for (const auto& line : describeSalvage(*r)) {
+                if (!summary.isEmpty()) summary += QStringLiteral("\n");
+                summary += QString::fromStdString(line);
+            }
+        }
+        m_jobRunning.store(false);
+        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("salvage", ok, summary); },
+                                  Qt::QueuedConnection);
+    });
 }
 
 void EngineImpl::cancelJob() {

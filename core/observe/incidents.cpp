@@ -10,7 +10,8 @@ namespace archivist::observe {
 namespace {
 constexpr std::array<const char*, size_t(IncidentKind::Count)> kKindNames = {
     "relay_flooding", "relay_rate_limited", "relay_stalled", "invalid_signature_spike", "auth_failures",
-    "address_refused", "queue_near_capacity", "slow_commits", "low_disk", "write_errors"};
+    "address_refused", "queue_near_capacity", "slow_commits", "low_disk", "write_errors", "archive_damage",
+    "data_set_aside", "intake_paused"};
 }  // namespace
 
 const char* incidentKindName(IncidentKind k) {
