@@ -22,6 +22,7 @@
 #ifdef ARCHIVIST_HAVE_UI
 #include <QApplication>
 #include <QLibraryInfo>
+#include <QProgressDialog>
 #include <QLocale>
 #include <QSettings>
 #include <QTranslator>
@@ -94,9 +95,10 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "Archivist — a Nostr archive with an operator console.\n\n"
         "Commands:\n"
         "  import [--json] [--no-verify] FILE...|-   import JSONL / JSONL.zst events\n"
-        "  export [--filter JSON] [--since T] [--until T]   write events as JSONL, oldest first\n"
+        "  export [--filter JSON] [--since T] [--until T] [--skip-damaged]   write events as JSONL, oldest first\n"
         "  verify                                    check that archive and index agree\n"
         "  reindex                                   rebuild the index from the archive\n"
+        "  salvage [--accept-loss]                   quarantine damaged archive bytes, recover what they hold\n"
         "  stats [--json]                            what the archive holds\n"
         "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
         "Run `archivist COMMAND --help` for a command's options.\n\n"
@@ -215,13 +217,49 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         eo.config.auto_relays = false;
     }
     if (opts.no_backfill) eo.config.backfill = false;
+    // Opening rebuilds a damaged or missing index from the archive before intake starts: say how far.
+    int64_t lastOpenReport = 0;
+#ifdef ARCHIVIST_HAVE_UI
+    std::unique_ptr<QProgressDialog> openDialog;
+#endif
+    eo.open_progress = [&](uint64_t done, uint64_t total) {
+        const double pct = total ? 100.0 * double(done) / double(total) : 100.0;
+#ifdef ARCHIVIST_HAVE_UI
+        if (!opts.headless) {
+            if (!openDialog) {
+                openDialog = std::make_unique<QProgressDialog>(
+                    QCoreApplication::translate("main", "Indexing the archive before archiving starts…"), QString(), 0,
+                    1000);
+                openDialog->setWindowTitle(QCoreApplication::translate("main", "Opening the archive"));
+                openDialog->setMinimumDuration(0);
+            }
+            openDialog->setValue(int(pct * 10));
+            QCoreApplication::processEvents();
+            return;
+        }
+#endif
+        const int64_t now = QDateTime::currentMSecsSinceEpoch();
+        if (now - lastOpenReport < 2000 && done != total) return;
+        lastOpenReport = now;
+        std::fprintf(stderr, "archivist: indexing the archive before archiving starts: %.1f%% (%.1f of %.1f MiB)\n", pct,
+                     double(done) / (1 << 20), double(total) / (1 << 20));
+    };
     auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
+#ifdef ARCHIVIST_HAVE_UI
+    openDialog.reset();
+#endif
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
         observe::uninstallLogRingHandler();
         return app::kExitFailure;
     }
     server.setReady(true);
+    // /readyz: not ready, with the reason, while the writer is paused (disk full, below the
+    // low-disk threshold, I/O errors); intake resumes by itself once writing succeeds again.
+    QObject::connect(engine->get(), &engine::Engine::snapshotReady, [&server](const engine::EngineSnapshot& s) {
+        if (s.writer_paused) server.setNotReady("intake paused: " + s.last_error.toStdString());
+        else server.setReady(true);
+    });
 
     // Signals and --duration end the event loop; shutdown then drains and commits.
     QTimer stopPoll;
@@ -257,9 +295,10 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         std::fprintf(stderr, "archivist: engine running on %s (Ctrl-C stops it)\n", opts.data_dir.c_str());
         QObject::connect(&statusLine, &QTimer::timeout, [&] {
             const auto s = (*engine)->snapshot();
-            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS\n",
+            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS%s%s\n",
                          (unsigned long long)s.events_total, s.stored_per_s, s.relays_open, s.relays_known,
-                         double(s.rss_bytes) / (1 << 20));
+                         double(s.rss_bytes) / (1 << 20), s.writer_paused ? "; INTAKE PAUSED: " : "",
+                         s.writer_paused ? s.last_error.toLocal8Bit().constData() : "");
         });
         statusLine.start(10000);
     }

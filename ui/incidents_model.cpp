@@ -27,6 +27,9 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::SlowCommits: return tr("Slow commits");
     case K::LowDisk: return tr("Low disk");
     case K::WriteErrors: return tr("Write errors");
+    case K::ArchiveDamage: return tr("Archive damage");
+    case K::DataSetAside: return tr("Damaged file set aside");
+    case K::IntakePaused: return tr("Intake paused");
     case K::Count: break;
     }
     return tr("Unknown");

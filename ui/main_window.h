@@ -81,6 +81,7 @@ public:
     // Settings… (modal).
     void verifyArchive();
     void rebuildIndex();
+    void salvageArchive();  // File → Salvage… (asks, then the engine's salvage job with progress)
     void openSettings();
 
     void saveLayout();
