@@ -44,6 +44,7 @@ struct RunOptions {
     std::vector<std::string> allow_addresses;
     bool no_seed_relays = false;
     bool no_backfill = false;
+    bool rebuild_index = false;  // start a live index rebuild right away (as File → Rebuild index…)
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
     double screenshot_after_s = 10;
 };
@@ -121,12 +122,15 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                             "S");
     QCommandLineOption noSeeds("no-seed-relays", "Connect only to the relays named (--relay, config, pinned): no built-in seed relays and no relays the optimizer chooses.");
     QCommandLineOption noBackfill("no-backfill", "Only follow new events; do not fetch relays' history.");
+    QCommandLineOption rebuild("rebuild-index",
+                               "Rebuild the index from the archive while the engine runs (as File → Rebuild index…); "
+                               "progress and the result go to standard error.");
     QCommandLineOption shots("screenshot-panels",
                              "Console: after --screenshot-after S seconds, save a PNG of every panel into DIR and "
                              "exit (used by scripts/screenshot.sh for the documentation).",
                              "dir");
     QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, shots, shotsAfter});
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, rebuild, shots, shotsAfter});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -171,6 +175,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     }
     out.no_seed_relays = p.isSet(noSeeds);
     out.no_backfill = p.isSet(noBackfill);
+    out.rebuild_index = p.isSet(rebuild);
     return -1;
 }
 
@@ -260,6 +265,25 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         if (s.writer_paused) server.setNotReady("intake paused: " + s.last_error.toStdString());
         else server.setReady(true);
     });
+
+    if (opts.rebuild_index) {
+        qint64 lastReport = 0;
+        QObject::connect(engine->get(), &engine::Engine::jobProgress,
+                         [lastReport](const QString& kind, double fraction, const QString& text) mutable {
+                             const qint64 now = QDateTime::currentMSecsSinceEpoch();
+                             if (kind != "reindex" || now - lastReport < 2000) return;
+                             lastReport = now;
+                             std::fprintf(stderr, "archivist: index rebuild %.0f%%: %s\n", fraction * 100,
+                                          text.toLocal8Bit().constData());
+                         });
+        QObject::connect(engine->get(), &engine::Engine::jobFinished,
+                         [](const QString& kind, bool ok, const QString& summary) {
+                             if (kind != "reindex") return;
+                             std::fprintf(stderr, "archivist: index rebuild %s: %s\n", ok ? "finished" : "failed",
+                                          summary.toLocal8Bit().constData());
+                         });
+        (*engine)->startReindex();
+    }
 
     // Signals and --duration end the event loop; shutdown then drains and commits.
     QTimer stopPoll;
