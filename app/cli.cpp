@@ -528,9 +528,13 @@ int cmdSalvage(const QStringList& args) {
                 batch.source = *id;
             }
         }
-        if (!(*store)->waitSettled(*id, before.settled() + lines.size(), std::chrono::hours(24), &stopRequested()))
-            return makeError(stopRequested().load() ? "cancelled" : "io",
-                             "recovered events were not all stored: " + (*store)->lastError());
+        // Waits while they settle, but stops (like import) on a full or failing disk and on a signal.
+        while (!(*store)->waitSettled(*id, before.settled() + lines.size(), std::chrono::milliseconds(200),
+                                      &stopRequested())) {
+            if (stopRequested().load()) return makeError("cancelled", "salvage interrupted");
+            if ((*store)->failed() || (*store)->pausedOnDisk())
+                return makeError((*store)->lastErrorCode(), "recovered events cannot be stored: " + (*store)->lastError());
+        }
         const auto after = (*store)->sources().snapshot(*id);
         return engine::StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
                                     after.invalid - before.invalid};
