@@ -113,7 +113,10 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
         // Lines somewhat above the event size limit are read whole so the validator can name them
         // too_large; anything longer is skipped while reading (memory stays bounded).
         LineReader reader(1u << 20);
-        if (auto r = reader.open(path); !r) return r.error();
+        if (auto r = reader.open(path); !r) {
+            if (p.stopped = stopReason(); !p.stopped.empty()) break;  // a signal interrupted the first read
+            return r.error();
+        }
         ingest::RawBatch batch;
         batch.source = *source;
         size_t batchBytes = 0;
@@ -144,6 +147,7 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
                 report(false);
             }
         }
+        if (p.stopped.empty()) p.stopped = stopReason();  // a signal may have ended a blocked read
         if (p.stopped.empty() && !reader.error().empty()) return makeError("io", path + ": " + reader.error());
         if (!batch.items.empty() && p.stopped.empty()) {
             auto taken = submit(batch);
