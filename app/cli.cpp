@@ -513,31 +513,8 @@ int cmdSalvage(const QStringList& args) {
             (*store)->start();
             started = true;
         }
-        auto id = (*store)->addSource(source);
-        if (!id) return id.error();
-        const auto before = (*store)->sources().snapshot(*id);
-        const int64_t now = QDateTime::currentMSecsSinceEpoch();
-        ingest::RawBatch batch;
-        batch.source = *id;
-        for (size_t i = 0; i < lines.size(); ++i) {
-            batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
-            if (batch.items.size() == 256 || i + 1 == lines.size()) {
-                if (!(*store)->submit(std::move(batch)))
-                    return makeError("io", "the writer stopped: " + (*store)->lastError());
-                batch = ingest::RawBatch{};
-                batch.source = *id;
-            }
-        }
-        // Waits while they settle, but stops (like import) on a full or failing disk and on a signal.
-        while (!(*store)->waitSettled(*id, before.settled() + lines.size(), std::chrono::milliseconds(200),
-                                      &stopRequested())) {
-            if (stopRequested().load()) return makeError("cancelled", "salvage interrupted");
-            if ((*store)->failed() || (*store)->pausedOnDisk())
-                return makeError((*store)->lastErrorCode(), "recovered events cannot be stored: " + (*store)->lastError());
-        }
-        const auto after = (*store)->sources().snapshot(*id);
-        return engine::StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
-                                    after.invalid - before.invalid};
+        // Stops (like import) on a full or failing disk and on a signal.
+        return engine::storeLines(**store, source, std::move(lines), &stopRequested(), true);
     };
     engine::SalvageOptions so;
     so.accept_loss = p.isSet(acceptLoss);

@@ -268,28 +268,9 @@ void EngineImpl::startSalvage(bool accept_loss) {
                 if (m_jobCancel.load()) m_store->cancelWriterTask();
             return future.get();
         };
-        hooks.store_lines = [this](const std::string& source, std::vector<std::string>&& lines) -> Expected<StoredCounts> {
-            auto id = m_store->addSource(source);
-            if (!id) return id.error();
-            const auto before = m_store->sources().snapshot(*id);
-            const int64_t now = QDateTime::currentMSecsSinceEpoch();
-            ingest::RawBatch batch;
-            batch.source = *id;
-            for (size_t i = 0; i < lines.size(); ++i) {
-                batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
-                if (batch.items.size() == 256 || i + 1 == lines.size()) {
-                    if (!m_store->submit(std::move(batch)))
-                        return makeError("io", "the writer stopped: " + m_store->lastError());
-                    batch = ingest::RawBatch{};
-                    batch.source = *id;
-                }
-            }
-            if (!m_store->waitSettled(*id, before.settled() + lines.size(), std::chrono::hours(1), &m_jobCancel))
-                return makeError(m_jobCancel.load() ? "cancelled" : "io",
-                                 "recovered events were not all stored: " + m_store->lastError());
-            const auto after = m_store->sources().snapshot(*id);
-            return StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
-                                after.invalid - before.invalid};
+        // The engine waits out a full disk (it resumes by itself); Cancel stops it.
+        hooks.store_lines = [this](const std::string& source, std::vector<std::string>&& lines) {
+            return storeLines(*m_store, source, std::move(lines), &m_jobCancel, false);
         };
         auto progress = [&post](const WorkProgress& p) {
             const double fraction = p.total ? std::min(1.0, double(p.done) / double(p.total)) : -1.0;

@@ -69,6 +69,35 @@ std::vector<std::string> linesOf(const archive::RecoveredText& t) {
 
 }  // namespace
 
+Expected<StoredCounts> storeLines(Store& store, const std::string& source, std::vector<std::string>&& lines,
+                                  const std::atomic<bool>* cancel, bool stop_on_disk_trouble) {
+    auto id = store.addSource(source);
+    if (!id) return id.error();
+    const auto before = store.sources().snapshot(*id);
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    const size_t n = lines.size();
+    ingest::RawBatch batch;
+    batch.source = *id;
+    for (size_t i = 0; i < n; ++i) {
+        batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
+        if (batch.items.size() == 256 || i + 1 == n) {
+            if (!store.submit(std::move(batch))) return makeError("io", "the writer stopped: " + store.lastError());
+            batch = ingest::RawBatch{};
+            batch.source = *id;
+        }
+    }
+    while (!store.waitSettled(*id, before.settled() + n, std::chrono::milliseconds(200), cancel)) {
+        if (cancelled(cancel)) return makeError("cancelled", "salvage cancelled");
+        if (store.failed() || (stop_on_disk_trouble && store.pausedOnDisk()))
+            return makeError(store.lastErrorCode().empty() ? "io" : store.lastErrorCode(),
+                             "recovered events cannot be stored: " + store.lastError());
+    }
+    const auto after = store.sources().snapshot(*id);
+    return StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
+                        after.invalid - before.invalid};
+}
+
 Expected<SalvageReport> salvageStore(Store& store, const SalvageOptions& options, const SalvageHooks& hooks,
                                      const ProgressFn& progress, const std::atomic<bool>* cancel) {
     SalvageReport rep;

@@ -68,6 +68,13 @@ struct SalvageReport {
     uint64_t still_pending = 0;
 };
 
+// The store_lines hook the command line and the console share: submits `lines` to the running
+// pipeline as source `source` and waits until each has settled. Stops with an error on `cancel`
+// ("cancelled"), when the writer failed, or — stop_on_disk_trouble — when it pauses on a full or
+// failing disk (code "disk_full" or "io").
+Expected<StoredCounts> storeLines(Store& store, const std::string& source, std::vector<std::string>&& lines,
+                                  const std::atomic<bool>* cancel, bool stop_on_disk_trouble);
+
 Expected<SalvageReport> salvageStore(Store& store, const SalvageOptions& options, const SalvageHooks& hooks,
                                      const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr);
 

@@ -124,18 +124,7 @@ Expected<engine::SalvageReport> runSalvage(engine::Store& store, bool accept_los
             store.start();
             started = true;
         }
-        auto id = store.addSource(source);
-        if (!id) return id.error();
-        const auto before = store.sources().snapshot(*id);
-        ingest::RawBatch b;
-        b.source = *id;
-        for (auto& l : lines) b.items.push_back(ingest::RawItem{std::move(l), 1700000000000});
-        const size_t n = b.items.size();
-        if (!store.submit(std::move(b))) return makeError("io", "submit");
-        if (!store.waitSettled(*id, before.settled() + n, 60s)) return makeError("io", "not settled");
-        const auto after = store.sources().snapshot(*id);
-        return engine::StoredCounts{after.stored - before.stored, after.duplicate - before.duplicate,
-                                    after.invalid - before.invalid};
+        return engine::storeLines(store, source, std::move(lines), nullptr, true);
     };
     engine::SalvageOptions o;
     o.accept_loss = accept_loss;
