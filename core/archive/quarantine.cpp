@@ -323,7 +323,7 @@ Expected<QuarantineEntry> copyToQuarantine(const std::filesystem::path& archive_
         auto text = readWhole(manifest, 1 << 20);
         if (!text) return text.error();
         auto old = parseManifest(manifest, *text);
-        if (!old) return old.error();
+        if (!old) continue;  // an unreadable manifest is never overwritten: take the next name
         if (old->sha256 == sha && old->length == region.length && old->segment == region.segment &&
             old->offset == region.offset) {
             e = *old;  // the same damage seen again (a crash came between quarantine and rewrite)

@@ -154,8 +154,8 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
         }
     }
     auto quarantine = archive::listQuarantine(store.paths().archive);
-    if (!quarantine) return quarantine.error();
-    for (const auto& e : *quarantine) {
+    if (!quarantine) problem("quarantine: " + quarantine.error().message);
+    for (const auto& e : quarantine ? *quarantine : std::vector<archive::QuarantineEntry>{}) {
         if (e.state == archive::QuarantineState::Pending) {
             ++rep.quarantine_pending;
             problem("quarantined, awaiting salvage: " + archive::describeEntry(e) +

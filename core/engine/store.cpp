@@ -125,10 +125,13 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         qCCritical(lcArchive).noquote() << "damaged archive bytes quarantined:"
                                         << QString::fromStdString(archive::describeEntry(q))
                                         << "— run `archivist salvage` to recover what they hold";
-    auto entries = archive::listQuarantine(store->m_paths.archive);
-    if (!entries) return entries.error();
-    for (const auto& e : *entries)
-        if (e.state == archive::QuarantineState::Pending) ++rep.quarantine_pending;
+    // An unreadable quarantine manifest must not keep the directory closed: verify reports it.
+    if (auto entries = archive::listQuarantine(store->m_paths.archive); !entries) {
+        qCWarning(lcArchive).noquote() << QString::fromStdString(entries.error().message);
+    } else {
+        for (const auto& e : *entries)
+            if (e.state == archive::QuarantineState::Pending) ++rep.quarantine_pending;
+    }
 
     // Full-text search turned on over an existing index: fill it from the archive before intake.
     if (store->m_index->ftsBackfillPending()) {
