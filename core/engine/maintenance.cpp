@@ -99,51 +99,15 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
             continue;
         }
         archive::Frame frame;
-        for (;;) {
-            while (sr.next(frame)) {
-                if (cancelled(cancel)) return makeError("cancelled", "verify cancelled");
-                ++rep.frames;
-                const FrameKey key{frame.ref.segment, frame.ref.offset};
-                auto it = indexedFrames.find(key);
-                const auto lines = splitLines(frame.text);
-                rep.archived_events += lines.size();
-                if (it == indexedFrames.end()) {
-                    problem("frame at " + describe(frame.ref) + " (" + std::to_string(lines.size()) +
-                            " events) is not in the index");
-                    continue;
-                }
-                seenFrames[key] = true;
-                const archive::AppendedFrame& idx = it->second.frame;
-                if (idx.ref.length != frame.ref.length) problem("frame at " + describe(frame.ref) + ": length differs from the index");
-                if (idx.checksum != frame.checksum) problem("frame at " + describe(frame.ref) + ": checksum differs from the index");
-                if (idx.events != lines.size()) problem("frame at " + describe(frame.ref) + ": line count differs from the index");
-                for (size_t i = 0; i < lines.size(); ++i) {
-                    protocol::Event ev;
-                    if (protocol::parseEvent(lines[i], ev) != protocol::Reject::None) {
-                        problem("frame at " + describe(frame.ref) + " line " + std::to_string(i) + ": not a valid event");
-                        continue;
-                    }
-                    if (protocol::checkId(ev) == protocol::IdForm::Mismatch)
-                        problem("event " + protocol::toHex(ev.id) + ": id does not match its content");
-                    auto row = (*reader)->findById(ev.id);
-                    if (!row) return row.error();
-                    if (!*row) {
-                        problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " is not indexed");
-                    } else if (!((*row)->frame == frame.ref) || (*row)->line != i) {
-                        problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " line " +
-                                std::to_string(i) + " is indexed at " + describe((*row)->frame) + " line " +
-                                std::to_string((*row)->line) + " (archived twice?)");
-                    }
-                }
-                tick.set(rep.archived_events, rep.indexed_events);
-            }
-            if (sr.stop() == archive::ScanStop::End) break;
+        // At a stop: damage is reported and the check goes on after it (the frames behind it are
+        // checked too); false at the end of the segment.
+        auto goOnAfterStop = [&] {
+            if (sr.stop() == archive::ScanStop::End) return false;
             if (sr.readFailed()) {
                 problem("segment " + std::to_string(seg) + ": read error at offset " + std::to_string(sr.stopOffset()) +
                         ": " + sr.stopMessage());
-                break;
+                return false;
             }
-            // Damage: report it and go on after it (the frames behind it are checked too).
             const auto region = archive::describeDamage(sr, seg);
             ++rep.damaged_regions;
             problem("segment " + std::to_string(seg) + ": " + region.why + " at offset " + std::to_string(region.offset) +
@@ -151,6 +115,48 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                     (region.at_end ? " up to the end of the file" : " up to the next intact frame") +
                     " (run `archivist salvage` to quarantine them and recover what they hold)");
             sr.seek(region.offset + region.length);
+            return true;
+        };
+        for (;;) {
+            if (!sr.next(frame)) {
+                if (goOnAfterStop()) continue;
+                break;
+            }
+            if (cancelled(cancel)) return makeError("cancelled", "verify cancelled");
+            ++rep.frames;
+            const FrameKey key{frame.ref.segment, frame.ref.offset};
+            auto it = indexedFrames.find(key);
+            const auto lines = splitLines(frame.text);
+            rep.archived_events += lines.size();
+            if (it == indexedFrames.end()) {
+                problem("frame at " + describe(frame.ref) + " (" + std::to_string(lines.size()) +
+                        " events) is not in the index");
+                continue;
+            }
+            seenFrames[key] = true;
+            const archive::AppendedFrame& idx = it->second.frame;
+            if (idx.ref.length != frame.ref.length) problem("frame at " + describe(frame.ref) + ": length differs from the index");
+            if (idx.checksum != frame.checksum) problem("frame at " + describe(frame.ref) + ": checksum differs from the index");
+            if (idx.events != lines.size()) problem("frame at " + describe(frame.ref) + ": line count differs from the index");
+            for (size_t i = 0; i < lines.size(); ++i) {
+                protocol::Event ev;
+                if (protocol::parseEvent(lines[i], ev) != protocol::Reject::None) {
+                    problem("frame at " + describe(frame.ref) + " line " + std::to_string(i) + ": not a valid event");
+                    continue;
+                }
+                if (protocol::checkId(ev) == protocol::IdForm::Mismatch)
+                    problem("event " + protocol::toHex(ev.id) + ": id does not match its content");
+                auto row = (*reader)->findById(ev.id);
+                if (!row) return row.error();
+                if (!*row) {
+                    problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " is not indexed");
+                } else if (!((*row)->frame == frame.ref) || (*row)->line != i) {
+                    problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " line " +
+                            std::to_string(i) + " is indexed at " + describe((*row)->frame) + " line " +
+                            std::to_string((*row)->line) + " (archived twice?)");
+                }
+            }
+            tick.set(rep.archived_events, rep.indexed_events);
         }
     }
     auto quarantine = archive::listQuarantine(store.paths().archive);
