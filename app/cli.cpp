@@ -5,14 +5,21 @@
 #include <QDateTime>
 #include <QFileInfo>
 #include <QLocale>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/signals.h"
+#include "core/archive/quarantine.h"
+#include "core/engine/config.h"
 #include "core/engine/data_dir.h"
+#include "core/engine/db_health.h"
 #include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
 #include "core/engine/relay_intelligence.h"
+#include "core/engine/salvage.h"
 #include "core/engine/store.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
@@ -28,11 +35,10 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "stats", "relays", "ship"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "salvage", "stats", "relays", "ship"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
-void err(const char* s) { std::fprintf(stderr, "%s\n", s); }
 
 QString humanCount(uint64_t n) { return QLocale::c().toString(qulonglong(n)).replace(',', QChar(0x2009)); }
 
@@ -85,16 +91,43 @@ bool startMetrics(const QCommandLineParser& p, const Common& c, observe::Metrics
     return startMetricsServer(p.value(c.metricsListen), server, exitCode);
 }
 
+// Opens the store, telling the operator what opening found: a damaged index set aside and
+// rebuilt (with progress), frames re-indexed, a torn tail cut, damaged bytes quarantined.
 Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, engine::StoreOptions opts,
-                                           observe::MetricsRegistry& metrics) {
-    engine::OpenReport report;
+                                           observe::MetricsRegistry& metrics, engine::OpenReport* out = nullptr) {
+    engine::OpenReport local;
+    engine::OpenReport& report = out ? *out : local;
+    const bool tty = ::isatty(STDERR_FILENO);
+    bool progressShown = false;
+    opts.open_progress = [&](uint64_t done, uint64_t total) {
+        if (!tty && done != total) return;
+        progressShown = true;
+        const QString line = QString("indexing the archive: %1 of %2 (%3%)")
+                                 .arg(humanBytes(done), humanBytes(total))
+                                 .arg(total ? 100.0 * double(done) / double(total) : 100.0, 0, 'f', 1);
+        std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
+    };
     auto store = Store::open(dir, opts, metrics, &report);
-    if (!store) err("archivist: " + store.error().message);
-    if (store && (report.recovery.frames_replayed || report.recovery.bytes_truncated))
+    if (progressShown && tty) std::fprintf(stderr, "\n");
+    if (!store) {
+        err("archivist: " + store.error().message);
+        return store;
+    }
+    if (!report.index_damage.empty())
+        err("archivist: the index was damaged (" + report.index_damage + "); it was moved to " +
+            report.index_set_aside + " and rebuilt from the archive (" + std::to_string(report.recovered_events) +
+            " events)");
+    if (report.recovery.frames_replayed || report.recovery.bytes_truncated)
         err(QString("recovered the archive: %1 frames (%2 events) re-indexed, %3 bytes of torn tail cut")
                 .arg(report.recovery.frames_replayed)
                 .arg(report.recovered_events)
                 .arg(report.recovery.bytes_truncated));
+    for (const auto& q : report.recovery.quarantined)
+        err("archivist: damaged archive bytes quarantined: " + archive::describeEntry(q));
+    if (report.quarantine_pending)
+        err(QString("archivist: %1 quarantined region(s) of the archive await salvage: run `archivist salvage` "
+                    "(`archivist verify` lists them)")
+                .arg(report.quarantine_pending));
     return store;
 }
 
@@ -117,6 +150,25 @@ bool parseTime(const QString& s, int64_t& out) {
 
 namespace {
 
+// Why `path` cannot be imported ("" = it can). Regular files are read as files; pipes (FIFOs,
+// `<(…)` process substitution) and character devices as streams, like standard input.
+QString inputProblem(const QString& path) {
+    const QByteArray p = path.toLocal8Bit();
+    struct stat st {};
+    if (::stat(p.constData(), &st) != 0) {
+        if (errno == ENOENT) return "no such file";
+        return QString::fromLocal8Bit(std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) return "is a directory (name the .jsonl or .jsonl.zst files inside it)";
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+        return "is not a regular file, a pipe or a character device";
+    if (::access(p.constData(), R_OK) != 0) {
+        if (errno == EACCES) return "permission denied (the file is not readable by this user)";
+        return QString::fromLocal8Bit(std::strerror(errno));
+    }
+    return {};
+}
+
 int cmdImport(const QStringList& args) {
     QCommandLineParser p;
     p.setApplicationDescription("Import events from JSONL or JSONL.zst files (or '-' for standard input).");
@@ -133,11 +185,19 @@ int cmdImport(const QStringList& args) {
     if (files.isEmpty()) return usage(p, "import needs at least one FILE or '-'");
     std::vector<std::string> paths;
     for (const auto& f : files) {
-        if (f != "-" && !QFileInfo(f).isFile()) {
-            err("archivist: cannot read " + f + ": no such file");
-            return kExitFailure;
+        if (f != "-") {
+            if (const QString why = inputProblem(f); !why.isEmpty()) {
+                err("archivist: cannot import " + f + ": " + why);
+                return kExitFailure;
+            }
         }
         paths.push_back(f.toStdString());
+    }
+    const auto dir = dataDirOf(p, c);
+    auto config = engine::loadConfig(engine::DataDirPaths(dir).config);
+    if (!config) {
+        err("archivist: " + config.error().message);
+        return kExitUsage;
     }
     observe::MetricsRegistry metrics;
     observe::MetricsHttpServer server(metrics);
@@ -145,19 +205,22 @@ int cmdImport(const QStringList& args) {
     if (!startMetrics(p, c, server, code)) return code;
     engine::StoreOptions opts;
     opts.policy.verify_signatures = !p.isSet(noVerify);
+    opts.archive.min_free_bytes = config->min_free_bytes;
     if (p.isSet(fts)) {
         const QString mode = p.value(fts);
         if (mode != "on" && mode != "off") return usage(p, "--fts wants on or off, got '" + mode + "'");
         opts.index.fts = mode == "on";
     }
-    auto store = openStore(dataDirOf(p, c), opts, metrics);
+    auto store = openStore(dir, opts, metrics);
     if (!store) return kExitFailure;
     // Relay discovery from the imported events (docs/relay-directory.md): URLs go to relays.sqlite.
-    auto relayState = relays::RelayStateStore::open((*store)->paths().relays);
+    std::string setAside;
+    auto relayState = engine::openRelayDirectory((*store)->paths(), &setAside);
     if (!relayState) {
         err("archivist: " + relayState.error().message);
         return kExitFailure;
     }
+    if (!setAside.empty()) err("archivist: " + setAside);
     relays::RelayStateOwner owner(std::move(*relayState), &metrics);
     engine::IntelligenceOptions io;
     io.auto_relays = false;
@@ -170,6 +233,8 @@ int cmdImport(const QStringList& args) {
     server.setReady(true);
     const bool tty = ::isatty(STDERR_FILENO);
     auto progress = [&](const engine::ImportProgress& pr) {
+        if (pr.writer_paused) server.setNotReady("intake paused: " + pr.writer_error);
+        else server.setReady(true);
         if (pr.finished) return;
         const double rate = pr.seconds > 0 ? double(pr.stored + pr.duplicate + pr.invalid) / pr.seconds : 0;
         QString line = QString("import: %1 read, %2 stored, %3 duplicate, %4 invalid, %5 events/s")
@@ -177,35 +242,55 @@ int cmdImport(const QStringList& args) {
                                 humanCount(pr.invalid), humanCount(uint64_t(rate)));
         if (pr.bytes_total)
             line += QString(", %1%").arg(100.0 * double(pr.bytes_read) / double(pr.bytes_total), 0, 'f', 1);
+        if (pr.writer_paused) line += " — paused: " + QString::fromStdString(pr.writer_error);
         std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
     };
-    auto result = engine::runImport(**store, paths, progress, &stopRequested());
+    // The import stops by itself when the disk is full or failing (a service would wait; a batch
+    // command says so and can be run again), and on SIGINT/SIGTERM.
+    auto result = engine::runImport(**store, paths, progress, &stopRequested(), 1000, true);
     if (tty) std::fprintf(stderr, "\n");
-    auto closed = (*store)->shutdown();
+    if (result && !result->stopped.empty() && result->stopped != "cancelled")
+        server.setNotReady("intake stopped: " + result->stopped);
+    // Shutdown commits what is in flight, bounded so that a signal is answered within 5 s: after an
+    // early stop, what is not verified within 1 s is let go (counted as not stored), and retries
+    // of a failing commit end at 3 s.
+    const bool early = !result || !result->stopped.empty();
+    auto closed = (*store)->shutdown(std::chrono::milliseconds(3000),
+                                     early ? std::chrono::milliseconds(1000) : std::chrono::milliseconds::max());
     discovery.stop();  // queues the URLs still pending …
     owner.stop();      // … and writes them
     if (!result) {
         err("archivist: import failed: " + result.error().message);
         return kExitFailure;
     }
-    if (!closed) {
-        err("archivist: " + closed.error().message);
-        return kExitFailure;
-    }
-    const auto& r = *result;
+    auto& r = *result;
+    engine::refreshImportCounts(r, (*store)->sources());  // what the archive holds now, from this run
     if (p.isSet(json)) std::printf("%s\n", engine::importSummaryJson(r).c_str());
     QString summary = QString("imported %1 lines in %2 s: %3 stored, %4 duplicate, %5 invalid")
                           .arg(humanCount(r.read))
                           .arg(r.seconds, 0, 'f', 2)
                           .arg(humanCount(r.stored), humanCount(r.duplicate), humanCount(r.invalid));
+    if (r.not_stored) summary += QString(", %1 NOT stored").arg(humanCount(r.not_stored));
     for (size_t i = 1; i < r.invalid_by_reason.size(); ++i)
         if (r.invalid_by_reason[i])
             summary += QString("\n  %1: %2").arg(protocol::rejectName(protocol::Reject(i))).arg(r.invalid_by_reason[i]);
     err(summary);
-    if (stopRequested().load()) {
-        err("archivist: import interrupted; everything read before the signal is stored");
+    if (!closed && r.stopped.empty()) err("archivist: " + closed.error().message);
+    if (r.stopped == "cancelled" || stopRequested().load()) {
+        err(QString("archivist: import interrupted: %1 events stored from this run, %2 lines read but not stored; "
+                    "run the same import again to finish it (what is stored is skipped as duplicate)")
+                .arg(humanCount(r.stored), humanCount(r.not_stored)));
         return kExitFailure;
     }
+    if (!r.stopped.empty()) {
+        err(QString("archivist: import stopped: %1\n"
+                    "archivist: %2 events stored from this run, %3 lines read but not stored. Free space in the data "
+                    "directory's file system (or fix the failing disk), then run the same import again: what is "
+                    "stored is kept and skipped as duplicate.")
+                .arg(QString::fromStdString(r.stopped), humanCount(r.stored), humanCount(r.not_stored)));
+        return kExitFailure;
+    }
+    if (!closed) return kExitFailure;
     return kExitOk;
 }
 
@@ -217,7 +302,10 @@ int cmdExport(const QStringList& args) {
     QCommandLineOption since("since", "Only events with created_at >= T (unix seconds or ISO 8601).", "T");
     QCommandLineOption until("until", "Only events with created_at <= T (unix seconds or ISO 8601).", "T");
     QCommandLineOption output("output", "Write to FILE instead of standard output.", "file");
-    p.addOptions({c.dataDir, filter, since, until, output});
+    QCommandLineOption skipDamaged("skip-damaged",
+                                   "Leave out events whose archive frame is damaged or quarantined, and say on "
+                                   "standard error how many (without it, such a frame stops the export).");
+    p.addOptions({c.dataDir, filter, since, until, output, skipDamaged});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
     std::vector<protocol::Filter> filters;
@@ -278,7 +366,9 @@ int cmdExport(const QStringList& args) {
     auto progress = [&](const engine::WorkProgress& w) {
         if (tty) std::fprintf(stderr, "\rexport: %llu / %llu events\x1b[K", (unsigned long long)w.done, (unsigned long long)w.total);
     };
-    auto n = engine::exportEvents(**store, filters, out, progress, &stopRequested());
+    uint64_t skipped = 0;
+    auto n = engine::exportEvents(**store, filters, out, progress, &stopRequested(), {},
+                                  p.isSet(skipDamaged) ? &skipped : nullptr);
     if (tty) std::fprintf(stderr, "\n");
     if (out != stdout) std::fclose(out);
     if (!n) {
@@ -286,6 +376,10 @@ int cmdExport(const QStringList& args) {
         return kExitFailure;
     }
     err(QString("exported %1 events").arg(humanCount(*n)));
+    if (skipped)
+        err(QString("archivist: skipped %1 events whose archive frames are damaged or quarantined "
+                    "(run `archivist salvage` to recover what they hold)")
+                .arg(humanCount(skipped)));
     return kExitOk;
 }
 
@@ -313,12 +407,16 @@ int cmdVerify(const QStringList& args) {
     for (const auto& d : rep->details) err("  " + d);
     if (rep->problems > rep->details.size())
         err(QString("  … and %1 more").arg(rep->problems - rep->details.size()));
+    for (const auto& n : rep->notes) err("  " + n);
     if (p.isSet(json))
         std::printf("{\"ok\":%s,\"archived_events\":%llu,\"indexed_events\":%llu,\"frames\":%llu,\"segments\":%llu,"
-                    "\"problems\":%llu}\n",
+                    "\"problems\":%llu,\"damaged_regions\":%llu,\"quarantine_pending\":%llu,"
+                    "\"quarantine_done\":%llu}\n",
                     rep->ok() ? "true" : "false", (unsigned long long)rep->archived_events,
                     (unsigned long long)rep->indexed_events, (unsigned long long)rep->frames,
-                    (unsigned long long)rep->segments, (unsigned long long)rep->problems);
+                    (unsigned long long)rep->segments, (unsigned long long)rep->problems,
+                    (unsigned long long)rep->damaged_regions, (unsigned long long)rep->quarantine_pending,
+                    (unsigned long long)rep->quarantine_done);
     err(QString("verify: %1 — %2 archived events, %3 indexed, %4 frames in %5 segments, %6 problems")
             .arg(rep->ok() ? "OK" : "FAILED")
             .arg(humanCount(rep->archived_events), humanCount(rep->indexed_events), humanCount(rep->frames),
@@ -328,31 +426,120 @@ int cmdVerify(const QStringList& args) {
 
 int cmdReindex(const QStringList& args) {
     QCommandLineParser p;
-    p.setApplicationDescription("Rebuild the index from the archive segments.");
+    p.setApplicationDescription("Rebuild the index from the archive. A damaged index is set aside first; damaged "
+                                "archive bytes are quarantined (see `archivist salvage`).");
     Common c;
     p.addOptions({c.dataDir});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
-    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    engine::OpenReport opened;
+    auto store = openStore(dataDirOf(p, c), {}, metrics, &opened);
+    if (!store) return kExitFailure;
+    engine::ReindexReport rep;
+    if (opened.index_rebuilt) {
+        // Opening found no usable index and has just built it from the whole archive.
+        rep.events = opened.recovered_events;
+        rep.frames = opened.recovery.frames_replayed;
+        rep.damaged_lines = opened.damaged_lines;
+        rep.recovery = opened.recovery;
+    } else {
+        const bool tty = ::isatty(STDERR_FILENO);
+        auto progress = [&](const engine::WorkProgress& w) {
+            const QString line = QString("reindex: %1 of %2 (%3%)")
+                                     .arg(humanBytes(w.done), humanBytes(w.total))
+                                     .arg(w.total ? 100.0 * double(w.done) / double(w.total) : 100.0, 0, 'f', 1);
+            std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
+        };
+        auto r = engine::reindexStore(**store, progress, &stopRequested());
+        if (tty) std::fprintf(stderr, "\n");
+        if (!r) {
+            err("archivist: reindex failed: " + r.error().message);
+            return kExitFailure;
+        }
+        rep = *r;
+        for (const auto& q : rep.recovery.quarantined)
+            err("archivist: damaged archive bytes quarantined: " + archive::describeEntry(q));
+    }
+    err(QString("reindexed %1 events from %2 frames (%3 damaged lines, %4 duplicate lines)")
+            .arg(humanCount(rep.events), humanCount(rep.frames), humanCount(rep.damaged_lines),
+                 humanCount(rep.duplicate_lines)));
+    auto quarantine = archive::listQuarantine((*store)->paths().archive);
+    size_t pending = 0;
+    if (quarantine)
+        for (const auto& e : *quarantine) pending += e.state == archive::QuarantineState::Pending;
+    if (pending)
+        err(QString("archivist: %1 quarantined region(s) await salvage; their events are not in the index: run "
+                    "`archivist salvage` to recover what they hold")
+                .arg(pending));
+    return rep.damaged_lines || pending || !quarantine ? kExitFailure : kExitOk;
+}
+
+// `archivist salvage`: quarantine damaged archive bytes and store again what they still hold.
+int cmdSalvage(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "Find damaged bytes in the archive, quarantine them (archive/quarantine/) and recover every intact frame "
+        "and every readable event they hold (each re-verified: id and signature). Reports exactly what was lost. "
+        "Exit 0 when no quarantine entry is left pending.");
+    Common c;
+    QCommandLineOption json("json", "Print the report as one JSON object on standard output.");
+    QCommandLineOption acceptLoss("accept-loss",
+                                  "Mark quarantine entries whose bytes cannot be read as accepted losses, so "
+                                  "`verify` passes again.");
+    p.addOptions({c.dataDir, json, acceptLoss});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    const auto dir = dataDirOf(p, c);
+    auto config = engine::loadConfig(engine::DataDirPaths(dir).config);
+    if (!config) {
+        err("archivist: " + config.error().message);
+        return kExitUsage;
+    }
+    observe::MetricsRegistry metrics;
+    engine::StoreOptions opts;
+    opts.archive.min_free_bytes = config->min_free_bytes;
+    auto store = openStore(dir, opts, metrics);
     if (!store) return kExitFailure;
     const bool tty = ::isatty(STDERR_FILENO);
     auto progress = [&](const engine::WorkProgress& w) {
-        const QString line = QString("reindex: %1 of %2 (%3%)")
-                                 .arg(humanBytes(w.done), humanBytes(w.total))
-                                 .arg(w.total ? 100.0 * double(w.done) / double(w.total) : 100.0, 0, 'f', 1);
+        const QString line =
+            w.phase == "scan" ? QString("salvage: scanning %1 of %2").arg(humanBytes(w.done), humanBytes(w.total))
+            : w.phase == "reindex" ? QString("salvage: rebuilding the index, %1 of %2").arg(humanBytes(w.done), humanBytes(w.total))
+                                   : QString("salvage: recovering %1 of %2 quarantined regions").arg(w.done).arg(w.total);
         std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
     };
-    auto rep = engine::reindexStore(**store, progress, &stopRequested());
+    engine::SalvageHooks hooks;
+    hooks.rebuild_index = [&](const engine::ProgressFn& fn) -> Expected<void> {
+        auto r = engine::reindexStore(**store, fn, &stopRequested());
+        if (!r) return r.error();
+        return {};
+    };
+    bool started = false;
+    hooks.store_lines = [&](const std::string& source, std::vector<std::string>&& lines) -> Expected<engine::StoredCounts> {
+        if (!started) {
+            (*store)->start();
+            started = true;
+        }
+        // Stops (like import) on a full or failing disk and on a signal.
+        return engine::storeLines(**store, source, std::move(lines), &stopRequested(), true);
+    };
+    engine::SalvageOptions so;
+    so.accept_loss = p.isSet(acceptLoss);
+    auto rep = engine::salvageStore(**store, so, hooks, progress, &stopRequested());
     if (tty) std::fprintf(stderr, "\n");
+    auto closed = (*store)->shutdown();
     if (!rep) {
-        err("archivist: reindex failed: " + rep.error().message);
+        err("archivist: salvage failed: " + rep.error().message);
         return kExitFailure;
     }
-    err(QString("reindexed %1 events from %2 frames (%3 damaged lines, %4 duplicate lines)")
-            .arg(humanCount(rep->events), humanCount(rep->frames), humanCount(rep->damaged_lines),
-                 humanCount(rep->duplicate_lines)));
-    return rep->damaged_lines ? kExitFailure : kExitOk;
+    if (!closed) {
+        err("archivist: " + closed.error().message);
+        return kExitFailure;
+    }
+    for (const auto& line : engine::describeSalvage(*rep)) err("salvage: " + line);
+    if (p.isSet(json)) std::printf("%s\n", engine::salvageJson(*rep).c_str());
+    return rep->still_pending ? kExitFailure : kExitOk;
 }
 
 int cmdStats(const QStringList& args) {
@@ -595,6 +782,7 @@ int runCommand(const QStringList& args) {
     if (cmd == "export") return cmdExport(rest);
     if (cmd == "verify") return cmdVerify(rest);
     if (cmd == "reindex") return cmdReindex(rest);
+    if (cmd == "salvage") return cmdSalvage(rest);
     if (cmd == "stats") return cmdStats(rest);
     if (cmd == "relays") return cmdRelays(rest);
     if (cmd == "ship") return cmdShip(rest);

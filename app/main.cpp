@@ -21,6 +21,7 @@
 
 #ifdef ARCHIVIST_HAVE_UI
 #include <QApplication>
+#include <QProgressDialog>
 #include <QSettings>
 
 #include "ui/main_window.h"
@@ -42,6 +43,7 @@ struct RunOptions {
     bool no_seed_relays = false;
     bool no_backfill = false;
     QString clickhouse_url;       // overrides config.json clickhouse.url
+    bool rebuild_index = false;  // start a live index rebuild right away (as File → Rebuild index…)
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
     double screenshot_after_s = 10;
 };
@@ -59,9 +61,10 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "Archivist — a Nostr archive with an operator console.\n\n"
         "Commands:\n"
         "  import [--json] [--no-verify] FILE...|-   import JSONL / JSONL.zst events\n"
-        "  export [--filter JSON] [--since T] [--until T]   write events as JSONL, oldest first\n"
+        "  export [--filter JSON] [--since T] [--until T] [--skip-damaged]   write events as JSONL, oldest first\n"
         "  verify                                    check that archive and index agree\n"
         "  reindex                                   rebuild the index from the archive\n"
+        "  salvage [--accept-loss]                   quarantine damaged archive bytes, recover what they hold\n"
         "  stats [--json]                            what the archive holds\n"
         "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
         "  ship [--since all|TIME|SEG:OFF]           ship the archive into ClickHouse (docs/clickhouse.md)\n"
@@ -89,12 +92,15 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                                   "Ship the archive into ClickHouse at this URL (overrides config.json clickhouse.url; "
                                   "docs/clickhouse.md).",
                                   "url");
+    QCommandLineOption rebuild("rebuild-index",
+                               "Rebuild the index from the archive while the engine runs (as File → Rebuild index…); "
+                               "progress and the result go to standard error.");
     QCommandLineOption shots("screenshot-panels",
                              "Console: after --screenshot-after S seconds, save a PNG of every panel into DIR and "
                              "exit (used by scripts/screenshot.sh for the documentation).",
                              "dir");
     QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, clickhouse, shots, shotsAfter});
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, rebuild, clickhouse, shots, shotsAfter});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -140,6 +146,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     out.no_seed_relays = p.isSet(noSeeds);
     out.no_backfill = p.isSet(noBackfill);
     out.clickhouse_url = p.value(clickhouse);
+    out.rebuild_index = p.isSet(rebuild);
     return -1;
 }
 
@@ -194,13 +201,68 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
             return app::kExitUsage;
         }
     }
+    // Opening rebuilds a damaged or missing index from the archive before intake starts: say how far.
+    int64_t lastOpenReport = 0;
+#ifdef ARCHIVIST_HAVE_UI
+    std::unique_ptr<QProgressDialog> openDialog;
+#endif
+    eo.open_progress = [&](uint64_t done, uint64_t total) {
+        const double pct = total ? 100.0 * double(done) / double(total) : 100.0;
+#ifdef ARCHIVIST_HAVE_UI
+        if (!opts.headless) {
+            if (!openDialog) {
+                openDialog = std::make_unique<QProgressDialog>(
+                    QCoreApplication::translate("main", "Indexing the archive before archiving starts…"), QString(), 0,
+                    1000);
+                openDialog->setWindowTitle(QCoreApplication::translate("main", "Opening the archive"));
+                openDialog->setMinimumDuration(0);
+            }
+            openDialog->setValue(int(pct * 10));
+            QCoreApplication::processEvents();
+            return;
+        }
+#endif
+        const int64_t now = QDateTime::currentMSecsSinceEpoch();
+        if (now - lastOpenReport < 2000 && done != total) return;
+        lastOpenReport = now;
+        std::fprintf(stderr, "archivist: indexing the archive before archiving starts: %.1f%% (%.1f of %.1f MiB)\n", pct,
+                     double(done) / (1 << 20), double(total) / (1 << 20));
+    };
     auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
+#ifdef ARCHIVIST_HAVE_UI
+    openDialog.reset();
+#endif
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
         observe::uninstallLogRingHandler();
         return app::kExitFailure;
     }
     server.setReady(true);
+    // /readyz: not ready, with the reason, while the writer is paused (disk full, below the
+    // low-disk threshold, I/O errors); intake resumes by itself once writing succeeds again.
+    QObject::connect(engine->get(), &engine::Engine::snapshotReady, [&server](const engine::EngineSnapshot& s) {
+        if (s.writer_paused) server.setNotReady("intake paused: " + s.last_error.toStdString());
+        else server.setReady(true);
+    });
+
+    if (opts.rebuild_index) {
+        qint64 lastReport = 0;
+        QObject::connect(engine->get(), &engine::Engine::jobProgress,
+                         [lastReport](const QString& kind, double fraction, const QString& text) mutable {
+                             const qint64 now = QDateTime::currentMSecsSinceEpoch();
+                             if (kind != "reindex" || now - lastReport < 2000) return;
+                             lastReport = now;
+                             std::fprintf(stderr, "archivist: index rebuild %.0f%%: %s\n", fraction * 100,
+                                          text.toLocal8Bit().constData());
+                         });
+        QObject::connect(engine->get(), &engine::Engine::jobFinished,
+                         [](const QString& kind, bool ok, const QString& summary) {
+                             if (kind != "reindex") return;
+                             std::fprintf(stderr, "archivist: index rebuild %s: %s\n", ok ? "finished" : "failed",
+                                          summary.toLocal8Bit().constData());
+                         });
+        (*engine)->startReindex();
+    }
 
     // Signals and --duration end the event loop; shutdown then drains and commits.
     QTimer stopPoll;
@@ -241,9 +303,10 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
                 sink = ", ClickHouse " + s.sink.phase.toStdString() + ": " + std::to_string(s.sink.lag_events) +
                        " events (" + std::to_string(int64_t(s.sink.lag_seconds)) + " s) behind" +
                        (s.sink.consecutive_failures ? ", last error: " + s.sink.last_error.toStdString() : std::string());
-            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS%s\n",
+            std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS%s%s%s\n",
                          (unsigned long long)s.events_total, s.stored_per_s, s.relays_open, s.relays_known,
-                         double(s.rss_bytes) / (1 << 20), sink.c_str());
+                         double(s.rss_bytes) / (1 << 20), sink.c_str(), s.writer_paused ? "; INTAKE PAUSED: " : "",
+                         s.writer_paused ? s.last_error.toLocal8Bit().constData() : "");
         });
         statusLine.start(10000);
     }

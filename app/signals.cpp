@@ -14,7 +14,10 @@ void installStopSignals() {
     struct sigaction sa {};
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    // No SA_RESTART: a read blocked on a pipe or standard input (import of `-` or a FIFO whose
+    // writer is idle) returns EINTR, so a stop is answered even then. Everything else here retries
+    // on EINTR, and a stop signal ends the process anyway.
+    sa.sa_flags = 0;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);

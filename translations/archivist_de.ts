@@ -532,6 +532,18 @@
         <translation>Nicht angeforderte Ereignisse</translation>
     </message>
     <message>
+        <source>Archive damage</source>
+        <translation>Archivschaden</translation>
+    </message>
+    <message>
+        <source>Damaged file set aside</source>
+        <translation>Beschädigte Datei beiseitegelegt</translation>
+    </message>
+    <message>
+        <source>Intake paused</source>
+        <translation>Annahme pausiert</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>Unknown</source>
         <translation>Unbekannt</translation>
@@ -919,6 +931,34 @@ letzter Fehler: %6</translation>
     <message>
         <source>&amp;Rebuild index…</source>
         <translation>Index &amp;neu aufbauen…</translation>
+    </message>
+    <message>
+        <source>&amp;Salvage…</source>
+        <translation>Ber&amp;gen…</translation>
+    </message>
+    <message>
+        <source>Salvage</source>
+        <translation>Bergen</translation>
+    </message>
+    <message>
+        <source>Scan the archive for damaged bytes, move them to the quarantine and store again every event they still hold?
+
+Relays pause while it runs (nothing is dropped). If the index held events in damaged bytes, it is rebuilt. The report says exactly what was recovered and what is lost.</source>
+        <translation>Das Archiv nach beschädigten Bytes durchsuchen, sie in die Quarantäne verschieben und jedes Event, das sie noch enthalten, erneut speichern?
+
+Relays pausieren währenddessen (nichts wird verworfen). Enthielt der Index Events in beschädigten Bytes, wird er neu aufgebaut. Der Bericht nennt genau, was geborgen wurde und was verloren ist.</translation>
+    </message>
+    <message>
+        <source>Salvage and accept unreadable losses</source>
+        <translation>Bergen und unlesbare Verluste akzeptieren</translation>
+    </message>
+    <message>
+        <source>Quarantine entries whose bytes cannot be read are marked as accepted losses, so Verify archive passes again.</source>
+        <translation>Quarantäne-Einträge, deren Bytes nicht lesbar sind, werden als akzeptierte Verluste markiert, sodass „Archiv prüfen“ wieder besteht.</translation>
+    </message>
+    <message>
+        <source>Salvaging the archive… Relays pause while it runs.</source>
+        <translation>Das Archiv wird geborgen… Relays pausieren währenddessen.</translation>
     </message>
     <message>
         <source>&amp;Settings…</source>

@@ -31,6 +31,9 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::SinkFailing: return tr("ClickHouse sink failing");
     case K::RelayStateWriteErrors: return tr("Relay state not written");
     case K::EventsOffSubscription: return tr("Events not asked for");
+    case K::ArchiveDamage: return tr("Archive damage");
+    case K::DataSetAside: return tr("Damaged file set aside");
+    case K::IntakePaused: return tr("Intake paused");
     case K::Count: break;
     }
     return tr("Unknown");

@@ -17,6 +17,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressDialog>
+#include <QPushButton>
 #include <QSettings>
 #include <QStatusBar>
 #include <QToolBar>
@@ -61,6 +62,7 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     auto* verifyAction = fileMenu->addAction(tr("&Verify archive…"), this, &MainWindow::verifyArchive);
     verifyAction->setObjectName("actionVerify");
     fileMenu->addAction(tr("&Rebuild index…"), this, &MainWindow::rebuildIndex)->setObjectName("actionReindex");
+    fileMenu->addAction(tr("&Salvage…"), this, &MainWindow::salvageArchive)->setObjectName("actionSalvage");
     fileMenu->addSeparator();
     auto* settingsAction = fileMenu->addAction(tr("&Settings…"), this, &MainWindow::openSettings);
     settingsAction->setObjectName("actionSettings");
@@ -390,6 +392,27 @@ void MainWindow::rebuildIndex() {
     m_engine->startReindex();
 }
 
+void MainWindow::salvageArchive() {
+    if (m_engine->jobRunning() || m_progress) {
+        QMessageBox::information(this, tr("Salvage"), tr("Another job is still running."));
+        return;
+    }
+    QMessageBox ask(QMessageBox::Question, tr("Salvage"),
+                    tr("Scan the archive for damaged bytes, move them to the quarantine and store again every event "
+                       "they still hold?\n\nRelays pause while it runs (nothing is dropped). If the index held "
+                       "events in damaged bytes, it is rebuilt. The report says exactly what was recovered and what "
+                       "is lost."),
+                    QMessageBox::Cancel, this);
+    ask.addButton(tr("Salvage"), QMessageBox::AcceptRole);
+    auto* accept = ask.addButton(tr("Salvage and accept unreadable losses"), QMessageBox::DestructiveRole);
+    accept->setToolTip(tr("Quarantine entries whose bytes cannot be read are marked as accepted losses, so "
+                          "Verify archive passes again."));
+    if (ask.exec() == QMessageBox::Cancel) return;
+    const bool acceptLoss = ask.clickedButton() == accept;
+    openJobProgress(tr("Salvage"), tr("Salvaging the archive… Relays pause while it runs."), "salvageProgress");
+    m_engine->startSalvage(acceptLoss);
+}
+
 void MainWindow::openJobProgress(const QString& title, const QString& label, const char* object_name) {
     // One job at a time: its dialog lives until jobFinished; Cancel asks the engine to cancel it.
     m_progress = new QProgressDialog(label, tr("Cancel"), 0, 1000, this);
@@ -410,8 +433,12 @@ void MainWindow::openSettings() {
 
 void MainWindow::onJobProgress(const QString&, double fraction, const QString& text) {
     if (!m_progress) return;
-    if (fraction < 0) m_progress->setRange(0, 0);  // unknown size (stdin)
-    else m_progress->setValue(int(fraction * 1000));
+    if (fraction < 0) {
+        m_progress->setRange(0, 0);  // unknown size (stdin, a phase without a measure)
+    } else {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(int(fraction * 1000));
+    }
     m_progress->setLabelText(text);
 }
 
@@ -421,9 +448,10 @@ void MainWindow::onJobFinished(const QString& kind, bool ok, const QString& summ
         m_progress = nullptr;
     }
     statusBar()->showMessage(summary.section('\n', 0, 0), 15000);
-    if (kind == "verify" || kind == "reindex") {
-        if (ok) QMessageBox::information(this, kind == "verify" ? tr("Verify archive") : tr("Rebuild index"), summary);
-        else QMessageBox::warning(this, kind == "verify" ? tr("Verify archive") : tr("Rebuild index"), summary);
+    if (kind == "verify" || kind == "reindex" || kind == "salvage") {
+        const QString title = kind == "verify" ? tr("Verify archive") : kind == "reindex" ? tr("Rebuild index") : tr("Salvage");
+        if (ok) QMessageBox::information(this, title, summary);
+        else QMessageBox::warning(this, title, summary);
         return;
     }
     if (!ok) QMessageBox::warning(this, kind == "import" ? tr("Import") : kind, summary);

@@ -82,6 +82,7 @@ public:
     // Settings… (modal).
     void verifyArchive();
     void rebuildIndex();
+    void salvageArchive();  // File → Salvage… (asks, then the engine's salvage job with progress)
     void openSettings();
 
     void saveLayout();

@@ -4,7 +4,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <cstdio>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace archivist::archive {
@@ -12,11 +14,14 @@ namespace archivist::archive {
 WritableFile::~WritableFile() = default;
 FileSystem::~FileSystem() = default;
 
+Error fileError(const std::filesystem::path& path, const char* what, int err) {
+    const bool full = err == ENOSPC || err == EDQUOT;
+    return makeError(full ? "disk_full" : "io", std::string(what) + " " + path.string() + ": " + std::strerror(err));
+}
+
 namespace {
 
-Error ioError(const std::filesystem::path& path, const char* what, int err) {
-    return makeError("io", std::string(what) + " " + path.string() + ": " + std::strerror(err));
-}
+Error ioError(const std::filesystem::path& path, const char* what, int err) { return fileError(path, what, err); }
 
 class PosixWritableFile final : public WritableFile {
 public:
@@ -126,6 +131,24 @@ public:
         ::close(fd);
         if (rc != 0) return ioError(path, "fdatasync", err);
         return {};
+    }
+
+    Expected<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+        if (::rename(from.c_str(), to.c_str()) != 0) {
+            const int err = errno;
+            return ioError(to, ("rename " + from.string() + " to").c_str(), err);
+        }
+        return {};
+    }
+
+    Expected<uint64_t> availableBytes(const std::filesystem::path& path) override {
+        struct statvfs st {};
+        int rc;
+        do {
+            rc = ::statvfs(path.c_str(), &st);
+        } while (rc != 0 && errno == EINTR);
+        if (rc != 0) return ioError(path, "statvfs", errno);
+        return uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
     }
 };
 

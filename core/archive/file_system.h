@@ -2,7 +2,9 @@
 // A small file-system seam (after LevelDB's Env) so that tests can inject faults into the archive's
 // writes. Only the operations the archive writer and recovery need; reads use plain POSIX.
 //
-// Errors: code "io"; the message names the file and carries the errno text.
+// Errors: code "disk_full" for ENOSPC/EDQUOT (the disk or the quota is full: the caller pauses and
+// retries when space returns), "io" for everything else; the message names the file and carries
+// the errno text.
 // Thread: a FileSystem may be used from any thread; a WritableFile by one thread at a time.
 #include <cstdint>
 #include <filesystem>
@@ -37,7 +39,16 @@ public:
     virtual Expected<void> syncDir(const std::filesystem::path& dir) = 0;
     // Cuts an existing file (not open through this interface) to `size` bytes and fdatasyncs it.
     virtual Expected<void> truncateFile(const std::filesystem::path& path, uint64_t size) = 0;
+    // rename(2): atomically replaces `to` (same directory). Durable only after syncDir().
+    virtual Expected<void> rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+    // Bytes available to this (unprivileged) process on the file system holding `path` (statvfs
+    // f_bavail × f_frsize). For the low-disk threshold.
+    virtual Expected<uint64_t> availableBytes(const std::filesystem::path& path) = 0;
 };
+
+// The error for a failed system call `what` on `path` with errno `err`: "disk_full" for
+// ENOSPC/EDQUOT, "io" otherwise.
+Error fileError(const std::filesystem::path& path, const char* what, int err);
 
 // The real POSIX file system: open(O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC), write loop handling
 // EINTR and short writes, fdatasync, ftruncate. Lives for the whole program; never delete it.

@@ -19,25 +19,39 @@ void addNote(RecoveryReport& report, const std::string& text) {
     report.note += text;
 }
 
-// Checks that `offset` is where a frame of `segment` ends (or the first frame offset) by scanning
-// from the first frame. Used only when the watermark's frame position does not decode.
-Expected<void> checkFrameBoundary(const std::filesystem::path& path, uint32_t segment, uint64_t offset) {
+// Where recovery of `segment` starts when the frame at the watermark `wm` does not read: walks the
+// segment from its first frame (skipping quarantine markers and resynchronising after damage) to
+// find what `wm` is. A frame boundary, the end of a marker, or the end of a damaged region: start
+// there. Inside a damaged region: start at the region (it is quarantined whole). Inside an intact
+// frame: "corrupt" (the index does not describe this archive).
+Expected<uint64_t> locateWatermark(const std::filesystem::path& path, uint32_t segment, uint64_t wm) {
     SegmentReader reader;
-    auto opened = reader.open(path, segment);
-    if (!opened) return opened.error();
-    if (offset == reader.firstFrameOffset()) return {};
+    if (auto opened = reader.open(path, segment); !opened) return opened.error();
+    if (wm <= reader.firstFrameOffset()) return reader.firstFrameOffset();
+    uint64_t prevEnd = reader.firstFrameOffset();
     Frame frame;
-    while (reader.next(frame)) {
-        const uint64_t end = frame.ref.offset + frame.ref.length;
-        if (end == offset) return {};
-        if (end > offset)
-            return makeError("corrupt", "index watermark " + at(path, offset) +
-                                            " is not on a frame boundary (a frame spans " +
-                                            std::to_string(frame.ref.offset) + ".." + std::to_string(end) + ")");
+    for (;;) {
+        if (reader.next(frame)) {
+            if (wm > prevEnd && wm <= frame.ref.offset) return frame.ref.offset;  // at or inside markers before it
+            const uint64_t end = frame.ref.offset + frame.ref.length;
+            if (end == wm) return wm;
+            if (end > wm)
+                return makeError("corrupt", "index watermark " + at(path, wm) +
+                                                " is not on a frame boundary (a frame spans " +
+                                                std::to_string(frame.ref.offset) + ".." + std::to_string(end) + ")");
+            prevEnd = end;
+            continue;
+        }
+        if (reader.readFailed()) return makeError("io", "read " + path.string() + ": " + reader.stopMessage());
+        if (reader.stop() == ScanStop::End) return reader.fileBytes();  // wm ≤ size was checked: inside trailing markers
+        if (wm > prevEnd && wm <= reader.stopOffset()) return reader.stopOffset();
+        const DamagedRegion region = describeDamage(reader, segment);
+        const uint64_t regionEnd = region.offset + region.length;
+        if (wm < regionEnd) return region.offset;
+        if (wm == regionEnd) return wm;
+        prevEnd = regionEnd;
+        reader.seek(regionEnd);
     }
-    if (reader.readFailed()) return makeError("io", "read " + path.string() + ": " + reader.stopMessage());
-    return makeError("corrupt", "archive is damaged before the index watermark: " +
-                                    at(path, reader.stopOffset()) + ": " + reader.stopMessage());
 }
 
 }  // namespace
@@ -46,6 +60,7 @@ Expected<RecoveryReport> recover(const std::filesystem::path& dir, Watermark wm,
                                  const std::function<Expected<void>(const Frame&)>& onFrame, FileSystem* fs) {
     if (!fs) fs = defaultFileSystem();
     RecoveryReport report;
+    removeQuarantineWorkFiles(dir);
     const auto segments = listSegments(dir);
     if (segments.empty()) {
         if (wm.segment != 0)
@@ -105,35 +120,57 @@ Expected<RecoveryReport> recover(const std::filesystem::path& dir, Watermark wm,
             return opened.error();
         }
 
-        const uint64_t start = wmHere && wm.offset > 0 ? wm.offset : reader.firstFrameOffset();
+        uint64_t start = wmHere && wm.offset > 0 ? wm.offset : reader.firstFrameOffset();
         if (start < reader.firstFrameOffset())
             return makeError("corrupt", "the index watermark " + at(path, start) + " lies inside the segment header");
+        // Nothing at or below the watermark is ever cut: the index has acknowledged it.
+        const uint64_t cutFloor = wmHere ? wm.offset : 0;
+        bool located = !(wmHere && wm.offset > 0);
         reader.seek(start);
-        while (reader.next(frame)) {
-            auto r = onFrame(frame);
-            if (!r) return r.error();
-            ++report.frames_replayed;
-            report.events_replayed += frame.events;
+        for (;;) {
+            while (reader.next(frame)) {
+                auto r = onFrame(frame);
+                if (!r) return r.error();
+                ++report.frames_replayed;
+                report.events_replayed += frame.events;
+            }
+            if (reader.stop() == ScanStop::End) break;
+            if (reader.readFailed())
+                return makeError("io", "read " + at(path, reader.stopOffset()) + ": " + reader.stopMessage());
+            if (!located && reader.stopOffset() == start) {
+                located = true;
+                auto where = locateWatermark(path, seg, start);
+                if (!where) return where.error();
+                if (*where != start) {
+                    start = *where;
+                    reader.seek(start);
+                    continue;
+                }
+            }
+            located = true;
+            const DamagedRegion region = describeDamage(reader, seg);
+            if (region.torn && isLast && region.offset >= cutFloor) {
+                auto kept = keepTornTail(dir, region, fs);
+                if (!kept) return kept.error();
+                report.torn_tails.push_back(std::move(*kept));
+                auto cut = fs->truncateFile(path, region.offset);
+                if (!cut) return cut.error();
+                report.bytes_truncated += region.length;
+                addNote(report, "cut " + std::to_string(region.length) + " bytes of torn tail at " +
+                                    at(path, region.offset) + " (" + region.why + ")");
+                break;
+            }
+            auto entry = quarantineRegion(dir, region, -1, fs);
+            if (!entry) return entry.error();
+            report.bytes_quarantined += region.length;
+            addNote(report, "quarantined " + std::to_string(region.length) + " damaged bytes at " +
+                                at(path, region.offset) + " (" + region.why + ") as " +
+                                (quarantineDir(dir) / entry->name).string() + ".bin");
+            report.quarantined.push_back(std::move(*entry));
+            // The segment file was replaced: read the new one, after the marker.
+            if (auto reopened = reader.open(path, seg); !reopened) return reopened.error();
+            reader.seek(region.offset + region.length);
         }
-        if (reader.stop() == ScanStop::End) continue;
-        if (reader.readFailed())
-            return makeError("io", "read " + at(path, reader.stopOffset()) + ": " + reader.stopMessage());
-
-        const uint64_t bad = reader.stopOffset();
-        const char* kind = reader.stop() == ScanStop::Torn ? "torn" : "corrupt";
-        if (wmHere && bad == start) {
-            auto boundary = checkFrameBoundary(path, seg, start);
-            if (!boundary) return boundary.error();
-        }
-        if (!isLast)
-            return makeError("corrupt", std::string(kind) + " frame in sealed segment " + at(path, bad) + ": " +
-                                            reader.stopMessage() + " (not cut; restore the segment from a copy)");
-        auto cut = fs->truncateFile(path, bad);
-        if (!cut) return cut.error();
-        report.bytes_truncated += size - bad;
-        addNote(report, std::string("cut ") + std::to_string(size - bad) + " bytes of " + kind + " tail at " +
-                            at(path, bad) + " (" + reader.stopMessage() + ")");
-        break;
     }
     return report;
 }

@@ -31,6 +31,22 @@ std::string encodeSegmentHeader(uint32_t segment, int64_t created_at_s) {
     return out;
 }
 
+std::string encodeTombstoneStart(uint64_t offset, uint64_t length, std::string_view entry_name) {
+    std::string out;
+    putLe(out, kTombstoneMagic, 4);
+    putLe(out, length - kMinTombstoneBytes, 4);
+    std::string info(kTombstoneAscii, kTombstoneAsciiBytes);
+    info.push_back(char(1));
+    putLe(info, 0, 3);
+    putLe(info, offset, 8);
+    putLe(info, length, 8);
+    const size_t nameBytes = std::min<size_t>(entry_name.size(), 0xFFFF);
+    putLe(info, nameBytes, 2);
+    info.append(entry_name.substr(0, nameBytes));
+    out.append(info.substr(0, size_t(std::min<uint64_t>(info.size(), length - out.size()))));
+    return out;
+}
+
 Expected<SegmentHeader> parseSegmentHeader(std::string_view bytes) {
     // Compare whatever prefix we have against the fixed parts first, so that a short file that is
     // not even the start of a header is "corrupt", not "torn".

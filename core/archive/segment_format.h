@@ -29,6 +29,20 @@
 //     content: one or more whole lines of canonical NIP-01 event JSON, each ending in '\n'
 //     (so the content is non-empty and ends in '\n'; events in the frame = number of '\n').
 //
+//   quarantine marker ("tombstone", decision 0013): one zstd SKIPPABLE frame that took the place
+//   of damaged bytes, byte for byte (same offset, same length), so no other frame moves:
+//       0     4  magic          uint32 LE = kTombstoneMagic (0x184D2A5E)
+//       4     4  payload_bytes  uint32 LE = length of the damaged region − 8
+//     payload, as far as it fits (the rest zero):
+//       8    20  "ARCHIVIST-QUARANTINE"
+//      28     1  version        uint8 = 1
+//      29     3  reserved       zero
+//      32     8  offset         uint64 LE, where the damaged bytes were (= this marker's offset)
+//      40     8  length         uint64 LE, how many (= this marker's length)
+//      48     2  name_bytes     uint16 LE, then the quarantine entry's name (archive/quarantine/)
+//   A damaged region is at least kMinTombstoneBytes long; readers skip markers like any
+//   skippable frame (zstd tools do too).
+//
 // A frame is addressed by FrameRef{segment, offset of its first byte, compressed length}.
 // verify's per-frame checksum (not stored in the file; the index keeps it) is the first 8 bytes,
 // big-endian, of SHA-256 over the frame's uncompressed content.
@@ -54,6 +68,11 @@ inline constexpr uint64_t kMaxFrameBytes = 64ull << 20;            // uncompress
 inline constexpr int kSegmentNumberDigits = 6;
 inline constexpr std::string_view kSegmentPrefix = "segment-";
 inline constexpr std::string_view kSegmentSuffix = ".jsonl.zst";
+inline constexpr uint32_t kTombstoneMagic = 0x184D2A5E;
+inline constexpr char kTombstoneAscii[] = "ARCHIVIST-QUARANTINE";  // 20 bytes on disk
+inline constexpr size_t kTombstoneAsciiBytes = 20;
+inline constexpr uint64_t kMinTombstoneBytes = 8;                   // magic + payload size
+inline constexpr uint32_t kZstdFrameMagic = 0xFD2FB528;
 
 struct SegmentHeader {
     uint8_t version = kFormatVersion;
@@ -64,6 +83,13 @@ struct SegmentHeader {
 
 // The exact kHeaderBytes bytes this version writes.
 std::string encodeSegmentHeader(uint32_t segment, int64_t created_at_s);
+
+inline constexpr uint64_t kMaxTombstoneBytes = 0xFFFFFFFFull + kMinTombstoneBytes;  // one marker
+// The start of the quarantine marker that replaces `length` (kMinTombstoneBytes…kMaxTombstoneBytes)
+// damaged bytes at `offset`, naming the quarantine entry `entry_name`: the returned bytes are
+// followed by `length` − their size zero bytes (the caller streams those). A longer region is
+// covered by consecutive markers.
+std::string encodeTombstoneStart(uint64_t offset, uint64_t length, std::string_view entry_name);
 
 // Parses the header at the start of `bytes` (which may hold more than the header).
 // Errors: "torn" when `bytes` is a strict prefix of a plausible header (too short to decide),

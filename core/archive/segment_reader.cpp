@@ -20,8 +20,10 @@ namespace {
 
 constexpr size_t kReadChunkBytes = 1 << 20;
 
-// Largest compressed frame we accept: what ZSTD_compress2 can produce for kMaxFrameBytes.
-size_t maxCompressedFrameBytes() { return ZSTD_compressBound(kMaxFrameBytes); }
+uint32_t getLe32(const char* p) {
+    const auto* u = reinterpret_cast<const unsigned char*>(p);
+    return uint32_t(u[0]) | uint32_t(u[1]) << 8 | uint32_t(u[2]) << 16 | uint32_t(u[3]) << 24;
+}
 
 // Reads exactly n bytes at offset or reports why not. Returns bytes read (< n only at EOF).
 ssize_t preadFull(int fd, char* buf, size_t n, uint64_t offset) {
@@ -40,7 +42,7 @@ ssize_t preadFull(int fd, char* buf, size_t n, uint64_t offset) {
 
 enum class Verdict { Ok, Torn, Corrupt };
 
-constexpr uint32_t kZstdMagic = 0xFD2FB528;
+constexpr uint32_t kZstdMagic = kZstdFrameMagic;
 constexpr size_t kZstdFrameHeaderMaxBytes = 18;  // RFC 8878: 4 magic + 14
 
 // Inspects the frame header at `p` (avail bytes, at_eof = nothing follows them in the file).
@@ -139,6 +141,8 @@ struct DCtxDeleter {
 
 }  // namespace
 
+size_t maxCompressedFrameBytes() { return ZSTD_compressBound(kMaxFrameBytes); }
+
 // ---------------------------------------------------------------- SegmentReader
 
 SegmentReader::SegmentReader() = default;
@@ -163,6 +167,8 @@ Expected<void> SegmentReader::open(const std::filesystem::path& path, uint32_t s
     m_stopOffset = 0;
     m_stopMessage.clear();
     m_ioError = false;
+    m_tombstones = 0;
+    m_tombstoneBytes = 0;
     if (!m_dctx) {
         m_dctx = ZSTD_createDCtx();
         if (!m_dctx) return makeError("io", "zstd: cannot allocate a decompression context");
@@ -243,44 +249,130 @@ bool SegmentReader::stopAt(ScanStop stop, uint64_t offset, std::string message) 
     return false;
 }
 
-bool SegmentReader::next(Frame& out) {
-    if (m_fd < 0) return stopAt(ScanStop::Corrupt, m_pos, "segment is not open");
-    if (m_stop != ScanStop::End || !m_stopMessage.empty()) return false;  // already stopped
-    const uint64_t pos = m_pos;
-    if (pos == m_fileBytes) return stopAt(ScanStop::End, pos, {});
-    if (pos > m_fileBytes) return stopAt(ScanStop::Torn, pos, "offset is past the end of the file");
-    if (pos < m_firstFrameOffset) return stopAt(ScanStop::Corrupt, pos, "offset is inside the segment header");
+SegmentReader::At SegmentReader::inspect(uint64_t pos, Frame* out, uint64_t& length, std::string& why) {
     const uint64_t remaining = m_fileBytes - pos;
-
     size_t avail = ensure(pos, kZstdFrameHeaderMaxBytes);
-    if (m_ioError) return stopAt(ScanStop::Corrupt, pos, "read error: " + m_stopMessage);
-    uint64_t contentBytes = 0;
-    std::string why;
-    switch (checkFrameHeader(m_buf.data() + (pos - m_bufStart), avail, avail == remaining, contentBytes, why)) {
-    case Verdict::Ok: break;
-    case Verdict::Torn: return stopAt(ScanStop::Torn, pos, why);
-    case Verdict::Corrupt: return stopAt(ScanStop::Corrupt, pos, why);
+    if (m_ioError) {
+        why = "read error: " + m_stopMessage;
+        return At::Corrupt;
     }
-
+    const char* p = m_buf.data() + (pos - m_bufStart);
+    if (avail >= 4 && getLe32(p) == kTombstoneMagic) {
+        // A marker is written whole (the segment is replaced by rename), so it is never torn.
+        if (avail < 8) {
+            why = "quarantine marker is cut short";
+            return At::Corrupt;
+        }
+        length = kMinTombstoneBytes + getLe32(p + 4);
+        if (length > remaining) {
+            why = "quarantine marker runs past the end of the file";
+            return At::Corrupt;
+        }
+        return At::Tombstone;
+    }
+    uint64_t contentBytes = 0;
+    switch (checkFrameHeader(p, avail, avail == remaining, contentBytes, why)) {
+    case Verdict::Ok: break;
+    case Verdict::Torn: return At::Torn;
+    case Verdict::Corrupt: return At::Corrupt;
+    }
     const size_t bound = std::min(ZSTD_compressBound(size_t(contentBytes)), maxCompressedFrameBytes());
     const size_t want = size_t(std::min<uint64_t>(bound, remaining));
     avail = ensure(pos, want);
-    if (m_ioError) return stopAt(ScanStop::Corrupt, pos, "read error: " + m_stopMessage);
-    const char* p = m_buf.data() + (pos - m_bufStart);
+    if (m_ioError) {
+        why = "read error: " + m_stopMessage;
+        return At::Corrupt;
+    }
+    p = m_buf.data() + (pos - m_bufStart);
     const size_t csize = ZSTD_findFrameCompressedSize(p, avail);
     if (ZSTD_isError(csize)) {
         if (ZSTD_getErrorCode(csize) == ZSTD_error_srcSize_wrong && uint64_t(avail) == m_fileBytes - pos &&
-            avail < bound)
-            return stopAt(ScanStop::Torn, pos, "incomplete frame at end of file");
-        return stopAt(ScanStop::Corrupt, pos, std::string("frame structure is invalid: ") + ZSTD_getErrorName(csize));
+            avail < bound) {
+            why = "incomplete frame at end of file";
+            return At::Torn;
+        }
+        why = std::string("frame structure is invalid: ") + ZSTD_getErrorName(csize);
+        return At::Corrupt;
     }
-    if (!decodeFrame(m_dctx, std::string_view(p, csize), contentBytes, out.text, why))
-        return stopAt(ScanStop::Corrupt, pos, why);
+    std::string scratch;
+    std::string& text = out ? out->text : scratch;
+    if (!decodeFrame(m_dctx, std::string_view(p, csize), contentBytes, text, why)) return At::Corrupt;
+    length = csize;
+    if (out) {
+        out->ref = FrameRef{m_segment, pos, uint32_t(csize)};
+        out->events = uint32_t(std::count(out->text.begin(), out->text.end(), '\n'));
+        out->checksum = frameChecksum(out->text);
+    }
+    return At::Frame;
+}
 
-    out.ref = FrameRef{m_segment, pos, uint32_t(csize)};
-    out.events = uint32_t(std::count(out.text.begin(), out.text.end(), '\n'));
-    out.checksum = frameChecksum(out.text);
-    m_pos = pos + csize;
+bool SegmentReader::next(Frame& out) {
+    if (m_fd < 0) return stopAt(ScanStop::Corrupt, m_pos, "segment is not open");
+    if (m_stop != ScanStop::End || !m_stopMessage.empty()) return false;  // already stopped
+    for (;;) {
+        const uint64_t pos = m_pos;
+        if (pos == m_fileBytes) return stopAt(ScanStop::End, pos, {});
+        if (pos > m_fileBytes) return stopAt(ScanStop::Torn, pos, "offset is past the end of the file");
+        if (pos < m_firstFrameOffset) return stopAt(ScanStop::Corrupt, pos, "offset is inside the segment header");
+        uint64_t length = 0;
+        std::string why;
+        switch (inspect(pos, &out, length, why)) {
+        case At::Frame: m_pos = pos + length; return true;
+        case At::Tombstone:
+            ++m_tombstones;
+            m_tombstoneBytes += length;
+            m_pos = pos + length;
+            continue;
+        case At::Torn: return stopAt(ScanStop::Torn, pos, why);
+        case At::Corrupt: return stopAt(ScanStop::Corrupt, pos, why);
+        }
+    }
+}
+
+uint64_t SegmentReader::resync(uint64_t after) {
+    uint64_t pos = std::max(after + 1, m_firstFrameOffset);
+    while (pos + 4 <= m_fileBytes) {
+        const size_t avail = ensure(pos, kReadChunkBytes);
+        if (m_ioError || avail < 4) break;
+        const char* p = m_buf.data() + (pos - m_bufStart);
+        size_t found = avail;
+        for (size_t i = 0; i + 4 <= avail; ++i) {
+            const uint32_t magic = getLe32(p + i);
+            if (magic == kZstdFrameMagic || magic == kTombstoneMagic) {
+                found = i;
+                break;
+            }
+        }
+        if (found == avail) {
+            pos += avail - 3;
+            continue;
+        }
+        const uint64_t candidate = pos + found;
+        uint64_t length = 0;
+        std::string why;
+        const At at = inspect(candidate, nullptr, length, why);
+        if (m_ioError) break;
+        if (at == At::Frame || at == At::Tombstone) return candidate;
+        pos = candidate + 1;
+    }
+    return m_fileBytes;
+}
+
+std::string SegmentReader::peek(uint64_t offset, size_t n) {
+    const size_t avail = ensure(offset, n);
+    if (m_ioError || avail == 0) return {};
+    return std::string(m_buf.data() + (offset - m_bufStart), avail);
+}
+
+bool SegmentReader::zeroFrom(uint64_t offset) {
+    for (uint64_t pos = offset; pos < m_fileBytes;) {
+        const size_t avail = ensure(pos, kReadChunkBytes);
+        if (m_ioError || avail == 0) return false;
+        const char* p = m_buf.data() + (pos - m_bufStart);
+        for (size_t i = 0; i < avail; ++i)
+            if (p[i] != 0) return false;
+        pos += avail;
+    }
     return true;
 }
 
@@ -304,6 +396,9 @@ Expected<std::string> readFrame(const std::filesystem::path& dir, const FrameRef
 
     uint64_t contentBytes = 0;
     std::string why;
+    if (compressed.size() >= 4 && getLe32(compressed.data()) == kTombstoneMagic)
+        return makeError("corrupt", where + ": the frame was damaged and has been quarantined "
+                                            "(archive/quarantine/; run `archivist salvage`)");
     if (checkFrameHeader(compressed.data(), compressed.size(), true, contentBytes, why) != Verdict::Ok)
         return makeError("corrupt", where + ": " + why);
     const size_t csize = ZSTD_findFrameCompressedSize(compressed.data(), compressed.size());

@@ -26,7 +26,7 @@ struct Frame {
 
 // End: clean end of file. Torn: an incomplete frame at end of file (a crash mid-append).
 // Corrupt: a frame that does not decode, fails its checksum, breaks the frame rules, or exceeds
-// the size limits.
+// the size limits. Quarantine markers (segment_format.h) are skipped, never a stop.
 enum class ScanStop : uint8_t { End, Torn, Corrupt };
 
 // Thread: any (one reader per thread). Sees the file as it was at open() (its size then).
@@ -41,9 +41,22 @@ public:
     // file cannot be read) and positions at the first frame.
     Expected<void> open(const std::filesystem::path& path, uint32_t segment);
     void seek(uint64_t offset);  // next frame starts here (0 = first frame after header)
-    // Reads the next frame. Returns true with `out` filled, or false at a stop (see stop()/stopOffset()).
+    // Reads the next frame, skipping quarantine markers. Returns true with `out` filled, or false at
+    // a stop (see stop()/stopOffset()).
     // Memory: one frame at a time; frames larger than kMaxFrameBytes (64 MiB uncompressed) → Corrupt.
     bool next(Frame& out);
+    // After a Torn/Corrupt stop: the first offset after `after` where a complete, valid frame (or a
+    // quarantine marker) starts — found by scanning for the zstd frame magic and test-decoding each
+    // candidate — or fileBytes() when there is none. Does not move the reader (seek() does).
+    // A read error ends the scan at fileBytes() with readFailed() set.
+    uint64_t resync(uint64_t after);
+    // True when every byte from `offset` to the end of the file is zero (a file extended by a
+    // crash before its data reached the disk).
+    bool zeroFrom(uint64_t offset);
+    // Up to n bytes of the file at offset (fewer at its end or on a read error).
+    std::string peek(uint64_t offset, size_t n);
+    uint64_t tombstonesSkipped() const { return m_tombstones; }       // since open()
+    uint64_t tombstoneBytesSkipped() const { return m_tombstoneBytes; }
     ScanStop stop() const { return m_stop; }
     uint64_t stopOffset() const { return m_stopOffset; }  // where the offending frame starts (End: file size)
     std::string stopMessage() const { return m_stopMessage; }
@@ -55,6 +68,10 @@ public:
     bool readFailed() const { return m_ioError; }
 
 private:
+    enum class At { Frame, Tombstone, Torn, Corrupt };
+    // What starts at `pos`: a valid frame (decoded into *out when given) or a marker, with its
+    // `length`; or why not.
+    At inspect(uint64_t pos, Frame* out, uint64_t& length, std::string& why);
     size_t ensure(uint64_t offset, size_t want);  // bytes available at offset (≤ want), reading as needed
     bool stopAt(ScanStop stop, uint64_t offset, std::string message);
     void closeFile();
@@ -73,7 +90,12 @@ private:
     bool m_ioError = false;
     uint64_t m_stopOffset = 0;
     std::string m_stopMessage;
+    uint64_t m_tombstones = 0;
+    uint64_t m_tombstoneBytes = 0;
 };
+
+// Largest compressed frame a reader accepts: what zstd can produce for kMaxFrameBytes.
+size_t maxCompressedFrameBytes();
 
 // Random access: decompress the frame at ref (checks length and zstd checksum).
 // Errors: "io" (cannot open/read), "corrupt" (not exactly one valid frame of ref.length bytes).

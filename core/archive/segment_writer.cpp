@@ -11,6 +11,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "core/archive/quarantine.h"
 #include "core/archive/segment_format.h"
 
 namespace archivist::archive {
@@ -173,7 +174,20 @@ Expected<void> ArchiveWriter::repairTail() {
     return {};
 }
 
+Expected<void> ArchiveWriter::checkFreeSpace(uint64_t frame_bytes) {
+    if (m_opts.min_free_bytes == 0) return {};
+    auto avail = m_fs->availableBytes(m_dir);
+    if (!avail) return {};  // cannot tell: the write itself will say if the disk is full
+    if (*avail >= m_opts.min_free_bytes + frame_bytes) return {};
+    auto mib = [](uint64_t b) { return std::to_string((b + (1u << 19)) >> 20) + " MiB"; };
+    return makeError("disk_full", "only " + mib(*avail) + " free for " + m_dir.string() +
+                                      ", below the low-disk threshold of " + mib(m_opts.min_free_bytes) +
+                                      " (min_free_bytes in config.json); intake is paused until space is freed");
+}
+
 Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t events) {
+    std::lock_guard lock(m_fileMutex);
+    if (auto r = reopenIfReplaced(); !r) return r.error();
     if (!m_file) return usage("the archive writer is not open");
     if (jsonl.empty()) return usage("empty frame");
     if (jsonl.back() != '\n') return usage("frame does not end in a newline");
@@ -190,6 +204,7 @@ Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t e
     if (m_out.size() < bound) m_out.resize(bound);
     const size_t csize = ZSTD_compress2(m_cctx, m_out.data(), m_out.size(), jsonl.data(), jsonl.size());
     if (ZSTD_isError(csize)) return makeError("io", std::string("zstd compression failed: ") + ZSTD_getErrorName(csize));
+    if (auto space = checkFreeSpace(csize); !space) return space.error();
 
     const uint64_t before = m_goodSize;
     auto r = m_file->append(std::string_view(m_out.data(), csize));
@@ -216,14 +231,20 @@ Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t e
 }
 
 bool ArchiveWriter::shouldSeal() const {
-    if (!m_file || m_goodSize <= m_firstFrameOffset) return false;
+    std::lock_guard lock(m_fileMutex);
+    if ((!m_file && !m_reopen) || m_goodSize <= m_firstFrameOffset) return false;
     if (m_goodSize >= m_opts.seal_bytes) return true;
     return nowUnixSeconds() - m_createdAt >= m_opts.seal_age_s;
 }
 
-uint64_t ArchiveWriter::openSegmentBytes() const { return m_file ? m_goodSize : 0; }
+uint64_t ArchiveWriter::openSegmentBytes() const {
+    std::lock_guard lock(m_fileMutex);
+    return m_file || m_reopen ? m_goodSize : 0;
+}
 
 Expected<uint32_t> ArchiveWriter::seal() {
+    std::lock_guard lock(m_fileMutex);
+    if (auto r = reopenIfReplaced(); !r) return r.error();
     if (!m_file) return makeError("usage", "archive seal: the archive writer is not open");
     auto r = repairTail();
     if (r) r = m_file->sync();
@@ -244,6 +265,8 @@ Expected<uint32_t> ArchiveWriter::seal() {
 }
 
 Expected<void> ArchiveWriter::close() {
+    std::lock_guard lock(m_fileMutex);
+    m_reopen = false;
     if (!m_file) return {};
     auto r = repairTail();
     if (r) r = m_file->sync();
@@ -251,6 +274,36 @@ Expected<void> ArchiveWriter::close() {
     m_file.reset();
     if (!r) return r;
     return c;
+}
+
+}  // namespace archivist::archive
+
+namespace archivist::archive {
+
+Expected<QuarantineEntry> ArchiveWriter::quarantine(const DamagedRegion& region, int64_t indexed_events) {
+    std::lock_guard lock(m_fileMutex);
+    if (!m_file || region.segment != m_segment) return quarantineRegion(m_dir, region, indexed_events, m_fs);
+    // The open segment: rewrite what is durable, then append to the new file.
+    if (region.offset + region.length > m_goodSize)
+        return makeError("usage", "quarantine: the region ends past the durable end of the open segment");
+    auto q = quarantineRegion(m_dir, region, indexed_events, m_fs, m_goodSize);
+    if (!q) return q;
+    // Whatever happened, the descriptor may now name the replaced file: never append through it.
+    (void)m_file->close();
+    m_file.reset();
+    m_reopen = true;
+    (void)reopenIfReplaced();  // a failure is retried (and reported) by the next append
+    return q;
+}
+
+Expected<void> ArchiveWriter::reopenIfReplaced() {
+    if (!m_reopen) return {};
+    auto reopened = m_fs->openAppend(segmentPath(m_dir, m_segment));
+    if (!reopened) return reopened.error();
+    m_file = std::move(*reopened);
+    m_reopen = false;
+    m_needsRepair = m_file->size() != m_goodSize;
+    return {};
 }
 
 }  // namespace archivist::archive

@@ -3,10 +3,11 @@
 // Layout: core/archive/segment_format.h. Durability contract: when append() returns success (and
 // opts.sync is on) the frame is on disk; on failure no byte of it remains in the file.
 // Thread: writer only (one ArchiveWriter per archive directory; the directory lock is the
-// caller's business).
+// caller's business) — except quarantine(), which any thread may call while the writer runs.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,13 @@ struct ArchiveOptions {
     int64_t seal_age_s = 7 * 86400;
     int zstd_level = 3;
     bool sync = true;  // fdatasync after every frame (off only for tests/benchmarks)
+    // Low-disk threshold: append() refuses ("disk_full") while fewer bytes than this would stay
+    // free on the archive's file system, so intake pauses before the disk is full. 0 = off.
+    uint64_t min_free_bytes = 0;
 };
+
+struct DamagedRegion;
+struct QuarantineEntry;
 
 class ArchiveWriter {
 public:
@@ -55,6 +62,12 @@ public:
     uint32_t openSegment() const { return m_segment; }
     uint64_t openSegmentBytes() const;
     Expected<void> close();  // sync + close (shutdown); idempotent
+    // Quarantines a damaged region of any segment of this archive (core/archive/quarantine.h)
+    // while the writer may be appending: serialised with append()/seal(); when the region is in the
+    // open segment, the file is reopened after the rewrite and appends continue at its end.
+    // Thread: any. Errors: those of quarantineRegion, "usage" when the region lies past the
+    // writer's durable end.
+    Expected<QuarantineEntry> quarantine(const DamagedRegion& region, int64_t indexed_events);
     const std::filesystem::path& dir() const { return m_dir; }
     // Errors closing a sealed segment's descriptor after its successful sync (data is durable).
     uint64_t closeErrors() const { return m_closeErrors; }
@@ -64,6 +77,8 @@ private:
     // Writes and syncs a new segment's header (and the directory); on failure the file is emptied.
     Expected<void> writeHeader(WritableFile& file, uint32_t segment, int64_t created_at_s);
     Expected<void> repairTail();
+    Expected<void> checkFreeSpace(uint64_t frame_bytes);
+    Expected<void> reopenIfReplaced();  // after quarantine() replaced the open segment's file
 
     std::filesystem::path m_dir;
     ArchiveOptions m_opts;
@@ -77,6 +92,8 @@ private:
     uint64_t m_goodSize = 0;     // file size after the last successful append
     bool m_needsRepair = false;  // a failed append left bytes past m_goodSize
     uint64_t m_closeErrors = 0;
+    bool m_reopen = false;   // quarantine() replaced the open segment: reopen before writing
+    mutable std::mutex m_fileMutex;  // append/seal/close vs quarantine() from another thread
 };
 
 std::filesystem::path segmentPath(const std::filesystem::path& dir, uint32_t segment);

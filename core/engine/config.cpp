@@ -153,6 +153,10 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             auto n = number(file, v, "rate_bytes_per_s", uint64_t(1) << 40);
             if (!n) return n.error();
             cfg.rate_bytes_per_s = *n;
+        } else if (key == "min_free_bytes") {
+            auto n = number(file, v, "min_free_bytes", uint64_t(1) << 50);
+            if (!n) return n.error();
+            cfg.min_free_bytes = *n;
         } else if (key == "filter") {
             if (v.type != pj::Type::Object) return configError(file, "\"filter\" must be a NIP-01 filter object");
             auto f = protocol::parseFilter(v.raw);
@@ -226,6 +230,7 @@ std::string configToJson(const EngineConfig& cfg) {
     num("network_threads", cfg.network_threads);
     num("rate_events_per_s", cfg.rate_events_per_s);
     num("rate_bytes_per_s", cfg.rate_bytes_per_s);
+    num("min_free_bytes", cfg.min_free_bytes);
     if (!cfg.filter_json.empty()) out += "  \"filter\": " + cfg.filter_json + ",\n";
     out += "  \"metrics_listen\": ";
     pj::appendQuoted(out, cfg.metrics_listen);

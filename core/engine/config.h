@@ -42,6 +42,9 @@ struct EngineConfig {
     std::string filter_json;                   // NIP-01 filter of what to archive ("" = everything)
     std::string metrics_listen;
     ClickHouseConfig clickhouse;
+    // Low-disk threshold: intake pauses while less than this is free in the data directory's file
+    // system (the console and --headless resume by themselves once space is freed; import stops).
+    uint64_t min_free_bytes = uint64_t(1) << 30;
 
     bool operator==(const EngineConfig&) const = default;
 };

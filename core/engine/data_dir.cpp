@@ -19,6 +19,23 @@ DataDirPaths::DataDirPaths(std::filesystem::path dir)
       relays(root / "relays.sqlite"),
       config(root / "config.json") {}
 
+std::vector<std::filesystem::path> sqliteFileSet(const std::filesystem::path& db) {
+    std::vector<std::filesystem::path> out{db};
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) out.emplace_back(db.string() + suffix);
+    return out;
+}
+
+std::vector<std::filesystem::path> DataDirPaths::indexDatabases() const { return {index}; }
+
+std::vector<std::filesystem::path> DataDirPaths::indexFiles() const {
+    std::vector<std::filesystem::path> out;
+    for (const auto& db : indexDatabases())
+        for (auto& f : sqliteFileSet(db)) out.push_back(std::move(f));
+    return out;
+}
+
+std::vector<std::filesystem::path> DataDirPaths::relayFiles() const { return sqliteFileSet(relays); }
+
 std::filesystem::path defaultDataDir() {
     const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);
     if (base.isEmpty()) return std::filesystem::path(".archivist");

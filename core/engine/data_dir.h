@@ -7,11 +7,14 @@
 //   <dir>/index.sqlite          the derived index (+ -wal, -shm)
 //   <dir>/index.rebuild.sqlite  a live rebuild's work file (core/engine/index_rebuild.h); removed
 //                               when the rebuild ends and at every open
+//   <dir>/relays.sqlite         the relay directory (not derived: kept across index rebuilds)
+//   <dir>/<file>.corrupt-<UTC>  a damaged index or relay directory set aside (core/engine/db_health.h)
 //
 // The lock is an advisory flock on LOCK: the kernel releases it when the process dies, so a lock
 // left by a killed process never blocks the next start, and a second live process gets a clear
 // error naming the holder's pid instead of corrupting anything.
 #include <filesystem>
+#include <vector>
 
 #include "core/util/expected.h"
 
@@ -26,7 +29,18 @@ struct DataDirPaths {
     std::filesystem::path relays;   // root/relays.sqlite (relay directory, cursors, gaps: not derived from the archive)
     std::filesystem::path config;   // root/config.json (optional)
     explicit DataDirPaths(std::filesystem::path dir);
+
+    // The one place that knows which files make up the derived index: its SQLite databases
+    // (checked at open) and every file belonging to it (databases plus their -wal/-shm/-journal),
+    // which is what is set aside when the index is found damaged. A new index layout changes these.
+    std::vector<std::filesystem::path> indexDatabases() const;
+    std::vector<std::filesystem::path> indexFiles() const;
+    // The relay directory's database and its companion files.
+    std::vector<std::filesystem::path> relayFiles() const;
 };
+
+// A SQLite database file with its -wal, -shm and -journal companions.
+std::vector<std::filesystem::path> sqliteFileSet(const std::filesystem::path& db);
 
 // The platform default: $XDG_DATA_HOME/archivist (QStandardPaths::GenericDataLocation + "archivist").
 std::filesystem::path defaultDataDir();

@@ -173,6 +173,11 @@ public:
     // a job (jobProgress("reindex", …), jobFinished("reindex", ok, report)); the old index serves
     // until the new one replaces it. cancelJob() cancels it and leaves the index unchanged.
     virtual void startReindex() = 0;
+    // Salvage (core/engine/salvage.h): finds damaged archive bytes, quarantines them, and stores
+    // again every event they still hold; the index is rebuilt if it held events there. A job
+    // (jobProgress("salvage", …), jobFinished("salvage", ok, report)); relay intake is held while
+    // it runs. accept_loss marks quarantine entries that cannot be read as accepted losses.
+    virtual void startSalvage(bool accept_loss) = 0;
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/archive/segment_reader.h"
+#include "core/engine/db_health.h"
 #include "core/engine/import_job.h"
 #include "core/engine/incident_rules.h"
 #include "core/engine/index_rebuild.h"
@@ -51,13 +52,29 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::DirectoryPage>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
-    auto store = Store::open(data_dir, so, metrics);
+    so.archive.min_free_bytes = options.config.min_free_bytes;
+    so.open_progress = options.open_progress;
+    OpenReport opened;
+    auto store = Store::open(data_dir, so, metrics, &opened);
     if (!store) return store.error();
     auto stats = storeStats(**store);
     if (!stats) return stats.error();
     std::unique_ptr<EngineImpl> e(new EngineImpl(std::move(*store), options, metrics, parent));
     e->m_incidents = std::make_unique<observe::IncidentLog>(observe::IncidentLog::kDefaultCapacity, &metrics);
     e->m_ruleState = std::make_unique<IncidentRuleState>();
+    // What opening found: shown in the Incidents panel from the first snapshot on.
+    if (!opened.index_damage.empty())
+        e->raiseIncident(observe::IncidentKind::DataSetAside, observe::IncidentSeverity::Warning,
+                         "the index was damaged (" + opened.index_damage + "); it was moved to " +
+                             opened.index_set_aside + " and rebuilt from the archive");
+    for (const auto& q : opened.recovery.quarantined)
+        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
+                         "damaged archive bytes quarantined: " + archive::describeEntry(q));
+    if (opened.quarantine_pending)
+        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
+                         std::to_string(opened.quarantine_pending) +
+                             " quarantined region(s) of the archive await salvage (File → Salvage…); the rest of "
+                             "the archive is served as usual");
     // Same name and labels as the commit writer's: the registry hands back the same histogram.
     e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     e->m_eventsAtOpen = stats->events;
@@ -144,15 +161,24 @@ Expected<void> EngineImpl::shutdown() {
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
     if (m_chSink) m_chSink->stop();  // an unacknowledged batch stays pending: checked at the next start
     m_metrics.removeGaugeFns(this);
-    auto stored = m_store->shutdown(std::chrono::milliseconds(3000));
+    // Bounded (a signal is answered within 5 s): what is not verified within 1.5 s is let go (never
+    // acknowledged, so relays send it again), retries of a failing commit end at 3 s.
+    auto stored = m_store->shutdown(std::chrono::milliseconds(3000), std::chrono::milliseconds(1500));
     if (m_relayState) m_relayState->stop(std::chrono::milliseconds(2000));
     return stored;
 }
 
+void EngineImpl::raiseIncident(observe::IncidentKind kind, observe::IncidentSeverity severity,
+                               const std::string& message) {
+    if (m_incidents) m_incidents->raise(kind, severity, {}, message, QDateTime::currentMSecsSinceEpoch());
+}
+
 Expected<void> EngineImpl::startNetwork() {
     const EngineConfig& cfg = m_opts.config;
-    auto state = relays::RelayStateStore::open(m_store->paths().relays);
-    if (!state) return toError(state.error());
+    std::string setAside;
+    auto state = openRelayDirectory(m_store->paths(), &setAside);
+    if (!state) return state.error();
+    if (!setAside.empty()) raiseIncident(observe::IncidentKind::DataSetAside, observe::IncidentSeverity::Warning, setAside);
     // Open-time work on this thread; from start() on only the owner's thread touches the store.
     if (auto r = (*state)->directory().resetLiveStatuses(); !r)
         qCWarning(lcNet) << "relay statuses of the last run not reset:" << r.error().message.c_str();

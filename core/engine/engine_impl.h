@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,9 @@ struct EngineOptions {
     bool network = true;                   // start the relay pool
     EngineConfig config;                   // the data directory's config.json, merged with flags
     std::vector<std::string> cli_relays;   // --relay (source "cli")
+    // Progress while opening re-indexes the archive (a damaged or missing index is rebuilt before
+    // intake starts): archive bytes done of total, on the opening thread.
+    std::function<void(uint64_t done_bytes, uint64_t total_bytes)> open_progress;
 };
 
 class Store;
@@ -80,6 +84,7 @@ public:
     EngineConfig currentConfig() const override;
     void startVerify() override;
     void startReindex() override;
+    void startSalvage(bool accept_loss) override;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -92,6 +97,7 @@ private:
     // The ClickHouse sink (engine_sink.cpp): created before the store starts when configured.
     Expected<void> startSink();
     void snapshotSink(EngineSnapshot& s) const;
+    void raiseIncident(observe::IncidentKind kind, observe::IncidentSeverity severity, const std::string& message);
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);

@@ -6,12 +6,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <thread>
 
 #include "core/engine/import_job.h"
 #include "core/engine/index_rebuild.h"
 #include "core/engine/intake_gate.h"
 #include "core/engine/maintenance.h"
+#include "core/engine/salvage.h"
 #include "core/engine/store.h"
 #include "core/observe/log.h"
 
@@ -231,6 +234,70 @@ void EngineImpl::startReindex() {
         m_jobRunning.store(false);
         emit jobFinished("reindex", false, tr("The writer cannot take the rebuild now (it is stopping or busy)."));
     }
+}
+
+void EngineImpl::startSalvage(bool accept_loss) {
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("salvage", false, tr("Another job is still running."));
+        return;
+    }
+    joinJob();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    m_job = std::thread([this, accept_loss] {
+        auto post = [this](double fraction, const QString& text) {
+            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("salvage", fraction, text); },
+                                      Qt::QueuedConnection);
+        };
+        if (m_gate) m_gate->setHeld(true);
+        post(-1, tr("Pausing relay intake and committing what is in flight…"));
+        drainIntake(std::chrono::seconds(10));
+        SalvageHooks hooks;
+        hooks.rebuild_index = [this, &post](const ProgressFn&) -> Expected<void> {
+            auto done = std::make_shared<std::promise<Expected<void>>>();
+            auto future = done->get_future();
+            auto progress = [post](const RebuildProgress& p) {
+                post(p.fraction, tr("Rebuilding the index without the quarantined bytes: %1 events").arg(p.events));
+            };
+            auto finish = [done](const Expected<RebuildReport>& r) {
+                done->set_value(r ? Expected<void>{} : Expected<void>(r.error()));
+            };
+            if (!m_store->startWriterTask(std::make_unique<IndexRebuild>(m_store->paths(), progress, finish)))
+                return makeError("busy", "the writer cannot take the index rebuild now");
+            while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+                if (m_jobCancel.load()) m_store->cancelWriterTask();
+            return future.get();
+        };
+        // The engine waits out a full disk (it resumes by itself); Cancel stops it.
+        hooks.store_lines = [this](const std::string& source, std::vector<std::string>&& lines) {
+            return storeLines(*m_store, source, std::move(lines), &m_jobCancel, false);
+        };
+        auto progress = [&post](const WorkProgress& p) {
+            const double fraction = p.total ? std::min(1.0, double(p.done) / double(p.total)) : -1.0;
+            post(fraction, p.phase == "scan" ? tr("Scanning the archive for damage…")
+                                             : tr("Recovering quarantined events (%1 of %2 regions)…").arg(p.done).arg(p.total));
+        };
+        SalvageOptions options;
+        options.accept_loss = accept_loss;
+        auto r = salvageStore(*m_store, options, hooks, progress, &m_jobCancel);
+        if (m_gate) m_gate->setHeld(false);
+        bool ok = false;
+        QString summary;
+        if (!r && r.error().code == "cancelled") {
+            summary = tr("Salvage cancelled.");
+        } else if (!r) {
+            summary = tr("Salvage failed: %1").arg(QString::fromStdString(r.error().message));
+        } else {
+            ok = r->still_pending == 0;
+            for (const auto& line : describeSalvage(*r)) {
+                if (!summary.isEmpty()) summary += QStringLiteral("\n");
+                summary += QString::fromStdString(line);
+            }
+        }
+        m_jobRunning.store(false);
+        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("salvage", ok, summary); },
+                                  Qt::QueuedConnection);
+    });
 }
 
 void EngineImpl::cancelJob() {

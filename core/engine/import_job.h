@@ -2,8 +2,11 @@
 // Import of JSONL / JSONL.zst files (strfry and nak export format: one event object per line) into
 // an open Store. Blank lines are skipped; every other line is "read" and ends up stored,
 // duplicate or invalid (with a reason). Each file is its own source ("import:<file name>").
-// The call returns only when every line read has settled (committed or rejected), so the
-// summary describes durable facts.
+// The call returns when every line read has settled (committed or rejected), or early when
+// cancelled or (stop_on_disk_trouble) when the writer pauses on a full or failing disk; then
+// `stopped` says why. Counts are durable facts: "stored" counts only committed events. Lines still
+// in the pipeline when it returns early may be committed by Store::shutdown(): call
+// refreshImportCounts() after it for the final figures (not_stored = read − settled).
 // Thread: any one thread (blocks it); cancel from any thread.
 #include <array>
 #include <atomic>
@@ -31,14 +34,30 @@ struct ImportProgress {
     size_t file_count = 0;
     std::string current_file;
     bool finished = false;
+    uint64_t not_stored = 0;     // read but not settled (after an early stop)
+    std::string stopped;         // "" ran to the end; "cancelled"; or the writer's error (disk)
+    bool writer_paused = false;  // the writer is retrying a failed commit (intake paused)
+    std::string writer_error;
+    // Each file's source and its counters when the import started (for refreshImportCounts).
+    struct Baseline {
+        ingest::SourceId id = 0;
+        ingest::SourceSnapshot base;
+    };
+    std::vector<Baseline> sources;
 };
 
-// The `import --json` object: read, stored, duplicate, invalid, invalid_by_reason (+ seconds).
+// Recomputes stored/duplicate/invalid and not_stored from the source counters (e.g. after
+// Store::shutdown() committed what was in flight).
+void refreshImportCounts(ImportProgress& p, const ingest::SourceTable& table);
+
+// The `import --json` object: read, stored, duplicate, invalid, not_stored, invalid_by_reason (+ seconds).
 std::string importSummaryJson(const ImportProgress& p);
 
 // progress is called about every `progress_interval_ms` and once at the end (finished = true).
+// Errors: "io" for an unreadable input or a writer that stopped, "capacity" for the source table.
 Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>& files,
                                    const std::function<void(const ImportProgress&)>& progress,
-                                   const std::atomic<bool>* cancel = nullptr, int progress_interval_ms = 1000);
+                                   const std::atomic<bool>* cancel = nullptr, int progress_interval_ms = 1000,
+                                   bool stop_on_disk_trouble = false);
 
 }  // namespace archivist::engine

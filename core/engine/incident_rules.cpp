@@ -125,6 +125,12 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
         raise(IncidentKind::RelayStateWriteErrors, IncidentSeverity::Critical, {},
               std::to_string(n) + " failed writes of relay state (kept, retried)" +
                   (cur.relay_state_last_error.isEmpty() ? std::string() : ": " + cur.relay_state_last_error.toStdString()));
+    // Intake paused (a level rule): the writer cannot commit, so relays and imports wait.
+    if (cur.writer_paused && !state.intake_paused)
+        raise(IncidentKind::IntakePaused, IncidentSeverity::Critical, {},
+              "intake paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()) +
+                  " — relays wait and nothing is dropped; archiving resumes by itself once writing succeeds again");
+    state.intake_paused = cur.writer_paused;
 
     if (const auto n = grew(prev.write_errors_total, cur.write_errors_total); n >= t.write_errors_per_tick && n > 0)
         raise(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},

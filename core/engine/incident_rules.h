@@ -10,8 +10,8 @@
 // - Rate rules (flooding, rate limited, invalid signatures, auth failures, address refusals,
 //   slow commits, write errors, relay-state write errors, events off subscription) compare counters between the two snapshots and yield one
 //   occurrence per tick in which they grew past the threshold. Level rules (stalled, queue near
-//   capacity, low disk) yield one occurrence when the condition starts, and again only after it
-//   ended and started anew.
+//   capacity, low disk, intake paused) yield one occurrence when the condition starts, and again
+//   only after it ended and started anew.
 // - A relay that is absent from the previous snapshot (new, or the first tick) has no deltas.
 // Thread: any (no shared state; the rule state belongs to the caller).
 #include <QString>
@@ -62,6 +62,7 @@ struct IncidentRuleState {
     bool low_disk = false;
     bool sink_failing = false;
     bool sink_behind = false;
+    bool intake_paused = false;
 };
 
 struct RaisedIncident {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/archive/quarantine.h"
 #include "core/archive/segment_reader.h"
 #include "core/archive/segment_writer.h"
 #include "core/engine/frame_indexer.h"
@@ -98,7 +99,29 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
             continue;
         }
         archive::Frame frame;
-        while (sr.next(frame)) {
+        // At a stop: damage is reported and the check goes on after it (the frames behind it are
+        // checked too); false at the end of the segment.
+        auto goOnAfterStop = [&] {
+            if (sr.stop() == archive::ScanStop::End) return false;
+            if (sr.readFailed()) {
+                problem("segment " + std::to_string(seg) + ": read error at offset " + std::to_string(sr.stopOffset()) +
+                        ": " + sr.stopMessage());
+                return false;
+            }
+            const auto region = archive::describeDamage(sr, seg);
+            ++rep.damaged_regions;
+            problem("segment " + std::to_string(seg) + ": " + region.why + " at offset " + std::to_string(region.offset) +
+                    " — " + std::to_string(region.length) + " damaged bytes" +
+                    (region.at_end ? " up to the end of the file" : " up to the next intact frame") +
+                    " (run `archivist salvage` to quarantine them and recover what they hold)");
+            sr.seek(region.offset + region.length);
+            return true;
+        };
+        for (;;) {
+            if (!sr.next(frame)) {
+                if (goOnAfterStop()) continue;
+                break;
+            }
             if (cancelled(cancel)) return makeError("cancelled", "verify cancelled");
             ++rep.frames;
             const FrameKey key{frame.ref.segment, frame.ref.offset};
@@ -135,9 +158,21 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
             }
             tick.set(rep.archived_events, rep.indexed_events);
         }
-        if (sr.stop() != archive::ScanStop::End)
-            problem("segment " + std::to_string(seg) + ": " + sr.stopMessage() + " at offset " +
-                    std::to_string(sr.stopOffset()));
+    }
+    auto quarantine = archive::listQuarantine(store.paths().archive);
+    if (!quarantine) problem("quarantine: " + quarantine.error().message);
+    for (const auto& e : quarantine ? *quarantine : std::vector<archive::QuarantineEntry>{}) {
+        if (e.state == archive::QuarantineState::Pending) {
+            ++rep.quarantine_pending;
+            problem("quarantined, awaiting salvage: " + archive::describeEntry(e) +
+                    " (run `archivist salvage`, or `archivist salvage --accept-loss` if it cannot be read)");
+        } else {
+            ++rep.quarantine_done;
+            rep.notes.push_back(std::string("quarantine ") + archive::quarantineStateName(e.state) + ": " +
+                                archive::describeEntry(e) + " — " + std::to_string(e.recovered_events) +
+                                " events recovered, " + (e.lost_is_estimate ? "about " : "") +
+                                std::to_string(e.lost_events) + " lost");
+        }
     }
     for (const auto& [key, row] : indexedFrames)
         if (!seenFrames.count(key)) problem("indexed frame at " + describe(row.frame.ref) + " is missing from the archive");
@@ -175,14 +210,17 @@ Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, c
                                           bytes += frame.ref.length;
                                           tick.set(bytes, totalBytes);
                                           return {};
-                                      });
+                                      },
+                                      store.fileSystem());
     if (!recovered) return recovered.error();
+    rep.recovery = *recovered;
     tick.set(totalBytes, totalBytes, true);
     return rep;
 }
 
 Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter>& filters, std::FILE* out,
-                                const ProgressFn& progress, const std::atomic<bool>* cancel, const std::string& seen_by) {
+                                const ProgressFn& progress, const std::atomic<bool>* cancel, const std::string& seen_by,
+                                uint64_t* skipped_damaged) {
     auto reader = index::IndexReader::open(store.paths().index);
     if (!reader) return reader.error();
     auto total = seen_by.empty() ? (*reader)->count(filters) : (*reader)->countSeenBy(filters, seen_by);
@@ -206,9 +244,19 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
         for (size_t i = 0; i < page->size(); ++i)
             byFrame[FrameKey{(*page)[i].frame.segment, (*page)[i].frame.offset}].push_back(i);
         std::vector<std::string> lines(page->size());
+        std::vector<bool> skip(page->size(), false);
         for (const auto& [key, rows] : byFrame) {
             auto text = archive::readFrame(store.paths().archive, (*page)[rows.front()].frame);
-            if (!text) return text.error();
+            if (!text && text.error().code == "corrupt" && skipped_damaged) {
+                for (size_t i : rows) skip[i] = true;
+                *skipped_damaged += rows.size();
+                continue;
+            }
+            if (!text) {
+                if (text.error().code != "corrupt") return text.error();
+                return makeError("corrupt", text.error().message +
+                                                " (run `archivist salvage`, or export around the damage with --skip-damaged)");
+            }
             const auto split = splitLines(*text);
             for (size_t i : rows) {
                 const auto& row = (*page)[i];
@@ -219,6 +267,7 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
             }
         }
         for (size_t i = 0; i < lines.size(); ++i) {
+            if (skip[i]) continue;
             const std::string& line = lines[i];
             if (!recheck.empty()) {
                 protocol::Event ev;

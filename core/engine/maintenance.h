@@ -34,11 +34,17 @@ struct VerifyReport {
     uint64_t problems = 0;
     std::vector<std::string> details;  // first kMaxDetails problems, human readable
     static constexpr size_t kMaxDetails = 100;
+    uint64_t damaged_regions = 0;      // damage found in the segments (not yet quarantined)
+    uint64_t quarantine_pending = 0;   // quarantine entries awaiting salvage (each is a problem)
+    uint64_t quarantine_done = 0;      // salvaged or accepted entries (listed in notes, not problems)
+    std::vector<std::string> notes;    // quarantine entries that need nothing more, human readable
     bool ok() const { return problems == 0; }
 };
 // Archive ↔ index agreement: every archived frame is indexed with the same length, line count and
 // checksum; every archived line is a valid event whose index row points back at that exact frame
-// and line; no indexed frame or event is missing from the archive; counts agree.
+// and line; no indexed frame or event is missing from the archive; counts agree. Damage in a
+// segment is reported and the check goes on after it; quarantine entries not yet salvaged (or
+// accepted as lost) are problems.
 Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr);
 
 struct ReindexReport {
@@ -46,6 +52,7 @@ struct ReindexReport {
     uint64_t events = 0;
     uint64_t damaged_lines = 0;
     uint64_t duplicate_lines = 0;
+    archive::RecoveryReport recovery;  // what the walk cut or quarantined
 };
 // Drops the derived index and rebuilds it from the segments (sightings are not in the archive and
 // are lost; each event's first_seen_at becomes the reindex time).
@@ -54,9 +61,11 @@ Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, c
 // Streams matching events oldest first (created_at ASC, id ASC) as canonical JSONL to `out`.
 // Each line holds exactly the seven NIP-01 fields. Returns the number written. With `seen_by`, only
 // events that source (a relay URL or other source name, exact) carried, according to the sightings.
+// A frame that cannot be read (damaged or quarantined) is an error ("corrupt"), unless
+// `skipped_damaged` is given: then its events are left out and counted there.
 Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter>& filters, std::FILE* out,
                                 const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr,
-                                const std::string& seen_by = {});
+                                const std::string& seen_by = {}, uint64_t* skipped_damaged = nullptr);
 
 struct StoreStats {
     uint64_t events = 0;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/archive/segment_reader.h"
+#include "core/engine/db_health.h"
 #include "core/engine/frame_indexer.h"
 #include "core/engine/index_rebuild.h"
 #include "core/observe/log.h"
@@ -18,6 +19,58 @@ Store::Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe
       m_sources(options.source_capacity), m_raw(options.raw_queue_batches),
       m_verified(options.verified_queue_batches) {}
 
+namespace {
+
+uint64_t fileBytes(const std::filesystem::path& p) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(p, ec);
+    return ec ? 0 : uint64_t(n);
+}
+
+// Archive bytes after the watermark (what recovery will read).
+uint64_t bytesAfter(const std::filesystem::path& archive, archive::Watermark wm) {
+    uint64_t total = 0;
+    for (uint32_t seg : archive::listSegments(archive)) {
+        if (seg < wm.segment) continue;
+        const uint64_t size = fileBytes(archive::segmentPath(archive, seg));
+        total += seg == wm.segment ? (size > wm.offset ? size - wm.offset : 0) : size;
+    }
+    return total;
+}
+
+// Opens the index; a damaged one (found by the bounded check or by the error opening it) is set
+// aside — renamed, kept for inspection — and an empty index is created in its place, which
+// recovery then fills from the archive.
+Expected<std::unique_ptr<index::IndexWriter>> openIndex(const DataDirPaths& paths, const StoreOptions& options,
+                                                        OpenReport& rep) {
+    auto setAside = [&](const std::string& why) -> Expected<void> {
+        auto moved = setAsideFiles(paths.indexFiles());
+        if (!moved) return moved.error();
+        rep.index_damage = why;
+        rep.index_set_aside = moved->string();
+        qCWarning(lcIndex).noquote() << "the index is damaged (" << QString::fromStdString(why) << "); moved it to"
+                                     << QString::fromStdString(moved->string())
+                                     << "— it is derived from the archive and is rebuilt now";
+        return {};
+    };
+    for (const auto& db : paths.indexDatabases()) {
+        auto check = checkSqliteDatabase(db, options.index_check);
+        if (!check) return check.error();
+        if (check->damaged) {
+            if (auto r = setAside(check->reason); !r) return r.error();
+            break;
+        }
+    }
+    auto index = index::IndexWriter::open(paths.index, options.index);
+    if (!index && rep.index_set_aside.empty() && isDamagedDatabaseError(index.error())) {
+        if (auto r = setAside(index.error().message); !r) return r.error();
+        index = index::IndexWriter::open(paths.index, options.index);
+    }
+    return index;
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_dir, StoreOptions options,
                                              observe::MetricsRegistry& metrics, OpenReport* report) {
     auto lock = DataDirLock::acquire(data_dir);
@@ -26,26 +79,36 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
     if (IndexRebuild::removeWorkFiles(store->m_paths))
         qCInfo(lcIndex) << "removed the work file of an index rebuild that did not finish";
 
-    auto index = index::IndexWriter::open(store->m_paths.index, options.index);
+    OpenReport local;
+    OpenReport& rep = report ? *report : local;
+    auto index = openIndex(store->m_paths, options, rep);
     if (!index) return index.error();
     store->m_index = std::move(*index);
 
-    // Recovery: frames past the watermark are re-indexed, a torn tail is cut.
-    OpenReport local;
-    OpenReport& rep = report ? *report : local;
+    // Recovery: frames past the watermark are re-indexed, a torn tail is cut, damage quarantined.
     auto recoverySource = store->m_index->sourceId("recovery");
     if (!recoverySource) return recoverySource.error();
     const int64_t seenAt = wallMs();
+    const archive::Watermark wm = store->m_index->watermark();
+    rep.index_rebuilt = wm == archive::Watermark{} && !archive::listSegments(store->m_paths.archive).empty();
+    const uint64_t totalBytes = options.open_progress ? bytesAfter(store->m_paths.archive, wm) : 0;
+    uint64_t doneBytes = 0;
+    int64_t lastProgressMs = 0;
     auto recovered = archive::recover(
-        store->m_paths.archive, store->m_index->watermark(),
+        store->m_paths.archive, wm,
         [&](const archive::Frame& frame) -> Expected<void> {
             auto r = indexFrame(*store->m_index, frame, *recoverySource, seenAt);
             if (!r) return r.error();
             rep.recovered_events += r->indexed;
             rep.damaged_lines += r->damaged_lines;
+            doneBytes += frame.ref.length;
+            if (options.open_progress && steadyMs() - lastProgressMs >= 500) {
+                lastProgressMs = steadyMs();
+                options.open_progress(doneBytes, std::max(doneBytes, totalBytes));
+            }
             return {};
         },
-        options.file_system ? options.file_system : archive::defaultFileSystem());
+        store->fileSystem());
     if (!recovered) {
         if (recovered.error().code == "index_ahead")
             return makeError("index_ahead", recovered.error().message +
@@ -53,10 +116,22 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         return recovered.error();
     }
     rep.recovery = *recovered;
+    if (options.open_progress && lastProgressMs) options.open_progress(doneBytes, std::max(doneBytes, totalBytes));
     if (recovered->frames_replayed || recovered->bytes_truncated)
         qCInfo(lcEngine) << "recovery: re-indexed" << recovered->frames_replayed << "frames ("
                          << rep.recovered_events << "events), cut" << recovered->bytes_truncated
                          << "bytes of torn tail";
+    for (const auto& q : recovered->quarantined)
+        qCCritical(lcArchive).noquote() << "damaged archive bytes quarantined:"
+                                        << QString::fromStdString(archive::describeEntry(q))
+                                        << "— run `archivist salvage` to recover what they hold";
+    // An unreadable quarantine manifest must not keep the directory closed: verify reports it.
+    if (auto entries = archive::listQuarantine(store->m_paths.archive); !entries) {
+        qCWarning(lcArchive).noquote() << QString::fromStdString(entries.error().message);
+    } else {
+        for (const auto& e : *entries)
+            if (e.state == archive::QuarantineState::Pending) ++rep.quarantine_pending;
+    }
 
     // Full-text search turned on over an existing index: fill it from the archive before intake.
     if (store->m_index->ftsBackfillPending()) {
@@ -67,8 +142,8 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         qCInfo(lcEngine) << "full-text search: indexed" << *added << "archived events";
     }
 
-    archive::FileSystem* fs = options.file_system ? options.file_system : archive::defaultFileSystem();
-    store->m_archive = std::make_unique<archive::ArchiveWriter>(store->m_paths.archive, options.archive, fs);
+    store->m_archive =
+        std::make_unique<archive::ArchiveWriter>(store->m_paths.archive, options.archive, store->fileSystem());
     if (auto r = store->m_archive->open(); !r) return r.error();
 
     metrics.gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", "verify"}},
@@ -154,20 +229,36 @@ bool Store::waitSettled(ingest::SourceId source, uint64_t expected, std::chrono:
     return true;
 }
 
-Expected<void> Store::shutdown(std::chrono::milliseconds deadline) {
+Expected<void> Store::shutdown(std::chrono::milliseconds deadline, std::chrono::milliseconds verify_budget) {
     if (m_shutDown) return {};
     m_shutDown = true;
     Expected<void> result;
     if (m_started) {
         m_writer->cancelTask();  // a running writer task (index rebuild) gives up; the index stays as it is
         m_raw.close();  // stop intake; verify threads drain what is queued
-        // A watchdog abandons retries of a failing commit at the deadline, so shutdown is bounded.
+        // A watchdog bounds shutdown: after verify_budget, batches not yet verified are let go;
+        // at the deadline, retries of a failing commit are abandoned. What is verified by then is
+        // committed.
         std::atomic<bool> done{false};
         std::mutex mu;
         std::condition_variable cv;
+        const auto started = std::chrono::steady_clock::now();
         std::thread watchdog([&] {
             std::unique_lock lock(mu);
-            if (!cv.wait_for(lock, deadline, [&] { return done.load(); })) m_writer->abandonRetries();
+            if (verify_budget < deadline) {
+                if (cv.wait_for(lock, verify_budget, [&] { return done.load(); })) return;
+                lock.unlock();
+                std::vector<ingest::RawBatch> dropped;
+                uint64_t items = 0;
+                while (m_raw.popAll(dropped, 64, std::chrono::milliseconds(0)) > 0) {
+                    for (const auto& b : dropped) items += b.items.size();
+                    dropped.clear();
+                }
+                if (items)
+                    qCWarning(lcIngest) << "shutdown: left" << items << "received events unverified (not stored)";
+                lock.lock();
+            }
+            if (!cv.wait_until(lock, started + deadline, [&] { return done.load(); })) m_writer->abandonRetries();
         });
         m_verifyPool->join();  // closes the writer's queue once the verifiers are done
         m_writer->join();
@@ -204,6 +295,23 @@ bool Store::failed() const { return m_writer && m_writer->failed(); }
 
 bool Store::paused() const { return m_writer && m_writer->paused(); }
 
+archive::FileSystem* Store::fileSystem() const {
+    return m_opts.file_system ? m_opts.file_system : archive::defaultFileSystem();
+}
+
+Expected<archive::QuarantineEntry> Store::quarantine(const archive::DamagedRegion& region, int64_t indexed_events) {
+    if (m_archive) return m_archive->quarantine(region, indexed_events);
+    return archive::quarantineRegion(m_paths.archive, region, indexed_events, fileSystem());
+}
+
 std::string Store::lastError() const { return m_writer ? m_writer->lastError() : std::string(); }
+
+std::string Store::lastErrorCode() const { return m_writer ? m_writer->lastErrorCode() : std::string(); }
+
+bool Store::pausedOnDisk() const {
+    if (!paused()) return false;
+    const std::string code = lastErrorCode();
+    return code == "disk_full" || code == "io";
+}
 
 }  // namespace archivist::engine

@@ -1,8 +1,9 @@
 #pragma once
 // Store: one open data directory with its ingest pipeline.
 //
-// open() takes the directory lock, opens the index, runs watermark recovery (torn tail cut, frames
-// past the watermark re-indexed), opens the archive writer. start() spawns the verify pool and the
+// open() takes the directory lock, checks the index (a damaged one is set aside and rebuilt from
+// the archive), runs watermark recovery (torn tail cut, damage quarantined, frames past the
+// watermark re-indexed), opens the archive writer. start() spawns the verify pool and the
 // commit writer. Producers submit RawBatches (blocking when the pipeline is full: backpressure).
 // shutdown() closes intake, lets the pipeline drain, commits the last group, closes the archive and
 // checkpoints the index; every thread is joined. The destructor calls shutdown() if needed.
@@ -44,12 +45,22 @@ struct StoreOptions {
     size_t verified_queue_batches = 64; // capacity of the writer's input
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
+    // How long open() may spend on PRAGMA quick_check of the index (a bounded budget: an unfinished
+    // check counts as healthy; SQLite's own corruption errors are still caught).
+    std::chrono::milliseconds index_check{1000};
+    // Called on the opening thread about twice a second while open() re-indexes archive frames
+    // (a rebuilt index, or frames past the watermark): archive bytes done of total.
+    std::function<void(uint64_t done_bytes, uint64_t total_bytes)> open_progress;
 };
 
 struct OpenReport {
     archive::RecoveryReport recovery;
     uint64_t recovered_events = 0;
     uint64_t damaged_lines = 0;
+    std::string index_damage;        // why the index was set aside ("" = it was fine)
+    std::string index_set_aside;     // where the damaged index went (its database file)
+    bool index_rebuilt = false;      // the whole archive was indexed anew during open
+    size_t quarantine_pending = 0;   // quarantine entries not yet salvaged or accepted
 };
 
 class Store {
@@ -83,8 +94,12 @@ public:
                      const std::atomic<bool>* cancel = nullptr);
 
     // Stop intake, drain, final commit, close. Retries of a failing commit are abandoned at the
-    // deadline (then the group is not acknowledged and the error is returned).
-    Expected<void> shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds(5000));
+    // deadline (then the group is not acknowledged and the error is returned). Batches still
+    // waiting for verification after `verify_budget` are let go unverified (never acknowledged:
+    // an import counts them as not stored, a relay's cursor never passed them), so that a stop
+    // asked for by a signal is bounded too; by default everything submitted is drained.
+    Expected<void> shutdown(std::chrono::milliseconds deadline = std::chrono::milliseconds(5000),
+                            std::chrono::milliseconds verify_budget = std::chrono::milliseconds::max());
 
     // Runs `task` on the writer thread between commit groups (core/ingest/writer_task.h). false
     // when not started, shut down, or another task is queued or running (the task is dropped).
@@ -95,6 +110,9 @@ public:
     bool failed() const;
     bool paused() const;  // the writer is retrying a failed commit (intake is held back)
     std::string lastError() const;
+    std::string lastErrorCode() const;  // of the writer's last failed attempt ("disk_full", "io", …)
+    // The writer is paused because the disk is full (or below the low-disk threshold) or failing.
+    bool pausedOnDisk() const;
     const DataDirPaths& paths() const { return m_paths; }
     size_t rawQueueDepth() const { return m_raw.depth(); }
     size_t rawQueueCapacity() const { return m_raw.capacity(); }
@@ -103,6 +121,10 @@ public:
     size_t verifyThreads() const { return m_verifyPool ? m_verifyPool->threadCount() : 0; }
     // Writer-thread objects; only for maintenance commands that run with the pipeline stopped.
     index::IndexWriter& indexWriter() { return *m_index; }
+    // Quarantines a damaged region of the archive (core/archive/quarantine.h), also while the
+    // pipeline runs (serialised with the writer's appends). Any thread.
+    Expected<archive::QuarantineEntry> quarantine(const archive::DamagedRegion& region, int64_t indexed_events);
+    archive::FileSystem* fileSystem() const;
 
 private:
     Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics);

@@ -34,6 +34,19 @@ bool isBusy(int code) {
     return code == SQLITE_BUSY || code == SQLITE_LOCKED;
 }
 
+// The error code for a SQLite result: "locked" (busy), "index_corrupt" (the file is damaged: the
+// store sets it aside and rebuilds), "disk_full", "io", else "sqlite".
+const char* errorCode(int code) {
+    if (isBusy(code)) return "locked";
+    switch (code & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return "index_corrupt";
+    case SQLITE_FULL: return "disk_full";
+    case SQLITE_IOERR: return "io";
+    default: return "sqlite";
+    }
+}
+
 std::optional<int64_t> readMetaInt(sqlite3* db, const char* key) {
     sqlite3_stmt* st = nullptr;
     std::optional<int64_t> v;
@@ -60,7 +73,7 @@ bool tableExists(sqlite3* db, const char* name) {
 
 Error IndexWriter::sqliteError(const std::string& what) const {
     const int code = sqlite3_extended_errcode(m_db);
-    return makeError(isBusy(code) ? "locked" : "sqlite", what + ": " + sqlite3_errmsg(m_db));
+    return makeError(errorCode(code), what + ": " + sqlite3_errmsg(m_db));
 }
 
 Expected<void> IndexWriter::exec(const char* sql) {
@@ -71,7 +84,7 @@ Expected<void> IndexWriter::exec(const char* sql) {
         sqlite3_free(msg);
         std::string what(sql);
         if (what.size() > 60) what = what.substr(0, 60) + "…";
-        return makeError(isBusy(rc) ? "locked" : "sqlite", what + ": " + m);
+        return makeError(errorCode(rc), what + ": " + m);
     }
     return {};
 }

@@ -71,9 +71,15 @@ std::string CommitWriter::lastError() const {
     return m_lastError;
 }
 
-void CommitWriter::setError(const std::string& message) {
+std::string CommitWriter::lastErrorCode() const {
+    std::lock_guard lock(m_errorMutex);
+    return m_lastErrorCode;
+}
+
+void CommitWriter::setError(const std::string& message, const std::string& code) {
     std::lock_guard lock(m_errorMutex);
     m_lastError = message;
+    m_lastErrorCode = code;
 }
 
 uint32_t CommitWriter::indexSource(SourceId source) {
@@ -154,6 +160,8 @@ void CommitWriter::run() {
         m_in.popAll(batches, 64, wait);
         for (VerifiedBatch& b : batches) {
             for (VerifiedItem& item : b.items) {
+                // After an abandoned commit nothing more is taken: the rest stays unacknowledged.
+                if (!alive) break;
                 addItem(b.source, std::move(item));
                 if (m_newEvents.size() >= m_opts.group_events || m_frame.size() >= m_opts.group_bytes ||
                     m_sightings.size() >= m_opts.group_events) {
@@ -226,7 +234,7 @@ bool CommitWriter::retry(const char* stage, Fn&& fn) {
         }
         const bool archiveStage = std::string_view(stage) == "archive";
         (archiveStage ? m_archiveErrors : m_indexErrors)->inc();
-        setError(std::string(stage) + ": " + r.error().message);
+        setError(std::string(stage) + ": " + r.error().message, r.error().code);
         if (!m_paused.exchange(true))
             qCWarning(lcIngest).noquote() << "writer paused, retrying:" << QString::fromStdString(r.error().message);
         if (m_abandon.load()) {

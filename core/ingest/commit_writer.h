@@ -106,6 +106,8 @@ public:
     bool failed() const { return m_failed.load(); }       // a group was abandoned
     bool paused() const { return m_paused.load(); }       // currently retrying a failed write
     std::string lastError() const;
+    // The code of the last failed attempt ("disk_full", "io", "locked", "sqlite", …; "" if none).
+    std::string lastErrorCode() const;
 
 private:
     void run();
@@ -113,7 +115,7 @@ private:
     bool commitGroup();  // false when abandoned
     template <typename Fn>
     bool retry(const char* stage, Fn&& fn);
-    void setError(const std::string& message);
+    void setError(const std::string& message, const std::string& code = {});
     uint32_t indexSource(SourceId source);
     bool runTaskSlice();  // false when the writer must stop (a commit was abandoned)
     void endTask(const Expected<void>& outcome);
@@ -154,6 +156,7 @@ private:
     std::atomic<size_t> m_inFlightSize{0};
     mutable std::mutex m_errorMutex;
     std::string m_lastError;
+    std::string m_lastErrorCode;
 
     observe::Counter* m_storedTotal;
     observe::Counter* m_duplicateTotal;

@@ -11,7 +11,8 @@ namespace {
 constexpr std::array<const char*, size_t(IncidentKind::Count)> kKindNames = {
     "relay_flooding", "relay_rate_limited", "relay_stalled", "invalid_signature_spike", "auth_failures",
     "address_refused", "queue_near_capacity", "slow_commits", "low_disk", "write_errors",
-    "sink_behind", "sink_failing", "relay_state_write_errors", "events_off_subscription"};
+    "sink_behind", "sink_failing", "relay_state_write_errors", "events_off_subscription", "archive_damage",
+    "data_set_aside", "intake_paused"};
 }  // namespace
 
 const char* incidentKindName(IncidentKind k) {

@@ -43,6 +43,9 @@ enum class IncidentKind : uint8_t {
     SinkFailing,
     RelayStateWriteErrors,  // relays.sqlite could not be written (the owner retries)
     EventsOffSubscription,  // a relay sent events we did not ask for (unknown subscription, outside the filter)
+    ArchiveDamage,    // damaged archive bytes found or quarantined (salvage recovers what they hold)
+    DataSetAside,     // a damaged index or relay directory was moved aside (and rebuilt / started anew)
+    IntakePaused,     // the writer paused intake: disk full, below the low-disk threshold, or I/O errors
     Count
 };
 // Stable snake_case names ("relay_flooding", …); they appear in metrics labels.

@@ -1,5 +1,7 @@
 #include "core/observe/memory_stats.h"
 
+#include <sqlite3.h>
+
 #include <mutex>
 
 #include "core/util/clock.h"
@@ -67,6 +69,10 @@ void registerMemoryGauges(MetricsRegistry& r) {
               [] { return double(cachedMemoryStats().heap_in_use_bytes); });
     r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (mallinfo2)", {},
               [] { return double(cachedMemoryStats().heap_arena_bytes); });
+    // SQLite's page caches (bounded per connection by cache_size) fill as the index grows: growth
+    // by design, reported here so a soak can tell it from a leak.
+    r.gaugeFn("archivist_sqlite_memory_bytes", "Memory SQLite holds (page caches, statements), all connections", {},
+              [] { return double(sqlite3_memory_used()); });
 }
 
 }  // namespace archivist::observe

@@ -19,7 +19,7 @@ struct MemoryStats {
 
 MemoryStats readMemoryStats();
 // archivist_process_resident_memory_bytes, archivist_process_peak_resident_memory_bytes,
-// archivist_heap_in_use_bytes, archivist_heap_arena_bytes.
+// archivist_heap_in_use_bytes, archivist_heap_arena_bytes, archivist_sqlite_memory_bytes.
 void registerMemoryGauges(MetricsRegistry& registry);
 
 }  // namespace archivist::observe

@@ -113,10 +113,32 @@ std::string MetricsHttpServer::respond(const std::string& request) const {
     if (path == "/healthz")
         return m_healthy.load() ? reply(200, "OK", "text/plain", "ok\n")
                                 : reply(503, "Service Unavailable", "text/plain", "unhealthy\n");
-    if (path == "/readyz")
-        return m_ready.load() ? reply(200, "OK", "text/plain", "ready\n")
-                              : reply(503, "Service Unavailable", "text/plain", "not ready\n");
+    if (path == "/readyz") {
+        if (m_ready.load()) return reply(200, "OK", "text/plain", "ready\n");
+        std::string why;
+        {
+            std::lock_guard lock(m_reasonMutex);
+            why = m_notReadyReason;
+        }
+        return reply(503, "Service Unavailable", "text/plain", why.empty() ? "not ready\n" : "not ready: " + why + "\n");
+    }
     return reply(404, "Not Found", "text/plain", "not found\n");
+}
+
+void MetricsHttpServer::setReady(bool ready) {
+    if (ready) {
+        std::lock_guard lock(m_reasonMutex);
+        m_notReadyReason.clear();
+    }
+    m_ready.store(ready);
+}
+
+void MetricsHttpServer::setNotReady(const std::string& reason) {
+    {
+        std::lock_guard lock(m_reasonMutex);
+        m_notReadyReason = reason.substr(0, 1024);
+    }
+    m_ready.store(false);
 }
 
 void MetricsHttpServer::run() {

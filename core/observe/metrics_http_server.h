@@ -6,11 +6,13 @@
 // oldest connection that has not completed its request is closed to make room (so idle sockets
 // cannot lock scrapes out); if all 16 are being answered, the newcomer is closed at once.
 // GET/HEAD /metrics → 200 text/plain; version=0.0.4; /healthz → 200 "ok" (503 once
-// setHealthy(false)); /readyz → 503 "not ready" until setReady(true); unknown path → 404;
+// setHealthy(false)); /readyz → 503 "not ready" until setReady(true), and "not ready: <reason>"
+// after setNotReady(reason) (e.g. intake paused on a full disk); unknown path → 404;
 // other methods → 405.
 // Thread: start/stop/destructor from the owner; setReady/setHealthy from any thread.
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -30,7 +32,8 @@ public:
     // host: IPv4/IPv6 literal or "localhost"; port 0 picks a free one. Returns the bound port.
     Expected<uint16_t> start(const std::string& host, uint16_t port);
     void stop();  // joins the thread; idempotent
-    void setReady(bool ready) { m_ready.store(ready); }
+    void setReady(bool ready);
+    void setNotReady(const std::string& reason);  // 503 with the reason (≤ 1 KiB) until setReady(true)
     void setHealthy(bool healthy) { m_healthy.store(healthy); }
     uint64_t requestsServed() const { return m_served.load(); }
     // Connections closed unanswered: evicted or refused at the bound, or timed out.
@@ -50,6 +53,8 @@ private:
     std::thread m_thread;
     std::atomic<bool> m_ready{false};
     std::atomic<bool> m_healthy{true};
+    mutable std::mutex m_reasonMutex;
+    std::string m_notReadyReason;
     std::atomic<uint64_t> m_served{0};
     std::atomic<uint64_t> m_dropped{0};
 };

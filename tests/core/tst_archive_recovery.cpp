@@ -66,6 +66,45 @@ Built build(const fs::path& dir, const std::vector<int>& perSegment) {
     return b;
 }
 
+// The real file system without fsync/fdatasync: these tests are about which bytes go where, not
+// about durability, and thousands of recoveries with several syncs each would take minutes.
+class NoSyncFileSystem final : public FileSystem {
+    class File final : public WritableFile {
+    public:
+        explicit File(std::unique_ptr<WritableFile> base) : m_base(std::move(base)) {}
+        Expected<void> append(std::string_view d) override { return m_base->append(d); }
+        Expected<void> sync() override { return {}; }
+        Expected<void> truncate(uint64_t n) override { return m_base->truncate(n); }
+        uint64_t size() const override { return m_base->size(); }
+        Expected<void> close() override { return m_base->close(); }
+
+    private:
+        std::unique_ptr<WritableFile> m_base;
+    };
+    FileSystem* m_base = defaultFileSystem();
+
+public:
+    Expected<std::unique_ptr<WritableFile>> openAppend(const fs::path& p) override {
+        auto f = m_base->openAppend(p);
+        if (!f) return f.error();
+        return std::unique_ptr<WritableFile>(new File(std::move(*f)));
+    }
+    Expected<void> syncDir(const fs::path&) override { return {}; }
+    Expected<void> truncateFile(const fs::path& p, uint64_t n) override {
+        std::error_code ec;
+        fs::resize_file(p, n, ec);
+        if (ec) return makeError("io", ec.message());
+        return {};
+    }
+    Expected<void> rename(const fs::path& a, const fs::path& b) override { return m_base->rename(a, b); }
+    Expected<uint64_t> availableBytes(const fs::path& p) override { return m_base->availableBytes(p); }
+};
+
+NoSyncFileSystem* noSync() {
+    static NoSyncFileSystem fs;
+    return &fs;
+}
+
 Watermark after(const AppendedFrame& f) { return Watermark{f.ref.segment, f.ref.offset + f.ref.length}; }
 
 struct Replay {
@@ -117,6 +156,11 @@ private:
     // its first byte to its end; "flip": every byte inverted) and checks recovery each time.
     // (Bytes are inverted, not single bits: zstd entropy tables hold a few bits whose value does not
     // change the decoded content, so a single-bit flip there is harmless and undetectable.)
+    // A cut frame is a torn tail: recovery keeps a copy of it and cuts it. A flipped frame is
+    // complete: it is quarantined (a marker of the same length takes its place) unless the flip
+    // makes it read as an incomplete frame at the end of the file (a block header now claiming
+    // more bytes than follow), which is indistinguishable from a torn append: then it is cut like
+    // one — never more than that one frame, and never without a copy of its bytes.
     void damageLastFrameEverywhere(const std::vector<int>& perSegment, int wmFrame, const QString& mode) {
         QTemporaryDir tmp;
         const fs::path pristine = fs::path(tmp.path().toStdString()) / "pristine";
@@ -133,6 +177,7 @@ private:
 
         const bool cut = mode == "cut";
         const uint64_t positions = cut ? uint64_t(last.ref.length) + 1 : uint64_t(last.ref.length);
+        int quarantinedCases = 0;
         for (uint64_t i = 0; i < positions; ++i) {
             copyArchive(pristine, work);
             std::string damaged = lastBytes;
@@ -143,7 +188,7 @@ private:
             writeFile(lastFile, damaged);
             const bool intact = cut && i == last.ref.length;
 
-            const Replay r = runRecovery(work, wm);
+            const Replay r = runRecovery(work, wm, noSync());
             const QByteArray where = (mode + " at byte " + QString::number(i) + " of the last frame").toUtf8();
             QVERIFY2(r.result.ok(),
                      (where + ": " + (r.result.ok() ? QByteArray() : QByteArray::fromStdString(r.result.error().message))).constData());
@@ -154,12 +199,27 @@ private:
                 QVERIFY2(r.frames[k].text == b.texts[firstReplayed + k], where.constData());
             }
             QCOMPARE(r.result->frames_replayed, uint32_t(expectReplayed));
-            const uint64_t expectCut = intact ? 0 : (cut ? i : uint64_t(last.ref.length));
-            QVERIFY2(r.result->bytes_truncated == expectCut, where.constData());
-            QVERIFY2(r.result->note.empty() == (expectCut == 0), where.constData());
             QCOMPARE(r.result->last_segment, last.ref.segment);
-            QVERIFY2(uint64_t(fs::file_size(lastFile)) == (intact ? last.ref.offset + last.ref.length : last.ref.offset),
+            const uint64_t damagedBytes = intact ? 0 : (cut ? i : uint64_t(last.ref.length));
+            const bool quarantined = r.result->bytes_quarantined > 0;
+            quarantinedCases += quarantined;
+            QVERIFY2(!(cut && quarantined), where.constData());  // an incomplete frame is never quarantined
+            QVERIFY2(r.result->bytes_truncated + r.result->bytes_quarantined == damagedBytes, where.constData());
+            QVERIFY2(r.result->note.empty() == (damagedBytes == 0), where.constData());
+            // The file: cut at the frame, or as long as before with a marker in the frame's place.
+            QVERIFY2(uint64_t(fs::file_size(lastFile)) ==
+                         (intact || quarantined ? last.ref.offset + last.ref.length : last.ref.offset),
                      where.constData());
+            // Nothing is gone for good: the damaged bytes are in the quarantine, byte for byte.
+            if (damagedBytes > 0) {
+                auto entries = listQuarantine(work);
+                QVERIFY2(entries && entries->size() == 1, where.constData());
+                const QuarantineEntry& e = entries->front();
+                QVERIFY2(e.offset == last.ref.offset && e.length == damagedBytes, where.constData());
+                QVERIFY2(e.state == (quarantined ? QuarantineState::Pending : QuarantineState::Torn), where.constData());
+                auto kept = readQuarantinedBytes(work, e);
+                QVERIFY2(kept && *kept == damaged.substr(size_t(last.ref.offset)), where.constData());
+            }
 
             bool clean = false;
             const auto after = scanAll(work, clean);
@@ -167,6 +227,7 @@ private:
             QVERIFY2(after.size() == (intact ? n : n - 1), where.constData());
             for (size_t k = 0; k < after.size(); ++k) QVERIFY2(after[k].text == b.texts[k], where.constData());
         }
+        if (!cut) QVERIFY2(quarantinedCases > int(positions) / 2, "most flips leave a complete frame: quarantined");
     }
 
 private slots:
@@ -191,20 +252,49 @@ private slots:
         damageLastFrameEverywhere(perSegment, wmFrame, mode);
     }
 
-    void damageInsideTheLastSegmentCutsEverythingAfterIt() {
+    // D1: damage in the middle of the open segment costs that frame, not the frames after it.
+    void damageInsideTheLastSegmentIsQuarantinedAndTheRestKept_data() {
+        QTest::addColumn<int>("victim");
+        QTest::addColumn<double>("where");  // position inside the victim frame, 0…1
+        for (int victim : {0, 2, 3, 4})
+            for (double where : {0.0, 0.01, 0.5, 0.99}) QTest::addRow("frame %d at %.2f", victim, where) << victim << where;
+    }
+    void damageInsideTheLastSegmentIsQuarantinedAndTheRestKept() {
+        QFETCH(int, victim);
+        QFETCH(double, where);
         QTemporaryDir tmp;
         const fs::path dir = tmp.path().toStdString();
         const Built b = build(dir, {6});
         const fs::path file = segmentPath(dir, 1);
         std::string bytes = readFile(file);
-        const FrameRef bad = b.frames[3].ref;
-        bytes[size_t(bad.offset + bad.length / 2)] ^= char(0xFF);
+        const FrameRef bad = b.frames[size_t(victim)].ref;
+        const uint64_t first = std::min<uint64_t>(bad.offset + uint64_t(where * bad.length), bad.offset + bad.length - 4);
+        for (uint64_t k = 0; k < 4; ++k) bytes[size_t(first + k)] = char(~uint8_t(bytes[size_t(first + k)]));
         writeFile(file, bytes);
-        const Replay r = runRecovery(dir, after(b.frames[0]));
-        QVERIFY(r.result.ok());
-        QCOMPARE(r.frames.size(), size_t(2));  // frames 1 and 2
-        QCOMPARE(r.result->bytes_truncated, uint64_t(bytes.size() - bad.offset));
-        QCOMPARE(uint64_t(fs::file_size(file)), bad.offset);
+        const Replay r = runRecovery(dir, Watermark{});  // nothing indexed: the whole segment is walked
+        QVERIFY2(r.result.ok(), r.result.ok() ? "" : r.result.error().message.c_str());
+        QCOMPARE(r.frames.size(), b.frames.size() - 1);  // every frame but the damaged one
+        for (const Frame& f : r.frames) QVERIFY(!(f.ref == bad));
+        QCOMPARE(r.result->bytes_truncated, uint64_t(0));
+        QCOMPARE(r.result->bytes_quarantined, uint64_t(bad.length));
+        QCOMPARE(r.result->quarantined.size(), size_t(1));
+        QCOMPARE(r.result->quarantined[0].offset, bad.offset);
+        QCOMPARE(uint64_t(fs::file_size(file)), uint64_t(bytes.size()));  // not shortened at all
+        // Every other byte is as it was; the damaged frame's bytes are in the quarantine.
+        const std::string now = readFile(file);
+        QCOMPARE(now.substr(0, size_t(bad.offset)), bytes.substr(0, size_t(bad.offset)));
+        QCOMPARE(now.substr(size_t(bad.offset + bad.length)), bytes.substr(size_t(bad.offset + bad.length)));
+        auto kept = readQuarantinedBytes(dir, r.result->quarantined[0]);
+        QVERIFY(kept.ok());
+        QCOMPARE(*kept, bytes.substr(size_t(bad.offset), bad.length));
+        // A second recovery finds nothing new: the marker is skipped like any skippable frame.
+        const Replay again = runRecovery(dir, Watermark{});
+        QVERIFY(again.result.ok());
+        QCOMPARE(again.frames.size(), b.frames.size() - 1);
+        QCOMPARE(again.result->bytes_quarantined, uint64_t(0));
+        bool clean = false;
+        QCOMPARE(scanAll(dir, clean).size(), b.frames.size() - 1);
+        QVERIFY(clean);
     }
 
     void cleanArchiveReplaysOnlyPastTheWatermark() {
@@ -273,12 +363,14 @@ private slots:
         QCOMPARE(readFile(segmentPath(dir, 2)), before);
     }
 
-    void damageInASealedSegmentIsAnErrorAndNothingIsCut_data() {
+    // D2: damage in a sealed segment no longer stops recovery: it is quarantined, never cut, and
+    // everything after it (in that segment and the next) is recovered.
+    void damageInASealedSegmentIsQuarantinedNothingIsCut_data() {
         QTest::addColumn<bool>("truncated");
         QTest::newRow("corrupt frame") << false;
         QTest::newRow("torn tail") << true;
     }
-    void damageInASealedSegmentIsAnErrorAndNothingIsCut() {
+    void damageInASealedSegmentIsQuarantinedNothingIsCut() {
         QFETCH(bool, truncated);
         QTemporaryDir tmp;
         const fs::path dir = tmp.path().toStdString();
@@ -293,12 +385,18 @@ private slots:
         writeFile(sealed, bytes);
         const std::string open = readFile(segmentPath(dir, 2));
         const Replay r = runRecovery(dir, Watermark{});
-        QVERIFY(!r.result.ok());
-        QCOMPARE(r.result.error().code, std::string("corrupt"));
-        QVERIFY(r.result.error().message.find("segment-000001") != std::string::npos);
-        QCOMPARE(r.frames.size(), size_t(2));  // the intact frames before the damage were offered
-        QCOMPARE(readFile(sealed), bytes);
+        QVERIFY2(r.result.ok(), r.result.ok() ? "" : r.result.error().message.c_str());
+        QCOMPARE(r.frames.size(), size_t(4));  // frames 0, 1 and the open segment's two
+        QCOMPARE(r.result->bytes_truncated, uint64_t(0));
+        QCOMPARE(r.result->quarantined.size(), size_t(1));
+        QCOMPARE(r.result->quarantined[0].segment, 1u);
+        QCOMPARE(r.result->quarantined[0].offset, victim.offset);
+        QCOMPARE(uint64_t(fs::file_size(sealed)), uint64_t(bytes.size()));
+        QCOMPARE(readFile(sealed).substr(0, size_t(victim.offset)), bytes.substr(0, size_t(victim.offset)));
         QCOMPARE(readFile(segmentPath(dir, 2)), open);
+        auto kept = readQuarantinedBytes(dir, r.result->quarantined[0]);
+        QVERIFY(kept.ok());
+        QCOMPARE(*kept, bytes.substr(size_t(victim.offset)));
     }
 
     void callbackErrorStopsRecoveryWithoutCutting() {
@@ -318,6 +416,55 @@ private slots:
         QCOMPARE(r.error().code, std::string("sqlite"));
         QCOMPARE(calls, 2);
         QCOMPARE(readFile(file), bytes);
+    }
+
+    // A watermark inside a region quarantined earlier (salvage ran) continues after the marker.
+    void watermarkInsideAQuarantinedRegionContinuesAfterIt() {
+        QTemporaryDir tmp;
+        const fs::path dir = tmp.path().toStdString();
+        const Built b = build(dir, {5});
+        DamagedRegion region;
+        region.segment = 1;
+        region.offset = b.frames[1].ref.offset;
+        region.length = b.frames[1].ref.length + b.frames[2].ref.length;
+        region.why = "test";
+        QVERIFY(quarantineRegion(dir, region, 5).ok());
+        const Replay r = runRecovery(dir, after(b.frames[1]));  // inside the marker
+        QVERIFY2(r.result.ok(), r.result.ok() ? "" : r.result.error().message.c_str());
+        QCOMPARE(r.frames.size(), size_t(2));  // frames 3 and 4
+        QCOMPARE(r.frames[0].ref, b.frames[3].ref);
+        QCOMPARE(r.result->bytes_quarantined, uint64_t(0));
+    }
+
+    // Damage across the watermark (the end of an indexed frame and the start of the next went bad)
+    // is quarantined whole — nothing at or below the watermark is ever cut — and recovery goes on
+    // after it.
+    void damageAcrossTheWatermarkIsQuarantinedNotCut() {
+        QTemporaryDir tmp;
+        const fs::path dir = tmp.path().toStdString();
+        const Built b = build(dir, {5});
+        const fs::path file = segmentPath(dir, 1);
+        std::string bytes = readFile(file);
+        const uint64_t boundary = b.frames[2].ref.offset;  // = the end of frame 1 = the watermark
+        for (uint64_t k = boundary - 6; k < boundary + 6; ++k) bytes[size_t(k)] = char(~uint8_t(bytes[size_t(k)]));
+        writeFile(file, bytes);
+        const Replay r = runRecovery(dir, after(b.frames[1]));
+        QVERIFY2(r.result.ok(), r.result.ok() ? "" : r.result.error().message.c_str());
+        QCOMPARE(r.result->bytes_truncated, uint64_t(0));
+        QCOMPARE(r.result->quarantined.size(), size_t(1));
+        QCOMPARE(r.result->quarantined[0].offset, b.frames[1].ref.offset);
+        QCOMPARE(r.result->quarantined[0].length, uint64_t(b.frames[1].ref.length + b.frames[2].ref.length));
+        QCOMPARE(r.frames.size(), size_t(2));  // frames 3 and 4
+        QCOMPARE(r.frames[0].ref, b.frames[3].ref);
+        QCOMPARE(uint64_t(fs::file_size(file)), uint64_t(bytes.size()));
+        // And a watermark past the end of the file is still "index_ahead", nothing cut.
+        std::string shorter = readFile(file);
+        shorter.resize(shorter.size() - 3);
+        writeFile(file, shorter);
+        const Replay ahead = runRecovery(dir, after(b.frames[4]));
+        QVERIFY(!ahead.result.ok());
+        QCOMPARE(ahead.result.error().code, std::string("index_ahead"));
+        QCOMPARE(readFile(file), shorter);
     }
 
     void misalignedWatermarkIsCorruptNotCut() {

@@ -341,6 +341,23 @@ private slots:
         QCOMPARE(countKind(engine::evaluateIncidentRules(b, c, {}, state), IncidentKind::LowDisk), 0);
     }
 
+    void intakePausedRaisesOncePerEpisodeWithTheReason() {
+        engine::IncidentRuleState state;
+        auto a = base(kT0), b = base(kT0 + 250), c = base(kT0 + 500), d = base(kT0 + 750), e = base(kT0 + 1000);
+        b.writer_paused = c.writer_paused = e.writer_paused = true;
+        b.last_error = c.last_error = "archive: write segment-000001.jsonl.zst: No space left on device";
+        const auto first = engine::evaluateIncidentRules(a, b, {}, state);
+        QCOMPARE(countKind(first, IncidentKind::IntakePaused), 1);
+        for (const auto& r : first)
+            if (r.kind == IncidentKind::IntakePaused) {
+                QVERIFY(r.message.find("No space left on device") != std::string::npos);
+                QCOMPARE(r.severity, observe::IncidentSeverity::Critical);
+            }
+        QCOMPARE(countKind(engine::evaluateIncidentRules(b, c, {}, state), IncidentKind::IntakePaused), 0);
+        QCOMPARE(countKind(engine::evaluateIncidentRules(c, d, {}, state), IncidentKind::IntakePaused), 0);  // resumed
+        QCOMPARE(countKind(engine::evaluateIncidentRules(d, e, {}, state), IncidentKind::IntakePaused), 1);  // again
+    }
+
     void rulesFeedTheLogWithDedup() {
         observe::IncidentLog log;
         engine::IncidentRuleState state;

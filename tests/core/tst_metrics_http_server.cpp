@@ -59,6 +59,13 @@ private slots:
         QVERIFY(get(*port, "GET /readyz HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 503"));
         s.setReady(true);
         QVERIFY(get(*port, "GET /readyz HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 200"));
+        // Intake paused on a full disk: not ready, with the reason; ready again afterwards.
+        s.setNotReady("intake paused: archive: write segment-000001.jsonl.zst: No space left on device");
+        const QString paused = get(*port, "GET /readyz HTTP/1.0\r\n\r\n");
+        QVERIFY(paused.startsWith("HTTP/1.0 503"));
+        QVERIFY(paused.contains("not ready: intake paused: archive: write segment-000001.jsonl.zst: No space left on device"));
+        s.setReady(true);
+        QVERIFY(get(*port, "GET /readyz HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 200"));
         s.setHealthy(false);
         QVERIFY(get(*port, "GET /healthz HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 503"));
         QVERIFY(get(*port, "GET /nope HTTP/1.0\r\n\r\n").startsWith("HTTP/1.0 404"));

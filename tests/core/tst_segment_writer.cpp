@@ -275,7 +275,7 @@ private slots:
         const std::string second = makeLines(1, 30);
         auto a = w.append(second, 30);
         QVERIFY(!a.ok());
-        QCOMPARE(a.error().code, std::string("io"));
+        QCOMPARE(a.error().code, std::string("disk_full"));
         QVERIFY2(a.error().message.find("No space left on device") != std::string::npos, a.error().message.c_str());
         QVERIFY(a.error().message.find("segment-000001.jsonl.zst") != std::string::npos);
         QCOMPARE(uint64_t(fs::file_size(segmentPath(dir, 1))), good);  // the 10 short-written bytes are gone

@@ -6,8 +6,14 @@
 #include <chrono>
 #include <cstdio>
 
+#include <fstream>
+#include <thread>
+
 #include "core/archive/fault_injecting_file_system.h"
+#include "core/engine/db_health.h"
+#include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
+#include "core/relays/relay_state_store.h"
 #include "core/engine/store.h"
 #include "core/index/index_reader.h"
 #include "core/index/tag_key.h"
@@ -40,6 +46,13 @@ std::vector<std::string> signedLines(const testing::EventSigner& s, int n, int64
     std::vector<std::string> out;
     for (int i = 0; i < n; ++i) out.push_back(s.json(s.make(t0 + i, 1, "event number " + std::to_string(i))));
     return out;
+}
+
+// Writes `lines` as a JSONL file.
+std::string writeJsonl(const std::filesystem::path& file, const std::vector<std::string>& lines) {
+    std::ofstream out(file, std::ios::binary);
+    for (const auto& l : lines) out << l << '\n';
+    return file.string();
 }
 
 engine::StoreStats statsOf(const std::filesystem::path& dir) {
@@ -225,6 +238,182 @@ private slots:
             QCOMPARE((*store)->sources().snapshot(src).stored, uint64_t(0));
         }
         QCOMPARE(statsOf(path).events, uint64_t(0));
+    }
+
+    // D5: a damaged index is set aside (kept) and rebuilt from the archive at open.
+    void damagedIndexIsSetAsideAndRebuilt_data() {
+        QTest::addColumn<QString>("damage");
+        QTest::newRow("not a database") << "header";
+        QTest::newRow("truncated") << "truncate";
+        QTest::newRow("pages overwritten") << "pages";
+    }
+    void damagedIndexIsSetAsideAndRebuilt() {
+        QFETCH(QString, damage);
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(6);
+        {
+            observe::MetricsRegistry metrics;
+            auto store = engine::Store::open(path, fastOptions(), metrics);
+            QVERIFY(store.ok());
+            (*store)->start();
+            const auto src = *(*store)->addSource("import:test");
+            const auto lines = signedLines(signer, 3000);
+            for (size_t i = 0; i < lines.size(); i += 100)
+                QVERIFY((*store)->submit(batchOf(src, std::vector<std::string>(lines.begin() + long(i), lines.begin() + long(i + 100)))));
+            QVERIFY((*store)->waitSettled(src, 3000, 30s));
+            QVERIFY((*store)->shutdown().ok());
+        }
+        const auto index = engine::DataDirPaths(path).index;
+        const auto size = std::filesystem::file_size(index);
+        QVERIFY(size > 64 * 1024);
+        {
+            std::fstream f(index, std::ios::in | std::ios::out | std::ios::binary);
+            if (damage == "header") {
+                f.write("this is not a SQLite file", 25);
+            } else if (damage == "pages") {
+                const std::string junk(16384, char(0xA5));
+                f.seekp(std::streamoff(size / 2));
+                f.write(junk.data(), std::streamsize(junk.size()));
+            }
+        }
+        if (damage == "truncate") std::filesystem::resize_file(index, size / 2);
+        observe::MetricsRegistry metrics;
+        engine::OpenReport report;
+        uint64_t progressCalls = 0;
+        auto options = fastOptions();
+        options.index_check = 5s;  // the whole quick_check: the damage is found at open
+        options.open_progress = [&](uint64_t, uint64_t) { ++progressCalls; };
+        auto store = engine::Store::open(path, options, metrics, &report);
+        QVERIFY2(store.ok(), store.ok() ? "" : store.error().message.c_str());
+        QVERIFY2(!report.index_damage.empty(), "the damage is named");
+        QVERIFY(report.index_rebuilt);
+        QVERIFY(std::filesystem::exists(report.index_set_aside));  // kept for the operator
+        QVERIFY(report.index_set_aside.find("index.sqlite.corrupt-") != std::string::npos);
+        QCOMPARE(report.recovered_events, uint64_t(3000));
+        QVERIFY(progressCalls > 0);
+        auto v = engine::verifyStore(**store, {});
+        QVERIFY(v.ok() && v->ok());
+        QCOMPARE(v->indexed_events, uint64_t(3000));
+    }
+
+    void damagedRelayDirectoryIsSetAsideAndAFreshOneStarted() {
+        QTemporaryDir dir;
+        const engine::DataDirPaths paths(dir.path().toStdString());
+        std::filesystem::create_directories(paths.root);
+        {
+            std::ofstream f(paths.relays, std::ios::binary);
+            for (int i = 0; i < 500; ++i) f << "not a database ";
+        }
+        std::string note;
+        auto state = engine::openRelayDirectory(paths, &note);
+        QVERIFY2(state.ok(), state.ok() ? "" : state.error().message.c_str());
+        QVERIFY(note.find("damaged") != std::string::npos);
+        QVERIFY(note.find("relays.sqlite.corrupt-") != std::string::npos);
+        QVERIFY((*state)->directory().upsert("wss://relay.example.com", "user", 1).ok());
+        bool kept = false;
+        for (const auto& e : std::filesystem::directory_iterator(paths.root))
+            kept |= e.path().filename().string().rfind("relays.sqlite.corrupt-", 0) == 0;
+        QVERIFY(kept);
+        // A healthy directory is opened as it is, without a note.
+        state->reset();
+        std::string none;
+        QVERIFY(engine::openRelayDirectory(paths, &none).ok());
+        QVERIFY(none.empty());
+    }
+
+    // D3: an import on a disk that is full answers a stop request (SIGINT/SIGTERM set this flag)
+    // within 5 s, committing what it can, and its counts are what the archive holds.
+    void importOnAFullDiskAnswersAStopWithinFiveSecondsWithHonestCounts() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(7);
+        const auto file = writeJsonl(path / "events.jsonl", signedLines(signer, 6000));
+        archive::FaultInjectingFileSystem fs;
+        const auto data = path / "data";
+        engine::ImportProgress result;
+        {
+            observe::MetricsRegistry metrics;
+            auto options = fastOptions(&fs);
+            options.writer.group_events = 500;
+            auto store = engine::Store::open(data, options, metrics);
+            QVERIFY(store.ok());
+            (*store)->start();
+            fs.failAppendAfterBytes(200 * 1024);  // a few groups fit, then the disk is full
+            std::atomic<bool> stop{false};
+            Expected<engine::ImportProgress> r = makeError("unset", "");
+            // The console's way: wait while paused (a service survives a transient full disk).
+            std::thread importer([&] { r = engine::runImport(**store, {file}, {}, &stop, 50, false); });
+            const auto deadline = std::chrono::steady_clock::now() + 20s;
+            while (!(*store)->pausedOnDisk() && std::chrono::steady_clock::now() < deadline) QTest::qWait(10);
+            QVERIFY((*store)->pausedOnDisk());
+            QCOMPARE((*store)->lastErrorCode(), std::string("disk_full"));
+            QTest::qWait(300);
+            const auto t0 = std::chrono::steady_clock::now();
+            stop.store(true);  // SIGTERM
+            importer.join();
+            auto closed = (*store)->shutdown(3000ms, 1000ms);
+            const auto took = std::chrono::steady_clock::now() - t0;
+            QVERIFY2(took < 5s, "the stop was answered within 5 s");
+            QVERIFY(!closed.ok());  // the group the full disk refused is reported, not hidden
+            QVERIFY(r.ok());
+            QCOMPARE(r->stopped, std::string("cancelled"));
+            result = *r;
+            engine::refreshImportCounts(result, (*store)->sources());
+        }
+        QVERIFY(result.stored > 0);
+        QVERIFY(result.not_stored > 0);
+        QCOMPARE(result.stored + result.duplicate + result.invalid + result.not_stored, result.read);
+        QCOMPARE(statsOf(data).events, result.stored);  // "stored" = what the archive holds from this run
+    }
+
+    // The command line's way: the import stops by itself on a full disk, with the reason.
+    void importStopsOnAFullDiskWithTheReason() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(8);
+        const auto file = writeJsonl(path / "events.jsonl", signedLines(signer, 3000));
+        archive::FaultInjectingFileSystem fs;
+        observe::MetricsRegistry metrics;
+        auto options = fastOptions(&fs);
+        options.writer.group_events = 500;
+        auto store = engine::Store::open(path / "data", options, metrics);
+        QVERIFY(store.ok());
+        (*store)->start();
+        fs.failAt(archive::FaultOp::Append, 2, archive::FaultKind::NoSpace, true);
+        auto r = engine::runImport(**store, {file}, {}, nullptr, 50, true);
+        QVERIFY(r.ok());
+        QVERIFY2(r->stopped.find("No space left on device") != std::string::npos, r->stopped.c_str());
+        (void)(*store)->shutdown(1000ms, 500ms);
+        engine::refreshImportCounts(*r, (*store)->sources());
+        QCOMPARE(r->stored, uint64_t(500));  // the first group only
+        QCOMPARE(r->stored + r->not_stored, r->read);
+    }
+
+    void lowDiskThresholdPausesIntakeUntilSpaceReturns() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(9);
+        archive::FaultInjectingFileSystem fs;
+        observe::MetricsRegistry metrics;
+        auto options = fastOptions(&fs);
+        options.archive.min_free_bytes = 100u << 20;
+        auto store = engine::Store::open(path, options, metrics);
+        QVERIFY(store.ok());
+        (*store)->start();
+        const auto src = *(*store)->addSource("import:test");
+        fs.setAvailableBytes(50u << 20);  // below the threshold
+        QVERIFY((*store)->submit(batchOf(src, signedLines(signer, 100))));
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!(*store)->pausedOnDisk() && std::chrono::steady_clock::now() < deadline) QTest::qWait(10);
+        QVERIFY((*store)->pausedOnDisk());
+        QVERIFY((*store)->lastError().find("low-disk threshold") != std::string::npos);
+        QCOMPARE((*store)->sources().snapshot(src).stored, uint64_t(0));
+        fs.setAvailableBytes(-1);  // space is back: intake resumes by itself
+        QVERIFY((*store)->waitSettled(src, 100, 10s));
+        QCOMPARE((*store)->sources().snapshot(src).stored, uint64_t(100));
+        QVERIFY(!(*store)->paused());
+        QVERIFY((*store)->shutdown().ok());
     }
 };
 

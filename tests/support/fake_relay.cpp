@@ -449,6 +449,13 @@ bool FakeRelay::addEvent(const Event& e) {
     std::string json;
     appendEventJson(json, e);
     if (!store(e, json)) return false;
+    pushEvent(e);
+    return true;
+}
+
+void FakeRelay::pushEvent(const Event& e) {
+    std::string json;
+    appendEventJson(json, e);
     // Live: push to every open subscription it matches (copy the keys: send may not erase, but
     // be safe against re-entrancy through signals).
     std::vector<QWebSocket*> sockets;
@@ -461,7 +468,6 @@ bool FakeRelay::addEvent(const Event& e) {
             if (m_options.ignore_filters || matchesAny(filters, e)) sendEvent(s, sub_id, json);
         }
     }
-    return true;
 }
 
 bool FakeRelay::store(const Event& e, std::string json) {

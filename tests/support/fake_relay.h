@@ -117,6 +117,9 @@ public:
     // Stores an event (no signature check: tests may plant anything) and pushes it to every open
     // subscription it matches. False when the id is already stored or the store is full.
     bool addEvent(const protocol::Event& e);
+    // Pushes an event to every open subscription it matches without storing it (a relay that
+    // sends again what it has already sent: duplicates, for soak tests).
+    void pushEvent(const protocol::Event& e);
     size_t eventCount() const { return m_events.size(); }
 
     // Closes every open WebSocket (server-side close); the relay keeps listening.

@@ -46,6 +46,13 @@ public:
         ++reindexStarts;
         running = true;
     }
+    int salvageStarts = 0;
+    bool salvageAcceptLoss = false;
+    void startSalvage(bool accept_loss) override {
+        ++salvageStarts;
+        salvageAcceptLoss = accept_loss;
+        running = true;
+    }
     QStringList exportPaths;
     void startExport(const archivist::engine::QueryFilter&, const QString& path) override {
         exportPaths << path;

@@ -53,6 +53,23 @@ void answerNextModal(QMessageBox::StandardButton button, const QString& file = {
     timer->start(10);
 }
 
+// Clicks the button labelled `text` of the next message box.
+void clickNextModalButton(const QString& text) {
+    auto* timer = new QTimer;
+    QObject::connect(timer, &QTimer::timeout, timer, [timer, text] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box) return;
+        timer->deleteLater();
+        for (QAbstractButton* b : box->buttons())
+            if (b->text() == text) {
+                b->click();
+                return;
+            }
+        box->reject();
+    });
+    timer->start(10);
+}
+
 engine::NewestEvent ev(int i) {
     engine::NewestEvent e;
     e.id_hex = QString("%1").arg(i, 64, 16, QChar('0'));
@@ -163,6 +180,41 @@ private slots:
         emit engine.jobFinished("reindex", false, "Index rebuild cancelled; the index is unchanged.");
         QTRY_VERIFY(!w.findChild<QProgressDialog*>("reindexProgress"));
         QVERIFY(w.statusBar()->currentMessage().contains("cancelled"));
+    }
+
+    void salvageAsksThenRunsWithProgress() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        auto* action = w.findChild<QAction*>("actionSalvage");
+        QVERIFY(action);
+        answerNextModal(QMessageBox::Cancel);
+        action->trigger();
+        QCOMPARE(engine.salvageStarts, 0);
+        clickNextModalButton("Salvage and accept unreadable losses");
+        action->trigger();
+        QCOMPARE(engine.salvageStarts, 1);
+        QVERIFY(engine.salvageAcceptLoss);
+        engine.running = false;
+        answerNextModal(QMessageBox::Ok);  // the report
+        emit engine.jobFinished("salvage", true, "recovered 0 events");
+        QTRY_VERIFY(!w.findChild<QProgressDialog*>("salvageProgress"));
+        clickNextModalButton("Salvage");
+        action->trigger();
+        QCOMPARE(engine.salvageStarts, 2);
+        QVERIFY(!engine.salvageAcceptLoss);
+        auto* progress = w.findChild<QProgressDialog*>("salvageProgress");
+        QVERIFY(progress);
+        emit engine.jobProgress("salvage", -1, "Scanning the archive for damage…");
+        QCOMPARE(progress->maximum(), 0);  // busy: no measure yet
+        emit engine.jobProgress("salvage", 0.5, "Recovering quarantined events (1 of 2 regions)…");
+        QCOMPARE(progress->maximum(), 1000);
+        QCOMPARE(progress->value(), 500);
+        engine.running = false;
+        answerNextModal(QMessageBox::Ok);  // the report
+        emit engine.jobFinished("salvage", true, "recovered 3633 events (3633 stored again), lost 463");
+        QTRY_VERIFY(!w.findChild<QProgressDialog*>("salvageProgress"));
+        QVERIFY(w.statusBar()->currentMessage().contains("recovered 3633"));
     }
 
     void fileExportAsksForAFileAndExports() {
