@@ -132,6 +132,10 @@ Expected<bool> IndexRebuild::scan(index::IndexWriter& live, archive::Watermark t
             if (auto r = openSegment(m_segment, at.segment == m_segment ? at.offset : 0); !r) return r.error();
             continue;
         }
+        // The live watermark lies at or inside quarantine markers (decision 0013) that end the
+        // durable part of the segment: every frame up to it is indexed, so the rebuild has caught
+        // up although its own watermark stays at the last frame before them.
+        if (m_segment == target.segment && m_reader->fileBytes() >= target.offset) return true;
         if (m_segment >= target.segment)
             return makeError("corrupt", where + " ends at " + std::to_string(m_reader->fileBytes()) +
                                             " but the index reaches " + std::to_string(target.offset));

@@ -377,6 +377,7 @@ private slots:
         observe::MetricsRegistry metrics;
         auto options = fastOptions(&fs);
         options.writer.group_events = 500;
+        options.writer.group_ms = 60'000;  // groups close at 500 events, however slow the machine
         auto store = engine::Store::open(path / "data", options, metrics);
         QVERIFY(store.ok());
         (*store)->start();
