@@ -165,7 +165,8 @@ QString RelaysModel::rejectionTooltip(const Row& r) const {
                      .arg(QLocale().toString(qulonglong(refused[i])));
     }
     if (r.view.auth_failures) lines << tr("auth failures: %1").arg(r.view.auth_failures);
-    if (r.view.rate_limited) lines << tr("rate limited: %1").arg(r.view.rate_limited);
+    if (r.view.rate_limited) lines << tr("rate-limited by the relay: %1").arg(r.view.rate_limited);
+    if (r.view.flood_pauses) lines << tr("paused by our flood limit: %1").arg(r.view.flood_pauses);
     if (r.view.bad_messages) lines << tr("unparseable messages: %1").arg(r.view.bad_messages);
     return lines.isEmpty() ? tr("No rejections") : lines.join('\n');
 }
