@@ -145,6 +145,7 @@ Expected<void> EngineImpl::shutdown() {
     if (m_chSink) m_chSink->stop();  // an unacknowledged batch stays pending: checked at the next start
     m_metrics.removeGaugeFns(this);
     auto stored = m_store->shutdown(std::chrono::milliseconds(3000));
+    persistAlerts();  // acknowledgements and resolutions since the last tick
     if (m_relayState) m_relayState->stop(std::chrono::milliseconds(2000));
     return stored;
 }
@@ -156,6 +157,11 @@ Expected<void> EngineImpl::startNetwork() {
     // Open-time work on this thread; from start() on only the owner's thread touches the store.
     if (auto r = (*state)->directory().resetLiveStatuses(); !r)
         qCWarning(lcNet) << "relay statuses of the last run not reset:" << r.error().message.c_str();
+    // The alert history of earlier runs (still-firing ones resolve at their last occurrence).
+    if (auto alerts = (*state)->alerts().recent(observe::IncidentLog::kDefaultCapacity); alerts)
+        m_incidents->restore(std::move(*alerts));
+    else
+        qCWarning(lcEngine) << "alert history not read:" << alerts.error().message.c_str();
     m_relayState = std::make_unique<relays::RelayStateOwner>(std::move(*state), &m_metrics);
     if (!m_policy) {  // the sink may have made it already (same rules)
         m_policy = std::make_shared<net::AddressPolicy>();
@@ -415,6 +421,24 @@ void EngineImpl::loadNewest() {
     }
 }
 
+void EngineImpl::persistAlerts() {
+    if (!m_incidents || !m_relayState) return;
+    auto rows = m_incidents->takeChanges();
+    if (rows.empty()) return;
+    std::vector<uint64_t> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) ids.push_back(r.id);
+    observe::IncidentLog* log = m_incidents.get();  // outlives the owner (joined in shutdown())
+    relays::RelayStateOwner* owner = m_relayState.get();
+    const bool posted = owner->post([log, owner, rows = std::move(rows), ids](relays::RelayStateStore& store) {
+        auto r = store.transaction([&] { return store.alerts().save(rows); });
+        if (r) return;
+        owner->countWriteError("alerts", r.error().message);
+        log->markChanged(ids);  // written with the next batch
+    });
+    if (!posted) m_incidents->markChanged(ids);
+}
+
 void EngineImpl::acknowledgeIncident(quint64 id) {
     if (m_incidents) m_incidents->acknowledge(id);
 }
@@ -511,8 +535,10 @@ void EngineImpl::tick() {
     }
     snapshotSink(s);
     if (m_incidents && m_ruleState) {
-        for (auto& r : evaluateIncidentRules(m_last, s, IncidentThresholds{}, *m_ruleState))
-            m_incidents->raise(r.kind, r.severity, r.relay, r.message, now);
+        for (auto& r : evaluateIncidentRules(m_last, s, m_opts.incidents, *m_ruleState))
+            m_incidents->raise(r.kind, r.severity, r.relay, r.message, now, r.level);
+        m_incidents->resolveQuiet(now);
+        persistAlerts();
         const auto open = m_incidents->open(size_t(EngineSnapshot::kIncidentsCapacity));
         s.incidents = QVector<observe::Incident>(open.begin(), open.end());
     }

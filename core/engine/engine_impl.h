@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/engine/engine.h"
+#include "core/engine/incident_rules.h"
 
 class QTimer;
 
@@ -44,6 +45,7 @@ struct EngineOptions {
     bool network = true;                   // start the relay pool
     EngineConfig config;                   // the data directory's config.json, merged with flags
     std::vector<std::string> cli_relays;   // --relay (source "cli")
+    IncidentThresholds incidents;          // the alert rules' thresholds and hold times (docs/incidents.md)
 };
 
 class Store;
@@ -95,6 +97,8 @@ private:
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);
+    // Hands the alerts changed since the last call to the owner of relay state (relays.sqlite).
+    void persistAlerts();
     // addRelay (no action) and relayAction: checks, then hands the work to the owner of relay state.
     bool postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized, QString* error);
 
