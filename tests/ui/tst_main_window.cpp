@@ -114,7 +114,7 @@ private slots:
         QVERIFY(w.findChild<QLabel*>("labelRate")->text().contains("250"));
         auto* table = w.findChild<QTableView*>("newestEvents");
         QCOMPARE(table->model()->rowCount(), 3);
-        QCOMPARE(table->model()->data(table->model()->index(0, ui::NewestEventsModel::Kind)).toInt(), 1);
+        QCOMPARE(table->model()->data(table->model()->index(0, ui::NewestEventsModel::Kind)).toString(), QString::fromUtf8("1 · Short Text Note"));
     }
 
     void importReachesTheEngineAndShowsProgress() {
