@@ -24,6 +24,7 @@
 #include <QSettings>
 
 #include "ui/main_window.h"
+#include "ui/start_failure.h"
 #include "ui/translations.h"
 #endif
 
@@ -197,6 +198,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     auto engine = engine::EngineImpl::open(opts.data_dir, eo, metrics);
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
+#ifdef ARCHIVIST_HAVE_UI
+        // Started from a menu there is no terminal: say it in a window too.
+        if (!opts.headless) {
+            ui::installTranslations(*qapp, QSettings().value("ui/language").toString());
+            ui::showStartFailure(QString::fromStdString(opts.data_dir.string()), QString::fromStdString(engine.error().code),
+                                 QString::fromStdString(engine.error().message));
+        }
+#endif
         observe::uninstallLogRingHandler();
         return app::kExitFailure;
     }
@@ -284,8 +293,16 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
                          r.last_error.empty() ? "" : ", last error: ", r.last_error.c_str());
         }
     }
+#ifdef ARCHIVIST_HAVE_UI
+    std::unique_ptr<QWidget> finishing;
+    if (window) {
+        window->hide();
+        finishing.reset(ui::MainWindow::showFinishing((*engine)->snapshot()));
+    }
+#endif
     auto closed = (*engine)->shutdown();
 #ifdef ARCHIVIST_HAVE_UI
+    finishing.reset();
     window.reset();
 #endif
     engine->reset();

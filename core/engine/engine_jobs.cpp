@@ -54,6 +54,8 @@ void EngineImpl::startImport(const QStringList& files) {
         } else {
             summary = QString::fromStdString(result.error().message);
         }
+        if (ok) qCInfo(lcEngine).noquote() << "import of" << paths.size() << "file(s) finished:" << summary;
+        else qCWarning(lcEngine).noquote() << "import of" << paths.size() << "file(s) ended:" << summary;
         m_jobRunning.store(false);
         QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("import", ok, summary); },
                                   Qt::QueuedConnection);
