@@ -4,6 +4,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QKeyEvent>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSet>
@@ -61,6 +62,8 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
     layout->addWidget(m_buttons);
 
+    m_edit->installEventFilter(this);  // Enter submits; Shift+Enter starts a new line
+    m_edit->setToolTip(tr("Enter adds the relays; Shift+Enter starts a new line"));
     connect(m_edit, &QPlainTextEdit::textChanged, this, &AddRelaysDialog::revalidate);
     connect(m_buttons, &QDialogButtonBox::accepted, this, [this] { addValid(); });
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -68,6 +71,18 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
 }
 
 AddRelaysDialog::~AddRelaysDialog() = default;
+
+bool AddRelaysDialog::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_edit && event->type() == QEvent::KeyPress) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        const bool enter = key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter;
+        if (enter && !(key->modifiers() & Qt::ShiftModifier)) {
+            if (m_buttons->button(QDialogButtonBox::Ok)->isEnabled()) addValid();
+            return true;
+        }
+    }
+    return QDialog::eventFilter(watched, event);
+}
 
 QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, const engine::Engine& engine) {
     static const QRegularExpression sep(QStringLiteral("[\\s,]+"));
@@ -157,6 +172,7 @@ QVector<AddRelaysDialog::Result> AddRelaysDialog::addValid() {
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
     m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Close"));
     emit relaysAdded(added, failed);
+    if (added > 0 && failed == 0) accept();  // done: the status bar says what was added
     return m_results;
 }
 

@@ -2,8 +2,9 @@
 // "Add relays…": a text box for one or many relay URLs (separated by any whitespace or commas),
 // validated live as the user types by the engine's own check (Engine::checkRelayUrls: URL syntax
 // and, for literal IP hosts, the address policy with the engine's allow list) — with a ✓/✗ and
-// reason per entry. OK adds the valid entries through Engine::addRelay and lists each URL's
-// result; the dialog then stays open to show them ("Close" ends it).
+// reason per entry. Add (or Enter in the text box; Shift+Enter starts a new line) adds the valid
+// entries through Engine::addRelay; when every one was added the dialog closes, else it stays
+// open listing each URL's result ("Close" ends it).
 // Bounded: at most kMaxEntries entries are considered; the rest are reported as ignored.
 // Thread: GUI only. The engine is not owned and must outlive the dialog.
 #include <QDialog>
@@ -41,6 +42,11 @@ public:
 
     explicit AddRelaysDialog(engine::Engine* engine, QWidget* parent = nullptr);
     ~AddRelaysDialog() override;
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+public:
 
     // Splits text into entries and validates them with the engine's check (duplicates of an
     // earlier entry are invalid: "listed twice").

@@ -1,11 +1,12 @@
 // "Add relays…": many URLs pasted at once, each validated live with a reason (the engine's check:
 // URL syntax and the address policy), and OK adding exactly the valid ones through the engine
-// with per-URL results.
+// with per-URL results; Enter submits and a full success closes the dialog.
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QtTest>
 
 #include "fake_engine.h"
@@ -92,6 +93,39 @@ private slots:
         QVERIFY(list->item(1)->text().contains("already in the pool"));
         QVERIFY(dialog.isVisible());  // results stay on screen
         QVERIFY(!buttons->button(QDialogButtonBox::Ok)->isEnabled());
+    }
+
+    // By keyboard only: type, Shift+Enter for a second line, Enter adds; every relay added, so
+    // the dialog closes.
+    void enterSubmitsAndASuccessCloses() {
+        FakeEngine engine;
+        ui::AddRelaysDialog dialog(&engine);
+        QSignalSpy done(&dialog, &ui::AddRelaysDialog::relaysAdded);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        auto* edit = dialog.findChild<QPlainTextEdit*>("relayUrlsEdit");
+        edit->setFocus();
+        QTest::keyClicks(edit, "wss://one.example");
+        QTest::keyClick(edit, Qt::Key_Return, Qt::ShiftModifier);
+        QTest::keyClicks(edit, "wss://two.example");
+        QCOMPARE(edit->toPlainText(), QString("wss://one.example\nwss://two.example"));
+        QVERIFY(engine.added.isEmpty());
+        QTest::keyClick(edit, Qt::Key_Return);
+        QCOMPARE(engine.added, (QStringList{"wss://one.example", "wss://two.example"}));
+        QCOMPARE(done.count(), 1);
+        QVERIFY(!dialog.isVisible());
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    }
+
+    void enterWithNothingValidAddsNothing() {
+        FakeEngine engine;
+        ui::AddRelaysDialog dialog(&engine);
+        dialog.show();
+        auto* edit = dialog.findChild<QPlainTextEdit*>("relayUrlsEdit");
+        QTest::keyClicks(edit, "http://wrong.example");
+        QTest::keyClick(edit, Qt::Key_Enter);
+        QVERIFY(engine.added.isEmpty());
+        QVERIFY(dialog.isVisible());
     }
 
     void tooManyEntriesAreBounded() {
