@@ -2,6 +2,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QProcess>
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
@@ -179,6 +180,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 
     engine::EngineOptions eo;
     eo.config = *config;
+    eo.config.metrics_listen = metricsListen.toStdString();  // what runs (Settings shows it)
     eo.cli_relays = opts.relays;
     for (const auto& a : opts.allow_addresses) eo.config.allow_addresses.push_back(a);
     if (opts.no_seed_relays) {
@@ -305,7 +307,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     finishing.reset();
     window.reset();
 #endif
-    engine->reset();
+    engine->reset();  // the data directory's lock is released here
+#ifdef ARCHIVIST_HAVE_UI
+    if (qapp->property(ui::MainWindow::kRestartProperty).toBool()) {
+        const QStringList args = QCoreApplication::arguments().mid(1);
+        if (!QProcess::startDetached(QCoreApplication::applicationFilePath(), args))
+            std::fprintf(stderr, "archivist: could not start again; start it yourself\n");
+    }
+#endif
     server.stop();
     observe::uninstallLogRingHandler();
     if (!closed) {

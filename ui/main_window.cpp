@@ -25,6 +25,7 @@
 #include <QUrl>
 #include <QVBoxLayout>
 #include <QStatusBar>
+#include <QTableView>
 #include <QToolBar>
 
 #include "core/engine/engine.h"
@@ -327,6 +328,11 @@ void MainWindow::applyDefaultArrangement() {
 int MainWindow::savePanelScreenshots(const QString& dir) {
     QDir().mkpath(dir);
     int saved = 0;
+    // A relay selected, so its properties show; then the whole window, as it is on screen.
+    if (m_relays->currentUrl().isEmpty() && m_relays->view()->model()->rowCount() > 0)
+        m_relays->view()->selectRow(0);
+    QCoreApplication::processEvents();
+    if (grab().save(dir + "/main-window.png")) ++saved;
     for (const auto& d : m_docks) {
         d.dock->show();
         d.dock->raise();
@@ -579,7 +585,17 @@ void MainWindow::openJobProgress(const QString& title, const QString& label, con
 
 void MainWindow::openSettings() {
     SettingsDialog dialog(m_engine, this);
-    if (dialog.exec() == QDialog::Accepted)
+    bool restart = false;
+    connect(&dialog, &SettingsDialog::restartRequested, this, [&restart] { restart = true; });
+    const int result = dialog.exec();
+    if (restart) {
+        // main() starts the program again once the engine has finished and released the lock.
+        qApp->setProperty(kRestartProperty, true);
+        close();
+        QCoreApplication::quit();
+        return;
+    }
+    if (result == QDialog::Accepted)
         statusBar()->showMessage(tr("Settings saved; they take effect at the next start."), 15000);
 }
 

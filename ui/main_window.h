@@ -52,6 +52,9 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     static constexpr int kLayoutVersion = 1;
+    // Set on qApp when Settings asked for a restart: main() starts the program again after the
+    // engine's shutdown.
+    static constexpr const char* kRestartProperty = "archivistRestart";
     static constexpr qint64 kMaxDropBytes = 1 << 20;  // per dropped file
     static constexpr int kMaxDropFiles = 16;
 

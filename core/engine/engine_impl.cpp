@@ -389,6 +389,13 @@ quint64 EngineImpl::requestCount(const QueryFilter& query) {
 
 QString EngineImpl::configPath() const { return QString::fromStdString(m_store->paths().config.string()); }
 
+EngineConfig EngineImpl::runningConfig() const {
+    EngineConfig c = m_opts.config;
+    for (const auto& url : m_opts.cli_relays)
+        if (std::find(c.relays.begin(), c.relays.end(), url) == c.relays.end()) c.relays.push_back(url);
+    return c;
+}
+
 EngineConfig EngineImpl::currentConfig() const {
     // The file as it is now (it may have been edited since start); the running values otherwise.
     auto cfg = loadConfig(m_store->paths().config);

@@ -80,6 +80,7 @@ public:
     void startExport(const QueryFilter& query, const QString& path) override;
     QString configPath() const override;
     EngineConfig currentConfig() const override;
+    EngineConfig runningConfig() const override;
     void startVerify() override;
     void startReindex() override;
 
