@@ -1,5 +1,7 @@
 #include "ui/add_relays_dialog.h"
 
+#include "ui/allow_address.h"
+
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QListWidget>
@@ -60,6 +62,19 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
     layout->addWidget(m_summary);
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
+    m_allow = m_buttons->addButton(tr("Allow this address…"), QDialogButtonBox::ActionRole);
+    m_allow->setObjectName("allowAddress");
+    m_allow->setToolTip(tr("Add the refused (loopback or private) address to the allow list in config.json"));
+    m_allow->hide();
+    connect(m_allow, &QPushButton::clicked, this, [this] {
+        for (const auto& e : m_entries) {
+            if (!e.address_refused) continue;
+            QString message;
+            allowRefusedAddress(this, m_engine, e.normalized.isEmpty() ? e.input : e.normalized, e.reason, &message);
+            if (!message.isEmpty()) m_summary->setText(message);
+            return;
+        }
+    });
     layout->addWidget(m_buttons);
 
     m_edit->installEventFilter(this);  // Enter submits; Shift+Enter starts a new line
@@ -99,6 +114,7 @@ QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, c
         e.normalized = c.normalized;
         e.valid = c.ok();
         e.reason = problemText(c);
+        e.address_refused = c.problem == engine::RelayUrlCheck::Problem::AddressRefused;
         if (!c.normalized.isEmpty()) {
             if (e.valid && seen.contains(e.normalized)) {
                 e.valid = false;
@@ -144,6 +160,7 @@ void AddRelaysDialog::revalidate() {
     ok->setEnabled(valid > 0);
     ok->setText(tr("Add %n relay(s)", nullptr, valid));
     m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Cancel"));
+    m_allow->setVisible(std::any_of(m_entries.begin(), m_entries.end(), [](const Entry& e) { return e.address_refused; }));
 }
 
 QVector<AddRelaysDialog::Result> AddRelaysDialog::addValid() {

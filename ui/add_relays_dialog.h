@@ -14,6 +14,7 @@
 class QDialogButtonBox;
 class QLabel;
 class QListWidget;
+class QPushButton;
 class QPlainTextEdit;
 
 namespace archivist::engine {
@@ -32,6 +33,7 @@ public:
         QString normalized;  // canonical URL when valid
         bool valid = false;
         QString reason;      // why not (or a note, e.g. "allowed by 127.0.0.0/8")
+        bool address_refused = false;  // the address policy refused it (it can be allowed)
     };
     struct Result {
         QString input;
@@ -72,6 +74,7 @@ private:
     QListWidget* m_list;
     QLabel* m_summary;
     QDialogButtonBox* m_buttons;
+    QPushButton* m_allow;  // "Allow this address…" for the first refused entry
     QVector<Entry> m_entries;
     QVector<Result> m_results;
 };

@@ -7,10 +7,14 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QMessageBox>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "fake_engine.h"
+#include "core/engine/config.h"
 #include "ui/add_relays_dialog.h"
+#include "ui/allow_address.h"
 
 using namespace archivist;
 
@@ -126,6 +130,33 @@ private slots:
         QTest::keyClick(edit, Qt::Key_Enter);
         QVERIFY(engine.added.isEmpty());
         QVERIFY(dialog.isVisible());
+    }
+
+    void theRefusedAddressIsNamed() {
+        QCOMPARE(ui::refusedAddressCidr("ws://127.0.0.1:7777", "loopback address 127.0.0.1 refused"), QString("127.0.0.1/32"));
+        QCOMPARE(ui::refusedAddressCidr("wss://lan.example", "address_refused: 10.1.2.3 is private"), QString("10.1.2.3/32"));
+        QCOMPARE(ui::refusedAddressCidr("ws://[::1]:80", "refused"), QString("::1/128"));
+        QCOMPARE(ui::refusedAddressCidr("wss://lan.example", "refused"), QString());
+    }
+
+    // A refused loopback relay: "Allow this address…" asks, then saves it to the allow list.
+    void allowThisAddressAsksThenSaves() {
+        QTemporaryDir dir;
+        FakeEngine engine;
+        engine.configFile = dir.filePath("config.json");
+        ui::AddRelaysDialog dialog(&engine);
+        dialog.show();
+        dialog.setText("ws://127.0.0.1:7777");
+        auto* allow = dialog.findChild<QPushButton*>("allowAddress");
+        QVERIFY(allow && allow->isVisible());
+        QTimer::singleShot(50, [] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) box->button(QMessageBox::Yes)->click();
+        });
+        allow->click();
+        auto cfg = engine::loadConfig(engine.configFile.toStdString());
+        QVERIFY(cfg.ok());
+        QCOMPARE(cfg->allow_addresses, std::vector<std::string>{"127.0.0.1/32"});
+        QVERIFY(dialog.findChild<QLabel*>("validationSummary")->text().contains("127.0.0.1/32"));
     }
 
     void tooManyEntriesAreBounded() {

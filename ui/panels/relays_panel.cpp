@@ -17,6 +17,7 @@
 #include <QVBoxLayout>
 
 #include "core/engine/engine.h"
+#include "ui/allow_address.h"
 #include "ui/relay_properties_view.h"
 #include "ui/relays_model.h"
 
@@ -90,6 +91,16 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_backfill = make(tr("Back&fill now"), "actionRelayBackfill");
     m_pin = make(tr("P&in (never dropped by the optimizer)"), "actionRelayPin");
     m_unpin = make(tr("Un&pin"), "actionRelayUnpin");
+    m_allowAddress = make(tr("&Allow this address…"), "actionRelayAllowAddress");
+    m_allowAddress->setToolTip(tr("The address policy refused this relay's address: add it to the allow list"));
+    connect(m_allowAddress, &QAction::triggered, this, [this] {
+        const int row = m_model->rowOf(currentUrl());
+        const engine::RelayRow* r = m_model->relay(row);
+        if (!r) return;
+        QString message;
+        allowRefusedAddress(this, m_engine, currentUrl(), QString::fromStdString(r->last_error), &message);
+        if (!message.isEmpty()) emit statusMessage(message, 15000);
+    });
     m_remove = make(tr("&Remove"), "actionRelayRemove");
     m_remove->setShortcut(QKeySequence::Delete);
     m_remove->setShortcutContext(Qt::WidgetWithChildrenShortcut);
@@ -121,6 +132,7 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_menu->addActions({m_block, m_unblock});
     m_menu->addActions({m_pin, m_unpin});
     m_menu->addAction(m_remove);
+    m_menu->addAction(m_allowAddress);
     m_menu->addSeparator();
     m_menu->addAction(m_backfill);
     m_menu->addSeparator();
@@ -169,6 +181,8 @@ void RelaysPanel::updateActions() {
     m_copyUrl->setEnabled(any);
     m_showInfo->setEnabled(any);
     m_remove->setEnabled(any);
+    m_allowAddress->setEnabled(any && state == observe::RelayState::Refused);
+    m_allowAddress->setVisible(m_allowAddress->isEnabled());
 }
 
 void RelaysPanel::act(int action) {

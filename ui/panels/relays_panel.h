@@ -47,6 +47,7 @@ public:
     QAction* pinAction() const { return m_pin; }
     QAction* unpinAction() const { return m_unpin; }
     QAction* removeAction() const { return m_remove; }
+    QAction* allowAddressAction() const { return m_allowAddress; }
     QAction* copyUrlAction() const { return m_copyUrl; }
     QAction* showInfoAction() const { return m_showInfo; }
 
@@ -80,6 +81,7 @@ private:
     QAction* m_pin;
     QAction* m_unpin;
     QAction* m_remove;
+    QAction* m_allowAddress;
     QAction* m_copyUrl;
     QAction* m_showInfo;
     RelayPropertiesView* m_properties;
