@@ -102,13 +102,8 @@ void ThroughputPanel::setLogScale(bool on) {
     }
     m_y->setVisible(!on);
     m_logY->setVisible(on);
-    // Redraw every series through toList() (the floor for zeros on the log axis).
-    m_stored->replace(toList(m_storedRing));
-    m_duplicate->replace(toList(m_duplicateRing));
-    m_rejected->replace(toList(m_rejectedRing));
-    m_shipped->replace(toList(m_shippedRing));
-    updateRelaySeries();
-    updateAxes(m_lastMs ? m_lastMs : QDateTime::currentMSecsSinceEpoch());
+    redraw();  // every series through toList() (the floor for zeros on the log axis)
+    if (!m_lastMs) updateAxes(QDateTime::currentMSecsSinceEpoch());
 }
 
 double ThroughputPanel::average(std::deque<QPointF>& raw, QPointF p) {
@@ -139,14 +134,8 @@ void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
     push(m_storedRing, {x, average(m_storedRaw, {x, s.stored_per_s})}, now);
     push(m_duplicateRing, {x, average(m_duplicateRaw, {x, s.duplicate_per_s})}, now);
     push(m_rejectedRing, {x, average(m_rejectedRaw, {x, s.rejected_per_s})}, now);
-    m_stored->replace(toList(m_storedRing));
-    m_duplicate->replace(toList(m_duplicateRing));
-    m_rejected->replace(toList(m_rejectedRing));
-    m_shipped->setVisible(s.sink.configured);
-    if (s.sink.configured) {
-        push(m_shippedRing, {x, average(m_shippedRaw, {x, s.sink.events_per_s})}, now);
-        m_shipped->replace(toList(m_shippedRing));
-    }
+    m_sinkConfigured = s.sink.configured;
+    if (s.sink.configured) push(m_shippedRing, {x, average(m_shippedRaw, {x, s.sink.events_per_s})}, now);
 
     // Per-relay stored rates from counter deltas; forget relays that left the snapshot.
     QSet<QString> present;
@@ -167,9 +156,30 @@ void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
     }
     for (auto it = m_relays.begin(); it != m_relays.end();)
         it = present.contains(it.key()) ? std::next(it) : m_relays.erase(it);
-    updateRelaySeries();
     m_lastMs = now;
-    updateAxes(now);
+    // Behind another tab of a shown window: draw when shown again (the GUI thread's time goes to
+    // what is on screen).
+    if (window()->isVisible() && !isVisible()) {
+        m_stale = true;
+        return;
+    }
+    redraw();
+}
+
+void ThroughputPanel::redraw() {
+    m_stale = false;
+    m_stored->replace(toList(m_storedRing));
+    m_duplicate->replace(toList(m_duplicateRing));
+    m_rejected->replace(toList(m_rejectedRing));
+    m_shipped->setVisible(m_sinkConfigured);
+    if (m_sinkConfigured) m_shipped->replace(toList(m_shippedRing));
+    updateRelaySeries();
+    if (m_lastMs) updateAxes(m_lastMs);
+}
+
+void ThroughputPanel::showEvent(QShowEvent* event) {
+    Panel::showEvent(event);
+    if (m_stale) redraw();
 }
 
 void ThroughputPanel::updateRelaySeries() {

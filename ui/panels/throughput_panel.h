@@ -7,7 +7,8 @@
 // Contract
 // - Every series is a moving average over kAverageMs (stated in the chart's title): one point per
 //   snapshot, the mean of the rates of the last kAverageMs.
-// - applySnapshot() appends one point per series; each series is a bounded ring of at most
+// - applySnapshot() appends one point per series (drawn when the panel is on screen: behind
+//   another tab it only records, and draws when shown); each series is a bounded ring of at most
 //   kMaxPoints points and covers at most kWindowMs (older points are dropped).
 // - The time axis shows a fixed window of kWindowMs ending at the next round kTickMs, with round
 //   ticks every kTickMs and the date in its title; the value axis has round ("nice") ticks, and a
@@ -75,7 +76,11 @@ public slots:
     void highlightTime(qint64 ms) override;
     void highlightRelay(const QString& url) override;
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
+    void redraw();
     struct RelayTrack {
         quint64 last_stored = 0;
         qint64 last_ms = 0;
@@ -98,6 +103,8 @@ private:
     QCheckBox* m_logBox;
     QLabel* m_note;
     bool m_log = false;
+    bool m_stale = false;          // data arrived while hidden behind another tab
+    bool m_sinkConfigured = false;
     std::deque<QPointF> m_storedRaw, m_duplicateRaw, m_rejectedRaw, m_shippedRaw;
     QLineSeries* m_stored;
     QLineSeries* m_duplicate;
