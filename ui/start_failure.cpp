@@ -7,10 +7,6 @@
 
 namespace archivist::ui {
 
-namespace {
-QString tr(const char* text) { return QCoreApplication::translate("StartFailure", text); }
-}  // namespace
-
 QString describeLockHolder(const QString& message) {
     const auto m = QRegularExpression(QStringLiteral("\\(pid (\\d+)\\)")).match(message);
     if (!m.hasMatch()) return {};
@@ -24,17 +20,17 @@ QString describeLockHolder(const QString& message) {
 }
 
 void showStartFailure(const QString& data_dir, const QString& code, const QString& message) {
-    QMessageBox box(QMessageBox::Critical, tr("Archivist cannot start"), QString());
+    QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("archivist::ui::StartFailure", "Archivist cannot start"), QString());
     box.setObjectName("startFailure");
     if (code == QLatin1String("locked")) {
         const QString holder = describeLockHolder(message);
-        box.setText(tr("The data directory %1 is in use by another Archivist.").arg(data_dir));
+        box.setText(QCoreApplication::translate("archivist::ui::StartFailure", "The data directory %1 is in use by another Archivist.").arg(data_dir));
         box.setInformativeText(
-            (holder.isEmpty() ? QString() : tr("Held by process %1.").arg(holder) + QStringLiteral("\n\n")) +
-            tr("Close that window (it may still be finishing its work) or stop that process, then start again — or "
+            (holder.isEmpty() ? QString() : QCoreApplication::translate("archivist::ui::StartFailure", "Held by process %1.").arg(holder) + QStringLiteral("\n\n")) +
+            QCoreApplication::translate("archivist::ui::StartFailure", "Close that window (it may still be finishing its work) or stop that process, then start again — or "
                "start with --data-dir and another directory."));
     } else {
-        box.setText(tr("The engine could not open %1.").arg(data_dir));
+        box.setText(QCoreApplication::translate("archivist::ui::StartFailure", "The engine could not open %1.").arg(data_dir));
         box.setInformativeText(message);
     }
     box.setDetailedText(message);
