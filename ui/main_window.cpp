@@ -66,7 +66,7 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     : QMainWindow(parent), m_engine(engine), m_opts(options) {
     setWindowTitle(tr("Archivist"));
     setObjectName("MainWindow");
-    resize(1200, 760);
+    resize(1280, 800);  // fitted to the screen when shown
     setDockNestingEnabled(true);
     setAcceptDrops(true);
 
@@ -318,6 +318,9 @@ void MainWindow::applyDefaultArrangement() {
     tab("dock-scoring", "dock-discovery");
     tab("dock-incidents", "dock-log");
     if (auto* d = dock("dock-throughput")) d->raise();
+    // Relays get the larger share of the width: their key columns without scrolling.
+    if (auto* relays = dock("dock-relays"); relays && relays->isVisible() && !relays->isFloating())
+        resizeDocks({relays}, {width() * 11 / 20}, Qt::Horizontal);
     if (auto* d = dock("dock-incidents")) {
         d->raise();
         // The bottom row is for a glance at alerts and the log, not half the window.

@@ -116,12 +116,14 @@ double RelaysModel::storedPerSecond(int row) const {
 }
 
 QVariant RelaysModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == StoredPerSecond)
+        return tr("Events stored per second, moving average over the last %1 s").arg(kRateWindowMs / 1000);
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
     switch (section) {
     case Url: return tr("Relay");
     case Status: return tr("Status");
     case ConnectedSince: return tr("Connected since");
-    case StoredPerSecond: return tr("Stored/s (10 s)");
+    case StoredPerSecond: return tr("Stored/s");
     case NovelShare: return tr("Novel");
     case Duplicates: return tr("Duplicates");
     case Rejections: return tr("Rejected");

@@ -35,7 +35,7 @@ public:
         Pinned,
         ColumnCount
     };
-    // Stored/s is a moving average over this window (stated in the header).
+    // Stored/s is a moving average over this window (stated in the header's tool tip).
     static constexpr qint64 kRateWindowMs = 10'000;
     enum Role {
         SortRole = Qt::UserRole + 1,  // numeric key for numeric columns, text otherwise

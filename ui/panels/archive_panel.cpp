@@ -151,18 +151,26 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_apply->setObjectName("applyFilter");
     m_apply->setDefault(true);
     connect(m_apply, &QPushButton::clicked, this, &ArchivePanel::applyFilter);
+    // Three short rows, so the panel fits a narrow dock: what, where and when.
+    for (auto* e : {m_kinds, m_authors, m_tags, m_search}) e->setMinimumWidth(60);
+    m_relay->setMinimumContentsLength(12);
+    m_relay->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     bar->addWidget(m_kinds, 0, 0);
-    bar->addWidget(m_authors, 0, 1, 1, 2);
-    bar->addWidget(m_tags, 0, 3, 1, 2);
+    bar->addWidget(m_authors, 0, 1);
+    bar->addWidget(m_tags, 0, 2);
     bar->addWidget(m_search, 1, 0, 1, 2);
+    bar->addWidget(m_relay, 1, 2);
     auto* range = new QHBoxLayout();
     range->addWidget(m_sinceOn);
     range->addWidget(m_since);
     range->addWidget(m_untilOn);
     range->addWidget(m_until);
-    bar->addLayout(range, 1, 2);
-    bar->addWidget(m_relay, 1, 3);
-    bar->addWidget(m_apply, 1, 4);
+    range->addStretch(1);
+    range->addWidget(m_apply);
+    bar->addLayout(range, 2, 0, 1, 3);
+    bar->setColumnStretch(0, 1);
+    bar->setColumnStretch(1, 2);
+    bar->setColumnStretch(2, 2);
     layout->addLayout(bar);
     m_error = new QLabel(this);
     m_error->setObjectName("filterError");
@@ -188,10 +196,12 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     const QFontMetrics fm = m_table->fontMetrics();
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->resizeSection(ArchiveModel::CreatedAt, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 24);
-    header->resizeSection(ArchiveModel::Kind, fm.horizontalAdvance(QStringLiteral("30023 · Long-form Content")) + 12);
-    header->resizeSection(ArchiveModel::Author, fm.horizontalAdvance(QStringLiteral("0123456789abcdef…")) + 12);
+    header->resizeSection(ArchiveModel::Kind, fm.horizontalAdvance(QStringLiteral("1 · Short Text Note")) + 12);
+    header->resizeSection(ArchiveModel::Author, fm.horizontalAdvance(QStringLiteral("0123456789ab…")) + 12);
     header->resizeSection(ArchiveModel::FirstSeen, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 12);
-    header->resizeSection(ArchiveModel::Id, fm.horizontalAdvance(QStringLiteral("0123456789abcdef…")) + 12);
+    header->resizeSection(ArchiveModel::Id, fm.horizontalAdvance(QStringLiteral("0123456789ab…")) + 12);
+    // When it arrived is in the detail (Relays tab); the list keeps its width for Content.
+    m_table->setColumnHidden(ArchiveModel::FirstSeen, true);
     header->setSectionResizeMode(ArchiveModel::Content, QHeaderView::Stretch);
     // Sorting: by created_at (server-side, keyset) — the other columns do not sort.
     header->setSectionsClickable(true);

@@ -59,12 +59,13 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
         // The key columns (relay, status, stored/s, RTT, backfill, last error) fit in 1280 px.
         const QFontMetrics fm = m_view->fontMetrics();
         const auto w = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 24; };
-        m_view->setColumnWidth(RelaysModel::Url, w("wss://relay.example.com:4848"));
-        m_view->setColumnWidth(RelaysModel::Status, w("backing off") + 16);
-        m_view->setColumnWidth(RelaysModel::StoredPerSecond, w("Stored/s (10 s)"));
-        m_view->setColumnWidth(RelaysModel::Rtt, w("1000 ms"));
-        m_view->setColumnWidth(RelaysModel::Backfill, w("running 100 %"));
-        m_view->setColumnWidth(RelaysModel::LastError, w("connect_failed: Connection refused"));
+        const auto tight = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 10; };
+        m_view->setColumnWidth(RelaysModel::Url, w("wss://relay.example.com"));
+        m_view->setColumnWidth(RelaysModel::Status, tight("address refused") + 18);
+        m_view->setColumnWidth(RelaysModel::StoredPerSecond, tight("Stored/s"));
+        m_view->setColumnWidth(RelaysModel::Rtt, tight("999 ms"));
+        m_view->setColumnWidth(RelaysModel::Backfill, tight("running 99 %"));
+        m_view->setColumnWidth(RelaysModel::LastError, w("connect_failed: refused"));
     }
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     m_properties = new RelayPropertiesView(this);

@@ -72,9 +72,9 @@ ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
     auto* buckets = new QBarCategoryAxis;
     const QLocale loc;
     QStringList labels;
-    // Short, unique labels (".1" … ".9"): long ones are elided to "…" in a narrow dock.
+    // Short, unique labels ("0", ".1" … ".9"): long ones are elided to "…" in a narrow dock.
     for (int i = 0; i < kBuckets; ++i) {
-        QString l = loc.toString(i / double(kBuckets), 'f', 1);
+        QString l = i == 0 ? QStringLiteral("0") : loc.toString(i / double(kBuckets), 'f', 1);
         if (i > 0 && l.startsWith(QLatin1Char('0'))) l.remove(0, 1);
         labels << l;
     }

@@ -52,7 +52,7 @@ public:
     static constexpr int kMaxTrackedRelays = 1000;
     static constexpr int kRankSamples = 20;          // the top 5 is ranked by the mean of the last 20 points
     static constexpr qint64 kAverageMs = 10'000;     // the moving average's window
-    static constexpr qint64 kTickMs = 30'000;        // time ticks
+    static constexpr qint64 kTickMs = 60'000;        // time ticks (a minute: their labels fit)
     static constexpr double kLogFloor = 0.1;
 
     explicit ThroughputPanel(engine::Engine* engine, QWidget* parent = nullptr);
