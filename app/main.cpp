@@ -45,6 +45,7 @@ struct RunOptions {
     bool no_backfill = false;
     QString clickhouse_url;       // overrides config.json clickhouse.url
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
+    QStringList import_files;  // --import: started once the engine runs
     double screenshot_after_s = 10;
 };
 
@@ -96,7 +97,12 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                              "exit (used by scripts/screenshot.sh for the documentation).",
                              "dir");
     QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, clickhouse, shots, shotsAfter});
+    QCommandLineOption importAtStart("import",
+                                     "Import FILE (JSONL, .zst) as File → Import does, 2 s after the console opens "
+                                     "(at once with --headless); bench/ui_lag.sh measures the console during it.",
+                                     "file");
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, clickhouse, shots,
+                  shotsAfter, importAtStart});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -134,6 +140,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         out.allow_addresses.push_back(a.toStdString());
     }
     out.screenshot_dir = p.value(shots);
+    out.import_files = p.values(importAtStart);
     if (p.isSet(shotsAfter)) {
         bool ok = false;
         out.screenshot_after_s = p.value(shotsAfter).toDouble(&ok);
@@ -243,6 +250,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     }
 
     QTimer statusLine;
+    if (opts.headless && !opts.import_files.isEmpty()) (*engine)->startImport(opts.import_files);
     if (opts.headless) {
         std::fprintf(stderr, "archivist: engine running on %s (Ctrl-C stops it)\n", opts.data_dir.c_str());
         QObject::connect(&statusLine, &QTimer::timeout, [&] {
@@ -269,6 +277,8 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         ui::installTranslations(*qapp, QSettings().value("ui/language").toString());
         window = std::make_unique<ui::MainWindow>(engine->get(), wo);
         window->show();
+        if (!opts.import_files.isEmpty())  // once the window has settled (its first layout and paint)
+            QTimer::singleShot(2000, window.get(), [&] { window->importFiles(opts.import_files); });
         if (!opts.screenshot_dir.isEmpty()) {
             QTimer::singleShot(int(opts.screenshot_after_s * 1000), window.get(), [&] {
                 const int saved = window->savePanelScreenshots(opts.screenshot_dir);

@@ -58,6 +58,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     std::unique_ptr<EngineImpl> e(new EngineImpl(std::move(*store), options, metrics, parent));
     e->m_incidents = std::make_unique<observe::IncidentLog>(observe::IncidentLog::kDefaultCapacity, &metrics);
     e->m_ruleState = std::make_unique<IncidentRuleState>();
+    e->m_memory = std::make_unique<observe::MemorySampler>();
     // Same name and labels as the commit writer's: the registry hands back the same histogram.
     e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     e->m_eventsAtOpen = stats->events;
@@ -477,7 +478,7 @@ void EngineImpl::tick() {
         s.duplicate_per_s = double(s.duplicate_total - from.duplicate) / dt;
         s.rejected_per_s = double(s.rejected_total - from.rejected) / dt;
     }
-    const auto mem = observe::readMemoryStats();
+    const auto mem = m_memory ? m_memory->latest() : observe::MemoryStats{};
     s.rss_bytes = mem.rss_bytes;
     s.heap_bytes = mem.heap_in_use_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
@@ -542,9 +543,22 @@ void EngineImpl::tick() {
     }
     snapshotSink(s);
     if (m_incidents && m_ruleState) {
-        for (auto& r : evaluateIncidentRules(m_last, s, m_opts.incidents, *m_ruleState))
-            m_incidents->raise(r.kind, r.severity, r.relay, r.message, now, r.level);
-        m_incidents->resolveQuiet(now);
+        // Each alert that fires or resolves is a line in the log (the console's Log panel).
+        for (auto& r : evaluateIncidentRules(m_last, s, m_opts.incidents, *m_ruleState)) {
+            const uint64_t id = m_incidents->raise(r.kind, r.severity, r.relay, r.message, now, r.level);
+            if (id <= m_lastAlertId) continue;
+            m_lastAlertId = id;
+            const char* kind = observe::incidentKindName(r.kind);
+            if (r.severity == observe::IncidentSeverity::Info)
+                qCInfo(lcEngine).noquote() << "alert firing:" << kind << r.relay.c_str() << "—" << r.message.c_str();
+            else
+                qCWarning(lcEngine).noquote() << "alert firing:" << kind << r.relay.c_str() << "—" << r.message.c_str();
+        }
+        std::vector<observe::Incident> resolved;
+        m_incidents->resolveQuiet(now, &resolved);
+        for (const auto& r : resolved)
+            qCInfo(lcEngine).noquote() << "alert resolved:" << observe::incidentKindName(r.kind) << r.relay.c_str()
+                                       << "after" << (r.resolved_ms - r.first_ms) / 1000 << "s";
         persistAlerts();
         const auto open = m_incidents->open(size_t(EngineSnapshot::kIncidentsCapacity));
         s.incidents = QVector<observe::Incident>(open.begin(), open.end());

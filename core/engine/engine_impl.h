@@ -24,6 +24,7 @@ class ClickHouseSink;
 namespace archivist::observe {
 class Histogram;
 class IncidentLog;
+class MemorySampler;
 class MetricsRegistry;
 }  // namespace archivist::observe
 namespace archivist::net {
@@ -144,6 +145,8 @@ private:
     // Incidents: rules run on the GUI/engine thread in tick().
     std::unique_ptr<observe::IncidentLog> m_incidents;
     std::unique_ptr<IncidentRuleState> m_ruleState;
+    uint64_t m_lastAlertId = 0;  // the newest alert logged as firing
+    std::unique_ptr<observe::MemorySampler> m_memory;  // RSS and heap, read off the GUI thread
     observe::Histogram* m_commitSeconds = nullptr;
 };
 

@@ -14,6 +14,7 @@
 #include "core/engine/maintenance.h"
 #include "core/engine/store.h"
 #include "core/observe/log.h"
+#include "core/util/thread_priority.h"
 
 namespace archivist::engine {
 
@@ -32,6 +33,7 @@ void EngineImpl::startImport(const QStringList& files) {
     m_jobCancel.store(false);
     m_jobRunning.store(true);
     m_job = std::thread([this, paths] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         auto progress = [this](const ImportProgress& p) {
             const double fraction = p.bytes_total ? double(p.bytes_read) / double(p.bytes_total) : -1.0;
             const QString text = tr("%1 read, %2 stored, %3 duplicate, %4 invalid")
@@ -78,6 +80,7 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
     m_jobRunning.store(true);
     const std::string seenBy = query.relay.toStdString();
     m_job = std::thread([this, f, path, seenBy] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         const std::filesystem::path target = path.toStdString();
         const std::filesystem::path part = target.string() + ".part";
         auto progress = [this](const WorkProgress& p) {
@@ -139,6 +142,7 @@ void EngineImpl::startVerify() {
     m_jobCancel.store(false);
     m_jobRunning.store(true);
     m_job = std::thread([this] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         auto post = [this](double fraction, const QString& text) {
             QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("verify", fraction, text); },
                                       Qt::QueuedConnection);

@@ -64,13 +64,14 @@ uint64_t IncidentLog::raise(IncidentKind kind, IncidentSeverity severity, const 
     return m_rows.back().id;
 }
 
-size_t IncidentLog::resolveQuiet(int64_t now_ms) {
+size_t IncidentLog::resolveQuiet(int64_t now_ms, std::vector<Incident>* resolved) {
     std::lock_guard lock(m_mutex);
     size_t n = 0;
     for (auto& r : m_rows) {
         if (!r.firing() || now_ms - r.last_ms < (r.level ? kLevelQuietMs : kEventQuietMs)) continue;
         r.resolved_ms = std::max(now_ms, r.last_ms);
         m_changed.insert(r.id);
+        if (resolved) resolved->push_back(r);
         ++n;
     }
     if (n) updateGaugesLocked();

@@ -104,8 +104,9 @@ public:
     // Returns the id of the row that now holds this occurrence (new or merged).
     uint64_t raise(IncidentKind kind, IncidentSeverity severity, const std::string& relay,
                    const std::string& message, int64_t now_ms, bool level = false);
-    // Resolves the firing alerts that went quiet (see the contract). Returns how many.
-    size_t resolveQuiet(int64_t now_ms);
+    // Resolves the firing alerts that went quiet (see the contract). Returns how many; copies of
+    // them go to *resolved when given.
+    size_t resolveQuiet(int64_t now_ms, std::vector<Incident>* resolved = nullptr);
     // History from the last run (any order). Alerts still firing then are resolved at their last
     // occurrence: nothing asserted them since (a condition that still holds fires anew). Rows
     // beyond the capacity (the oldest) are dropped. Call before the first raise().

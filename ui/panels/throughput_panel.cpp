@@ -130,6 +130,8 @@ QList<QPointF> ThroughputPanel::toList(const std::deque<QPointF>& ring) const {
 void ThroughputPanel::applySnapshot(const engine::EngineSnapshot& s) {
     if (s.taken_at_ms <= 0) return;  // the engine has not ticked yet: no time to plot at
     const qint64 now = s.taken_at_ms;
+    if (m_lastPointMs && now - m_lastPointMs < kSampleMs && now >= m_lastPointMs) return;  // one point a second
+    m_lastPointMs = now;
     const double x = double(now);
     push(m_storedRing, {x, average(m_storedRaw, {x, s.stored_per_s})}, now);
     push(m_duplicateRing, {x, average(m_duplicateRaw, {x, s.duplicate_per_s})}, now);
