@@ -146,6 +146,14 @@ Expected<void> EngineImpl::shutdown() {
     if (m_chSink) m_chSink->stop();  // an unacknowledged batch stays pending: checked at the next start
     m_metrics.removeGaugeFns(this);
     auto stored = m_store->shutdown(std::chrono::milliseconds(3000));
+    if (m_incidents) {
+        // The firing alerts' last occurrences (a repeated condition is not written every tick):
+        // the next start resolves them there.
+        std::vector<uint64_t> firing;
+        for (const auto& a : m_incidents->open(observe::IncidentLog::kDefaultCapacity))
+            if (a.firing()) firing.push_back(a.id);
+        m_incidents->markChanged(firing);
+    }
     persistAlerts();  // acknowledgements and resolutions since the last tick
     if (m_relayState) m_relayState->stop(std::chrono::milliseconds(2000));
     return stored;

@@ -26,8 +26,6 @@ std::string fmtMiB(qint64 bytes) {
     return buf;
 }
 
-std::string seconds(qint64 ms) { return std::to_string((ms + 500) / 1000) + " s"; }
-
 // A relay whose reachability is worth an alert of its own: one the operator chose, or one that
 // was connected in this run. Discovered and seed relays that never answered are summed up by the
 // offline alert instead (with hundreds of candidates, one alert each would drown the rest).
@@ -96,10 +94,10 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
         const bool terminal = r.state == RelayState::Refused || r.state == RelayState::Restricted;
         if (failure != IncidentKind::Count && watched(r) &&
             held(state, holding, "reach|" + r.url, true, now, terminal ? 0 : t.relay_down_hold_ms)) {
-            const qint64 since = holding["reach|" + r.url];
+            // No running duration in the text: a message that changes every tick would be
+            // written to relays.sqlite every tick (the alert's first_ms says since when).
             std::string msg = r.last_error.empty() ? std::string("not connected") : r.last_error;
-            if (!terminal)
-                msg += " (" + std::to_string(r.consecutive_failures) + " failed attempts, down for " + seconds(now - since) + ")";
+            if (!terminal) msg += " (" + std::to_string(r.consecutive_failures) + " failed attempts)";
             assertLevel(failure, IncidentSeverity::Warning, r.url, msg);
         }
         if (held(state, holding, "stalled|" + r.url, isStalled(r.last_error) && r.state != RelayState::Connected, now, 0))
@@ -151,7 +149,7 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
             }
         }
         assertLevel(IncidentKind::Offline, IncidentSeverity::Critical, {},
-                    "no relay connected for " + seconds(now - holding["offline"]) + " (" + std::to_string(cur.relays_known) +
+                    "no relay connected (" + std::to_string(cur.relays_known) +
                         " known: " + std::to_string(dns) + " failing DNS, " + std::to_string(refused) + " refused, " +
                         std::to_string(other) + " failing otherwise, " + std::to_string(waiting) + " not tried or stopped)");
     }
@@ -169,9 +167,8 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
         const std::string key = "queue|" + q.name.toStdString();
         if (held(state, holding, key, high, now, t.queue_hold_ms))
             assertLevel(IncidentKind::QueueNearCapacity, IncidentSeverity::Warning, {},
-                        "queue \"" + q.name.toStdString() + "\" at " + std::to_string(q.depth) + " of " +
-                            std::to_string(q.capacity) + " for " + seconds(now - holding[key]) +
-                            " with only live traffic feeding it");
+                        "queue \"" + q.name.toStdString() + "\" at 90 % of " + std::to_string(q.capacity) +
+                            " or more, with only live traffic feeding it");
     }
 
     // Commits: mean duration of the commit groups finished in this tick, slow for their size.
@@ -196,8 +193,7 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
     state.writer_commits = cur.commits_total;
     if (held(state, holding, "index_behind", writerDepth > 0 && !moved, now, t.index_behind_hold_ms))
         assertLevel(IncidentKind::IndexBehind, IncidentSeverity::Critical, {},
-                    std::to_string(writerDepth) + " verified batches wait for the writer; nothing committed for " +
-                        seconds(now - holding["index_behind"]) +
+                    "verified batches wait for the writer and it commits nothing" +
                         (cur.last_error.isEmpty() ? std::string() : " (" + cur.last_error.toStdString() + ")"));
 
     // Disk.
@@ -234,8 +230,8 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
                         " (retrying; the archive keeps everything)");
     if (sink.configured && sink.lag_seconds >= t.sink_lag_s)
         assertLevel(IncidentKind::SinkBehind, IncidentSeverity::Warning, {},
-                    "ClickHouse sink " + std::to_string(int64_t(sink.lag_seconds)) + " s (" +
-                        std::to_string(sink.lag_events) + " events) behind the archive");
+                    "ClickHouse sink more than " + std::to_string(int64_t(t.sink_lag_s)) +
+                        " s behind the archive (the status bar shows how far)");
     state.holding = std::move(holding);
     return out;
 }

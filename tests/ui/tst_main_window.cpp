@@ -26,6 +26,7 @@
 #include "core/engine/engine.h"
 #include "fake_engine.h"
 #include "ui/main_window.h"
+#include "ui/panels/memory_panel.h"
 #include "ui/panels/throughput_panel.h"
 #include <QLineSeries>
 #include "ui/add_relays_dialog.h"
@@ -86,16 +87,17 @@ private slots:
     void panelsInTheWindowGetEachSnapshotOnce() {
         FakeEngine engine;
         ui::MainWindow w(&engine);
-        auto* panel = w.findChild<ui::ThroughputPanel*>();
+        // The memory chart records every snapshot it gets (the throughput chart keeps one a second).
+        auto* panel = w.findChild<ui::MemoryPanel*>();
         QVERIFY(panel);
         const qint64 t0 = QDateTime::currentMSecsSinceEpoch();
         for (int i = 0; i < 3; ++i) {
             engine::EngineSnapshot s;
             s.taken_at_ms = t0 + i * 250;
-            s.stored_per_s = 10 * i;
+            s.rss_bytes = quint64(10 + i) << 20;
             engine.publish(s);
         }
-        QCOMPARE(panel->storedSeries()->count(), 3);
+        QCOMPARE(panel->rssSeries()->count(), 3);
     }
 
     void snapshotsUpdateTotalsAndTable() {
