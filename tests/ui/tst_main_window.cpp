@@ -75,9 +75,11 @@ private slots:
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEvents({ev(1), ev(2)});
         QCOMPARE(model.rowCount(), 2);
-        model.setEvents({ev(3), ev(1), ev(2)});
+        model.setEvents({ev(1), ev(3), ev(2)});  // arrival order, as an import delivers them
         QCOMPARE(model.rowCount(), 3);
+        // Newest created first.
         QCOMPARE(model.data(model.index(0, ui::NewestEventsModel::Content)).toString(), QString("note 3"));
+        QCOMPARE(model.data(model.index(2, ui::NewestEventsModel::Content)).toString(), QString("note 1"));
         model.setEvents({});
         QCOMPARE(model.rowCount(), 0);
     }
