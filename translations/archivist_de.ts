@@ -833,6 +833,11 @@
         <source>Kind %1 by %2 at %3 UTC</source>
         <translation>Art %1 von %2 am %3 UTC</translation>
     </message>
+    <message>
+        <location line="+24"/>
+        <source>Imported from a file: no delivery latency</source>
+        <translation>Aus einer Datei importiert: keine Zustell-Latenz</translation>
+    </message>
 </context>
 <context>
     <name>IncidentsModel</name>
@@ -1594,7 +1599,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Warteschlangen und Caches</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+62"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>
@@ -1607,7 +1612,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
 <context>
     <name>NewestEventsModel</name>
     <message>
-        <location filename="../ui/newest_events_model.cpp" line="+28"/>
+        <location filename="../ui/newest_events_model.cpp" line="+30"/>
         <source>Created (UTC)</source>
         <translation>Erstellt (UTC)</translation>
     </message>
@@ -2830,7 +2835,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Eine logarithmische Werteachse: der Schub beim Nachladen und der Live-Eingang in einem Diagramm</translation>
     </message>
     <message>
-        <location line="+149"/>
+        <location line="+151"/>
         <source>Time (%1)</source>
         <translation>Zeit (%1)</translation>
     </message>

@@ -112,7 +112,12 @@ void EventDetailView::showDetail(const engine::EventDetail& d) {
         m_relays->setItem(r, 0, new QTableWidgetItem(s.relay));
         m_relays->setItem(
             r, 1, new QTableWidgetItem(QDateTime::fromMSecsSinceEpoch(s.seen_at_ms, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss.zzz")));
-        m_relays->setItem(r, 2, new QTableWidgetItem(latencyText(s.seen_at_ms, d.created_at)));
+        // An import is not a relay delivering the event: the time it was read says nothing about
+        // how late the event arrived.
+        const bool imported = s.relay.startsWith(QLatin1String("import:"));
+        auto* latency = new QTableWidgetItem(imported ? QStringLiteral("—") : latencyText(s.seen_at_ms, d.created_at));
+        if (imported) latency->setToolTip(tr("Imported from a file: no delivery latency"));
+        m_relays->setItem(r, 2, latency);
     }
 }
 

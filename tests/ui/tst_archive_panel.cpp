@@ -409,6 +409,7 @@ private slots:
         auto* relays = panel.findChild<QTableWidget*>("detailRelays");
         QCOMPARE(relays->rowCount(), 3);
         QCOMPARE(relays->item(0, 2)->text(), QString("+0.30 s"));  // first seen 300 ms after created_at
+        QCOMPARE(relays->item(1, 2)->text(), QString::fromUtf8("—"));  // an import has no delivery latency
         QSignalSpy relaySelected(&panel, &ui::ArchivePanel::relaySelected);
         emit relays->cellDoubleClicked(2, 0);
         QCOMPARE(relaySelected.count(), 1);
