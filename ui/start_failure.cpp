@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QFile>
+#include <QGuiApplication>
 #include <QMessageBox>
 #include <QRegularExpression>
 
@@ -20,6 +21,9 @@ QString describeLockHolder(const QString& message) {
 }
 
 void showStartFailure(const QString& data_dir, const QString& code, const QString& message) {
+    // Nobody could answer a dialog without a screen (tests, scripts): stderr said it already.
+    const QString platform = QGuiApplication::platformName();
+    if (platform == QLatin1String("offscreen") || platform == QLatin1String("minimal")) return;
     QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("archivist::ui::StartFailure", "Archivist cannot start"), QString());
     box.setObjectName("startFailure");
     if (code == QLatin1String("locked")) {

@@ -1,7 +1,8 @@
 #pragma once
 // The console's answer when the engine cannot start (started from a menu there is no terminal to
 // read stderr): a dialog that says why. A locked data directory names the process holding it
-// (pid and command line, from /proc) and what to do.
+// (pid and command line, from /proc) and what to do. On the offscreen and minimal platforms (no
+// one to answer it) there is no dialog: stderr has the message.
 // Thread: GUI (a QApplication must exist).
 #include <QString>
 
