@@ -2,6 +2,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QProcess>
 #include <QTimer>
 #include <algorithm>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include <QSettings>
 
 #include "ui/main_window.h"
+#include "ui/start_failure.h"
 #include "ui/translations.h"
 #endif
 
@@ -45,6 +47,7 @@ struct RunOptions {
     QString clickhouse_url;       // overrides config.json clickhouse.url
     bool rebuild_index = false;  // start a live index rebuild right away (as File → Rebuild index…)
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
+    QStringList import_files;  // --import: started once the engine runs
     double screenshot_after_s = 10;
 };
 
@@ -100,7 +103,12 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
                              "exit (used by scripts/screenshot.sh for the documentation).",
                              "dir");
     QCommandLineOption shotsAfter("screenshot-after", "Seconds before --screenshot-panels takes its pictures.", "S");
-    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, rebuild, clickhouse, shots, shotsAfter});
+    QCommandLineOption importAtStart("import",
+                                     "Import FILE (JSONL, .zst) as File → Import does, 2 s after the console opens "
+                                     "(at once with --headless); bench/ui_lag.sh measures the console during it.",
+                                     "file");
+    p.addOptions({headless, dataDir, metrics, duration, relay, allow, idle, noSeeds, noBackfill, rebuild, clickhouse, shots,
+                  shotsAfter, importAtStart});
     if (!p.parse(args)) return usageError(p, p.errorText());
     if (p.isSet("help")) {
         std::printf("%s", p.helpText().toLocal8Bit().constData());
@@ -138,6 +146,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         out.allow_addresses.push_back(a.toStdString());
     }
     out.screenshot_dir = p.value(shots);
+    out.import_files = p.values(importAtStart);
     if (p.isSet(shotsAfter)) {
         bool ok = false;
         out.screenshot_after_s = p.value(shotsAfter).toDouble(&ok);
@@ -185,6 +194,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 
     engine::EngineOptions eo;
     eo.config = *config;
+    eo.config.metrics_listen = metricsListen.toStdString();  // what runs (Settings shows it)
     eo.cli_relays = opts.relays;
     for (const auto& a : opts.allow_addresses) eo.config.allow_addresses.push_back(a);
     if (opts.no_seed_relays) {
@@ -234,6 +244,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 #endif
     if (!engine) {
         std::fprintf(stderr, "archivist: %s\n", engine.error().message.c_str());
+#ifdef ARCHIVIST_HAVE_UI
+        // Started from a menu there is no terminal: say it in a window too.
+        if (!opts.headless) {
+            ui::installTranslations(*qapp, QSettings().value("ui/language").toString());
+            ui::showStartFailure(QString::fromStdString(opts.data_dir.string()), QString::fromStdString(engine.error().code),
+                                 QString::fromStdString(engine.error().message));
+        }
+#endif
         observe::uninstallLogRingHandler();
         return app::kExitFailure;
     }
@@ -294,6 +312,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     }
 
     QTimer statusLine;
+    if (opts.headless && !opts.import_files.isEmpty()) (*engine)->startImport(opts.import_files);
     if (opts.headless) {
         std::fprintf(stderr, "archivist: engine running on %s (Ctrl-C stops it)\n", opts.data_dir.c_str());
         QObject::connect(&statusLine, &QTimer::timeout, [&] {
@@ -321,6 +340,8 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         ui::installTranslations(*qapp, QSettings().value("ui/language").toString());
         window = std::make_unique<ui::MainWindow>(engine->get(), wo);
         window->show();
+        if (!opts.import_files.isEmpty())  // once the window has settled (its first layout and paint)
+            QTimer::singleShot(2000, window.get(), [&] { window->importFiles(opts.import_files); });
         if (!opts.screenshot_dir.isEmpty()) {
             QTimer::singleShot(int(opts.screenshot_after_s * 1000), window.get(), [&] {
                 const int saved = window->savePanelScreenshots(opts.screenshot_dir);
@@ -347,11 +368,26 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
                          r.last_error.empty() ? "" : ", last error: ", r.last_error.c_str());
         }
     }
+#ifdef ARCHIVIST_HAVE_UI
+    std::unique_ptr<QWidget> finishing;
+    if (window) {
+        window->hide();
+        finishing.reset(ui::MainWindow::showFinishing((*engine)->snapshot()));
+    }
+#endif
     auto closed = (*engine)->shutdown();
 #ifdef ARCHIVIST_HAVE_UI
+    finishing.reset();
     window.reset();
 #endif
-    engine->reset();
+    engine->reset();  // the data directory's lock is released here
+#ifdef ARCHIVIST_HAVE_UI
+    if (qapp->property(ui::MainWindow::kRestartProperty).toBool()) {
+        const QStringList args = QCoreApplication::arguments().mid(1);
+        if (!QProcess::startDetached(QCoreApplication::applicationFilePath(), args))
+            std::fprintf(stderr, "archivist: could not start again; start it yourself\n");
+    }
+#endif
     server.stop();
     observe::uninstallLogRingHandler();
     if (!closed) {

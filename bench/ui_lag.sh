@@ -5,11 +5,15 @@
 # the monitor's sliding window) and archivist_events_stored_total.
 # Usage: bench/ui_lag.sh BUILD_DIR EVENTS_JSONL [RELAYS=20] [MAX_SECONDS=180]
 # (EVENTS_JSONL: e.g. the cache bench_relays writes, build/bench/relay-events-200000.jsonl)
+# MODE=import: no relays; the console imports EVENTS_JSONL (--import, as File → Import does).
+# The default MODE=relays is a fast backfill: the farm's relays answer the engine's history
+# queries as fast as it asks.
 set -euo pipefail
 build=$1
 events=$2
 relays=${3:-20}
 max_s=${4:-180}
+mode=${MODE:-relays}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -18,26 +22,33 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-mkfifo "$work/farm.stdin"
-"$build/bench/relay_farm" --relays "$relays" --events "$events" <"$work/farm.stdin" >"$work/farm.out" 2>"$work/farm.err" &
-pids+=($!)
-exec 6>"$work/farm.stdin"
-for _ in $(seq 1 600); do grep -q '^ready ' "$work/farm.out" && break; sleep 0.1; done
-read -r -a ready < <(grep -m1 '^ready ' "$work/farm.out")
-distinct=${ready[1]}
 args=()
-for port in "${ready[@]:3}"; do args+=(--relay "ws://127.0.0.1:$port"); done
-export DISPLAY=:98
-Xvfb :98 -screen 0 1600x1000x24 >/dev/null 2>&1 &
+if [[ $mode == import ]]; then
+    distinct=$(sort -u "$events" | wc -l)
+    args+=(--import "$events")
+    relays=0
+else
+    mkfifo "$work/farm.stdin"
+    "$build/bench/relay_farm" --relays "$relays" --events "$events" <"$work/farm.stdin" >"$work/farm.out" 2>"$work/farm.err" &
+    pids+=($!)
+    exec 6>"$work/farm.stdin"
+    for _ in $(seq 1 600); do grep -q '^ready ' "$work/farm.out" && break; sleep 0.1; done
+    read -r -a ready < <(grep -m1 '^ready ' "$work/farm.out")
+    distinct=${ready[1]}
+    for port in "${ready[@]:3}"; do args+=(--relay "ws://127.0.0.1:$port"); done
+fi
+# A free display and port (others may run benches on this machine at the same time).
+Xvfb -displayfd 7 -screen 0 1600x1000x24 7>"$work/display" >/dev/null 2>&1 &
 pids+=($!)
-sleep 1
-port=19466
+for _ in $(seq 1 50); do [[ -s $work/display ]] && break; sleep 0.1; done
+export DISPLAY=:$(cat "$work/display")
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 XDG_CONFIG_HOME="$work/config" "$build/archivist" --data-dir "$work/data" --no-seed-relays \
     --allow-address 127.0.0.1/32 --metrics-listen 127.0.0.1:$port "${args[@]}" >"$work/app.log" 2>&1 &
 app=$!
 pids+=($app)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1 /proc/loadavg)"
-echo "relays $relays, distinct events $distinct"
+echo "mode $mode, relays $relays, distinct events $distinct"
 printf '%6s %10s %10s %10s\n' "t(s)" stored "p50(ms)" "p99(ms)"
 worst=0
 for t in $(seq 1 "$max_s"); do

@@ -9,6 +9,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist.svg
 install(FILES ${PROJECT_SOURCE_DIR}/resources/archivist-256.png
         DESTINATION share/icons/hicolor/256x256/apps RENAME archivist.png)
 install(FILES ${PROJECT_SOURCE_DIR}/resources/io.github.archivist.metainfo.xml DESTINATION share/metainfo)
+# Help → Documentation opens these.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/archivist)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/archivist/docs)
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "archivist")

@@ -2,7 +2,7 @@
 # Screenshot of the console in a real window under Xvfb, into docs/screenshots/: the engine
 # archives a real relay on 127.0.0.1 (tests/relay/relay.mjs, seeded through nostr-tools, with a
 # trickle of live events) so every panel shows live data.
-# Usage: scripts/screenshot.sh [BUILD_DIR]   (needs Xvfb, xwd and imagemagick's convert, node)
+# Usage: scripts/screenshot.sh [BUILD_DIR]   (needs Xvfb and node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -51,8 +51,8 @@ XDG_CONFIG_HOME="$work/config" "$build/archivist" --data-dir "$work/data" --no-s
     --screenshot-panels "$work/panels" --screenshot-after 16 >/dev/null 2>&1 &
 app=$!
 pids+=($app)
-sleep 12
-xwd -root -silent | /usr/bin/convert xwd:- -trim +repage "$out/main-window.png"
 wait $app || true
-cp "$work"/panels/panel-*.png "$out"/
-echo "wrote $out/main-window.png and $(ls "$work"/panels | wc -l) panel screenshots"
+# The console saves the whole window (main-window.png, grabbed from the real window) and then
+# each panel raised in turn.
+cp "$work"/panels/main-window.png "$work"/panels/panel-*.png "$out"/
+echo "wrote $(ls "$work"/panels | wc -l) screenshots in $out"

@@ -4,7 +4,7 @@
 <context>
     <name>AddRelaysDialog</name>
     <message>
-        <location filename="../ui/add_relays_dialog.cpp" line="+26"/>
+        <location filename="../ui/add_relays_dialog.cpp" line="+31"/>
         <source>only ws:// and wss:// relays</source>
         <translation>nur ws://- und wss://-Relays</translation>
     </message>
@@ -39,7 +39,7 @@
         <translation>keine URL</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>%1 (%2)</source>
         <translation>%1 (%2)</translation>
     </message>
@@ -49,7 +49,7 @@
         <translation>Relays hinzufügen</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>Paste one or more relay URLs (ws:// or wss://), separated by spaces, commas or new lines:</source>
         <translation>Eine oder mehrere Relay-URLs (ws:// oder wss://) einfügen, getrennt durch Leerzeichen, Kommas oder Zeilenumbrüche:</translation>
     </message>
@@ -64,17 +64,32 @@
         <translation>Hinzufügen</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+1"/>
+        <source>Allow this address…</source>
+        <translation>Diese Adresse erlauben…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add the refused (loopback or private) address to the allow list in config.json</source>
+        <translation>Die abgewiesene (Loopback- oder private) Adresse in config.json zu den erlaubten Adressen hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Enter adds the relays; Shift+Enter starts a new line</source>
+        <translation>Eingabe fügt die Relays hinzu; Umschalt+Eingabe beginnt eine neue Zeile</translation>
+    </message>
+    <message>
+        <location line="+49"/>
         <source>ignored: at most %1 relays at once</source>
         <translation>ignoriert: höchstens %1 Relays auf einmal</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="-9"/>
         <source>listed twice</source>
         <translation>doppelt aufgeführt</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+35"/>
         <source>No relay URLs yet.</source>
         <translation>Noch keine Relay-URLs.</translation>
     </message>
@@ -108,7 +123,7 @@
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+21"/>
         <source>%1 added</source>
         <translation>%1 hinzugefügt</translation>
     </message>
@@ -142,7 +157,7 @@
 <context>
     <name>ArchiveModel</name>
     <message>
-        <location filename="../ui/archive_model.cpp" line="+48"/>
+        <location filename="../ui/archive_model.cpp" line="+36"/>
         <source>Created (UTC)</source>
         <translation>Erstellt (UTC)</translation>
     </message>
@@ -172,7 +187,7 @@
         <translation>ID</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+59"/>
         <source>The engine cannot query the archive.</source>
         <translation>Die Engine kann das Archiv nicht abfragen.</translation>
     </message>
@@ -241,17 +256,52 @@
     </message>
     <message>
         <location line="+14"/>
-        <location line="+129"/>
+        <location line="+239"/>
         <source>Any relay</source>
         <translation>Alle Relays</translation>
     </message>
     <message>
-        <location line="-128"/>
+        <location line="-238"/>
         <source>Apply</source>
         <translation>Anwenden</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+66"/>
+        <source>Click &quot;Created&quot; to sort by creation time (newest or oldest first)</source>
+        <translation>Auf „Erstellt“ klicken, um nach Erstellungszeit zu sortieren (neueste oder älteste zuerst)</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Newest</source>
+        <translation>Neueste</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Newest events first, from the newest</source>
+        <translation>Neueste Events zuerst, ab dem neuesten</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Oldest</source>
+        <translation>Älteste</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Oldest events first, from the oldest</source>
+        <translation>Älteste Events zuerst, ab dem ältesten</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Go to date</source>
+        <translation>Zum Datum</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Show the events created at this time and (in the current order) after it</source>
+        <translation>Die Events ab diesem Zeitpunkt zeigen (in der aktuellen Reihenfolge)</translation>
+    </message>
+    <message>
+        <location line="+25"/>
         <source>Copy as JSON</source>
         <translation>Als JSON kopieren</translation>
     </message>
@@ -292,9 +342,17 @@
         <translation>%1 Zeilen angezeigt</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+40"/>
         <source>Counting…</source>
         <translation>Wird gezählt…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+21"/>
+        <source>%n new event(s) in the archive since this list was loaded — show</source>
+        <translation>
+            <numerusform>%n neues Event im Archiv, seit diese Liste geladen wurde — anzeigen</numerusform>
+            <numerusform>%n neue Events im Archiv, seit diese Liste geladen wurde — anzeigen</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <location line="+63"/>
@@ -369,6 +427,316 @@
     </message>
 </context>
 <context>
+    <name>DirectoryModel</name>
+    <message>
+        <location filename="../ui/directory_model.cpp" line="+68"/>
+        <source>%1 (failed)</source>
+        <translation>%1 (fehlgeschlagen)</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <location line="+1"/>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <location line="-16"/>
+        <source>Failures</source>
+        <translation>Fehlschläge</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>First seen</source>
+        <translation>Zuerst gesehen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Last error</source>
+        <translation>Letzter Fehler</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Last probe</source>
+        <translation>Letzte Prüfung</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Last seen</source>
+        <translation>Zuletzt gesehen</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>NIP-11</source>
+        <translation>NIP-11</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location line="-3"/>
+        <source>Open RTT</source>
+        <translation>RTT Öffnen</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Read RTT</source>
+        <translation>RTT Lesen</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Software</source>
+        <translation>Software</translation>
+    </message>
+    <message>
+        <location line="-10"/>
+        <source>Source</source>
+        <translation>Quelle</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location line="+129"/>
+        <source>The directory query failed.</source>
+        <translation>Die Abfrage des Verzeichnisses ist fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>This engine has no relay directory.</source>
+        <translation>Diese Engine hat kein Relay-Verzeichnis.</translation>
+    </message>
+    <message>
+        <location line="-109"/>
+        <source>Uptime 24 h</source>
+        <translation>Verfügbarkeit 24 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Uptime 7 d</source>
+        <translation>Verfügbarkeit 7 Tage</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>pinned</source>
+        <translation>angeheftet</translation>
+    </message>
+</context>
+<context>
+    <name>DiscoveryPanel</name>
+    <message>
+        <location filename="../ui/panels/discovery_panel.cpp" line="+280"/>
+        <location line="+2"/>
+        <source>%1 %2</source>
+        <translation>%1 %2</translation>
+    </message>
+    <message>
+        <location line="-40"/>
+        <location line="+20"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <location line="-89"/>
+        <source>%1 of %2 matching relays loaded</source>
+        <translation>%1 von %2 passenden Relays geladen</translation>
+    </message>
+    <message>
+        <location line="+110"/>
+        <source>%1 relays in the directory</source>
+        <translation>%1 Relays im Verzeichnis</translation>
+    </message>
+    <message>
+        <location line="-79"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location line="-116"/>
+        <source>&amp;Add</source>
+        <translation>&amp;Hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Block</source>
+        <translation>&amp;Blockieren</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>&amp;Pin</source>
+        <translation>&amp;Anheften</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Unblock</source>
+        <translation>Blockierung a&amp;ufheben</translation>
+    </message>
+    <message>
+        <location line="+153"/>
+        <source>Added</source>
+        <translation>Hinzugefügt</translation>
+    </message>
+    <message>
+        <location line="-205"/>
+        <source>Any source</source>
+        <translation>Jede Quelle</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Any status</source>
+        <translation>Jeder Status</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Best score first</source>
+        <translation>Beste Bewertung zuerst</translation>
+    </message>
+    <message>
+        <location line="+210"/>
+        <source>Blocked</source>
+        <translation>Blockiert</translation>
+    </message>
+    <message>
+        <location line="-209"/>
+        <source>By URL</source>
+        <translation>Nach URL</translation>
+    </message>
+    <message>
+        <location line="+211"/>
+        <source>Done</source>
+        <translation>Erledigt</translation>
+    </message>
+    <message>
+        <location line="-66"/>
+        <source>Failed: %1</source>
+        <translation>Fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <location line="-142"/>
+        <source>Include blocked</source>
+        <translation>Blockierte einschließen</translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <source>NIP-65 relay list</source>
+        <translation>NIP-65-Relay-Liste</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>NIP-66 report</source>
+        <translation>NIP-66-Bericht</translation>
+    </message>
+    <message>
+        <location line="+220"/>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <location line="-206"/>
+        <source>Recently seen first</source>
+        <translation>Zuletzt gesehene zuerst</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>U&amp;npin</source>
+        <translation>Anheften &amp;lösen</translation>
+    </message>
+    <message>
+        <location line="-55"/>
+        <source>URL contains…</source>
+        <translation>URL enthält…</translation>
+    </message>
+    <message>
+        <location line="+235"/>
+        <source>Unblocked</source>
+        <translation>Blockierung aufgehoben</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Unpinned</source>
+        <translation>Nicht mehr angeheftet</translation>
+    </message>
+    <message>
+        <location line="-67"/>
+        <source>and %1 more</source>
+        <translation>und %1 weitere</translation>
+    </message>
+    <message>
+        <location line="-158"/>
+        <source>command line</source>
+        <translation>Kommandozeile</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>config</source>
+        <translation>Konfiguration</translation>
+    </message>
+    <message>
+        <location line="+240"/>
+        <source>discovered: %1</source>
+        <translation>entdeckt: %1</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <location line="+20"/>
+        <source>failed</source>
+        <translation>fehlgeschlagen</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>junk rejected: %1</source>
+        <translation>unbrauchbar verworfen: %1</translation>
+    </message>
+    <message>
+        <location line="-239"/>
+        <source>kind 3 relay map</source>
+        <translation>Relay-Tabelle aus Kind 3</translation>
+    </message>
+    <message>
+        <location line="+129"/>
+        <source>loading…</source>
+        <translation>lädt…</translation>
+    </message>
+    <message>
+        <location line="-134"/>
+        <source>seed</source>
+        <translation>Startliste</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>tag hint</source>
+        <translation>Hinweis in Tags</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>user</source>
+        <translation>Benutzer</translation>
+    </message>
+</context>
+<context>
     <name>EventDetailView</name>
     <message>
         <location filename="../ui/event_detail_view.cpp" line="+32"/>
@@ -401,7 +769,12 @@
         <translation>Latenz</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
+        <source>Double-click a one-letter tag to show the events that carry it</source>
+        <translation>Doppelklick auf ein Tag mit einem Buchstaben zeigt die Events mit diesem Tag</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>JSON</source>
         <translation>JSON</translation>
     </message>
@@ -459,6 +832,11 @@
         <location line="+4"/>
         <source>Kind %1 by %2 at %3 UTC</source>
         <translation>Art %1 von %2 am %3 UTC</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Imported from a file: no delivery latency</source>
+        <translation>Aus einer Datei importiert: keine Zustell-Latenz</translation>
     </message>
 </context>
 <context>
@@ -524,12 +902,39 @@
         <translation>ClickHouse-Export schlägt fehl</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Relay state not written</source>
         <translation>Relay-Zustand nicht geschrieben</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Events not asked for</source>
-        <translation>Nicht angeforderte Ereignisse</translation>
+        <translation>Nicht angeforderte Events</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Relay down</source>
+        <translation>Relay nicht erreichbar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Connection refused</source>
+        <translation>Verbindung abgewiesen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DNS failure</source>
+        <translation>DNS-Fehler</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offline: no relay connected</source>
+        <translation>Offline: kein Relay verbunden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Index behind</source>
+        <translation>Index im Rückstand</translation>
     </message>
     <message>
         <source>Archive damage</source>
@@ -564,22 +969,42 @@
         <translation>Kritisch</translation>
     </message>
     <message>
-        <location line="+41"/>
-        <source>First %1, latest %2</source>
-        <translation>Erstmals %1, zuletzt %2</translation>
+        <location line="+22"/>
+        <source>Firing</source>
+        <translation>Aktiv</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+1"/>
+        <source>Resolved %1</source>
+        <translation>Behoben %1</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Fired %1, latest %2</source>
+        <translation>Ausgelöst %1, zuletzt %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved %1 (after %2 s)</source>
+        <translation>Behoben %1 (nach %2 s)</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fired</source>
+        <translation>Ausgelöst</translation>
+    </message>
+    <message>
+        <location line="-2"/>
         <source>Severity</source>
         <translation>Schweregrad</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Time</source>
-        <translation>Zeit</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Kind</source>
         <translation>Art</translation>
     </message>
@@ -602,14 +1027,14 @@
 <context>
     <name>IncidentsPanel</name>
     <message>
-        <location filename="../ui/panels/incidents_panel.cpp" line="+26"/>
+        <location filename="../ui/panels/incidents_panel.cpp" line="+36"/>
         <source>&amp;Acknowledge</source>
         <translation>&amp;Bestätigen</translation>
     </message>
     <message>
         <location line="+2"/>
-        <source>Mark the selected incident as seen</source>
-        <translation>Den ausgewählten Vorfall als gesehen markieren</translation>
+        <source>Mark the selected alert as seen</source>
+        <translation>Den ausgewählten Alarm als gesehen markieren</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -618,8 +1043,18 @@
     </message>
     <message>
         <location line="+2"/>
+        <source>Dismiss the acknowledged alerts (a firing condition stays until it resolves; the history is kept)</source>
+        <translation>Die bestätigten Alarme ausblenden (ein aktiver Zustand bleibt, bis er behoben ist; der Verlauf bleibt erhalten)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Clear a&amp;ll</source>
         <translation>&amp;Alle entfernen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Dismiss every alert except firing conditions (the history is kept)</source>
+        <translation>Alle Alarme außer aktiven Zuständen ausblenden (der Verlauf bleibt erhalten)</translation>
     </message>
 </context>
 <context>
@@ -704,7 +1139,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.cpp" line="+44"/>
+        <location filename="../ui/main_window.cpp" line="+67"/>
         <source>Archivist</source>
         <translation>Archivist</translation>
     </message>
@@ -724,7 +1159,7 @@
         <translation>Ctrl+I</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+9"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
@@ -755,11 +1190,79 @@
     </message>
     <message>
         <location line="+3"/>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Documentation</source>
+        <translation>&amp;Dokumentation</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;About Archivist</source>
+        <translation>&amp;Über Archivist</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>About &amp;Qt</source>
+        <translation>Über &amp;Qt</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Main</source>
         <translation>Hauptleiste</translation>
     </message>
     <message>
         <location line="+7"/>
+        <source>Offline</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Add relays…</source>
+        <translation>Relays hinzufügen…</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&lt;h2&gt;Your archive is empty&lt;/h2&gt;</source>
+        <translation>&lt;h2&gt;Ihr Archiv ist leer&lt;/h2&gt;</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Archivist keeps every event it receives from the relays you choose, verified and stored once. Start one of these ways:</source>
+        <translation>Archivist bewahrt jedes Event auf, das es von den gewählten Relays erhält – geprüft und genau einmal gespeichert. Beginnen Sie auf eine dieser Arten:</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Add a relay…</source>
+        <translation>Ein Relay hinzufügen…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Import a file…</source>
+        <translation>Eine Datei importieren…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Start with the default relays</source>
+        <translation>Mit den Standard-Relays beginnen</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>Adds %n well-known public relays</source>
+        <translation>
+            <numerusform>Fügt %n bekanntes öffentliches Relay hinzu</numerusform>
+            <numerusform>Fügt %n bekannte öffentliche Relays hinzu</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&lt;a href=&quot;%1&quot;&gt;How Archivist works&lt;/a&gt;</source>
+        <translation>&lt;a href=&quot;%1&quot;&gt;Wie Archivist arbeitet&lt;/a&gt;</translation>
+    </message>
+    <message>
+        <location line="+9"/>
         <source>Relays</source>
         <translation>Relays</translation>
     </message>
@@ -789,17 +1292,28 @@
         <translation>Archiv</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+20"/>
         <source>Log</source>
         <translation>Protokoll</translation>
     </message>
     <message>
-        <location line="+131"/>
+        <location line="+170"/>
         <source>Layout reset</source>
         <translation>Layout zurückgesetzt</translation>
     </message>
+    <message>
+        <location line="+17"/>
+        <source>About Archivist</source>
+        <translation>Über Archivist</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&lt;h3&gt;Archivist %1&lt;/h3&gt;&lt;p&gt;A workstation archive of the Nostr network: it connects to relays, verifies every event, stores each once in a compressed append-only archive with a rebuildable index, and shows what the engine is doing.&lt;/p&gt;&lt;p&gt;&lt;a href=&quot;%2&quot;&gt;Documentation&lt;/a&gt;&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;Archivist %1&lt;/h3&gt;&lt;p&gt;Ein Archiv des Nostr-Netzes für den Arbeitsplatz: Es verbindet sich mit Relays, prüft jedes Event, speichert jedes genau einmal in einem komprimierten, nur angehängten Archiv mit wiederherstellbarem Index und zeigt, was die Engine tut.&lt;/p&gt;&lt;p&gt;&lt;a href=&quot;%2&quot;&gt;Dokumentation&lt;/a&gt;&lt;/p&gt;</translation>
+    </message>
     <message numerus="yes">
-        <location line="+31"/>
+        <location line="+12"/>
+        <location line="+71"/>
         <location line="+1"/>
         <source>%n relay(s) added</source>
         <translation>
@@ -807,8 +1321,58 @@
             <numerusform>%n Relays hinzugefügt</numerusform>
         </translation>
     </message>
+    <message>
+        <location line="-58"/>
+        <source>Quit Archivist</source>
+        <translation>Archivist beenden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A job is still running. Quit anyway?
+
+The job is cancelled; what it stored so far is kept. Archivist then finishes writing what is verified (a few seconds).</source>
+        <translation>Ein Auftrag läuft noch. Trotzdem beenden?
+
+Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Archivist schreibt danach noch, was bereits geprüft ist (einige Sekunden).</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>cancelling the running job</source>
+        <translation>bricht den laufenden Auftrag ab</translation>
+    </message>
     <message numerus="yes">
-        <location line="-1"/>
+        <location line="+4"/>
+        <source>writing %n verified batch(es)</source>
+        <translation>
+            <numerusform>schreibt %n geprüften Stapel</numerusform>
+            <numerusform>schreibt %n geprüfte Stapel</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>closing %n relay connection(s)</source>
+        <translation>
+            <numerusform>schließt %n Relay-Verbindung</numerusform>
+            <numerusform>schließt %n Relay-Verbindungen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>saving relay state</source>
+        <translation>sichert den Relay-Zustand</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Archivist is finishing: %1…</source>
+        <translation>Archivist wird beendet: %1…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Finishing…</source>
+        <translation>Wird beendet…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+31"/>
         <source>, %n not added (see the dialog)</source>
         <translation>
             <numerusform>, %n nicht hinzugefügt (siehe Dialog)</numerusform>
@@ -816,7 +1380,8 @@
         </translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="-245"/>
+        <location line="+266"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
@@ -854,12 +1419,12 @@
         <translation>RSS %1</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+5"/>
         <source>ClickHouse: %1 events behind (%2 s), %3/s</source>
         <translation>ClickHouse: %1 Events im Rückstand (%2 s), %3/s</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
         <source>ClickHouse: caught up, %1/s</source>
         <translation>ClickHouse: aktuell, %1/s</translation>
     </message>
@@ -869,7 +1434,7 @@
         <translation> — Fehler: %1</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>%1
 node %2, %3
 shipped this run: %4 events, %5 on the wire
@@ -880,17 +1445,22 @@ in diesem Lauf exportiert: %4 Events, %5 übertragen
 letzter Fehler: %6</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
         <source>none</source>
         <translation>keiner</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Writing is paused and being retried: %1</source>
         <translation>Schreiben pausiert, wird erneut versucht: %1</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
+        <source>Offline — no relay is connected. %1</source>
+        <translation>Offline – kein Relay ist verbunden. %1</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>Import events</source>
         <translation>Events importieren</translation>
     </message>
@@ -901,18 +1471,20 @@ letzter Fehler: %6</translation>
     </message>
     <message>
         <location line="+6"/>
-        <location line="+5"/>
-        <location line="+22"/>
+        <location line="+3"/>
+        <location line="+78"/>
         <source>Import</source>
         <translation>Import</translation>
     </message>
     <message>
-        <location line="-27"/>
+        <location line="-81"/>
+        <location line="+9"/>
+        <location line="+10"/>
         <source>Another job is still running.</source>
         <translation>Ein anderer Auftrag läuft noch.</translation>
     </message>
     <message numerus="yes">
-        <location line="+3"/>
+        <location line="-16"/>
         <source>Importing %n file(s)…</source>
         <translation>
             <numerusform>%n Datei wird importiert…</numerusform>
@@ -920,15 +1492,17 @@ letzter Fehler: %6</translation>
         </translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+32"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
+        <location line="-502"/>
         <source>&amp;Verify archive…</source>
         <translation>Archiv &amp;prüfen…</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>&amp;Rebuild index…</source>
         <translation>Index &amp;neu aufbauen…</translation>
     </message>
@@ -961,58 +1535,78 @@ Relays pausieren währenddessen (nichts wird verworfen). Enthielt der Index Even
         <translation>Das Archiv wird geborgen… Relays pausieren währenddessen.</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Einstellungen…</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Ctrl+,</source>
         <translation>Ctrl+,</translation>
     </message>
     <message>
+        <location line="+470"/>
+        <location line="+3"/>
+        <location line="+63"/>
+        <location line="+1"/>
         <source>Verify archive</source>
         <translation>Archiv prüfen</translation>
     </message>
     <message>
+        <location line="-64"/>
         <source>Verifying the archive against the index… Relays pause while it runs.</source>
         <translation>Das Archiv wird mit dem Index abgeglichen… Relays pausieren währenddessen.</translation>
     </message>
     <message>
+        <location line="+7"/>
+        <location line="+4"/>
+        <location line="+6"/>
+        <location line="+46"/>
+        <location line="+1"/>
         <source>Rebuild index</source>
         <translation>Index neu aufbauen</translation>
     </message>
     <message>
+        <location line="-52"/>
         <source>Rebuild the index from the archive?
 
 Archiving continues while the new index is built (more slowly); the archive browser keeps using the current index until the new one replaces it. Which relays carried each event is kept where the current index knows it. Cancel leaves the index as it is.</source>
         <translation>Den Index aus dem Archiv neu aufbauen?
 
-Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); der Archiv-Browser nutzt den aktuellen Index, bis der neue ihn ersetzt. Welche Relays ein Ereignis geliefert haben, bleibt erhalten, soweit der aktuelle Index es weiß. Abbrechen lässt den Index unverändert.</translation>
+Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); der Archiv-Browser nutzt den aktuellen Index, bis der neue ihn ersetzt. Welche Relays ein Event geliefert haben, bleibt erhalten, soweit der aktuelle Index es weiß. Abbrechen lässt den Index unverändert.</translation>
     </message>
     <message>
+        <location line="-392"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportieren…</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Ctrl+E</source>
         <translation>Ctrl+E</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Export the events of the archive browser&apos;s filter (all events without one) as JSONL</source>
         <translation>Die Events des Filters im Archiv-Browser (ohne Filter alle Events) als JSONL exportieren</translation>
     </message>
     <message>
+        <location line="+394"/>
         <source>Rebuilding the index…</source>
         <translation>Der Index wird neu aufgebaut…</translation>
     </message>
     <message>
+        <location line="+29"/>
         <source>Settings saved; they take effect at the next start.</source>
         <translation>Einstellungen gespeichert; sie gelten ab dem nächsten Start.</translation>
     </message>
     <message>
+        <location line="-412"/>
         <source>Discovery</source>
         <translation>Entdeckung</translation>
     </message>
     <message>
+        <location line="-2"/>
         <source>Scoring</source>
         <translation>Bewertung</translation>
     </message>
@@ -1020,7 +1614,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
 <context>
     <name>MemoryPanel</name>
     <message>
-        <location filename="../ui/panels/memory_panel.cpp" line="+52"/>
+        <location filename="../ui/panels/memory_panel.cpp" line="+53"/>
         <source>Memory</source>
         <translation>Speicher</translation>
     </message>
@@ -1032,7 +1626,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
     <message>
         <location line="+12"/>
         <source>Resident (RSS)</source>
-        <translation>Resident (RSS)</translation>
+        <translation>Arbeitsspeicher (RSS)</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1045,7 +1639,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Warteschlangen und Caches</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+62"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>
@@ -1058,7 +1652,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
 <context>
     <name>NewestEventsModel</name>
     <message>
-        <location filename="../ui/newest_events_model.cpp" line="+42"/>
+        <location filename="../ui/newest_events_model.cpp" line="+30"/>
         <source>Created (UTC)</source>
         <translation>Erstellt (UTC)</translation>
     </message>
@@ -1116,25 +1710,224 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Speicher:</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+27"/>
         <source>%1 stored/s, %2 duplicate/s, %3 rejected/s</source>
         <translation>%1 gespeichert/s, %2 doppelt/s, %3 abgelehnt/s</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>, %1 queue %2/%3</source>
-        <translation>, %1-Warteschlange %2/%3</translation>
+        <translation>, Warteschlange „%1“ %2/%3</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>%1 resident, %2 heap</source>
-        <translation>%1 resident, %2 Heap</translation>
+        <translation>%1 Arbeitsspeicher (RSS), %2 Heap</translation>
+    </message>
+</context>
+<context>
+    <name>RelayPropertiesView</name>
+    <message>
+        <location filename="../ui/relay_properties_view.cpp" line="+72"/>
+        <source>NIP-11 document…</source>
+        <translation>NIP-11-Dokument…</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Alerts for this relay:</source>
+        <translation>Alarme zu diesem Relay:</translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>Select a relay to see its properties.</source>
+        <translation>Ein Relay auswählen, um seine Eigenschaften zu sehen.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not in the pool.</source>
+        <translation>Nicht im Pool.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stored/s</source>
+        <translation>Gespeichert/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RTT</source>
+        <translation>RTT</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>—</source>
+        <translation>—</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Source: %1%2</source>
+        <translation>Quelle: %1%2</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>, pinned</source>
+        <translation>, angeheftet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>State since: %1</source>
+        <translation>Zustand seit: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Connected since: %1</source>
+        <translation>Verbunden seit: %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next attempt: %1</source>
+        <translation>Nächster Versuch: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last error: %1</source>
+        <translation>Letzter Fehler: %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+44"/>
+        <source>none</source>
+        <translation>keiner</translation>
+    </message>
+    <message>
+        <location line="-43"/>
+        <source>Last notice: %1</source>
+        <translation>Letzte Notiz: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Events: %1 received, %2 stored, %3 duplicate, %4 invalid, %5 refused</source>
+        <translation>Events: %1 empfangen, %2 gespeichert, %3 doppelt, %4 ungültig, %5 zurückgewiesen</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source> %1 %</source>
+        <translation> %1 %</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>, reached %1</source>
+        <translation>, erreicht %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Backfill: %1 (%2 queries, %3 gaps)</source>
+        <translation>Nachladen: %1 (%2 Abfragen, %3 Lücken)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Live: %1%2</source>
+        <translation>Live: %1%2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>catching up</source>
+        <translation>holt auf</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>following</source>
+        <translation>folgt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>, cursor %1</source>
+        <translation>, Cursor %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>limit %1</source>
+        <translation>Limit %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>auth required</source>
+        <translation>Anmeldung nötig</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>payment required</source>
+        <translation>Bezahlung nötig</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>NIP-77</source>
+        <translation>NIP-77</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>NIP-11: %1</source>
+        <translation>NIP-11: %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>no document</source>
+        <translation>kein Dokument</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Score: %1, uptime 24 h: %2</source>
+        <translation>Bewertung: %1, Verfügbarkeit 24 h: %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not scored</source>
+        <translation>nicht bewertet</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>unknown</source>
+        <translation>unbekannt</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>%1 %</source>
+        <translation>%1 %</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Stored/s, last %1 s (now %2)</source>
+        <translation>Gespeichert/s, letzte %1 s (jetzt %2)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>RTT, last %1 s (now %2 ms)</source>
+        <translation>RTT, letzte %1 s (jetzt %2 ms)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>RTT, last %1 s (not connected)</source>
+        <translation>RTT, letzte %1 s (nicht verbunden)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>%1 — %2 — %3</source>
+        <translation>%1 — %2 — %3</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>firing since %1</source>
+        <translation>aktiv seit %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>resolved %1</source>
+        <translation>behoben %1</translation>
     </message>
 </context>
 <context>
     <name>RelaysModel</name>
     <message>
-        <location filename="../ui/relays_model.cpp" line="+22"/>
+        <location filename="../ui/relays_model.cpp" line="+29"/>
         <source>candidate</source>
         <translation>Kandidat</translation>
     </message>
@@ -1189,7 +1982,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>angehalten</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
         <source>not started</source>
         <translation>nicht gestartet</translation>
     </message>
@@ -1214,7 +2007,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>aus</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+68"/>
+        <source>Events stored per second, moving average over the last %1 s</source>
+        <translation>Pro Sekunde gespeicherte Events, gleitender Mittelwert über die letzten %1 s</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Relay</source>
         <translation>Relay</translation>
     </message>
@@ -1269,12 +2067,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Nachladen</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+21"/>
         <source>%1 %</source>
         <translation>%1 %</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>%1 ms</source>
         <translation>%1 ms</translation>
     </message>
@@ -1284,19 +2082,24 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>%1 %2 %</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+32"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+11"/>
         <source>auth failures: %1</source>
         <translation>Authentifizierungsfehler: %1</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>rate limited: %1</source>
-        <translation>gedrosselt: %1</translation>
+        <source>rate-limited by the relay: %1</source>
+        <translation>vom Relay gedrosselt: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>paused by our flood limit: %1</source>
+        <translation>von unserer Flut-Grenze angehalten: %1</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1309,7 +2112,7 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Keine Ablehnungen</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+22"/>
         <source>Notice: %1</source>
         <translation>Hinweis: %1</translation>
     </message>
@@ -1319,30 +2122,37 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>%1 (%2)</translation>
     </message>
     <message>
+        <location line="-101"/>
         <source>Pinned</source>
         <translation>Angeheftet</translation>
     </message>
     <message>
+        <location line="-2"/>
         <source>Score</source>
         <translation>Bewertung</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Uptime 24 h</source>
         <translation>Verfügbarkeit 24 h</translation>
     </message>
     <message>
+        <location line="+33"/>
         <source>pinned</source>
         <translation>angeheftet</translation>
     </message>
     <message>
+        <location line="-107"/>
         <source>not on a subscription we opened</source>
         <translation>auf keinem von uns geöffneten Abonnement</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>outside the subscription&apos;s filter</source>
         <translation>außerhalb des Filters des Abonnements</translation>
     </message>
     <message>
+        <location line="+141"/>
         <source>%1 (%2): %3</source>
         <translation>%1 (%2): %3</translation>
     </message>
@@ -1350,12 +2160,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
 <context>
     <name>RelaysPanel</name>
     <message>
-        <location filename="../ui/panels/relays_panel.cpp" line="+38"/>
+        <location filename="../ui/panels/relays_panel.cpp" line="+41"/>
         <source>Filter relays (URL, status, error, source)…</source>
         <translation>Relays filtern (URL, Status, Fehler, Quelle)…</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+47"/>
         <source>&amp;Connect</source>
         <translation>&amp;Verbinden</translation>
     </message>
@@ -1380,7 +2190,27 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>&amp;Jetzt nachladen</translation>
     </message>
     <message>
+        <location line="+3"/>
+        <source>&amp;Allow this address…</source>
+        <translation>Diese Adresse &amp;erlauben…</translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>The address policy refused this relay&apos;s address: add it to the allow list</source>
+        <translation>Die Adressrichtlinie hat die Adresse dieses Relays abgewiesen: zu den erlaubten Adressen hinzufügen</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Remove</source>
+        <translation>&amp;Entfernen</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Stop and unpin the relay; it is not added again at the next start (its history stays)</source>
+        <translation>Das Relay anhalten und lösen; beim nächsten Start wird es nicht wieder hinzugefügt (sein Verlauf bleibt)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Copy &amp;URL</source>
         <translation>&amp;URL kopieren</translation>
     </message>
@@ -1390,12 +2220,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>&amp;NIP-11-Dokument anzeigen…</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+13"/>
         <source>Copied %1</source>
         <translation>%1 kopiert</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+70"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
@@ -1435,7 +2265,8 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>%1 entfernt</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
+        <location line="+7"/>
         <source>No NIP-11 document is stored for %1.</source>
         <translation>Für %1 ist kein NIP-11-Dokument gespeichert.</translation>
     </message>
@@ -1445,28 +2276,553 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>NIP-11-Dokument von %1</translation>
     </message>
     <message>
+        <location line="-138"/>
         <source>P&amp;in (never dropped by the optimizer)</source>
         <translation>An&amp;heften (vom Optimierer nie entfernt)</translation>
     </message>
     <message>
+        <location line="+112"/>
         <source>Pinned %1</source>
         <translation>%1 angeheftet</translation>
     </message>
     <message>
+        <location line="-111"/>
         <source>Un&amp;pin</source>
         <translation>Anheften &amp;lösen</translation>
     </message>
     <message>
+        <location line="+112"/>
         <source>Unpinned %1</source>
         <translation>%1 nicht mehr angeheftet</translation>
     </message>
 </context>
 <context>
+    <name>ScoringModel</name>
+    <message>
+        <location filename="../ui/scoring_model.cpp" line="+13"/>
+        <source>%1 %</source>
+        <translation>%1 %</translation>
+    </message>
+    <message>
+        <location line="+56"/>
+        <source>%1 (floor)</source>
+        <translation>%1 (Untergrenze)</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>%1 ms</source>
+        <translation>%1 ms</translation>
+    </message>
+    <message>
+        <location line="-47"/>
+        <source>1 = fast round trips</source>
+        <translation>1 = schnelle Umlaufzeiten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>1 = nothing rejected</source>
+        <translation>1 = nichts abgelehnt</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Blend of the 24 h and 7 d uptime (0 … 1)</source>
+        <translation>Mischung der Verfügbarkeit über 24 h und 7 Tage (0 … 1)</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Decaying bonus for relays not tried much yet</source>
+        <translation>Abklingender Bonus für wenig erprobte Relays</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Exploration</source>
+        <translation>Erkundung</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Held at the floor: a seed or pinned relay</source>
+        <translation>Auf der Untergrenze gehalten: ein Start- oder angeheftetes Relay</translation>
+    </message>
+    <message>
+        <location line="-63"/>
+        <source>Latency</source>
+        <translation>Latenz</translation>
+    </message>
+    <message>
+        <location line="-18"/>
+        <source>Novel-event rate relative to the network median (0 … 1)</source>
+        <translation>Rate neuer Events relativ zum Median des Netzes (0 … 1)</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Novel/h</source>
+        <translation>Neu/h</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>Novelty</source>
+        <translation>Neuheit</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Pinned</source>
+        <translation>Angeheftet</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>RTT</source>
+        <translation>RTT</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>Rejection</source>
+        <translation>Ablehnung</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>Relay</source>
+        <translation>Relay</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <location line="+67"/>
+        <source>Source: %1</source>
+        <translation>Quelle: %1</translation>
+    </message>
+    <message>
+        <location line="-70"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Uptime</source>
+        <translation>Verfügbarkeit</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Uptime 24 h</source>
+        <translation>Verfügbarkeit 24 h</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Uptime 7 d</source>
+        <translation>Verfügbarkeit 7 Tage</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>Weight of the observations against the cold-start prior</source>
+        <translation>Gewicht der Beobachtungen gegenüber der Startannahme</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>What the optimizer ranks by (docs/relay-scoring.md)</source>
+        <translation>Wonach der Optimierer ordnet (docs/relay-scoring.md)</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <source>pinned</source>
+        <translation>angeheftet</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+</context>
+<context>
+    <name>ScoringPanel</name>
+    <message>
+        <location filename="../ui/panels/scoring_panel.cpp" line="+33"/>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <location line="+113"/>
+        <source>%1 of %2 connected</source>
+        <translation>%1 von %2 verbunden</translation>
+    </message>
+    <message>
+        <location line="-114"/>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <location line="+97"/>
+        <source>No optimizer cycle yet</source>
+        <translation>Noch kein Optimierer-Durchlauf</translation>
+    </message>
+    <message>
+        <location line="-62"/>
+        <location line="+25"/>
+        <source>Relays</source>
+        <translation>Relays</translation>
+    </message>
+    <message>
+        <location line="-27"/>
+        <source>Score distribution</source>
+        <translation>Verteilung der Bewertungen</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Score (bucket start; each bucket 0.1 wide)</source>
+        <translation>Bewertung (Klassenbeginn; jede Klasse 0,1 breit)</translation>
+    </message>
+    <message>
+        <location line="+66"/>
+        <source>last cycle %1</source>
+        <translation>letzter Durchlauf %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>optimizer off: only the relays named are connected</source>
+        <translation>Optimierer aus: nur die genannten Relays werden verbunden</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>next cycle in %1</source>
+        <translation>nächster Durchlauf in %1</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>no cycle yet</source>
+        <translation>noch kein Durchlauf</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../ui/settings_dialog.cpp" line="+57"/>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Settings are saved to config.json in the data directory. The engine reads it at start: changes marked ⟳ take effect at the next start of Archivist.</source>
+        <translation>Die Einstellungen werden in config.json im Datenverzeichnis gespeichert. Die Engine liest sie beim Start: mit ⟳ markierte Änderungen gelten ab dem nächsten Start von Archivist.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>General</source>
+        <translation>Allgemein</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Data directory:</source>
+        <translation>Datenverzeichnis:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>To use another data directory, start Archivist with --data-dir DIR (takes effect at that start).</source>
+        <translation>Für ein anderes Datenverzeichnis Archivist mit --data-dir VERZEICHNIS starten (gilt ab diesem Start).</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>System</source>
+        <translation>System</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Language ⟳:</source>
+        <translation>Sprache ⟳:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Relays ⟳</source>
+        <translation>Relays ⟳</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Also connect to the built-in list of well-known relays</source>
+        <translation>Auch mit der eingebauten Liste bekannter Relays verbinden</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Most relays at once:</source>
+        <translation>Höchstens gleichzeitig verbundene Relays:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Network threads:</source>
+        <translation>Netzwerk-Threads:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> events/s</source>
+        <translation> Events/s</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Per-relay event limit:</source>
+        <translation>Event-Grenze je Relay:</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>one CIDR per line, e.g. 10.0.0.0/8</source>
+        <translation>ein CIDR je Zeile, z. B. 10.0.0.0/8</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Allowed addresses:</source>
+        <translation>Erlaubte Adressen:</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>What to archive ⟳</source>
+        <translation>Was archiviert wird ⟳</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>NIP-01 filter, e.g. {&quot;kinds&quot;:[0,1,3]}; empty = everything</source>
+        <translation>NIP-01-Filter, z. B. {&quot;kinds&quot;:[0,1,3]}; leer = alles</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Subscription filter:</source>
+        <translation>Abonnement-Filter:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Fetch relays&apos; history (backfill)</source>
+        <translation>Verlauf der Relays nachladen (Backfill)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> days</source>
+        <translation> Tage</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+80"/>
+        <location line="+3"/>
+        <source>everything</source>
+        <translation>alles</translation>
+    </message>
+    <message>
+        <location line="-82"/>
+        <source>Backfill depth:</source>
+        <translation>Nachlade-Tiefe:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Events per backfill query:</source>
+        <translation>Events je Nachlade-Abfrage:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Relays backfilling at once:</source>
+        <translation>Gleichzeitig nachladende Relays:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Monitoring ⟳</source>
+        <translation>Überwachung ⟳</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>HOST:PORT, e.g. 127.0.0.1:9100; empty = off</source>
+        <translation>HOST:PORT, z. B. 127.0.0.1:9100; leer = aus</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Metrics listen address:</source>
+        <translation>Adresse für Metriken:</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>In effect now (config.json at start + command line)</source>
+        <translation>Jetzt wirksam (config.json beim Start + Befehlszeile)</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Save and restart</source>
+        <translation>Speichern und neu starten</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save, finish the running work, and start Archivist again with the same command line</source>
+        <translation>Speichern, die laufende Arbeit abschließen und Archivist mit derselben Befehlszeile neu starten</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>(none)</source>
+        <translation>(keine)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>This engine has no configuration file; nothing can be saved.</source>
+        <translation>Diese Engine hat keine Konfigurationsdatei; es kann nichts gespeichert werden.</translation>
+    </message>
+    <message>
+        <location line="+103"/>
+        <source>Filter: not valid JSON at character %1: %2</source>
+        <translation>Filter: kein gültiges JSON bei Zeichen %1: %2</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Filter: must be one JSON object such as {&quot;kinds&quot;:[1]}.</source>
+        <translation>Filter: muss ein JSON-Objekt sein, etwa {&quot;kinds&quot;:[1]}.</translation>
+    </message>
+    <message>
+        <location line="-86"/>
+        <location line="+88"/>
+        <source>Filter: %1</source>
+        <translation>Filter: %1</translation>
+    </message>
+    <message>
+        <location line="-195"/>
+        <source>e.g. 8 MiB, 512 KiB, 0 = no limit</source>
+        <translation>z. B. 8 MiB, 512 KiB, 0 = keine Grenze</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bytes per second: a number with an optional unit (B, KiB, MiB, GiB; k, M, G)</source>
+        <translation>Bytes pro Sekunde: eine Zahl mit optionaler Einheit (B, KiB, MiB, GiB; k, M, G)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Per-relay byte limit (per second):</source>
+        <translation>Byte-Grenze je Relay (pro Sekunde):</translation>
+    </message>
+    <message>
+        <location line="+95"/>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>no</source>
+        <translation>nein</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Relays always connected: %1</source>
+        <translation>Immer verbundene Relays: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Allowed addresses: %1</source>
+        <translation>Erlaubte Adressen: %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Default relays: %1; optimizer chooses relays: %2</source>
+        <translation>Standard-Relays: %1; Optimierer wählt Relays: %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Most relays at once: %1; network threads: %2</source>
+        <translation>Höchstens gleichzeitige Relays: %1; Netzwerk-Threads: %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Per-relay limits: %1 events/s, %2/s</source>
+        <translation>Grenzen je Relay: %1 Events/s, %2/s</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Backfill: %1</source>
+        <translation>Nachladen: %1</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>on, %1, %2 events per query, %3 relays at once</source>
+        <translation>an, %1, %2 Events je Abfrage, %3 Relays gleichzeitig</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n day(s) deep</source>
+        <translation>
+            <numerusform>%n Tag tief</numerusform>
+            <numerusform>%n Tage tief</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+1"/>
+        <source>off</source>
+        <translation>aus</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Metrics: %1</source>
+        <translation>Metriken: %1</translation>
+    </message>
+    <message>
+        <location line="+63"/>
+        <source>Byte limit: a whole number from 0 to %1 is needed, or a size such as 8 MiB.</source>
+        <translation>Byte-Grenze: eine ganze Zahl von 0 bis %1 oder eine Größe wie 8 MiB ist nötig.</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Allowed addresses, line %1 (&quot;%2&quot;): %3</source>
+        <translation>Erlaubte Adressen, Zeile %1 („%2“): %3</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Metrics listen address: %1</source>
+        <translation>Adresse für Metriken: %1</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Not saved: %1</source>
+        <translation>Nicht gespeichert: %1</translation>
+    </message>
+</context>
+<context>
+    <name>SwapsModel</name>
+    <message>
+        <location filename="../ui/swaps_model.cpp" line="+30"/>
+        <source>Added</source>
+        <translation>Hinzugefügt</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason</source>
+        <translation>Grund</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>Removed</source>
+        <translation>Entfernt</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+2"/>
+        <source>Score</source>
+        <translation>Bewertung</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+</context>
+<context>
     <name>ThroughputPanel</name>
     <message>
-        <location filename="../ui/panels/throughput_panel.cpp" line="+21"/>
-        <source>Events per second</source>
-        <translation>Events pro Sekunde</translation>
+        <location filename="../ui/panels/throughput_panel.cpp" line="+27"/>
+        <source>Events per second (moving average over %1 s)</source>
+        <translation>Events pro Sekunde (gleitender Mittelwert über %1 s)</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -1479,7 +2835,12 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Events/s</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+2"/>
+        <source>Events/s (log)</source>
+        <translation>Events/s (log.)</translation>
+    </message>
+    <message>
+        <location line="+27"/>
         <source>Stored</source>
         <translation>Gespeichert</translation>
     </message>
@@ -1499,595 +2860,100 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Nach ClickHouse exportiert</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+2"/>
         <source>Selected time</source>
         <translation>Ausgewählter Zeitpunkt</translation>
     </message>
+    <message>
+        <location line="+14"/>
+        <source>Log scale</source>
+        <translation>Logarithmische Skala</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A logarithmic value axis: a backfill&apos;s burst and live ingest on one chart</source>
+        <translation>Eine logarithmische Werteachse: der Schub beim Nachladen und der Live-Eingang in einem Diagramm</translation>
+    </message>
+    <message>
+        <location line="+151"/>
+        <source>Time (%1)</source>
+        <translation>Zeit (%1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Time (%1 – %2)</source>
+        <translation>Zeit (%1 – %2)</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>The selected time (%1) is outside this chart&apos;s window.</source>
+        <translation>Der ausgewählte Zeitpunkt (%1) liegt außerhalb des Zeitfensters dieses Diagramms.</translation>
+    </message>
 </context>
 <context>
-    <name>SettingsDialog</name>
+    <name>archivist::ui::AllowAddress</name>
     <message>
-        <source>Settings</source>
-        <translation>Einstellungen</translation>
+        <location filename="../ui/allow_address.cpp" line="+41"/>
+        <source>No address to allow was found for %1.</source>
+        <translation>Für %1 wurde keine Adresse zum Erlauben gefunden.</translation>
     </message>
     <message>
-        <source>Settings are saved to config.json in the data directory. The engine reads it at start: changes marked ⟳ take effect at the next start of Archivist.</source>
-        <translation>Die Einstellungen werden in config.json im Datenverzeichnis gespeichert. Die Engine liest sie beim Start: mit ⟳ markierte Änderungen gelten ab dem nächsten Start von Archivist.</translation>
+        <location line="+1"/>
+        <source>This engine has no configuration file to save the allow list in.</source>
+        <translation>Diese Engine hat keine Konfigurationsdatei, in der die erlaubten Adressen gespeichert werden könnten.</translation>
     </message>
     <message>
-        <source>General</source>
-        <translation>Allgemein</translation>
+        <location line="+4"/>
+        <source>Allow this address</source>
+        <translation>Diese Adresse erlauben</translation>
     </message>
     <message>
-        <source>Data directory:</source>
-        <translation>Datenverzeichnis:</translation>
+        <location line="+1"/>
+        <source>%1 was refused because its address %2 is not public (loopback or private).
+
+Allow %2? Archivist will then connect to relays at this address. It is added to the allowed addresses in config.json and takes effect at the next start (Settings → Save and restart).</source>
+        <translation>%1 wurde abgewiesen, weil seine Adresse %2 nicht öffentlich ist (Loopback oder privat).
+
+%2 erlauben? Archivist verbindet sich dann mit Relays unter dieser Adresse. Sie wird in config.json zu den erlaubten Adressen hinzugefügt und wirkt ab dem nächsten Start (Einstellungen → Speichern und neu starten).</translation>
     </message>
     <message>
-        <source>To use another data directory, start Archivist with --data-dir DIR (takes effect at that start).</source>
-        <translation>Für ein anderes Datenverzeichnis Archivist mit --data-dir VERZEICHNIS starten (gilt ab diesem Start).</translation>
-    </message>
-    <message>
-        <source>System</source>
-        <translation>System</translation>
-    </message>
-    <message>
-        <source>Language ⟳:</source>
-        <translation>Sprache ⟳:</translation>
-    </message>
-    <message>
-        <source>Relays ⟳</source>
-        <translation>Relays ⟳</translation>
-    </message>
-    <message>
-        <source>Also connect to the built-in list of well-known relays</source>
-        <translation>Auch mit der eingebauten Liste bekannter Relays verbinden</translation>
-    </message>
-    <message>
-        <source>Most relays at once:</source>
-        <translation>Höchstens gleichzeitig verbundene Relays:</translation>
-    </message>
-    <message>
-        <source>Network threads:</source>
-        <translation>Netzwerk-Threads:</translation>
-    </message>
-    <message>
-        <source> events/s</source>
-        <translation> Ereignisse/s</translation>
-    </message>
-    <message>
-        <source>Per-relay event limit:</source>
-        <translation>Ereignisgrenze je Relay:</translation>
-    </message>
-    <message>
-        <source>Per-relay byte limit (bytes/s):</source>
-        <translation>Bytegrenze je Relay (Bytes/s):</translation>
-    </message>
-    <message>
-        <source>one CIDR per line, e.g. 10.0.0.0/8</source>
-        <translation>ein CIDR je Zeile, z. B. 10.0.0.0/8</translation>
-    </message>
-    <message>
-        <source>Allowed addresses:</source>
-        <translation>Erlaubte Adressen:</translation>
-    </message>
-    <message>
-        <source>What to archive ⟳</source>
-        <translation>Was archiviert wird ⟳</translation>
-    </message>
-    <message>
-        <source>NIP-01 filter, e.g. {&quot;kinds&quot;:[0,1,3]}; empty = everything</source>
-        <translation>NIP-01-Filter, z. B. {&quot;kinds&quot;:[0,1,3]}; leer = alles</translation>
-    </message>
-    <message>
-        <source>Subscription filter:</source>
-        <translation>Abonnement-Filter:</translation>
-    </message>
-    <message>
-        <source>Fetch relays' history (backfill)</source>
-        <translation>Verlauf der Relays nachladen (Backfill)</translation>
-    </message>
-    <message>
-        <source> days</source>
-        <translation> Tage</translation>
-    </message>
-    <message>
-        <source>everything</source>
-        <translation>alles</translation>
-    </message>
-    <message>
-        <source>Backfill depth:</source>
-        <translation>Backfill-Tiefe:</translation>
-    </message>
-    <message>
-        <source>Events per backfill query:</source>
-        <translation>Ereignisse je Backfill-Abfrage:</translation>
-    </message>
-    <message>
-        <source>Relays backfilling at once:</source>
-        <translation>Gleichzeitig nachladende Relays:</translation>
-    </message>
-    <message>
-        <source>Monitoring ⟳</source>
-        <translation>Überwachung ⟳</translation>
-    </message>
-    <message>
-        <source>HOST:PORT, e.g. 127.0.0.1:9100; empty = off</source>
-        <translation>HOST:PORT, z. B. 127.0.0.1:9100; leer = aus</translation>
-    </message>
-    <message>
-        <source>Metrics listen address:</source>
-        <translation>Adresse für Metriken:</translation>
-    </message>
-    <message>
-        <source>(none)</source>
-        <translation>(keine)</translation>
-    </message>
-    <message>
-        <source>This engine has no configuration file; nothing can be saved.</source>
-        <translation>Diese Engine hat keine Konfigurationsdatei; es kann nichts gespeichert werden.</translation>
-    </message>
-    <message>
-        <source>Byte limit: a whole number from 0 to %1 is needed.</source>
-        <translation>Bytegrenze: eine ganze Zahl von 0 bis %1 ist nötig.</translation>
-    </message>
-    <message>
-        <source>Filter: not valid JSON at character %1: %2</source>
-        <translation>Filter: kein gültiges JSON bei Zeichen %1: %2</translation>
-    </message>
-    <message>
-        <source>Filter: must be one JSON object such as {&quot;kinds&quot;:[1]}.</source>
-        <translation>Filter: muss ein JSON-Objekt sein, etwa {&quot;kinds&quot;:[1]}.</translation>
-    </message>
-    <message>
-        <source>Filter: %1</source>
-        <translation>Filter: %1</translation>
-    </message>
-    <message>
-        <source>Allowed addresses, line %1 (&quot;%2&quot;): %3</source>
-        <translation>Erlaubte Adressen, Zeile %1 („%2“): %3</translation>
-    </message>
-    <message>
-        <source>Metrics listen address: %1</source>
-        <translation>Adresse für Metriken: %1</translation>
-    </message>
-    <message>
+        <location line="+7"/>
+        <location line="+6"/>
         <source>Not saved: %1</source>
         <translation>Nicht gespeichert: %1</translation>
     </message>
-</context>
-<context>
-    <name>DirectoryModel</name>
     <message>
-        <source>%1 (failed)</source>
-        <translation>%1 (fehlgeschlagen)</translation>
-    </message>
-    <message>
-        <source>%1 ms</source>
-        <translation>%1 ms</translation>
-    </message>
-    <message>
-        <source>Failures</source>
-        <translation>Fehlschläge</translation>
-    </message>
-    <message>
-        <source>First seen</source>
-        <translation>Zuerst gesehen</translation>
-    </message>
-    <message>
-        <source>Last error</source>
-        <translation>Letzter Fehler</translation>
-    </message>
-    <message>
-        <source>Last probe</source>
-        <translation>Letzte Prüfung</translation>
-    </message>
-    <message>
-        <source>Last seen</source>
-        <translation>Zuletzt gesehen</translation>
-    </message>
-    <message>
-        <source>NIP-11</source>
-        <translation>NIP-11</translation>
-    </message>
-    <message>
-        <source>Name</source>
-        <translation>Name</translation>
-    </message>
-    <message>
-        <source>Open RTT</source>
-        <translation>RTT Öffnen</translation>
-    </message>
-    <message>
-        <source>Pinned</source>
-        <translation>Angeheftet</translation>
-    </message>
-    <message>
-        <source>Read RTT</source>
-        <translation>RTT Lesen</translation>
-    </message>
-    <message>
-        <source>Relay</source>
-        <translation>Relay</translation>
-    </message>
-    <message>
-        <source>Score</source>
-        <translation>Bewertung</translation>
-    </message>
-    <message>
-        <source>Software</source>
-        <translation>Software</translation>
-    </message>
-    <message>
-        <source>Source</source>
-        <translation>Quelle</translation>
-    </message>
-    <message>
-        <source>Status</source>
-        <translation>Status</translation>
-    </message>
-    <message>
-        <source>The directory query failed.</source>
-        <translation>Die Abfrage des Verzeichnisses ist fehlgeschlagen.</translation>
-    </message>
-    <message>
-        <source>This engine has no relay directory.</source>
-        <translation>Diese Engine hat kein Relay-Verzeichnis.</translation>
-    </message>
-    <message>
-        <source>Uptime 24 h</source>
-        <translation>Verfügbarkeit 24 h</translation>
-    </message>
-    <message>
-        <source>Uptime 7 d</source>
-        <translation>Verfügbarkeit 7 Tage</translation>
-    </message>
-    <message>
-        <source>never</source>
-        <translation>nie</translation>
-    </message>
-    <message>
-        <source>pinned</source>
-        <translation>angeheftet</translation>
+        <location line="+3"/>
+        <source>%1 added to the allowed addresses; it takes effect at the next start.</source>
+        <translation>%1 zu den erlaubten Adressen hinzugefügt; wirkt ab dem nächsten Start.</translation>
     </message>
 </context>
 <context>
-    <name>DiscoveryPanel</name>
+    <name>archivist::ui::StartFailure</name>
     <message>
-        <source>%1 %2</source>
-        <translation>%1 %2</translation>
+        <location filename="../ui/start_failure.cpp" line="+23"/>
+        <source>Archivist cannot start</source>
+        <translation>Archivist kann nicht starten</translation>
     </message>
     <message>
-        <source>%1 (%2)</source>
-        <translation>%1 (%2)</translation>
+        <location line="+4"/>
+        <source>The data directory %1 is in use by another Archivist.</source>
+        <translation>Das Datenverzeichnis %1 wird von einem anderen Archivist benutzt.</translation>
     </message>
     <message>
-        <source>%1 of %2 matching relays loaded</source>
-        <translation>%1 von %2 passenden Relays geladen</translation>
+        <location line="+2"/>
+        <source>Held by process %1.</source>
+        <translation>Belegt von Prozess %1.</translation>
     </message>
     <message>
-        <source>%1 relays in the directory</source>
-        <translation>%1 Relays im Verzeichnis</translation>
+        <location line="+1"/>
+        <source>Close that window (it may still be finishing its work) or stop that process, then start again — or start with --data-dir and another directory.</source>
+        <translation>Schließen Sie jenes Fenster (es beendet vielleicht noch seine Arbeit) oder beenden Sie jenen Prozess und starten Sie erneut – oder starten Sie mit --data-dir und einem anderen Verzeichnis.</translation>
     </message>
     <message>
-        <source>%1: %2</source>
-        <translation>%1: %2</translation>
-    </message>
-    <message>
-        <source>&amp;Add</source>
-        <translation>&amp;Hinzufügen</translation>
-    </message>
-    <message>
-        <source>&amp;Block</source>
-        <translation>&amp;Blockieren</translation>
-    </message>
-    <message>
-        <source>&amp;Pin</source>
-        <translation>&amp;Anheften</translation>
-    </message>
-    <message>
-        <source>&amp;Unblock</source>
-        <translation>Blockierung a&amp;ufheben</translation>
-    </message>
-    <message>
-        <source>Added</source>
-        <translation>Hinzugefügt</translation>
-    </message>
-    <message>
-        <source>Any source</source>
-        <translation>Jede Quelle</translation>
-    </message>
-    <message>
-        <source>Any status</source>
-        <translation>Jeder Status</translation>
-    </message>
-    <message>
-        <source>Best score first</source>
-        <translation>Beste Bewertung zuerst</translation>
-    </message>
-    <message>
-        <source>Blocked</source>
-        <translation>Blockiert</translation>
-    </message>
-    <message>
-        <source>By URL</source>
-        <translation>Nach URL</translation>
-    </message>
-    <message>
-        <source>Done</source>
-        <translation>Erledigt</translation>
-    </message>
-    <message>
-        <source>Failed: %1</source>
-        <translation>Fehlgeschlagen: %1</translation>
-    </message>
-    <message>
-        <source>Include blocked</source>
-        <translation>Blockierte einschließen</translation>
-    </message>
-    <message>
-        <source>NIP-65 relay list</source>
-        <translation>NIP-65-Relay-Liste</translation>
-    </message>
-    <message>
-        <source>NIP-66 report</source>
-        <translation>NIP-66-Bericht</translation>
-    </message>
-    <message>
-        <source>Pinned</source>
-        <translation>Angeheftet</translation>
-    </message>
-    <message>
-        <source>Recently seen first</source>
-        <translation>Zuletzt gesehene zuerst</translation>
-    </message>
-    <message>
-        <source>U&amp;npin</source>
-        <translation>Anheften &amp;lösen</translation>
-    </message>
-    <message>
-        <source>URL contains…</source>
-        <translation>URL enthält…</translation>
-    </message>
-    <message>
-        <source>Unblocked</source>
-        <translation>Blockierung aufgehoben</translation>
-    </message>
-    <message>
-        <source>Unpinned</source>
-        <translation>Nicht mehr angeheftet</translation>
-    </message>
-    <message>
-        <source>and %1 more</source>
-        <translation>und %1 weitere</translation>
-    </message>
-    <message>
-        <source>command line</source>
-        <translation>Kommandozeile</translation>
-    </message>
-    <message>
-        <source>config</source>
-        <translation>Konfiguration</translation>
-    </message>
-    <message>
-        <source>discovered: %1</source>
-        <translation>entdeckt: %1</translation>
-    </message>
-    <message>
-        <source>failed</source>
-        <translation>fehlgeschlagen</translation>
-    </message>
-    <message>
-        <source>junk rejected: %1</source>
-        <translation>unbrauchbar verworfen: %1</translation>
-    </message>
-    <message>
-        <source>kind 3 relay map</source>
-        <translation>Relay-Tabelle aus Kind 3</translation>
-    </message>
-    <message>
-        <source>loading…</source>
-        <translation>lädt…</translation>
-    </message>
-    <message>
-        <source>seed</source>
-        <translation>Startliste</translation>
-    </message>
-    <message>
-        <source>tag hint</source>
-        <translation>Hinweis in Tags</translation>
-    </message>
-    <message>
-        <source>user</source>
-        <translation>Benutzer</translation>
-    </message>
-</context>
-<context>
-    <name>ScoringModel</name>
-    <message>
-        <source>%1 %</source>
-        <translation>%1 %</translation>
-    </message>
-    <message>
-        <source>%1 (floor)</source>
-        <translation>%1 (Untergrenze)</translation>
-    </message>
-    <message>
-        <source>%1 ms</source>
-        <translation>%1 ms</translation>
-    </message>
-    <message>
-        <source>1 = fast round trips</source>
-        <translation>1 = schnelle Umlaufzeiten</translation>
-    </message>
-    <message>
-        <source>1 = nothing rejected</source>
-        <translation>1 = nichts abgelehnt</translation>
-    </message>
-    <message>
-        <source>Blend of the 24 h and 7 d uptime (0 … 1)</source>
-        <translation>Mischung der Verfügbarkeit über 24 h und 7 Tage (0 … 1)</translation>
-    </message>
-    <message>
-        <source>Confidence</source>
-        <translation>Konfidenz</translation>
-    </message>
-    <message>
-        <source>Connected</source>
-        <translation>Verbunden</translation>
-    </message>
-    <message>
-        <source>Decaying bonus for relays not tried much yet</source>
-        <translation>Abklingender Bonus für wenig erprobte Relays</translation>
-    </message>
-    <message>
-        <source>Exploration</source>
-        <translation>Erkundung</translation>
-    </message>
-    <message>
-        <source>Held at the floor: a seed or pinned relay</source>
-        <translation>Auf der Untergrenze gehalten: ein Start- oder angeheftetes Relay</translation>
-    </message>
-    <message>
-        <source>Latency</source>
-        <translation>Latenz</translation>
-    </message>
-    <message>
-        <source>Novel-event rate relative to the network median (0 … 1)</source>
-        <translation>Rate neuer Events relativ zum Median des Netzes (0 … 1)</translation>
-    </message>
-    <message>
-        <source>Novel/h</source>
-        <translation>Neu/h</translation>
-    </message>
-    <message>
-        <source>Novelty</source>
-        <translation>Neuheit</translation>
-    </message>
-    <message>
-        <source>Pinned</source>
-        <translation>Angeheftet</translation>
-    </message>
-    <message>
-        <source>RTT</source>
-        <translation>RTT</translation>
-    </message>
-    <message>
-        <source>Rejection</source>
-        <translation>Ablehnung</translation>
-    </message>
-    <message>
-        <source>Relay</source>
-        <translation>Relay</translation>
-    </message>
-    <message>
-        <source>Score</source>
-        <translation>Bewertung</translation>
-    </message>
-    <message>
-        <source>Source: %1</source>
-        <translation>Quelle: %1</translation>
-    </message>
-    <message>
-        <source>Status</source>
-        <translation>Status</translation>
-    </message>
-    <message>
-        <source>Uptime</source>
-        <translation>Verfügbarkeit</translation>
-    </message>
-    <message>
-        <source>Uptime 24 h</source>
-        <translation>Verfügbarkeit 24 h</translation>
-    </message>
-    <message>
-        <source>Uptime 7 d</source>
-        <translation>Verfügbarkeit 7 Tage</translation>
-    </message>
-    <message>
-        <source>Weight of the observations against the cold-start prior</source>
-        <translation>Gewicht der Beobachtungen gegenüber der Startannahme</translation>
-    </message>
-    <message>
-        <source>What the optimizer ranks by (docs/relay-scoring.md)</source>
-        <translation>Wonach der Optimierer ordnet (docs/relay-scoring.md)</translation>
-    </message>
-    <message>
-        <source>pinned</source>
-        <translation>angeheftet</translation>
-    </message>
-    <message>
-        <source>yes</source>
-        <translation>ja</translation>
-    </message>
-</context>
-<context>
-    <name>ScoringPanel</name>
-    <message>
-        <source>%1 min %2 s</source>
-        <translation>%1 min %2 s</translation>
-    </message>
-    <message>
-        <source>%1 of %2 connected</source>
-        <translation>%1 von %2 verbunden</translation>
-    </message>
-    <message>
-        <source>%1 s</source>
-        <translation>%1 s</translation>
-    </message>
-    <message>
-        <source>No optimizer cycle yet</source>
-        <translation>Noch kein Optimierer-Durchlauf</translation>
-    </message>
-    <message>
-        <source>Relays</source>
-        <translation>Relays</translation>
-    </message>
-    <message>
-        <source>Score (bucket start)</source>
-        <translation>Bewertung (Klassenbeginn)</translation>
-    </message>
-    <message>
-        <source>Score distribution</source>
-        <translation>Verteilung der Bewertungen</translation>
-    </message>
-    <message>
-        <source>last cycle %1</source>
-        <translation>letzter Durchlauf %1</translation>
-    </message>
-    <message>
-        <source>optimizer off: only the relays named are connected</source>
-        <translation>Optimierer aus: nur die genannten Relays werden verbunden</translation>
-    </message>
-    <message>
-        <source>next cycle in %1</source>
-        <translation>nächster Durchlauf in %1</translation>
-    </message>
-    <message>
-        <source>no cycle yet</source>
-        <translation>noch kein Durchlauf</translation>
-    </message>
-</context>
-<context>
-    <name>SwapsModel</name>
-    <message>
-        <source>Added</source>
-        <translation>Hinzugefügt</translation>
-    </message>
-    <message>
-        <source>Reason</source>
-        <translation>Grund</translation>
-    </message>
-    <message>
-        <source>Removed</source>
-        <translation>Entfernt</translation>
-    </message>
-    <message>
-        <source>Score</source>
-        <translation>Bewertung</translation>
-    </message>
-    <message>
-        <source>Time</source>
-        <translation>Zeit</translation>
+        <location line="+3"/>
+        <source>The engine could not open %1.</source>
+        <translation>Die Engine konnte %1 nicht öffnen.</translation>
     </message>
 </context>
 </TS>

@@ -4,7 +4,7 @@
 <context>
     <name>AddRelaysDialog</name>
     <message numerus="yes">
-        <location filename="../ui/add_relays_dialog.cpp" line="+126"/>
+        <location filename="../ui/add_relays_dialog.cpp" line="+157"/>
         <source>%n valid</source>
         <translation>
             <numerusform>%n valid</numerusform>
@@ -28,7 +28,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+26"/>
+        <location line="+27"/>
         <source>%n added</source>
         <translation>
             <numerusform>%n added</numerusform>
@@ -47,7 +47,15 @@
 <context>
     <name>ArchivePanel</name>
     <message numerus="yes">
-        <location filename="../ui/panels/archive_panel.cpp" line="+321"/>
+        <location filename="../ui/panels/archive_panel.cpp" line="+368"/>
+        <source>%n new event(s) in the archive since this list was loaded — show</source>
+        <translation>
+            <numerusform>%n new event in the archive since this list was loaded — show</numerusform>
+            <numerusform>%n new events in the archive since this list was loaded — show</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+63"/>
         <source>%n event(s) match</source>
         <translation>
             <numerusform>%n event matches</numerusform>
@@ -69,7 +77,16 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.cpp" line="+248"/>
+        <location filename="../ui/main_window.cpp" line="+153"/>
+        <source>Adds %n well-known public relays</source>
+        <translation>
+            <numerusform>Adds %n well-known public relay</numerusform>
+            <numerusform>Adds %n well-known public relays</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+241"/>
+        <location line="+71"/>
         <location line="+1"/>
         <source>%n relay(s) added</source>
         <translation>
@@ -78,7 +95,23 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="-1"/>
+        <location line="-38"/>
+        <source>writing %n verified batch(es)</source>
+        <translation>
+            <numerusform>writing %n verified batch</numerusform>
+            <numerusform>writing %n verified batches</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>closing %n relay connection(s)</source>
+        <translation>
+            <numerusform>closing %n relay connection</numerusform>
+            <numerusform>closing %n relay connections</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+36"/>
         <source>, %n not added (see the dialog)</source>
         <translation>
             <numerusform>, %n not added (see the dialog)</numerusform>
@@ -94,11 +127,22 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+25"/>
+        <location line="+55"/>
         <source>Importing %n file(s)…</source>
         <translation>
             <numerusform>Importing %n file…</numerusform>
             <numerusform>Importing %n files…</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message numerus="yes">
+        <location filename="../ui/settings_dialog.cpp" line="+208"/>
+        <source>%n day(s) deep</source>
+        <translation>
+            <numerusform>%n day deep</numerusform>
+            <numerusform>%n days deep</numerusform>
         </translation>
     </message>
 </context>

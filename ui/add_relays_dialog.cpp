@@ -1,9 +1,12 @@
 #include "ui/add_relays_dialog.h"
 
+#include "ui/allow_address.h"
+
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QKeyEvent>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSet>
@@ -59,8 +62,23 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
     layout->addWidget(m_summary);
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_buttons->button(QDialogButtonBox::Ok)->setText(tr("Add"));
+    m_allow = m_buttons->addButton(tr("Allow this address…"), QDialogButtonBox::ActionRole);
+    m_allow->setObjectName("allowAddress");
+    m_allow->setToolTip(tr("Add the refused (loopback or private) address to the allow list in config.json"));
+    m_allow->hide();
+    connect(m_allow, &QPushButton::clicked, this, [this] {
+        for (const auto& e : m_entries) {
+            if (!e.address_refused) continue;
+            QString message;
+            allowRefusedAddress(this, m_engine, e.normalized.isEmpty() ? e.input : e.normalized, e.reason, &message);
+            if (!message.isEmpty()) m_summary->setText(message);
+            return;
+        }
+    });
     layout->addWidget(m_buttons);
 
+    m_edit->installEventFilter(this);  // Enter submits; Shift+Enter starts a new line
+    m_edit->setToolTip(tr("Enter adds the relays; Shift+Enter starts a new line"));
     connect(m_edit, &QPlainTextEdit::textChanged, this, &AddRelaysDialog::revalidate);
     connect(m_buttons, &QDialogButtonBox::accepted, this, [this] { addValid(); });
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -68,6 +86,18 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
 }
 
 AddRelaysDialog::~AddRelaysDialog() = default;
+
+bool AddRelaysDialog::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_edit && event->type() == QEvent::KeyPress) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        const bool enter = key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter;
+        if (enter && !(key->modifiers() & Qt::ShiftModifier)) {
+            if (m_buttons->button(QDialogButtonBox::Ok)->isEnabled()) addValid();
+            return true;
+        }
+    }
+    return QDialog::eventFilter(watched, event);
+}
 
 QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, const engine::Engine& engine) {
     static const QRegularExpression sep(QStringLiteral("[\\s,]+"));
@@ -84,6 +114,7 @@ QVector<AddRelaysDialog::Entry> AddRelaysDialog::validate(const QString& text, c
         e.normalized = c.normalized;
         e.valid = c.ok();
         e.reason = problemText(c);
+        e.address_refused = c.problem == engine::RelayUrlCheck::Problem::AddressRefused;
         if (!c.normalized.isEmpty()) {
             if (e.valid && seen.contains(e.normalized)) {
                 e.valid = false;
@@ -129,6 +160,7 @@ void AddRelaysDialog::revalidate() {
     ok->setEnabled(valid > 0);
     ok->setText(tr("Add %n relay(s)", nullptr, valid));
     m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Cancel"));
+    m_allow->setVisible(std::any_of(m_entries.begin(), m_entries.end(), [](const Entry& e) { return e.address_refused; }));
 }
 
 QVector<AddRelaysDialog::Result> AddRelaysDialog::addValid() {
@@ -157,6 +189,7 @@ QVector<AddRelaysDialog::Result> AddRelaysDialog::addValid() {
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
     m_buttons->button(QDialogButtonBox::Cancel)->setText(tr("Close"));
     emit relaysAdded(added, failed);
+    if (added > 0 && failed == 0) accept();  // done: the status bar says what was added
     return m_results;
 }
 

@@ -2,8 +2,9 @@
 // "Add relays…": a text box for one or many relay URLs (separated by any whitespace or commas),
 // validated live as the user types by the engine's own check (Engine::checkRelayUrls: URL syntax
 // and, for literal IP hosts, the address policy with the engine's allow list) — with a ✓/✗ and
-// reason per entry. OK adds the valid entries through Engine::addRelay and lists each URL's
-// result; the dialog then stays open to show them ("Close" ends it).
+// reason per entry. Add (or Enter in the text box; Shift+Enter starts a new line) adds the valid
+// entries through Engine::addRelay; when every one was added the dialog closes, else it stays
+// open listing each URL's result ("Close" ends it).
 // Bounded: at most kMaxEntries entries are considered; the rest are reported as ignored.
 // Thread: GUI only. The engine is not owned and must outlive the dialog.
 #include <QDialog>
@@ -13,6 +14,7 @@
 class QDialogButtonBox;
 class QLabel;
 class QListWidget;
+class QPushButton;
 class QPlainTextEdit;
 
 namespace archivist::engine {
@@ -31,6 +33,7 @@ public:
         QString normalized;  // canonical URL when valid
         bool valid = false;
         QString reason;      // why not (or a note, e.g. "allowed by 127.0.0.0/8")
+        bool address_refused = false;  // the address policy refused it (it can be allowed)
     };
     struct Result {
         QString input;
@@ -41,6 +44,11 @@ public:
 
     explicit AddRelaysDialog(engine::Engine* engine, QWidget* parent = nullptr);
     ~AddRelaysDialog() override;
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+public:
 
     // Splits text into entries and validates them with the engine's check (duplicates of an
     // earlier entry are invalid: "listed twice").
@@ -66,6 +74,7 @@ private:
     QListWidget* m_list;
     QLabel* m_summary;
     QDialogButtonBox* m_buttons;
+    QPushButton* m_allow;  // "Allow this address…" for the first refused entry
     QVector<Entry> m_entries;
     QVector<Result> m_results;
 };

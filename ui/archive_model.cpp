@@ -18,6 +18,8 @@ QVariant ArchiveModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= m_rows.size() || index.column() >= ColumnCount) return {};
     const auto& e = m_rows[index.row()];
     if (role == Qt::UserRole) return e.id_hex;  // any column: the selected event
+    if (role == PubkeyRole) return e.pubkey_hex;
+    if (role == KindRole) return e.kind;
     using event_cells::Field;
     static constexpr std::optional<Field> kShared[ColumnCount] = {Field::CreatedAt, Field::Kind,  Field::Author,
                                                                   Field::Content,   std::nullopt, Field::Id};
@@ -49,6 +51,26 @@ void ArchiveModel::fetchMore(const QModelIndex& parent) {
     if (canFetchMore(parent)) request();
 }
 
+void ArchiveModel::sort(int column, Qt::SortOrder order) {
+    if (column != CreatedAt) return;
+    const bool oldest = order == Qt::AscendingOrder;
+    if (oldest == m_oldestFirst && !m_start) return;
+    m_oldestFirst = oldest;
+    m_start.reset();
+    if (m_active) setQuery(m_query);
+}
+
+void ArchiveModel::setStart(std::optional<qint64> seconds) {
+    m_start.reset();
+    if (seconds) {
+        // Strictly after (t, 000…0) newest first: created before t, or at t. Oldest first the
+        // position (t − 1, fff…f) starts at t itself.
+        m_start = m_oldestFirst ? engine::PageCursor{*seconds - 1, QString(64, QLatin1Char('f'))}
+                                : engine::PageCursor{*seconds, QString(64, QLatin1Char('0'))};
+    }
+    if (m_active) setQuery(m_query);
+}
+
 void ArchiveModel::setQuery(const engine::QueryFilter& query) {
     const bool wasLoading = m_pending != 0;
     beginResetModel();
@@ -69,7 +91,9 @@ void ArchiveModel::request() {
     engine::PageRequest req;
     req.query = m_query;
     req.page_size = std::min(m_pageSize, kMaxRows - int(m_rows.size()));
+    req.oldest_first = m_oldestFirst;
     if (!m_rows.isEmpty()) req.after = engine::PageCursor{m_rows.back().created_at, m_rows.back().id_hex};
+    else req.after = m_start;
     m_pending = m_engine->requestPage(req);
     if (m_pending == 0) {
         m_atEnd = true;

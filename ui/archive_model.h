@@ -5,6 +5,9 @@
 // flight at a time; setQuery() starts over and makes any older answer stale (ignored by id).
 // Bound: at most kMaxRows rows are held; beyond that canFetchMore() is false and limitReached()
 // tells the user to narrow the filter.
+// Order: by created_at, newest or oldest first (sort() on the Created column; the engine pages
+// either way with a keyset, so reaching the oldest of millions of events is one request).
+// setStart() begins the pages at a position (jump to a date).
 // Thread: GUI only.
 #include <QAbstractTableModel>
 #include <QVector>
@@ -18,6 +21,7 @@ class ArchiveModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column { CreatedAt, Kind, Author, Content, FirstSeen, Id, ColumnCount };
+    enum Role { PubkeyRole = Qt::UserRole + 1, KindRole };
     static constexpr int kMaxRows = 250'000;  // ≈ 200 MB of row values at most
     static constexpr int kDefaultPageSize = 200;
 
@@ -29,6 +33,12 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     bool canFetchMore(const QModelIndex& parent = {}) const override;
     void fetchMore(const QModelIndex& parent = {}) override;
+    // Only the Created column sorts (ascending = oldest first); it starts over from the first page.
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    Qt::SortOrder sortOrder() const { return m_oldestFirst ? Qt::AscendingOrder : Qt::DescendingOrder; }
+    // Starts over at the events created at or before `seconds` (newest first) or at or after it
+    // (oldest first); nullopt = the newest (or oldest) end.
+    void setStart(std::optional<qint64> seconds);
 
     // Clears the rows and requests the first page of `query`.
     void setQuery(const engine::QueryFilter& query);
@@ -59,6 +69,8 @@ private:
     bool m_active = false;                 // setQuery() was called
     int m_pageSize = kDefaultPageSize;
     QString m_error;
+    bool m_oldestFirst = false;
+    std::optional<engine::PageCursor> m_start;  // where the first page begins
 };
 
 }  // namespace archivist::ui

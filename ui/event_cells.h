@@ -6,6 +6,8 @@
 #include <QVariant>
 #include <optional>
 
+#include "ui/kind_names.h"
+
 namespace archivist::ui::event_cells {
 
 enum class Field { CreatedAt, Kind, Author, Content, Id };
@@ -23,7 +25,7 @@ QVariant cell(const Row& e, Field field, int role) {
     if (role == Qt::DisplayRole) {
         switch (field) {
         case Field::CreatedAt: return utcSeconds(e.created_at);
-        case Field::Kind: return e.kind;
+        case Field::Kind: return kindLabel(e.kind);
         case Field::Author: return shortHex(e.pubkey_hex);
         case Field::Content: return QString(e.content_preview).replace('\n', ' ');
         case Field::Id: return shortHex(e.id_hex);
@@ -34,10 +36,8 @@ QVariant cell(const Row& e, Field field, int role) {
         case Field::Author: return e.pubkey_hex;
         case Field::Content: return e.content_preview;
         case Field::Id: return e.id_hex;
-        case Field::Kind: break;
+        case Field::Kind: return kindName(e.kind).isEmpty() ? QVariant() : QVariant(kindName(e.kind));
         }
-    } else if (role == Qt::TextAlignmentRole && field == Field::Kind) {
-        return int(Qt::AlignRight | Qt::AlignVCenter);
     }
     return {};
 }

@@ -40,6 +40,14 @@ EventDetailView::EventDetailView(QWidget* parent) : QWidget(parent) {
     connect(m_relays, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
         if (auto* item = m_relays->item(row, 0)) emit relayActivated(item->text());
     });
+    // A tag's value filters the archive by it (e/p/t and any one-letter tag).
+    m_tags->setToolTip(tr("Double-click a one-letter tag to show the events that carry it"));
+    connect(m_tags, &QTableWidget::cellDoubleClicked, this, [this](int row, int) {
+        const auto* name = m_tags->item(row, 0);
+        const auto* value = m_tags->item(row, 1);
+        if (name && value && name->text().size() == 1 && name->text().at(0).isLetter())
+            emit tagActivated(name->text(), value->text());
+    });
     tabs->addTab(m_json, tr("JSON"));
     tabs->addTab(m_tags, tr("Tags"));
     tabs->addTab(m_relays, tr("Relays"));
@@ -104,7 +112,12 @@ void EventDetailView::showDetail(const engine::EventDetail& d) {
         m_relays->setItem(r, 0, new QTableWidgetItem(s.relay));
         m_relays->setItem(
             r, 1, new QTableWidgetItem(QDateTime::fromMSecsSinceEpoch(s.seen_at_ms, Qt::UTC).toString("yyyy-MM-dd HH:mm:ss.zzz")));
-        m_relays->setItem(r, 2, new QTableWidgetItem(latencyText(s.seen_at_ms, d.created_at)));
+        // An import is not a relay delivering the event: the time it was read says nothing about
+        // how late the event arrived.
+        const bool imported = s.relay.startsWith(QLatin1String("import:"));
+        auto* latency = new QTableWidgetItem(imported ? QStringLiteral("—") : latencyText(s.seen_at_ms, d.created_at));
+        if (imported) latency->setToolTip(tr("Imported from a file: no delivery latency"));
+        m_relays->setItem(r, 2, latency);
     }
 }
 

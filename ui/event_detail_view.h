@@ -30,6 +30,8 @@ public:
 signals:
     // The operator double-clicked a relay that carried the event.
     void relayActivated(const QString& url);
+    // A one-letter tag was double-clicked: filter by it.
+    void tagActivated(const QString& name, const QString& value);
 
 private:
     engine::EventDetail m_detail;

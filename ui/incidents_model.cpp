@@ -3,7 +3,7 @@
 #include <QColor>
 #include <QDateTime>
 #include <QFont>
-#include <QSet>
+#include <QHash>
 #include <algorithm>
 
 namespace archivist::ui {
@@ -34,6 +34,11 @@ QString IncidentsModel::kindLabel(observe::IncidentKind kind) {
     case K::ArchiveDamage: return tr("Archive damage");
     case K::DataSetAside: return tr("Damaged file set aside");
     case K::IntakePaused: return tr("Intake paused");
+    case K::RelayDown: return tr("Relay down");
+    case K::ConnectionRefused: return tr("Connection refused");
+    case K::DnsFailure: return tr("DNS failure");
+    case K::Offline: return tr("Offline: no relay connected");
+    case K::IndexBehind: return tr("Index behind");
     case K::Count: break;
     }
     return tr("Unknown");
@@ -64,7 +69,10 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const {
     case Qt::DisplayRole:
         switch (Column(index.column())) {
         case Severity: return severityLabel(r.severity);
-        case Time: return QDateTime::fromMSecsSinceEpoch(r.last_ms).toString("yyyy-MM-dd HH:mm:ss");
+        case State:
+            return r.firing() ? tr("Firing")
+                              : tr("Resolved %1").arg(QDateTime::fromMSecsSinceEpoch(r.resolved_ms).toString("MM-dd HH:mm:ss"));
+        case Time: return QDateTime::fromMSecsSinceEpoch(r.first_ms).toString("yyyy-MM-dd HH:mm:ss");
         case Kind: return kindLabel(r.kind);
         case Relay: return QString::fromStdString(r.relay);
         case Count: return QVariant::fromValue<qulonglong>(r.count);
@@ -75,18 +83,24 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const {
     case Qt::DecorationRole:
         if (index.column() == Severity) return severityColor(r.severity);
         return {};
+    case Qt::ForegroundRole:
+        if (!r.firing()) return QColor(Qt::gray);
+        return {};
     case Qt::FontRole:
-        if (!r.acknowledged) {
+        if (!r.acknowledged && r.firing()) {
             QFont f;
             f.setBold(true);
             return f;
         }
         return {};
     case Qt::ToolTipRole:
-        if (index.column() == Time)
-            return tr("First %1, latest %2")
-                .arg(QDateTime::fromMSecsSinceEpoch(r.first_ms).toString("yyyy-MM-dd HH:mm:ss"),
-                     QDateTime::fromMSecsSinceEpoch(r.last_ms).toString("yyyy-MM-dd HH:mm:ss"));
+        if (index.column() == Time || index.column() == State) {
+            const auto at = [](qint64 ms) { return QDateTime::fromMSecsSinceEpoch(ms).toString("yyyy-MM-dd HH:mm:ss"); };
+            QString text = tr("Fired %1, latest %2").arg(at(r.first_ms), at(r.last_ms));
+            if (!r.firing()) text += '\n' + tr("Resolved %1 (after %2 s)").arg(at(r.resolved_ms)).arg((r.resolved_ms - r.first_ms) / 1000);
+            return text;
+        }
+        if (index.column() == Relay) return QString::fromStdString(r.relay);
         if (index.column() == Message) return QString::fromStdString(r.message);
         return {};
     case IdRole: return QVariant::fromValue<qulonglong>(r.id);
@@ -95,6 +109,7 @@ QVariant IncidentsModel::data(const QModelIndex& index, int role) const {
     case FirstMsRole: return QVariant::fromValue<qlonglong>(r.first_ms);
     case AcknowledgedRole: return r.acknowledged;
     case SeverityRole: return int(r.severity);
+    case FiringRole: return r.firing();
     default: return {};
     }
 }
@@ -103,7 +118,8 @@ QVariant IncidentsModel::headerData(int section, Qt::Orientation orientation, in
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
     switch (Column(section)) {
     case Severity: return tr("Severity");
-    case Time: return tr("Time");
+    case State: return tr("State");
+    case Time: return tr("Fired");
     case Kind: return tr("Kind");
     case Relay: return tr("Relay");
     case Count: return tr("Count");
@@ -115,19 +131,22 @@ QVariant IncidentsModel::headerData(int section, Qt::Orientation orientation, in
 
 void IncidentsModel::setIncidents(const QVector<observe::Incident>& incoming) {
     QVector<observe::Incident> next = incoming;
-    std::sort(next.begin(), next.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
-    QSet<quint64> ids;
-    for (const auto& inc : next) ids.insert(inc.id);
-    // Remove rows whose incident is gone (bottom up, so row numbers stay valid).
+    // Firing first, each group newest first (the snapshot's order, restated for any caller).
+    std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
+        return a.firing() != b.firing() ? a.firing() : a.id > b.id;
+    });
+    QHash<quint64, bool> firing;  // id → firing now
+    for (const auto& inc : next) firing.insert(inc.id, inc.firing());
+    // Remove rows whose alert is gone or changed group (resolved: it moves below the firing
+    // ones), bottom up so row numbers stay valid; the survivors keep their relative order.
     for (int i = int(m_rows.size()) - 1; i >= 0; --i) {
-        const auto id = m_rows[i].id;
-        const bool kept = ids.contains(id);
-        if (kept) continue;
+        const auto it = firing.constFind(m_rows[i].id);
+        if (it != firing.constEnd() && *it == m_rows[i].firing()) continue;
         beginRemoveRows({}, i, i);
         m_rows.remove(i);
         endRemoveRows();
     }
-    // Walk both lists (id descending): update equal ids, insert new ones in place.
+    // Walk both lists (same order): update equal ids, insert new ones in place.
     int row = 0;
     for (const auto& inc : next) {
         if (row < int(m_rows.size()) && m_rows[row].id == inc.id) {

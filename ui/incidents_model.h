@@ -1,7 +1,8 @@
 #pragma once
-// Table model of the engine's open incidents, fed from snapshots (value copies).
-// Rows are ordered by id, newest first, and updated in place (ranged insert/remove/dataChanged),
-// so a selection survives the 4 Hz snapshots.
+// Table model of the engine's alerts (firing ones, then resolved ones not dismissed), fed from
+// snapshots (value copies). Rows keep the snapshot's order (firing first, each group newest
+// first) and are updated in place (ranged insert/remove/dataChanged), so a selection survives the
+// 4 Hz snapshots.
 // Thread: GUI only.
 #include <QAbstractTableModel>
 #include <QVector>
@@ -13,8 +14,8 @@ namespace archivist::ui {
 class IncidentsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Severity, Time, Kind, Relay, Count, Message, ColumnCount };
-    enum Role { IdRole = Qt::UserRole + 1, RelayUrlRole, LastMsRole, FirstMsRole, AcknowledgedRole, SeverityRole };
+    enum Column { Severity, State, Time, Kind, Relay, Count, Message, ColumnCount };
+    enum Role { IdRole = Qt::UserRole + 1, RelayUrlRole, LastMsRole, FirstMsRole, AcknowledgedRole, SeverityRole, FiringRole };
 
     explicit IncidentsModel(QObject* parent = nullptr);
     int rowCount(const QModelIndex& parent = {}) const override;
@@ -22,7 +23,7 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    // Replaces the rows with these incidents (any order; bounded by the snapshot).
+    // Replaces the rows with these alerts (in the snapshot's order; bounded by the snapshot).
     void setIncidents(const QVector<observe::Incident>& incidents);
     const observe::Incident& incident(int row) const { return m_rows.at(row); }
 
@@ -31,7 +32,7 @@ public:
     static QColor severityColor(observe::IncidentSeverity severity);
 
 private:
-    QVector<observe::Incident> m_rows;  // id descending
+    QVector<observe::Incident> m_rows;  // firing first, then resolved; each id descending
 };
 
 }  // namespace archivist::ui

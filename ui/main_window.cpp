@@ -16,10 +16,16 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QDesktopServices>
 #include <QProgressDialog>
 #include <QPushButton>
+#include <QScreen>
+#include <QScrollArea>
 #include <QSettings>
+#include <QUrl>
+#include <QVBoxLayout>
 #include <QStatusBar>
+#include <QTableView>
 #include <QToolBar>
 
 #include "core/engine/engine.h"
@@ -43,6 +49,15 @@ namespace {
 QString bytes(quint64 b) { return QLocale().formattedDataSize(qint64(b)); }
 const char* kGeometryKey = "mainWindow/geometry";
 const char* kStateKey = "mainWindow/state";
+// The documentation: installed with the package (share/doc/archivist), else the source tree's.
+QString docsUrl() {
+    const QStringList candidates = {
+        QCoreApplication::applicationDirPath() + QStringLiteral("/../share/doc/archivist/README.md"),
+        QStringLiteral(ARCHIVIST_SOURCE_DIR "/README.md")};
+    for (const QString& c : candidates)
+        if (QFile::exists(c)) return QUrl::fromLocalFile(QDir::cleanPath(c)).toString();
+    return QUrl::fromLocalFile(candidates.front()).toString();
+}
 }  // namespace
 
 MainWindow::MainWindow(engine::Engine* engine, QWidget* parent) : MainWindow(engine, MainWindowOptions{}, parent) {}
@@ -51,7 +66,7 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     : QMainWindow(parent), m_engine(engine), m_opts(options) {
     setWindowTitle(tr("Archivist"));
     setObjectName("MainWindow");
-    resize(1200, 760);
+    resize(1280, 800);  // fitted to the screen when shown
     setDockNestingEnabled(true);
     setAcceptDrops(true);
 
@@ -83,11 +98,71 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     auto* reset = m_viewMenu->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
     reset->setObjectName("actionResetLayout");
 
+    auto* helpMenu = menuBar()->addMenu(tr("&Help"));
+    helpMenu->setObjectName("menuHelp");
+    helpMenu->addAction(tr("&Documentation"), this, [] { QDesktopServices::openUrl(QUrl(docsUrl())); })
+        ->setObjectName("actionDocs");
+    helpMenu->addAction(tr("&About Archivist"), this, &MainWindow::showAbout)->setObjectName("actionAbout");
+    helpMenu->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
     m_toolBar = addToolBar(tr("Main"));
     m_toolBar->setObjectName("mainToolBar");
     m_toolBar->addAction(importAction);
     m_toolBar->addAction(addRelays);
     m_viewMenu->insertAction(m_viewSeparator, m_toolBar->toggleViewAction());
+
+    // The offline banner: a row above the panels while the engine's "offline" alert fires.
+    m_banner = new QToolBar(tr("Offline"), this);
+    m_banner->setObjectName("offlineBanner");
+    m_banner->setMovable(false);
+    m_banner->setFloatable(false);
+    m_banner->toggleViewAction()->setVisible(false);
+    m_bannerText = new QLabel(this);
+    m_bannerText->setObjectName("offlineBannerText");
+    m_bannerText->setStyleSheet(QStringLiteral("QLabel { background: #fee2e2; color: #991b1b; padding: 4px 8px; }"));
+    m_bannerText->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    m_banner->addWidget(m_bannerText);
+    m_banner->addAction(tr("Add relays…"), this, [this] { openAddRelaysDialog(); });
+    addToolBarBreak();
+    addToolBar(Qt::TopToolBarArea, m_banner);
+    m_banner->hide();
+
+    // The empty-state page: the main area while the archive is empty and nothing is being done.
+    m_empty = new QWidget(this);
+    m_empty->setObjectName("emptyState");
+    auto* emptyLayout = new QVBoxLayout(m_empty);
+    emptyLayout->addStretch(1);
+    auto* emptyTitle = new QLabel(tr("<h2>Your archive is empty</h2>"), m_empty);
+    emptyTitle->setAlignment(Qt::AlignCenter);
+    auto* emptyText = new QLabel(tr("Archivist keeps every event it receives from the relays you choose, verified "
+                                    "and stored once. Start one of these ways:"),
+                                 m_empty);
+    emptyText->setWordWrap(true);
+    emptyText->setAlignment(Qt::AlignCenter);
+    emptyLayout->addWidget(emptyTitle);
+    emptyLayout->addWidget(emptyText);
+    auto* emptyButtons = new QHBoxLayout;
+    emptyButtons->addStretch(1);
+    auto* addButton = new QPushButton(tr("Add a relay…"), m_empty);
+    addButton->setObjectName("emptyAddRelay");
+    connect(addButton, &QPushButton::clicked, this, [this] { openAddRelaysDialog(); });
+    auto* importButton = new QPushButton(tr("Import a file…"), m_empty);
+    importButton->setObjectName("emptyImport");
+    connect(importButton, &QPushButton::clicked, this, &MainWindow::chooseImportFiles);
+    m_defaultsButton = new QPushButton(tr("Start with the default relays"), m_empty);
+    m_defaultsButton->setObjectName("emptyDefaults");
+    m_defaultsButton->setToolTip(tr("Adds %n well-known public relays", nullptr, int(engine::seedRelays().size())));
+    connect(m_defaultsButton, &QPushButton::clicked, this, &MainWindow::addDefaultRelays);
+    for (auto* b : {addButton, importButton, m_defaultsButton}) emptyButtons->addWidget(b);
+    emptyButtons->addStretch(1);
+    emptyLayout->addLayout(emptyButtons);
+    auto* docs = new QLabel(tr("<a href=\"%1\">How Archivist works</a>").arg(docsUrl()), m_empty);
+    docs->setOpenExternalLinks(true);
+    docs->setAlignment(Qt::AlignCenter);
+    emptyLayout->addWidget(docs);
+    emptyLayout->addStretch(2);
+    setCentralWidget(m_empty);
+    m_empty->hide();
 
     m_relays = new RelaysPanel(m_engine, this);
     addPanelDock(m_relays, "dock-relays", tr("Relays"), Qt::LeftDockWidgetArea);
@@ -166,7 +241,15 @@ QDockWidget* MainWindow::addPanelDock(Panel* panel, const QString& object_name, 
                                       Qt::DockWidgetArea area) {
     auto* dock = new QDockWidget(title, this);
     dock->setObjectName(object_name);
-    dock->setWidget(panel);
+    // A panel larger than its dock scrolls instead of forcing the window past the screen: the
+    // docks' minimum sizes must never add up to more than a small screen.
+    auto* scroll = new QScrollArea(dock);
+    scroll->setObjectName(object_name + "-scroll");
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(panel);
+    scroll->setMinimumSize(160, 100);
+    dock->setWidget(scroll);
     dock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
     addDockWidget(area, dock);
     restoreDockWidget(dock);  // its saved place, when the layout was restored before it existed
@@ -217,7 +300,9 @@ bool MainWindow::restoreLayout() {
     const QByteArray geometry = s->value(kGeometryKey).toByteArray();
     const QByteArray state = s->value(kStateKey).toByteArray();
     if (!geometry.isEmpty()) restoreGeometry(geometry);
-    return !state.isEmpty() && restoreState(state, kLayoutVersion);
+    const bool restored = !state.isEmpty() && restoreState(state, kLayoutVersion);
+    fitToScreen();  // a layout saved on a bigger screen
+    return restored;
 }
 
 void MainWindow::applyDefaultArrangement() {
@@ -234,12 +319,24 @@ void MainWindow::applyDefaultArrangement() {
     tab("dock-scoring", "dock-discovery");
     tab("dock-incidents", "dock-log");
     if (auto* d = dock("dock-throughput")) d->raise();
-    if (auto* d = dock("dock-incidents")) d->raise();
+    // Relays get the larger share of the width: their key columns without scrolling.
+    if (auto* relays = dock("dock-relays"); relays && relays->isVisible() && !relays->isFloating())
+        resizeDocks({relays}, {width() * 11 / 20}, Qt::Horizontal);
+    if (auto* d = dock("dock-incidents")) {
+        d->raise();
+        // The bottom row is for a glance at alerts and the log, not half the window.
+        resizeDocks({d}, {std::max(140, height() / 5)}, Qt::Vertical);
+    }
 }
 
 int MainWindow::savePanelScreenshots(const QString& dir) {
     QDir().mkpath(dir);
     int saved = 0;
+    // A relay selected, so its properties show; then the whole window, as it is on screen.
+    if (m_relays->currentUrl().isEmpty() && m_relays->view()->model()->rowCount() > 0)
+        m_relays->view()->selectRow(0);
+    QCoreApplication::processEvents();
+    if (grab().save(dir + "/main-window.png")) ++saved;
     for (const auto& d : m_docks) {
         d.dock->show();
         d.dock->raise();
@@ -261,12 +358,86 @@ void MainWindow::resetLayout() {
     }
     applyDefaultArrangement();
     m_toolBar->show();
+    if (!isMaximized() && !isFullScreen()) resize(QSize(1280, 800));
+    fitToScreen();
+    applyDefaultArrangement();  // the bottom row's height, for the window's final size
+    saveLayout();
     statusBar()->showMessage(tr("Layout reset"), 3000);
 }
 
+void MainWindow::fitToScreen() {
+    QScreen* sc = screen();
+    if (!sc || isMaximized() || isFullScreen()) return;
+    const QRect avail = sc->availableGeometry();
+    const QSize frame = frameGeometry().size() - geometry().size();  // title bar and borders
+    const QSize room = avail.size() - frame;
+    if (width() > room.width() || height() > room.height()) resize(size().boundedTo(room));
+    QRect g = frameGeometry();
+    g.moveLeft(std::clamp(g.left(), avail.left(), std::max(avail.left(), avail.right() - g.width() + 1)));
+    g.moveTop(std::clamp(g.top(), avail.top(), std::max(avail.top(), avail.bottom() - g.height() + 1)));
+    if (g.topLeft() != frameGeometry().topLeft()) move(g.topLeft());
+}
+
+void MainWindow::showAbout() {
+    QMessageBox::about(this, tr("About Archivist"),
+                       tr("<h3>Archivist %1</h3><p>A workstation archive of the Nostr network: it connects to relays, "
+                          "verifies every event, stores each once in a compressed append-only archive with a "
+                          "rebuildable index, and shows what the engine is doing.</p><p><a href=\"%2\">Documentation</a></p>")
+                           .arg(QCoreApplication::applicationVersion(), docsUrl()));
+}
+
+void MainWindow::addDefaultRelays() {
+    int added = 0;
+    for (const auto& url : engine::seedRelays()) {
+        QString normalized, error;
+        if (m_engine->addRelay(QString::fromStdString(url), &normalized, &error)) ++added;
+    }
+    statusBar()->showMessage(tr("%n relay(s) added", nullptr, added), 10000);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    if (!m_shownOnce) {
+        m_shownOnce = true;
+        fitToScreen();  // where the window system actually put the saved geometry
+    }
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (m_engine->jobRunning() && !m_opts.quit_without_asking) {
+        const auto answer = QMessageBox::question(
+            this, tr("Quit Archivist"),
+            tr("A job is still running. Quit anyway?\n\nThe job is cancelled; what it stored so far is kept. "
+               "Archivist then finishes writing what is verified (a few seconds)."),
+            QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_engine->cancelJob();
+    }
     saveLayout();
     QMainWindow::closeEvent(event);
+}
+
+QWidget* MainWindow::showFinishing(const engine::EngineSnapshot& s) {
+    QStringList remaining;
+    if (s.job_running) remaining << tr("cancelling the running job");
+    qint64 batches = 0;
+    for (const auto& q : s.queues)
+        if (q.name == QLatin1String("verify") || q.name == QLatin1String("writer")) batches += q.depth;
+    if (batches) remaining << tr("writing %n verified batch(es)", nullptr, int(batches));
+    if (s.relays_open) remaining << tr("closing %n relay connection(s)", nullptr, s.relays_open);
+    remaining << tr("saving relay state");
+    auto* box = new QProgressDialog(tr("Archivist is finishing: %1…").arg(remaining.join(QStringLiteral(", "))), QString(),
+                                    0, 0);
+    box->setObjectName("finishingDialog");
+    box->setWindowTitle(tr("Finishing…"));
+    box->setCancelButton(nullptr);
+    box->setMinimumDuration(0);
+    box->show();
+    for (int i = 0; i < 5; ++i) QCoreApplication::processEvents();  // painted before the engine's shutdown blocks
+    return box;
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
@@ -349,6 +520,18 @@ void MainWindow::onSnapshot(const engine::EngineSnapshot& s) {
     }
     if (s.writer_paused)
         statusBar()->showMessage(tr("Writing is paused and being retried: %1").arg(s.last_error));
+
+    const observe::Incident* offline = nullptr;
+    for (const auto& a : s.incidents)
+        if (a.kind == observe::IncidentKind::Offline && a.firing()) offline = &a;
+    if (offline)
+        m_bannerText->setText(tr("Offline — no relay is connected. %1").arg(QString::fromStdString(offline->message)));
+    m_banner->setVisible(offline != nullptr);
+
+    // Empty until the first event arrives (or a job starts filling it).
+    const bool empty = s.events_total == 0 && !s.job_running && !m_progress;
+    if (empty != m_empty->isVisible()) m_empty->setVisible(empty);
+    m_defaultsButton->setVisible(s.relays_known == 0);
 }
 
 void MainWindow::chooseImportFiles() {
@@ -427,7 +610,17 @@ void MainWindow::openJobProgress(const QString& title, const QString& label, con
 
 void MainWindow::openSettings() {
     SettingsDialog dialog(m_engine, this);
-    if (dialog.exec() == QDialog::Accepted)
+    bool restart = false;
+    connect(&dialog, &SettingsDialog::restartRequested, this, [&restart] { restart = true; });
+    const int result = dialog.exec();
+    if (restart) {
+        // main() starts the program again once the engine has finished and released the lock.
+        qApp->setProperty(kRestartProperty, true);
+        close();
+        QCoreApplication::quit();
+        return;
+    }
+    if (result == QDialog::Accepted)
         statusBar()->showMessage(tr("Settings saved; they take effect at the next start."), 15000);
 }
 
@@ -454,7 +647,17 @@ void MainWindow::onJobFinished(const QString& kind, bool ok, const QString& summ
         else QMessageBox::warning(this, title, summary);
         return;
     }
-    if (!ok) QMessageBox::warning(this, kind == "import" ? tr("Import") : kind, summary);
+    if (kind == "import") {
+        // A summary that stays until read (not modal: the console keeps running behind it).
+        auto* box = new QMessageBox(ok ? QMessageBox::Information : QMessageBox::Warning, tr("Import"), summary,
+                                    QMessageBox::Ok, this);
+        box->setObjectName("importSummary");
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setModal(false);
+        box->show();
+        return;
+    }
+    if (!ok) QMessageBox::warning(this, kind, summary);
 }
 
 }  // namespace archivist::ui

@@ -18,6 +18,7 @@ class QDockWidget;
 class QLabel;
 class QMenu;
 class QProgressDialog;
+class QPushButton;
 class QSettings;
 class QToolBar;
 
@@ -44,12 +45,16 @@ struct MainWindowOptions {
     observe::LogRing* log_ring = nullptr;         // the Log panel's source; null = empty panel
     observe::MetricsRegistry* metrics = nullptr;  // where the loop-lag gauges go; null = none
     QString settings_file;                        // "" = the application's default QSettings
+    bool quit_without_asking = false;             // closing during a job does not ask (tests)
 };
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     static constexpr int kLayoutVersion = 1;
+    // Set on qApp when Settings asked for a restart: main() starts the program again after the
+    // engine's shutdown.
+    static constexpr const char* kRestartProperty = "archivistRestart";
     static constexpr qint64 kMaxDropBytes = 1 << 20;  // per dropped file
     static constexpr int kMaxDropFiles = 16;
 
@@ -88,12 +93,20 @@ public:
     void saveLayout();
     bool restoreLayout();  // false when nothing (valid) was saved
     void resetLayout();
+    // Keeps the window on its screen: no larger than the available area, moved into it.
+    void fitToScreen();
+    void showAbout();
+    void addDefaultRelays();
     void applyDefaultArrangement();
+    // After the window closed: a small "finishing…" window saying what shutdown still does
+    // (shown and painted; the caller deletes it after the engine's shutdown).
+    static QWidget* showFinishing(const engine::EngineSnapshot& s);
     // Raises each dock in turn and saves it as <dir>/panel-<name>.png (name = objectName without
     // "dock-"). Returns how many were saved. For the documentation's screenshots.
     int savePanelScreenshots(const QString& dir);
 
 protected:
+    void showEvent(QShowEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
@@ -125,6 +138,11 @@ private:
     };
     QVector<DockEntry> m_docks;
     QToolBar* m_toolBar = nullptr;
+    QToolBar* m_banner = nullptr;        // "offline" while the engine's offline alert fires
+    QLabel* m_bannerText = nullptr;
+    QWidget* m_empty = nullptr;          // the empty-state page (central widget)
+    bool m_shownOnce = false;
+    QPushButton* m_defaultsButton = nullptr;
     QLabel* m_statusRelays;
     QLabel* m_statusRate;
     QLabel* m_statusArchive;

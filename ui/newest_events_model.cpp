@@ -1,5 +1,7 @@
 #include "ui/newest_events_model.h"
 
+#include <algorithm>
+
 #include <QDateTime>
 
 #include "ui/event_cells.h"
@@ -35,7 +37,12 @@ QVariant NewestEventsModel::headerData(int section, Qt::Orientation orientation,
     return {};
 }
 
-void NewestEventsModel::setEvents(const QVector<engine::NewestEvent>& events) {
+void NewestEventsModel::setEvents(const QVector<engine::NewestEvent>& arrived) {
+    // The engine's newest arrivals, shown newest created first (an import's arrivals are in its
+    // file's order, whatever their times).
+    QVector<engine::NewestEvent> events = arrived;
+    std::stable_sort(events.begin(), events.end(),
+                     [](const engine::NewestEvent& a, const engine::NewestEvent& b) { return a.created_at > b.created_at; });
     // Same ids in the same order: nothing to do (keeps selection and scroll position stable).
     if (events.size() == m_rows.size()) {
         bool same = true;

@@ -19,7 +19,7 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    // Replaces the rows with the snapshot's newest events (newest first).
+    // Replaces the rows with the snapshot's newest arrivals, shown newest created first.
     void setEvents(const QVector<engine::NewestEvent>& events);
 
 private:

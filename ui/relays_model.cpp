@@ -1,5 +1,8 @@
 #include "ui/relays_model.h"
 
+#include <QPainter>
+#include <QPixmap>
+
 #include <QDateTime>
 #include <QLocale>
 #include <algorithm>
@@ -63,6 +66,40 @@ QString eventRefusalText(observe::EventRefusal r) {
     return {};
 }
 
+QColor relayStateColor(observe::RelayState s) {
+    using S = observe::RelayState;
+    switch (s) {
+    case S::Connected: return QColor(0x16, 0xa3, 0x4a);
+    case S::Resolving:
+    case S::FetchingInfo:
+    case S::Connecting:
+    case S::BackingOff: return QColor(0xf5, 0x9e, 0x0b);
+    case S::Failing:
+    case S::Refused:
+    case S::Restricted: return QColor(0xdc, 0x26, 0x26);
+    case S::Blocked: return QColor(0x37, 0x41, 0x51);
+    case S::Candidate:
+    case S::Stopped:
+    case S::Count: break;
+    }
+    return QColor(0x9c, 0xa3, 0xaf);
+}
+
+QIcon relayStateIcon(observe::RelayState s) {
+    static QHash<int, QIcon> cache;  // GUI thread only; one per state
+    auto it = cache.find(int(s));
+    if (it != cache.end()) return *it;
+    QPixmap pm(12, 12);
+    pm.fill(Qt::transparent);
+    QPainter p(&pm);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setPen(Qt::NoPen);
+    p.setBrush(relayStateColor(s));
+    if (s == observe::RelayState::Blocked) p.drawRect(2, 2, 8, 8);  // a square: the operator's stop
+    else p.drawEllipse(1, 1, 10, 10);
+    return *cache.insert(int(s), QIcon(pm));
+}
+
 RelaysModel::RelaysModel(QObject* parent) : QAbstractTableModel(parent) {}
 
 int RelaysModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
@@ -79,6 +116,8 @@ double RelaysModel::storedPerSecond(int row) const {
 }
 
 QVariant RelaysModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == StoredPerSecond)
+        return tr("Events stored per second, moving average over the last %1 s").arg(kRateWindowMs / 1000);
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
     switch (section) {
     case Url: return tr("Relay");
@@ -116,7 +155,8 @@ QVariant RelaysModel::display(const Row& r, int column) const {
     }
     case Duplicates: return loc.toString(qulonglong(v.duplicate));
     case Rejections: return loc.toString(qulonglong(rejectionsTotal(v)));
-    case Rtt: return v.rtt_ms >= 0 ? tr("%1 ms").arg(v.rtt_ms) : QString();
+    // A round trip measured on a connection that is gone says nothing about the relay now.
+    case Rtt: return v.rtt_ms >= 0 && v.state == observe::RelayState::Connected ? tr("%1 ms").arg(v.rtt_ms) : QString();
     case LastError: return QString::fromStdString(v.last_error);
     case Source: return QString::fromStdString(v.source);
     case Backfill:
@@ -139,7 +179,7 @@ QVariant RelaysModel::sortKey(const Row& r, int column) const {
     case NovelShare: return novelShare(v);
     case Duplicates: return qulonglong(v.duplicate);
     case Rejections: return qulonglong(rejectionsTotal(v));
-    case Rtt: return qint64(v.rtt_ms);
+    case Rtt: return v.state == observe::RelayState::Connected ? qint64(v.rtt_ms) : qint64(-1);
     case Backfill: return int(v.backfill) * 1000 + int(v.backfill_fraction * 999);
     case Score: return v.score;
     case Uptime24h: return v.uptime_24h;
@@ -165,7 +205,8 @@ QString RelaysModel::rejectionTooltip(const Row& r) const {
                      .arg(QLocale().toString(qulonglong(refused[i])));
     }
     if (r.view.auth_failures) lines << tr("auth failures: %1").arg(r.view.auth_failures);
-    if (r.view.rate_limited) lines << tr("rate limited: %1").arg(r.view.rate_limited);
+    if (r.view.rate_limited) lines << tr("rate-limited by the relay: %1").arg(r.view.rate_limited);
+    if (r.view.flood_pauses) lines << tr("paused by our flood limit: %1").arg(r.view.flood_pauses);
     if (r.view.bad_messages) lines << tr("unparseable messages: %1").arg(r.view.bad_messages);
     return lines.isEmpty() ? tr("No rejections") : lines.join('\n');
 }
@@ -179,6 +220,12 @@ QVariant RelaysModel::data(const QModelIndex& index, int role) const {
     case UrlRole: return r.url;
     case StateRole: return int(r.view.state);
     case PinnedRole: return r.view.pinned;
+    case Qt::DecorationRole:
+        if (index.column() == Status) return relayStateIcon(r.view.state);
+        return {};
+    case Qt::ForegroundRole:
+        if (index.column() == Status) return relayStateColor(r.view.state).darker(130);
+        return {};
     case Qt::ToolTipRole:
         if (index.column() == Rejections) return rejectionTooltip(r);
         if (index.column() == LastError || index.column() == Status) {
@@ -229,11 +276,20 @@ void RelaysModel::applyRelays(const QVector<engine::RelayRow>& relays, qint64 ta
         Row& r = m_rows[row];
         const auto& v = relays[incoming.value(r.url)];
         if (taken_at_ms > r.taken_at_ms && r.taken_at_ms > 0) {
-            const double dt_s = double(taken_at_ms - r.taken_at_ms) / 1000.0;
-            const double delta = v.stored >= r.view.stored ? double(v.stored - r.view.stored) : 0.0;
-            r.stored_per_s = delta / dt_s;
+            if (v.stored < r.view.stored) r.samples.clear();  // a counter that went back: a new connection's
+            while (!r.samples.isEmpty() && (taken_at_ms - r.samples.front().first > kRateWindowMs ||
+                                            r.samples.size() >= kMaxSamples))
+                r.samples.removeFirst();
+            const auto& [from_ms, from_stored] = r.samples.isEmpty() ? qMakePair(r.taken_at_ms, quint64(r.view.stored))
+                                                                     : r.samples.front();
+            const double dt_s = double(taken_at_ms - from_ms) / 1000.0;
+            r.stored_per_s = dt_s > 0 && v.stored >= from_stored ? double(v.stored - from_stored) / dt_s : 0.0;
         }
-        if (taken_at_ms > 0) r.taken_at_ms = taken_at_ms;
+        if (taken_at_ms > 0) {
+            if (r.samples.isEmpty() && r.taken_at_ms > 0) r.samples.push_back({r.taken_at_ms, quint64(r.view.stored)});
+            r.samples.push_back({taken_at_ms, quint64(v.stored)});
+            r.taken_at_ms = taken_at_ms;
+        }
         r.view = v;
         if (firstChanged < 0) firstChanged = row;
         lastChanged = row;

@@ -5,7 +5,9 @@
 // Bounded by the snapshot (the pool's max_relays).
 // Thread: GUI only.
 #include <QAbstractTableModel>
+#include <QColor>
 #include <QHash>
+#include <QIcon>
 #include <QVector>
 
 #include "core/engine/relay_row.h"
@@ -15,23 +17,26 @@ namespace archivist::ui {
 class RelaysModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    // The key columns first (visible without scrolling at 1280 px), details after.
     enum Column {
         Url,
         Status,
-        ConnectedSince,
         StoredPerSecond,
+        Rtt,
+        Backfill,
+        LastError,
+        Score,
+        Uptime24h,
         NovelShare,
         Duplicates,
         Rejections,
-        Rtt,
-        LastError,
+        ConnectedSince,
         Source,
-        Backfill,
-        Score,
-        Uptime24h,
         Pinned,
         ColumnCount
     };
+    // Stored/s is a moving average over this window (stated in the header's tool tip).
+    static constexpr qint64 kRateWindowMs = 10'000;
     enum Role {
         SortRole = Qt::UserRole + 1,  // numeric key for numeric columns, text otherwise
         UrlRole,                      // the row's relay URL (any column)
@@ -46,7 +51,8 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
     // Merges a snapshot's relays. taken_at_ms is the snapshot's time: stored events/s is the
-    // stored counter's delta since the previous snapshot that had the relay.
+    // stored counter's delta over the last kRateWindowMs (the oldest sample of the relay in that
+    // window; one snapshot's delta until there are two).
     void applyRelays(const QVector<engine::RelayRow>& relays, qint64 taken_at_ms);
 
     int rowOf(const QString& url) const;  // -1 when absent
@@ -59,7 +65,9 @@ private:
         QString url;
         double stored_per_s = 0;
         qint64 taken_at_ms = 0;
+        QVector<QPair<qint64, quint64>> samples;  // (ms, stored) within kRateWindowMs; ≤ kMaxSamples
     };
+    static constexpr int kMaxSamples = 64;
     QVariant display(const Row& r, int column) const;
     QVariant sortKey(const Row& r, int column) const;
     QString rejectionTooltip(const Row& r) const;
@@ -74,5 +82,9 @@ private:
 QString relayStateText(observe::RelayState s);
 QString backfillStateText(observe::BackfillState s);
 QString eventRefusalText(observe::EventRefusal r);
+// The state's colour (green connected, amber on the way or backing off, red failing or refused,
+// grey stopped or not tried, dark for blocked) and a round icon of it.
+QColor relayStateColor(observe::RelayState s);
+QIcon relayStateIcon(observe::RelayState s);
 
 }  // namespace archivist::ui

@@ -11,7 +11,11 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSettings>
+#include <QLocale>
+#include <QPushButton>
+#include <QRegularExpression>
 #include <QSpinBox>
+#include <cmath>
 #include <QVBoxLayout>
 
 #include "core/engine/engine.h"
@@ -92,7 +96,9 @@ SettingsDialog::SettingsDialog(engine::Engine* engine, QWidget* parent) : QDialo
     rf->addRow(tr("Per-relay event limit:"), m_rateEvents);
     m_rateBytes = new QLineEdit;
     m_rateBytes->setObjectName("rateBytes");
-    rf->addRow(tr("Per-relay byte limit (bytes/s):"), m_rateBytes);
+    m_rateBytes->setPlaceholderText(tr("e.g. 8 MiB, 512 KiB, 0 = no limit"));
+    m_rateBytes->setToolTip(tr("Bytes per second: a number with an optional unit (B, KiB, MiB, GiB; k, M, G)"));
+    rf->addRow(tr("Per-relay byte limit (per second):"), m_rateBytes);
     m_rateBytesError = errorLabel("rateBytesError");
     rf->addRow(QString(), m_rateBytesError);
     m_allow = new QPlainTextEdit;
@@ -135,14 +141,35 @@ SettingsDialog::SettingsDialog(engine::Engine* engine, QWidget* parent) : QDialo
     of->addRow(QString(), m_metricsError);
     top->addWidget(observe);
 
+    // What runs now: config.json as read at start merged with the command line.
+    auto* running = new QGroupBox(tr("In effect now (config.json at start + command line)"));
+    auto* rl = new QVBoxLayout(running);
+    m_running = new QLabel;
+    m_running->setObjectName("runningValues");
+    m_running->setWordWrap(true);
+    m_running->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    rl->addWidget(m_running);
+    top->addWidget(running);
+
     m_buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     m_buttons->setObjectName("buttons");
+    m_restart = m_buttons->addButton(tr("Save and restart"), QDialogButtonBox::ActionRole);
+    m_restart->setObjectName("saveAndRestart");
+    m_restart->setToolTip(tr("Save, finish the running work, and start Archivist again with the same command line"));
+    connect(m_restart, &QPushButton::clicked, this, [this] {
+        m_restartRequested = true;
+        accept();
+        if (result() != QDialog::Accepted) m_restartRequested = false;  // not saved: no restart
+    });
     top->addWidget(m_buttons);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
 
     engine::EngineConfig cfg;
-    if (m_engine) cfg = m_engine->currentConfig();
+    if (m_engine) {
+        cfg = m_engine->currentConfig();
+        showRunning(m_engine->runningConfig());
+    }
     m_dataDir->setText(m_configPath.isEmpty() ? tr("(none)") : QFileInfo(m_configPath).absolutePath());
     load(cfg);
     const QString lang = QSettings().value(kLanguageKey).toString();
@@ -157,7 +184,65 @@ SettingsDialog::SettingsDialog(engine::Engine* engine, QWidget* parent) : QDialo
     if (m_configPath.isEmpty()) {
         showError(m_loadError, tr("This engine has no configuration file; nothing can be saved."));
         m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
+        m_restart->setEnabled(false);
     }
+}
+
+void SettingsDialog::showRunning(const engine::EngineConfig& c) {
+    const QLocale loc;
+    const auto list = [](const std::vector<std::string>& v) {
+        QStringList out;
+        for (const auto& x : v) out << QString::fromStdString(x);
+        return out.isEmpty() ? tr("none") : out.join(QStringLiteral(", "));
+    };
+    const auto yes = [](bool b) { return b ? tr("yes") : tr("no"); };
+    QStringList lines;
+    lines << tr("Relays always connected: %1").arg(list(c.relays));
+    lines << tr("Allowed addresses: %1").arg(list(c.allow_addresses));
+    lines << tr("Default relays: %1; optimizer chooses relays: %2").arg(yes(c.seed_relays), yes(c.auto_relays));
+    lines << tr("Most relays at once: %1; network threads: %2").arg(c.max_relays).arg(c.network_threads);
+    lines << tr("Per-relay limits: %1 events/s, %2/s")
+                 .arg(loc.toString(c.rate_events_per_s), formatByteSize(c.rate_bytes_per_s));
+    lines << tr("Filter: %1").arg(c.filter_json.empty() ? tr("everything") : QString::fromStdString(c.filter_json));
+    lines << tr("Backfill: %1").arg(c.backfill ? tr("on, %1, %2 events per query, %3 relays at once")
+                                                      .arg(c.backfill_depth_days > 0 ? tr("%n day(s) deep", nullptr, int(c.backfill_depth_days))
+                                                                                     : tr("everything"))
+                                                      .arg(c.backfill_limit)
+                                                      .arg(c.backfill_slots)
+                                                : tr("off"));
+    lines << tr("Metrics: %1").arg(c.metrics_listen.empty() ? tr("off") : QString::fromStdString(c.metrics_listen));
+    m_running->setText(lines.join('\n'));
+}
+
+std::optional<quint64> SettingsDialog::parseByteSize(const QString& text) {
+    static const QRegularExpression re(QStringLiteral("^\\s*(\\d+(?:[.,]\\d+)?)\\s*([kKmMgGtT]?)(i?)[bB]?(?:/s)?\\s*$"));
+    const auto m = re.match(text);
+    if (!m.hasMatch()) return std::nullopt;
+    bool ok = false;
+    const double n = QString(m.captured(1)).replace(',', '.').toDouble(&ok);
+    if (!ok) return std::nullopt;
+    const QString unit = m.captured(2).toUpper();
+    const double base = m.captured(3).isEmpty() && !unit.isEmpty() ? 1000.0 : 1024.0;
+    int power = 0;
+    if (unit == QLatin1String("K")) power = 1;
+    else if (unit == QLatin1String("M")) power = 2;
+    else if (unit == QLatin1String("G")) power = 3;
+    else if (unit == QLatin1String("T")) power = 4;
+    const double bytes = n * std::pow(base, power);
+    if (bytes > 1.8e19 || (unit.isEmpty() && m.captured(1).contains(QRegularExpression("[.,]")))) return std::nullopt;
+    return quint64(std::llround(bytes));
+}
+
+QString SettingsDialog::formatByteSize(quint64 bytes) {
+    static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes == 0) return QStringLiteral("0");
+    int u = 0;
+    double v = double(bytes);
+    while (u < 4 && v >= 1024.0 && std::fmod(v, 1024.0) == 0.0) {
+        v /= 1024.0;
+        ++u;
+    }
+    return u == 0 ? QString::number(bytes) : QStringLiteral("%1 %2").arg(QString::number(v, 'g', 12), QLatin1String(units[u]));
 }
 
 void SettingsDialog::load(const engine::EngineConfig& cfg) {
@@ -166,7 +251,7 @@ void SettingsDialog::load(const engine::EngineConfig& cfg) {
     m_maxRelays->setValue(int(cfg.max_relays));
     m_networkThreads->setValue(int(cfg.network_threads));
     m_rateEvents->setValue(int(cfg.rate_events_per_s));
-    m_rateBytes->setText(QString::number(cfg.rate_bytes_per_s));
+    m_rateBytes->setText(formatByteSize(cfg.rate_bytes_per_s));
     QStringList allow;
     for (const auto& a : cfg.allow_addresses) allow << QString::fromStdString(a);
     m_allow->setPlainText(allow.join('\n'));
@@ -183,10 +268,13 @@ void SettingsDialog::validate() {
 
     bool ok = false;
     const QString bytesText = m_rateBytes->text().trimmed();
-    const qulonglong bytes = bytesText.toULongLong(&ok);
     QString bytesError;
+    const auto parsed = parseByteSize(bytesText);
+    ok = parsed.has_value();
+    const qulonglong bytes = parsed.value_or(0);
     if (!ok || bytes > kMaxRateBytes)
-        bytesError = tr("Byte limit: a whole number from 0 to %1 is needed.").arg(kMaxRateBytes);
+        bytesError = tr("Byte limit: a whole number from 0 to %1 is needed, or a size such as 8 MiB.")
+                         .arg(formatByteSize(kMaxRateBytes));
     showError(m_rateBytesError, bytesError);
     if (!bytesError.isEmpty()) m_problems << bytesError;
 
@@ -234,6 +322,7 @@ void SettingsDialog::validate() {
     m_backfillSlots->setEnabled(backfill);
 
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_problems.isEmpty() && !m_configPath.isEmpty());
+    m_restart->setEnabled(m_problems.isEmpty() && !m_configPath.isEmpty());
     m_buttons->button(QDialogButtonBox::Ok)->setToolTip(m_problems.join('\n'));
 }
 
@@ -243,7 +332,7 @@ engine::EngineConfig SettingsDialog::editedConfig() const {
     cfg.max_relays = uint32_t(m_maxRelays->value());
     cfg.network_threads = uint32_t(m_networkThreads->value());
     cfg.rate_events_per_s = uint32_t(m_rateEvents->value());
-    cfg.rate_bytes_per_s = m_rateBytes->text().trimmed().toULongLong();
+    cfg.rate_bytes_per_s = parseByteSize(m_rateBytes->text()).value_or(0);
     cfg.allow_addresses.clear();
     for (const auto& line : m_allow->toPlainText().split('\n'))
         if (!line.trimmed().isEmpty()) cfg.allow_addresses.push_back(line.trimmed().toStdString());
@@ -266,6 +355,7 @@ void SettingsDialog::accept() {
     }
     QSettings().setValue(kLanguageKey, m_language->currentData().toString());
     QDialog::accept();
+    if (m_restartRequested) emit restartRequested();
 }
 
 }  // namespace archivist::ui

@@ -3,10 +3,14 @@
 // console language (QSettings "ui/language": "" = system, "en", "de"). Every input is validated
 // live; OK stays disabled while any is invalid and each problem is named next to its field.
 // Saving writes config.json atomically (engine::saveConfig); the engine reads it at start, so
-// changes take effect at the next start (the dialog says so).
+// changes take effect at the next start (the dialog says so); "Save and restart" saves and asks
+// the application to restart (restartRequested()). An "In effect now" section shows the running
+// values (config.json as read at start + the command line). Byte limits read and show human
+// sizes ("8 MiB").
 // Thread: GUI. Does not own the engine.
 #include <QDialog>
 #include <QStringList>
+#include <optional>
 
 #include "core/engine/config.h"
 
@@ -16,6 +20,7 @@ class QDialogButtonBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class QPushButton;
 class QSpinBox;
 
 namespace archivist::engine {
@@ -36,6 +41,13 @@ public:
     engine::EngineConfig editedConfig() const;
 
     static constexpr const char* kLanguageKey = "ui/language";
+    // "8388608", "8 MiB", "512KiB", "1.5 GiB/s", "2M" (SI: 2,000,000) → bytes; nullopt when unreadable.
+    static std::optional<quint64> parseByteSize(const QString& text);
+    // 8388608 → "8 MiB" (exact binary units only; otherwise the plain number).
+    static QString formatByteSize(quint64 bytes);
+
+signals:
+    void restartRequested();
 
 public slots:
     void accept() override;
@@ -45,6 +57,7 @@ private slots:
 
 private:
     void load(const engine::EngineConfig& cfg);
+    void showRunning(const engine::EngineConfig& running);
 
     engine::Engine* m_engine;
     QString m_configPath;
@@ -71,6 +84,9 @@ private:
     QComboBox* m_language = nullptr;
     QLabel* m_loadError = nullptr;
     QDialogButtonBox* m_buttons = nullptr;
+    QPushButton* m_restart = nullptr;
+    QLabel* m_running = nullptr;
+    bool m_restartRequested = false;
 };
 
 }  // namespace archivist::ui

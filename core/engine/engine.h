@@ -164,6 +164,9 @@ public:
     // (read from the file; the running engine keeps the values it started with until restart).
     virtual QString configPath() const = 0;
     virtual archivist::engine::EngineConfig currentConfig() const = 0;
+    // The values the running engine uses: config.json as read at start merged with the command
+    // line (--allow-address, --relay, --no-seed-relays, --no-backfill, --metrics-listen, …).
+    virtual archivist::engine::EngineConfig runningConfig() const = 0;
 
     // Verifies archive ↔ index agreement on the running store. A job (jobProgress("verify", …),
     // jobFinished("verify", ok, report)); relay intake is held (relays pause reading, nothing is

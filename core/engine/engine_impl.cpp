@@ -75,6 +75,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                          std::to_string(opened.quarantine_pending) +
                              " quarantined region(s) of the archive await salvage (File → Salvage…); the rest of "
                              "the archive is served as usual");
+    e->m_memory = std::make_unique<observe::MemorySampler>();
     // Same name and labels as the commit writer's: the registry hands back the same histogram.
     e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     e->m_eventsAtOpen = stats->events;
@@ -164,6 +165,15 @@ Expected<void> EngineImpl::shutdown() {
     // Bounded (a signal is answered within 5 s): what is not verified within 1.5 s is let go (never
     // acknowledged, so relays send it again), retries of a failing commit end at 3 s.
     auto stored = m_store->shutdown(std::chrono::milliseconds(3000), std::chrono::milliseconds(1500));
+    if (m_incidents) {
+        // The firing alerts' last occurrences (a repeated condition is not written every tick):
+        // the next start resolves them there.
+        std::vector<uint64_t> firing;
+        for (const auto& a : m_incidents->open(observe::IncidentLog::kDefaultCapacity))
+            if (a.firing()) firing.push_back(a.id);
+        m_incidents->markChanged(firing);
+    }
+    persistAlerts();  // acknowledgements and resolutions since the last tick
     if (m_relayState) m_relayState->stop(std::chrono::milliseconds(2000));
     return stored;
 }
@@ -182,6 +192,11 @@ Expected<void> EngineImpl::startNetwork() {
     // Open-time work on this thread; from start() on only the owner's thread touches the store.
     if (auto r = (*state)->directory().resetLiveStatuses(); !r)
         qCWarning(lcNet) << "relay statuses of the last run not reset:" << r.error().message.c_str();
+    // The alert history of earlier runs (still-firing ones resolve at their last occurrence).
+    if (auto alerts = (*state)->alerts().recent(observe::IncidentLog::kDefaultCapacity); alerts)
+        m_incidents->restore(std::move(*alerts));
+    else
+        qCWarning(lcEngine) << "alert history not read:" << alerts.error().message.c_str();
     m_relayState = std::make_unique<relays::RelayStateOwner>(std::move(*state), &m_metrics);
     if (!m_policy) {  // the sink may have made it already (same rules)
         m_policy = std::make_shared<net::AddressPolicy>();
@@ -409,6 +424,13 @@ quint64 EngineImpl::requestCount(const QueryFilter& query) {
 
 QString EngineImpl::configPath() const { return QString::fromStdString(m_store->paths().config.string()); }
 
+EngineConfig EngineImpl::runningConfig() const {
+    EngineConfig c = m_opts.config;
+    for (const auto& url : m_opts.cli_relays)
+        if (std::find(c.relays.begin(), c.relays.end(), url) == c.relays.end()) c.relays.push_back(url);
+    return c;
+}
+
 EngineConfig EngineImpl::currentConfig() const {
     // The file as it is now (it may have been edited since start); the running values otherwise.
     auto cfg = loadConfig(m_store->paths().config);
@@ -439,6 +461,24 @@ void EngineImpl::loadNewest() {
         n.first_seen_at_ms = row.first_seen_at_ms;
         m_newest.push_back(std::move(n));
     }
+}
+
+void EngineImpl::persistAlerts() {
+    if (!m_incidents || !m_relayState) return;
+    auto rows = m_incidents->takeChanges();
+    if (rows.empty()) return;
+    std::vector<uint64_t> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) ids.push_back(r.id);
+    observe::IncidentLog* log = m_incidents.get();  // outlives the owner (joined in shutdown())
+    relays::RelayStateOwner* owner = m_relayState.get();
+    const bool posted = owner->post([log, owner, rows = std::move(rows), ids](relays::RelayStateStore& store) {
+        auto r = store.transaction([&] { return store.alerts().save(rows); });
+        if (r) return;
+        owner->countWriteError("alerts", r.error().message);
+        log->markChanged(ids);  // written with the next batch
+    });
+    if (!posted) m_incidents->markChanged(ids);
 }
 
 void EngineImpl::acknowledgeIncident(quint64 id) {
@@ -472,7 +512,7 @@ void EngineImpl::tick() {
         s.duplicate_per_s = double(s.duplicate_total - from.duplicate) / dt;
         s.rejected_per_s = double(s.rejected_total - from.rejected) / dt;
     }
-    const auto mem = observe::readMemoryStats();
+    const auto mem = m_memory ? m_memory->latest() : observe::MemoryStats{};
     s.rss_bytes = mem.rss_bytes;
     s.heap_bytes = mem.heap_in_use_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
@@ -537,8 +577,23 @@ void EngineImpl::tick() {
     }
     snapshotSink(s);
     if (m_incidents && m_ruleState) {
-        for (auto& r : evaluateIncidentRules(m_last, s, IncidentThresholds{}, *m_ruleState))
-            m_incidents->raise(r.kind, r.severity, r.relay, r.message, now);
+        // Each alert that fires or resolves is a line in the log (the console's Log panel).
+        for (auto& r : evaluateIncidentRules(m_last, s, m_opts.incidents, *m_ruleState)) {
+            const uint64_t id = m_incidents->raise(r.kind, r.severity, r.relay, r.message, now, r.level);
+            if (id <= m_lastAlertId) continue;
+            m_lastAlertId = id;
+            const char* kind = observe::incidentKindName(r.kind);
+            if (r.severity == observe::IncidentSeverity::Info)
+                qCInfo(lcEngine).noquote() << "alert firing:" << kind << r.relay.c_str() << "—" << r.message.c_str();
+            else
+                qCWarning(lcEngine).noquote() << "alert firing:" << kind << r.relay.c_str() << "—" << r.message.c_str();
+        }
+        std::vector<observe::Incident> resolved;
+        m_incidents->resolveQuiet(now, &resolved);
+        for (const auto& r : resolved)
+            qCInfo(lcEngine).noquote() << "alert resolved:" << observe::incidentKindName(r.kind) << r.relay.c_str()
+                                       << "after" << (r.resolved_ms - r.first_ms) / 1000 << "s";
+        persistAlerts();
         const auto open = m_incidents->open(size_t(EngineSnapshot::kIncidentsCapacity));
         s.incidents = QVector<observe::Incident>(open.begin(), open.end());
     }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/engine/engine.h"
+#include "core/engine/incident_rules.h"
 
 class QTimer;
 
@@ -24,6 +25,7 @@ class ClickHouseSink;
 namespace archivist::observe {
 class Histogram;
 class IncidentLog;
+class MemorySampler;
 class MetricsRegistry;
 }  // namespace archivist::observe
 namespace archivist::net {
@@ -48,6 +50,7 @@ struct EngineOptions {
     // Progress while opening re-indexes the archive (a damaged or missing index is rebuilt before
     // intake starts): archive bytes done of total, on the opening thread.
     std::function<void(uint64_t done_bytes, uint64_t total_bytes)> open_progress;
+    IncidentThresholds incidents;          // the alert rules' thresholds and hold times (docs/incidents.md)
 };
 
 class Store;
@@ -82,6 +85,7 @@ public:
     void startExport(const QueryFilter& query, const QString& path) override;
     QString configPath() const override;
     EngineConfig currentConfig() const override;
+    EngineConfig runningConfig() const override;
     void startVerify() override;
     void startReindex() override;
     void startSalvage(bool accept_loss) override;
@@ -101,6 +105,8 @@ private:
 
     Expected<void> startNetwork();
     void exportRelayMetrics(const EngineSnapshot& s);
+    // Hands the alerts changed since the last call to the owner of relay state (relays.sqlite).
+    void persistAlerts();
     // addRelay (no action) and relayAction: checks, then hands the work to the owner of relay state.
     bool postRelayCommand(std::optional<RelayAction> action, const QString& url, QString* normalized, QString* error);
 
@@ -145,6 +151,8 @@ private:
     // Incidents: rules run on the GUI/engine thread in tick().
     std::unique_ptr<observe::IncidentLog> m_incidents;
     std::unique_ptr<IncidentRuleState> m_ruleState;
+    uint64_t m_lastAlertId = 0;  // the newest alert logged as firing
+    std::unique_ptr<observe::MemorySampler> m_memory;  // RSS and heap, read off the GUI thread
     observe::Histogram* m_commitSeconds = nullptr;
 };
 

@@ -17,6 +17,7 @@
 #include "core/engine/salvage.h"
 #include "core/engine/store.h"
 #include "core/observe/log.h"
+#include "core/util/thread_priority.h"
 
 namespace archivist::engine {
 
@@ -35,6 +36,7 @@ void EngineImpl::startImport(const QStringList& files) {
     m_jobCancel.store(false);
     m_jobRunning.store(true);
     m_job = std::thread([this, paths] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         auto progress = [this](const ImportProgress& p) {
             const double fraction = p.bytes_total ? double(p.bytes_read) / double(p.bytes_total) : -1.0;
             const QString text = tr("%1 read, %2 stored, %3 duplicate, %4 invalid")
@@ -57,6 +59,8 @@ void EngineImpl::startImport(const QStringList& files) {
         } else {
             summary = QString::fromStdString(result.error().message);
         }
+        if (ok) qCInfo(lcEngine).noquote() << "import of" << paths.size() << "file(s) finished:" << summary;
+        else qCWarning(lcEngine).noquote() << "import of" << paths.size() << "file(s) ended:" << summary;
         m_jobRunning.store(false);
         QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("import", ok, summary); },
                                   Qt::QueuedConnection);
@@ -79,6 +83,7 @@ void EngineImpl::startExport(const QueryFilter& query, const QString& path) {
     m_jobRunning.store(true);
     const std::string seenBy = query.relay.toStdString();
     m_job = std::thread([this, f, path, seenBy] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         const std::filesystem::path target = path.toStdString();
         const std::filesystem::path part = target.string() + ".part";
         auto progress = [this](const WorkProgress& p) {
@@ -140,6 +145,7 @@ void EngineImpl::startVerify() {
     m_jobCancel.store(false);
     m_jobRunning.store(true);
     m_job = std::thread([this] {
+        lowerThisThreadPriority();  // the console stays responsive during the job
         auto post = [this](double fraction, const QString& text) {
             QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("verify", fraction, text); },
                                       Qt::QueuedConnection);

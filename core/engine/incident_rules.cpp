@@ -12,7 +12,9 @@ using observe::IncidentSeverity;
 
 uint64_t grew(uint64_t before, uint64_t after) { return after > before ? after - before : 0; }
 
-bool isStalled(const std::string& last_error) { return last_error.rfind("stalled", 0) == 0; }
+bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool isStalled(const std::string& last_error) { return startsWith(last_error, "stalled"); }
 
 uint64_t badSignatures(const RelayRow& r) {
     return r.invalid_by_reason[size_t(protocol::Reject::BadSignature)];
@@ -24,33 +26,93 @@ std::string fmtMiB(qint64 bytes) {
     return buf;
 }
 
+// A relay whose reachability is worth an alert of its own: one the operator chose, or one that
+// was connected in this run. Discovered and seed relays that never answered are summed up by the
+// offline alert instead (with hundreds of candidates, one alert each would drown the rest).
+bool watched(const RelayRow& r) {
+    return r.source == "user" || r.source == "cli" || r.pinned || r.connects > 0;
+}
+
+// The relay is failing: tried and not connected, or refused for good. Stopped, blocked and
+// never-tried relays are not failing.
+bool failing(const RelayRow& r) {
+    switch (r.state) {
+    case RelayState::Refused:
+    case RelayState::Restricted: return true;
+    case RelayState::Connected:
+    case RelayState::Candidate:
+    case RelayState::Blocked:
+    case RelayState::Stopped:
+    case RelayState::Count: return false;
+    default: return r.consecutive_failures > 0;
+    }
+}
+
+// Keeps `key` in the state while `cond` holds; true once it held for hold_ms.
+bool held(IncidentRuleState& state, std::map<std::string, qint64>& next, const std::string& key, bool cond,
+          qint64 now, qint64 hold_ms) {
+    if (!cond) return false;
+    const auto it = state.holding.find(key);
+    const qint64 since = it != state.holding.end() ? it->second : now;
+    next.emplace(key, since);
+    return now - since >= hold_ms;
+}
+
 }  // namespace
+
+IncidentKind relayFailureKind(const RelayRow& r) {
+    if (!failing(r)) return IncidentKind::Count;
+    if (r.state == RelayState::Refused || startsWith(r.last_error, "address_refused"))
+        return IncidentKind::ConnectionRefused;
+    if (startsWith(r.last_error, "dns")) return IncidentKind::DnsFailure;
+    if (startsWith(r.last_error, "connect_failed") && r.last_error.find("refused") != std::string::npos)
+        return IncidentKind::ConnectionRefused;
+    return IncidentKind::RelayDown;
+}
 
 std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, const EngineSnapshot& cur,
                                                   const IncidentThresholds& t, IncidentRuleState& state) {
     std::vector<RaisedIncident> out;
     auto raise = [&out](IncidentKind k, IncidentSeverity s, std::string relay, std::string msg) {
-        out.push_back({k, s, std::move(relay), std::move(msg)});
+        out.push_back({k, s, std::move(relay), std::move(msg), false});
     };
+    auto assertLevel = [&out](IncidentKind k, IncidentSeverity s, std::string relay, std::string msg) {
+        out.push_back({k, s, std::move(relay), std::move(msg), true});
+    };
+    const qint64 now = cur.taken_at_ms;
+    std::map<std::string, qint64> holding;  // the conditions holding after this tick
 
-    // Per relay: deltas against the same relay in the previous snapshot.
+    // Per relay: conditions on the current row, deltas against the same relay in the previous one.
     std::unordered_map<std::string, const RelayRow*> before;
     before.reserve(size_t(prev.relays.size()));
     for (const auto& r : prev.relays) before.emplace(r.url, &r);
+    bool operatorWork = cur.job_running;  // an import, verify or rebuild the operator started
     for (const auto& r : cur.relays) {
+        if (r.backfill == BackfillState::Running || r.catching_up) operatorWork = true;
+
+        const IncidentKind failure = relayFailureKind(r);
+        const bool terminal = r.state == RelayState::Refused || r.state == RelayState::Restricted;
+        if (failure != IncidentKind::Count && watched(r) &&
+            held(state, holding, "reach|" + r.url, true, now, terminal ? 0 : t.relay_down_hold_ms)) {
+            // No running duration in the text: a message that changes every tick would be
+            // written to relays.sqlite every tick (the alert's first_ms says since when).
+            std::string msg = r.last_error.empty() ? std::string("not connected") : r.last_error;
+            if (!terminal) msg += " (" + std::to_string(r.consecutive_failures) + " failed attempts)";
+            assertLevel(failure, IncidentSeverity::Warning, r.url, msg);
+        }
+        if (held(state, holding, "stalled|" + r.url, isStalled(r.last_error) && r.state != RelayState::Connected, now, 0))
+            assertLevel(IncidentKind::RelayStalled, IncidentSeverity::Warning, r.url, r.last_error);
+
         const auto it = before.find(r.url);
         if (it == before.end()) continue;
         const RelayRow& p = *it->second;
 
-        if (const auto n = grew(p.read_pauses, r.read_pauses); n >= t.flooding_read_pauses_per_tick && n > 0)
+        if (const auto n = grew(p.flood_pauses, r.flood_pauses); n >= t.flood_pauses_per_tick && n > 0)
             raise(IncidentKind::RelayFlooding, IncidentSeverity::Warning, r.url,
-                  "reading paused " + std::to_string(n) + " times in one tick (rate limit or full pipeline)");
+                  "unsolicited traffic over the flood limit: reading paused " + std::to_string(n) + " times");
         if (const auto n = grew(p.rate_limited, r.rate_limited); n >= t.rate_limited_per_tick && n > 0)
             raise(IncidentKind::RelayRateLimited, IncidentSeverity::Info, r.url,
-                  std::to_string(n) + " rate-limit pauses or rate-limited answers");
-        if (isStalled(r.last_error) &&
-            (!isStalled(p.last_error) || p.consecutive_failures != r.consecutive_failures))
-            raise(IncidentKind::RelayStalled, IncidentSeverity::Warning, r.url, r.last_error);
+                  "the relay answered \"rate-limited\" " + std::to_string(n) + " times");
 
         const uint64_t bad = grew(badSignatures(p), badSignatures(r));
         const uint64_t seen = grew(p.stored + p.duplicate + p.invalid, r.stored + r.duplicate + r.invalid);
@@ -75,49 +137,73 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
                       (r.last_error.empty() ? std::string() : " (" + r.last_error + ")"));
     }
 
+    // Offline: relays are known and none is connected.
+    if (held(state, holding, "offline", cur.relays_known > 0 && cur.relays_open == 0, now, t.offline_hold_ms)) {
+        int dns = 0, refused = 0, other = 0, waiting = 0;
+        for (const auto& r : cur.relays) {
+            switch (relayFailureKind(r)) {
+            case IncidentKind::DnsFailure: ++dns; break;
+            case IncidentKind::ConnectionRefused: ++refused; break;
+            case IncidentKind::RelayDown: ++other; break;
+            default: ++waiting; break;
+            }
+        }
+        assertLevel(IncidentKind::Offline, IncidentSeverity::Critical, {},
+                    "no relay connected (" + std::to_string(cur.relays_known) +
+                        " known: " + std::to_string(dns) + " failing DNS, " + std::to_string(refused) + " refused, " +
+                        std::to_string(other) + " failing otherwise, " + std::to_string(waiting) + " not tried or stopped)");
+    }
+
     if (const auto n = grew(prev.address_refusals, cur.address_refusals); n >= t.address_refusals_per_tick && n > 0)
         raise(IncidentKind::AddressRefused, IncidentSeverity::Info, {},
               std::to_string(n) + " connection attempts refused by the address policy");
 
-    // Queues: near capacity continuously for queue_hold_ms.
-    std::map<QString, IncidentRuleState::QueueHigh> queues;
+    // Queues: near capacity continuously for queue_hold_ms, while no work the operator asked for
+    // (an import, a backfill or catch-up) is what fills them: that is backpressure by design.
+    // The backfill slots are a concurrency limit (relays wait their turn), not a queue.
     for (const auto& q : cur.queues) {
-        if (q.capacity <= 0) continue;
-        const bool high = double(q.depth) >= t.queue_fraction * double(q.capacity);
-        if (!high) continue;
-        auto old = state.queues.find(q.name);
-        IncidentRuleState::QueueHigh h = old != state.queues.end() ? old->second
-                                                                   : IncidentRuleState::QueueHigh{cur.taken_at_ms, false};
-        if (!h.raised && cur.taken_at_ms - h.since_ms >= t.queue_hold_ms) {
-            h.raised = true;
-            raise(IncidentKind::QueueNearCapacity, IncidentSeverity::Warning, {},
-                  "queue \"" + q.name.toStdString() + "\" at " + std::to_string(q.depth) + " of " +
-                      std::to_string(q.capacity) + " for " + std::to_string(cur.taken_at_ms - h.since_ms) + " ms");
-        }
-        queues.emplace(q.name, h);
+        if (q.capacity <= 0 || q.name == QLatin1String("backfill slots")) continue;
+        const bool high = !operatorWork && double(q.depth) >= t.queue_fraction * double(q.capacity);
+        const std::string key = "queue|" + q.name.toStdString();
+        if (held(state, holding, key, high, now, t.queue_hold_ms))
+            assertLevel(IncidentKind::QueueNearCapacity, IncidentSeverity::Warning, {},
+                        "queue \"" + q.name.toStdString() + "\" at 90 % of " + std::to_string(q.capacity) +
+                            " or more, with only live traffic feeding it");
     }
-    state.queues = std::move(queues);
 
-    // Commits: mean duration of the commit groups finished in this tick.
+    // Commits: mean duration of the commit groups finished in this tick, slow for their size.
     if (const auto n = grew(prev.commits_total, cur.commits_total); n > 0) {
-        const double mean = (cur.commit_seconds_total - prev.commit_seconds_total) / double(n);
-        if (mean >= t.slow_commit_mean_s) {
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "mean commit time %.0f ms over %llu commits", mean * 1000.0,
-                          static_cast<unsigned long long>(n));
+        const double spent = cur.commit_seconds_total - prev.commit_seconds_total;
+        const double mean = spent / double(n);
+        const uint64_t events = grew(prev.stored_total + prev.duplicate_total, cur.stored_total + cur.duplicate_total);
+        const double perEvent = spent / double(std::max<uint64_t>(1, events));
+        if (mean >= t.slow_commit_mean_s && perEvent >= t.slow_commit_s_per_event) {
+            char buf[128];
+            std::snprintf(buf, sizeof buf, "mean commit time %.0f ms over %llu commits (%.1f ms per event)", mean * 1000.0,
+                          static_cast<unsigned long long>(n), perEvent * 1000.0);
             raise(IncidentKind::SlowCommits, IncidentSeverity::Warning, {}, buf);
         }
     }
+
+    // The index: verified events wait for the writer and it commits nothing.
+    qint64 writerDepth = 0;
+    for (const auto& q : cur.queues)
+        if (q.name == QLatin1String("writer")) writerDepth = q.depth;
+    const bool moved = cur.commits_total != state.writer_commits;
+    state.writer_commits = cur.commits_total;
+    if (held(state, holding, "index_behind", writerDepth > 0 && !moved, now, t.index_behind_hold_ms))
+        assertLevel(IncidentKind::IndexBehind, IncidentSeverity::Critical, {},
+                    "verified batches wait for the writer and it commits nothing" +
+                        (cur.last_error.isEmpty() ? std::string() : " (" + cur.last_error.toStdString() + ")"));
 
     // Disk.
     if (cur.disk_free_bytes >= 0) {
         const bool low = cur.disk_free_bytes < t.low_disk_bytes ||
                          (cur.disk_capacity_bytes > 0 &&
                           double(cur.disk_free_bytes) < t.low_disk_fraction * double(cur.disk_capacity_bytes));
-        if (low && !state.low_disk)
-            raise(IncidentKind::LowDisk, IncidentSeverity::Critical, {},
-                  "only " + fmtMiB(cur.disk_free_bytes) + " free in " + cur.data_dir.toStdString());
-        state.low_disk = low;
+        if (low)
+            assertLevel(IncidentKind::LowDisk, IncidentSeverity::Critical, {},
+                        "only " + fmtMiB(cur.disk_free_bytes) + " free in " + cur.data_dir.toStdString());
     }
 
     if (const auto n = grew(prev.relay_state_write_errors_total, cur.relay_state_write_errors_total);
@@ -125,36 +211,33 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
         raise(IncidentKind::RelayStateWriteErrors, IncidentSeverity::Critical, {},
               std::to_string(n) + " failed writes of relay state (kept, retried)" +
                   (cur.relay_state_last_error.isEmpty() ? std::string() : ": " + cur.relay_state_last_error.toStdString()));
-    // Intake paused (a level rule): the writer cannot commit, so relays and imports wait.
-    if (cur.writer_paused && !state.intake_paused)
-        raise(IncidentKind::IntakePaused, IncidentSeverity::Critical, {},
-              "intake paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()) +
-                  " — relays wait and nothing is dropped; archiving resumes by itself once writing succeeds again");
-    state.intake_paused = cur.writer_paused;
+    // Intake paused (a condition): the writer cannot commit, so relays and imports wait.
+    if (cur.writer_paused)
+        assertLevel(IncidentKind::IntakePaused, IncidentSeverity::Critical, {},
+                    "intake paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()) +
+                        " — relays wait and nothing is dropped; archiving resumes by itself once writing succeeds again");
 
     if (const auto n = grew(prev.write_errors_total, cur.write_errors_total); n >= t.write_errors_per_tick && n > 0)
         raise(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},
               std::to_string(n) + " failed commit attempts" +
                   (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()) +
                   (cur.writer_paused ? " (writer paused, retrying)" : ""));
-    else if (cur.writer_paused && !prev.writer_paused)
-        raise(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},
-              "writer paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()));
+    else if (cur.writer_paused)
+        assertLevel(IncidentKind::WriteErrors, IncidentSeverity::Critical, {},
+                    "writer paused" + (cur.last_error.isEmpty() ? std::string() : ": " + cur.last_error.toStdString()));
 
-    // The ClickHouse sink: level rules, once per episode (ingest goes on either way).
+    // The ClickHouse sink (ingest goes on either way).
     const SinkView& sink = cur.sink;
-    const bool failing = sink.configured && sink.consecutive_failures >= t.sink_failures;
-    if (failing && !state.sink_failing)
-        raise(IncidentKind::SinkFailing, IncidentSeverity::Critical, {},
-              std::to_string(sink.consecutive_failures) + " failures in a row shipping to " + sink.target.toStdString() +
-                  ": " + sink.last_error.toStdString() + " (retrying; the archive keeps everything)");
-    state.sink_failing = failing;
-    const bool behind = sink.configured && sink.lag_seconds >= t.sink_lag_s;
-    if (behind && !state.sink_behind)
-        raise(IncidentKind::SinkBehind, IncidentSeverity::Warning, {},
-              "ClickHouse sink " + std::to_string(int64_t(sink.lag_seconds)) + " s (" +
-                  std::to_string(sink.lag_events) + " events) behind the archive");
-    state.sink_behind = behind;
+    if (sink.configured && sink.consecutive_failures >= t.sink_failures)
+        assertLevel(IncidentKind::SinkFailing, IncidentSeverity::Critical, {},
+                    std::to_string(sink.consecutive_failures) + " failures in a row shipping to " +
+                        sink.target.toStdString() + ": " + sink.last_error.toStdString() +
+                        " (retrying; the archive keeps everything)");
+    if (sink.configured && sink.lag_seconds >= t.sink_lag_s)
+        assertLevel(IncidentKind::SinkBehind, IncidentSeverity::Warning, {},
+                    "ClickHouse sink more than " + std::to_string(int64_t(t.sink_lag_s)) +
+                        " s behind the archive (the status bar shows how far)");
+    state.holding = std::move(holding);
     return out;
 }
 

@@ -76,10 +76,10 @@ struct QueryService::Worker {
         }
         const size_t limit = size_t(std::clamp(req.page_size, 1, PageRequest::kMaxPageSize));
         const auto filters = filtersOf(req.query);
+        const auto order = req.oldest_first ? index::Order::OldestFirst : index::Order::NewestFirst;
         auto rows = req.query.relay.isEmpty()
-                        ? (*r)->query(filters, cursor, limit, index::Order::NewestFirst)
-                        : (*r)->querySeenBy(filters, req.query.relay.toStdString(), cursor, limit,
-                                            index::Order::NewestFirst);
+                        ? (*r)->query(filters, cursor, limit, order)
+                        : (*r)->querySeenBy(filters, req.query.relay.toStdString(), cursor, limit, order);
         if (!rows) {
             dropReaderOn(rows.error());
             return fail(out, rows.error());

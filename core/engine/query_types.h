@@ -19,7 +19,9 @@ struct QueryFilter {
     bool operator==(const QueryFilter&) const = default;
 };
 
-// Keyset position: rows strictly after (created_at, id) in newest-first order.
+// Keyset position: rows strictly after (created_at, id) in the page's order (newest first:
+// created_at DESC, id ASC; oldest first: created_at ASC, id ASC). A position need not be an event:
+// {t, 000…0} newest first starts at the events created before t (and at t itself).
 struct PageCursor {
     qint64 created_at = 0;
     QString id_hex;
@@ -30,6 +32,7 @@ struct PageRequest {
     QueryFilter query;
     std::optional<PageCursor> after;  // nullopt = the first page
     int page_size = 200;              // clamped to 1 … kMaxPageSize
+    bool oldest_first = false;        // created_at ascending (else descending); both keyset-paged
     // The newest request per channel wins: a queued or running request on the same channel is
     // superseded (never answered) when a newer one arrives.
     QString channel = QStringLiteral("page");
@@ -49,7 +52,7 @@ struct EventRowView {
 struct PageResult {
     bool ok = true;
     QString error;                 // when !ok: human readable ("fts_off", "sqlite", …) message
-    QVector<EventRowView> rows;    // newest first
+    QVector<EventRowView> rows;    // in the request's order
     bool at_end = false;           // fewer rows than asked: nothing after the last row
     std::optional<PageCursor> after;  // the request's cursor (echoed)
 };

@@ -531,7 +531,10 @@ Expected<void> RelayIntelligence::execute(relays::RelayStateStore& store, const 
         return pooled(block ? m_pool->blockRelay(c.url.text) : m_pool->unblockRelay(c.url.text));
     }
     case CommandKind::BackfillNow: return pooled(m_pool->backfillNow(c.url.text));
-    case CommandKind::Remove: return pooled(m_pool->removeRelay(c.url.text));
+    case CommandKind::Remove:
+        if (auto r = store.directory().markRemoved(c.url.text); !r) return toError(r.error());
+        notePinned(c.url.text, false);
+        return pooled(m_pool->removeRelay(c.url.text));
     }
     return {};
 }

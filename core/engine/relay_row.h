@@ -36,7 +36,8 @@ struct RelayRow {
     uint64_t closed_by_relay = 0;
     uint64_t auth_attempts = 0;
     uint64_t auth_failures = 0;
-    uint64_t rate_limited = 0;
+    uint64_t rate_limited = 0;        // "rate-limited:" answers from the relay
+    uint64_t flood_pauses = 0;        // our rate limiter paused unsolicited traffic
     uint64_t bad_messages = 0;
     uint64_t read_pauses = 0;
     int64_t paused_ms_total = 0;

@@ -23,6 +23,7 @@ RelayRow relayRow(const net::RelayStatusView& s, const ingest::SourceSnapshot* p
     r.auth_attempts = s.auth_attempts;
     r.auth_failures = s.auth_failures;
     r.rate_limited = s.rate_limited;
+    r.flood_pauses = s.flood_pauses;
     r.bad_messages = s.bad_messages;
     r.read_pauses = s.read_pauses;
     r.paused_ms_total = s.paused_ms_total;

@@ -110,6 +110,7 @@ Expected<void> migrate(sqlite3* db) {
         sqlite3_create_function(db, "archivist_tag_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                 tagKeyFunction, nullptr, nullptr) != SQLITE_OK)
         return sqlError(db, "register archivist_tag_key");
+    const bool fresh = version == 0;  // a new index is created, nothing is upgraded
     while (version < kSchemaVersion) {
         if (auto r = exec(db, "BEGIN IMMEDIATE", "begin migration"); !r) return r;
         // Re-read under the write lock: another process may have migrated meanwhile.
@@ -118,8 +119,9 @@ Expected<void> migrate(sqlite3* db) {
         if (version < 0) r = sqlError(db, "read user_version");
         else if (version > kSchemaVersion) r = newerSchemaError(version);
         else if (version < kSchemaVersion) {
-            qCInfo(lcIndex).noquote() << "upgrading the index to schema version" << version + 1
-                                      << "(on a large archive this can take minutes)";
+            if (!fresh)
+                qCInfo(lcIndex).noquote() << "upgrading the index to schema version" << version + 1
+                                          << "(on a large archive this can take minutes)";
             r = exec(db, kMigrations[version], "migration to version " + std::to_string(version + 1));
             if (r) {
                 const std::string set = "PRAGMA user_version = " + std::to_string(version + 1);

@@ -1,5 +1,7 @@
 #include "core/ingest/commit_writer.h"
 
+#include "core/util/thread_priority.h"
+
 #include <QLoggingCategory>
 #include <algorithm>
 #include <chrono>
@@ -58,7 +60,12 @@ void CommitWriter::setCommitListener(std::function<void(const CommitNotice&)> li
 
 void CommitWriter::setEventObserver(EventObserver observer) { m_observer = std::move(observer); }
 
-void CommitWriter::start() { m_thread = std::thread([this] { run(); }); }
+void CommitWriter::start() {
+    m_thread = std::thread([this] {
+        lowerThisThreadPriority();  // the console's GUI thread comes first
+        run();
+    });
+}
 
 void CommitWriter::join() {
     if (m_thread.joinable()) m_thread.join();

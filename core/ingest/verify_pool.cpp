@@ -1,5 +1,7 @@
 #include "core/ingest/verify_pool.h"
 
+#include "core/util/thread_priority.h"
+
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
 
@@ -24,7 +26,11 @@ VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& 
 VerifyPool::~VerifyPool() { join(); }
 
 void VerifyPool::start() {
-    for (size_t i = 0; i < m_threadCount; ++i) m_threads.emplace_back([this] { run(); });
+    for (size_t i = 0; i < m_threadCount; ++i)
+        m_threads.emplace_back([this] {
+            lowerThisThreadPriority();  // the console's GUI thread comes first
+            run();
+        });
 }
 
 void VerifyPool::join() {

@@ -392,11 +392,14 @@ void RelayConnection::onText(const QByteArray& text) {
 
 void RelayConnection::handleEvent(const std::string& sub, std::string_view event_json, size_t wire_bytes) {
     ++m_work.events_received;
-    m_limiter.record(nowMs(), 1, wire_bytes);  // what the relay sends counts, refused or not
     using observe::EventRefusal;
     const EventRefusal verdict = m_driver ? m_driver->admit(sub, event_json) : EventRefusal::UnknownSubscription;
     if (verdict == EventRefusal::None) appendEvent(event_json);
     else if (verdict != EventRefusal::Count) ++m_work.refused_by_reason[size_t(verdict) - 1];
+    // The limiter guards against unsolicited floods: answers to our own queries are paced by the
+    // queries (and by the pipeline's backpressure), refused events always count.
+    if (verdict == EventRefusal::None && m_driver->solicited(sub)) return;
+    m_limiter.record(nowMs(), 1, wire_bytes);
     applyRateLimit();
 }
 
@@ -482,7 +485,7 @@ void RelayConnection::applyRateLimit() {
     const int64_t pause = m_limiter.pauseFor_ms(nowMs());
     if (pause <= 0) return;
     m_pausedForRate = true;
-    ++m_work.rate_limited;
+    ++m_work.flood_pauses;
     setPaused(true);
     m_resumeTimer.start(int(std::max<int64_t>(1, pause)));
 }

@@ -44,7 +44,8 @@ struct RelayStatusView {
     uint64_t closed_by_relay = 0;     // CLOSED messages
     uint64_t auth_attempts = 0;
     uint64_t auth_failures = 0;
-    uint64_t rate_limited = 0;        // rate-limited: answers + local rate limiter pauses
+    uint64_t rate_limited = 0;        // "rate-limited:" answers from the relay (CLOSED)
+    uint64_t flood_pauses = 0;        // reading paused by our rate limiter: unsolicited traffic over the limit
     uint64_t bad_messages = 0;        // unparseable relay messages
     uint64_t read_pauses = 0;         // reading paused (rate limit or full pipeline)
     int64_t paused_ms_total = 0;

@@ -67,6 +67,10 @@ public:
     virtual void closed() = 0;
 
     virtual observe::EventRefusal admit(std::string_view subscription, std::string_view event_json) = 0;
+    // An admitted EVENT answers a query we sent (backfill, catch-up, a NIP-77 fetch): its volume
+    // is paced by our own requests (limit, one query at a time), so the connection's rate limiter,
+    // which guards against unsolicited floods, does not count it. Live traffic is unsolicited.
+    virtual bool solicited(std::string_view subscription) const { (void)subscription; return false; }
     virtual void eose(const std::string& subscription) = 0;
     // CLOSED from the relay. The connection has already acted on restricted:/blocked: (terminal)
     // and auth-required: (AUTH started); the driver decides what happens to the query.

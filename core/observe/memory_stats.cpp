@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <malloc.h>
+#include <pthread.h>
+
+#include <chrono>
 
 #if defined(__SANITIZE_ADDRESS__)
 // From the sanitizer runtime (its header is not always installed).
@@ -73,6 +76,34 @@ void registerMemoryGauges(MetricsRegistry& r) {
     // by design, reported here so a soak can tell it from a leak.
     r.gaugeFn("archivist_sqlite_memory_bytes", "Memory SQLite holds (page caches, statements), all connections", {},
               [] { return double(sqlite3_memory_used()); });
+}
+
+MemorySampler::MemorySampler(int interval_ms) : m_intervalMs(interval_ms > 0 ? interval_ms : 500) {
+    m_latest = readMemoryStats();
+    m_thread = std::thread([this] {
+        pthread_setname_np(pthread_self(), "memory-sampler");
+        std::unique_lock lock(m_mutex);
+        while (!m_cv.wait_for(lock, std::chrono::milliseconds(m_intervalMs), [this] { return m_stop; })) {
+            lock.unlock();
+            const MemoryStats m = readMemoryStats();
+            lock.lock();
+            m_latest = m;
+        }
+    });
+}
+
+MemorySampler::~MemorySampler() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop = true;
+    }
+    m_cv.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+}
+
+MemoryStats MemorySampler::latest() const {
+    std::lock_guard lock(m_mutex);
+    return m_latest;
 }
 
 }  // namespace archivist::observe

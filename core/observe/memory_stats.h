@@ -4,7 +4,11 @@
 // reads); mallinfo2() sums every glibc malloc arena plus mmap'd blocks. Fields stay zero when
 // their source cannot be read.
 // Thread: any (mallinfo2 locks each malloc arena briefly: call at scrape rate, not per event).
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
+#include <thread>
 
 namespace archivist::observe {
 
@@ -21,5 +25,27 @@ MemoryStats readMemoryStats();
 // archivist_process_resident_memory_bytes, archivist_process_peak_resident_memory_bytes,
 // archivist_heap_in_use_bytes, archivist_heap_arena_bytes, archivist_sqlite_memory_bytes.
 void registerMemoryGauges(MetricsRegistry& registry);
+
+// Reads the memory figures every interval on a thread of its own ("memory-sampler"), so a caller
+// on a busy thread (the GUI thread's snapshot tick) never waits on the malloc arenas' locks while
+// the verify and writer threads allocate. latest() is a copy of the newest reading (zeros before
+// the first). The thread is joined by the destructor.
+// Thread: latest() from any thread.
+class MemorySampler {
+public:
+    explicit MemorySampler(int interval_ms = 500);
+    ~MemorySampler();
+    MemorySampler(const MemorySampler&) = delete;
+    MemorySampler& operator=(const MemorySampler&) = delete;
+    MemoryStats latest() const;
+
+private:
+    const int m_intervalMs;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_cv;
+    MemoryStats m_latest;
+    bool m_stop = false;
+    std::thread m_thread;
+};
 
 }  // namespace archivist::observe

@@ -102,6 +102,13 @@ StateResult<void> DirectoryTable::setPinned(const std::string& url, bool pinned)
     return sql::run(st, "pin relay");
 }
 
+StateResult<void> DirectoryTable::markRemoved(const std::string& url) {
+    Stmt st(m_db, "UPDATE relays SET pinned = 0, status = 'stopped', "
+                  "source = CASE WHEN source IN ('user', 'cli') THEN 'removed' ELSE source END WHERE url = ?1");
+    st.bind(1, url);
+    return sql::run(st, "mark relay removed");
+}
+
 StateResult<void> DirectoryTable::setBlocked(const std::string& url, bool blocked) {
     Stmt st(m_db, "UPDATE relays SET blocked = ?2, status = CASE WHEN ?2 THEN 'blocked' ELSE 'candidate' END WHERE url = ?1");
     st.bind(1, url).bind(2, int64_t(blocked));

@@ -110,6 +110,9 @@ public:
     StateResult<uint64_t> count();
 
     StateResult<void> setPinned(const std::string& url, bool pinned);
+    // The operator removed the relay: unpinned, stopped, and a relay they had added (source
+    // user/cli) gets source "removed" so the next start does not add it again. Its history stays.
+    StateResult<void> markRemoved(const std::string& url);
     // Blocked → status "blocked"; unblocked → "candidate" until its connection reports again.
     StateResult<void> setBlocked(const std::string& url, bool blocked);
     StateResult<void> saveStatus(const std::string& url, observe::RelayState status, int consecutive_failures,

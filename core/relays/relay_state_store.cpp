@@ -8,7 +8,7 @@
 namespace archivist::relays {
 
 RelayStateStore::RelayStateStore(sqlite3* db)
-    : m_db(db), m_directory(db), m_sync(db), m_observations(db), m_nip11(db) {}
+    : m_db(db), m_directory(db), m_sync(db), m_observations(db), m_nip11(db), m_alerts(db) {}
 
 RelayStateStore::~RelayStateStore() { sqlite3_close_v2(m_db); }
 

@@ -6,6 +6,7 @@
 //   sync()          live cursors, backfill checkpoints, recorded gaps       (sync_state_table.h)
 //   observations()  probe/connect outcomes, hourly traffic statistics       (observations_table.h)
 //   nip11()         NIP-11 documents and their history per relay            (nip11_table.h)
+//   alerts()        the engine's alerts and their history                   (alerts_table.h)
 // Schema and migrations: schema.cpp. Statements: statement.h.
 //
 // Contract
@@ -20,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "core/relays/alerts_table.h"
 #include "core/relays/directory_table.h"
 #include "core/relays/nip11_table.h"
 #include "core/relays/observations_table.h"
@@ -46,6 +48,7 @@ public:
     SyncStateTable& sync() { return m_sync; }
     ObservationsTable& observations() { return m_observations; }
     Nip11Table& nip11() { return m_nip11; }
+    AlertsTable& alerts() { return m_alerts; }
 
     // BEGIN IMMEDIATE; fn; COMMIT — or ROLLBACK and fn's (or the commit's) error.
     StateResult<void> transaction(const std::function<StateResult<void>()>& fn);
@@ -57,6 +60,7 @@ private:
     SyncStateTable m_sync;
     ObservationsTable m_observations;
     Nip11Table m_nip11;
+    AlertsTable m_alerts;
 };
 
 }  // namespace archivist::relays

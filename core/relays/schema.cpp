@@ -102,6 +102,23 @@ UPDATE relays SET status = 'backing_off' WHERE status = 'backing off';
 UPDATE relays SET status = 'candidate' WHERE status NOT IN ('candidate', 'resolving', 'fetching_info',
   'connecting', 'connected', 'backing_off', 'failing', 'refused', 'restricted', 'blocked', 'stopped');
 )SQL",
+    // v4: the engine's alerts and their history (alerts_table.h; docs/incidents.md).
+    R"SQL(
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  relay TEXT NOT NULL DEFAULT '',
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  resolved_ms INTEGER NOT NULL DEFAULT 0,
+  count INTEGER NOT NULL DEFAULT 1,
+  message TEXT NOT NULL DEFAULT '',
+  level INTEGER NOT NULL DEFAULT 0,
+  acknowledged INTEGER NOT NULL DEFAULT 0,
+  cleared INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX alerts_relay ON alerts(relay, id);
+)SQL",
 };
 static_assert(std::size(kMigrations) == size_t(kRelaySchemaVersion));
 

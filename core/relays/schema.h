@@ -7,13 +7,14 @@
 //       column moved into them), relay_outcomes, relay_hourly, discovery_counts
 //   v3  statuses in the one relay-state vocabulary (observe::relayStateName): "backing off" →
 //       "backing_off", any other unknown text → "candidate"
+//   v4  alerts: the engine's alert history (alerts_table.h)
 #include <sqlite3.h>
 
 #include "core/relays/statement.h"
 
 namespace archivist::relays {
 
-constexpr int kRelaySchemaVersion = 3;
+constexpr int kRelaySchemaVersion = 4;
 
 // Applies the missing migrations, one transaction each (re-reading the version under the write
 // lock: another process may have migrated meanwhile). Errors: Schema when the file is newer

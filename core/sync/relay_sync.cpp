@@ -144,6 +144,10 @@ observe::EventRefusal RelaySync::admit(std::string_view subscription, std::strin
     return verdict;
 }
 
+bool RelaySync::solicited(std::string_view subscription) const {
+    return m_queryInFlight && subscription == m_querySub;
+}
+
 void RelaySync::eose(const std::string& sub) {
     if (sub == kLiveSub) {
         m_liveEose = true;

@@ -75,6 +75,7 @@ public:
     void closing() override;
     void closed() override;
     observe::EventRefusal admit(std::string_view subscription, std::string_view event_json) override;
+    bool solicited(std::string_view subscription) const override;
     void eose(const std::string& subscription) override;
     void refused(const std::string& subscription, const std::string& prefix, const std::string& message) override;
     void notice(const std::string& message) override;

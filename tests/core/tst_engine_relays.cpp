@@ -90,6 +90,62 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!row(url), 10000);
         QVERIFY(eng.shutdown());
     }
+
+    // The relay goes away: "connection refused" fires after its hold time, resolves itself when
+    // the relay is back, and the history survives a restart (relays.sqlite).
+    void anAlertFiresResolvesAndIsKeptAcrossARestart() {
+        FakeRelay relay;
+        QVERIFY(relay.start());
+        const QString url = relay.url();
+        const quint16 port = relay.port();
+        QTemporaryDir dir;
+        engine::EngineOptions eo;
+        eo.snapshot_interval_ms = 100;
+        eo.config.allow_addresses = {"127.0.0.1/32"};
+        eo.config.seed_relays = false;
+        eo.config.auto_relays = false;
+        eo.config.backfill = false;
+        eo.incidents.relay_down_hold_ms = 300;
+        eo.incidents.offline_hold_ms = 300;
+        const auto alerts = [](engine::EngineImpl& e, observe::IncidentKind kind, bool firing) {
+            int n = 0;
+            for (const auto& a : e.snapshot().incidents) n += a.kind == kind && a.firing() == firing;
+            return n;
+        };
+        {
+            observe::MetricsRegistry metrics;
+            auto opened = engine::EngineImpl::open(dir.path().toStdString(), eo, metrics);
+            QVERIFY2(opened, opened ? "" : opened.error().message.c_str());
+            auto& eng = **opened;
+            QString normalized, error;
+            QVERIFY2(eng.addRelay(url, &normalized, &error), qPrintable(error));
+            QTRY_COMPARE_WITH_TIMEOUT(eng.snapshot().relays_open, 1, 10000);
+            QCOMPARE(eng.snapshot().incidents.size(), 0);  // healthy: nothing
+            relay.stop();
+            QTRY_COMPARE_WITH_TIMEOUT(alerts(eng, observe::IncidentKind::ConnectionRefused, true), 1, 15000);
+            QTRY_COMPARE_WITH_TIMEOUT(alerts(eng, observe::IncidentKind::Offline, true), 1, 15000);
+            QVERIFY(relay.start(port));
+            QTRY_COMPARE_WITH_TIMEOUT(alerts(eng, observe::IncidentKind::ConnectionRefused, false), 1, 30000);
+            QTRY_COMPARE_WITH_TIMEOUT(alerts(eng, observe::IncidentKind::Offline, false), 1, 10000);
+            QCOMPARE(alerts(eng, observe::IncidentKind::ConnectionRefused, true), 0);
+            QVERIFY(eng.shutdown());
+        }
+        observe::MetricsRegistry metrics;
+        eo.network = true;
+        auto opened = engine::EngineImpl::open(dir.path().toStdString(), eo, metrics);
+        QVERIFY(opened);
+        QTRY_VERIFY_WITH_TIMEOUT(!(*opened)->snapshot().incidents.isEmpty(), 5000);
+        const auto history = (*opened)->snapshot().incidents;
+        bool refused = false;
+        for (const auto& a : history)
+            if (a.kind == observe::IncidentKind::ConnectionRefused) {
+                refused = true;
+                QVERIFY(!a.firing());
+                QCOMPARE(QString::fromStdString(a.relay), url);
+            }
+        QVERIFY(refused);
+        QVERIFY((*opened)->shutdown());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestEngineRelays)

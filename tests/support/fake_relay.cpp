@@ -85,14 +85,14 @@ FakeRelay::~FakeRelay() {
     m_tcp.reset();
 }
 
-Expected<void> FakeRelay::start() {
+Expected<void> FakeRelay::start(quint16 port) {
     if (m_tcp && m_tcp->isListening()) return {};
     m_tcp = std::make_unique<QTcpServer>();
     m_ws_server = std::make_unique<QWebSocketServer>(QStringLiteral("archivist-fake-relay"),
                                                      QWebSocketServer::NonSecureMode);
     connect(m_tcp.get(), &QTcpServer::newConnection, this, &FakeRelay::onNewTcpConnection);
     connect(m_ws_server.get(), &QWebSocketServer::newConnection, this, &FakeRelay::onNewWebSocket);
-    if (!m_tcp->listen(QHostAddress::LocalHost, 0)) {
+    if (!m_tcp->listen(QHostAddress::LocalHost, port)) {
         return makeError("listen", "FakeRelay cannot listen on 127.0.0.1: " + m_tcp->errorString().toStdString());
     }
     m_clock.restart();

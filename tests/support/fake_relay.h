@@ -103,8 +103,9 @@ public:
     FakeRelay(const FakeRelay&) = delete;
     FakeRelay& operator=(const FakeRelay&) = delete;
 
-    // Listens on 127.0.0.1, port 0 (any free port). Error code "listen".
-    Expected<void> start();
+    // Listens on 127.0.0.1, port 0 (any free port) unless given (a restart after stop() on the
+    // port it had). Error code "listen".
+    Expected<void> start(quint16 port = 0);
     // Closes every connection and stops listening. Counters and events are kept.
     void stop();
 

@@ -29,6 +29,7 @@ public:
     int verifyStarts = 0;
     QString configFile;                        // configPath(); "" = no config file
     archivist::engine::EngineConfig config;    // currentConfig()
+    archivist::engine::EngineConfig runningCfg;  // runningConfig()
     // Relay directory: every request is recorded (ids 1, 2, … in order) and answered from
     // `directory`, filtered, ordered and paged like the engine does. Manual by default
     // (answerDirectory()); answerDirectoryQueued answers each request on the next loop turn.
@@ -142,6 +143,7 @@ public:
     }
     QString configPath() const override { return configFile; }
     archivist::engine::EngineConfig currentConfig() const override { return config; }
+    archivist::engine::EngineConfig runningConfig() const override { return runningCfg; }
     void publish(const archivist::engine::EngineSnapshot& s) {
         current = s;
         emit snapshotReady(s);

@@ -1,15 +1,20 @@
 // "Add relays…": many URLs pasted at once, each validated live with a reason (the engine's check:
 // URL syntax and the address policy), and OK adding exactly the valid ones through the engine
-// with per-URL results.
+// with per-URL results; Enter submits and a full success closes the dialog.
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalSpy>
+#include <QMessageBox>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "fake_engine.h"
+#include "core/engine/config.h"
 #include "ui/add_relays_dialog.h"
+#include "ui/allow_address.h"
 
 using namespace archivist;
 
@@ -92,6 +97,66 @@ private slots:
         QVERIFY(list->item(1)->text().contains("already in the pool"));
         QVERIFY(dialog.isVisible());  // results stay on screen
         QVERIFY(!buttons->button(QDialogButtonBox::Ok)->isEnabled());
+    }
+
+    // By keyboard only: type, Shift+Enter for a second line, Enter adds; every relay added, so
+    // the dialog closes.
+    void enterSubmitsAndASuccessCloses() {
+        FakeEngine engine;
+        ui::AddRelaysDialog dialog(&engine);
+        QSignalSpy done(&dialog, &ui::AddRelaysDialog::relaysAdded);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        auto* edit = dialog.findChild<QPlainTextEdit*>("relayUrlsEdit");
+        edit->setFocus();
+        QTest::keyClicks(edit, "wss://one.example");
+        QTest::keyClick(edit, Qt::Key_Return, Qt::ShiftModifier);
+        QTest::keyClicks(edit, "wss://two.example");
+        QCOMPARE(edit->toPlainText(), QString("wss://one.example\nwss://two.example"));
+        QVERIFY(engine.added.isEmpty());
+        QTest::keyClick(edit, Qt::Key_Return);
+        QCOMPARE(engine.added, (QStringList{"wss://one.example", "wss://two.example"}));
+        QCOMPARE(done.count(), 1);
+        QVERIFY(!dialog.isVisible());
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    }
+
+    void enterWithNothingValidAddsNothing() {
+        FakeEngine engine;
+        ui::AddRelaysDialog dialog(&engine);
+        dialog.show();
+        auto* edit = dialog.findChild<QPlainTextEdit*>("relayUrlsEdit");
+        QTest::keyClicks(edit, "http://wrong.example");
+        QTest::keyClick(edit, Qt::Key_Enter);
+        QVERIFY(engine.added.isEmpty());
+        QVERIFY(dialog.isVisible());
+    }
+
+    void theRefusedAddressIsNamed() {
+        QCOMPARE(ui::refusedAddressCidr("ws://127.0.0.1:7777", "loopback address 127.0.0.1 refused"), QString("127.0.0.1/32"));
+        QCOMPARE(ui::refusedAddressCidr("wss://lan.example", "address_refused: 10.1.2.3 is private"), QString("10.1.2.3/32"));
+        QCOMPARE(ui::refusedAddressCidr("ws://[::1]:80", "refused"), QString("::1/128"));
+        QCOMPARE(ui::refusedAddressCidr("wss://lan.example", "refused"), QString());
+    }
+
+    // A refused loopback relay: "Allow this address…" asks, then saves it to the allow list.
+    void allowThisAddressAsksThenSaves() {
+        QTemporaryDir dir;
+        FakeEngine engine;
+        engine.configFile = dir.filePath("config.json");
+        ui::AddRelaysDialog dialog(&engine);
+        dialog.show();
+        dialog.setText("ws://127.0.0.1:7777");
+        auto* allow = dialog.findChild<QPushButton*>("allowAddress");
+        QVERIFY(allow && allow->isVisible());
+        QTimer::singleShot(50, [] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) box->button(QMessageBox::Yes)->click();
+        });
+        allow->click();
+        auto cfg = engine::loadConfig(engine.configFile.toStdString());
+        QVERIFY(cfg.ok());
+        QCOMPARE(cfg->allow_addresses, std::vector<std::string>{"127.0.0.1/32"});
+        QVERIFY(dialog.findChild<QLabel*>("validationSummary")->text().contains("127.0.0.1/32"));
     }
 
     void tooManyEntriesAreBounded() {

@@ -7,6 +7,7 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QDateTimeEdit>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QComboBox>
@@ -50,6 +51,11 @@ bool before(const engine::EventRowView& a, const engine::EventRowView& b) {  // 
     return a.id_hex < b.id_hex;
 }
 
+bool beforeOldest(const engine::EventRowView& a, const engine::EventRowView& b) {  // oldest first
+    if (a.created_at != b.created_at) return a.created_at < b.created_at;
+    return a.id_hex < b.id_hex;
+}
+
 }  // namespace
 
 class ArchiveEngine : public FakeEngine {
@@ -77,13 +83,15 @@ public:
     quint64 requestPage(const engine::PageRequest& req) override {
         pages.push_back(req);
         const quint64 id = next++;
-        const auto all = matching(req.query);
+        auto all = matching(req.query);
+        const auto order = req.oldest_first ? beforeOldest : before;  // the index's two keyset orders
+        std::sort(all.begin(), all.end(), order);
         int start = 0;
         if (req.after) {
             engine::EventRowView key;
             key.created_at = req.after->created_at;
             key.id_hex = req.after->id_hex;
-            start = int(std::upper_bound(all.begin(), all.end(), key, before) - all.begin());
+            start = int(std::upper_bound(all.begin(), all.end(), key, order) - all.begin());
         }
         engine::PageResult res;
         res.rows = all.mid(start, req.page_size);
@@ -215,6 +223,54 @@ private slots:
         QTRY_COMPARE(panel.model()->rowCount(), 2 * ui::ArchiveModel::kDefaultPageSize);
         QVERIFY(panel.model()->rowCount() < kRows);
         QTRY_VERIFY(panel.findChild<QLabel*>("countLabel")->text().contains(QString::number(kRows)));
+    }
+
+    // Clicking the Created header sorts on the server (keyset pages in the other order): the
+    // oldest of thousands of events is one request away; again → newest first. The other
+    // columns do not sort. Jump buttons and "go to date" start the pages where asked.
+    void sortingByCreatedAtIsServerSide() {
+        ArchiveEngine engine;
+        ui::ArchivePanel panel(&engine);
+        QAbstractItemModelTester tester(panel.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        panel.resize(900, 700);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        // The first row's fields; empty while the model is between queries.
+        const auto firstId = [&] { return panel.model()->row(0) ? panel.model()->row(0)->id_hex : QString(); };
+        const auto firstCreated = [&] { return panel.model()->row(0) ? panel.model()->row(0)->created_at : qint64(-1); };
+        QVERIFY(panel.applyFilter());
+        QTRY_VERIFY(panel.model()->rowCount() > 0);
+        QCOMPARE(panel.model()->row(0)->id_hex, engine.rows.first().id_hex);  // newest
+        auto* table = panel.findChild<QTableView*>("archiveTable");
+        auto* header = table->horizontalHeader();
+        const int pagesBefore = int(engine.pages.size());
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                          QPoint(header->sectionViewportPosition(ui::ArchiveModel::CreatedAt) + 5, header->height() / 2));
+        QTRY_VERIFY(panel.model()->rowCount() > 0 && engine.pages.last().oldest_first);
+        // The oldest rows come with the first request in the new order, not after a walk.
+        int firstOldest = pagesBefore;
+        while (firstOldest < engine.pages.size() && !engine.pages[firstOldest].oldest_first) ++firstOldest;
+        QVERIFY(firstOldest < engine.pages.size() && !engine.pages[firstOldest].after);
+        QTRY_COMPARE(firstCreated(), engine.rows.last().created_at);  // the oldest
+        QCOMPARE(header->sortIndicatorOrder(), Qt::AscendingOrder);
+        for (int r = 1; r < panel.model()->rowCount(); ++r)
+            QVERIFY(panel.model()->row(r - 1)->created_at <= panel.model()->row(r)->created_at);
+        // Another column: no sort, the indicator stays on Created.
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                          QPoint(header->sectionViewportPosition(ui::ArchiveModel::Content) + 5, header->height() / 2));
+        QCOMPARE(header->sortIndicatorSection(), int(ui::ArchiveModel::CreatedAt));
+        QCOMPARE(panel.model()->sortOrder(), Qt::AscendingOrder);
+        // Newest again.
+        panel.findChild<QPushButton*>("jumpNewest")->click();
+        QTRY_COMPARE(firstId(), engine.rows.first().id_hex);
+        QVERIFY(!engine.pages.last().oldest_first);
+        // Go to a date: the first row is the newest created at or before it.
+        const qint64 t = engine.rows[1500].created_at;
+        panel.findChild<QDateTimeEdit*>("jumpDate")->setDateTime(QDateTime::fromSecsSinceEpoch(t, Qt::UTC));
+        panel.findChild<QPushButton*>("jumpGo")->click();
+        QTRY_VERIFY(firstCreated() >= 0 && engine.pages.last().after.has_value());
+        QVERIFY(firstCreated() <= t);
+        QVERIFY(firstCreated() > t - 60);  // the editor keeps minutes
     }
 
     void filterBarBuildsTheFilter_data() {
@@ -353,6 +409,7 @@ private slots:
         auto* relays = panel.findChild<QTableWidget*>("detailRelays");
         QCOMPARE(relays->rowCount(), 3);
         QCOMPARE(relays->item(0, 2)->text(), QString("+0.30 s"));  // first seen 300 ms after created_at
+        QCOMPARE(relays->item(1, 2)->text(), QString::fromUtf8("—"));  // an import has no delivery latency
         QSignalSpy relaySelected(&panel, &ui::ArchivePanel::relaySelected);
         emit relays->cellDoubleClicked(2, 0);
         QCOMPARE(relaySelected.count(), 1);

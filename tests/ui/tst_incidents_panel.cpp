@@ -58,6 +58,16 @@ private slots:
                             inc(3, IncidentKind::AuthFailures, "wss://b", 3000), inc(2, IncidentKind::LowDisk, "", 2)});
         QCOMPARE(model.rowCount(), 4);
         QCOMPARE(model.data(model.index(3, 0), ui::IncidentsModel::IdRole).toULongLong(), 2ull);
+        // Alert 5 resolves: it moves below the firing ones (still newest first within each group).
+        auto resolved = inc(5, IncidentKind::SlowCommits, "", 1);
+        resolved.resolved_ms = 5000;
+        model.setIncidents({inc(4, IncidentKind::WriteErrors, "", 1), inc(3, IncidentKind::AuthFailures, "wss://b", 3000),
+                            inc(2, IncidentKind::LowDisk, "", 2), resolved});
+        QCOMPARE(model.rowCount(), 4);
+        QCOMPARE(model.data(model.index(3, 0), ui::IncidentsModel::IdRole).toULongLong(), 5ull);
+        QVERIFY(!model.data(model.index(3, 0), ui::IncidentsModel::FiringRole).toBool());
+        QVERIFY(model.data(model.index(3, ui::IncidentsModel::State)).toString().startsWith("Resolved"));
+        QCOMPARE(model.data(model.index(0, ui::IncidentsModel::State)).toString(), QString("Firing"));
         model.setIncidents({});
         QCOMPARE(model.rowCount(), 0);
     }

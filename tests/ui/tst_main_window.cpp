@@ -21,10 +21,12 @@
 #include <QPushButton>
 #include <QTableView>
 #include <QtTest>
+#include <QScreen>
 
 #include "core/engine/engine.h"
 #include "fake_engine.h"
 #include "ui/main_window.h"
+#include "ui/panels/memory_panel.h"
 #include "ui/panels/throughput_panel.h"
 #include <QLineSeries>
 #include "ui/add_relays_dialog.h"
@@ -90,9 +92,11 @@ private slots:
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         model.setEvents({ev(1), ev(2)});
         QCOMPARE(model.rowCount(), 2);
-        model.setEvents({ev(3), ev(1), ev(2)});
+        model.setEvents({ev(1), ev(3), ev(2)});  // arrival order, as an import delivers them
         QCOMPARE(model.rowCount(), 3);
+        // Newest created first.
         QCOMPARE(model.data(model.index(0, ui::NewestEventsModel::Content)).toString(), QString("note 3"));
+        QCOMPARE(model.data(model.index(2, ui::NewestEventsModel::Content)).toString(), QString("note 1"));
         model.setEvents({});
         QCOMPARE(model.rowCount(), 0);
     }
@@ -102,16 +106,17 @@ private slots:
     void panelsInTheWindowGetEachSnapshotOnce() {
         FakeEngine engine;
         ui::MainWindow w(&engine);
-        auto* panel = w.findChild<ui::ThroughputPanel*>();
+        // The memory chart records every snapshot it gets (the throughput chart keeps one a second).
+        auto* panel = w.findChild<ui::MemoryPanel*>();
         QVERIFY(panel);
         const qint64 t0 = QDateTime::currentMSecsSinceEpoch();
         for (int i = 0; i < 3; ++i) {
             engine::EngineSnapshot s;
             s.taken_at_ms = t0 + i * 250;
-            s.stored_per_s = 10 * i;
+            s.rss_bytes = quint64(10 + i) << 20;
             engine.publish(s);
         }
-        QCOMPARE(panel->storedSeries()->count(), 3);
+        QCOMPARE(panel->rssSeries()->count(), 3);
     }
 
     void snapshotsUpdateTotalsAndTable() {
@@ -131,7 +136,7 @@ private slots:
         QVERIFY(w.findChild<QLabel*>("labelRate")->text().contains("250"));
         auto* table = w.findChild<QTableView*>("newestEvents");
         QCOMPARE(table->model()->rowCount(), 3);
-        QCOMPARE(table->model()->data(table->model()->index(0, ui::NewestEventsModel::Kind)).toInt(), 1);
+        QCOMPARE(table->model()->data(table->model()->index(0, ui::NewestEventsModel::Kind)).toString(), QString::fromUtf8("1 · Short Text Note"));
     }
 
     void importReachesTheEngineAndShowsProgress() {
@@ -152,6 +157,10 @@ private slots:
         engine.running = false;
         emit engine.jobFinished("import", true, "Imported 1000 lines");
         QTRY_VERIFY(!w.findChild<QProgressDialog*>("importProgress"));
+        auto* summary = w.findChild<QMessageBox*>("importSummary");  // stays until read
+        QVERIFY(summary && summary->isVisible());
+        QCOMPARE(summary->text(), QString("Imported 1000 lines"));
+        summary->close();
     }
     void rebuildIndexAsksThenRunsWithProgressAndCancel() {
         FakeEngine engine;
@@ -275,7 +284,9 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QVERIFY(!w.dock("dock-log")->isVisible());
         QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::RightDockWidgetArea);
-        QCOMPARE(w.size(), QSize(1000, 760));
+        // The saved size, as far as this screen has room for it.
+        QCOMPARE(w.height(), 760);
+        QVERIFY(w.screen()->availableGeometry().contains(w.frameGeometry()));
 
         QAction* reset = w.findChild<QAction*>("actionResetLayout");
         QVERIFY(reset);
@@ -283,6 +294,87 @@ private slots:
         QVERIFY(w.dock("dock-log")->isVisible());
         QCOMPARE(w.dockWidgetArea(w.dock("dock-relays")), Qt::LeftDockWidgetArea);
         QCOMPARE(w.dockWidgetArea(w.dock("dock-log")), Qt::BottomDockWidgetArea);
+    }
+
+    // The window was made taller than the screen (docks shown again stack up): Reset layout
+    // brings everything back onto the screen, and that is the layout saved.
+    void resetLayoutFitsASmallScreen() {
+        FakeEngine engine;
+        QTemporaryDir dir;
+        ui::MainWindowOptions o;
+        o.settings_file = dir.filePath("ui.ini");
+        const QRect avail = QGuiApplication::primaryScreen()->availableGeometry();
+        {
+            ui::MainWindow w(&engine, o);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            w.dock("dock-incidents")->close();
+            w.dock("dock-memory")->close();
+            w.resize(avail.width() * 2, avail.height() * 3);
+            w.move(avail.topLeft() + QPoint(200, 300));
+            w.findChild<QAction*>("actionResetLayout")->trigger();
+            QCoreApplication::processEvents();
+            QVERIFY2(avail.contains(w.frameGeometry()),
+                     qPrintable(QString("%1,%2 %3x%4").arg(w.frameGeometry().x()).arg(w.frameGeometry().y())
+                                    .arg(w.frameGeometry().width()).arg(w.frameGeometry().height())));
+            QVERIFY(w.dock("dock-incidents")->isVisible());
+            QVERIFY(w.dock("dock-memory")->isVisible());
+            // The empty Incidents dock is a strip at the bottom, not half the window.
+            QVERIFY2(w.dock("dock-incidents")->height() <= w.height() / 3, qPrintable(QString::number(w.dock("dock-incidents")->height())));
+        }
+        ui::MainWindow again(&engine, o);
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        QVERIFY2(avail.contains(again.frameGeometry()),
+                 qPrintable(QString("%1,%2 %3x%4 in %5x%6").arg(again.frameGeometry().x()).arg(again.frameGeometry().y())
+                                .arg(again.frameGeometry().width()).arg(again.frameGeometry().height())
+                                .arg(avail.width()).arg(avail.height())));
+    }
+
+    void helpMenuHasAboutAndDocumentation() {
+        FakeEngine engine;
+        QTemporaryDir dir;
+        ui::MainWindowOptions o;
+        o.settings_file = dir.filePath("ui.ini");
+        ui::MainWindow w(&engine, o);
+        QVERIFY(w.findChild<QMenu*>("menuHelp"));
+        QVERIFY(w.findChild<QAction*>("actionAbout"));
+        QVERIFY(w.findChild<QAction*>("actionDocs"));
+    }
+
+    // First start: an empty archive shows the empty-state page; the first events hide it. The
+    // offline banner follows the engine's "offline" alert.
+    void emptyStateAndOfflineBanner() {
+        FakeEngine engine;
+        QTemporaryDir dir;
+        ui::MainWindowOptions o;
+        o.settings_file = dir.filePath("ui.ini");
+        ui::MainWindow w(&engine, o);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        engine::EngineSnapshot s;
+        s.taken_at_ms = 1700000000000;
+        engine.publish(s);
+        QWidget* empty = w.findChild<QWidget*>("emptyState");
+        QVERIFY(empty && empty->isVisible());
+        QVERIFY(w.findChild<QPushButton*>("emptyDefaults")->isVisible());
+        QToolBar* banner = w.findChild<QToolBar*>("offlineBanner");
+        QVERIFY(banner && !banner->isVisible());
+        observe::Incident offline;
+        offline.id = 1;
+        offline.kind = observe::IncidentKind::Offline;
+        offline.message = "no relay connected for 15 s";
+        s.incidents = {offline};
+        s.relays_known = 3;
+        engine.publish(s);
+        QVERIFY(banner->isVisible());
+        QVERIFY(w.findChild<QLabel*>("offlineBannerText")->text().contains("no relay connected"));
+        QVERIFY(!w.findChild<QPushButton*>("emptyDefaults")->isVisible());
+        s.incidents[0].resolved_ms = s.taken_at_ms;
+        s.events_total = 5;
+        engine.publish(s);
+        QVERIFY(!banner->isVisible());
+        QVERIFY(!empty->isVisible());
     }
 
     void statusBarShowsRelaysRateArchiveAndRss() {

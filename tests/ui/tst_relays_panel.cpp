@@ -11,10 +11,13 @@
 #include <QPlainTextEdit>
 #include <QSortFilterProxyModel>
 #include <QTableView>
+#include <QHeaderView>
+#include <QListWidget>
 #include <QtTest>
 
 #include "fake_engine.h"
 #include "ui/panels/relays_panel.h"
+#include "ui/relay_properties_view.h"
 #include "ui/relays_model.h"
 
 using namespace archivist;
@@ -69,7 +72,9 @@ private slots:
         model.applyRelays({relay("wss://c.example", 1), relay("wss://a.example", 300, 100)}, 4000);
         QCOMPARE(model.rowCount(), 2);
         QCOMPARE(model.rowOf("wss://b.example"), -1);
-        QCOMPARE(model.storedPerSecond(model.rowOf("wss://a.example")), 0.0);
+        // A moving average over 10 s: 200 events since the sample at 1 s, 3 s ago.
+        QCOMPARE(model.storedPerSecond(model.rowOf("wss://a.example")), 200.0 / 3.0);
+        QVERIFY(!model.index(model.rowOf("wss://a.example"), ui::RelaysModel::Status).data(Qt::DecorationRole).isNull());
         model.applyRelays({}, 5000);
         QCOMPARE(model.rowCount(), 0);
         QCOMPARE(resets.count(), 0);
@@ -294,6 +299,54 @@ private slots:
         panel.view()->selectRow(1);
         QCOMPARE(selected.count(), 1);
         QCOMPARE(selected[0][0].toString(), QString("wss://b.example"));
+    }
+
+    // The properties pane follows the selection: state, last error, backfill, NIP-11, history and
+    // the alerts naming the relay. Remove reaches the engine (Delete key too).
+    void propertiesPaneAndRemove() {
+        FakeEngine engine;
+        ui::RelaysPanel panel(&engine);
+        panel.resize(1280, 700);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        auto down = relay("ws://127.0.0.1:3001", 5, 0, observe::RelayState::BackingOff);
+        down.last_error = "connect_failed: Connection refused";
+        down.consecutive_failures = 3;
+        down.info_name = "local test relay";
+        auto s = snap(1000, {relay("ws://127.0.0.1:3000", 10), down});
+        observe::Incident alert;
+        alert.id = 7;
+        alert.kind = observe::IncidentKind::ConnectionRefused;
+        alert.relay = "ws://127.0.0.1:3001";
+        alert.message = "connect_failed: Connection refused (3 failed attempts)";
+        alert.first_ms = alert.last_ms = 900;
+        s.incidents = {alert};
+        for (qint64 t = 1000; t <= 4000; t += 250) {
+            s.taken_at_ms = t;
+            s.relays[0].stored += 5;
+            panel.applySnapshot(s);
+        }
+        panel.highlightRelay("ws://127.0.0.1:3001");
+        const QString text = panel.properties()->text();
+        QVERIFY2(text.contains("ws://127.0.0.1:3001"), qPrintable(text));
+        QVERIFY2(text.contains("Connection refused"), qPrintable(text));
+        QVERIFY2(text.contains("local test relay"), qPrintable(text));
+        auto* alerts = panel.properties()->findChild<QListWidget*>("relayAlerts");
+        QVERIFY(alerts && alerts->count() == 1 && alerts->item(0)->text().contains("Connection refused"));
+        // A disconnected relay shows no RTT; its status has the failing colour's icon.
+        QCOMPARE(cell(panel.view()->model(), "ws://127.0.0.1:3001", ui::RelaysModel::Rtt), QString());
+        QCOMPARE(cell(panel.view()->model(), "ws://127.0.0.1:3000", ui::RelaysModel::Rtt), QString("42 ms"));
+        // The key columns fit in the panel at 1280 px.
+        auto* header = panel.view()->horizontalHeader();
+        const int right = header->sectionViewportPosition(ui::RelaysModel::LastError) + header->sectionSize(ui::RelaysModel::LastError);
+        QVERIFY2(right <= panel.view()->viewport()->width(), qPrintable(QString("%1 > %2").arg(right).arg(panel.view()->viewport()->width())));
+        // Remove.
+        QVERIFY(panel.removeAction()->isEnabled());
+        panel.view()->setFocus();
+        QTest::keyClick(panel.view(), Qt::Key_Delete);
+        QCOMPARE(engine.actions.size(), 1);
+        QCOMPARE(engine.actions[0].first, QString("ws://127.0.0.1:3001"));
+        QCOMPARE(engine.actions[0].second, RelayAction::Remove);
     }
 };
 

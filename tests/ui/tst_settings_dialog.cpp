@@ -10,6 +10,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QTemporaryDir>
+#include <QSignalSpy>
 #include <QtTest>
 
 #include "core/engine/config.h"
@@ -173,6 +174,34 @@ private slots:
         auto back = engine::loadConfig(file);
         QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
         QVERIFY(*back == c);
+    }
+
+    // Human sizes in and out; the running values (command line included) are shown; Save and
+    // restart saves and asks for the restart.
+    void humanSizesRunningValuesAndRestart() {
+        QCOMPARE(ui::SettingsDialog::parseByteSize("8 MiB"), std::optional<quint64>(8u << 20));
+        QCOMPARE(ui::SettingsDialog::parseByteSize("512KiB/s"), std::optional<quint64>(512u << 10));
+        QCOMPARE(ui::SettingsDialog::parseByteSize("2M"), std::optional<quint64>(2000000));
+        QCOMPARE(ui::SettingsDialog::parseByteSize("8388608"), std::optional<quint64>(8388608));
+        QVERIFY(!ui::SettingsDialog::parseByteSize("lots"));
+        QVERIFY(!ui::SettingsDialog::parseByteSize("1.5"));
+        QCOMPARE(ui::SettingsDialog::formatByteSize(8u << 20), QString("8 MiB"));
+        QCOMPARE(ui::SettingsDialog::formatByteSize(1000), QString("1000"));
+        m_engine.runningCfg.allow_addresses = {"127.0.0.1/32"};
+        m_engine.runningCfg.metrics_listen = "127.0.0.1:9466";
+        ui::SettingsDialog d(&m_engine);
+        QVERIFY(d.findChild<QLineEdit*>("rateBytes")->text().endsWith(" MiB"));  // not "8388608"
+        const QString running = d.findChild<QLabel*>("runningValues")->text();
+        QVERIFY2(running.contains("127.0.0.1/32") && running.contains("127.0.0.1:9466"), qPrintable(running));
+        d.findChild<QLineEdit*>("rateBytes")->setText("4 MiB");
+        QSignalSpy restart(&d, &ui::SettingsDialog::restartRequested);
+        auto* button = d.findChild<QPushButton*>("saveAndRestart");
+        QVERIFY(button && button->isEnabled());
+        QTest::mouseClick(button, Qt::LeftButton);
+        QCOMPARE(restart.count(), 1);
+        auto back = engine::loadConfig(m_engine.path.toStdString());
+        QVERIFY(back.ok());
+        QCOMPARE(back->rate_bytes_per_s, uint64_t(4u << 20));
     }
 };
 

@@ -149,7 +149,7 @@ private slots:
         QVERIFY2(toggled, qPrintable(title));
         QStringList menus;
         for (auto* a : w.menuBar()->actions()) menus << a->text();
-        QCOMPARE(menus, (QStringList{"&Datei", "&Relays", "&Ansicht"}));
+        QCOMPARE(menus, (QStringList{"&Datei", "&Relays", "&Ansicht", "&Hilfe"}));
         QVERIFY(w.viewMenu()->actions().last()->text() == "Layout &zurücksetzen");
     }
 

@@ -151,18 +151,26 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_apply->setObjectName("applyFilter");
     m_apply->setDefault(true);
     connect(m_apply, &QPushButton::clicked, this, &ArchivePanel::applyFilter);
+    // Three short rows, so the panel fits a narrow dock: what, where and when.
+    for (auto* e : {m_kinds, m_authors, m_tags, m_search}) e->setMinimumWidth(60);
+    m_relay->setMinimumContentsLength(12);
+    m_relay->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     bar->addWidget(m_kinds, 0, 0);
-    bar->addWidget(m_authors, 0, 1, 1, 2);
-    bar->addWidget(m_tags, 0, 3, 1, 2);
+    bar->addWidget(m_authors, 0, 1);
+    bar->addWidget(m_tags, 0, 2);
     bar->addWidget(m_search, 1, 0, 1, 2);
+    bar->addWidget(m_relay, 1, 2);
     auto* range = new QHBoxLayout();
     range->addWidget(m_sinceOn);
     range->addWidget(m_since);
     range->addWidget(m_untilOn);
     range->addWidget(m_until);
-    bar->addLayout(range, 1, 2);
-    bar->addWidget(m_relay, 1, 3);
-    bar->addWidget(m_apply, 1, 4);
+    range->addStretch(1);
+    range->addWidget(m_apply);
+    bar->addLayout(range, 2, 0, 1, 3);
+    bar->setColumnStretch(0, 1);
+    bar->setColumnStretch(1, 2);
+    bar->setColumnStretch(2, 2);
     layout->addLayout(bar);
     m_error = new QLabel(this);
     m_error->setObjectName("filterError");
@@ -179,11 +187,86 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
+    // One line per event, like a packet list: fixed row height, no wrapping, Content stretches.
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+    auto* header = m_table->horizontalHeader();
+    header->setStretchLastSection(false);
+    const QFontMetrics fm = m_table->fontMetrics();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->resizeSection(ArchiveModel::CreatedAt, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 24);
+    header->resizeSection(ArchiveModel::Kind, fm.horizontalAdvance(QStringLiteral("1 · Short Text Note")) + 12);
+    header->resizeSection(ArchiveModel::Author, fm.horizontalAdvance(QStringLiteral("0123456789ab…")) + 12);
+    header->resizeSection(ArchiveModel::FirstSeen, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 12);
+    header->resizeSection(ArchiveModel::Id, fm.horizontalAdvance(QStringLiteral("0123456789ab…")) + 12);
+    // When it arrived is in the detail (Relays tab); the list keeps its width for Content.
+    m_table->setColumnHidden(ArchiveModel::FirstSeen, true);
+    header->setSectionResizeMode(ArchiveModel::Content, QHeaderView::Stretch);
+    // Sorting: by created_at (server-side, keyset) — the other columns do not sort.
+    header->setSectionsClickable(true);
+    header->setSortIndicatorShown(true);
+    header->setSortIndicator(ArchiveModel::CreatedAt, Qt::DescendingOrder);
+    connect(header, &QHeaderView::sectionClicked, this, [this](int column) {
+        if (column == ArchiveModel::CreatedAt)
+            setOrder(m_model->sortOrder() == Qt::DescendingOrder ? Qt::AscendingOrder : Qt::DescendingOrder);
+        else
+            m_table->horizontalHeader()->setSortIndicator(ArchiveModel::CreatedAt, m_model->sortOrder());
+    });
+    header->setToolTip(tr("Click \"Created\" to sort by creation time (newest or oldest first)"));
+    // A click on an author filters by that author.
+    connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (index.column() != ArchiveModel::Author && index.column() != ArchiveModel::Kind) return;
+        if (index.column() == ArchiveModel::Author) m_authors->setText(index.data(ArchiveModel::PubkeyRole).toString());
+        else m_kinds->setText(QString::number(index.data(ArchiveModel::KindRole).toInt()));
+        applyFilter();
+    });
     m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
     m_detail = new EventDetailView(split);
     m_detail->setObjectName("archiveDetail");
-    split->addWidget(m_table);
+    // "N new events — show": the list is not refreshed under the reader's eyes.
+    m_newBar = new QPushButton(split);
+    m_newBar->setObjectName("newEventsBar");
+    m_newBar->setFlat(true);
+    m_newBar->setStyleSheet(QStringLiteral("QPushButton { background: #dbeafe; color: #1e3a8a; padding: 3px; }"));
+    m_newBar->hide();
+    connect(m_newBar, &QPushButton::clicked, this, [this] {
+        setOrder(Qt::DescendingOrder);
+        applyFilter();
+    });
+    auto* listBox = new QWidget(split);
+    auto* listLayout = new QVBoxLayout(listBox);
+    listLayout->setContentsMargins(0, 0, 0, 0);
+    listLayout->setSpacing(0);
+    // Jump: newest, oldest, a date.
+    auto* jump = new QHBoxLayout();
+    auto* newest = new QPushButton(tr("Newest"), listBox);
+    newest->setObjectName("jumpNewest");
+    newest->setToolTip(tr("Newest events first, from the newest"));
+    connect(newest, &QPushButton::clicked, this, [this] { setOrder(Qt::DescendingOrder); });
+    auto* oldest = new QPushButton(tr("Oldest"), listBox);
+    oldest->setObjectName("jumpOldest");
+    oldest->setToolTip(tr("Oldest events first, from the oldest"));
+    connect(oldest, &QPushButton::clicked, this, [this] { setOrder(Qt::AscendingOrder); });
+    m_jumpDate = new QDateTimeEdit(QDateTime::currentDateTimeUtc(), listBox);
+    m_jumpDate->setObjectName("jumpDate");
+    m_jumpDate->setTimeSpec(Qt::UTC);
+    m_jumpDate->setDisplayFormat("yyyy-MM-dd HH:mm");
+    m_jumpDate->setCalendarPopup(true);
+    auto* go = new QPushButton(tr("Go to date"), listBox);
+    go->setObjectName("jumpGo");
+    go->setToolTip(tr("Show the events created at this time and (in the current order) after it"));
+    connect(go, &QPushButton::clicked, this, [this] { m_model->setStart(m_jumpDate->dateTime().toSecsSinceEpoch()); });
+    jump->addWidget(newest);
+    jump->addWidget(oldest);
+    jump->addStretch(1);
+    jump->addWidget(m_jumpDate);
+    jump->addWidget(go);
+    listLayout->addLayout(jump);
+    listLayout->addWidget(m_newBar);
+    m_table->setParent(listBox);
+    listLayout->addWidget(m_table, 1);
+    split->addWidget(listBox);
     split->addWidget(m_detail);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
@@ -224,6 +307,10 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
                                               : tr("%1 rows shown").arg(m_model->rowCount()));
     });
     connect(m_detail, &EventDetailView::relayActivated, this, &ArchivePanel::relaySelected);
+    connect(m_detail, &EventDetailView::tagActivated, this, [this](const QString& name, const QString& value) {
+        m_tags->setText(name + QLatin1Char('=') + value);
+        applyFilter();
+    });
     connect(m_engine, &engine::Engine::detailReady, this, &ArchivePanel::onDetail);
     connect(m_engine, &engine::Engine::countReady, this, &ArchivePanel::onCount);
     connect(m_engine, &engine::Engine::jobProgress, this, &ArchivePanel::onJobProgress);
@@ -253,6 +340,8 @@ bool ArchivePanel::applyFilter() {
     m_applied = true;
     m_detailPending = 0;
     m_detail->clear();
+    m_eventsAtLastApply = m_eventsTotal;
+    m_newBar->hide();
     m_model->setQuery(*q);
     m_countPending = m_engine->requestCount(*q);
     m_count->setText(m_countPending ? tr("Counting…") : QString());
@@ -266,7 +355,20 @@ void ArchivePanel::showError(const QString& text) {
 
 void ArchivePanel::setStatus(const QString& text) { m_status->setText(text); }
 
+void ArchivePanel::setOrder(Qt::SortOrder order) {
+    m_table->horizontalHeader()->setSortIndicator(ArchiveModel::CreatedAt, order);
+    m_model->setStart(std::nullopt);
+    m_model->sort(ArchiveModel::CreatedAt, order);
+}
+
 void ArchivePanel::applySnapshot(const engine::EngineSnapshot& s) {
+    m_eventsTotal = s.events_total;
+    if (m_applied && m_model->rowCount() > 0 && s.events_total > m_eventsAtLastApply) {
+        const quint64 n = s.events_total - m_eventsAtLastApply;
+        m_newBar->setText(tr("%n new event(s) in the archive since this list was loaded — show", nullptr,
+                             int(std::min<quint64>(n, INT_MAX))));
+        m_newBar->show();
+    }
     // An applied query that found nothing is asked again once the archive has grown (the first
     // events of a new archive, or a filter that starts matching); a non-empty table is left alone
     // so browsing is never disturbed.

@@ -1,7 +1,8 @@
 #pragma once
 // ArchivePanel ("dock-archive"): the archive browser. A filter bar (kinds, authors as npub/hex,
 // #tags, optional time range, full-text search, relay) builds a NIP-01 filter; a lazily paged
-// table (ArchiveModel) shows the matching events newest first; a detail pane (EventDetailView)
+// table (ArchiveModel) shows the matching events by created_at (newest or oldest first, a click
+// on its header; jump to newest / oldest / a date), one line each; a detail pane (EventDetailView)
 // shows the selected one. Actions: copy as JSON / nevent / note, export the applied filter.
 // Everything reaches the engine through engine::Engine requests answered by queued signals; the
 // panel never waits.
@@ -71,6 +72,7 @@ private:
     void onJobProgress(const QString& kind, double fraction, const QString& text);
     void onJobFinished(const QString& kind, bool ok, const QString& summary);
     void showError(const QString& text);
+    void setOrder(Qt::SortOrder order);  // by created_at, from the start
     void setStatus(const QString& text);
     const engine::EventRowView* selectedRow() const;
 
@@ -96,6 +98,9 @@ private:
     quint64 m_countPending = 0;
     bool m_applied = false;  // applyFilter() succeeded at least once
     quint64 m_eventsAtLastApply = 0;
+    quint64 m_eventsTotal = 0;           // the newest snapshot's
+    QPushButton* m_newBar = nullptr;     // "N new events — show"
+    QDateTimeEdit* m_jumpDate = nullptr;
     bool m_exporting = false;
     QProgressDialog* m_progress = nullptr;
 };

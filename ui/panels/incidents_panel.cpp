@@ -22,14 +22,26 @@ IncidentsPanel::IncidentsPanel(engine::Engine* engine, QWidget* parent)
     m_view->verticalHeader()->hide();
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setAlternatingRowColors(true);
+    // Two local relays differ only at the end of their URL (the port): elide in the middle.
+    m_view->setTextElideMode(Qt::ElideMiddle);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
+    auto* header = m_view->horizontalHeader();
+    for (int c : {IncidentsModel::Severity, IncidentsModel::State, IncidentsModel::Time, IncidentsModel::Kind,
+                  IncidentsModel::Count})
+        header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(IncidentsModel::Relay, QHeaderView::Interactive);
+    header->resizeSection(IncidentsModel::Relay, m_view->fontMetrics().horizontalAdvance("wss://relay.example.com:4848") + 12);
 
     m_ack = new QPushButton(tr("&Acknowledge"), this);
     m_ack->setObjectName("acknowledgeButton");
-    m_ack->setToolTip(tr("Mark the selected incident as seen"));
+    m_ack->setToolTip(tr("Mark the selected alert as seen"));
     m_clear = new QPushButton(tr("&Clear acknowledged"), this);
     m_clear->setObjectName("clearButton");
+    m_clear->setToolTip(tr("Dismiss the acknowledged alerts (a firing condition stays until it resolves; the history is kept)"));
     m_clearAll = new QPushButton(tr("Clear a&ll"), this);
     m_clearAll->setObjectName("clearAllButton");
+    m_clearAll->setToolTip(tr("Dismiss every alert except firing conditions (the history is kept)"));
 
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_ack);

@@ -1,6 +1,6 @@
 #pragma once
-// Incidents panel: the engine's open incidents with severity, time, kind, relay, count and
-// message. Selecting one emits relaySelected(url) (when it names a relay) and timeSelected(ms)
+// Incidents panel: the engine's alerts — firing, then resolved — with severity, state, when it
+// fired, kind, relay, count and message. Selecting one emits relaySelected(url) (when it names a relay) and timeSelected(ms)
 // (its latest occurrence) so the main window can highlight them on the other panels.
 // Acknowledge / Clear / Clear all call the engine facade; the next snapshot shows the result.
 // Thread: GUI only.

@@ -90,6 +90,23 @@ void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {
     };
     push(m_rssRing, {x, double(s.rss_bytes) / kMiB});
     push(m_heapRing, {x, double(s.heap_bytes) / kMiB});
+    updateGauges(s);
+    // Behind another tab of a shown window: the chart is drawn when shown again.
+    if (window()->isVisible() && !isVisible()) {
+        m_stale = true;
+        return;
+    }
+    redraw();
+}
+
+void MemoryPanel::showEvent(QShowEvent* event) {
+    Panel::showEvent(event);
+    if (m_stale) redraw();
+}
+
+void MemoryPanel::redraw() {
+    m_stale = false;
+    if (m_rssRing.empty()) return;
     m_rss->replace(QList<QPointF>(m_rssRing.begin(), m_rssRing.end()));
     m_heap->replace(QList<QPointF>(m_heapRing.begin(), m_heapRing.end()));
     double maxY = 1;
@@ -97,9 +114,11 @@ void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {
     for (const auto& p : m_heapRing) maxY = std::max(maxY, p.y());
     m_y->setRange(0, maxY * 1.1);
     const qint64 from = qint64(m_rssRing.front().x());
-    m_x->setRange(QDateTime::fromMSecsSinceEpoch(from),
-                  QDateTime::fromMSecsSinceEpoch(std::max(s.taken_at_ms, from + 1000)));
+    const qint64 to = qint64(m_rssRing.back().x());
+    m_x->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(std::max(to, from + 1000)));
+}
 
+void MemoryPanel::updateGauges(const engine::EngineSnapshot& s) {
     QSet<QString> present;
     for (const auto& q : s.queues) {
         present.insert(q.name);

@@ -44,7 +44,13 @@ public:
 public slots:
     void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
+    void redraw();  // the chart from the rings
+    void updateGauges(const engine::EngineSnapshot& s);
+    bool m_stale = false;  // points arrived while behind another tab
     QChart* m_chart;
     QDateTimeAxis* m_x;
     QValueAxis* m_y;

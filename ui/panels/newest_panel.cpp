@@ -45,6 +45,17 @@ NewestPanel::NewestPanel(engine::Engine*, QWidget* parent) : Panel(parent), m_mo
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setAlternatingRowColors(true);
     m_table->verticalHeader()->hide();
+    // One line per event; Content takes the spare width.
+    m_table->setWordWrap(false);
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
+    m_table->setTextElideMode(Qt::ElideRight);
+    {
+        const QFontMetrics fm = m_table->fontMetrics();
+        auto* header = m_table->horizontalHeader();
+        header->resizeSection(NewestEventsModel::CreatedAt, fm.horizontalAdvance(QStringLiteral("2026-12-31 23:59:59")) + 16);
+        header->resizeSection(NewestEventsModel::Kind, fm.horizontalAdvance(QStringLiteral("1 · Short Text Note")) + 12);
+    }
     m_table->horizontalHeader()->setSectionResizeMode(NewestEventsModel::Content, QHeaderView::Stretch);
     layout->addWidget(m_table, 1);
 }

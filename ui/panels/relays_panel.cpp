@@ -12,10 +12,13 @@
 #include <QMenu>
 #include <QPlainTextEdit>
 #include <QSortFilterProxyModel>
+#include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "core/engine/engine.h"
+#include "ui/allow_address.h"
+#include "ui/relay_properties_view.h"
 #include "ui/relays_model.h"
 
 namespace archivist::ui {
@@ -48,11 +51,34 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
     m_view->verticalHeader()->hide();
-    m_view->horizontalHeader()->setSectionResizeMode(RelaysModel::Url, QHeaderView::Interactive);
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->setColumnWidth(RelaysModel::Url, 260);
+    m_view->setTextElideMode(Qt::ElideMiddle);  // local relays differ at the end (the port)
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
+    {
+        // The key columns (relay, status, stored/s, RTT, backfill, last error) fit in 1280 px.
+        const QFontMetrics fm = m_view->fontMetrics();
+        const auto w = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 24; };
+        const auto tight = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 10; };
+        m_view->setColumnWidth(RelaysModel::Url, w("wss://relay.example.com"));
+        m_view->setColumnWidth(RelaysModel::Status, tight("address refused") + 18);
+        m_view->setColumnWidth(RelaysModel::StoredPerSecond, tight("Stored/s"));
+        m_view->setColumnWidth(RelaysModel::Rtt, tight("999 ms"));
+        m_view->setColumnWidth(RelaysModel::Backfill, tight("running 99 %"));
+        m_view->setColumnWidth(RelaysModel::LastError, w("connect_failed: refused"));
+    }
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
-    layout->addWidget(m_view, 1);
+    m_properties = new RelayPropertiesView(this);
+    connect(m_properties, &RelayPropertiesView::showDocumentRequested, this, [this](const QString& url) {
+        highlightRelay(url);
+        showInfoDocument();
+    });
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_view);
+    split->addWidget(m_properties);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    layout->addWidget(split, 1);
 
     auto make = [this](const QString& text, const char* name) {
         auto* a = new QAction(text, this);
@@ -66,6 +92,21 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_backfill = make(tr("Back&fill now"), "actionRelayBackfill");
     m_pin = make(tr("P&in (never dropped by the optimizer)"), "actionRelayPin");
     m_unpin = make(tr("Un&pin"), "actionRelayUnpin");
+    m_allowAddress = make(tr("&Allow this address…"), "actionRelayAllowAddress");
+    m_allowAddress->setToolTip(tr("The address policy refused this relay's address: add it to the allow list"));
+    connect(m_allowAddress, &QAction::triggered, this, [this] {
+        const int row = m_model->rowOf(currentUrl());
+        const engine::RelayRow* r = m_model->relay(row);
+        if (!r) return;
+        QString message;
+        allowRefusedAddress(this, m_engine, currentUrl(), QString::fromStdString(r->last_error), &message);
+        if (!message.isEmpty()) emit statusMessage(message, 15000);
+    });
+    m_remove = make(tr("&Remove"), "actionRelayRemove");
+    m_remove->setShortcut(QKeySequence::Delete);
+    m_remove->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_remove->setToolTip(tr("Stop and unpin the relay; it is not added again at the next start (its history stays)"));
+    addAction(m_remove);
     m_copyUrl = make(tr("Copy &URL"), "actionRelayCopyUrl");
     m_showInfo = make(tr("Show &NIP-11 document…"), "actionRelayShowInfo");
     connect(m_connect, &QAction::triggered, this, [this] { act(int(RelayAction::Connect)); });
@@ -75,6 +116,7 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     connect(m_backfill, &QAction::triggered, this, [this] { act(int(RelayAction::BackfillNow)); });
     connect(m_pin, &QAction::triggered, this, [this] { act(int(RelayAction::Pin)); });
     connect(m_unpin, &QAction::triggered, this, [this] { act(int(RelayAction::Unpin)); });
+    connect(m_remove, &QAction::triggered, this, [this] { act(int(RelayAction::Remove)); });
     connect(m_copyUrl, &QAction::triggered, this, [this] {
         const QString url = currentUrl();
         if (url.isEmpty()) return;
@@ -90,6 +132,8 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     m_menu->addSeparator();
     m_menu->addActions({m_block, m_unblock});
     m_menu->addActions({m_pin, m_unpin});
+    m_menu->addAction(m_remove);
+    m_menu->addAction(m_allowAddress);
     m_menu->addSeparator();
     m_menu->addAction(m_backfill);
     m_menu->addSeparator();
@@ -105,6 +149,7 @@ RelaysPanel::RelaysPanel(engine::Engine* engine, QWidget* parent)
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
         updateActions();
         const QString url = currentUrl();
+        m_properties->showRelay(url);
         if (!url.isEmpty()) emit relaySelected(url);
     });
     updateActions();
@@ -136,6 +181,9 @@ void RelaysPanel::updateActions() {
     m_unpin->setEnabled(pinned);
     m_copyUrl->setEnabled(any);
     m_showInfo->setEnabled(any);
+    m_remove->setEnabled(any);
+    m_allowAddress->setEnabled(any && state == observe::RelayState::Refused);
+    m_allowAddress->setVisible(m_allowAddress->isEnabled());
 }
 
 void RelaysPanel::act(int action) {
@@ -196,6 +244,7 @@ void RelaysPanel::onRelayInfo(quint64 id, const QString& url, const QString& doc
 
 void RelaysPanel::applySnapshot(const engine::EngineSnapshot& s) {
     m_model->applyRelays(s.relays, s.taken_at_ms);
+    m_properties->applySnapshot(s);
     updateActions();
 }
 

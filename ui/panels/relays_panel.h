@@ -1,6 +1,7 @@
 #pragma once
 // Relays panel: every relay of the engine's snapshot in a sortable, filterable table (RelaysModel
-// behind a QSortFilterProxyModel) with a context menu that acts through Engine::relayAction(),
+// behind a QSortFilterProxyModel; status colour and icon, key columns first), a properties pane
+// for the selected relay (RelayPropertiesView), and a context menu that acts through Engine::relayAction(),
 // copies the URL or shows the stored NIP-11 document. The actions act on the current row and
 // are public (objectNames "actionRelayConnect", …, "actionRelayPin", "actionRelayUnpin") so the window and tests can reach them.
 // Errors are reported through statusMessage(); the panel never blocks on the engine except for
@@ -22,6 +23,7 @@ struct EngineSnapshot;
 namespace archivist::ui {
 
 class RelaysModel;
+class RelayPropertiesView;
 
 class RelaysPanel : public Panel {
     Q_OBJECT
@@ -31,6 +33,7 @@ public:
     RelaysModel* model() const { return m_model; }
     QSortFilterProxyModel* proxy() const { return m_proxy; }
     QTableView* view() const { return m_view; }
+    RelayPropertiesView* properties() const { return m_properties; }
     // The URL of the current row, "" when none.
     QString currentUrl() const;
     // The context menu for the current row (actions enabled for its state). Owned by the panel.
@@ -43,6 +46,8 @@ public:
     QAction* backfillAction() const { return m_backfill; }
     QAction* pinAction() const { return m_pin; }
     QAction* unpinAction() const { return m_unpin; }
+    QAction* removeAction() const { return m_remove; }
+    QAction* allowAddressAction() const { return m_allowAddress; }
     QAction* copyUrlAction() const { return m_copyUrl; }
     QAction* showInfoAction() const { return m_showInfo; }
 
@@ -75,8 +80,11 @@ private:
     QAction* m_backfill;
     QAction* m_pin;
     QAction* m_unpin;
+    QAction* m_remove;
+    QAction* m_allowAddress;
     QAction* m_copyUrl;
     QAction* m_showInfo;
+    RelayPropertiesView* m_properties;
 };
 
 }  // namespace archivist::ui

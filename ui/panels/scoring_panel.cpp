@@ -72,9 +72,17 @@ ScoringPanel::ScoringPanel(engine::Engine* engine, QWidget* parent)
     auto* buckets = new QBarCategoryAxis;
     const QLocale loc;
     QStringList labels;
-    for (int i = 0; i < kBuckets; ++i) labels << loc.toString(i / double(kBuckets), 'f', 1);
+    // Short, unique labels ("0", ".1" … ".9"): long ones are elided to "…" in a narrow dock.
+    for (int i = 0; i < kBuckets; ++i) {
+        QString l = i == 0 ? QStringLiteral("0") : loc.toString(i / double(kBuckets), 'f', 1);
+        if (i > 0 && l.startsWith(QLatin1Char('0'))) l.remove(0, 1);
+        labels << l;
+    }
     buckets->append(labels);
-    buckets->setTitleText(tr("Score (bucket start)"));
+    buckets->setTitleText(tr("Score (bucket start; each bucket 0.1 wide)"));
+    series->setLabelsVisible(true);  // each bar's count
+    series->setLabelsPosition(QAbstractBarSeries::LabelsInsideEnd);
+    series->setLabelsFormat(QStringLiteral("@value"));
     QFont small = buckets->labelsFont();
     small.setPointSizeF(small.pointSizeF() * 0.8);
     buckets->setLabelsFont(small);
@@ -158,6 +166,7 @@ void ScoringPanel::applySnapshot(const engine::EngineSnapshot& s) {
             top = std::max(top, h[i]);
         }
         m_countAxis->setRange(0, top * 1.1);
+        m_countAxis->applyNiceNumbers();  // round ticks
     }
 }
 
