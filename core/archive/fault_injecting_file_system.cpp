@@ -42,7 +42,7 @@ public:
             ++m_fs.m_injAppend;
             if (kind == FaultKind::ShortWrite && data.size() > 1) {
                 const uint64_t before = m_base->size();
-                (void)m_base->append(data.substr(0, data.size() / 2));
+                if (auto r = m_base->append(data.substr(0, data.size() / 2)); !r) return r.error();
                 m_fs.m_appendedBytes += m_base->size() - before;
             }
             return FaultInjectingFileSystem::injected(kind, "write", m_path);

@@ -13,8 +13,17 @@
 
 #include "core/archive/quarantine.h"
 #include "core/archive/segment_format.h"
+#include "core/observe/log.h"
 
 namespace archivist::archive {
+
+namespace {
+// Clean-up on a path that already failed: the caller reports the first error; a failure of the
+// clean-up itself is logged, never dropped unseen.
+void logCleanupFailure(const Expected<void>& r, const char* what) {
+    if (!r) qCWarning(lcArchive).noquote() << what << "failed:" << QString::fromStdString(r.error().message);
+}
+}  // namespace
 
 namespace {
 
@@ -78,7 +87,7 @@ ArchiveWriter::ArchiveWriter(std::filesystem::path dir, ArchiveOptions opts, Fil
     : m_dir(std::move(dir)), m_opts(opts), m_fs(fs ? fs : defaultFileSystem()) {}
 
 ArchiveWriter::~ArchiveWriter() {
-    if (m_file) (void)close();
+    if (m_file) logCleanupFailure(close(), "closing the archive writer");
     if (m_cctx) ZSTD_freeCCtx(m_cctx);
 }
 
@@ -88,7 +97,7 @@ Expected<void> ArchiveWriter::writeHeader(WritableFile& file, uint32_t segment, 
     if (r) r = m_fs->syncDir(m_dir);
     if (!r) {
         // Leave an empty file at worst: recover()/open() treat an empty last segment as new.
-        (void)file.truncate(0);
+        logCleanupFailure(file.truncate(0), "truncating a segment whose header failed");
         return r.error();
     }
     return {};
@@ -101,12 +110,12 @@ Expected<void> ArchiveWriter::createSegment(uint32_t segment, std::unique_ptr<Wr
     if (!f) return f.error();
     auto file = std::move(f.value());
     if (file->size() != 0) {
-        (void)file->close();
+        logCleanupFailure(file->close(), "closing a segment after an error");
         return makeError("corrupt", "new segment " + path.string() + " already exists and is not empty");
     }
     created_at_s = nowUnixSeconds();
     if (auto r = writeHeader(*file, segment, created_at_s); !r) {
-        (void)file->close();
+        logCleanupFailure(file->close(), "closing a segment after an error");
         return r.error();
     }
     out = std::move(file);
@@ -139,7 +148,7 @@ Expected<void> ArchiveWriter::open() {
     if (file->size() == 0) {
         createdAt = nowUnixSeconds();
         if (auto r = writeHeader(*file, segment, createdAt); !r) {
-            (void)file->close();
+            logCleanupFailure(file->close(), "closing a segment after an error");
             return r.error();
         }
     } else {
@@ -147,11 +156,11 @@ Expected<void> ArchiveWriter::open() {
         if (!prefix) return prefix.error();
         auto h = parseSegmentHeader(prefix.value());
         if (!h) {
-            (void)file->close();
+            logCleanupFailure(file->close(), "closing a segment after an error");
             return makeError("corrupt", path.string() + ": " + h.error().message + " (run recovery)");
         }
         if (h->segment != segment) {
-            (void)file->close();
+            logCleanupFailure(file->close(), "closing a segment after an error");
             return makeError("corrupt", path.string() + ": header names segment " + std::to_string(h->segment));
         }
         createdAt = h->created_at_s;
@@ -289,10 +298,10 @@ Expected<QuarantineEntry> ArchiveWriter::quarantine(const DamagedRegion& region,
     auto q = quarantineRegion(m_dir, region, indexed_events, m_fs, m_goodSize);
     if (!q) return q;
     // Whatever happened, the descriptor may now name the replaced file: never append through it.
-    (void)m_file->close();
+    logCleanupFailure(m_file->close(), "closing the replaced open segment");
     m_file.reset();
     m_reopen = true;
-    (void)reopenIfReplaced();  // a failure is retried (and reported) by the next append
+    logCleanupFailure(reopenIfReplaced(), "reopening the open segment");  // the next append retries it
     return q;
 }
 

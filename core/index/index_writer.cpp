@@ -7,6 +7,7 @@
 
 #include "core/index/schema.h"
 #include "core/index/tag_key.h"
+#include "core/observe/log.h"
 #include "core/protocol/event_codec.h"
 
 namespace archivist::index {
@@ -76,6 +77,13 @@ Error IndexWriter::sqliteError(const std::string& what) const {
     return makeError(errorCode(code), what + ": " + sqlite3_errmsg(m_db));
 }
 
+// A failed transaction's ROLLBACK: the caller reports the first error; a failed rollback (SQLite
+// is back in autocommit anyway) is logged, not dropped unseen.
+void IndexWriter::rollbackAfterError() {
+    if (auto r = exec("ROLLBACK"); !r)
+        qCWarning(lcIndex).noquote() << "rollback after an error failed:" << QString::fromStdString(r.error().message);
+}
+
 Expected<void> IndexWriter::exec(const char* sql) {
     char* msg = nullptr;
     const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &msg);
@@ -96,8 +104,7 @@ Expected<void> IndexWriter::requireWritable() const {
 
 Expected<std::vector<int64_t>> IndexWriter::rollbackWith(Error e) {
     m_readTxn = false;
-    auto rb = exec("ROLLBACK");
-    (void)rb;  // the original error is the one worth reporting; a failed ROLLBACK leaves autocommit anyway
+    rollbackAfterError();  // the original error is the one worth reporting
     return e;
 }
 
@@ -172,8 +179,7 @@ Expected<void> IndexWriter::applyFts(bool want) {
         return {};
     }
     if (auto r = exec(sql.c_str()); !r) {
-        auto rb = exec("ROLLBACK");
-        (void)rb;
+        rollbackAfterError();
         return r;
     }
     return {};
@@ -411,8 +417,7 @@ Expected<void> IndexWriter::resetForReindex() {
     if (m_fts) sql += "INSERT INTO events_fts(events_fts) VALUES('delete-all'); ";
     sql += "COMMIT;";
     if (auto r = exec(sql.c_str()); !r) {
-        auto rb = exec("ROLLBACK");
-        (void)rb;
+        rollbackAfterError();
         return r;
     }
     m_watermark = {};
@@ -460,8 +465,7 @@ Expected<uint64_t> IndexWriter::backfillFts(const FrameTextFn& frame_text) {
         if (auto r = exec("BEGIN IMMEDIATE"); !r) return r.error();
         auto abort = [&](Error e) -> Expected<uint64_t> {
             sqlite3_reset(eventsSt);
-            auto rb = exec("ROLLBACK");
-            (void)rb;
+            rollbackAfterError();
             return e;
         };
         for (const auto& [id, ref] : batch) {

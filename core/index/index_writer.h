@@ -133,6 +133,7 @@ public:
 private:
     IndexWriter() = default;
     Expected<void> exec(const char* sql);
+    void rollbackAfterError();
     Expected<void> applyFts(bool want);
     Expected<void> prepareStatements();
     void loadState();

@@ -129,7 +129,9 @@ Expected<void> migrate(sqlite3* db) {
             }
         }
         if (!r) {
-            (void)exec(db, "ROLLBACK", "rollback");
+            if (auto rb = exec(db, "ROLLBACK", "rollback"); !rb)
+                qCWarning(lcIndex).noquote() << "rollback of a failed migration failed:"
+                                             << QString::fromStdString(rb.error().message);
             return r;
         }
         if (auto c = exec(db, "COMMIT", "commit migration"); !c) return c;
