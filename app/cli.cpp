@@ -89,6 +89,7 @@ Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, eng
     engine::OpenReport report;
     auto store = Store::open(dir, opts, metrics, &report);
     if (!store) err("archivist: " + store.error().message);
+    if (store && !report.index_note.empty()) err("archivist: " + report.index_note);
     if (store && (report.recovery.frames_replayed || report.recovery.bytes_truncated))
         err(QString("recovered the archive: %1 frames (%2 events) re-indexed, %3 bytes of torn tail cut")
                 .arg(report.recovery.frames_replayed)
@@ -320,31 +321,36 @@ int cmdVerify(const QStringList& args) {
 
 int cmdReindex(const QStringList& args) {
     QCommandLineParser p;
-    p.setApplicationDescription("Rebuild the index from the archive segments.");
+    p.setApplicationDescription("Rebuild the index from the archive segments (also upgrades an index of an older "
+                                "Archivist). Which relays carried each event is not in the archive: those "
+                                "records are replaced by the source 'reindex'.");
     Common c;
     p.addOptions({c.dataDir});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
-    auto store = openStore(dataDirOf(p, c), {}, metrics);
-    if (!store) return kExitFailure;
     const bool tty = ::isatty(STDERR_FILENO);
-    auto progress = [&](const engine::WorkProgress& w) {
+    engine::StoreOptions opts;
+    opts.fresh_index = true;
+    opts.index_build_progress = [tty](uint64_t done, uint64_t total) {
         const QString line = QString("reindex: %1 of %2 (%3%)")
-                                 .arg(humanBytes(w.done), humanBytes(w.total))
-                                 .arg(w.total ? 100.0 * double(w.done) / double(w.total) : 100.0, 0, 'f', 1);
+                                 .arg(humanBytes(done), humanBytes(total))
+                                 .arg(total ? 100.0 * double(done) / double(total) : 100.0, 0, 'f', 1);
         std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
     };
-    auto rep = engine::reindexStore(**store, progress, &stopRequested());
+    engine::OpenReport report;
+    auto store = Store::open(dataDirOf(p, c), opts, metrics, &report);
     if (tty) std::fprintf(stderr, "\n");
-    if (!rep) {
-        err("archivist: reindex failed: " + rep.error().message);
+    if (!store) {
+        err("archivist: reindex failed: " + store.error().message);
         return kExitFailure;
     }
-    err(QString("reindexed %1 events from %2 frames (%3 damaged lines, %4 duplicate lines)")
-            .arg(humanCount(rep->events), humanCount(rep->frames), humanCount(rep->damaged_lines),
-                 humanCount(rep->duplicate_lines)));
-    return rep->damaged_lines ? kExitFailure : kExitOk;
+    err(report.index_note);
+    if (auto closed = (*store)->shutdown(); !closed) {
+        err("archivist: " + closed.error().message);
+        return kExitFailure;
+    }
+    return report.damaged_lines ? kExitFailure : kExitOk;
 }
 
 int cmdStats(const QStringList& args) {
@@ -373,6 +379,8 @@ int cmdStats(const QStringList& args) {
     std::printf("archive bytes   %s\n", humanBytes(s->archive_bytes).toLocal8Bit().constData());
     std::printf("index bytes     %s%s\n", humanBytes(s->index_bytes).toLocal8Bit().constData(),
                 s->fts ? " (with full-text search)" : "");
+    std::printf("index files     %llu parts in %llu months, %llu hot files\n", (unsigned long long)s->parts,
+                (unsigned long long)s->buckets, (unsigned long long)s->hot_files);
     if (s->events)
         std::printf("bytes/event     %.1f archive, %.1f index\n", double(s->archive_bytes) / double(s->events),
                     double(s->index_bytes) / double(s->events));

@@ -13,8 +13,9 @@ namespace archivist::engine {
 DataDirPaths::DataDirPaths(std::filesystem::path dir)
     : root(std::move(dir)),
       archive(root / "archive"),
-      index(root / "index.sqlite"),
-      index_rebuild(root / "index.rebuild.sqlite"),
+      index(root / "index"),
+      legacy_index(root / "index.sqlite"),
+      legacy_rebuild(root / "index.rebuild.sqlite"),
       lock(root / "LOCK"),
       relays(root / "relays.sqlite"),
       config(root / "config.json") {}

@@ -1,9 +1,11 @@
 #pragma once
 // Store: one open data directory with its ingest pipeline.
 //
-// open() takes the directory lock, opens the index, runs watermark recovery (torn tail cut, frames
-// past the watermark re-indexed), opens the archive writer. start() spawns the verify pool and the
-// commit writer. Producers submit RawBatches (blocking when the pipeline is full: backpressure).
+// open() takes the directory lock and opens the index (core/index/index.h) — migrating a
+// single-file index of schema 1/2, building a missing one from the archive, and moving a damaged
+// one aside (index.corrupt-<time>/) and building it anew — then runs watermark recovery (torn tail
+// cut, frames past the lowest lane watermark re-indexed) and opens the archive writer. start()
+// spawns the verify pool and the commit writer. Producers submit RawBatches (blocking when the pipeline is full: backpressure).
 // shutdown() closes intake, lets the pipeline drain, commits the last group, closes the archive and
 // checkpoints the index; every thread is joined. The destructor calls shutdown() if needed.
 //
@@ -20,6 +22,7 @@
 #include "core/archive/segment_writer.h"
 #include "core/engine/data_dir.h"
 #include "core/index/index_writer.h"
+#include "core/ingest/recent_id_cache.h"
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/commit_writer.h"
 #include "core/ingest/ingest_types.h"
@@ -44,13 +47,26 @@ struct StoreOptions {
     size_t verified_queue_batches = 64; // capacity of the writer's input
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
+    // Build a new index from the archive at open instead of opening (or migrating) the one there
+    // (`archivist reindex`). Sightings other than "reindex" are not in the archive and are lost.
+    bool fresh_index = false;
+    // Progress of a migration or build at open: archive bytes read of the total (reading thread).
+    std::function<void(uint64_t done, uint64_t total)> index_build_progress;
 };
 
 struct OpenReport {
     archive::RecoveryReport recovery;
     uint64_t recovered_events = 0;
     uint64_t damaged_lines = 0;
+    // What happened to the index at open (empty: it was opened as it was).
+    std::string index_action;  // "migrated", "built", "rebuilt (damaged)"
+    std::string index_note;    // for people: what was done, where a damaged index was moved
+    uint64_t index_events = 0; // events a migration or rebuild put into the index
 };
+
+// The index options of `base` with ARCHIVIST_INDEX_TUNING applied (docs/testing.md; for tests and
+// benchmarks). Errors: "usage" for a malformed value.
+Expected<index::IndexOptions> indexOptionsFromEnvironment(index::IndexOptions base);
 
 class Store {
 public:
@@ -103,6 +119,11 @@ public:
     size_t verifyThreads() const { return m_verifyPool ? m_verifyPool->threadCount() : 0; }
     // Writer-thread objects; only for maintenance commands that run with the pipeline stopped.
     index::IndexWriter& indexWriter() { return *m_index; }
+    std::shared_ptr<index::Index> index() const { return m_index->index(); }
+    // Puts a finished generation in place of the current index (promoted; the old one is superseded)
+    // and starts it. With the pipeline stopped, or on the writer thread (IndexRebuild).
+    Expected<void> replaceIndex(std::shared_ptr<index::Index> built);
+    ingest::RecentIdCache& recentIds() { return m_recent; }
 
 private:
     Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics);
@@ -114,6 +135,7 @@ private:
     ingest::SourceTable m_sources;
     ingest::BoundedQueue<ingest::RawBatch> m_raw;
     ingest::BoundedQueue<ingest::VerifiedBatch> m_verified;
+    ingest::RecentIdCache m_recent;
     std::unique_ptr<index::IndexWriter> m_index;
     std::unique_ptr<archive::ArchiveWriter> m_archive;
     std::unique_ptr<ingest::VerifyPool> m_verifyPool;

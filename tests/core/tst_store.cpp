@@ -120,12 +120,14 @@ private slots:
             return std::make_pair(written.ok() ? int64_t(*written) : -1, text);
         };
         QCOMPARE(exportTag({std::string(64, 'a')}), std::make_pair(int64_t(1), e3 + "\n"));
-        sqlite3* raw = nullptr;
-        QCOMPARE(sqlite3_open((*store)->paths().index.c_str(), &raw), SQLITE_OK);
-        const std::string ghost = "INSERT INTO tags(key, event) SELECT " + std::to_string(index::tagKey('e', "ghost")) +
-                                  ", rowid FROM events WHERE kind = 1";
-        QCOMPARE(sqlite3_exec(raw, ghost.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-        sqlite3_close(raw);
+        const std::string ghost = "INSERT INTO tags(key, rk) SELECT " + std::to_string(index::tagKey('e', "ghost")) +
+                                  ", rk FROM events WHERE kind = 1";
+        for (const auto& f : (*store)->index()->snapshot()->hot) {  // the events are in the hot files
+            sqlite3* raw = nullptr;
+            QCOMPARE(sqlite3_open(f->path.c_str(), &raw), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(raw, ghost.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(raw);
+        }
         protocol::Filter ghostFilter;
         ghostFilter.tags['e'] = {"ghost"};
         auto reader = index::IndexReader::open((*store)->paths().index);
