@@ -867,6 +867,11 @@ void Index::setCompactionListener(std::function<void(const std::string&)> fn) {
     m_compactionListener = std::move(fn);
 }
 
+void Index::setBeforeRegisterHook(std::function<void(const std::string&)> fn) {
+    std::lock_guard lock(m_mutex);
+    m_beforeRegister = std::move(fn);
+}
+
 size_t Index::mergeablePartsLocked(Bucket b) const {
     size_t n = 0;
     for (const auto& [id, f] : m_live)
@@ -913,6 +918,7 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
 
 bool Index::runOneJob(bool may_merge) {
     std::unique_lock lock(m_mutex);
+    if (m_stopping.load()) return false;
     // Flushes first: a frozen hot file whose buckets all have room for another part.
     FilePtr flushFile;
     bool flushBlocked = false;
@@ -934,7 +940,7 @@ bool Index::runOneJob(bool may_merge) {
         auto r = flush(flushFile);
         lock.lock();
         m_busy.erase(flushFile->id);
-        if (!r) {
+        if (!r && r.error().code != "cancelled") {
             lock.unlock();
             noteError("flush of " + flushFile->path.filename().string(), r.error());
             std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -968,6 +974,7 @@ bool Index::runOneJob(bool may_merge) {
 void Index::backgroundLoop(bool may_merge) {
     for (;;) {
         forgetRemovedFiles();
+        if (m_stopping.load()) return;
         if (runOneJob(may_merge)) continue;
         std::unique_lock lock(m_mutex);
         if (m_stopping) return;
@@ -1139,6 +1146,12 @@ Expected<void> Index::flush(const FilePtr& hot) {
     }
     events = Stmt();
     db.close();
+    std::function<void(const std::string&)> hook;
+    {
+        std::lock_guard lock(m_mutex);
+        hook = m_beforeRegister;
+    }
+    if (hook) hook("flush");
     std::lock_guard lock(m_mutex);
     if (auto r = commitFileChange(m_catalog, outputs, {hot}); !r) {
         cleanup();
@@ -1270,6 +1283,12 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
         return fail(makeError("index_corrupt", "merge in " + bucketName(bucket) + " produced " +
                                                    std::to_string(built->events) + " events from " +
                                                    std::to_string(inputEvents)));
+    std::function<void(const std::string&)> hook;
+    {
+        std::lock_guard lock(m_mutex);
+        hook = m_beforeRegister;
+    }
+    if (hook) hook("merge");
     std::lock_guard lock(m_mutex);
     if (auto r = commitFileChange(m_catalog, {Output{*id, bucket, level, *built}}, inputs); !r) return fail(r.error());
     auto f = std::make_shared<IndexFile>();

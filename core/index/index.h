@@ -273,6 +273,9 @@ public:
 
     // Called (on the background thread) after each flush or merge; for tests.
     void setCompactionListener(std::function<void(const std::string&)> fn);
+    // Called (on the background thread) when a flush or merge has built its outputs and is about to
+    // register them, with "flush" or "merge"; it may block (tests hold a merge half done with it).
+    void setBeforeRegisterHook(std::function<void(const std::string&)> fn);
 
 private:
     friend class Lane;
@@ -346,6 +349,7 @@ using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&
     std::atomic<uint64_t> m_flushes{0}, m_merges{0};
     std::atomic<bool> m_stalled{false};
     std::function<void(const std::string&)> m_compactionListener;
+    std::function<void(const std::string&)> m_beforeRegister;
     observe::Counter* m_indexErrors = nullptr;
     bool m_closed = false;
 };
