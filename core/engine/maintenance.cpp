@@ -12,6 +12,7 @@
 #include "core/archive/segment_writer.h"
 #include "core/engine/frame_indexer.h"
 #include "core/index/bulk_build.h"
+#include "core/index/fts.h"
 #include "core/index/index_reader.h"
 #include "core/index/layout.h"
 #include "core/index/tag_key.h"
@@ -129,6 +130,9 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
     const auto segments = archive::listSegments(store.paths().archive);
     rep.segments = segments.size();
     std::map<FrameKey, bool> seenFrames;
+    // Full-text documents each lane's file must hold: the indexed events with content.
+    const uint32_t lanes = idx->lanes();
+    std::vector<uint64_t> ftsExpected(lanes, 0);
     for (uint32_t seg : segments) {
         archive::SegmentReader sr;
         if (auto r = sr.open(archive::segmentPath(store.paths().archive, seg), seg); !r) {
@@ -167,6 +171,7 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                     problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " is not indexed");
                     continue;
                 }
+                if (!ev.content.empty()) ++ftsExpected[index::laneOf(ev.id, lanes)];
                 if (rows->size() > 1) {
                     std::string where;
                     for (const auto& [row, place] : *rows) where += " " + place.file.filename().string();
@@ -192,6 +197,24 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
     }
     for (const auto& [key, row] : indexedFrames)
         if (!seenFrames.count(key)) problem("indexed frame at " + describe(row.frame.ref) + " is missing from the archive");
+    if (idx->fts())
+        for (uint32_t l = 0; l < lanes; ++l) {
+            auto db = index::Db::open(idx->ftsPath(l), index::Db::Mode::ReadOnly);
+            if (!db) {
+                problem(db.error().message);
+                continue;
+            }
+            if (auto r = index::registerTokenizer(db->get()); !r) return r.error();
+            auto docs = db->scalar("SELECT count(*) FROM fts");
+            if (!docs) {
+                problem(idx->ftsPath(l).string() + ": " + docs.error().message);
+                continue;
+            }
+            if (uint64_t(docs->value_or(0)) != ftsExpected[l])
+                problem("the full-text index of lane " + std::to_string(l) + " holds " + std::to_string(docs->value_or(0)) +
+                        " documents; the archive has " + std::to_string(ftsExpected[l]) +
+                        " indexed events with content in that lane");
+        }
     if (rep.archived_events != rep.indexed_events)
         problem("the archive holds " + std::to_string(rep.archived_events) + " events, the index " +
                 std::to_string(rep.indexed_events));

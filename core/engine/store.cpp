@@ -38,7 +38,7 @@ void removeLegacyIndex(const DataDirPaths& paths) {
 
 // Copies the sealed-segment rows of a single-file index into the new catalog.
 Expected<void> carryLegacySegments(const fs::path& legacy, index::Index& target) {
-    auto db = index::Db::open(legacy, index::Db::Mode::ReadOnly);
+    auto db = index::Db::open(legacy, index::Db::Mode::ReadWrite);  // recovers a WAL a crash left
     if (!db) return db.error();
     auto st = db->prepare("SELECT segment, sealed_at, bytes FROM segments");
     if (!st) return {};  // no such table: nothing to carry

@@ -37,7 +37,8 @@ class LegacyProvenance final : public ProvenanceSource {
 public:
     static Expected<std::unique_ptr<ProvenanceSource>> open(const fs::path& path) {
         auto p = std::make_unique<LegacyProvenance>();
-        auto db = Db::open(path, Db::Mode::ReadOnly);
+        // Read-write: an index left by a crash has a WAL file only a writable connection recovers.
+        auto db = Db::open(path, Db::Mode::ReadWrite);
         if (!db) return db.error();
         p->m_db = std::move(*db);
         (void)p->m_db.exec("PRAGMA cache_size=-16384");

@@ -449,7 +449,7 @@ Expected<void> Index::loadFiles() {
             return makeError("index_corrupt", "hot file " + f->path.string() + " belongs to lane " +
                                                   std::to_string(f->lane) + " of " + std::to_string(m_lanes));
         f->bytes = fileBytes(f->path);
-        auto db = Db::open(f->path, Db::Mode::ReadOnly, f->kind == FileKind::Part);
+        auto db = Db::open(f->path, f->kind == FileKind::Part ? Db::Mode::ReadOnly : walMode(), f->kind == FileKind::Part);
         if (!db) return db.error();
         if (checkedBytes + f->bytes <= kQuickCheckBudgetBytes) {
             checkedBytes += f->bytes;
@@ -531,8 +531,7 @@ Expected<void> Index::applyFtsOption() {
     }
     if (m_fts.load())
         for (uint32_t l = 0; l < m_lanes; ++l) {
-            std::error_code ec;
-            if (fs::exists(ftsPath(l), ec)) continue;
+            // Always (IF NOT EXISTS): a crash may have left the file without its tables.
             auto db = Db::open(ftsPath(l), Db::Mode::Create);
             if (!db) return db.error();
             if (auto r = registerTokenizer(db->get()); !r) return r;
@@ -561,7 +560,7 @@ Expected<void> Index::start() {
     for (uint32_t l = 0; l < m_lanes; ++l) {
         uint64_t batch = 0;
         if (m_fts.load()) {
-            auto db = Db::open(ftsPath(l), Db::Mode::ReadOnly);
+            auto db = Db::open(ftsPath(l), walMode());
             if (!db) return db.error();
             auto b = metaInt(*db, "applied_batch");
             if (!b) return b.error();
@@ -570,7 +569,7 @@ Expected<void> Index::start() {
         // The lane numbers its batches on from the highest any of its hot files recorded.
         for (const auto& [id, f] : m_live) {
             if (f->kind != FileKind::Hot || f->lane != l) continue;
-            auto db = Db::open(f->path, Db::Mode::ReadOnly);
+            auto db = Db::open(f->path, walMode());
             if (!db) return db.error();
             auto b = metaInt(*db, "fts_batch");
             if (!b) return b.error();
@@ -824,7 +823,7 @@ void Index::waitForFlushRoom(uint32_t lane) {
 Expected<FilePtr> Index::rotateHot(uint32_t lane, const FilePtr& active, archive::Watermark wm, uint64_t fts_batch) {
     std::vector<Bucket> buckets;
     {
-        auto db = Db::open(active->path, Db::Mode::ReadOnly);
+        auto db = Db::open(active->path, walMode());
         if (!db) return db.error();
         auto b = db->prepare("SELECT bucket FROM buckets ORDER BY bucket");
         if (!b) return b.error();
@@ -1045,7 +1044,7 @@ static Expected<void> commitFileChange(Db& catalog, const std::vector<Output>& o
 }
 
 Expected<void> Index::flush(const FilePtr& hot) {
-    auto dbr = Db::open(hot->path, Db::Mode::ReadOnly);
+    auto dbr = Db::open(hot->path, walMode());
     if (!dbr) return dbr.error();
     Db& db = *dbr;
     // Tags and sightings in memory (a hot file is bounded), ordered for each bucket's part.
@@ -1519,14 +1518,14 @@ Expected<uint64_t> Index::repairFts(const FrameTextFn& frame_text) {
         if (!fs::exists(ftsPath(l), ec)) continue;  // created by start(); nothing can be pending
         uint64_t applied = 0;
         {
-            auto db = Db::open(ftsPath(l), Db::Mode::ReadOnly);
+            auto db = Db::open(ftsPath(l), walMode());
             if (!db) return db.error();
             auto a = metaInt(*db, "applied_batch");
             if (!a) return a.error();
             applied = uint64_t(a->value_or(0));
         }
         for (const auto& f : snapshot()->hotOfLane(l)) {
-            auto db = Db::open(f->path, Db::Mode::ReadOnly);
+            auto db = Db::open(f->path, walMode());
             if (!db) return db.error();
             auto batch = metaInt(*db, "fts_batch");
             auto seg = metaInt(*db, "fts_pending_segment");
@@ -1597,7 +1596,7 @@ Expected<uint64_t> Index::backfillFts(const FrameTextFn& frame_text) {
     for (const auto& [b, v] : snap->parts) files.insert(files.end(), v.begin(), v.end());
     std::vector<uint64_t> laneBatch(m_lanes, 0);
     for (const auto& f : files) {
-        auto db = Db::open(f->path, Db::Mode::ReadOnly, f->kind == FileKind::Part);
+        auto db = Db::open(f->path, f->kind == FileKind::Part ? Db::Mode::ReadOnly : walMode(), f->kind == FileKind::Part);
         if (!db) return db.error();
         if (f->kind == FileKind::Hot) {
             auto b = metaInt(*db, "fts_batch");

@@ -287,6 +287,9 @@ using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&
     static Expected<std::shared_ptr<Index>> openAt(const std::filesystem::path& root, const std::string& generation,
                                                    IndexOptions opts, observe::MetricsRegistry* metrics);
     void registerMetrics();
+    // How this process opens hot and full-text files (WAL): read-write unless the index is
+    // read-only — a read-only connection cannot recover a WAL file a crash left behind.
+    Db::Mode walMode() const { return m_opts.read_only ? Db::Mode::ReadOnly : Db::Mode::ReadWrite; }
     Expected<void> openCatalog();
     Expected<void> loadFiles();
     Expected<void> applyFtsOption();
