@@ -5,6 +5,7 @@
 #include <QDateTime>
 #include <QFileInfo>
 #include <QLocale>
+#include <chrono>
 #include <cstdio>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "core/engine/maintenance.h"
 #include "core/engine/relay_intelligence.h"
 #include "core/engine/store.h"
+#include "core/index/index.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
 #include "core/net/relay_url.h"
@@ -27,7 +29,7 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "stats", "relays"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "compact", "stats", "relays"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
@@ -353,6 +355,58 @@ int cmdReindex(const QStringList& args) {
     return report.damaged_lines ? kExitFailure : kExitOk;
 }
 
+int cmdCompact(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription("Flush the index's hot files into parts and run the merges that are due to the "
+                                "end (what a running engine does in the background). With --full, merge each "
+                                "month into as few parts as the part size cap allows.");
+    Common c;
+    QCommandLineOption full("full", "Merge each month's parts into as few as possible.");
+    p.addOptions({c.dataDir, full});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) return kExitFailure;
+    auto idx = (*store)->index();
+    auto before = engine::storeStats(**store);
+    if (!before) {
+        err("archivist: " + before.error().message);
+        return kExitFailure;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (auto r = idx->freezeAll(); !r) {
+        err("archivist: " + r.error().message);
+        return kExitFailure;
+    }
+    while (!idx->waitIdle(std::chrono::seconds(1))) {
+        if (stopRequested().load()) {
+            err("archivist: compact interrupted; what was merged so far is kept");
+            return kExitFailure;
+        }
+    }
+    if (p.isSet(full))
+        for (index::Bucket b : idx->partBuckets())
+            if (auto r = idx->compactBucket(b); !r) {
+                err("archivist: compact failed: " + r.error().message);
+                return kExitFailure;
+            }
+    (*store)->indexWriter().refresh();  // lets go of the replaced files (removed with their last user)
+    auto after = engine::storeStats(**store);
+    if (!after) {
+        err("archivist: " + after.error().message);
+        return kExitFailure;
+    }
+    err(QString("compacted the index in %1 s: %2 parts and %3 hot files before, %4 parts in %5 months after; %6 → %7")
+            .arg(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0, 'f', 1)
+            .arg(before->parts)
+            .arg(before->hot_files)
+            .arg(after->parts)
+            .arg(after->buckets)
+            .arg(humanBytes(before->index_bytes), humanBytes(after->index_bytes)));
+    return kExitOk;
+}
+
 int cmdStats(const QStringList& args) {
     QCommandLineParser p;
     p.setApplicationDescription("Show what the archive holds.");
@@ -575,6 +629,7 @@ int runCommand(const QStringList& args) {
     if (cmd == "export") return cmdExport(rest);
     if (cmd == "verify") return cmdVerify(rest);
     if (cmd == "reindex") return cmdReindex(rest);
+    if (cmd == "compact") return cmdCompact(rest);
     if (cmd == "stats") return cmdStats(rest);
     if (cmd == "relays") return cmdRelays(rest);
     err("archivist: unknown command " + cmd);

@@ -14,7 +14,10 @@
 //                                                 every 200 ms
 // The farm exits when its standard input reaches end of file (the driver closes it) or on SIGTERM.
 //
-// Usage: relay_farm --relays N [--events FILE] [--dup-every K (default 10, 0 = none)]
+// With --copies K (K > 1) every event is given to K consecutive relays instead (i, i+1, …, i+K−1
+// mod N): the same event arriving from K relays.
+//
+// Usage: relay_farm --relays N [--events FILE] [--dup-every K (default 10, 0 = none)] [--copies K]
 #include <QCoreApplication>
 #include <QSocketNotifier>
 #include <QTimer>
@@ -38,13 +41,15 @@ int main(int argc, char** argv) {
     size_t relays = 0;
     std::string eventsPath;
     uint64_t dupEvery = 10;
+    uint64_t copiesEach = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--relays" && i + 1 < argc) relays = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--events" && i + 1 < argc) eventsPath = argv[++i];
         else if (a == "--dup-every" && i + 1 < argc) dupEvery = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--copies" && i + 1 < argc) copiesEach = std::strtoull(argv[++i], nullptr, 10);
         else {
-            std::fprintf(stderr, "usage: relay_farm --relays N [--events FILE] [--dup-every K]\n");
+            std::fprintf(stderr, "usage: relay_farm --relays N [--events FILE] [--dup-every K] [--copies K]\n");
             return 2;
         }
     }
@@ -52,6 +57,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "relay_farm: --relays wants 1 … 5000\n");
         return 2;
     }
+    if (copiesEach == 0 || copiesEach > relays) {
+        std::fprintf(stderr, "relay_farm: --copies wants 1 … the number of relays\n");
+        return 2;
+    }
+    if (copiesEach > 1) dupEvery = 0;
     // Each relay holds a listening socket, its connections and NIP-11 requests.
     struct rlimit rl {};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -85,6 +95,8 @@ int main(int argc, char** argv) {
             }
             ++distinct;
             ++copies;
+            for (uint64_t k = 1; k < copiesEach; ++k)
+                if (farm[(i + k) % relays]->addEvent(e)) ++copies;
             if (dupEvery && relays > 1 && i % dupEvery == 0 && farm[(i + 1) % relays]->addEvent(e)) ++copies;
         }
     }

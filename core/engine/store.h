@@ -44,7 +44,7 @@ struct StoreOptions {
     index::IndexOptions index;
     size_t verify_threads = 0;          // 0 = one per core
     size_t raw_queue_batches = 64;      // capacity of the verify pool input (batches ≤ 256 items, ≤ 1 MiB)
-    size_t verified_queue_batches = 64; // capacity of the writer's input
+    size_t verified_queue_batches = 16; // capacity of the writer's input (batches of parsed events and their JSON)
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
     // Build a new index from the archive at open instead of opening (or migrating) the one there

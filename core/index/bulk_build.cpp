@@ -15,6 +15,7 @@
 #include "core/archive/segment_writer.h"
 #include "core/index/fts.h"
 #include "core/index/index_reader.h"
+#include "core/index/index_writer.h"
 #include "core/index/lookup.h"
 #include "core/index/part_builder.h"
 #include "core/index/tag_key.h"
@@ -23,6 +24,7 @@
 #include "core/observe/log.h"
 #include "core/protocol/event_codec.h"
 #include "core/util/clock.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::index {
 
@@ -197,12 +199,7 @@ FrameResult parseFrame(const archive::Frame& frame, ProvenanceSource* prov) {
         p.row.line = thisLine;
         p.row.flags = form == protocol::IdForm::Nip01Text ? uint32_t(protocol::kFlagNip01TextId) : 0u;
         p.row.sighash = sigHash(e.sig);
-        for (const auto& tag : e.tags) {
-            if (tag.size() < 2 || tag[0].size() != 1 || tag[1].size() > kMaxTagValueBytes) continue;
-            p.tags.push_back(tagKey(tag[0][0], tag[1]));
-        }
-        std::sort(p.tags.begin(), p.tags.end());
-        p.tags.erase(std::unique(p.tags.begin(), p.tags.end()), p.tags.end());
+        p.tags = indexTagKeys(e);
         p.content = std::move(e.content);
         if (prov) {
             auto r = prov->lookup(e.id, e.created_at);
@@ -245,6 +242,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
     std::vector<std::thread> parserThreads;
     for (unsigned t = 0; t < parsers; ++t)
         parserThreads.emplace_back([&] {
+            setThreadName("ix-parse");
             std::unique_ptr<ProvenanceSource> prov;
             if (o.provenance) {
                 auto p = o.provenance();
@@ -273,6 +271,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
         for (uint32_t l = 0; l < lanes; ++l) {
             ftsQueues.push_back(std::make_unique<ingest::BoundedQueue<FtsBatch>>(8));
             ftsThreads.emplace_back([&, l] {
+                setThreadName("ix-fts" + std::to_string(l));
                 auto w = FtsBulkWriter::open(target.ftsPath(l));
                 if (!w) failure.set(w.error());
                 FtsBatch b;
@@ -299,6 +298,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
     ingest::BoundedQueue<Run> runs(1);
     std::atomic<uint64_t> runsRegistered{0};
     std::thread builder([&] {
+        setThreadName("ix-build");
         Run run;
         while (runs.pop(run)) {
             if (failure.failed()) continue;
@@ -358,6 +358,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
     BulkProgress progress;
     std::atomic<uint64_t> eventsSoFar{0};
     std::thread consumer([&] {
+        setThreadName("ix-dedupe");
         Lookup lookup(target.shared_from_this());
         Run run;
         run.number = 1;

@@ -17,6 +17,7 @@
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
 #include "core/util/clock.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::index {
 
@@ -854,7 +855,14 @@ Expected<FilePtr> Index::rotateHot(uint32_t lane, const FilePtr& active, archive
 }
 
 Expected<void> Index::freezeAll() {
-    for (auto& l : m_laneObjs) l->requestFreeze();
+    std::vector<uint64_t> tickets;
+    for (auto& l : m_laneObjs) tickets.push_back(l->requestFreeze());
+    // Each lane acts on it at its next wake-up (within its 200 ms poll).
+    for (size_t i = 0; i < m_laneObjs.size(); ++i)
+        while (m_laneObjs[i]->freezeHandled() < tickets[i]) {
+            if (m_abandon.load() || m_laneFailed.load()) return makeError("io", "an index lane stopped");
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
     return {};
 }
 
@@ -874,7 +882,7 @@ void Index::setBeforeRegisterHook(std::function<void(const std::string&)> fn) {
 size_t Index::mergeablePartsLocked(Bucket b) const {
     size_t n = 0;
     for (const auto& [id, f] : m_live)
-        if (f->kind == FileKind::Part && f->bucket == b && f->events.load() < m_opts.part_cap_events) ++n;
+        if (f->kind == FileKind::Part && f->bucket == b && f->events.load() < m_opts.part_cap_events / 2) ++n;
     return n;
 }
 
@@ -882,7 +890,7 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
     const uint32_t fanin = std::max<uint32_t>(2, m_opts.merge_fanin);
     std::map<Bucket, std::vector<FilePtr>> byBucket;
     for (const auto& [id, f] : m_live)
-        if (f->kind == FileKind::Part && !m_busy.count(id) && f->events.load() < m_opts.part_cap_events)
+        if (f->kind == FileKind::Part && !m_busy.count(id) && f->events.load() < m_opts.part_cap_events / 2)
             byBucket[f->bucket].push_back(f);
     std::optional<std::pair<Bucket, std::vector<FilePtr>>> best;
     size_t bestCount = 0;
@@ -907,6 +915,12 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
                     break;
                 }
         }
+        // No output beyond the cap: the smallest first, as many as fit.
+        uint64_t total = 0;
+        size_t fit = 0;
+        while (fit < chosen.size() && total + chosen[fit]->events.load() <= m_opts.part_cap_events)
+            total += chosen[fit++]->events.load();
+        chosen.resize(fit);
         if (chosen.size() >= 2 && (urgent ? parts.size() + 1000 : parts.size()) > bestCount) {
             bestCount = urgent ? parts.size() + 1000 : parts.size();
             best = std::make_pair(b, std::move(chosen));
@@ -971,6 +985,7 @@ bool Index::runOneJob(bool may_merge) {
 }
 
 void Index::backgroundLoop(bool may_merge) {
+    setThreadName(may_merge ? "ix-merge" : "ix-flush");
     for (;;) {
         forgetRemovedFiles();
         if (m_stopping.load()) return;
@@ -1197,7 +1212,7 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
     for (const auto& f : inputs) {
         auto db = Db::open(f->path, Db::Mode::ReadOnly, true);
         if (!db) return fail(db.error());
-        (void)db->exec("PRAGMA cache_size=-4096");
+        (void)db->exec("PRAGMA cache_size=-2048");
         dbs.push_back(std::move(*db));
     }
     auto builder = PartBuilder::create(path, bucket, level, *id);

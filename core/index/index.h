@@ -67,16 +67,16 @@ struct IndexOptions {
     // applied at open and remembered: off removes the full-text files, on creates them and fills
     // them from the archive (Store::open runs the backfill).
     std::optional<bool> fts;
-    int cache_mib = 64;      // page cache of each hot file's writer connection
+    int cache_mib = 16;      // page cache of each hot file's writer connection (the OS caches the rest)
     bool read_only = false;  // open without changing anything: no lanes, no background work
 
     // Layout and thresholds. `lanes` applies to a new index only (it is stored).
     uint32_t lanes = 2;
-    uint64_t hot_max_events = 262144;   // a hot file is frozen at this many events …
+    uint64_t hot_max_events = 65536;    // a hot file is frozen at this many events …
     int64_t hot_max_age_ms = 600000;    // … or this long after its first commit
     uint32_t max_frozen_per_lane = 2;   // a lane waits while this many of its hot files wait for a flush
-    uint32_t merge_fanin = 4;           // parts of one size tier merged together (sizes ×fan-in)
-    uint64_t part_cap_events = 16u << 20;  // parts at least this big are not merged further
+    uint32_t merge_fanin = 6;           // parts of one size tier merged together (sizes ×fan-in)
+    uint64_t part_cap_events = 4u << 20;   // no merge makes a part bigger than this
     uint32_t max_parts_per_bucket = 24; // flushes wait while a bucket has this many mergeable parts
     uint32_t background_threads = 2;    // flush + merge threads (at most threads − 1 merge at once)
     size_t lane_queue_batches = 4;      // commit groups queued per lane
@@ -247,7 +247,8 @@ public:
     // Waits until no hot file is frozen and no merge is due (tests, `archivist reindex`).
     // false on timeout.
     bool waitIdle(std::chrono::milliseconds timeout);
-    // Freezes every lane's hot file that holds events (so that a flush follows).
+    // Freezes every lane's hot file that holds events (so that a flush follows); returns once every
+    // lane has done so.
     Expected<void> freezeAll();
     // Adds finished parts built outside the lanes (reindex, rebuild): one catalog transaction.
     // `files` are paths inside dir() built by PartBuilder with ids from reserveFileId().

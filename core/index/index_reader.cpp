@@ -54,8 +54,9 @@ void bindAll(Stmt& st, const std::vector<Bind>& binds, int first = 1) {
     }
 }
 
-// One filter's conditions other than `search`, over `events e`.
-std::string conditions(const protocol::Filter& f, std::vector<Bind>& binds) {
+// One filter's conditions other than `search` (and other than the `#skip_tag` condition, when the
+// rows are read through it), over `events e`.
+std::string conditions(const protocol::Filter& f, std::vector<Bind>& binds, char skip_tag = 0) {
     std::string conds = "1";
     auto inList = [&](const char* column, const std::vector<protocol::Bytes32>& list) {
         conds += std::string(" AND ") + column + " IN (";
@@ -84,6 +85,7 @@ std::string conditions(const protocol::Filter& f, std::vector<Bind>& binds) {
         binds.push_back({Bind::Int, *f.until, {}});
     }
     for (const auto& [name, values] : f.tags) {
+        if (name == skip_tag) continue;
         conds += " AND e.rk IN (SELECT rk FROM tags WHERE key IN (";
         size_t bound = 0;
         for (const auto& value : values) {
@@ -337,10 +339,16 @@ using RowFilter = std::function<Expected<bool>(const EventRow&)>;
 // The rows of one filter's SQL conditions, month by month, each month's files merged.
 class RowStream final : public Stream {
 public:
+    // `drive`: the keys of one `#x` condition of the filter; the rows are then read through the tags
+    // table in row-key order (created_at order: a page stops early) instead of sorting every match.
+    // `ids`: the filter's ids, whose keys each part's id filter is asked about first.
     RowStream(IndexReader::Impl& impl, std::string conds, std::vector<Bind> binds, int64_t lo, int64_t hi,
-              std::optional<Key> after, Order order, RowFilter post, size_t first_chunk)
+              std::optional<Key> after, Order order, RowFilter post, size_t first_chunk,
+              std::vector<int64_t> drive = {}, std::string drive_conds = {}, std::vector<Bind> drive_binds = {},
+              std::vector<uint64_t> ids = {})
         : m_impl(impl), m_conds(std::move(conds)), m_binds(std::move(binds)), m_lo(lo), m_hi(hi), m_after(after),
-          m_order(order), m_post(std::move(post)), m_chunk(std::max<size_t>(16, first_chunk)) {
+          m_order(order), m_post(std::move(post)), m_chunk(std::max<size_t>(16, first_chunk)), m_drive(std::move(drive)),
+          m_driveConds(std::move(drive_conds)), m_driveBinds(std::move(drive_binds)), m_ids(std::move(ids)) {
         if (after) {
             if (order == Order::NewestFirst) m_hi = std::min(m_hi, after->created_at);
             else m_lo = std::max(m_lo, after->created_at);
@@ -354,10 +362,15 @@ public:
                 if (m_bucket >= m_buckets.size()) return false;
                 const Bucket b = m_buckets[m_bucket++];
                 for (auto& f : m_impl.filesOf(b)) {
+                    if (f->kind == FileKind::Part && !m_ids.empty() && f->filter &&
+                        std::none_of(m_ids.begin(), m_ids.end(), [&](uint64_t k) { return f->filter->mayContain(k); }))
+                        continue;  // none of the ids can be in this part
                     Source s;
                     s.file = f;
                     s.lo = std::max(m_lo, bucketLo(b));
                     s.hi = std::min(m_hi, bucketHi(b));
+                    // Beyond the row key's exact range its order is not created_at's.
+                    s.byRk = !m_drive.empty() && s.hi < kRkTimeMax;
                     m_sources.push_back(std::move(s));
                 }
                 for (size_t i = 0; i < m_sources.size(); ++i)
@@ -397,9 +410,59 @@ private:
         std::deque<EventRow> rows;
         bool done = false;
         size_t chunk = 0;
+        bool byRk = false;
+        std::optional<int64_t> lastRk;     // byRk: where the next chunk continues
+        std::vector<EventRow> held;        // byRk: rows of the last second read (more may follow)
     };
 
+    // Through the tags table in row-key order; rows of one second are released sorted by id once
+    // the second is complete.
+    Expected<void> fillByRk(Source& s) {
+        const bool newest = m_order == Order::NewestFirst;
+        while (s.rows.empty() && !s.done) {
+            std::string sql = std::string("SELECT ") + kEventColumns +
+                              " FROM tags t CROSS JOIN events e ON e.rk = t.rk WHERE t.key IN (";
+            std::vector<Bind> binds;
+            for (size_t i = 0; i < m_drive.size(); ++i) {
+                sql += i ? ",?" : "?";
+                binds.push_back({Bind::Int, m_drive[i], {}});
+            }
+            int64_t lo = rkFloor(s.lo), hi = rkCeil(s.hi);
+            if (s.lastRk) (newest ? hi : lo) = newest ? *s.lastRk - 1 : *s.lastRk + 1;
+            sql += ") AND t.rk >= ? AND t.rk <= ? AND (" + m_driveConds + ") ORDER BY t.rk " + (newest ? "DESC" : "ASC") +
+                   " LIMIT ?";
+            binds.push_back({Bind::Int, lo, {}});
+            binds.push_back({Bind::Int, hi, {}});
+            binds.insert(binds.end(), m_driveBinds.begin(), m_driveBinds.end());
+            if (!s.chunk) s.chunk = m_chunk;
+            binds.push_back({Bind::Int, int64_t(s.chunk), {}});
+            size_t got = 0;
+            auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
+                EventRow row = readRow(st);
+                s.lastRk = row.rowid;
+                ++got;
+                if (!m_after || before(*m_after, keyOf(row), m_order)) s.held.push_back(std::move(row));
+                return true;
+            });
+            if (!r) return r;
+            if (got < s.chunk) s.done = true;
+            s.chunk = std::min<size_t>(s.chunk * 2, 8192);
+            // Release every complete second; the last one read may continue in the next chunk.
+            std::sort(s.held.begin(), s.held.end(),
+                      [&](const EventRow& a, const EventRow& b) { return before(keyOf(a), keyOf(b), m_order); });
+            size_t keep = s.held.size();
+            if (!s.done && s.lastRk) {
+                const int64_t open = rkCreatedAt(*s.lastRk);
+                while (keep > 0 && s.held[keep - 1].created_at == open) --keep;
+            }
+            for (size_t i = 0; i < keep; ++i) s.rows.push_back(std::move(s.held[i]));
+            s.held.erase(s.held.begin(), s.held.begin() + long(keep));
+        }
+        return {};
+    }
+
     Expected<void> fill(Source& s) {
+        if (s.byRk) return fillByRk(s);
         if (s.done) return {};
         const bool newest = m_order == Order::NewestFirst;
         std::string sql = std::string("SELECT ") + kEventColumns + " FROM events e WHERE (" + m_conds +
@@ -440,6 +503,10 @@ private:
     Order m_order;
     RowFilter m_post;
     size_t m_chunk;
+    std::vector<int64_t> m_drive;
+    std::string m_driveConds;      // the conditions but the driving `#x` one
+    std::vector<Bind> m_driveBinds;
+    std::vector<uint64_t> m_ids;
     std::vector<Bucket> m_buckets;
     size_t m_bucket = 0;
     std::vector<Source> m_sources;
@@ -792,6 +859,9 @@ Expected<std::unique_ptr<Stream>> makeStream(IndexReader::Impl& impl, const std:
     if (list.empty()) list.emplace_back();
     std::vector<std::unique_ptr<Stream>> streams;
     for (const auto& f : list) {
+        // Driven through the tags table by the filter's first `#x` condition (unless an author or id
+        // list bounds the rows better).
+        const bool driven = !f.tags.empty() && f.ids.empty() && f.authors.empty() && !hasSearch(f);
         std::vector<Bind> binds;
         std::string conds = conditions(f, binds);
         const int64_t lo = f.since.value_or(0);
@@ -807,7 +877,20 @@ Expected<std::unique_ptr<Stream>> makeStream(IndexReader::Impl& impl, const std:
                 continue;
             }
         }
-        streams.push_back(std::make_unique<RowStream>(impl, conds, binds, lo, hi, after, order, post, limit));
+        std::vector<int64_t> drive;
+        std::vector<Bind> driveBinds;
+        std::string driveConds;
+        if (driven) {
+            for (const auto& value : f.tags.begin()->second)
+                if (value.size() <= kMaxTagValueBytes) drive.push_back(tagKey(f.tags.begin()->first, value));
+            if (drive.empty()) continue;  // no indexed value: nothing matches
+            driveConds = conditions(f, driveBinds, f.tags.begin()->first);
+        }
+        std::vector<uint64_t> ids;
+        for (const auto& id : f.ids) ids.push_back(idKey(id));
+        streams.push_back(std::make_unique<RowStream>(impl, conds, binds, lo, hi, after, order, post, limit,
+                                                      std::move(drive), std::move(driveConds), std::move(driveBinds),
+                                                      std::move(ids)));
     }
     return std::unique_ptr<Stream>(std::make_unique<MergedStream>(std::move(streams), order));
 }

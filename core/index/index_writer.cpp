@@ -11,6 +11,17 @@
 
 namespace archivist::index {
 
+std::vector<int64_t> indexTagKeys(const protocol::Event& e) {
+    std::vector<int64_t> keys;
+    for (const auto& tag : e.tags) {
+        if (tag.size() < 2 || tag[0].size() != 1 || tag[1].size() > kMaxTagValueBytes) continue;
+        keys.push_back(tagKey(tag[0][0], tag[1]));
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    return keys;
+}
+
 Expected<std::unique_ptr<IndexWriter>> IndexWriter::open(const std::filesystem::path& dir, IndexOptions opts,
                                                          observe::MetricsRegistry* metrics, const FrameTextFn& frame_text) {
     auto idx = Index::open(dir, opts, metrics);
@@ -177,14 +188,9 @@ Expected<uint64_t> IndexWriter::submit(const archive::AppendedFrame* frame, std:
         row.frame = frame ? frame->ref : archive::FrameRef{};
         row.line = ne.line;
         row.flags = ne.flags;
-        row.sighash = sigHash(e.sig);
+        row.sighash = ne.sighash ? ne.sighash : sigHash(e.sig);
         row.source = ne.source;
-        for (const auto& tag : e.tags) {
-            if (tag.size() < 2 || tag[0].size() != 1 || tag[1].size() > kMaxTagValueBytes) continue;
-            row.tag_keys.push_back(tagKey(tag[0][0], tag[1]));
-        }
-        std::sort(row.tag_keys.begin(), row.tag_keys.end());
-        row.tag_keys.erase(std::unique(row.tag_keys.begin(), row.tag_keys.end()), row.tag_keys.end());
+        row.tag_keys = !ne.tag_keys.empty() || e.tags.empty() ? ne.tag_keys : indexTagKeys(e);
         if (withContent) row.content = e.content;
         if (rks) rks->push_back(row.rk);
         inGroup[e.id] = row.rk;

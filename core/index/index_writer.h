@@ -39,7 +39,13 @@ struct NewEvent {
     uint32_t flags = 0;  // protocol::EventFlag bits
     int64_t first_seen_at_ms = 0;
     uint32_t source = 0;  // sourceId(); 0 = record no sighting for it
+    // Worked out by the verify threads when they can (0 / empty: submit() computes them).
+    int64_t sighash = 0;
+    std::vector<int64_t> tag_keys;  // sorted, distinct (indexTagKeys())
 };
+
+// The `#x` tag keys an event is indexed under: sorted, each once (tag_key.h rules).
+std::vector<int64_t> indexTagKeys(const protocol::Event& e);
 
 // A further sighting of an event that is already stored or stored in the same commit; a sighting
 // of an unknown id is ignored. `rk` is the stored row's key when the caller knows it (0: looked up).

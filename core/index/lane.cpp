@@ -6,6 +6,7 @@
 
 #include "core/observe/log.h"
 #include "core/util/clock.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::index {
 
@@ -87,7 +88,7 @@ Expected<void> Lane::openFts() {
     if (!db) return db.error();
     m_fts = std::move(*db);
     if (auto r = registerTokenizer(m_fts.get()); !r) return r;
-    if (auto r = m_fts.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"); !r)
+    if (auto r = m_fts.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;"); !r)
         return r;
     auto doc = m_fts.prepare("INSERT INTO fts(rowid, content) VALUES (?,?)", true);
     auto term = m_fts.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)", true);
@@ -119,6 +120,7 @@ bool Lane::retry(const char* what, Fn&& fn) {
 }
 
 void Lane::run() {
+    setThreadName("ix-lane" + std::to_string(m_lane));
     std::vector<LaneBatch> batches;
     bool failed = false;
     while (!failed) {
@@ -137,8 +139,10 @@ void Lane::run() {
             LaneBatch empty;
             if (!retry("watermark", [&] { return commitHot(empty, false); })) break;
         }
-        const bool force = m_freezeRequested.exchange(false);
+        const uint64_t requested = m_freezeRequests.load();
+        const bool force = requested != m_freezeHandled.load();
         if (!retry("freeze", [&] { return maybeFreeze(force); })) break;
+        m_freezeHandled.store(requested);
         if (idle && m_queue.closedAndEmpty()) break;
     }
     if (!failed && m_watermarkDirty) {

@@ -40,7 +40,9 @@ public:
     size_t capacity() const { return m_queue.capacity(); }
     archive::Watermark watermark() const;
     // Freezes the active hot file now if it holds events (on the lane thread, at its next wake-up).
-    void requestFreeze() { m_freezeRequested.store(true); }
+    // Returns the request's number; freezeHandled() reaches it once the lane acted on it.
+    uint64_t requestFreeze() { return ++m_freezeRequests; }
+    uint64_t freezeHandled() const { return m_freezeHandled.load(); }
     size_t knownTerms() const { return m_knownTermsSize.load(); }
     static constexpr size_t kKnownTermsMax = 200000;
 
@@ -77,7 +79,8 @@ private:
     uint64_t m_hotEvents = 0;
     int64_t m_firstCommitMs = 0;
     int64_t m_lastCommitMs = 0;
-    std::atomic<bool> m_freezeRequested{false};
+    std::atomic<uint64_t> m_freezeRequests{0};
+    std::atomic<uint64_t> m_freezeHandled{0};
 };
 
 }  // namespace archivist::index

@@ -25,7 +25,7 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
     } else {
         auto db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
         if (!db) return db.error();
-        (void)db->exec(file->kind == FileKind::Part ? "PRAGMA cache_size=-1024" : "PRAGMA cache_size=-4096");
+        (void)db->exec("PRAGMA cache_size=-1024");  // point lookups: the OS caches the files
         if (m_lru.size() >= m_capacity) {
             m_map.erase(m_lru.back().file->id);
             m_lru.pop_back();

@@ -37,7 +37,7 @@ Expected<std::unique_ptr<PartBuilder>> PartBuilder::create(const std::filesystem
     b->m_db = std::move(*db);
     // Nothing to roll back to: a part that is not finished is never registered.
     if (auto r = b->m_db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; "
-                              "PRAGMA cache_size=-32768; BEGIN;");
+                              "PRAGMA cache_size=-16384; BEGIN;");
         !r)
         return r.error();
     if (auto r = b->m_db.exec(kEventTablesSql); !r) return r.error();

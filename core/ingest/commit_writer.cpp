@@ -9,6 +9,7 @@
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
 #include "core/util/clock.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::ingest {
 
@@ -155,6 +156,7 @@ bool CommitWriter::runTaskSlice() {
 }
 
 void CommitWriter::run() {
+    setThreadName("writer");
     std::vector<VerifiedBatch> batches;
     bool alive = true;
     while (alive) {
@@ -248,12 +250,13 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
     ne.flags = item.flags;
     ne.first_seen_at_ms = item.received_at_ms;
     ne.source = indexSrc;
+    ne.sighash = item.sighash ? item.sighash : index::sigHash(item.event.sig);
+    ne.tag_keys = std::move(item.tag_keys);
     m_frame.append(item.canonical);
     m_frame.push_back('\n');
     ne.event = std::move(item.event);
     m_inFlight.emplace(ne.event.id, 0);
     m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);
-    m_newSighashes.push_back(item.sighash ? item.sighash : index::sigHash(ne.event.sig));
     m_newEvents.push_back(std::move(ne));
     m_newSources.push_back(source);
 }
@@ -308,14 +311,12 @@ bool CommitWriter::commitGroup() {
         return false;
     for (size_t i = 0; i < m_newEvents.size(); ++i) m_inFlight[m_newEvents[i].event.id] = p.rks[i];
     p.events = std::move(m_newEvents);
-    p.sighashes = std::move(m_newSighashes);
     p.sources = std::move(m_newSources);
     p.sighting_sources = std::move(m_sightingSources);
     m_pending.push_back(std::move(p));
     m_pendingSize.store(m_pending.size(), std::memory_order_relaxed);
     m_frame.clear();
     m_newEvents.clear();
-    m_newSighashes.clear();
     m_newSources.clear();
     m_sightings.clear();
     m_sightingSources.clear();
@@ -379,7 +380,7 @@ void CommitWriter::acknowledge(Pending& p) {
     std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
     for (size_t i = 0; i < p.events.size(); ++i) {
         const auto& ev = p.events[i].event;
-        m_recent.insert(ev.id, p.rks[i], p.sighashes[i]);
+        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash);
         m_inFlight.erase(ev.id);
         ++perSource[p.sources[i]].first;
     }

@@ -121,7 +121,6 @@ private:
         archive::AppendedFrame frame;
         std::vector<index::NewEvent> events;
         std::vector<int64_t> rks;
-        std::vector<int64_t> sighashes;
         std::vector<SourceId> sources;
         std::vector<SourceId> sighting_sources;
     };
@@ -153,7 +152,6 @@ private:
     // Current group (writer thread only).
     std::string m_frame;
     std::vector<index::NewEvent> m_newEvents;
-    std::vector<int64_t> m_newSighashes;
     std::vector<SourceId> m_newSources;
     std::vector<index::Sighting> m_sightings;
     std::vector<SourceId> m_sightingSources;

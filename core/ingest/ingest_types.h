@@ -30,6 +30,7 @@ struct VerifiedItem {
     uint32_t flags = 0;     // protocol::EventFlag bits
     int64_t received_at_ms = 0;
     int64_t sighash = 0;    // index::sigHash(event.sig)
+    std::vector<int64_t> tag_keys;  // index::indexTagKeys(event): worked out here, in parallel
     // What the verify thread found out (advisory: the commit writer's deduplication decides).
     int64_t known_rk = 0;            // the id is stored under this row key (0: not found)
     bool signature_skipped = false;  // a stored copy has the same signature hash: BIP-340 not run

@@ -4,10 +4,12 @@
 #include <optional>
 
 #include "core/index/layout.h"
+#include "core/index/index_writer.h"
 #include "core/index/lookup.h"
 #include "core/observe/log.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::ingest {
 
@@ -50,6 +52,7 @@ void VerifyPool::join() {
 }
 
 void VerifyPool::run(std::shared_ptr<index::Index> idx) {
+    setThreadName("verify");
     protocol::EventValidator validator(m_policy);
     std::optional<index::Lookup> lookup;
     if (idx) lookup.emplace(std::move(idx));
@@ -111,7 +114,10 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 }
             }
             item.received_at_ms = raw.received_at_ms;
-            if (!item.known_rk) protocol::appendEventJson(item.canonical, item.event);
+            if (!item.known_rk) {
+                protocol::appendEventJson(item.canonical, item.event);
+                item.tag_keys = index::indexTagKeys(item.event);
+            }
             out.items.push_back(std::move(item));
         }
         if (lookup) lookup->refresh();  // no read transaction stays open while the thread waits
