@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <queue>
+#include <random>
 #include <system_error>
 #include <unordered_map>
 
@@ -156,6 +157,46 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
 
 // ---------------------------------------------------------------------------------------------
 // Files and snapshots
+
+namespace {
+const uint64_t kBloomKey = [] {
+    std::random_device rd;
+    return (uint64_t(rd()) << 32) ^ rd();
+}();
+
+uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+}  // namespace
+
+HotIdBloom::HotIdBloom(uint64_t max_events) {
+    uint64_t bits = 1024;
+    while (bits < 16 * max_events && bits < (uint64_t(1) << 30)) bits <<= 1;
+    m_words = std::vector<std::atomic<uint64_t>>(bits / 64);
+    m_mask = bits - 1;
+}
+
+void HotIdBloom::add(const protocol::Bytes32& id) {
+    const uint64_t a = mix64(idKey(id) ^ kBloomKey), b = mix64(a + 0x9e3779b97f4a7c15ull) | 1;
+    for (int i = 0; i < 4; ++i) {
+        const uint64_t bit = (a + uint64_t(i) * b) & m_mask;
+        m_words[bit >> 6].fetch_or(uint64_t(1) << (bit & 63), std::memory_order_release);
+    }
+}
+
+bool HotIdBloom::mayContain(const protocol::Bytes32& id) const {
+    const uint64_t a = mix64(idKey(id) ^ kBloomKey), b = mix64(a + 0x9e3779b97f4a7c15ull) | 1;
+    for (int i = 0; i < 4; ++i) {
+        const uint64_t bit = (a + uint64_t(i) * b) & m_mask;
+        if (!(m_words[bit >> 6].load(std::memory_order_acquire) & (uint64_t(1) << (bit & 63)))) return false;
+    }
+    return true;
+}
 
 IndexFile::~IndexFile() {
     if (!retired.load()) return;
@@ -467,6 +508,18 @@ Expected<void> Index::loadFiles() {
             if (!off) return off.error();
             if (!events) return events.error();
             f->events = uint64_t(events->value_or(0));
+            f->bloom = std::make_shared<HotIdBloom>(std::max<uint64_t>(m_opts.hot_max_events, f->events.load()));
+            {
+                auto ids = db->prepare("SELECT id FROM events");
+                if (!ids) return ids.error();
+                int irc;
+                while ((irc = ids->step()) == SQLITE_ROW) {
+                    protocol::Bytes32 id{};
+                    if (auto b = ids->blob(0); b.size() == 32) std::memcpy(id.data(), b.data(), 32);
+                    f->bloom->add(id);
+                }
+                if (irc != SQLITE_DONE) return db->error("read the ids of " + f->path.filename().string());
+            }
             const archive::Watermark wm{uint32_t(seg->value_or(0)), uint64_t(off->value_or(0))};
             archive::Watermark& lw = m_laneWatermark[f->lane];
             if (wm.segment > lw.segment || (wm.segment == lw.segment && wm.offset > lw.offset)) lw = wm;
@@ -499,6 +552,7 @@ Expected<FilePtr> Index::createHot(uint32_t lane, archive::Watermark wm, uint64_
     f->id = sqlite3_last_insert_rowid(m_catalog.get());
     f->kind = FileKind::Hot;
     f->lane = lane;
+    f->bloom = std::make_shared<HotIdBloom>(m_opts.hot_max_events);
     f->path = filePath(FileKind::Hot, f->id, lane, 0);
     removeWithJournals(f->path);
     auto db = Db::open(f->path, Db::Mode::Create);

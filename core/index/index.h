@@ -89,6 +89,22 @@ struct IndexOptions {
 
 enum class FileKind : uint8_t { Hot, Part };
 
+// An approximate set of the ids in one hot file (a Bloom filter of 16 bits per event of the
+// hot file's size bound, 4 probes): the lane adds each id before it commits the row, lookups skip
+// the file's SQLite probe when the id is certainly absent. Thread: add() from the lane,
+// mayContain() from any thread.
+class HotIdBloom {
+public:
+    explicit HotIdBloom(uint64_t max_events);
+    void add(const protocol::Bytes32& id);
+    bool mayContain(const protocol::Bytes32& id) const;
+    size_t bytes() const { return m_words.size() * 8; }
+
+private:
+    std::vector<std::atomic<uint64_t>> m_words;
+    uint64_t m_mask = 0;
+};
+
 // One hot or part file as a snapshot sees it. Files live as long as some snapshot refers to them;
 // a retired file is unlinked when its last reference goes.
 struct IndexFile {
@@ -101,6 +117,7 @@ struct IndexFile {
     std::atomic<uint64_t> events{0};  // parts: exact; hot files: committed so far
     uint64_t bytes = 0;
     std::vector<Bucket> hot_buckets;  // frozen hot files: the buckets they hold (flush planning)
+    std::shared_ptr<HotIdBloom> bloom;  // hot files: their ids (exact "no", approximate "maybe")
     std::shared_ptr<const XorFilter8> filter;  // parts
     std::atomic<bool> retired{false};
     std::function<void(int64_t)> on_removed;   // tells the index the file is gone

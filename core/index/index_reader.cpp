@@ -1197,8 +1197,10 @@ Expected<std::vector<std::pair<EventRow, RowPlace>>> IndexReader::findAllById(co
             return true;
         });
     };
-    for (const auto& f : impl.snap->hot)
+    for (const auto& f : impl.snap->hot) {
+        if (f->bloom && !f->bloom->mayContain(id)) continue;
         if (auto r = probe(f); !r) return r.error();
+    }
     const uint64_t key = idKey(id);
     for (const auto& [b, v] : impl.snap->parts)
         for (const auto& f : v) {

@@ -194,6 +194,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         return m_upSighting.step() == SQLITE_DONE;
     };
     for (const LaneRow& r : b.rows) {
+        m_active->bloom->add(r.id);  // before the row can be seen: a lookup never misses it
         {
             StmtReset reset(m_insEvent);
             m_insEvent.bind(1, r.rk)

@@ -107,6 +107,10 @@ Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id,
     const uint32_t lane = laneOf(id, m_snap->lanes);
     for (const auto& f : m_snap->hot) {
         if (f->lane != lane) continue;
+        if (f->bloom && !f->bloom->mayContain(id)) {
+            ++m_filterSkips;
+            continue;
+        }
         auto r = probe(f);
         if (!r || *r) return r;
     }
