@@ -134,6 +134,7 @@ void Lane::run() {
             m_index.laneCommitted(m_lane, b.ticket);
         }
         if (failed) break;
+        if (!batches.empty()) trimWal();
         const bool idle = batches.empty();
         if (idle && m_watermarkDirty && steadyMs() - m_lastCommitMs >= kIdleWatermarkMs) {
             LaneBatch empty;
@@ -151,6 +152,19 @@ void Lane::run() {
     }
     if (m_hot) (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     if (m_fts) (void)m_fts.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void Lane::trimWal() {
+    // Readers that overlap all the time keep SQLite from restarting the WAL, which then grows
+    // with every commit. Past a bound, checkpoint it whole and truncate it — waiting briefly for
+    // readers (they hold read transactions for milliseconds), never long.
+    constexpr uint64_t kWalLimit = 32ull << 20;
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(m_active->path.string() + "-wal", ec);
+    if (ec || wal < kWalLimit) return;
+    sqlite3_busy_timeout(m_hot.get(), 50);
+    (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_busy_timeout(m_hot.get(), 5000);
 }
 
 Expected<void> Lane::commit(LaneBatch& b) {

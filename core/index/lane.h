@@ -54,6 +54,7 @@ private:
     Expected<void> commitHot(LaneBatch& batch, bool has_docs);
     Expected<void> commitFts(const LaneBatch& batch);
     Expected<void> maybeFreeze(bool force);
+    void trimWal();
     template <typename Fn>
     bool retry(const char* what, Fn&& fn);
 
