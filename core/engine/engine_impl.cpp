@@ -393,9 +393,11 @@ void EngineImpl::tick() {
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
     if (m_query) s.queues.push_back({"queries", qint64(m_query->pendingDepth()), qint64(m_query->pendingCapacity())});
-    // The index's lanes, hot files awaiting their flush, the fullest month's parts, term cache.
-    for (const auto& q : m_store->index()->gauges().queues)
-        s.queues.push_back({QString::fromStdString(q.name), qint64(q.depth), qint64(q.capacity)});
+    // The index's lanes, hot files awaiting their flush, the fullest month's parts; its caches
+    // (named "… cache": full is normal for them, so no queue_near_capacity incident).
+    const auto ig = m_store->index()->gauges();
+    for (const auto* list : {&ig.queues, &ig.caches})
+        for (const auto& q : *list) s.queues.push_back({QString::fromStdString(q.name), qint64(q.depth), qint64(q.capacity)});
     {
         std::lock_guard lock(m_newestMutex);
         s.newest.reserve(int(m_newest.size()));

@@ -74,6 +74,7 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
     std::map<QString, IncidentRuleState::QueueHigh> queues;
     for (const auto& q : cur.queues) {
         if (q.capacity <= 0) continue;
+        if (isCacheGauge(q.name)) continue;  // a cache fills by design
         const bool high = double(q.depth) >= t.queue_fraction * double(q.capacity);
         if (!high) continue;
         auto old = state.queues.find(q.name);

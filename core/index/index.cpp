@@ -639,20 +639,25 @@ Expected<void> Index::start() {
     if (m_metrics) {
         // The bounded structures of the index, as the console's Memory panel lists them.
         std::weak_ptr<Index> weak = weak_from_this();
-        for (const auto& q : gauges().queues) {
-            const std::string name = q.name;
-            auto pick = [weak, name](bool capacity) {
-                auto i = weak.lock();
-                if (!i) return 0.0;
-                for (const auto& g : i->gauges().queues)
-                    if (g.name == name) return double(capacity ? g.capacity : g.depth);
-                return 0.0;
-            };
-            m_metrics->gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", name}},
-                               [pick] { return pick(false); }, this);
-            m_metrics->gaugeFn("archivist_queue_capacity", "Capacity of a bounded queue", {{"queue", name}},
-                               [pick] { return pick(true); }, this);
-        }
+        const IndexGauges now = gauges();
+        for (bool cache : {false, true})
+            for (const auto& q : cache ? now.caches : now.queues) {
+                const std::string name = q.name;
+                auto pick = [weak, name, cache](bool capacity) {
+                    auto i = weak.lock();
+                    if (!i) return 0.0;
+                    const IndexGauges g = i->gauges();
+                    for (const auto& x : cache ? g.caches : g.queues)
+                        if (x.name == name) return double(capacity ? x.capacity : x.depth);
+                    return 0.0;
+                };
+                m_metrics->gaugeFn(cache ? "archivist_cache_entries" : "archivist_queue_depth",
+                                   cache ? "Entries in a bounded cache" : "Items (batches) waiting in a bounded queue",
+                                   {{cache ? "cache" : "queue", name}}, [pick] { return pick(false); }, this);
+                m_metrics->gaugeFn(cache ? "archivist_cache_capacity" : "archivist_queue_capacity",
+                                   cache ? "Capacity of a bounded cache" : "Capacity of a bounded queue",
+                                   {{cache ? "cache" : "queue", name}}, [pick] { return pick(true); }, this);
+            }
     }
     return {};
 }
@@ -1508,11 +1513,13 @@ IndexGauges Index::gauges() const {
     for (const auto& [b, v] : s->parts)
         for (const auto& f : v)
             if (f->filter) g.filter_bytes += f->filter->bytes();
+    for (const auto& f : s->hot)
+        if (f->bloom) g.filter_bytes += f->bloom->bytes();
     g.flushes = m_flushes.load();
     g.merges = m_merges.load();
     g.stalled = m_stalled.load();
     for (size_t l = 0; l < m_laneObjs.size(); ++l)
-        g.queues.push_back({"index lane " + std::to_string(l), int64_t(m_laneObjs[l]->depth()),
+        g.queues.push_back({"index lane " + std::to_string(l) + " queue", int64_t(m_laneObjs[l]->depth()),
                             int64_t(m_laneObjs[l]->capacity())});
     int64_t frozen = 0;
     {
@@ -1520,19 +1527,20 @@ IndexGauges Index::gauges() const {
         for (const auto& f : s->hot)
             if (f->lane < m_activeHot.size() && f != m_activeHot[f->lane]) ++frozen;
     }
-    g.queues.push_back({"hot files awaiting flush", frozen, int64_t(m_lanes * m_opts.max_frozen_per_lane)});
+    g.queues.push_back({"index hot files awaiting flush", frozen, int64_t(m_lanes * m_opts.max_frozen_per_lane)});
     uint64_t maxParts = 0;
     for (const auto& [b, v] : s->parts) maxParts = std::max<uint64_t>(maxParts, v.size());
-    g.queues.push_back({"parts in the fullest month", int64_t(maxParts), int64_t(m_opts.max_parts_per_bucket)});
+    g.queues.push_back({"index parts in the fullest month", int64_t(maxParts), int64_t(m_opts.max_parts_per_bucket)});
     // The id filters take ≈ 1.23 bytes per stored event (no other bound: they cover every event).
     uint64_t events = 0;
     for (const auto& [b, v] : s->parts)
         for (const auto& f : v) events += f->events.load();
-    g.queues.push_back({"id filters (KiB)", int64_t(g.filter_bytes / 1024),
-                        int64_t((events * 5 / 4 + 64 * g.parts) / 1024 + 1)});
+    // Bound: ≈ 1.23 bytes per event in parts, 16 bits per event a hot file may hold.
+    g.caches.push_back({"index id filters (KiB) cache", int64_t(g.filter_bytes / 1024),
+                        int64_t((events * 2 + 64 * g.parts + 2 * m_opts.hot_max_events * g.hot_files) / 1024 + 1)});
     size_t terms = 0;
     for (const auto& l : m_laneObjs) terms += l->knownTerms();
-    g.queues.push_back({"full-text term cache", int64_t(terms), int64_t(m_lanes * Lane::kKnownTermsMax)});
+    g.caches.push_back({"index full-text term cache", int64_t(terms), int64_t(m_lanes * Lane::kKnownTermsMax)});
     return g;
 }
 

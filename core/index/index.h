@@ -178,7 +178,8 @@ struct IndexGauges {
         int64_t depth = 0;
         int64_t capacity = 0;
     };
-    std::vector<Queue> queues;  // lane queues, frozen hot files, flush/merge backlog, filters
+    std::vector<Queue> queues;  // lane queues, hot files awaiting a flush, the fullest month's parts
+    std::vector<Queue> caches;  // the id filters (KiB), the full-text term cache: full is normal
     uint64_t parts = 0;
     uint64_t hot_files = 0;
     uint64_t filter_bytes = 0;
