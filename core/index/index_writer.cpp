@@ -224,6 +224,9 @@ Expected<uint64_t> IndexWriter::submit(const archive::AppendedFrame* frame, std:
         if (auto r = m_journal->append(entries); !r) return r.error();
     }
     m_pending.push_back(std::move(pending));
+    // No read transaction of ours may stay open on a hot file while the lanes commit: a lane that
+    // freezes its file checkpoints it whole, which waits for readers (up to the busy timeout).
+    m_lookup.refresh();
     if (auto r = m_index->submit(std::move(batches)); !r) return r.error();
     return ticket;
 }
