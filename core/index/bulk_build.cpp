@@ -18,6 +18,7 @@
 #include "core/index/index_writer.h"
 #include "core/index/lookup.h"
 #include "core/index/part_builder.h"
+#include "core/index/rollups.h"
 #include "core/index/tag_key.h"
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/recent_id_cache.h"
@@ -369,8 +370,11 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
         std::unordered_map<std::string, uint32_t> sources;
         std::vector<archive::AppendedFrame> frames;
         std::vector<FtsBatch> fb(lanes);
+        RollupDelta rollup;  // of the events since the last flushFrames (bounded by a run)
+        std::vector<std::pair<int64_t, uint32_t>> provSources;
+        std::vector<uint32_t> evSources;
         auto flushFrames = [&]() -> bool {
-            if (frames.empty()) return true;
+            if (frames.empty() && rollup.empty()) return true;
             std::lock_guard lock(target.catalogMutex());
             Db& cat = target.catalogForBulk();
             auto txn = Txn::begin(cat);
@@ -385,8 +389,10 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                 if (st->step() != SQLITE_DONE) return failure.set(cat.error("record frames")), false;
             }
             st = Stmt();
+            if (auto r = applyRollupDelta(cat, rollup); !r) return failure.set(r.error()), false;
             if (auto r = txn->commit(); !r) return failure.set(r.error()), false;
             frames.clear();
+            rollup.clear();
             return true;
         };
         auto handOver = [&] {
@@ -447,6 +453,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                 }
                 runIds.insert(id);
                 p.row.rk = makeRk(p.row.created_at, s++);
+                provSources.clear();
                 if (p.prov) {
                     p.row.first_seen_at_ms = p.prov->first_seen_at_ms;
                     for (const auto& [name, seen] : p.prov->sightings) {
@@ -460,13 +467,21 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                             it = sources.emplace(name, *sid).first;
                         }
                         run.sightings.emplace_back(p.row.rk, it->second, seen);
+                        provSources.emplace_back(seen, it->second);
                         ++report.sightings_carried;
                     }
                 } else {
                     if (o.provenance) ++report.not_in_old_index;
                     p.row.first_seen_at_ms = o.seen_at_ms;
                     run.sightings.emplace_back(p.row.rk, *defaultSource, o.seen_at_ms);
+                    provSources.emplace_back(o.seen_at_ms, *defaultSource);
                 }
+                // Its distinct sources, earliest first (the first is the one that brought it).
+                std::sort(provSources.begin(), provSources.end());
+                evSources.clear();
+                for (const auto& [seen, src] : provSources)
+                    if (std::find(evSources.begin(), evSources.end(), src) == evSources.end()) evSources.push_back(src);
+                rollup.addEvent(p.row.kind, p.row.pubkey, p.row.created_at, p.row.first_seen_at_ms, evSources);
                 for (int64_t k : p.tags) run.tags.emplace_back(k, p.row.rk);
                 if (fts && !p.content.empty()) fb[laneOf(id, lanes)].docs.emplace_back(p.row.rk, std::move(p.content));
                 run.rows.push_back(p.row);

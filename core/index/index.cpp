@@ -13,6 +13,7 @@
 #include "core/index/fts.h"
 #include "core/index/lane.h"
 #include "core/index/part_builder.h"
+#include "core/index/rollups.h"
 #include "core/index/schema.h"
 #include "core/observe/log.h"
 #include "core/observe/metrics.h"
@@ -417,6 +418,8 @@ Expected<void> Index::openCatalog() {
         auto txn = Txn::begin(m_catalog);
         if (!txn) return txn.error();
         if (auto r = m_catalog.exec(kCatalogSql); !r) return r;
+        if (auto r = m_catalog.exec(kRollupTablesSql); !r) return r;
+        if (auto r = setMeta(m_catalog, "rollups", kRollupVersion); !r) return r;
         const uint32_t lanes = std::max<uint32_t>(1, m_opts.lanes);
         const int64_t nowS = wallMs() / 1000;
         for (auto [k, val] : {std::pair<const char*, int64_t>{"lanes", lanes}, {"created_at", nowS}, {"fts", m_opts.fts.value_or(true)},
@@ -426,6 +429,10 @@ Expected<void> Index::openCatalog() {
         if (auto r = txn->commit(); !r) return r;
     } else if (v < kSchemaVersion) {
         return makeError("schema", "unexpected catalog version " + std::to_string(v));
+    } else if (!m_opts.read_only) {
+        // An index from before the rollups: the tables exist from now on, but without meta
+        // "rollups" readers say that `archivist reindex` is needed to fill them.
+        if (auto r = m_catalog.exec(kRollupTablesSql); !r) return r;
     }
     auto lanes = metaInt(m_catalog, "lanes");
     auto fts = metaInt(m_catalog, "fts");
@@ -560,6 +567,7 @@ Expected<FilePtr> Index::createHot(uint32_t lane, archive::Watermark wm, uint64_
     if (auto r = db->exec("PRAGMA journal_mode=WAL; BEGIN;"); !r) return r.error();
     if (auto r = db->exec(kEventTablesSql); !r) return r.error();
     if (auto r = db->exec(kEventIndexesSql); !r) return r.error();
+    if (auto r = db->exec(kRollupTablesSql); !r) return r.error();
     for (auto [k, v] : {std::pair<const char*, int64_t>{"kind", 0}, {"lane", lane}, {"file", f->id},
                         {"watermark_segment", wm.segment}, {"watermark_offset", int64_t(wm.offset)},
                         {"event_count", 0}, {"fts_batch", int64_t(fts_batch)}})
@@ -1100,11 +1108,15 @@ struct Output {
 
 // Registers built parts and retires inputs in ONE catalog transaction (synchronous=FULL: durable
 // before the inputs can go), then publishes the new snapshot.
+// A flush folds the hot file's rollup deltas (`rollups`) into the catalog's totals in the same
+// transaction that retires the hot file: at every moment they count in exactly one place.
 static Expected<void> commitFileChange(Db& catalog, const std::vector<Output>& outputs,
-                                       const std::vector<FilePtr>& retire) {
+                                       const std::vector<FilePtr>& retire, const RollupDelta* rollups = nullptr) {
     if (auto r = catalog.exec("PRAGMA synchronous=FULL"); !r) return r;
     auto txn = Txn::begin(catalog);
     if (!txn) return txn.error();
+    if (rollups)
+        if (auto r = applyRollupDelta(catalog, *rollups); !r) return r;
     for (const auto& o : outputs)
         if (auto r = catalog.exec("UPDATE files SET state = 'live', events = " + std::to_string(o.built.events) +
                                   " WHERE id = " + std::to_string(o.id));
@@ -1138,6 +1150,16 @@ Expected<void> Index::flush(const FilePtr& hot) {
         int rc;
         while ((rc = st->step()) == SQLITE_ROW) sightings.emplace_back(st->i64(0), uint32_t(st->i64(1)), st->i64(2));
         if (rc != SQLITE_DONE) return db.error("read sightings");
+    }
+    RollupDelta rollups;
+    {
+        auto has = db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'r_kind'");
+        if (!has) return has.error();
+        if (has->value_or(0)) {
+            auto d = readRollupDelta(db);
+            if (!d) return d.error();
+            rollups = std::move(*d);
+        }
     }
     auto events = db.prepare(std::string(kPartRowSelect) + " ORDER BY rk");
     if (!events) return events.error();
@@ -1226,7 +1248,7 @@ Expected<void> Index::flush(const FilePtr& hot) {
     }
     if (hook) hook("flush");
     std::lock_guard lock(m_mutex);
-    if (auto r = commitFileChange(m_catalog, outputs, {hot}); !r) {
+    if (auto r = commitFileChange(m_catalog, outputs, {hot}, &rollups); !r) {
         cleanup();
         return r;
     }

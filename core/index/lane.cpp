@@ -3,6 +3,7 @@
 #include <QLoggingCategory>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/observe/log.h"
 #include "core/util/clock.h"
@@ -44,7 +45,8 @@ void Lane::join() {
 }
 
 Expected<void> Lane::openHot() {
-    for (Stmt* st : {&m_insEvent, &m_insTag, &m_upSighting, &m_upKind, &m_upBucket, &m_setMeta}) *st = Stmt();
+    for (Stmt* st : {&m_insEvent, &m_insTag, &m_upSighting, &m_upKind, &m_upBucket, &m_setMeta, &m_rowOf, &m_sourcesOf})
+        *st = Stmt();
     m_hot.close();
     auto db = Db::open(m_active->path, Db::Mode::ReadWrite);
     if (!db) return db.error();
@@ -52,6 +54,7 @@ Expected<void> Lane::openHot() {
     const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
                                 "PRAGMA cache_size=-" + std::to_string(std::max(1, m_index.options().cache_mib) * 1024) + ";";
     if (auto r = m_hot.exec(pragmas); !r) return r;
+    if (auto r = m_hot.exec(kRollupTablesSql); !r) return r;
     auto events = m_hot.scalar("SELECT value FROM meta WHERE key = 'event_count'");
     if (!events) return events.error();
     m_hotEvents = uint64_t(events->value_or(0));
@@ -71,6 +74,8 @@ Expected<void> Lane::openHot() {
         {&m_upBucket, "INSERT INTO buckets(bucket, count) VALUES (?,?) "
                       "ON CONFLICT(bucket) DO UPDATE SET count = count + excluded.count"},
         {&m_setMeta, "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)"},
+        {&m_rowOf, "SELECT created_at, first_seen_at FROM events WHERE rk = ?"},
+        {&m_sourcesOf, "SELECT source FROM sightings WHERE rk = ?"},
     };
     for (auto& s : stmts) {
         auto st = m_hot.prepare(s.sql, true);
@@ -135,6 +140,10 @@ void Lane::run() {
         }
         if (failed) break;
         if (!batches.empty()) trimWal();
+        if (batches.empty() && m_othersSnap) {
+            m_others.clear();  // idle: keep no replaced file alive
+            m_othersSnap.reset();
+        }
         const bool idle = batches.empty();
         if (idle && m_watermarkDirty && steadyMs() - m_lastCommitMs >= kIdleWatermarkMs) {
             LaneBatch empty;
@@ -207,7 +216,12 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         m_upSighting.bind(1, rk).bind(2, source).bind(3, seen);
         return m_upSighting.step() == SQLITE_DONE;
     };
+    RollupDelta rollup;
+    std::vector<uint32_t> own;
     for (const LaneRow& r : b.rows) {
+        own.clear();
+        if (r.source) own.push_back(r.source);
+        rollup.addEvent(r.kind, r.pubkey, r.created_at, r.first_seen_at_ms, own);
         m_active->bloom->add(r.id);  // before the row can be seen: a lookup never misses it
         {
             StmtReset reset(m_insEvent);
@@ -236,8 +250,12 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         m_insTag.bind(1, key).bind(2, rk);
         if (m_insTag.step() != SQLITE_DONE) return fail(m_insTag, "insert tag");
     }
-    for (const LaneSighting& s : b.sightings)
-        if (s.source && !sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");
+    for (const LaneSighting& s : b.sightings) {
+        if (!s.source) continue;
+        if (auto r = rollupSighting(s.rk, s.source, rollup); !r) return r.error();
+        if (!sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");
+    }
+    if (auto r = applyRollupDelta(m_hot, rollup); !r) return r.error();
     auto counts = [&](const Stmt& st, const auto& map) -> bool {
         for (const auto& [k, n] : map) {
             StmtReset reset(st);
@@ -276,6 +294,62 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     m_watermarkDirty = false;
     m_pendingWatermark = wm;
     m_watermark = wm;
+    return {};
+}
+
+Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta) {
+    std::optional<std::pair<int64_t, int64_t>> row;  // created_at, first_seen_at
+    std::set<uint32_t> sources;
+    {
+        StmtReset reset(m_rowOf);
+        m_rowOf.bind(1, rk);
+        const int rc = m_rowOf.step();
+        if (rc == SQLITE_ROW) row.emplace(m_rowOf.i64(0), m_rowOf.i64(1));
+        else if (rc != SQLITE_DONE) return m_hot.error("rollups: read an event");
+    }
+    {
+        StmtReset reset(m_sourcesOf);
+        m_sourcesOf.bind(1, rk);
+        int rc;
+        while ((rc = m_sourcesOf.step()) == SQLITE_ROW) sources.insert(uint32_t(m_sourcesOf.i64(0)));
+        if (rc != SQLITE_DONE) return m_hot.error("rollups: read sightings");
+    }
+    if (!row) {
+        // Rows and sightings of an event live in files of its lane and parts of its month, never
+        // in a hot file older than the one its row went to: all of them are read here.
+        if (!m_othersSnap || m_othersSnap->version != m_index.snapshotVersion()) {
+            m_othersSnap = m_index.snapshot();
+            m_others.retain(*m_othersSnap);
+        }
+        std::vector<FilePtr> files;
+        for (const FilePtr& f : m_othersSnap->hot)
+            if (f->lane == m_lane && f->id != m_active->id) files.push_back(f);
+        if (auto it = m_othersSnap->parts.find(bucketOfRk(rk)); it != m_othersSnap->parts.end())
+            files.insert(files.end(), it->second.begin(), it->second.end());
+        for (const FilePtr& f : files) {
+            auto conn = m_others.get(f);
+            if (!conn) return conn.error();
+            if (!row) {
+                auto st = (*conn)->stmt("SELECT created_at, first_seen_at FROM events WHERE rk = ?");
+                if (!st) return st.error();
+                (*st)->bind(1, rk);
+                const int rc = (*st)->step();
+                if (rc == SQLITE_ROW) row.emplace((*st)->i64(0), (*st)->i64(1));
+                else if (rc != SQLITE_DONE) return (*conn)->db.error("rollups: read an event");
+                (*st)->reset();
+            }
+            auto st = (*conn)->stmt("SELECT source FROM sightings WHERE rk = ?");
+            if (!st) return st.error();
+            (*st)->bind(1, rk);
+            int rc;
+            while ((rc = (*st)->step()) == SQLITE_ROW) sources.insert(uint32_t((*st)->i64(0)));
+            if (rc != SQLITE_DONE) return (*conn)->db.error("rollups: read sightings");
+            (*st)->reset();
+        }
+    }
+    if (!row) return makeError("index_corrupt", "a sighting of row " + std::to_string(rk) + " whose event is not stored");
+    if (sources.count(source)) return {};
+    delta.addSource(row->first, row->second, source, uint32_t(sources.size()));
     return {};
 }
 

@@ -20,6 +20,8 @@
 
 #include "core/index/fts.h"
 #include "core/index/index.h"
+#include "core/index/lookup.h"
+#include "core/index/rollups.h"
 #include "core/ingest/bounded_queue.h"
 
 namespace archivist::index {
@@ -54,6 +56,10 @@ private:
     Expected<void> commitHot(LaneBatch& batch, bool has_docs);
     Expected<void> commitFts(const LaneBatch& batch);
     Expected<void> maybeFreeze(bool force);
+    // The rollup deltas of a further sighting (rollups.h): a new distinct source of a stored
+    // event counts once, on the event's day. Reads the active hot file inside the open transaction
+    // and, when the event's row is not there, the lane's other hot files and the parts of its month.
+    Expected<void> rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta);
     void trimWal();
     template <typename Fn>
     bool retry(const char* what, Fn&& fn);
@@ -66,6 +72,9 @@ private:
 
     Db m_hot;
     Stmt m_insEvent, m_insTag, m_upSighting, m_upKind, m_upBucket, m_setMeta;
+    Stmt m_rowOf, m_sourcesOf;  // rollups: an event's row and its sources in the active hot file
+    FileConnections m_others{32};  // rollups: the lane's frozen hot files and the parts (bounded)
+    SnapshotPtr m_othersSnap;
     Db m_fts;
     Stmt m_insDoc, m_insTerm, m_setFtsMeta;
     TermSink m_sink;
