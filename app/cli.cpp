@@ -14,6 +14,7 @@
 #include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
 #include "core/engine/relay_intelligence.h"
+#include "core/engine/research_stats.h"
 #include "core/engine/store.h"
 #include "core/index/index.h"
 #include "core/observe/metrics.h"
@@ -407,17 +408,100 @@ int cmdCompact(const QStringList& args) {
     return kExitOk;
 }
 
+bool parseKinds(const QString& text, std::vector<uint16_t>& out) {
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const uint v = part.trimmed().toUInt(&ok);
+        if (!ok || v > 65535) return false;
+        out.push_back(uint16_t(v));
+    }
+    return !out.empty();
+}
+
+// --since/--until/--kinds of stats and snapshot (whole UTC days: engine/research_stats.h).
+struct RangeOptions {
+    QCommandLineOption since{"since", "From the start of the UTC day of T (unix seconds or ISO 8601).", "T"};
+    QCommandLineOption until{"until", "To the end of the UTC day of T (unix seconds or ISO 8601).", "T"};
+    QCommandLineOption kinds{"kinds", "Only these kinds (comma-separated).", "K,..."};
+    // Fills `req`; returns a usage message on error.
+    QString apply(const QCommandLineParser& p, engine::StatsRequest& req) const {
+        int64_t t = 0;
+        if (p.isSet(since)) {
+            if (!parseTime(p.value(since), t)) return "bad --since: " + p.value(since);
+            req.since = t;
+        }
+        if (p.isSet(until)) {
+            if (!parseTime(p.value(until), t)) return "bad --until: " + p.value(until);
+            req.until = t;
+        }
+        if (p.isSet(kinds) && !parseKinds(p.value(kinds), req.kinds)) return "bad --kinds: " + p.value(kinds);
+        return {};
+    }
+};
+
 int cmdStats(const QStringList& args) {
     QCommandLineParser p;
-    p.setApplicationDescription("Show what the archive holds.");
+    p.setApplicationDescription(
+        "Show what the archive holds.\n\n"
+        "With --by: research statistics from the index's rollups (the numbers of the console's Statistics "
+        "dock):\n"
+        "  day, week      events and distinct authors per UTC day / week (Monday)\n"
+        "  kind           events per kind\n"
+        "  relay          distinct events each source carried, novel (first to deliver) and duplicate\n"
+        "  author         events per author (an exact scan of the range)\n"
+        "  delay          first seen - created_at histogram (log2 bins; future-dated events apart)\n"
+        "  replication    events by the number of sources that carried them\n"
+        "  day-kind       events per day and kind (--top N kinds, the rest as \"other\")");
     Common c;
-    QCommandLineOption json("json", "Print one JSON object on standard output.");
-    p.addOptions({c.dataDir, json});
+    RangeOptions range;
+    QCommandLineOption json("json", "Print one JSON object on standard output (same as --format json).");
+    QCommandLineOption by("by", "day, week, kind, relay, author, delay, replication or day-kind.", "WHAT");
+    QCommandLineOption format("format", "table (default), csv or json.", "FORMAT", "table");
+    QCommandLineOption top("top", "Only the N largest rows (kind, relay, author; day-kind: N kinds).", "N");
+    QCommandLineOption basis("day-basis", "created (default: the event's created_at) or first-seen.", "BASIS", "created");
+    p.addOptions({c.dataDir, json, by, range.since, range.until, range.kinds, format, top, basis});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    const bool research = p.isSet(by);
+    if (!research && (p.isSet(range.since) || p.isSet(range.until) || p.isSet(range.kinds) || p.isSet(top) ||
+                      p.isSet(format) || p.isSet(basis)))
+        return usage(p, "--since, --until, --kinds, --top, --format and --day-basis go with --by");
+    engine::StatsRequest req;
+    std::string fmt = p.isSet(json) ? "json" : p.value(format).toStdString();
+    if (research) {
+        const auto b = engine::statsByFromName(p.value(by).toStdString());
+        if (!b) return usage(p, "unknown --by " + p.value(by));
+        req.by = *b;
+        if (const QString e = range.apply(p, req); !e.isEmpty()) return usage(p, e);
+        if (p.isSet(top)) {
+            bool ok = false;
+            const uint n = p.value(top).toUInt(&ok);
+            if (!ok || n == 0) return usage(p, "bad --top: " + p.value(top));
+            req.top = n;
+        }
+        if (fmt != "table" && fmt != "csv" && fmt != "json") return usage(p, "unknown --format " + p.value(format));
+        if (p.value(basis) == "first-seen") req.basis = index::DayBasis::FirstSeen;
+        else if (p.value(basis) != "created") return usage(p, "unknown --day-basis " + p.value(basis));
+    }
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
     if (!store) return kExitFailure;
+    if (research) {
+        const bool tty = isatty(STDERR_FILENO);
+        auto t = engine::researchStats((*store)->index(), req, [&](uint64_t done, uint64_t total) {
+            if (tty && total > 1) std::fprintf(stderr, "\rscanning index files %llu/%llu", (unsigned long long)done,
+                                               (unsigned long long)total);
+            if (tty && total > 1 && done == total) std::fprintf(stderr, "\n");
+        });
+        if (!t) {
+            err("archivist: " + t.error().message);
+            return t.error().code == "usage" ? kExitUsage : kExitFailure;
+        }
+        if (fmt == "json") std::printf("%s\n", engine::statsTableJson(*t, req).c_str());
+        else if (fmt == "csv") std::fputs(engine::statsTableCsv(*t).c_str(), stdout);
+        else std::fputs(engine::statsTableText(*t).c_str(), stdout);
+        return kExitOk;
+    }
     auto s = engine::storeStats(**store);
     if (!s) {
         err("archivist: " + s.error().message);
