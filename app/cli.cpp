@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app/signals.h"
+#include "core/engine/coverage.h"
 #include "core/engine/data_dir.h"
 #include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
@@ -22,6 +23,7 @@
 #include "core/observe/metrics_http_server.h"
 #include "core/net/relay_url.h"
 #include "core/protocol/filter.h"
+#include "core/protocol/hex.h"
 #include "core/protocol/json.h"
 #include "core/relays/relay_state_store.h"
 
@@ -31,7 +33,7 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "compact", "stats", "snapshot", "relays"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "compact", "stats", "snapshot", "coverage", "relays"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
@@ -425,7 +427,7 @@ struct RangeOptions {
     QCommandLineOption until{"until", "To the end of the UTC day of T (unix seconds or ISO 8601).", "T"};
     QCommandLineOption kinds{"kinds", "Only these kinds (comma-separated).", "K,..."};
     // Fills `req`; returns a usage message on error.
-    QString apply(const QCommandLineParser& p, engine::StatsRequest& req) const {
+    QString apply(const QCommandLineParser& p, engine::StatsRequest& req, bool with_kinds = true) const {
         int64_t t = 0;
         if (p.isSet(since)) {
             if (!parseTime(p.value(since), t)) return "bad --since: " + p.value(since);
@@ -435,7 +437,7 @@ struct RangeOptions {
             if (!parseTime(p.value(until), t)) return "bad --until: " + p.value(until);
             req.until = t;
         }
-        if (p.isSet(kinds) && !parseKinds(p.value(kinds), req.kinds)) return "bad --kinds: " + p.value(kinds);
+        if (with_kinds && p.isSet(kinds) && !parseKinds(p.value(kinds), req.kinds)) return "bad --kinds: " + p.value(kinds);
         return {};
     }
 };
@@ -586,6 +588,53 @@ int cmdSnapshot(const QStringList& args) {
                 .arg(r->index_events)
                 .arg(r->archived_duplicates));
         return kExitFailure;
+    }
+    return kExitOk;
+}
+
+// `archivist coverage [--since --until] [--json] [--missing]`: referenced ids held vs not.
+int cmdCoverage(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "How complete is the archive: of the event ids that archived events reference in e and q tags, how "
+        "many it holds, by month (UTC, created_at) and kind of the referencing events. Reads the events of "
+        "the range. --missing prints the ids not held, one per line (a file for a backfill of just those).");
+    Common c;
+    RangeOptions range;
+    QCommandLineOption json("json", "Print one JSON object on standard output.");
+    QCommandLineOption missing("missing", "Print the referenced ids not held (64-hex, sorted), one per line.");
+    p.addOptions({c.dataDir, range.since, range.until, json, missing});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    if (p.isSet(json) && p.isSet(missing)) return usage(p, "--json and --missing exclude each other");
+    engine::StatsRequest req;
+    if (const QString e = range.apply(p, req, false); !e.isEmpty()) return usage(p, e);
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) return kExitFailure;
+    const bool tty = ::isatty(STDERR_FILENO);
+    engine::CoverageRequest q{req.since, req.until, p.isSet(missing)};
+    auto r = engine::computeCoverage((*store)->index(), (*store)->paths().archive, q,
+                                     [tty](const std::string& month, uint64_t done) {
+                                         if (tty) std::fprintf(stderr, "\rcoverage: %s (%llu events)\x1b[K", month.c_str(),
+                                                               (unsigned long long)done);
+                                     });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!r) {
+        err("archivist: coverage failed: " + r.error().message);
+        return r.error().code == "usage" ? kExitUsage : kExitFailure;
+    }
+    if (p.isSet(missing)) {
+        for (const auto& id : r->missing) std::printf("%s\n", protocol::toHex(id).c_str());
+        err(QString("coverage: %1 of %2 referenced ids held (%3%), %4 missing")
+                .arg(r->held)
+                .arg(r->referenced)
+                .arg(100.0 * r->coverage(), 0, 'f', 1)
+                .arg(r->missing.size()));
+    } else if (p.isSet(json)) {
+        std::printf("%s\n", engine::coverageJson(*r).c_str());
+    } else {
+        std::fputs(engine::coverageText(*r).c_str(), stdout);
     }
     return kExitOk;
 }
@@ -775,6 +824,7 @@ int runCommand(const QStringList& args) {
     if (cmd == "compact") return cmdCompact(rest);
     if (cmd == "stats") return cmdStats(rest);
     if (cmd == "snapshot") return cmdSnapshot(rest);
+    if (cmd == "coverage") return cmdCoverage(rest);
     if (cmd == "relays") return cmdRelays(rest);
     err("archivist: unknown command " + cmd);
     return kExitUsage;

@@ -157,4 +157,19 @@ want=$(jq -sc 'group_by(.created_at / 86400 | floor) | map({day: (.[0].created_a
 expect_eq "$(by day)" "$want" "stats --by day after reindex"
 expect_eq "$(by replication)" "[{\"sources\":\"1\",\"events\":$N}]" "replication after reindex"
 
+# Coverage: 30 of the 100 referenced events were withheld.
+cli cov coverage --data-dir "$D" --json
+expect_rc 0 cov "coverage --json"
+expect_eq "$(single_json cov | jq -c '[.referenced, .held, .missing]')" "[100,70,30]" "coverage with 30 % withheld"
+expect_eq "$(jq '[.months[].referenced] | add >= 100' "$WORK/cov.out")" true "per-month rows"
+cli miss coverage --data-dir "$D" --missing
+expect_rc 0 miss "coverage --missing"
+expect_eq "$(cat "$WORK/miss.out")" "$(cat "$C/withheld.ids")" "the missing ids are the withheld ones"
+# The withheld events arrive: coverage is complete.
+cli import3 import --json --data-dir "$D" "$C/withheld.jsonl"
+expect_rc 0 import3 "import of the withheld events"
+cli cov2 coverage --data-dir "$D" --json
+expect_rc 0 cov2 "coverage after the withheld events arrived"
+expect_eq "$(single_json cov2 | jq -c '[.referenced, .held, .missing, .coverage]')" "[100,100,0,1]" "coverage 100 %"
+
 note "ok"
