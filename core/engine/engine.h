@@ -176,6 +176,13 @@ public:
         (void)query;
         return 0;
     }
+    // The Statistics dock's tables for a range (channel "statistics": a newer request supersedes
+    // an older one), answered by statisticsReady() with the same id. Read from the index's
+    // rollups on the query thread, by the code `archivist stats --by …` runs.
+    virtual quint64 requestStatistics(const archivist::engine::StatisticsRequest& request) {
+        (void)request;
+        return 0;
+    }
     // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
     // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
     // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
@@ -204,6 +211,7 @@ signals:
     void pageReady(quint64 id, const archivist::engine::PageResult& result);
     void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
     void countReady(quint64 id, const archivist::engine::CountResult& result);
+    void statisticsReady(quint64 id, const archivist::engine::StatisticsResult& result);
     void directoryReady(quint64 id, const archivist::engine::DirectoryPage& page);
     void relayInfoReady(quint64 id, const QString& url, const QString& document);
     void jobProgress(const QString& kind, double fraction, const QString& text);

@@ -41,6 +41,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::PageResult>();
     qRegisterMetaType<archivist::engine::EventDetail>();
     qRegisterMetaType<archivist::engine::CountResult>();
+    qRegisterMetaType<archivist::engine::StatisticsResult>();
     qRegisterMetaType<archivist::engine::DirectoryPage>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
@@ -92,6 +93,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                 case QueryAnswer::Kind::Page: emit self->pageReady(a.id, a.page); break;
                 case QueryAnswer::Kind::Detail: emit self->detailReady(a.id, a.detail); break;
                 case QueryAnswer::Kind::Count: emit self->countReady(a.id, a.count); break;
+                case QueryAnswer::Kind::Statistics: emit self->statisticsReady(a.id, a.statistics); break;
                 }
             },
             Qt::QueuedConnection);
@@ -316,6 +318,10 @@ quint64 EngineImpl::requestPage(const PageRequest& request) {
 
 quint64 EngineImpl::requestDetail(const QString& id_hex) {
     return m_query && !m_shutDown ? m_query->requestDetail(id_hex) : 0;
+}
+
+quint64 EngineImpl::requestStatistics(const StatisticsRequest& request) {
+    return m_query && !m_shutDown ? m_query->requestStatistics(request) : 0;
 }
 
 quint64 EngineImpl::requestCount(const QueryFilter& query) {

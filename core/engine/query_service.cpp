@@ -183,6 +183,13 @@ struct QueryService::Worker {
         return out;
     }
 
+    StatisticsResult statistics(const StatisticsRequest& q) {
+        StatisticsResult out;
+        auto r = reader();
+        if (!r) return fail(out, r.error());
+        return statisticsFor((*r)->index(), q);
+    }
+
     template <typename T>
     static T fail(T& out, const Error& e) {
         out.ok = false;
@@ -250,6 +257,14 @@ quint64 QueryService::requestCount(const QueryFilter& query) {
     return enqueue(std::move(r));
 }
 
+quint64 QueryService::requestStatistics(const StatisticsRequest& request) {
+    Request r;
+    r.kind = QueryAnswer::Kind::Statistics;
+    r.channel = QStringLiteral("statistics");
+    r.statistics = request;
+    return enqueue(std::move(r));
+}
+
 quint64 QueryService::enqueue(Request&& r) {
     std::unique_lock lock(m_mutex);
     r.id = m_nextId++;
@@ -268,8 +283,8 @@ quint64 QueryService::enqueue(Request&& r) {
         a.kind = kind;
         a.id = id;
         const QString why = QCoreApplication::translate("archivist::engine::QueryService", "Too many pending queries; try again.");
-        a.page.ok = a.detail.ok = a.count.ok = false;
-        a.page.error = a.detail.error = a.count.error = why;
+        a.page.ok = a.detail.ok = a.count.ok = a.statistics.ok = false;
+        a.page.error = a.detail.error = a.count.error = a.statistics.error = why;
         m_callback(std::move(a));
         return id;
     } else {
@@ -318,6 +333,7 @@ void QueryService::run() {
         case QueryAnswer::Kind::Page: a.page = worker.page(req.page); break;
         case QueryAnswer::Kind::Detail: a.detail = worker.detail(req.detail_id); break;
         case QueryAnswer::Kind::Count: a.count = worker.count(req.count); break;
+        case QueryAnswer::Kind::Statistics: a.statistics = worker.statistics(req.statistics); break;
         }
         {
             std::lock_guard lock(m_mutex);

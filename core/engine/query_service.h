@@ -38,12 +38,13 @@ class IndexReader;
 namespace archivist::engine {
 
 struct QueryAnswer {
-    enum class Kind : uint8_t { Page, Detail, Count };
+    enum class Kind : uint8_t { Page, Detail, Count, Statistics };
     Kind kind = Kind::Page;
     quint64 id = 0;
     PageResult page;      // Kind::Page
     EventDetail detail;   // Kind::Detail
     CountResult count;    // Kind::Count
+    StatisticsResult statistics;  // Kind::Statistics
 };
 
 struct QueryServiceOptions {
@@ -67,6 +68,8 @@ public:
     quint64 requestPage(const PageRequest& request);
     quint64 requestDetail(const QString& id_hex);  // channel "detail"
     quint64 requestCount(const QueryFilter& query);  // channel "count"
+    // The Statistics dock's tables (rollups: milliseconds; served like pages). Channel "statistics".
+    quint64 requestStatistics(const StatisticsRequest& request);
 
     uint64_t superseded() const { return m_superseded.load(); }
     uint64_t refused() const { return m_refused.load(); }
@@ -83,6 +86,7 @@ private:
         PageRequest page;
         QString detail_id;
         QueryFilter count;
+        StatisticsRequest statistics;
     };
     struct Worker;  // thread-owned state (reader, frame cache, verifier)
 

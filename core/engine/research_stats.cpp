@@ -1,12 +1,15 @@
 #include "core/engine/research_stats.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <set>
 #include <unordered_map>
 
+#include "core/engine/query_types.h"
 #include "core/index/index.h"
+#include "core/util/clock.h"
 #include "core/protocol/hex.h"
 
 namespace archivist::engine {
@@ -320,6 +323,49 @@ Expected<StatsTable> researchStats(const std::shared_ptr<index::Index>& index, c
     auto r = index::readRollups(index, index::RollupQuery{q.basis, lo, hi});
     if (!r) return r.error();
     return statsFromRollups(*r, q);
+}
+
+StatisticsResult statisticsFromRollups(const index::Rollups& r, const StatisticsRequest& sr) {
+    StatisticsResult out;
+    out.request = sr;
+    StatsRequest q;
+    q.since = sr.since;
+    q.until = sr.until;
+    q.basis = sr.first_seen_days ? index::DayBasis::FirstSeen : index::DayBasis::CreatedAt;
+    auto table = [&](StatsBy by, size_t top) {
+        StatsRequest x = q;
+        x.by = by;
+        x.top = top;
+        return statsFromRollups(r, x);
+    };
+    out.day_kind = table(StatsBy::DayKind, size_t(std::max(1, sr.top_kinds)));
+    out.day = table(StatsBy::Day, 0);
+    out.kind = table(StatsBy::Kind, 0);
+    out.relay = table(StatsBy::Relay, size_t(std::max(1, sr.top_relays)));
+    out.delay = table(StatsBy::Delay, 0);
+    out.replication = table(StatsBy::Replication, 0);
+    out.computed_ms = wallMs();
+    return out;
+}
+
+StatisticsResult statisticsFor(const std::shared_ptr<index::Index>& index, const StatisticsRequest& sr) {
+    const auto t0 = std::chrono::steady_clock::now();
+    StatsRequest q;
+    q.since = sr.since;
+    q.until = sr.until;
+    q.basis = sr.first_seen_days ? index::DayBasis::FirstSeen : index::DayBasis::CreatedAt;
+    const auto [lo, hi] = dayRange(q);
+    auto r = index::readRollups(index, index::RollupQuery{q.basis, lo, hi});
+    if (!r) {
+        StatisticsResult out;
+        out.request = sr;
+        out.ok = false;
+        out.error = QString::fromStdString(r.error().message);
+        return out;
+    }
+    StatisticsResult out = statisticsFromRollups(*r, sr);
+    out.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    return out;
 }
 
 std::string statsTableText(const StatsTable& t) {

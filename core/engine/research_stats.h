@@ -69,6 +69,13 @@ Expected<StatsTable> researchStats(const std::shared_ptr<index::Index>& index, c
 // The same from rollups already read (the dock reads once per range and builds every plot).
 StatsTable statsFromRollups(const index::Rollups& r, const StatsRequest& request);
 
+struct StatisticsRequest;
+struct StatisticsResult;
+// Every table of the Statistics dock for one range: the rollups read once.
+StatisticsResult statisticsFor(const std::shared_ptr<index::Index>& index, const StatisticsRequest& request);
+// The same from rollups already read for the request's range.
+StatisticsResult statisticsFromRollups(const index::Rollups& r, const StatisticsRequest& request);
+
 std::string statsTableText(const StatsTable& t);
 std::string statsTableCsv(const StatsTable& t);
 std::string statsTableJson(const StatsTable& t, const StatsRequest& request);
