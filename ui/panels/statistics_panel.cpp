@@ -19,12 +19,14 @@
 #include <QLineSeries>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QTimer>
 #include <QStackedBarSeries>
 #include <QBarSeries>
 #include <QValueAxis>
 #include <QVBoxLayout>
 
 #include "core/engine/engine.h"
+#include "core/index/rollups.h"
 
 namespace archivist::ui {
 
@@ -44,6 +46,25 @@ QChart* newChart(const QString& title) {
 QString dayLabel(int64_t day) { return QDate(1970, 1, 1).addDays(day).toString("MM-dd"); }
 
 qreal niceMax(qreal v) { return v <= 0 ? 1 : v * 1.08; }
+
+// The days a per-day plot spans: the request's bounds where it has them (today for an open end),
+// else the first and last day with data; days without events are drawn as zero, not left out.
+std::pair<int64_t, int64_t> daySpan(const engine::StatisticsResult& r, const std::vector<engine::StatsTable::Row>& rows) {
+    engine::StatsRequest q;
+    q.since = r.request.since;
+    q.until = r.request.until;
+    const auto [lo, hi] = engine::dayRange(q);
+    int64_t first = lo ? *lo : (rows.empty() ? 0 : rows.front().day);
+    int64_t last = hi ? *hi : (rows.empty() ? first : rows.back().day);
+    if (!hi && lo) last = std::max(last, index::dayOf(QDateTime::currentSecsSinceEpoch()));
+    if (!rows.empty()) {
+        first = std::min(first, rows.front().day);
+        last = std::max(last, rows.back().day);
+    }
+    constexpr int64_t kMaxDays = 20000;  // a plot of 55 years at most: the rest is clipped
+    if (last - first >= kMaxDays) first = last - kMaxDays + 1;
+    return {first, last};
+}
 
 }  // namespace
 
@@ -107,7 +128,18 @@ StatisticsPanel::StatisticsPanel(engine::Engine* engine, QWidget* parent) : QWid
     connect(m_to, &QDateEdit::dateChanged, this, [this] { refresh(); });
     connect(m_firstSeen, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(m_engine, &engine::Engine::statisticsReady, this, &StatisticsPanel::onStatistics);
+    // New events change today's numbers: read again now and then while the panel is visible.
+    auto* timer = new QTimer(this);
+    connect(timer, &QTimer::timeout, this, [this] {
+        if (isVisible() && !m_pending) refresh();
+    });
+    timer->start(kRefreshMs);
     refresh();
+}
+
+void StatisticsPanel::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    if (!m_pending) refresh();
 }
 
 QWidget* StatisticsPanel::plotBox(Plot plot, const QString& title) {
@@ -211,19 +243,25 @@ static QChart* resetChart(QChartView* view) {
 void StatisticsPanel::drawEventsPerDay() {
     QChart* c = resetChart(m_views[EventsPerDay]);
     const auto& t = m_result.day_kind;
+    const auto [first, last] = daySpan(m_result, t.rows);
+    const size_t days = t.rows.empty() ? 0 : size_t(last - first + 1);
+    m_dayKindRow.assign(days, -1);
+    for (size_t i = 0; i < t.rows.size(); ++i)
+        if (t.rows[i].day >= first && t.rows[i].day <= last) m_dayKindRow[size_t(t.rows[i].day - first)] = int(i);
+    m_firstDay = first;
     auto* series = new QStackedBarSeries;
     QStringList cats;
-    for (const auto& row : t.rows) cats << dayLabel(row.day);
-    qreal top = 0;
-    std::vector<qreal> sums(t.rows.size(), 0);
+    for (size_t d = 0; d < days; ++d) cats << dayLabel(first + int64_t(d));
+    std::vector<qreal> sums(days, 0);
     for (size_t col = 0; col < t.columns.size(); ++col) {
         auto* set = new QBarSet(QString::fromStdString(t.columns[col]));
         QList<qreal> values;
-        values.reserve(qsizetype(t.rows.size()));
-        for (size_t i = 0; i < t.rows.size(); ++i) {
-            const qreal v = qreal(t.rows[i].values[col].value_or(0));
+        values.reserve(qsizetype(days));
+        for (size_t d = 0; d < days; ++d) {
+            const int row = m_dayKindRow[d];
+            const qreal v = row < 0 ? 0 : qreal(t.rows[size_t(row)].values[col].value_or(0));
             values << v;
-            sums[i] += v;
+            sums[d] += v;
         }
         set->append(values);
         const int setIndex = int(col);
@@ -232,14 +270,18 @@ void StatisticsPanel::drawEventsPerDay() {
         });
         series->append(set);
     }
-    for (qreal s : sums) top = std::max(top, s);
+    qreal top = 0;
+    for (qreal v : sums) top = std::max(top, v);
     series->setBarWidth(0.9);
     c->addSeries(series);
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setLabelsAngle(-90);
     x->setLabelsVisible(cats.size() <= kMaxCategoryLabels);
-    x->setTitleText(cats.size() > kMaxCategoryLabels ? tr("%n days", "", int(cats.size())) : QString());
+    if (cats.size() > kMaxCategoryLabels)
+        x->setTitleText(tr("%n days", "", int(cats.size())) + QStringLiteral(": ") +
+                        QDate(1970, 1, 1).addDays(first).toString(Qt::ISODate) + QStringLiteral(" – ") +
+                        QDate(1970, 1, 1).addDays(last).toString(Qt::ISODate));
     auto* y = new QValueAxis;
     y->setLabelFormat("%.0f");
     y->setRange(0, niceMax(top));
@@ -256,19 +298,26 @@ void StatisticsPanel::drawAuthors() {
     bool approx = false;
     qreal top = 0;
     QList<QPointF> pts;
-    for (const auto& row : t.rows) {
-        if (row.values.size() < 2 || !row.values[1]) continue;
-        const qreal v = qreal(*row.values[1]);
-        pts << QPointF(qreal(row.day) * 86400000.0 + 43200000.0, v);  // noon UTC: the same date in any zone
-        top = std::max(top, v);
-        approx |= row.approximate;
+    if (!t.rows.empty() && t.columns.size() >= 2) {
+        const auto [first, last] = daySpan(m_result, t.rows);
+        size_t i = 0;
+        for (int64_t d = first; d <= last; ++d) {
+            while (i < t.rows.size() && t.rows[i].day < d) ++i;
+            qreal v = 0;
+            if (i < t.rows.size() && t.rows[i].day == d && t.rows[i].values[1]) {
+                v = qreal(*t.rows[i].values[1]);
+                approx |= t.rows[i].approximate;
+            }
+            pts << QPointF(qreal(d) * 86400000.0 + 43200000.0, v);  // noon UTC: the same date in any zone
+            top = std::max(top, v);
+        }
     }
     s->replace(pts);
     s->setPointsVisible(pts.size() < 60);
     s->setName(approx ? tr("Distinct authors (≈: HyperLogLog estimate on busy days)") : tr("Distinct authors (exact)"));
     c->addSeries(s);
     auto* x = new QDateTimeAxis;
-    x->setFormat("yyyy-MM-dd");
+    x->setFormat(pts.size() > 400 ? "yyyy-MM" : "MM-dd");
     if (!pts.isEmpty())
         x->setRange(QDateTime::fromMSecsSinceEpoch(qint64(pts.front().x()) - 43200000),
                     QDateTime::fromMSecsSinceEpoch(qint64(pts.back().x()) + 43200000));
@@ -437,10 +486,12 @@ std::optional<engine::QueryFilter> StatisticsPanel::queryForBar(Plot plot, int s
     switch (plot) {
     case EventsPerDay: {
         const auto& t = m_result.day_kind;
-        if (index < 0 || size_t(index) >= t.rows.size() || set < 0 || size_t(set) >= t.columns.size()) return std::nullopt;
+        if (index < 0 || size_t(index) >= m_dayKindRow.size() || set < 0 || size_t(set) >= t.columns.size())
+            return std::nullopt;
         if (created) {
-            q.filter.since = t.rows[size_t(index)].day * 86400;
-            q.filter.until = t.rows[size_t(index)].day * 86400 + 86399;
+            const int64_t day = m_firstDay + index;
+            q.filter.since = day * 86400;
+            q.filter.until = day * 86400 + 86399;
         }
         const std::string& col = t.columns[size_t(set)];
         if (col.rfind("kind ", 0) == 0) {

@@ -9,7 +9,8 @@
 // Contract
 // - The range selector (last 24 h / 7 d / 30 d / all / custom dates) and the "first-seen day"
 //   toggle send one request; a newer request supersedes an older one (only the newest answer is
-//   drawn). Nothing is computed on the GUI thread but the drawing.
+//   drawn). Nothing is computed on the GUI thread but the drawing. While visible the panel asks
+//   again every kRefreshMs (and when it is shown). Days without events are drawn as zero.
 // - Every plot exports as PNG (savePng) and its table as CSV (saveCsv: the CSV of `archivist stats
 //   --format csv` for the same --by).
 // - Clicking a bar asks for the archive list filtered to it (showEvents): a day and kind of the
@@ -20,6 +21,7 @@
 #include <QString>
 #include <QVector>
 #include <QWidget>
+#include <vector>
 
 #include "core/engine/query_types.h"
 
@@ -43,6 +45,7 @@ public:
     enum class Range { Day, Week, Month, All, Custom };
 
     explicit StatisticsPanel(engine::Engine* engine, QWidget* parent = nullptr);
+    static constexpr int kRefreshMs = 15000;
 
     void setRange(Range range);
     void setCustomRange(const QDate& from, const QDate& to);  // and selects Custom
@@ -62,6 +65,9 @@ public:
 signals:
     void showEvents(const archivist::engine::QueryFilter& query);
     void drawn(qint64 elapsed_ms);
+
+protected:
+    void showEvent(QShowEvent* event) override;
 
 private:
     void onStatistics(quint64 id, const engine::StatisticsResult& r);
@@ -86,6 +92,8 @@ private:
     quint64 m_pending = 0;
     QElapsedTimer m_sent;
     engine::StatisticsResult m_result;
+    std::vector<int> m_dayKindRow;  // day slot of the stacked plot → row of day_kind (-1: no events)
+    int64_t m_firstDay = 0;
 };
 
 }  // namespace archivist::ui
