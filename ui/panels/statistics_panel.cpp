@@ -32,12 +32,15 @@ namespace archivist::ui {
 
 namespace {
 
-constexpr int kMaxCategoryLabels = 40;  // more days than this: the day axis shows no labels
+constexpr int kMaxCategoryLabels = 16;  // more days than this: the day axis names its span instead
 
 QChart* newChart(const QString& title) {
     auto* c = new QChart;
     c->setTitle(title);
     c->legend()->setAlignment(Qt::AlignBottom);
+    QFont f = c->legend()->font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    c->legend()->setFont(f);
     c->setMargins(QMargins(4, 4, 4, 4));
     c->setAnimationOptions(QChart::NoAnimation);
     return c;
@@ -194,6 +197,7 @@ engine::StatisticsRequest StatisticsPanel::currentRequest() const {
         break;
     }
     r.first_seen_days = m_firstSeen->isChecked();
+    r.top_kinds = kTopKinds;
     return r;
 }
 
@@ -254,7 +258,9 @@ void StatisticsPanel::drawEventsPerDay() {
     for (size_t d = 0; d < days; ++d) cats << dayLabel(first + int64_t(d));
     std::vector<qreal> sums(days, 0);
     for (size_t col = 0; col < t.columns.size(); ++col) {
-        auto* set = new QBarSet(QString::fromStdString(t.columns[col]));
+        QString name = QString::fromStdString(t.columns[col]);
+        if (name.startsWith(QStringLiteral("kind "))) name = name.mid(5);  // the plot's title says "by kind"
+        auto* set = new QBarSet(name);
         QList<qreal> values;
         values.reserve(qsizetype(days));
         for (size_t d = 0; d < days; ++d) {
@@ -278,10 +284,10 @@ void StatisticsPanel::drawEventsPerDay() {
     x->append(cats);
     x->setLabelsAngle(-90);
     x->setLabelsVisible(cats.size() <= kMaxCategoryLabels);
-    if (cats.size() > kMaxCategoryLabels)
-        x->setTitleText(tr("%n days", "", int(cats.size())) + QStringLiteral(": ") +
-                        QDate(1970, 1, 1).addDays(first).toString(Qt::ISODate) + QStringLiteral(" – ") +
-                        QDate(1970, 1, 1).addDays(last).toString(Qt::ISODate));
+    if (cats.size() > kMaxCategoryLabels) {
+        x->setTitleText(dayLabel(first) + QStringLiteral(" … ") + dayLabel(last));
+        m_views[EventsPerDay]->setToolTip(tr("%n days", "", int(cats.size())));
+    }
     auto* y = new QValueAxis;
     y->setLabelFormat("%.0f");
     y->setRange(0, niceMax(top));
