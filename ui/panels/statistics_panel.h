@@ -46,6 +46,7 @@ public:
 
     explicit StatisticsPanel(engine::Engine* engine, QWidget* parent = nullptr);
     static constexpr int kRefreshMs = 15000;
+    static constexpr int kTopKinds = 6;  // stacked by name in "events per day"; the rest is "other"
 
     void setRange(Range range);
     void setCustomRange(const QDate& from, const QDate& to);  // and selects Custom
