@@ -1367,6 +1367,34 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
 <context>
     <name>StatisticsPanel</name>
     <message>
+        <source>Coverage of referenced events (e, q tags) by month</source>
+        <translation>Abdeckung referenzierter Events (e-, q-Tags) nach Monat</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: %1</source>
+        <translation>Abdeckung referenzierter Events: %1</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: %1 of %2 held (%3 %), as of %4</source>
+        <translation>Abdeckung referenzierter Events: %1 von %2 vorhanden (%3 %), Stand %4</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: computing…</source>
+        <translation>Abdeckung referenzierter Events: wird berechnet…</translation>
+    </message>
+    <message>
+        <source>Held</source>
+        <translation>Vorhanden</translation>
+    </message>
+    <message>
+        <source>Missing</source>
+        <translation>Fehlend</translation>
+    </message>
+    <message>
+        <source>Referenced ids</source>
+        <translation>Referenzierte IDs</translation>
+    </message>
+    <message>
         <source>%1 events · read in %2 ms, drawn in %3 ms</source>
         <translation>%1 Events · gelesen in %2 ms, gezeichnet in %3 ms</translation>
     </message>

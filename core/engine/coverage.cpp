@@ -33,6 +33,12 @@ Expected<CoverageReport> computeCoverage(const std::shared_ptr<index::Index>& id
     auto reader = index::IndexReader::open(idx);
     if (!reader) return reader.error();
     archive::FrameCache frames(archive_dir, 32 << 20);
+    return computeCoverage(**reader, frames, q, progress, cancel);
+}
+
+Expected<CoverageReport> computeCoverage(index::IndexReader& rd, archive::FrameCache& frames, const CoverageRequest& q,
+                                         const CoverageProgress& progress, const std::atomic<bool>* cancel) {
+    index::IndexReader* reader = &rd;
     protocol::Filter f;
     if (q.since) f.since = std::max<int64_t>(0, index::dayOf(*q.since) * 86400);
     if (q.until) f.until = index::dayOf(*q.until) * 86400 + 86399;
@@ -44,7 +50,7 @@ Expected<CoverageReport> computeCoverage(const std::shared_ptr<index::Index>& id
     uint64_t done = 0;
     for (;;) {
         if (cancel && cancel->load()) return makeError("cancelled", "cancelled");
-        auto page = (*reader)->query({f}, after, 2000, index::Order::OldestFirst);
+        auto page = reader->query({f}, after, 2000, index::Order::OldestFirst);
         if (!page) return page.error();
         if (page->empty()) break;
         for (const auto& row : *page) {
@@ -77,7 +83,7 @@ Expected<CoverageReport> computeCoverage(const std::shared_ptr<index::Index>& id
     }
     for (auto& [id, held] : distinct) {
         if (cancel && cancel->load()) return makeError("cancelled", "cancelled");
-        auto found = (*reader)->findById(id);
+        auto found = reader->findById(id);
         if (!found) return found.error();
         held = found->has_value();
         rep.held += held;
@@ -85,15 +91,27 @@ Expected<CoverageReport> computeCoverage(const std::shared_ptr<index::Index>& id
     }
     rep.referenced = distinct.size();
     std::sort(rep.missing.begin(), rep.missing.end());
+    std::map<std::string, std::vector<protocol::Bytes32>> monthIds;
     for (auto& [key, ids] : perMonth) {
         std::sort(ids.begin(), ids.end());
         ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        auto& m = monthIds[key.first];
+        m.insert(m.end(), ids.begin(), ids.end());
         CoverageRow r;
         r.month = key.first;
         r.kind = key.second;
         r.referenced = ids.size();
         for (const auto& id : ids) r.held += distinct[id];
         rep.rows.push_back(r);
+    }
+    for (auto& [month, ids] : monthIds) {
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        CoverageRow r;
+        r.month = month;
+        r.referenced = ids.size();
+        for (const auto& id : ids) r.held += distinct[id];
+        rep.by_month.push_back(r);
     }
     rep.as_of_ms = wallMs();
     return rep;

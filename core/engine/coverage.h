@@ -25,6 +25,11 @@
 
 namespace archivist::index {
 class Index;
+class IndexReader;
+}  // namespace archivist::index
+
+namespace archivist::archive {
+class FrameCache;
 }
 
 namespace archivist::engine {
@@ -37,7 +42,8 @@ struct CoverageRow {
 };
 
 struct CoverageReport {
-    std::vector<CoverageRow> rows;  // by month, kind
+    std::vector<CoverageRow> rows;      // by month, kind
+    std::vector<CoverageRow> by_month;  // by month, every kind together (kind 0)
     // Distinct over the whole range (an id referenced in two months counts once here).
     uint64_t referenced = 0;
     uint64_t held = 0;
@@ -60,6 +66,11 @@ using CoverageProgress = std::function<void(const std::string& month, uint64_t e
 Expected<CoverageReport> computeCoverage(const std::shared_ptr<index::Index>& index,
                                          const std::filesystem::path& archive_dir, const CoverageRequest& request,
                                          const CoverageProgress& progress = {},
+                                         const std::atomic<bool>* cancel = nullptr);
+// The same with the caller's reader (IndexReader::interrupt() stops it: error "interrupted") and
+// frame cache (the console's query thread).
+Expected<CoverageReport> computeCoverage(index::IndexReader& reader, archive::FrameCache& frames,
+                                         const CoverageRequest& request, const CoverageProgress& progress = {},
                                          const std::atomic<bool>* cancel = nullptr);
 
 std::string coverageJson(const CoverageReport& r);

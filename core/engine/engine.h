@@ -183,6 +183,13 @@ public:
         (void)request;
         return 0;
     }
+    // Coverage of the ids referenced in e/q tags (engine/coverage.h) over a range: a slow request
+    // (it reads the range's events) on channel "coverage", answered by coverageReady() with the
+    // time it was computed; archive pages go first.
+    virtual quint64 requestCoverage(const archivist::engine::CoverageRequest& request) {
+        (void)request;
+        return 0;
+    }
     // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
     // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
     // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
@@ -212,6 +219,7 @@ signals:
     void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
     void countReady(quint64 id, const archivist::engine::CountResult& result);
     void statisticsReady(quint64 id, const archivist::engine::StatisticsResult& result);
+    void coverageReady(quint64 id, const archivist::engine::CoverageResult& result);
     void directoryReady(quint64 id, const archivist::engine::DirectoryPage& page);
     void relayInfoReady(quint64 id, const QString& url, const QString& document);
     void jobProgress(const QString& kind, double fraction, const QString& text);

@@ -42,6 +42,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::EventDetail>();
     qRegisterMetaType<archivist::engine::CountResult>();
     qRegisterMetaType<archivist::engine::StatisticsResult>();
+    qRegisterMetaType<archivist::engine::CoverageResult>();
     qRegisterMetaType<archivist::engine::DirectoryPage>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
@@ -94,6 +95,7 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                 case QueryAnswer::Kind::Detail: emit self->detailReady(a.id, a.detail); break;
                 case QueryAnswer::Kind::Count: emit self->countReady(a.id, a.count); break;
                 case QueryAnswer::Kind::Statistics: emit self->statisticsReady(a.id, a.statistics); break;
+                case QueryAnswer::Kind::Coverage: emit self->coverageReady(a.id, a.coverage); break;
                 }
             },
             Qt::QueuedConnection);
@@ -322,6 +324,10 @@ quint64 EngineImpl::requestDetail(const QString& id_hex) {
 
 quint64 EngineImpl::requestStatistics(const StatisticsRequest& request) {
     return m_query && !m_shutDown ? m_query->requestStatistics(request) : 0;
+}
+
+quint64 EngineImpl::requestCoverage(const CoverageRequest& request) {
+    return m_query && !m_shutDown ? m_query->requestCoverage(request) : 0;
 }
 
 quint64 EngineImpl::requestCount(const QueryFilter& query) {

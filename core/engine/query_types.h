@@ -7,6 +7,7 @@
 #include <QVector>
 #include <optional>
 
+#include "core/engine/coverage.h"
 #include "core/engine/research_stats.h"
 #include "core/protocol/filter.h"
 
@@ -109,8 +110,17 @@ struct StatisticsResult {
     qint64 elapsed_us = 0;   // how long reading them took
 };
 
+// Coverage of referenced events (engine/coverage.h) over a range, for the Statistics dock.
+struct CoverageResult {
+    bool ok = true;
+    QString error;
+    CoverageRequest request;
+    CoverageReport report;  // report.as_of_ms: when it was computed
+};
+
 }  // namespace archivist::engine
 
+Q_DECLARE_METATYPE(archivist::engine::CoverageResult)
 Q_DECLARE_METATYPE(archivist::engine::StatisticsRequest)
 Q_DECLARE_METATYPE(archivist::engine::StatisticsResult)
 Q_DECLARE_METATYPE(archivist::engine::QueryFilter)

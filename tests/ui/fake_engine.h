@@ -116,6 +116,22 @@ public:
     // Statistics: answered on the next loop turn from `statsRollups` (every day), cut to the
     // request's range and turned into tables by the engine's own code.
     archivist::index::Rollups statsRollups;
+    archivist::engine::CoverageReport coverageReport;
+    QVector<archivist::engine::CoverageRequest> coverageRequests;  // index = id - 1
+    quint64 requestCoverage(const archivist::engine::CoverageRequest& request) override {
+        coverageRequests.push_back(request);
+        const quint64 id = quint64(coverageRequests.size());
+        QMetaObject::invokeMethod(
+            this,
+            [this, id, request] {
+                archivist::engine::CoverageResult r;
+                r.request = request;
+                r.report = coverageReport;
+                emit coverageReady(id, r);
+            },
+            Qt::QueuedConnection);
+        return id;
+    }
     QVector<archivist::engine::StatisticsRequest> statisticsRequests;  // index = id - 1
     quint64 requestStatistics(const archivist::engine::StatisticsRequest& request) override {
         statisticsRequests.push_back(request);

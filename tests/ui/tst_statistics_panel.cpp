@@ -60,6 +60,16 @@ private slots:
     void drawsTheEngineTablesAndAnswersClicks() {
         FakeEngine engine;
         engine.statsRollups = yearOfRollups();
+        for (int m = 1; m <= 12; ++m) {
+            engine::CoverageRow row;
+            row.month = QString("2024-%1").arg(m, 2, 10, QChar('0')).toStdString();
+            row.referenced = 1000;
+            row.held = 700 + uint64_t(m);
+            engine.coverageReport.by_month.push_back(row);
+            engine.coverageReport.referenced += row.referenced;
+            engine.coverageReport.held += row.held;
+        }
+        engine.coverageReport.as_of_ms = QDateTime(QDate(2025, 1, 2), QTime(3, 4), Qt::UTC).toMSecsSinceEpoch();
         StatisticsPanel panel(&engine);
         panel.resize(1200, 1000);
         panel.show();
@@ -80,6 +90,18 @@ private slots:
               (long long)drawn.last().at(0).toLongLong(), (long long)ms);
         QCOMPARE(engine.statisticsRequests.size(), 2);
         QVERIFY(!engine.statisticsRequests.last().since);
+        // Coverage: asked once per range (not again by a refresh of the same range), drawn by month.
+        QTRY_COMPARE(engine.coverageRequests.size(), 2);
+        QVERIFY(!engine.coverageRequests.last().since);
+        QTRY_VERIFY(panel.chart(StatisticsPanel::Coverage)->title().contains("as of"));
+        auto* cov = seriesOf<QStackedBarSeries>(panel.chart(StatisticsPanel::Coverage));
+        QVERIFY(cov);
+        QCOMPARE(cov->barSets().at(0)->count(), 12);
+        QCOMPARE(qint64(cov->barSets().at(0)->at(0)), qint64(701));
+        QCOMPARE(qint64(cov->barSets().at(1)->at(0)), qint64(299));
+        panel.refresh();
+        QVERIFY(drawn.wait(5000));
+        QCOMPARE(engine.coverageRequests.size(), 2);
 
         // The stacked plot holds the day-kind table: per day, the sum of its sets = the day's events.
         const auto& res = panel.result();

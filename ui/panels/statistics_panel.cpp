@@ -69,6 +69,15 @@ std::pair<int64_t, int64_t> daySpan(const engine::StatisticsResult& r, const std
     return {first, last};
 }
 
+// Replaces the view's chart (the old one is deleted) and returns the new one.
+QChart* resetChart(QChartView* view) {
+    QChart* old = view->chart();
+    QChart* c = newChart(old->title());
+    view->setChart(c);
+    delete old;
+    return c;
+}
+
 }  // namespace
 
 StatisticsPanel::StatisticsPanel(engine::Engine* engine, QWidget* parent) : QWidget(parent), m_engine(engine) {
@@ -109,9 +118,10 @@ StatisticsPanel::StatisticsPanel(engine::Engine* engine, QWidget* parent) : QWid
     auto* grid = new QGridLayout;
     const QString titles[PlotCount] = {tr("Events per day by kind"), tr("Active authors per day"), tr("Kinds"),
                                        tr("Relay contribution"), tr("Sources per event (replication)"),
-                                       tr("Publication delay (first seen − created_at)")};
+                                       tr("Publication delay (first seen − created_at)"),
+                                       tr("Coverage of referenced events (e, q tags) by month")};
     m_views.resize(PlotCount);
-    for (int p = 0; p < PlotCount; ++p) grid->addWidget(plotBox(Plot(p), titles[p]), p / 2, p % 2);
+    for (int p = 0; p < PlotCount; ++p) grid->addWidget(plotBox(Plot(p), titles[p]), p / 2, p % 2, 1, p == Coverage ? 2 : 1);
     auto* inner = new QWidget(this);
     inner->setLayout(grid);
     auto* scroll = new QScrollArea(this);
@@ -131,6 +141,12 @@ StatisticsPanel::StatisticsPanel(engine::Engine* engine, QWidget* parent) : QWid
     connect(m_to, &QDateEdit::dateChanged, this, [this] { refresh(); });
     connect(m_firstSeen, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(m_engine, &engine::Engine::statisticsReady, this, &StatisticsPanel::onStatistics);
+    connect(m_engine, &engine::Engine::coverageReady, this, &StatisticsPanel::onCoverage);
+    auto* coverageTimer = new QTimer(this);
+    connect(coverageTimer, &QTimer::timeout, this, [this] {
+        if (isVisible() && !m_coveragePending) requestCoverage();
+    });
+    coverageTimer->start(kCoverageRefreshMs);
     // New events change today's numbers: read again now and then while the panel is visible.
     auto* timer = new QTimer(this);
     connect(timer, &QTimer::timeout, this, [this] {
@@ -203,7 +219,11 @@ engine::StatisticsRequest StatisticsPanel::currentRequest() const {
 
 void StatisticsPanel::refresh() {
     m_sent.start();
-    m_pending = m_engine->requestStatistics(currentRequest());
+    const auto req = currentRequest();
+    m_pending = m_engine->requestStatistics(req);
+    // Coverage reads the range's events: asked for again only when the range itself changed (not
+    // when "last N days" moves with the clock, nor for the day basis), or by its slower timer.
+    if (!m_coveragePending && coverageKey() != m_coverageKey) requestCoverage();
     m_status->setText(m_pending ? tr("Reading…") : tr("This engine keeps no statistics."));
 }
 
@@ -226,6 +246,69 @@ void StatisticsPanel::onStatistics(quint64 id, const engine::StatisticsResult& r
     emit drawn(elapsed);
 }
 
+QString StatisticsPanel::coverageKey() const {
+    const bool custom = Range(m_range->currentIndex()) == Range::Custom;
+    return QString::number(m_range->currentIndex()) +
+           (custom ? m_from->date().toString(Qt::ISODate) + m_to->date().toString(Qt::ISODate) : QString());
+}
+
+void StatisticsPanel::requestCoverage() {
+    const engine::StatisticsRequest req = currentRequest();
+    m_coverageKey = coverageKey();
+    engine::CoverageRequest q;
+    q.since = req.since;
+    q.until = req.until;
+    m_coveragePending = m_engine->requestCoverage(q);
+    if (m_coveragePending) chart(Coverage)->setTitle(tr("Coverage of referenced events: computing…"));
+}
+
+void StatisticsPanel::onCoverage(quint64 id, const engine::CoverageResult& r) {
+    if (id != m_coveragePending) return;
+    m_coveragePending = 0;
+    if (!r.ok) {
+        chart(Coverage)->setTitle(tr("Coverage of referenced events: %1").arg(r.error));
+        return;
+    }
+    m_coverage = r;
+    drawCoverage();
+}
+
+void StatisticsPanel::drawCoverage() {
+    QChart* c = resetChart(m_views[Coverage]);
+    const auto& rep = m_coverage.report;
+    c->setTitle(tr("Coverage of referenced events: %1 of %2 held (%3 %), as of %4")
+                    .arg(QLocale().toString(qulonglong(rep.held)))
+                    .arg(QLocale().toString(qulonglong(rep.referenced)))
+                    .arg(100.0 * rep.coverage(), 0, 'f', 1)
+                    .arg(QDateTime::fromMSecsSinceEpoch(rep.as_of_ms).toString("yyyy-MM-dd HH:mm")));
+    auto* held = new QBarSet(tr("Held"));
+    auto* missing = new QBarSet(tr("Missing"));
+    missing->setColor(QColor(0xdc, 0x26, 0x26));
+    QStringList cats;
+    qreal top = 0;
+    for (const auto& m : rep.by_month) {
+        cats << QString::fromStdString(m.month);
+        *held << qreal(m.held);
+        *missing << qreal(m.referenced - m.held);
+        top = std::max(top, qreal(m.referenced));
+    }
+    auto* series = new QStackedBarSeries;
+    series->append(held);
+    series->append(missing);
+    c->addSeries(series);
+    auto* x = new QBarCategoryAxis;
+    x->append(cats);
+    x->setLabelsVisible(cats.size() <= 24);
+    auto* y = new QValueAxis;
+    y->setLabelFormat("%.0f");
+    y->setRange(0, niceMax(top));
+    y->setTitleText(tr("Referenced ids"));
+    c->addAxis(x, Qt::AlignBottom);
+    c->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+}
+
 void StatisticsPanel::draw() {
     drawEventsPerDay();
     drawAuthors();
@@ -235,14 +318,6 @@ void StatisticsPanel::draw() {
     drawDelay();
 }
 
-// Replaces the view's chart (the old one is deleted) and returns the new one.
-static QChart* resetChart(QChartView* view) {
-    QChart* old = view->chart();
-    QChart* c = newChart(old->title());
-    view->setChart(c);
-    delete old;
-    return c;
-}
 
 void StatisticsPanel::drawEventsPerDay() {
     QChart* c = resetChart(m_views[EventsPerDay]);
@@ -471,6 +546,7 @@ const engine::StatsTable* StatisticsPanel::table(Plot plot) const {
     case Relays: return &m_result.relay;
     case Replication: return &m_result.replication;
     case Delay: return &m_result.delay;
+    case Coverage:
     case PlotCount: break;
     }
     return nullptr;
@@ -534,10 +610,18 @@ bool StatisticsPanel::savePng(Plot plot, const QString& path) const { return m_v
 
 bool StatisticsPanel::saveCsv(Plot plot, const QString& path) const {
     const engine::StatsTable* t = table(plot);
-    if (!t) return false;
+    std::string csv;
+    if (t) {
+        csv = engine::statsTableCsv(*t);
+    } else if (plot == Coverage) {
+        csv = "month,referenced,held\n";
+        for (const auto& m : m_coverage.report.by_month)
+            csv += m.month + "," + std::to_string(m.referenced) + "," + std::to_string(m.held) + "\n";
+    } else {
+        return false;
+    }
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
-    const std::string csv = engine::statsTableCsv(*t);
     return f.write(csv.data(), qint64(csv.size())) == qint64(csv.size());
 }
 

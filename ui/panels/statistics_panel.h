@@ -4,7 +4,10 @@
 // `archivist stats --by …` prints for the same range:
 //   events per day stacked by kind (top kinds, "other"), active authors per day, kind distribution,
 //   per-relay contribution (novel vs duplicate), replication (sources per event), publication
-//   delay (first seen − created_at in log2 bins; future-dated events apart).
+//   delay (first seen − created_at in log2 bins; future-dated events apart), and the coverage of
+//   referenced events per month (Engine::requestCoverage: a slow request, computed on the query
+//   thread when the range changes and every kCoverageRefreshMs while visible, shown with its
+//   "as of" time).
 //
 // Contract
 // - The range selector (last 24 h / 7 d / 30 d / all / custom dates) and the "first-seen day"
@@ -41,11 +44,12 @@ namespace archivist::ui {
 class StatisticsPanel : public QWidget {
     Q_OBJECT
 public:
-    enum Plot { EventsPerDay, Authors, Kinds, Relays, Replication, Delay, PlotCount };
+    enum Plot { EventsPerDay, Authors, Kinds, Relays, Replication, Delay, Coverage, PlotCount };
     enum class Range { Day, Week, Month, All, Custom };
 
     explicit StatisticsPanel(engine::Engine* engine, QWidget* parent = nullptr);
     static constexpr int kRefreshMs = 15000;
+    static constexpr int kCoverageRefreshMs = 600000;
     static constexpr int kTopKinds = 6;  // stacked by name in "events per day"; the rest is "other"
 
     void setRange(Range range);
@@ -59,6 +63,7 @@ public:
     QChart* chart(Plot plot) const;
     QChartView* chartView(Plot plot) const;
     const engine::StatisticsResult& result() const { return m_result; }
+    const engine::CoverageResult& coverage() const { return m_coverage; }
     engine::StatisticsRequest currentRequest() const;
     // The query a click on bar `index` of set `set` of `plot` opens (tests; nullopt: none).
     std::optional<engine::QueryFilter> queryForBar(Plot plot, int set, int index) const;
@@ -72,6 +77,9 @@ protected:
 
 private:
     void onStatistics(quint64 id, const engine::StatisticsResult& r);
+    void onCoverage(quint64 id, const engine::CoverageResult& r);
+    void requestCoverage();
+    void drawCoverage();
     void draw();
     void drawEventsPerDay();
     void drawAuthors();
@@ -93,6 +101,10 @@ private:
     quint64 m_pending = 0;
     QElapsedTimer m_sent;
     engine::StatisticsResult m_result;
+    engine::CoverageResult m_coverage;
+    quint64 m_coveragePending = 0;
+    QString m_coverageKey;  // the range the coverage shown (or pending) is for
+    QString coverageKey() const;
     std::vector<int> m_dayKindRow;  // day slot of the stacked plot → row of day_kind (-1: no events)
     int64_t m_firstDay = 0;
 };
