@@ -325,13 +325,20 @@ Expected<StatsTable> researchStats(const std::shared_ptr<index::Index>& index, c
     return statsFromRollups(*r, q);
 }
 
-StatisticsResult statisticsFromRollups(const index::Rollups& r, const StatisticsRequest& sr) {
-    StatisticsResult out;
-    out.request = sr;
+namespace {
+StatsRequest rangeOf(const StatisticsRequest& sr) {
     StatsRequest q;
     q.since = sr.since;
     q.until = sr.until;
     q.basis = sr.first_seen_days ? index::DayBasis::FirstSeen : index::DayBasis::CreatedAt;
+    return q;
+}
+}  // namespace
+
+StatisticsResult statisticsFromRollups(const index::Rollups& r, const StatisticsRequest& sr) {
+    StatisticsResult out;
+    out.request = sr;
+    const StatsRequest q = rangeOf(sr);
     auto table = [&](StatsBy by, size_t top) {
         StatsRequest x = q;
         x.by = by;
@@ -350,10 +357,7 @@ StatisticsResult statisticsFromRollups(const index::Rollups& r, const Statistics
 
 StatisticsResult statisticsFor(const std::shared_ptr<index::Index>& index, const StatisticsRequest& sr) {
     const auto t0 = std::chrono::steady_clock::now();
-    StatsRequest q;
-    q.since = sr.since;
-    q.until = sr.until;
-    q.basis = sr.first_seen_days ? index::DayBasis::FirstSeen : index::DayBasis::CreatedAt;
+    const StatsRequest q = rangeOf(sr);
     const auto [lo, hi] = dayRange(q);
     auto r = index::readRollups(index, index::RollupQuery{q.basis, lo, hi});
     if (!r) {

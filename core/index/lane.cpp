@@ -347,7 +347,14 @@ Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& de
             (*st)->reset();
         }
     }
-    if (!row) return makeError("index_corrupt", "a sighting of row " + std::to_string(rk) + " whose event is not stored");
+    if (!row) {
+        // Cannot happen while the writer resolves row keys from this index; should it, the
+        // sighting is still recorded and only its rollup change is left out — counted and logged,
+        // never a reason to stop committing.
+        m_index.noteError("lane " + std::to_string(m_lane) + " rollups",
+                          makeError("index_corrupt", "a sighting of row " + std::to_string(rk) + " whose event is not stored"));
+        return {};
+    }
     if (sources.count(source)) return {};
     delta.addSource(row->first, row->second, source, uint32_t(sources.size()));
     return {};

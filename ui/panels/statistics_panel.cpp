@@ -50,6 +50,23 @@ QString dayLabel(int64_t day) { return QDate(1970, 1, 1).addDays(day).toString("
 
 qreal niceMax(qreal v) { return v <= 0 ? 1 : v * 1.08; }
 
+// A count axis from 0 to a little above `top`.
+QValueAxis* countAxis(qreal top) {
+    auto* a = new QValueAxis;
+    a->setLabelFormat("%.0f");
+    a->setRange(0, niceMax(top));
+    return a;
+}
+
+// Adds `series` to the chart with its two axes.
+void place(QChart* c, QAbstractSeries* series, QAbstractAxis* bottom, QAbstractAxis* left) {
+    c->addSeries(series);
+    c->addAxis(bottom, Qt::AlignBottom);
+    c->addAxis(left, Qt::AlignLeft);
+    series->attachAxis(bottom);
+    series->attachAxis(left);
+}
+
 // The days a per-day plot spans: the request's bounds where it has them (today for an open end),
 // else the first and last day with data; days without events are drawn as zero, not left out.
 std::pair<int64_t, int64_t> daySpan(const engine::StatisticsResult& r, const std::vector<engine::StatsTable::Row>& rows) {
@@ -295,18 +312,12 @@ void StatisticsPanel::drawCoverage() {
     auto* series = new QStackedBarSeries;
     series->append(held);
     series->append(missing);
-    c->addSeries(series);
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setLabelsVisible(cats.size() <= 24);
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.0f");
-    y->setRange(0, niceMax(top));
+    auto* y = countAxis(top);
     y->setTitleText(tr("Referenced ids"));
-    c->addAxis(x, Qt::AlignBottom);
-    c->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    place(c, series, x, y);
 }
 
 void StatisticsPanel::draw() {
@@ -354,7 +365,6 @@ void StatisticsPanel::drawEventsPerDay() {
     qreal top = 0;
     for (qreal v : sums) top = std::max(top, v);
     series->setBarWidth(0.9);
-    c->addSeries(series);
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setLabelsAngle(-90);
@@ -363,13 +373,8 @@ void StatisticsPanel::drawEventsPerDay() {
         x->setTitleText(dayLabel(first) + QStringLiteral(" … ") + dayLabel(last));
         m_views[EventsPerDay]->setToolTip(tr("%n days", "", int(cats.size())));
     }
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.0f");
-    y->setRange(0, niceMax(top));
-    c->addAxis(x, Qt::AlignBottom);
-    c->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    auto* y = countAxis(top);
+    place(c, series, x, y);
 }
 
 void StatisticsPanel::drawAuthors() {
@@ -396,19 +401,13 @@ void StatisticsPanel::drawAuthors() {
     s->replace(pts);
     s->setPointsVisible(pts.size() < 60);
     s->setName(approx ? tr("Distinct authors (≈: HyperLogLog estimate on busy days)") : tr("Distinct authors (exact)"));
-    c->addSeries(s);
     auto* x = new QDateTimeAxis;
     x->setFormat(pts.size() > 400 ? "yyyy-MM" : "MM-dd");
     if (!pts.isEmpty())
         x->setRange(QDateTime::fromMSecsSinceEpoch(qint64(pts.front().x()) - 43200000),
                     QDateTime::fromMSecsSinceEpoch(qint64(pts.back().x()) + 43200000));
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.0f");
-    y->setRange(0, niceMax(top));
-    c->addAxis(x, Qt::AlignBottom);
-    c->addAxis(y, Qt::AlignLeft);
-    s->attachAxis(x);
-    s->attachAxis(y);
+    auto* y = countAxis(top);
+    place(c, s, x, y);
 }
 
 void StatisticsPanel::drawKinds() {
@@ -429,17 +428,11 @@ void StatisticsPanel::drawKinds() {
     });
     auto* series = new QHorizontalBarSeries;
     series->append(set);
-    c->addSeries(series);
     c->legend()->hide();
     auto* y = new QBarCategoryAxis;
     y->append(cats);
-    auto* x = new QValueAxis;
-    x->setLabelFormat("%.0f");
-    x->setRange(0, niceMax(top));
-    c->addAxis(y, Qt::AlignLeft);
-    c->addAxis(x, Qt::AlignBottom);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    auto* x = countAxis(top);
+    place(c, series, x, y);
 }
 
 void StatisticsPanel::drawRelays() {
@@ -465,16 +458,10 @@ void StatisticsPanel::drawRelays() {
     auto* series = new QHorizontalStackedBarSeries;
     series->append(novel);
     series->append(dup);
-    c->addSeries(series);
     auto* y = new QBarCategoryAxis;
     y->append(cats);
-    auto* x = new QValueAxis;
-    x->setLabelFormat("%.0f");
-    x->setRange(0, niceMax(top));
-    c->addAxis(y, Qt::AlignLeft);
-    c->addAxis(x, Qt::AlignBottom);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    auto* x = countAxis(top);
+    place(c, series, x, y);
 }
 
 void StatisticsPanel::drawReplication() {
@@ -491,18 +478,12 @@ void StatisticsPanel::drawReplication() {
     }
     auto* series = new QBarSeries;
     series->append(set);
-    c->addSeries(series);
     c->legend()->hide();
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setTitleText(tr("Distinct sources that carried the event"));
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.0f");
-    y->setRange(0, niceMax(top));
-    c->addAxis(x, Qt::AlignBottom);
-    c->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    auto* y = countAxis(top);
+    place(c, series, x, y);
 }
 
 void StatisticsPanel::drawDelay() {
@@ -524,18 +505,12 @@ void StatisticsPanel::drawDelay() {
     auto* series = new QStackedBarSeries;
     series->append(future);
     series->append(late);
-    c->addSeries(series);
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setLabelsAngle(-60);
     x->setTitleText(tr("first seen − created_at (bins double in width)"));
-    auto* y = new QValueAxis;
-    y->setLabelFormat("%.0f");
-    y->setRange(0, niceMax(top));
-    c->addAxis(x, Qt::AlignBottom);
-    c->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    auto* y = countAxis(top);
+    place(c, series, x, y);
 }
 
 const engine::StatsTable* StatisticsPanel::table(Plot plot) const {
