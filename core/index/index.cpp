@@ -1563,10 +1563,21 @@ IndexGauges Index::gauges() const {
     size_t terms = 0;
     for (const auto& l : m_laneObjs) terms += l->knownTerms();
     g.caches.push_back({"index full-text term cache", int64_t(terms), int64_t(m_lanes * Lane::kKnownTermsMax)});
+    size_t probes = 0;
+    for (const auto& l : m_laneObjs) probes += l->rollupConnections();
+    g.caches.push_back({"index rollup probe connections", int64_t(probes), int64_t(m_lanes * Lane::kRollupConnections)});
     return g;
 }
 
 std::vector<fs::path> Index::unknownFiles() const {
+    // The directory is listed before the catalog is read, and a file is reported only if it is
+    // still there afterwards: background flushes and merges go on meanwhile (a verify runs on an
+    // open index), and they register a file before creating it and remove it before forgetting it.
+    std::vector<fs::path> listed;
+    {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(m_dir, ec)) listed.push_back(entry.path());
+    }
     std::set<std::string> known = {"catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"};
     {
         std::lock_guard lock(m_mutex);
@@ -1582,8 +1593,8 @@ std::vector<fs::path> Index::unknownFiles() const {
         for (const char* suffix : {"", "-wal", "-shm", "-journal"}) known.insert(ftsPath(l).filename().string() + suffix);
     std::vector<fs::path> out;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(m_dir, ec))
-        if (!known.count(entry.path().filename().string())) out.push_back(entry.path());
+    for (const auto& p : listed)
+        if (!known.count(p.filename().string()) && fs::exists(p, ec)) out.push_back(p);
     std::sort(out.begin(), out.end());
     return out;
 }
