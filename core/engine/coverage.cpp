@@ -48,6 +48,7 @@ Expected<CoverageReport> computeCoverage(index::IndexReader& rd, archive::FrameC
     std::optional<index::Cursor> after;
     std::string lastMonth;
     uint64_t done = 0;
+    size_t sincePrune = 0;
     for (;;) {
         if (cancel && cancel->load()) return makeError("cancelled", "cancelled");
         auto page = reader->query({f}, after, 2000, index::Order::OldestFirst);
@@ -66,6 +67,7 @@ Expected<CoverageReport> computeCoverage(index::IndexReader& rd, archive::FrameC
                 protocol::Bytes32 id;
                 if (!protocol::fromHex(tag[1], id.data(), 32)) continue;
                 perMonth[{month, e.kind}].push_back(id);
+                ++sincePrune;
                 distinct.emplace(id, false);
                 refs = true;
             }
@@ -80,6 +82,19 @@ Expected<CoverageReport> computeCoverage(index::IndexReader& rd, archive::FrameC
             }
         }
         after = index::Cursor{page->back().created_at, page->back().id};
+        // Repeats of an id within a month are dropped now and then, so memory follows the
+        // distinct ids (bounded above), not the references.
+        if (sincePrune > (1u << 20)) {
+            size_t kept = 0;
+            for (auto& [key, ids] : perMonth) {
+                std::sort(ids.begin(), ids.end());
+                ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+                kept += ids.size();
+            }
+            if (kept > 2 * kCoverageMaxIds)
+                return makeError("usage", "too many referenced ids in range: narrow it with --since/--until");
+            sincePrune = 0;
+        }
     }
     for (auto& [id, held] : distinct) {
         if (cancel && cancel->load()) return makeError("cancelled", "cancelled");

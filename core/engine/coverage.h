@@ -7,8 +7,9 @@
 // arrives, possibly years later and in another month. It is computed per month by reading that
 // month's events (index rows, then their lines from the archive) and looking every distinct
 // referenced id up in the index; each month's result carries the time it was computed ("as of").
-// Memory: the distinct referenced ids of the range (32 bytes each, at most kMaxIds: narrow the
-// range beyond) and one frame cache.
+// Memory: the distinct referenced ids of the range (32 bytes each, at most kCoverageMaxIds:
+// narrow the range beyond), each month's ids per kind (repeats dropped every 2^20 references; at
+// most twice that) and one frame cache.
 // Thread: any; read-only (its own index reader).
 #include <atomic>
 #include <cstdint>

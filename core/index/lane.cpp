@@ -143,6 +143,7 @@ void Lane::run() {
         if (batches.empty() && m_othersSnap) {
             m_others.clear();  // idle: keep no replaced file alive
             m_othersSnap.reset();
+            m_othersSize.store(0);
         }
         const bool idle = batches.empty();
         if (idle && m_watermarkDirty && steadyMs() - m_lastCommitMs >= kIdleWatermarkMs) {
@@ -346,6 +347,7 @@ Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& de
             if (rc != SQLITE_DONE) return (*conn)->db.error("rollups: read sightings");
             (*st)->reset();
         }
+        m_othersSize.store(m_others.size());
     }
     if (!row) {
         // Cannot happen while the writer resolves row keys from this index; should it, the

@@ -46,6 +46,8 @@ public:
     uint64_t requestFreeze() { return ++m_freezeRequests; }
     uint64_t freezeHandled() const { return m_freezeHandled.load(); }
     size_t knownTerms() const { return m_knownTermsSize.load(); }
+    size_t rollupConnections() const { return m_othersSize.load(); }
+    static constexpr size_t kRollupConnections = 32;
     static constexpr size_t kKnownTermsMax = 200000;
 
 private:
@@ -73,8 +75,9 @@ private:
     Db m_hot;
     Stmt m_insEvent, m_insTag, m_upSighting, m_upKind, m_upBucket, m_setMeta;
     Stmt m_rowOf, m_sourcesOf;  // rollups: an event's row and its sources in the active hot file
-    FileConnections m_others{32};  // rollups: the lane's frozen hot files and the parts (bounded)
+    FileConnections m_others{kRollupConnections};  // rollups: the lane's frozen hot files and the parts
     SnapshotPtr m_othersSnap;
+    std::atomic<size_t> m_othersSize{0};
     Db m_fts;
     Stmt m_insDoc, m_insTerm, m_setFtsMeta;
     TermSink m_sink;
