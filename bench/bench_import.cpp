@@ -6,7 +6,9 @@
 //   2. `archivist import` of N signed events (a real subprocess, fresh data directory, the index's
 //      background flushes and merges running as they would): the wall time of each tenth of the
 //      events (from /metrics archivist_events_stored_total, scraped every 0.25 s), events/s, ratio
-//      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying, then --no-verify;
+//      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying; then the same file
+//      imported again into the same data directory (every event a duplicate: the first import's
+//      time over this one's); then --no-verify into a fresh directory;
 //   3. `archivist compact` (the merges due at the end of the import, run to the end) and the
 //      archive + index bytes against the raw JSONL;
 //   4. optionally (--taskset) the verified import pinned to one core vs two: the rate ratio;
@@ -212,6 +214,19 @@ int main(int argc, char** argv) {
     ImportRun verified = runImport({}, archivist, dirV, events, n, true, work / "import-verify.log");
     printImport("import (verify)", verified, n, limit);
     std::fflush(stdout);
+    {
+        // The same file again into the same data directory: every line is a copy of a stored
+        // event with its stored signature — a hash and a lookup each, no BIP-340 (decision 0011).
+        const Timed again = timed({archivist, "import", "--json", "--data-dir", dirV.string(), events.string()},
+                                  work / "reimport.log");
+        std::printf("re-import (all stored)       %.0f events/s (%.1f s, CPU %.1f us/event, peak RSS %.1f MB, exit %d, "
+                    "%llu duplicate, %llu stored)\n",
+                    double(n) / again.seconds, again.seconds, 1e6 * again.cpu / double(n),
+                    double(again.max_rss_kib) / 1024.0, again.status,
+                    (unsigned long long)jsonNumber(again.out, "duplicate"), (unsigned long long)jsonNumber(again.out, "stored"));
+        std::printf("first import / re-import     %.2f x faster (target >= 4)\n", verified.seconds / again.seconds);
+        std::fflush(stdout);
+    }
     if (noverify) {
         ImportRun unverified = runImport({}, archivist, work / "data-noverify", events, n, false,
                                          work / "import-noverify.log");

@@ -18,3 +18,8 @@ done
 echo "== bench_relays --events 200000 --relays 200 --idle-relays 1000 --compare-copies 5"
 "$build/bench/bench_relays" --archivist "$build/archivist" --farm "$build/bench/relay_farm" \
   --events 200000 --relays 200 --idle-relays 1000 --compare-copies 5
+# SQLite's C API against Qt Sql (decision 0012); built only where Qt6::Sql is found.
+if [[ -x "$build/bench/bench_qtsql" ]]; then
+  echo "== bench_qtsql --rows 200000 --rounds 3"
+  "$build/bench/bench_qtsql" --rows 200000 --rounds 3
+fi

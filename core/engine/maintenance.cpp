@@ -19,6 +19,7 @@
 #include "core/observe/log.h"
 #include "core/protocol/event_codec.h"
 #include "core/protocol/hex.h"
+#include "core/util/lines.h"
 
 namespace archivist::engine {
 
@@ -46,19 +47,6 @@ private:
 };
 
 bool cancelled(const std::atomic<bool>* c) { return c && c->load(); }
-
-// Splits frame text into lines (without '\n').
-std::vector<std::string_view> splitLines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        lines.push_back(text.substr(pos, end - pos));
-        pos = end + 1;
-    }
-    return lines;
-}
 
 struct FrameKey {
     uint32_t segment;
@@ -145,7 +133,7 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
             ++rep.frames;
             const FrameKey key{frame.ref.segment, frame.ref.offset};
             auto it = indexedFrames.find(key);
-            const auto lines = splitLines(frame.text);
+            const auto lines = util::splitLines(frame.text);
             rep.archived_events += lines.size();
             if (it == indexedFrames.end()) {
                 problem("frame at " + describe(frame.ref) + " (" + std::to_string(lines.size()) +
@@ -300,7 +288,7 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
         for (const auto& [key, rows] : byFrame) {
             auto text = archive::readFrame(store.paths().archive, (*page)[rows.front()].frame);
             if (!text) return text.error();
-            const auto split = splitLines(*text);
+            const auto split = util::splitLines(*text);
             for (size_t i : rows) {
                 const auto& row = (*page)[i];
                 if (row.line >= split.size())

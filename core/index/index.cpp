@@ -19,6 +19,7 @@
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
 #include "core/util/clock.h"
+#include "core/util/lines.h"
 #include "core/util/thread_name.h"
 
 namespace archivist::index {
@@ -164,15 +165,6 @@ const uint64_t kBloomKey = [] {
     std::random_device rd;
     return (uint64_t(rd()) << 32) ^ rd();
 }();
-
-uint64_t mix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
 }  // namespace
 
 HotIdBloom::HotIdBloom(uint64_t max_events) {
@@ -1603,23 +1595,6 @@ std::vector<fs::path> Index::unknownFiles() const {
 // ---------------------------------------------------------------------------------------------
 // Full-text repair and backfill (before start())
 
-namespace {
-
-// The lines of a frame's text.
-std::vector<std::string_view> frameLines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        lines.push_back(text.substr(pos, end - pos));
-        pos = end + 1;
-    }
-    return lines;
-}
-
-}  // namespace
-
 Expected<uint64_t> Index::repairFts(const FrameTextFn& frame_text) {
     if (!m_fts.load() || m_opts.read_only) return uint64_t(0);
     uint64_t written = 0;
@@ -1660,7 +1635,7 @@ Expected<uint64_t> Index::repairFts(const FrameTextFn& frame_text) {
             if (!rows.empty()) {
                 auto text = frame_text(archive::FrameRef{uint32_t(**seg), uint64_t(**off), length});
                 if (!text) return text.error();
-                const auto lines = frameLines(*text);
+                const auto lines = util::splitLines(*text);
                 for (const auto& [rk, line] : rows) {
                     protocol::Event e;
                     if (line >= lines.size() || protocol::parseEvent(lines[line], e) != protocol::Reject::None)
@@ -1725,7 +1700,7 @@ Expected<uint64_t> Index::backfillFts(const FrameTextFn& frame_text) {
                 auto t = frame_text(ref);
                 if (!t) return t.error();
                 text = std::move(*t);
-                lines = frameLines(text);
+                lines = util::splitLines(text);
                 current = ref;
             }
             const uint32_t line = uint32_t(st->i64(5));

@@ -49,6 +49,7 @@
 
 #include "core/archive/archive_types.h"
 #include "core/index/layout.h"
+#include "core/index/part_builder.h"
 #include "core/index/sqlite_util.h"
 #include "core/index/xor_filter.h"
 #include "core/util/expected.h"
@@ -140,18 +141,8 @@ struct Snapshot {
 };
 using SnapshotPtr = std::shared_ptr<const Snapshot>;
 
-// Everything a lane writes for one event.
-struct LaneRow {
-    int64_t rk = 0;
-    protocol::Bytes32 id{};
-    protocol::Bytes32 pubkey{};
-    uint16_t kind = 0;
-    int64_t created_at = 0;
-    int64_t first_seen_at_ms = 0;
-    archive::FrameRef frame;
-    uint32_t line = 0;
-    uint32_t flags = 0;
-    int64_t sighash = 0;
+// Everything a lane writes for one event: its `events` row, and what goes beside it.
+struct LaneRow : PartRow {
     uint32_t source = 0;          // its own sighting (0: none)
     std::vector<int64_t> tag_keys;
     std::string content;          // for full-text search (empty: none)

@@ -226,18 +226,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         m_active->bloom->add(r.id);  // before the row can be seen: a lookup never misses it
         {
             StmtReset reset(m_insEvent);
-            m_insEvent.bind(1, r.rk)
-                .bindBlob(2, r.id.data(), 32)
-                .bindBlob(3, r.pubkey.data(), 32)
-                .bind(4, r.kind)
-                .bind(5, r.created_at)
-                .bind(6, r.first_seen_at_ms)
-                .bind(7, r.frame.segment)
-                .bind(8, int64_t(r.frame.offset))
-                .bind(9, r.frame.length)
-                .bind(10, r.line)
-                .bind(11, r.flags)
-                .bind(12, r.sighash);
+            bindEventRow(m_insEvent, r);
             if (m_insEvent.step() != SQLITE_DONE) return fail(m_insEvent, "insert event");
         }
         for (int64_t k : r.tag_keys) tags.emplace_back(k, r.rk);

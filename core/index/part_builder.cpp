@@ -53,9 +53,8 @@ Expected<std::unique_ptr<PartBuilder>> PartBuilder::create(const std::filesystem
     return b;
 }
 
-Expected<void> PartBuilder::addEvent(const PartRow& r) {
-    StmtReset reset(m_event);
-    m_event.bind(1, r.rk)
+void bindEventRow(Stmt& st, const PartRow& r) {
+    st.bind(1, r.rk)
         .bindBlob(2, r.id.data(), 32)
         .bindBlob(3, r.pubkey.data(), 32)
         .bind(4, r.kind)
@@ -67,6 +66,11 @@ Expected<void> PartBuilder::addEvent(const PartRow& r) {
         .bind(10, r.line)
         .bind(11, r.flags)
         .bind(12, r.sighash);
+}
+
+Expected<void> PartBuilder::addEvent(const PartRow& r) {
+    StmtReset reset(m_event);
+    bindEventRow(m_event, r);
     if (m_event.step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": add event");
     if (!m_events++) m_minCreated = m_maxCreated = r.created_at;
     m_minCreated = std::min(m_minCreated, r.created_at);

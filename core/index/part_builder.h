@@ -20,6 +20,7 @@
 
 namespace archivist::index {
 
+// An `events` row as hot files and parts store it (kEventTablesSql's column order).
 struct PartRow {
     int64_t rk = 0;
     protocol::Bytes32 id{};
@@ -44,6 +45,8 @@ inline constexpr const char* kPartRowSelect =
     "SELECT rk, id, pubkey, kind, created_at, first_seen_at, segment, offset, length, line, flags, sighash "
     "FROM events";
 PartRow readPartRow(const Stmt& st);
+// Binds `row` to an `INSERT INTO events VALUES (?,…)` of the 12 columns, in table order.
+void bindEventRow(Stmt& insert, const PartRow& row);
 
 class PartBuilder {
 public:

@@ -7,15 +7,6 @@ namespace archivist::index {
 
 namespace {
 
-uint64_t mix(uint64_t h) {  // MurmurHash3's 64-bit finaliser
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 uint32_t reduce(uint32_t hash, uint32_t n) { return uint32_t((uint64_t(hash) * n) >> 32); }
@@ -61,12 +52,12 @@ bool XorFilter8::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::v
     stack.reserve(n);
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     for (int attempt = 0; attempt < 64; ++attempt) {
-        seed = mix(seed + uint64_t(attempt) + 1);
+        seed = mix64(seed + uint64_t(attempt) + 1);
         std::fill(xormask.begin(), xormask.end(), 0);
         std::fill(count.begin(), count.end(), 0);
         bool overflow = false;
         for (size_t i = 0; i < n; ++i) {
-            const uint64_t hash = mix(keys[i] + seed);
+            const uint64_t hash = mix64(keys[i] + seed);
             const Positions p = positions(hash, block);
             for (uint32_t slot : {p.h0, p.h1, p.h2}) {
                 xormask[slot] ^= hash;
@@ -135,7 +126,7 @@ bool XorFilter8::mayContain(uint64_t key) const {
     if (m_shards.empty()) return false;
     const Shard& s = m_shards[m_shardBits ? size_t(key >> (64 - m_shardBits)) : 0];
     if (!s.block_length) return false;
-    const uint64_t hash = mix(key + s.seed);
+    const uint64_t hash = mix64(key + s.seed);
     const Positions p = positions(hash, s.block_length);
     const uint8_t* fp = m_fingerprints.data() + s.offset;
     return fingerprint(hash) == uint8_t(fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);

@@ -17,6 +17,16 @@
 
 namespace archivist::index {
 
+// MurmurHash3's 64-bit finaliser: spreads every bit of `h` over all 64 (the filters' hashing).
+inline uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 class XorFilter8 {
 public:
     static constexpr size_t kShardKeys = size_t(1) << 20;
