@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QLocale>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <sys/stat.h>
@@ -14,17 +15,22 @@
 #include "app/signals.h"
 #include "core/archive/quarantine.h"
 #include "core/engine/config.h"
+#include "core/engine/coverage.h"
 #include "core/engine/data_dir.h"
 #include "core/engine/db_health.h"
 #include "core/engine/import_job.h"
 #include "core/engine/maintenance.h"
 #include "core/engine/relay_intelligence.h"
 #include "core/engine/salvage.h"
+#include "core/engine/research_stats.h"
+#include "core/engine/snapshot.h"
 #include "core/engine/store.h"
+#include "core/index/index.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
 #include "core/net/relay_url.h"
 #include "core/protocol/filter.h"
+#include "core/protocol/hex.h"
 #include "core/protocol/json.h"
 #include "core/relays/relay_state_owner.h"
 #include "core/relays/relay_state_store.h"
@@ -35,10 +41,11 @@ namespace {
 
 using engine::Store;
 
-const QStringList kCommands = {"import", "export", "verify", "reindex", "salvage", "stats", "relays", "ship"};
+const QStringList kCommands = {"import", "export", "verify", "reindex", "compact", "salvage", "stats", "snapshot", "coverage", "relays", "ship"};
 
 void err(const QString& s) { std::fprintf(stderr, "%s\n", s.toLocal8Bit().constData()); }
 void err(const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); }
+void err(const char* s) { std::fprintf(stderr, "%s\n", s); }
 
 QString humanCount(uint64_t n) { return QLocale::c().toString(qulonglong(n)).replace(',', QChar(0x2009)); }
 
@@ -113,10 +120,7 @@ Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, eng
         err("archivist: " + store.error().message);
         return store;
     }
-    if (!report.index_damage.empty())
-        err("archivist: the index was damaged (" + report.index_damage + "); it was moved to " +
-            report.index_set_aside + " and rebuilt from the archive (" + std::to_string(report.recovered_events) +
-            " events)");
+    if (!report.index_note.empty()) err("archivist: " + report.index_note);
     if (report.recovery.frames_replayed || report.recovery.bytes_truncated)
         err(QString("recovered the archive: %1 frames (%2 events) re-indexed, %3 bytes of torn tail cut")
                 .arg(report.recovery.frames_replayed)
@@ -426,53 +430,29 @@ int cmdVerify(const QStringList& args) {
 
 int cmdReindex(const QStringList& args) {
     QCommandLineParser p;
-    p.setApplicationDescription("Rebuild the index from the archive. A damaged index is set aside first; damaged "
-                                "archive bytes are quarantined (see `archivist salvage`).");
+    p.setApplicationDescription("Rebuild the index from the archive segments (also upgrades an index of an older "
+                                "Archivist). Damaged archive bytes are quarantined (see `archivist salvage`). Which "
+                                "relays carried each event is not in the archive: those records are replaced by the "
+                                "source 'reindex'.");
     Common c;
     p.addOptions({c.dataDir});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
+    engine::StoreOptions opts;
+    opts.fresh_index = true;
     engine::OpenReport opened;
-    auto store = openStore(dataDirOf(p, c), {}, metrics, &opened);
-    if (!store) return kExitFailure;
-    engine::ReindexReport rep;
-    if (opened.index_rebuilt) {
-        // Opening found no usable index and has just built it from the whole archive.
-        rep.events = opened.recovered_events;
-        rep.frames = opened.recovery.frames_replayed;
-        rep.damaged_lines = opened.damaged_lines;
-        rep.recovery = opened.recovery;
-    } else {
-        const bool tty = ::isatty(STDERR_FILENO);
-        auto progress = [&](const engine::WorkProgress& w) {
-            const QString line = QString("reindex: %1 of %2 (%3%)")
-                                     .arg(humanBytes(w.done), humanBytes(w.total))
-                                     .arg(w.total ? 100.0 * double(w.done) / double(w.total) : 100.0, 0, 'f', 1);
-            std::fprintf(stderr, tty ? "\r%s\x1b[K" : "%s\n", line.toLocal8Bit().constData());
-        };
-        auto r = engine::reindexStore(**store, progress, &stopRequested());
-        if (tty) std::fprintf(stderr, "\n");
-        if (!r) {
-            err("archivist: reindex failed: " + r.error().message);
-            return kExitFailure;
-        }
-        rep = *r;
-        for (const auto& q : rep.recovery.quarantined)
-            err("archivist: damaged archive bytes quarantined: " + archive::describeEntry(q));
+    auto store = openStore(dataDirOf(p, c), opts, metrics, &opened);
+    if (!store) {
+        err("archivist: reindex failed");
+        return kExitFailure;
     }
-    err(QString("reindexed %1 events from %2 frames (%3 damaged lines, %4 duplicate lines)")
-            .arg(humanCount(rep.events), humanCount(rep.frames), humanCount(rep.damaged_lines),
-                 humanCount(rep.duplicate_lines)));
-    auto quarantine = archive::listQuarantine((*store)->paths().archive);
-    size_t pending = 0;
-    if (quarantine)
-        for (const auto& e : *quarantine) pending += e.state == archive::QuarantineState::Pending;
-    if (pending)
-        err(QString("archivist: %1 quarantined region(s) await salvage; their events are not in the index: run "
-                    "`archivist salvage` to recover what they hold")
-                .arg(pending));
-    return rep.damaged_lines || pending || !quarantine ? kExitFailure : kExitOk;
+    if (auto closed = (*store)->shutdown(); !closed) {
+        err("archivist: " + closed.error().message);
+        return kExitFailure;
+    }
+    // openStore has said what was built, re-indexed after damage and quarantined.
+    return opened.damaged_lines || opened.quarantine_pending ? kExitFailure : kExitOk;
 }
 
 // `archivist salvage`: quarantine damaged archive bytes and store again what they still hold.
@@ -542,17 +522,152 @@ int cmdSalvage(const QStringList& args) {
     return rep->still_pending ? kExitFailure : kExitOk;
 }
 
-int cmdStats(const QStringList& args) {
+int cmdCompact(const QStringList& args) {
     QCommandLineParser p;
-    p.setApplicationDescription("Show what the archive holds.");
+    p.setApplicationDescription("Flush the index's hot files into parts and run the merges that are due to the "
+                                "end (what a running engine does in the background). With --full, merge each "
+                                "month into as few parts as the part size cap allows.");
     Common c;
-    QCommandLineOption json("json", "Print one JSON object on standard output.");
-    p.addOptions({c.dataDir, json});
+    QCommandLineOption full("full", "Merge each month's parts into as few as possible.");
+    p.addOptions({c.dataDir, full});
     p.addHelpOption();
     if (const int code = parseCommand(p, args, false); code >= 0) return code;
     observe::MetricsRegistry metrics;
     auto store = openStore(dataDirOf(p, c), {}, metrics);
     if (!store) return kExitFailure;
+    auto idx = (*store)->index();
+    auto before = engine::storeStats(**store);
+    if (!before) {
+        err("archivist: " + before.error().message);
+        return kExitFailure;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (auto r = idx->freezeAll(); !r) {
+        err("archivist: " + r.error().message);
+        return kExitFailure;
+    }
+    while (!idx->waitIdle(std::chrono::seconds(1))) {
+        if (stopRequested().load()) {
+            err("archivist: compact interrupted; what was merged so far is kept");
+            return kExitFailure;
+        }
+    }
+    if (p.isSet(full))
+        for (index::Bucket b : idx->partBuckets())
+            if (auto r = idx->compactBucket(b); !r) {
+                err("archivist: compact failed: " + r.error().message);
+                return kExitFailure;
+            }
+    (*store)->indexWriter().refresh();  // lets go of the replaced files (removed with their last user)
+    auto after = engine::storeStats(**store);
+    if (!after) {
+        err("archivist: " + after.error().message);
+        return kExitFailure;
+    }
+    err(QString("compacted the index in %1 s: %2 parts and %3 hot files before, %4 parts in %5 months after; %6 → %7")
+            .arg(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0, 'f', 1)
+            .arg(before->parts)
+            .arg(before->hot_files)
+            .arg(after->parts)
+            .arg(after->buckets)
+            .arg(humanBytes(before->index_bytes), humanBytes(after->index_bytes)));
+    return kExitOk;
+}
+
+bool parseKinds(const QString& text, std::vector<uint16_t>& out) {
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const uint v = part.trimmed().toUInt(&ok);
+        if (!ok || v > 65535) return false;
+        out.push_back(uint16_t(v));
+    }
+    return !out.empty();
+}
+
+// --since/--until/--kinds of stats and snapshot (whole UTC days: engine/research_stats.h).
+struct RangeOptions {
+    QCommandLineOption since{"since", "From the start of the UTC day of T (unix seconds or ISO 8601).", "T"};
+    QCommandLineOption until{"until", "To the end of the UTC day of T (unix seconds or ISO 8601).", "T"};
+    QCommandLineOption kinds{"kinds", "Only these kinds (comma-separated).", "K,..."};
+    // Fills `req`; returns a usage message on error.
+    QString apply(const QCommandLineParser& p, engine::StatsRequest& req, bool with_kinds = true) const {
+        int64_t t = 0;
+        if (p.isSet(since)) {
+            if (!parseTime(p.value(since), t)) return "bad --since: " + p.value(since);
+            req.since = t;
+        }
+        if (p.isSet(until)) {
+            if (!parseTime(p.value(until), t)) return "bad --until: " + p.value(until);
+            req.until = t;
+        }
+        if (with_kinds && p.isSet(kinds) && !parseKinds(p.value(kinds), req.kinds)) return "bad --kinds: " + p.value(kinds);
+        return {};
+    }
+};
+
+int cmdStats(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "Show what the archive holds.\n\n"
+        "With --by: research statistics from the index's rollups (the numbers of the console's Statistics "
+        "dock):\n"
+        "  day, week      events and distinct authors per UTC day / week (Monday)\n"
+        "  kind           events per kind\n"
+        "  relay          distinct events each source carried, novel (first to deliver) and duplicate\n"
+        "  author         events per author (an exact scan of the range)\n"
+        "  delay          first seen - created_at histogram (log2 bins; future-dated events apart)\n"
+        "  replication    events by the number of sources that carried them\n"
+        "  day-kind       events per day and kind (--top N kinds, the rest as \"other\")");
+    Common c;
+    RangeOptions range;
+    QCommandLineOption json("json", "Print one JSON object on standard output (same as --format json).");
+    QCommandLineOption by("by", "day, week, kind, relay, author, delay, replication or day-kind.", "WHAT");
+    QCommandLineOption format("format", "table (default), csv or json.", "FORMAT", "table");
+    QCommandLineOption top("top", "Only the N largest rows (kind, relay, author; day-kind: N kinds).", "N");
+    QCommandLineOption basis("day-basis", "created (default: the event's created_at) or first-seen.", "BASIS", "created");
+    p.addOptions({c.dataDir, json, by, range.since, range.until, range.kinds, format, top, basis});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    const bool research = p.isSet(by);
+    if (!research && (p.isSet(range.since) || p.isSet(range.until) || p.isSet(range.kinds) || p.isSet(top) ||
+                      p.isSet(format) || p.isSet(basis)))
+        return usage(p, "--since, --until, --kinds, --top, --format and --day-basis go with --by");
+    engine::StatsRequest req;
+    std::string fmt = p.isSet(json) ? "json" : p.value(format).toStdString();
+    if (research) {
+        const auto b = engine::statsByFromName(p.value(by).toStdString());
+        if (!b) return usage(p, "unknown --by " + p.value(by));
+        req.by = *b;
+        if (const QString e = range.apply(p, req); !e.isEmpty()) return usage(p, e);
+        if (p.isSet(top)) {
+            bool ok = false;
+            const uint n = p.value(top).toUInt(&ok);
+            if (!ok || n == 0) return usage(p, "bad --top: " + p.value(top));
+            req.top = n;
+        }
+        if (fmt != "table" && fmt != "csv" && fmt != "json") return usage(p, "unknown --format " + p.value(format));
+        if (p.value(basis) == "first-seen") req.basis = index::DayBasis::FirstSeen;
+        else if (p.value(basis) != "created") return usage(p, "unknown --day-basis " + p.value(basis));
+    }
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) return kExitFailure;
+    if (research) {
+        const bool tty = isatty(STDERR_FILENO);
+        auto t = engine::researchStats((*store)->index(), req, [&](uint64_t done, uint64_t total) {
+            if (tty && total > 1) std::fprintf(stderr, "\rscanning index files %llu/%llu", (unsigned long long)done,
+                                               (unsigned long long)total);
+            if (tty && total > 1 && done == total) std::fprintf(stderr, "\n");
+        });
+        if (!t) {
+            err("archivist: " + t.error().message);
+            return t.error().code == "usage" ? kExitUsage : kExitFailure;
+        }
+        if (fmt == "json") std::printf("%s\n", engine::statsTableJson(*t, req).c_str());
+        else if (fmt == "csv") std::fputs(engine::statsTableCsv(*t).c_str(), stdout);
+        else std::fputs(engine::statsTableText(*t).c_str(), stdout);
+        return kExitOk;
+    }
     auto s = engine::storeStats(**store);
     if (!s) {
         err("archivist: " + s.error().message);
@@ -568,6 +683,8 @@ int cmdStats(const QStringList& args) {
     std::printf("archive bytes   %s\n", humanBytes(s->archive_bytes).toLocal8Bit().constData());
     std::printf("index bytes     %s%s\n", humanBytes(s->index_bytes).toLocal8Bit().constData(),
                 s->fts ? " (with full-text search)" : "");
+    std::printf("index files     %llu parts in %llu months, %llu hot files\n", (unsigned long long)s->parts,
+                (unsigned long long)s->buckets, (unsigned long long)s->hot_files);
     if (s->events)
         std::printf("bytes/event     %.1f archive, %.1f index\n", double(s->archive_bytes) / double(s->events),
                     double(s->index_bytes) / double(s->events));
@@ -579,6 +696,111 @@ int cmdStats(const QStringList& args) {
     return kExitOk;
 }
 
+
+// `archivist snapshot --output DIR [--since --until --kinds]`: verified segments + manifest.json
+// for analysis tools (docs/analysis.md).
+int cmdSnapshot(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "Write the archive (or the events of a range of whole UTC days and kinds) as archive segments "
+        "that DuckDB, ClickHouse and pandas read directly, with manifest.json (counts per kind and day, "
+        "created_at range, per-file SHA-256). Unfiltered, sealed segments are hard links and the open "
+        "segment's committed frames are rewritten; filtered, new segments hold just the matching events. "
+        "The manifest's counts equal `archivist stats` for the same range (docs/analysis.md).");
+    Common c;
+    RangeOptions range;
+    QCommandLineOption output("output", "The directory to create (must be empty if it exists).", "DIR");
+    QCommandLineOption json("json", "Print the manifest on standard output.");
+    p.addOptions({c.dataDir, output, range.since, range.until, range.kinds, json});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    if (!p.isSet(output)) return usage(p, "--output DIR is required");
+    engine::StatsRequest req;
+    if (const QString e = range.apply(p, req); !e.isEmpty()) return usage(p, e);
+    engine::SnapshotOptions o;
+    o.output = p.value(output).toStdString();
+    o.since = req.since;
+    o.until = req.until;
+    o.kinds = req.kinds;
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) return kExitFailure;
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto r = engine::snapshotStore(**store, o, [tty](const engine::WorkProgress& w) {
+        if (!tty) return;
+        std::fprintf(stderr, "\rsnapshot: %s of %s\x1b[K", humanBytes(w.done).toLocal8Bit().constData(),
+                     humanBytes(w.total).toLocal8Bit().constData());
+    });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!r) {
+        err("archivist: snapshot failed: " + r.error().message);
+        return r.error().code == "usage" ? kExitUsage : kExitFailure;
+    }
+    if (p.isSet(json)) std::fputs(r->manifest.c_str(), stdout);
+    size_t links = 0;
+    for (const auto& f : r->files) links += f.linked;
+    err(QString("snapshot: %1 events in %2 files (%3 hard links) in %4")
+            .arg(humanCount(r->events))
+            .arg(r->files.size())
+            .arg(links)
+            .arg(QString::fromStdString(o.output.string())));
+    if (r->events != r->index_events) {
+        err(QString("archivist: the archive holds %1 events for this range, the index counts %2 (%3 archived more than "
+                    "once); run `archivist verify`")
+                .arg(r->events)
+                .arg(r->index_events)
+                .arg(r->archived_duplicates));
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
+// `archivist coverage [--since --until] [--json] [--missing]`: referenced ids held vs not.
+int cmdCoverage(const QStringList& args) {
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "How complete is the archive: of the event ids that archived events reference in e and q tags, how "
+        "many it holds, by month (UTC, created_at) and kind of the referencing events. Reads the events of "
+        "the range. --missing prints the ids not held, one per line (a file for a backfill of just those).");
+    Common c;
+    RangeOptions range;
+    QCommandLineOption json("json", "Print one JSON object on standard output.");
+    QCommandLineOption missing("missing", "Print the referenced ids not held (64-hex, sorted), one per line.");
+    p.addOptions({c.dataDir, range.since, range.until, json, missing});
+    p.addHelpOption();
+    if (const int code = parseCommand(p, args, false); code >= 0) return code;
+    if (p.isSet(json) && p.isSet(missing)) return usage(p, "--json and --missing exclude each other");
+    engine::StatsRequest req;
+    if (const QString e = range.apply(p, req, false); !e.isEmpty()) return usage(p, e);
+    observe::MetricsRegistry metrics;
+    auto store = openStore(dataDirOf(p, c), {}, metrics);
+    if (!store) return kExitFailure;
+    const bool tty = ::isatty(STDERR_FILENO);
+    engine::CoverageRequest q{req.since, req.until, p.isSet(missing)};
+    auto r = engine::computeCoverage((*store)->index(), (*store)->paths().archive, q,
+                                     [tty](const std::string& month, uint64_t done) {
+                                         if (tty) std::fprintf(stderr, "\rcoverage: %s (%llu events)\x1b[K", month.c_str(),
+                                                               (unsigned long long)done);
+                                     });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!r) {
+        err("archivist: coverage failed: " + r.error().message);
+        return r.error().code == "usage" ? kExitUsage : kExitFailure;
+    }
+    if (p.isSet(missing)) {
+        for (const auto& id : r->missing) std::printf("%s\n", protocol::toHex(id).c_str());
+        err(QString("coverage: %1 of %2 referenced ids held (%3%), %4 missing")
+                .arg(r->held)
+                .arg(r->referenced)
+                .arg(100.0 * r->coverage(), 0, 'f', 1)
+                .arg(r->missing.size()));
+    } else if (p.isSet(json)) {
+        std::printf("%s\n", engine::coverageJson(*r).c_str());
+    } else {
+        std::fputs(engine::coverageText(*r).c_str(), stdout);
+    }
+    return kExitOk;
+}
 
 // `archivist relays [--json] [...]` lists the relay directory; `archivist relays ACTION URL...` changes it.
 // Works on relays.sqlite alone (SQLite's own locking makes it safe next to a running engine, which
@@ -783,7 +1005,10 @@ int runCommand(const QStringList& args) {
     if (cmd == "verify") return cmdVerify(rest);
     if (cmd == "reindex") return cmdReindex(rest);
     if (cmd == "salvage") return cmdSalvage(rest);
+    if (cmd == "compact") return cmdCompact(rest);
     if (cmd == "stats") return cmdStats(rest);
+    if (cmd == "snapshot") return cmdSnapshot(rest);
+    if (cmd == "coverage") return cmdCoverage(rest);
     if (cmd == "relays") return cmdRelays(rest);
     if (cmd == "ship") return cmdShip(rest);
     err("archivist: unknown command " + cmd);

@@ -1,4 +1,5 @@
 // Composition root: parses the command line, then runs a command, the headless engine or the console.
+#include <malloc.h>
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -68,7 +69,10 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "  verify                                    check that archive and index agree\n"
         "  reindex                                   rebuild the index from the archive\n"
         "  salvage [--accept-loss]                   quarantine damaged archive bytes, recover what they hold\n"
-        "  stats [--json]                            what the archive holds\n"
+        "  compact [--full]                          flush and merge the index's files now\n"
+        "  stats [--json] [--by day|week|kind|relay|author|delay|replication|day-kind]   what the archive holds\n"
+        "  snapshot --output DIR                     verified segments + manifest for DuckDB/ClickHouse/pandas\n"
+        "  coverage [--missing]                      how many referenced event ids the archive holds\n"
         "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
         "  ship [--since all|TIME|SEG:OFF]           ship the archive into ClickHouse (docs/clickhouse.md)\n"
         "Run `archivist COMMAND --help` for a command's options.\n\n"
@@ -401,6 +405,9 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A dozen engine threads allocate: glibc's default of 8 arenas per core leaves memory
+    // fragmented across many arenas (peak RSS ≈ +100 MB at 1M imported events, measured).
+    mallopt(M_ARENA_MAX, 4);
     QCoreApplication::setOrganizationName("archivist");
     QCoreApplication::setApplicationName("archivist");
     QCoreApplication::setApplicationVersion(ARCHIVIST_VERSION);

@@ -1,174 +1,296 @@
-// Import benchmark (issue: the engine's spine).
+// Import benchmark (docs/benchmarks.md "Import"; decision 0011).
 //
 // In ONE run it measures
 //   1. the verification limit: raw BIP-340 verifications/s on one core (x-only pubkey parsed once,
 //      as the verifier's pubkey cache does), times the number of cores;
-//   2. `archivist import` of N signed events (a real subprocess, fresh data directory):
-//      events/s, ratio to the limit, peak RSS (wait4 ru_maxrss);
-//   3. the same with --no-verify;
-//   4. archive bytes per event vs the raw JSONL, index bytes per event;
-//   5. the index alone: the same events, parsed beforehand (untimed), committed in groups of 4,096
-//      through IndexWriter::commit (the project's schema: events and its four indexes, tags, FTS5,
-//      sightings) — and, below that, bare SQLite inserting only the `events` rows of that schema.
-//      No parsing, hashing, verification, compression or fsync is timed: these are ceilings on
-//      what any import through this index can reach on this machine.
-// Events come from tests/support/event_factory.h (libsecp256k1, deterministic keys): mostly
-// kind 1, 0–5 tags, 40–600 bytes of content, 2,000 authors.
+//   2. `archivist import` of N signed events (a real subprocess, fresh data directory, the index's
+//      background flushes and merges running as they would): the wall time of each tenth of the
+//      events (from /metrics archivist_events_stored_total, scraped every 0.25 s), events/s, ratio
+//      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying; then the same file
+//      imported again into the same data directory (every event a duplicate: the first import's
+//      time over this one's); then --no-verify into a fresh directory;
+//   3. `archivist compact` (the merges due at the end of the import, run to the end) and the
+//      archive + index bytes against the raw JSONL;
+//   4. optionally (--taskset) the verified import pinned to one core vs two: the rate ratio;
+//   5. optionally (--reindex) `archivist reindex` of the verified import's data directory; with
+//      --baseline OLD_ARCHIVIST also OLD's import and reindex of the same events in the same run
+//      (a schema 2 data directory), and the new build's reindex (an upgrade) of that directory.
+// Events: tests/support/event_factory.h (libsecp256k1, deterministic keys): mostly kind 1, 0–5
+// tags, 40–600 bytes of content, 2,000 authors; --shape time: created_at in file order (three a
+// second); --shape backfill: uniform over the three years before 2023-11-14. Cached in --cache.
 //
-// Usage: bench_import --archivist PATH [--events N] [--work DIR] [--keep]
-#include <secp256k1.h>
-#include <secp256k1_extrakeys.h>
-#include <secp256k1_schnorrsig.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR]
+//                     [--cache DIR] [--keep] [--no-noverify] [--taskset] [--reindex]
+//                     [--baseline OLD_ARCHIVIST]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "core/protocol/event.h"
+#include "core/protocol/event_codec.h"
 #include "event_factory.h"
-#include "index_ceiling.h"
 #include "verify_limit.h"
 
 using namespace archivist;
+using namespace archivist::bench;
 namespace fs = std::filesystem;
-using bench::now;
-using bench::rawVerifyRate;
 
 namespace {
 
+constexpr double kScrapeS = 0.25;
+constexpr int64_t kBackfillSpreadS = 3 * 365 * 86400;
 
-struct RunResult {
+struct ImportRun {
     double seconds = 0;
+    double cpu = 0;
     long max_rss_kib = 0;
     int status = -1;
-    std::string stdout_text;
+    uint64_t stored = 0;
+    std::vector<double> tenths;  // wall seconds of each tenth of the events
+    std::string load_before, load_after;
 };
 
-RunResult runArchivist(const std::vector<std::string>& args) {
-    RunResult r;
-    int pipefd[2];
-    if (::pipe(pipefd) != 0) std::abort();
+// `archivist import` with /metrics on a free port; records when each tenth of n is stored.
+ImportRun runImport(const std::vector<std::string>& prefix, const std::string& archivist, const fs::path& dir,
+                    const fs::path& events, uint64_t n, bool verify, const fs::path& log) {
+    ImportRun r;
+    fs::remove_all(dir);
+    const int port = freePort();
+    std::vector<std::string> args = prefix;
+    for (const auto& a : std::vector<std::string>{archivist, "import", "--json", "--data-dir", dir.string(),
+                                                  "--metrics-listen", "127.0.0.1:" + std::to_string(port)})
+        args.push_back(a);
+    if (!verify) args.push_back("--no-verify");
+    args.push_back(events.string());
+    r.load_before = loadAverage();
     const double t0 = now();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(pipefd[1], STDOUT_FILENO);
-        ::close(pipefd[0]);
-        ::close(pipefd[1]);
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        std::perror("execv");
-        ::_exit(127);
+    Child c = spawn(args, false, true, log);
+    std::string out;
+    double last = t0;
+    size_t next = 1;
+    Exit ex;
+    for (;;) {
+        for (const auto& line : readLines(c, kScrapeS)) out += line + "\n";
+        ex = reap(c.pid, false);
+        const double t = now();
+        if (auto v = metric(httpGet(port, "/metrics"), "archivist_events_stored_total")) {
+            while (next <= 10 && *v >= double(n) * double(next) / 10.0) {
+                r.tenths.push_back(t - last);
+                last = t;
+                ++next;
+            }
+        }
+        if (ex.exited) break;
     }
-    ::close(pipefd[1]);
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) r.stdout_text.append(buf, size_t(n));
-    ::close(pipefd[0]);
-    struct rusage ru {};
-    int status = 0;
-    ::wait4(pid, &status, 0, &ru);
+    for (const auto& line : readLines(c)) out += line + "\n";
     r.seconds = now() - t0;
-    r.max_rss_kib = ru.ru_maxrss;
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    while (next <= 10) {  // the last tenths, stored after the last scrape
+        r.tenths.push_back(r.seconds - (last - t0));
+        last = t0 + r.seconds;
+        ++next;
+    }
+    r.status = ex.status;
+    r.cpu = cpuSeconds(ex.ru);
+    r.max_rss_kib = ex.ru.ru_maxrss;
+    r.stored = jsonNumber(out, "stored");
+    r.load_after = loadAverage();
     return r;
 }
 
-uint64_t jsonNumber(const std::string& json, const std::string& key) {
-    const auto pos = json.find("\"" + key + "\":");
-    if (pos == std::string::npos) return 0;
-    return std::strtoull(json.c_str() + pos + key.size() + 3, nullptr, 10);
+void printImport(const char* name, const ImportRun& r, uint64_t n, double limit) {
+    const double rate = double(n) / r.seconds;
+    std::printf("%-28s %.0f events/s", name, rate);
+    if (limit > 0) std::printf("  ratio %.2f", rate / limit);
+    std::printf("  (%.1f s, CPU %.1f us/event, peak RSS %.1f MB, exit %d, %llu stored; load %s -> %s)\n", r.seconds,
+                1e6 * r.cpu / double(n), double(r.max_rss_kib) / 1024.0, r.status, (unsigned long long)r.stored,
+                r.load_before.c_str(), r.load_after.c_str());
+    std::printf("  tenths (s):");
+    for (double t : r.tenths) std::printf(" %.1f", t);
+    if (r.tenths.size() == 10 && r.tenths.front() > 0)
+        std::printf("   last/first %.2f", r.tenths.back() / r.tenths.front());
+    std::printf("\n");
+}
+
+struct Timed {
+    double seconds = 0;
+    double cpu = 0;
+    long max_rss_kib = 0;
+    int status = -1;
+    std::string out;
+};
+
+Timed timed(const std::vector<std::string>& args, const fs::path& log) {
+    Timed t;
+    Exit ex;
+    const double t0 = now();
+    t.out = runCapture(args, &ex, log);
+    t.seconds = now() - t0;
+    t.cpu = cpuSeconds(ex.ru);
+    t.max_rss_kib = ex.ru.ru_maxrss;
+    t.status = ex.status;
+    return t;
+}
+
+uint64_t dirBytes(const fs::path& dir) {
+    uint64_t n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+        if (e.is_regular_file(ec)) n += e.file_size(ec);
+    return n;
+}
+
+std::vector<protocol::Event> sampleOf(const fs::path& file, size_t n) {
+    std::vector<protocol::Event> out;
+    std::ifstream in(file, std::ios::binary);
+    std::string line;
+    protocol::Event e;
+    while (out.size() < n && std::getline(in, line))
+        if (protocol::parseEvent(line, e) == protocol::Reject::None) out.push_back(e);
+    return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string archivist;
+    std::string archivist, baseline, shape = "time";
     uint64_t n = 100000;
     fs::path work = fs::temp_directory_path() / "archivist-bench";
-    bool keep = false;
+    fs::path cache = fs::absolute(fs::path(argv[0])).parent_path();
+    bool keep = false, noverify = true, taskset = false, reindex = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--archivist" && i + 1 < argc) archivist = argv[++i];
         else if (a == "--events" && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--shape" && i + 1 < argc) shape = argv[++i];
         else if (a == "--work" && i + 1 < argc) work = argv[++i];
+        else if (a == "--cache" && i + 1 < argc) cache = argv[++i];
+        else if (a == "--baseline" && i + 1 < argc) baseline = argv[++i];
         else if (a == "--keep") keep = true;
+        else if (a == "--no-noverify") noverify = false;
+        else if (a == "--taskset") taskset = true;
+        else if (a == "--reindex") reindex = true;
         else {
-            std::fprintf(stderr, "usage: bench_import --archivist PATH [--events N] [--work DIR] [--keep]\n");
+            std::fprintf(stderr,
+                         "usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR] "
+                         "[--cache DIR] [--keep] [--no-noverify] [--taskset] [--reindex] [--baseline OLD_ARCHIVIST]\n");
             return 2;
         }
     }
-    if (archivist.empty()) {
-        std::fprintf(stderr, "bench_import: --archivist PATH is required\n");
+    if (archivist.empty() || (shape != "time" && shape != "backfill")) {
+        std::fprintf(stderr, "bench_import: --archivist PATH is required; --shape is time or backfill\n");
         return 2;
     }
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     fs::create_directories(work);
-    const fs::path events = work / ("events-" + std::to_string(n) + ".jsonl");
-    std::fprintf(stderr, "generating %llu signed events…\n", (unsigned long long)n);
-    const double g0 = now();
-    const testing::FactoryResult gen = testing::writeRandomEvents(events.string(), n, 1, 2000, cores);
-    std::fprintf(stderr, "generated %.1f MB in %.1f s\n", double(gen.bytes) / 1e6, now() - g0);
+    fs::create_directories(cache);
+    const fs::path events = cache / ("import-events-" + shape + "-" + std::to_string(n) + ".jsonl");
+    if (!fs::exists(events)) {
+        std::fprintf(stderr, "generating %llu signed events (%s) into %s …\n", (unsigned long long)n, shape.c_str(),
+                     events.c_str());
+        const double g0 = now();
+        const fs::path tmp = events.string() + ".tmp";
+        testing::writeRandomEvents(tmp.string(), n, 1, 2000, cores, 0, shape == "backfill" ? kBackfillSpreadS : 0);
+        fs::rename(tmp, events);
+        std::fprintf(stderr, "generated in %.1f s\n", now() - g0);
+    }
+    const uint64_t rawBytes = fs::file_size(events);
+    const auto sample = sampleOf(events, 2000);
 
-    const double perCore = rawVerifyRate(gen.sample);
+    std::printf("events                       %llu (%s order, %.1f B/event of JSONL)\n", (unsigned long long)n,
+                shape.c_str(), double(rawBytes) / double(n));
+    std::printf("machine                      %u cores; load average %s at the start\n", cores, loadAverage().c_str());
+    const double perCore = rawVerifyRate(sample);
     const double limit = perCore * cores;
-
-    auto importRun = [&](bool verify, const char* name) {
-        const fs::path dir = work / name;
-        fs::remove_all(dir);
-        std::vector<std::string> args = {archivist, "import", "--json", "--data-dir", dir.string()};
-        if (!verify) args.push_back("--no-verify");
-        args.push_back(events.string());
-        RunResult r = runArchivist(args);
-        if (r.status != 0) {
-            std::fprintf(stderr, "archivist import failed (status %d)\n", r.status);
-            std::exit(1);
-        }
-        return std::make_pair(r, dir);
-    };
-    auto [verified, dirV] = importRun(true, "data-verify");
-    auto [unverified, dirN] = importRun(false, "data-noverify");
-    const uint64_t stored = jsonNumber(verified.stdout_text, "stored");
-
-    RunResult stats = runArchivist({archivist, "stats", "--json", "--data-dir", dirV.string()});
-    const uint64_t archiveBytes = jsonNumber(stats.stdout_text, "archive_bytes");
-    const uint64_t indexBytes = jsonNumber(stats.stdout_text, "index_bytes");
-
-    std::fprintf(stderr, "index alone…\n");
-    const double indexAlone = bench::indexAloneRate(events, work / "index-alone.sqlite");
-    std::fprintf(stderr, "sqlite floor…\n");
-    const double sqliteFloor = bench::sqliteFloorRate(events, work / "sqlite-floor.sqlite");
-
-    const double rateV = double(n) / verified.seconds;
-    const double rateN = double(n) / unverified.seconds;
-    std::printf("events                       %llu (%llu stored)\n", (unsigned long long)n, (unsigned long long)stored);
-    std::printf("cores                        %u\n", cores);
     std::printf("raw verify / core            %.0f /s\n", perCore);
     std::printf("verification limit           %.0f /s (raw x cores)\n", limit);
-    std::printf("import (verify)              %.0f events/s  ratio %.2f  (target >= 0.70)\n", rateV, rateV / limit);
-    std::printf("import (--no-verify)         %.0f events/s  (target >= 100000)\n", rateN);
-    std::printf("index alone (commit only)    %.0f events/s\n", indexAlone);
-    std::printf("sqlite floor (events rows)   %.0f events/s\n", sqliteFloor);
-    std::printf("ceiling, verifying           ratio <= %.2f with this index, <= %.2f with bare events rows\n",
-                bench::ratioCeiling(perCore, indexAlone), bench::ratioCeiling(perCore, sqliteFloor));
-    std::printf("ceiling, --no-verify         <= %.0f events/s (one writer: the index alone)\n", indexAlone);
-    std::printf("raw JSONL                    %.1f B/event\n", double(gen.bytes) / double(n));
-    std::printf("archive                      %.1f B/event = %.1f%% of raw JSONL (target <= 45%%)\n",
-                double(archiveBytes) / double(n), 100.0 * double(archiveBytes) / double(gen.bytes));
+
+    const fs::path dirV = work / "data-verify";
+    ImportRun verified = runImport({}, archivist, dirV, events, n, true, work / "import-verify.log");
+    printImport("import (verify)", verified, n, limit);
+    std::fflush(stdout);
+    {
+        // The same file again into the same data directory: every line is a copy of a stored
+        // event with its stored signature — a hash and a lookup each, no BIP-340 (decision 0011).
+        const Timed again = timed({archivist, "import", "--json", "--data-dir", dirV.string(), events.string()},
+                                  work / "reimport.log");
+        std::printf("re-import (all stored)       %.0f events/s (%.1f s, CPU %.1f us/event, peak RSS %.1f MB, exit %d, "
+                    "%llu duplicate, %llu stored)\n",
+                    double(n) / again.seconds, again.seconds, 1e6 * again.cpu / double(n),
+                    double(again.max_rss_kib) / 1024.0, again.status,
+                    (unsigned long long)jsonNumber(again.out, "duplicate"), (unsigned long long)jsonNumber(again.out, "stored"));
+        std::printf("first import / re-import     %.2f x faster (target >= 4)\n", verified.seconds / again.seconds);
+        std::fflush(stdout);
+    }
+    if (noverify) {
+        ImportRun unverified = runImport({}, archivist, work / "data-noverify", events, n, false,
+                                         work / "import-noverify.log");
+        printImport("import (--no-verify)", unverified, n, 0);
+        fs::remove_all(work / "data-noverify");
+        std::fflush(stdout);
+    }
+
+    // Size once the merges due at the end of the import have run.
+    const Timed compact = timed({archivist, "compact", "--data-dir", dirV.string()}, work / "compact.log");
+    const uint64_t archiveBytes = dirBytes(dirV / "archive");
+    const uint64_t indexBytes = dirBytes(dirV / "index");
+    const std::string stats = runCapture({archivist, "stats", "--json", "--data-dir", dirV.string()});
+    std::printf("compact (the due merges)     %.1f s, CPU %.1f s, exit %d; %llu parts, %llu hot files after\n",
+                compact.seconds, compact.cpu, compact.status, (unsigned long long)jsonNumber(stats, "parts"),
+                (unsigned long long)jsonNumber(stats, "hot_files"));
+    std::printf("raw JSONL                    %.1f B/event\n", double(rawBytes) / double(n));
+    std::printf("archive                      %.1f B/event = %.1f%% of raw JSONL\n", double(archiveBytes) / double(n),
+                100.0 * double(archiveBytes) / double(rawBytes));
     std::printf("index                        %.1f B/event\n", double(indexBytes) / double(n));
-    std::printf("peak RSS import (verify)     %.1f MB\n", double(verified.max_rss_kib) / 1024.0);
-    std::printf("peak RSS import (no-verify)  %.1f MB  (target <= 300 MB)\n", double(unverified.max_rss_kib) / 1024.0);
+    std::printf("archive + index              %.2f x raw JSONL (target <= 1.0)\n",
+                double(archiveBytes + indexBytes) / double(rawBytes));
+    std::fflush(stdout);
+
+    if (taskset) {
+        // One invocation, back to back: the rate pinned to one core, then to both.
+        ImportRun one = runImport({"/usr/bin/taskset", "-c", "0"}, archivist, work / "data-1core", events, n, true,
+                                  work / "import-1core.log");
+        printImport("import (verify), 1 core", one, n, perCore);
+        fs::remove_all(work / "data-1core");
+        ImportRun two = runImport({"/usr/bin/taskset", "-c", "0,1"}, archivist, work / "data-2cores", events, n, true,
+                                  work / "import-2cores.log");
+        printImport("import (verify), 2 cores", two, n, limit);
+        fs::remove_all(work / "data-2cores");
+        std::printf("2 cores / 1 core             %.2f (target >= 1.7)\n", one.seconds / two.seconds);
+        std::fflush(stdout);
+    }
+
+    if (reindex) {
+        const Timed re = timed({archivist, "reindex", "--data-dir", dirV.string()}, work / "reindex.log");
+        std::printf("reindex                      %.0f events/s (%.1f s, CPU %.1f us/event, peak RSS %.1f MB, exit %d)\n",
+                    double(n) / re.seconds, re.seconds, 1e6 * re.cpu / double(n), double(re.max_rss_kib) / 1024.0,
+                    re.status);
+        if (!baseline.empty()) {
+            // The same events through the build being compared with: a schema 2 data directory.
+            const fs::path old = work / "data-baseline";
+            fs::remove_all(old);
+            const Timed imp = timed({baseline, "import", "--json", "--data-dir", old.string(), events.string()},
+                                    work / "baseline-import.log");
+            std::printf("baseline import (verify)     %.0f events/s  ratio %.2f (%.1f s, CPU %.1f us/event, peak RSS %.1f MB)\n",
+                        double(n) / imp.seconds, double(n) / imp.seconds / limit, imp.seconds,
+                        1e6 * imp.cpu / double(n), double(imp.max_rss_kib) / 1024.0);
+            const Timed oldRe = timed({baseline, "reindex", "--data-dir", old.string()}, work / "baseline-reindex.log");
+            std::printf("baseline reindex             %.0f events/s (%.1f s, CPU %.1f us/event, exit %d)\n",
+                        double(n) / oldRe.seconds, oldRe.seconds, 1e6 * oldRe.cpu / double(n), oldRe.status);
+            const Timed up = timed({archivist, "reindex", "--data-dir", old.string()}, work / "upgrade-reindex.log");
+            std::printf("reindex of that directory    %.0f events/s (%.1f s, an upgrade from schema 2, exit %d)\n",
+                        double(n) / up.seconds, up.seconds, up.status);
+            std::printf("reindex new / baseline       %.2f (target >= 2)\n", oldRe.seconds / re.seconds);
+            fs::remove_all(old);
+        }
+        std::fflush(stdout);
+    }
+    std::printf("load average at the end      %s\n", loadAverage().c_str());
     if (!keep) fs::remove_all(work);
-    return 0;
+    return verified.status == 0 ? 0 : 1;
 }

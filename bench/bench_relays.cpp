@@ -17,8 +17,12 @@
 // Events come from tests/support/event_factory.h and are cached in --cache (default: the
 // directory of this binary) as relay-events-N.jsonl, so later runs skip the signing.
 //
+//   4. with --compare-copies K, the flood twice in one run: each event from one relay (every 10th
+//      from two), then every event from K relays — the CPU per stored event of the second over
+//      the first (duplicates cost a hash, not a signature: decision 0011).
 // Usage: bench_relays --archivist PATH [--farm PATH] [--events N] [--relays R] [--idle-relays M]
-//                     [--work DIR] [--cache DIR] [--keep] [--no-flood] [--no-idle]
+//                     [--work DIR] [--cache DIR] [--keep] [--no-flood] [--no-idle] [--copies K]
+//                     [--compare-copies K]
 // Exit status: 0 when every measured run finished and the flood lost no event, 1 otherwise.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -48,12 +52,14 @@
 #include "core/protocol/event_codec.h"
 #include "event_factory.h"
 #include "index_ceiling.h"
+#include "bench_util.h"
 #include "verify_limit.h"
 
 using namespace archivist;
 namespace fs = std::filesystem;
 using bench::now;
 using bench::rawVerifyRate;
+using namespace archivist::bench;
 
 namespace {
 
@@ -63,211 +69,6 @@ constexpr double kIdleOpenTimeoutS = 120;
 // Each /metrics scrape runs mallinfo2() four times inside archivist (memory gauges); at 10 scrapes/s
 // that was 11 % of its CPU in perf. Two scrapes/s cost < 1 % and time a 60 s+ span to ±0.5 s.
 constexpr double kScrapeIntervalS = 0.5;
-
-void sleepS(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
-
-// A child process; stdin/stdout optionally piped to us, stderr to a file (or inherited).
-struct Child {
-    pid_t pid = -1;
-    int in_fd = -1;   // write end of its stdin, -1 if not piped
-    int out_fd = -1;  // read end of its stdout (non-blocking), -1 if not piped
-    std::string out_buf;
-};
-
-Child spawn(const std::vector<std::string>& args, bool pipeIn, bool pipeOut, const fs::path& stderrFile = {}) {
-    int inPipe[2] = {-1, -1}, outPipe[2] = {-1, -1};
-    if (pipeIn && ::pipe(inPipe) != 0) std::abort();
-    if (pipeOut && ::pipe(outPipe) != 0) std::abort();
-    Child c;
-    c.pid = ::fork();
-    if (c.pid == 0) {
-        if (pipeIn) {
-            ::dup2(inPipe[0], STDIN_FILENO);
-            ::close(inPipe[0]);
-            ::close(inPipe[1]);
-        }
-        if (pipeOut) {
-            ::dup2(outPipe[1], STDOUT_FILENO);
-            ::close(outPipe[0]);
-            ::close(outPipe[1]);
-        }
-        if (!stderrFile.empty()) {
-            const int fd = ::open(stderrFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd >= 0) {
-                ::dup2(fd, STDERR_FILENO);
-                ::close(fd);
-            }
-        }
-        std::vector<char*> argv;
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        std::perror("execv");
-        ::_exit(127);
-    }
-    if (pipeIn) {
-        ::close(inPipe[0]);
-        c.in_fd = inPipe[1];
-    }
-    if (pipeOut) {
-        ::close(outPipe[1]);
-        c.out_fd = outPipe[0];
-        ::fcntl(c.out_fd, F_SETFL, ::fcntl(c.out_fd, F_GETFL) | O_NONBLOCK);
-    }
-    return c;
-}
-
-// Reads what the child wrote so far; returns complete lines.
-std::vector<std::string> readLines(Child& c, double wait_s = 0) {
-    std::vector<std::string> lines;
-    if (c.out_fd < 0) return lines;
-    pollfd p{c.out_fd, POLLIN, 0};
-    ::poll(&p, 1, int(wait_s * 1000));
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(c.out_fd, buf, sizeof buf)) > 0) c.out_buf.append(buf, size_t(n));
-    size_t pos;
-    while ((pos = c.out_buf.find('\n')) != std::string::npos) {
-        lines.push_back(c.out_buf.substr(0, pos));
-        c.out_buf.erase(0, pos + 1);
-    }
-    return lines;
-}
-
-struct Exit {
-    bool exited = false;
-    int status = -1;  // exit code, or -signal
-    rusage ru{};
-};
-
-Exit reap(pid_t pid, bool block) {
-    Exit e;
-    int status = 0;
-    const pid_t r = ::wait4(pid, &status, block ? 0 : WNOHANG, &e.ru);
-    if (r != pid) return e;
-    e.exited = true;
-    e.status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : -1;
-    return e;
-}
-
-// Stops a child with SIGTERM (SIGKILL after 10 s) and reaps it.
-Exit stop(pid_t pid) {
-    ::kill(pid, SIGTERM);
-    const double t0 = now();
-    while (now() - t0 < 10) {
-        Exit e = reap(pid, false);
-        if (e.exited) return e;
-        sleepS(0.05);
-    }
-    ::kill(pid, SIGKILL);
-    return reap(pid, true);
-}
-
-Exit stopFarm(Child& farm) {
-    if (farm.in_fd >= 0) ::close(farm.in_fd);  // EOF on its stdin: it exits
-    farm.in_fd = -1;
-    const double t0 = now();
-    Exit e;
-    while (now() - t0 < 10 && !e.exited) {
-        readLines(farm);
-        e = reap(farm.pid, false);
-        if (!e.exited) sleepS(0.05);
-    }
-    if (!e.exited) e = stop(farm.pid);
-    if (farm.out_fd >= 0) ::close(farm.out_fd);
-    farm.out_fd = -1;
-    return e;
-}
-
-std::string loadAverage() {
-    std::ifstream f("/proc/loadavg");
-    std::string a, b, c;
-    f >> a >> b >> c;
-    return a + " " + b + " " + c;
-}
-
-// Runs a command to the end; returns its standard output (and its exit and rusage in *ex).
-std::string runCapture(const std::vector<std::string>& args, Exit* ex = nullptr, const fs::path& stderrFile = {}) {
-    Child c = spawn(args, false, true, stderrFile);
-    std::string out;
-    for (;;) {
-        pollfd p{c.out_fd, POLLIN, 0};
-        ::poll(&p, 1, 1000);
-        char buf[4096];
-        const ssize_t n = ::read(c.out_fd, buf, sizeof buf);
-        if (n > 0) out.append(buf, size_t(n));
-        else if (n == 0) break;
-    }
-    ::close(c.out_fd);
-    const Exit e = reap(c.pid, true);
-    if (ex) *ex = e;
-    return out;
-}
-
-// One blocking HTTP/1.0 GET to 127.0.0.1:port; empty on any failure.
-std::string httpGet(int port, const std::string& path) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return {};
-    timeval tv{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == ssize_t(req.size())) {
-            char buf[65536];
-            ssize_t n;
-            while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, size_t(n));
-        }
-    }
-    ::close(fd);
-    return out;
-}
-
-// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
-int freePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-        std::abort();
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// Value of an unlabelled Prometheus sample `name value`; nullopt when absent.
-std::optional<double> metric(const std::string& text, const std::string& name) {
-    size_t pos = 0;
-    while ((pos = text.find(name, pos)) != std::string::npos) {
-        const bool lineStart = pos == 0 || text[pos - 1] == '\n';
-        const size_t end = pos + name.size();
-        if (lineStart && end < text.size() && text[end] == ' ') return std::strtod(text.c_str() + end + 1, nullptr);
-        pos = end;
-    }
-    return std::nullopt;
-}
-
-uint64_t jsonNumber(const std::string& json, const std::string& key) {
-    const auto pos = json.find("\"" + key + "\":");
-    if (pos == std::string::npos) return 0;
-    return std::strtoull(json.c_str() + pos + key.size() + 3, nullptr, 10);
-}
-
-long vmRssKiB(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-    return -1;
-}
 
 // Connections archivist dropped as "stalled" (no pong in time), from its log.
 uint64_t countStalls(const fs::path& log) {
@@ -295,8 +96,8 @@ struct Farm {
     FarmStatus status;
 };
 
-std::optional<Farm> startFarm(const std::string& farmBin, size_t relays, const std::string& events) {
-    std::vector<std::string> args = {farmBin, "--relays", std::to_string(relays)};
+std::optional<Farm> startFarm(const std::string& farmBin, size_t relays, const std::string& events, uint64_t copies = 1) {
+    std::vector<std::string> args = {farmBin, "--relays", std::to_string(relays), "--copies", std::to_string(copies)};
     if (!events.empty()) {
         args.push_back("--events");
         args.push_back(events);
@@ -317,7 +118,7 @@ std::optional<Farm> startFarm(const std::string& farmBin, size_t relays, const s
             }
             if (f.ports.size() != relays) {
                 std::fprintf(stderr, "relay_farm reported %zu ports, wanted %zu\n", f.ports.size(), relays);
-                stopFarm(f.child);
+                stopByClosingStdin(f.child);
                 return std::nullopt;
             }
             return f;
@@ -348,10 +149,6 @@ std::vector<std::string> archivistArgs(const std::string& bin, const fs::path& d
             "--metrics-listen", "127.0.0.1:" + std::to_string(metricsPort)};
 }
 
-double cpuSeconds(const rusage& ru) {
-    return double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6 + double(ru.ru_stime.tv_sec) +
-           double(ru.ru_stime.tv_usec) / 1e6;
-}
 
 // Loads (or generates and caches) the events; returns a sample for the verification limit.
 std::vector<protocol::Event> prepareEvents(const fs::path& file, uint64_t n, unsigned cores) {
@@ -390,6 +187,7 @@ int main(int argc, char** argv) {
     fs::path work = fs::temp_directory_path() / "archivist-bench-relays";
     fs::path cache = fs::absolute(fs::path(argv[0])).parent_path();
     bool keep = false, flood = true, idle = true;
+    uint64_t copiesArg = 1, compareCopies = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--archivist" && i + 1 < argc) archivist = argv[++i];
@@ -402,10 +200,13 @@ int main(int argc, char** argv) {
         else if (a == "--keep") keep = true;
         else if (a == "--no-flood") flood = false;
         else if (a == "--no-idle") idle = false;
+        else if (a == "--copies" && i + 1 < argc) copiesArg = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--compare-copies" && i + 1 < argc) compareCopies = std::strtoull(argv[++i], nullptr, 10);
         else {
             std::fprintf(stderr,
                          "usage: bench_relays --archivist PATH [--farm PATH] [--events N] [--relays R] "
-                         "[--idle-relays M] [--work DIR] [--cache DIR] [--keep] [--no-flood] [--no-idle]\n");
+                         "[--idle-relays M] [--work DIR] [--cache DIR] [--keep] [--no-flood] [--no-idle] [--copies K] "
+                         "[--compare-copies K]\n");
             return 2;
         }
     }
@@ -427,11 +228,13 @@ int main(int argc, char** argv) {
     bool failed = false;
 
     std::printf("cores                          %u\n", cores);
-    if (flood) {
+    // One flood: every event reaches `copies` relays (1: each event from one relay, every 10th from two).
+    auto runFlood = [&](uint64_t copies) -> std::optional<double> {
         const fs::path events = cache / ("relay-events-" + std::to_string(n) + ".jsonl");
         const auto sample = prepareEvents(events, n, cores);
         // Reference in the same run: `archivist import` of the same events (no network path),
         // so the flood's rate and CPU per event can be compared with the writer-bound import.
+        if (copies > 1) std::printf("--- every event from %llu relays\n", (unsigned long long)copies);
         const fs::path importDir = work / "import";
         const double i0 = now();
         Exit impExit;
@@ -444,9 +247,10 @@ int main(int argc, char** argv) {
         const double perCoreBefore = rawVerifyRate(sample, kVerifySample);
         const std::string loadBefore = loadAverage();
 
-        auto farm = startFarm(farmBin, relays, events.string());
-        if (!farm) return 1;
+        auto farm = startFarm(farmBin, relays, events.string(), copies);
+        if (!farm) return std::nullopt;
         const fs::path dir = work / "flood";
+        fs::remove_all(dir);
         writeConfig(dir, farm->ports, true);
         const int mport = freePort();
         auto args = archivistArgs(archivist, dir, mport);
@@ -493,14 +297,14 @@ int main(int argc, char** argv) {
         }
         pumpFarm(*farm);
         stalls = countStalls(work / "flood-archivist.log");
-        const Exit farmExit = stopFarm(farm->child);
+        const Exit farmExit = stopByClosingStdin(farm->child);
         const std::string loadAfter = loadAverage();
         // The machine is shared: measure the limit again and take the higher (conservative) one.
         const double perCoreAfter = rawVerifyRate(sample, kVerifySample);
         const double perCore = std::max(perCoreBefore, perCoreAfter);
         const double limit = perCore * cores;
-        const double indexAlone = bench::indexAloneRate(events, work / "index-alone.sqlite");
-        fs::remove(work / "index-alone.sqlite");
+        const double indexAlone = bench::indexAloneRate(events, work / "index-alone");
+        fs::remove_all(work / "index-alone");
         const std::string stats = runCapture({archivist, "stats", "--json", "--data-dir", dir.string()});
         const uint64_t inArchive = jsonNumber(stats, "events");
         const double span = tLast - tFirst;
@@ -518,8 +322,8 @@ int main(int argc, char** argv) {
         std::printf("archivist exit                 %d after %.1f s\n", ex.status, now() - start);
         std::printf("first → last stored            %.2f s\n", span);
         std::printf("stored events/s                %.0f  ratio %.2f  (target >= 0.60)\n", rate, rate / limit);
-        std::printf("index alone (commit only)      %.0f events/s: ratio ceiling %.2f with this index\n", indexAlone,
-                    bench::ratioCeiling(perCore, indexAlone));
+        std::printf("index alone (all cores)        %.0f events/s: ratio ceiling %.2f with this index\n", indexAlone,
+                    bench::ratioCeiling(perCore, indexAlone, cores));
         std::printf("CPU (user+sys)                 %.1f s = %.1f us/event (raw verify %.1f us/event)\n", cpu,
                     inArchive ? 1e6 * cpu / double(inArchive) : 0.0, 1e6 / perCore);
         std::printf("peak RSS (wait4)               %.1f MB  (target <= 400 MB; sampled VmRSS peak %.1f MB)\n",
@@ -537,6 +341,16 @@ int main(int argc, char** argv) {
             failed = true;
         }
         std::fflush(stdout);
+        return inArchive ? cpu / double(inArchive) : 0.0;
+        };
+    if (flood) {
+        auto one = runFlood(compareCopies ? 1 : copiesArg);
+        if (!one) return 1;
+        if (compareCopies) {
+            auto many = runFlood(compareCopies);
+            if (!many) return 1;
+            std::printf("CPU per stored event, %llu relays / 1  %.2f (target <= 1.3)\n", (unsigned long long)compareCopies, *many / *one);
+        }
     }
 
     if (idle) {
@@ -583,7 +397,7 @@ int main(int argc, char** argv) {
         pumpFarm(*farm);
         const uint64_t openAtSample = farm->status.open;
         const Exit ex = stop(a.pid);
-        stopFarm(farm->child);
+        stopByClosingStdin(farm->child);
         std::printf("idle: archivist, 0 relays      VmRSS %.1f MB\n", double(rss0) / 1024.0);
         if (rss >= 0) {
             std::printf("idle: %zu connections         VmRSS %.1f MB (%llu open at the sample; all open after %.1f s)\n",

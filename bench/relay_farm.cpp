@@ -14,6 +14,9 @@
 //                                                 every 200 ms
 // The farm exits when its standard input reaches end of file (the driver closes it) or on SIGTERM.
 //
+// With --copies K (K > 1) every event is given to K consecutive relays instead (i, i+1, …, i+K−1
+// mod N): the same event arriving from K relays.
+//
 // Live traffic for soaks (scripts/soak.sh), each paced every 100 ms:
 //   --new-per-s R      R freshly signed kind-1 events a second, each added to one relay (round robin)
 //                      and pushed to its live subscriptions;
@@ -26,7 +29,7 @@
 //                      of the relays drop every connection (they keep listening).
 // Status lines then also carry new=<added> replayed=<pushed> storms=<count>.
 //
-// Usage: relay_farm --relays N [--events FILE] [--dup-every K (default 10, 0 = none)]
+// Usage: relay_farm --relays N [--events FILE] [--dup-every K (default 10, 0 = none)] [--copies K]
 //                   [--new-per-s R] [--replay-pool N --replay-per-s R] [--storm-every S]
 //                   [--storm-fraction F]
 #include <QCoreApplication>
@@ -58,11 +61,13 @@ int main(int argc, char** argv) {
     uint64_t dupEvery = 10;
     double newPerS = 0, replayPerS = 0, stormEvery = 0, stormFraction = 0.3;
     uint64_t replayPool = 0;
+    uint64_t copiesEach = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--relays" && i + 1 < argc) relays = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--events" && i + 1 < argc) eventsPath = argv[++i];
         else if (a == "--dup-every" && i + 1 < argc) dupEvery = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--copies" && i + 1 < argc) copiesEach = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--new-per-s" && i + 1 < argc) newPerS = std::strtod(argv[++i], nullptr);
         else if (a == "--replay-per-s" && i + 1 < argc) replayPerS = std::strtod(argv[++i], nullptr);
         else if (a == "--replay-pool" && i + 1 < argc) replayPool = std::strtoull(argv[++i], nullptr, 10);
@@ -70,7 +75,7 @@ int main(int argc, char** argv) {
         else if (a == "--storm-fraction" && i + 1 < argc) stormFraction = std::strtod(argv[++i], nullptr);
         else {
             std::fprintf(stderr,
-                         "usage: relay_farm --relays N [--events FILE] [--dup-every K] [--new-per-s R] "
+                         "usage: relay_farm --relays N [--events FILE] [--dup-every K] [--copies K] [--new-per-s R] "
                          "[--replay-pool N --replay-per-s R] [--storm-every S] [--storm-fraction F]\n");
             return 2;
         }
@@ -79,6 +84,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "relay_farm: --relays wants 1 … 5000\n");
         return 2;
     }
+    if (copiesEach == 0 || copiesEach > relays) {
+        std::fprintf(stderr, "relay_farm: --copies wants 1 … the number of relays\n");
+        return 2;
+    }
+    if (copiesEach > 1) dupEvery = 0;
     // Each relay holds a listening socket, its connections and NIP-11 requests.
     struct rlimit rl {};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -122,6 +132,8 @@ int main(int argc, char** argv) {
             }
             ++distinct;
             ++copies;
+            for (uint64_t k = 1; k < copiesEach; ++k)
+                if (farm[(i + k) % relays]->addEvent(e)) ++copies;
             if (dupEvery && relays > 1 && i % dupEvery == 0 && farm[(i + 1) % relays]->addEvent(e)) ++copies;
         }
     }

@@ -38,10 +38,13 @@ pids+=($!)
 # optimizer cycle runs after 10 s so the Scoring panel has scores.
 node tests/corpus/make_relay_lists.mjs "$work/lists.jsonl"
 "$build/archivist" import --data-dir "$work/data" "$work/lists.jsonl" >/dev/null 2>&1
+# Weeks of history (backdated, future-dated and replicated events) for the Statistics panel.
+node tests/corpus/make_research_corpus.mjs "$work/research" 1500 "$(date +%s)"
+"$build/archivist" import --data-dir "$work/data" "$work/research/all.jsonl" "$work/research/replica.jsonl" >/dev/null 2>&1
 echo '{"optimizer_interval_s": 10}' >"$work/data/config.json"
 
-export DISPLAY=:97
-Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
+export DISPLAY=${SCREENSHOT_DISPLAY:-:97}
+Xvfb "$DISPLAY" -screen 0 1600x1000x24 >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 # A relay that is refused by the address policy shows up too (and raises an incident).

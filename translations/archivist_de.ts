@@ -735,6 +735,26 @@
         <source>user</source>
         <translation>Benutzer</translation>
     </message>
+    <message>
+        <source>backing off</source>
+        <translation>wartet vor erneutem Versuch</translation>
+    </message>
+    <message>
+        <source>blocked</source>
+        <translation>blockiert</translation>
+    </message>
+    <message>
+        <source>candidate</source>
+        <translation>Kandidat</translation>
+    </message>
+    <message>
+        <source>connected</source>
+        <translation>verbunden</translation>
+    </message>
+    <message>
+        <source>failing</source>
+        <translation>fehlerhaft</translation>
+    </message>
 </context>
 <context>
     <name>EventDetailView</name>
@@ -1022,6 +1042,10 @@
         <location line="+1"/>
         <source>Message</source>
         <translation>Meldung</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
     </message>
 </context>
 <context>
@@ -1610,6 +1634,10 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <source>Scoring</source>
         <translation>Bewertung</translation>
     </message>
+    <message>
+        <source>Statistics</source>
+        <translation>Statistik</translation>
+    </message>
 </context>
 <context>
     <name>MemoryPanel</name>
@@ -2155,6 +2183,10 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <location line="+141"/>
         <source>%1 (%2): %3</source>
         <translation>%1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>idle</source>
+        <translation>untätig</translation>
     </message>
 </context>
 <context>
@@ -2889,6 +2921,10 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <source>The selected time (%1) is outside this chart&apos;s window.</source>
         <translation>Der ausgewählte Zeitpunkt (%1) liegt außerhalb des Zeitfensters dieses Diagramms.</translation>
     </message>
+    <message>
+        <source>Events per second</source>
+        <translation>Events pro Sekunde</translation>
+    </message>
 </context>
 <context>
     <name>archivist::ui::AllowAddress</name>
@@ -2954,6 +2990,192 @@ Allow %2? Archivist will then connect to relays at this address. It is added to 
         <location line="+3"/>
         <source>The engine could not open %1.</source>
         <translation>Die Engine konnte %1 nicht öffnen.</translation>
+    </message>
+</context>
+<context>
+    <name>StatisticsPanel</name>
+    <message>
+        <source>Coverage of referenced events (e, q tags) by month</source>
+        <translation>Abdeckung referenzierter Events (e-, q-Tags) nach Monat</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: %1</source>
+        <translation>Abdeckung referenzierter Events: %1</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: %1 of %2 held (%3 %), as of %4</source>
+        <translation>Abdeckung referenzierter Events: %1 von %2 vorhanden (%3 %), Stand %4</translation>
+    </message>
+    <message>
+        <source>Coverage of referenced events: computing…</source>
+        <translation>Abdeckung referenzierter Events: wird berechnet…</translation>
+    </message>
+    <message>
+        <source>Held</source>
+        <translation>Vorhanden</translation>
+    </message>
+    <message>
+        <source>Missing</source>
+        <translation>Fehlend</translation>
+    </message>
+    <message>
+        <source>Referenced ids</source>
+        <translation>Referenzierte IDs</translation>
+    </message>
+    <message>
+        <source>%1 events · read in %2 ms, drawn in %3 ms</source>
+        <translation>%1 Events · gelesen in %2 ms, gezeichnet in %3 ms</translation>
+    </message>
+    <message>
+        <source>Active authors per day</source>
+        <translation>Aktive Autoren pro Tag</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>Alles</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV-Dateien (*.csv)</translation>
+    </message>
+    <message>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
+    </message>
+    <message>
+        <source>Could not write %1</source>
+        <translation>%1 konnte nicht geschrieben werden</translation>
+    </message>
+    <message>
+        <source>Count each event on the UTC day it reached the archive instead of the day of its created_at</source>
+        <translation>Jedes Event am UTC-Tag zählen, an dem es das Archiv erreichte, statt am Tag seines created_at</translation>
+    </message>
+    <message>
+        <source>Custom</source>
+        <translation>Benutzerdefiniert</translation>
+    </message>
+    <message>
+        <source>Dated in the future</source>
+        <translation>In die Zukunft datiert</translation>
+    </message>
+    <message>
+        <source>Day of first sighting</source>
+        <translation>Tag der ersten Sichtung</translation>
+    </message>
+    <message>
+        <source>Distinct authors (exact)</source>
+        <translation>Verschiedene Autoren (exakt)</translation>
+    </message>
+    <message>
+        <source>Distinct authors (≈: HyperLogLog estimate on busy days)</source>
+        <translation>Verschiedene Autoren (≈: HyperLogLog-Schätzung an vollen Tagen)</translation>
+    </message>
+    <message>
+        <source>Distinct sources that carried the event</source>
+        <translation>Verschiedene Quellen, die das Event lieferten</translation>
+    </message>
+    <message>
+        <source>Duplicate</source>
+        <translation>Duplikat</translation>
+    </message>
+    <message>
+        <source>Events</source>
+        <translation>Events</translation>
+    </message>
+    <message>
+        <source>Events per day by kind</source>
+        <translation>Events pro Tag nach Kind</translation>
+    </message>
+    <message>
+        <source>Kinds</source>
+        <translation>Kinds</translation>
+    </message>
+    <message>
+        <source>Last 24 hours</source>
+        <translation>Letzte 24 Stunden</translation>
+    </message>
+    <message>
+        <source>Last 30 days</source>
+        <translation>Letzte 30 Tage</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>Letzte 7 Tage</translation>
+    </message>
+    <message>
+        <source>Novel (first to deliver)</source>
+        <translation>Neu (als Erstes geliefert)</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png)</source>
+        <translation>PNG-Bilder (*.png)</translation>
+    </message>
+    <message>
+        <source>PNG…</source>
+        <translation>PNG…</translation>
+    </message>
+    <message>
+        <source>Publication delay (first seen − created_at)</source>
+        <translation>Veröffentlichungsverzug (zuerst gesehen − created_at)</translation>
+    </message>
+    <message>
+        <source>Range:</source>
+        <translation>Zeitraum:</translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation>Wird gelesen…</translation>
+    </message>
+    <message>
+        <source>Relay contribution</source>
+        <translation>Beitrag der Relays</translation>
+    </message>
+    <message>
+        <source>Save numbers as CSV</source>
+        <translation>Zahlen als CSV speichern</translation>
+    </message>
+    <message>
+        <source>Save plot as PNG</source>
+        <translation>Diagramm als PNG speichern</translation>
+    </message>
+    <message>
+        <source>Save this plot as a PNG image</source>
+        <translation>Dieses Diagramm als PNG-Bild speichern</translation>
+    </message>
+    <message>
+        <source>Save this plot's numbers as CSV (the output of `archivist stats --format csv`)</source>
+        <translation>Die Zahlen dieses Diagramms als CSV speichern (die Ausgabe von `archivist stats --format csv`)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>%1 gespeichert</translation>
+    </message>
+    <message>
+        <source>Seen after created_at</source>
+        <translation>Nach created_at gesehen</translation>
+    </message>
+    <message>
+        <source>Sources per event (replication)</source>
+        <translation>Quellen pro Event (Replikation)</translation>
+    </message>
+    <message>
+        <source>This engine keeps no statistics.</source>
+        <translation>Diese Engine führt keine Statistiken.</translation>
+    </message>
+    <message>
+        <source>first seen − created_at (bins double in width)</source>
+        <translation>zuerst gesehen − created_at (jede Klasse doppelt so breit)</translation>
+    </message>
+    <message>
+        <source>kind %1</source>
+        <translation>Kind %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n days</source>
+        <translation>
+            <numerusform>%n Tag</numerusform>
+            <numerusform>%n Tage</numerusform>
+        </translation>
     </message>
 </context>
 </TS>

@@ -146,4 +146,14 @@
         </translation>
     </message>
 </context>
+<context>
+    <name>StatisticsPanel</name>
+    <message numerus="yes">
+        <source>%n days</source>
+        <translation>
+            <numerusform>%n day</numerusform>
+            <numerusform>%n days</numerusform>
+        </translation>
+    </message>
+</context>
 </TS>

@@ -42,6 +42,7 @@
 #include "ui/panels/relays_panel.h"
 #include "ui/panels/discovery_panel.h"
 #include "ui/panels/scoring_panel.h"
+#include "ui/panels/statistics_panel.h"
 
 namespace archivist::ui {
 
@@ -187,6 +188,15 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     });
     fileMenu->insertAction(verifyAction, exportAction);
     addPanelDock(new ScoringPanel(m_engine, this), "dock-scoring", tr("Scoring"), Qt::RightDockWidgetArea);
+    auto* statistics = new StatisticsPanel(m_engine, this);
+    addPanelDock(statistics, "dock-statistics", tr("Statistics"), Qt::RightDockWidgetArea);
+    connect(statistics, &StatisticsPanel::showEvents, this, [this, archive](const engine::QueryFilter& q) {
+        if (auto* d = dock("dock-archive")) {
+            d->show();
+            d->raise();
+        }
+        archive->showQuery(q);
+    });
     auto* discovery = new DiscoveryPanel(m_engine, this);
     addPanelDock(discovery, "dock-discovery", tr("Discovery"), Qt::RightDockWidgetArea);
     connect(discovery, &DiscoveryPanel::statusMessage, this,
@@ -317,6 +327,7 @@ void MainWindow::applyDefaultArrangement() {
     tab("dock-throughput", "dock-memory");
     tab("dock-memory", "dock-scoring");
     tab("dock-scoring", "dock-discovery");
+    tab("dock-discovery", "dock-statistics");
     tab("dock-incidents", "dock-log");
     if (auto* d = dock("dock-throughput")) d->raise();
     // Relays get the larger share of the width: their key columns without scrolling.

@@ -13,8 +13,9 @@ namespace archivist::engine {
 DataDirPaths::DataDirPaths(std::filesystem::path dir)
     : root(std::move(dir)),
       archive(root / "archive"),
-      index(root / "index.sqlite"),
-      index_rebuild(root / "index.rebuild.sqlite"),
+      index(root / "index"),
+      legacy_index(root / "index.sqlite"),
+      legacy_rebuild(root / "index.rebuild.sqlite"),
       lock(root / "LOCK"),
       relays(root / "relays.sqlite"),
       config(root / "config.json") {}
@@ -22,15 +23,6 @@ DataDirPaths::DataDirPaths(std::filesystem::path dir)
 std::vector<std::filesystem::path> sqliteFileSet(const std::filesystem::path& db) {
     std::vector<std::filesystem::path> out{db};
     for (const char* suffix : {"-wal", "-shm", "-journal"}) out.emplace_back(db.string() + suffix);
-    return out;
-}
-
-std::vector<std::filesystem::path> DataDirPaths::indexDatabases() const { return {index}; }
-
-std::vector<std::filesystem::path> DataDirPaths::indexFiles() const {
-    std::vector<std::filesystem::path> out;
-    for (const auto& db : indexDatabases())
-        for (auto& f : sqliteFileSet(db)) out.push_back(std::move(f));
     return out;
 }
 

@@ -4,11 +4,13 @@
 // Layout (docs/data-directory.md):
 //   <dir>/LOCK                  flock()ed by the one process using the directory; holds its pid
 //   <dir>/archive/              segment-NNNNNN.jsonl.zst (the source of truth)
-//   <dir>/index.sqlite          the derived index (+ -wal, -shm)
-//   <dir>/index.rebuild.sqlite  a live rebuild's work file (core/engine/index_rebuild.h); removed
-//                               when the rebuild ends and at every open
+//   <dir>/index/                the derived index (core/index/index.h): CURRENT names the
+//                               generation in use, g<N>/ holds its catalog, hot files, parts and
+//                               full-text files; a rebuild builds g<N+1> beside it
+//   <dir>/index.sqlite          the single-file index of schema 1/2 (migrated at the first open)
 //   <dir>/relays.sqlite         the relay directory (not derived: kept across index rebuilds)
-//   <dir>/<file>.corrupt-<UTC>  a damaged index or relay directory set aside (core/engine/db_health.h)
+//   <dir>/<name>.corrupt-<UTC>  a damaged index (directory) or relay directory set aside
+//                               (core/engine/db_health.h)
 //
 // The lock is an advisory flock on LOCK: the kernel releases it when the process dies, so a lock
 // left by a killed process never blocks the next start, and a second live process gets a clear
@@ -23,18 +25,14 @@ namespace archivist::engine {
 struct DataDirPaths {
     std::filesystem::path root;
     std::filesystem::path archive;  // root/archive
-    std::filesystem::path index;    // root/index.sqlite
-    std::filesystem::path index_rebuild;  // root/index.rebuild.sqlite (a live rebuild's work file)
+    std::filesystem::path index;          // root/index (the index directory)
+    std::filesystem::path legacy_index;   // root/index.sqlite (schema 1/2; migrated at the first open)
+    std::filesystem::path legacy_rebuild; // root/index.rebuild.sqlite (a schema-2 rebuild's work file)
     std::filesystem::path lock;     // root/LOCK
     std::filesystem::path relays;   // root/relays.sqlite (relay directory, cursors, gaps: not derived from the archive)
     std::filesystem::path config;   // root/config.json (optional)
     explicit DataDirPaths(std::filesystem::path dir);
 
-    // The one place that knows which files make up the derived index: its SQLite databases
-    // (checked at open) and every file belonging to it (databases plus their -wal/-shm/-journal),
-    // which is what is set aside when the index is found damaged. A new index layout changes these.
-    std::vector<std::filesystem::path> indexDatabases() const;
-    std::vector<std::filesystem::path> indexFiles() const;
     // The relay directory's database and its companion files.
     std::vector<std::filesystem::path> relayFiles() const;
 };

@@ -155,6 +155,14 @@ public:
     virtual quint64 requestPage(const archivist::engine::PageRequest& request) = 0;
     virtual quint64 requestDetail(const QString& id_hex) = 0;
     virtual quint64 requestCount(const archivist::engine::QueryFilter& query) = 0;
+    // The Statistics dock's tables for a range (channel "statistics": a newer request supersedes
+    // an older one), answered by statisticsReady() with the same id. Read from the index's
+    // rollups on the query thread, by the code `archivist stats --by …` runs.
+    virtual quint64 requestStatistics(const archivist::engine::StatisticsRequest& request) = 0;
+    // Coverage of the ids referenced in e/q tags (engine/coverage.h) over a range: a slow request
+    // (it reads the range's events) on channel "coverage", answered by coverageReady() with the
+    // time it was computed; archive pages go first.
+    virtual quint64 requestCoverage(const archivist::engine::CoverageRequest& request) = 0;
     // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
     // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
     // a time; jobProgress("export", …)/jobFinished("export", …); cancelJob() cancels it.
@@ -187,6 +195,8 @@ signals:
     void pageReady(quint64 id, const archivist::engine::PageResult& result);
     void detailReady(quint64 id, const archivist::engine::EventDetail& detail);
     void countReady(quint64 id, const archivist::engine::CountResult& result);
+    void statisticsReady(quint64 id, const archivist::engine::StatisticsResult& result);
+    void coverageReady(quint64 id, const archivist::engine::CoverageResult& result);
     void directoryReady(quint64 id, const archivist::engine::DirectoryPage& page);
     void relayInfoReady(quint64 id, const QString& url, const QString& document);
     void jobProgress(const QString& kind, double fraction, const QString& text);

@@ -49,6 +49,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::PageResult>();
     qRegisterMetaType<archivist::engine::EventDetail>();
     qRegisterMetaType<archivist::engine::CountResult>();
+    qRegisterMetaType<archivist::engine::StatisticsResult>();
+    qRegisterMetaType<archivist::engine::CoverageResult>();
     qRegisterMetaType<archivist::engine::DirectoryPage>();
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
@@ -121,6 +123,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                 case QueryAnswer::Kind::Page: emit self->pageReady(a.id, a.page); break;
                 case QueryAnswer::Kind::Detail: emit self->detailReady(a.id, a.detail); break;
                 case QueryAnswer::Kind::Count: emit self->countReady(a.id, a.count); break;
+                case QueryAnswer::Kind::Statistics: emit self->statisticsReady(a.id, a.statistics); break;
+                case QueryAnswer::Kind::Coverage: emit self->coverageReady(a.id, a.coverage); break;
                 }
             },
             Qt::QueuedConnection);
@@ -418,6 +422,14 @@ quint64 EngineImpl::requestDetail(const QString& id_hex) {
     return m_query && !m_shutDown ? m_query->requestDetail(id_hex) : 0;
 }
 
+quint64 EngineImpl::requestStatistics(const StatisticsRequest& request) {
+    return m_query && !m_shutDown ? m_query->requestStatistics(request) : 0;
+}
+
+quint64 EngineImpl::requestCoverage(const CoverageRequest& request) {
+    return m_query && !m_shutDown ? m_query->requestCoverage(request) : 0;
+}
+
 quint64 EngineImpl::requestCount(const QueryFilter& query) {
     return m_query && !m_shutDown ? m_query->requestCount(query) : 0;
 }
@@ -518,6 +530,11 @@ void EngineImpl::tick() {
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
     if (m_query) s.queues.push_back({"queries", qint64(m_query->pendingDepth()), qint64(m_query->pendingCapacity())});
+    // The index's lanes, hot files awaiting their flush, the fullest month's parts; its caches
+    // (named "… cache": full is normal for them, so no queue_near_capacity incident).
+    const auto ig = m_store->index()->gauges();
+    for (const auto* list : {&ig.queues, &ig.caches})
+        for (const auto& q : *list) s.queues.push_back({QString::fromStdString(q.name), qint64(q.depth), qint64(q.capacity)});
     {
         std::lock_guard lock(m_newestMutex);
         s.newest.reserve(int(m_newest.size()));

@@ -82,6 +82,8 @@ public:
     quint64 requestPage(const PageRequest& request) override;
     quint64 requestDetail(const QString& id_hex) override;
     quint64 requestCount(const QueryFilter& query) override;
+    quint64 requestStatistics(const StatisticsRequest& request) override;
+    quint64 requestCoverage(const CoverageRequest& request) override;
     void startExport(const QueryFilter& query, const QString& path) override;
     QString configPath() const override;
     EngineConfig currentConfig() const override;

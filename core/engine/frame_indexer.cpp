@@ -34,7 +34,7 @@ Expected<FrameIndexResult> indexFrame(index::IndexWriter& index, const archive::
             ++result.damaged_lines;
             continue;
         }
-        if (inFrame.count(ne.event.id) || index.findEvent(ne.event.id)) {
+        if (inFrame.count(ne.event.id) || index.findEvent(ne.event.id, ne.event.created_at)) {
             ++result.already_indexed;
             continue;
         }

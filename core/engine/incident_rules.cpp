@@ -163,6 +163,7 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
     // The backfill slots are a concurrency limit (relays wait their turn), not a queue.
     for (const auto& q : cur.queues) {
         if (q.capacity <= 0 || q.name == QLatin1String("backfill slots")) continue;
+        if (isCacheGauge(q.name)) continue;  // a cache fills by design
         const bool high = !operatorWork && double(q.depth) >= t.queue_fraction * double(q.capacity);
         const std::string key = "queue|" + q.name.toStdString();
         if (held(state, holding, key, high, now, t.queue_hold_ms))

@@ -36,6 +36,9 @@ namespace archivist::engine {
 // red (and, after kQueueNearCapacityHoldMs, an incident).
 inline constexpr double kQueueWarnFraction = 0.70;
 inline constexpr double kQueueNearCapacityFraction = 0.90;
+// A gauge named "… cache" is a cache, not a queue: full is its normal state (it evicts), so it
+// raises no queue_near_capacity incident and the Memory panel does not colour it.
+inline bool isCacheGauge(const QString& name) { return name.endsWith(QLatin1String(" cache")); }
 
 struct IncidentThresholds {
     uint64_t flood_pauses_per_tick = 1;          // relay_flooding: our flood limit paused unsolicited traffic

@@ -1,6 +1,7 @@
 #include "core/engine/maintenance.h"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -11,11 +12,15 @@
 #include "core/archive/segment_reader.h"
 #include "core/archive/segment_writer.h"
 #include "core/engine/frame_indexer.h"
+#include "core/index/bulk_build.h"
+#include "core/index/fts.h"
 #include "core/index/index_reader.h"
+#include "core/index/layout.h"
 #include "core/index/tag_key.h"
 #include "core/observe/log.h"
 #include "core/protocol/event_codec.h"
 #include "core/protocol/hex.h"
+#include "core/util/lines.h"
 
 namespace archivist::engine {
 
@@ -44,19 +49,6 @@ private:
 
 bool cancelled(const std::atomic<bool>* c) { return c && c->load(); }
 
-// Splits frame text into lines (without '\n').
-std::vector<std::string_view> splitLines(std::string_view text) {
-    std::vector<std::string_view> lines;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        lines.push_back(text.substr(pos, end - pos));
-        pos = end + 1;
-    }
-    return lines;
-}
-
 struct FrameKey {
     uint32_t segment;
     uint64_t offset;
@@ -75,11 +67,46 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
         ++rep.problems;
         if (rep.details.size() < VerifyReport::kMaxDetails) rep.details.push_back(std::move(text));
     };
-    auto reader = index::IndexReader::open(store.paths().index);
+    auto reader = index::IndexReader::open(store.index());
     if (!reader) return reader.error();
     auto stats = (*reader)->stats();
     if (!stats) return stats.error();
     rep.indexed_events = stats->events;
+
+    // The index's own files: every file of the directory is in the catalog, each catalog file is
+    // intact, and every row of a part lies in the part's month.
+    std::shared_ptr<index::Index> idx = (*reader)->index();
+    for (const auto& f : idx->unknownFiles())
+        problem("file " + f.string() + " is in the index directory but not in its catalog (an orphan: remove it, "
+                "or run `archivist reindex` if it holds events the index is missing)");
+    {
+        auto snap = idx->snapshot();
+        std::vector<index::FilePtr> files = snap->hot;
+        for (const auto& [b, v] : snap->parts) files.insert(files.end(), v.begin(), v.end());
+        for (const auto& f : files) {
+            if (cancelled(cancel)) return makeError("cancelled", "verify cancelled");
+            auto db = index::Db::open(f->path, index::Db::Mode::ReadOnly, f->kind == index::FileKind::Part);
+            if (!db) {
+                problem(f->path.string() + ": " + db.error().message);
+                continue;
+            }
+            if (auto r = db->quickCheck(10); !r) {
+                problem(r.error().message);
+                continue;
+            }
+            if (f->kind != index::FileKind::Part) continue;
+            auto misplaced = db->prepare("SELECT id, created_at FROM events WHERE created_at < ? OR created_at > ? LIMIT 20");
+            if (!misplaced) return misplaced.error();
+            misplaced->bind(1, index::bucketLo(f->bucket)).bind(2, index::bucketHi(f->bucket));
+            while (misplaced->step() == SQLITE_ROW) {
+                protocol::Bytes32 id{};
+                if (auto b = misplaced->blob(0); b.size() == 32) std::memcpy(id.data(), b.data(), 32);
+                problem("event " + protocol::toHex(id) + " (created_at " + std::to_string(misplaced->i64(1)) +
+                        ") is in the part " + f->path.filename().string() + " of " + index::bucketName(f->bucket) +
+                        " but belongs to " + index::bucketName(index::bucketOf(misplaced->i64(1))));
+            }
+        }
+    }
 
     std::map<FrameKey, index::FrameRow> indexedFrames;
     auto frames = (*reader)->forEachFrame([&](const index::FrameRow& f) {
@@ -92,6 +119,9 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
     const auto segments = archive::listSegments(store.paths().archive);
     rep.segments = segments.size();
     std::map<FrameKey, bool> seenFrames;
+    // Full-text documents each lane's file must hold: the indexed events with content.
+    const uint32_t lanes = idx->lanes();
+    std::vector<uint64_t> ftsExpected(lanes, 0);
     for (uint32_t seg : segments) {
         archive::SegmentReader sr;
         if (auto r = sr.open(archive::segmentPath(store.paths().archive, seg), seg); !r) {
@@ -126,7 +156,7 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
             ++rep.frames;
             const FrameKey key{frame.ref.segment, frame.ref.offset};
             auto it = indexedFrames.find(key);
-            const auto lines = splitLines(frame.text);
+            const auto lines = util::splitLines(frame.text);
             rep.archived_events += lines.size();
             if (it == indexedFrames.end()) {
                 problem("frame at " + describe(frame.ref) + " (" + std::to_string(lines.size()) +
@@ -134,10 +164,10 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                 continue;
             }
             seenFrames[key] = true;
-            const archive::AppendedFrame& idx = it->second.frame;
-            if (idx.ref.length != frame.ref.length) problem("frame at " + describe(frame.ref) + ": length differs from the index");
-            if (idx.checksum != frame.checksum) problem("frame at " + describe(frame.ref) + ": checksum differs from the index");
-            if (idx.events != lines.size()) problem("frame at " + describe(frame.ref) + ": line count differs from the index");
+            const archive::AppendedFrame& idxFrame = it->second.frame;
+            if (idxFrame.ref.length != frame.ref.length) problem("frame at " + describe(frame.ref) + ": length differs from the index");
+            if (idxFrame.checksum != frame.checksum) problem("frame at " + describe(frame.ref) + ": checksum differs from the index");
+            if (idxFrame.events != lines.size()) problem("frame at " + describe(frame.ref) + ": line count differs from the index");
             for (size_t i = 0; i < lines.size(); ++i) {
                 protocol::Event ev;
                 if (protocol::parseEvent(lines[i], ev) != protocol::Reject::None) {
@@ -146,15 +176,29 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                 }
                 if (protocol::checkId(ev) == protocol::IdForm::Mismatch)
                     problem("event " + protocol::toHex(ev.id) + ": id does not match its content");
-                auto row = (*reader)->findById(ev.id);
-                if (!row) return row.error();
-                if (!*row) {
+                auto rows = (*reader)->findAllById(ev.id);
+                if (!rows) return rows.error();
+                if (rows->empty()) {
                     problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " is not indexed");
-                } else if (!((*row)->frame == frame.ref) || (*row)->line != i) {
-                    problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " line " +
-                            std::to_string(i) + " is indexed at " + describe((*row)->frame) + " line " +
-                            std::to_string((*row)->line) + " (archived twice?)");
+                    continue;
                 }
+                if (!ev.content.empty()) ++ftsExpected[index::laneOf(ev.id, lanes)];
+                if (rows->size() > 1) {
+                    std::string where;
+                    for (const auto& [row, place] : *rows) where += " " + place.file.filename().string();
+                    problem("event " + protocol::toHex(ev.id) + " is indexed " + std::to_string(rows->size()) +
+                            " times (in" + where + ")");
+                }
+                const auto& [row, place] = rows->front();
+                if (!(row.frame == frame.ref) || row.line != i) {
+                    problem("event " + protocol::toHex(ev.id) + " at " + describe(frame.ref) + " line " +
+                            std::to_string(i) + " is indexed at " + describe(row.frame) + " line " +
+                            std::to_string(row.line) + " (archived twice?)");
+                }
+                if (place.kind == index::FileKind::Part && place.bucket != index::bucketOf(ev.created_at))
+                    problem("event " + protocol::toHex(ev.id) + " is in the part " + place.file.filename().string() +
+                            " of " + index::bucketName(place.bucket) + " but belongs to " +
+                            index::bucketName(index::bucketOf(ev.created_at)));
             }
             tick.set(rep.archived_events, rep.indexed_events);
         }
@@ -176,6 +220,24 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
     }
     for (const auto& [key, row] : indexedFrames)
         if (!seenFrames.count(key)) problem("indexed frame at " + describe(row.frame.ref) + " is missing from the archive");
+    if (idx->fts())
+        for (uint32_t l = 0; l < lanes; ++l) {
+            auto db = index::Db::open(idx->ftsPath(l), index::Db::Mode::ReadOnly);
+            if (!db) {
+                problem(db.error().message);
+                continue;
+            }
+            if (auto r = index::registerTokenizer(db->get()); !r) return r.error();
+            auto docs = db->scalar("SELECT count(*) FROM fts");
+            if (!docs) {
+                problem(idx->ftsPath(l).string() + ": " + docs.error().message);
+                continue;
+            }
+            if (uint64_t(docs->value_or(0)) != ftsExpected[l])
+                problem("the full-text index of lane " + std::to_string(l) + " holds " + std::to_string(docs->value_or(0)) +
+                        " documents; the archive has " + std::to_string(ftsExpected[l]) +
+                        " indexed events with content in that lane");
+        }
     if (rep.archived_events != rep.indexed_events)
         problem("the archive holds " + std::to_string(rep.archived_events) + " events, the index " +
                 std::to_string(rep.indexed_events));
@@ -184,44 +246,77 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
 }
 
 Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, const std::atomic<bool>* cancel) {
-    ReindexReport rep;
-    index::IndexWriter& writer = store.indexWriter();
-    if (auto r = writer.resetForReindex(); !r) return r.error();
-    auto source = writer.sourceId("reindex");
-    if (!source) return source.error();
-    uint64_t totalBytes = 0;
-    for (uint32_t seg : archive::listSegments(store.paths().archive)) {
+    std::shared_ptr<index::Index> live = store.index();
+    index::IndexOptions opts = live->options();
+    opts.read_only = false;
+    opts.lanes = live->lanes();
+    opts.fts = live->fts();
+    auto gen = index::Index::createGeneration(store.paths().index, opts);
+    if (!gen) return gen.error();
+    const std::filesystem::path genDir = (*gen)->dir();
+    auto discard = [&] {
+        (*gen)->close();
+        gen->reset();
         std::error_code ec;
-        totalBytes += std::filesystem::file_size(archive::segmentPath(store.paths().archive, seg), ec);
-    }
+        std::filesystem::remove_all(genDir, ec);
+    };
     Ticker tick(progress, "reindex");
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count();
-    uint64_t bytes = 0;
-    auto recovered = archive::recover(store.paths().archive, archive::Watermark{},
+    index::BulkOptions bo;
+    bo.seen_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    bo.cancel = cancel;
+    bo.progress = [&](const index::BulkProgress& p) { tick.set(p.bytes_done, p.bytes_total); };
+    auto built = index::bulkBuild(**gen, store.paths().archive, bo);
+    if (!built) {
+        discard();
+        return built.error();
+    }
+    // When each segment was sealed is not in the archive: carried over.
+    auto sealed = store.indexWriter().sealedSegments();
+    if (!sealed) {
+        discard();
+        return sealed.error();
+    }
+    for (const auto& s : *sealed)
+        if (auto r = (*gen)->markSegmentSealed(s.segment, s.bytes, s.sealed_at_s); !r) {
+            discard();
+            return r.error();
+        }
+    if (auto r = store.replaceIndex(*gen); !r) {
+        discard();
+        return r.error();
+    }
+    ReindexReport rep;
+    rep.frames = built->frames;
+    rep.events = built->events;
+    rep.damaged_lines = built->damaged_lines;
+    rep.duplicate_lines = built->duplicate_lines;
+    // The build stops at damage (or a torn tail): recovery goes on from where it stopped — it
+    // quarantines the damaged bytes (decision 0013) and indexes the frames after them.
+    auto source = store.indexWriter().sourceId("reindex");
+    if (!source) return source.error();
+    auto recovered = archive::recover(store.paths().archive, built->watermark,
                                       [&](const archive::Frame& frame) -> Expected<void> {
                                           if (cancelled(cancel)) return makeError("cancelled", "reindex cancelled");
-                                          auto r = indexFrame(writer, frame, *source, now);
+                                          auto r = indexFrame(store.indexWriter(), frame, *source, bo.seen_at_ms);
                                           if (!r) return r.error();
                                           ++rep.frames;
                                           rep.events += r->indexed;
                                           rep.damaged_lines += r->damaged_lines;
                                           rep.duplicate_lines += r->already_indexed;
-                                          bytes += frame.ref.length;
-                                          tick.set(bytes, totalBytes);
                                           return {};
                                       },
                                       store.fileSystem());
     if (!recovered) return recovered.error();
     rep.recovery = *recovered;
-    tick.set(totalBytes, totalBytes, true);
+    tick.set(1, 1, true);
     return rep;
 }
 
 Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter>& filters, std::FILE* out,
                                 const ProgressFn& progress, const std::atomic<bool>* cancel, const std::string& seen_by,
                                 uint64_t* skipped_damaged) {
-    auto reader = index::IndexReader::open(store.paths().index);
+    auto reader = index::IndexReader::open(store.index());
     if (!reader) return reader.error();
     auto total = seen_by.empty() ? (*reader)->count(filters) : (*reader)->countSeenBy(filters, seen_by);
     if (!total) return total.error();
@@ -257,7 +352,7 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
                 return makeError("corrupt", text.error().message +
                                                 " (run `archivist salvage`, or export around the damage with --skip-damaged)");
             }
-            const auto split = splitLines(*text);
+            const auto split = util::splitLines(*text);
             for (size_t i : rows) {
                 const auto& row = (*page)[i];
                 if (row.line >= split.size())
@@ -298,7 +393,7 @@ Expected<uint64_t> exportEvents(Store& store, const std::vector<protocol::Filter
 }
 
 Expected<StoreStats> storeStats(Store& store) {
-    auto reader = index::IndexReader::open(store.paths().index);
+    auto reader = index::IndexReader::open(store.index());
     if (!reader) return reader.error();
     auto st = (*reader)->stats();
     if (!st) return st.error();
@@ -308,6 +403,9 @@ Expected<StoreStats> storeStats(Store& store) {
     s.kinds = st->kinds;
     s.index_bytes = st->index_bytes;
     s.fts = st->fts;
+    s.parts = st->parts;
+    s.buckets = st->buckets;
+    s.hot_files = st->hot_files;
     const auto segs = archive::listSegments(store.paths().archive);
     s.segments = static_cast<uint32_t>(segs.size());
     for (uint32_t seg : segs) {
@@ -323,7 +421,8 @@ std::string statsJson(const StoreStats& s) {
                       ",\"frames\":" + std::to_string(s.frames) +
                       ",\"archive_bytes\":" + std::to_string(s.archive_bytes) +
                       ",\"index_bytes\":" + std::to_string(s.index_bytes) +
-                      ",\"fts\":" + (s.fts ? "true" : "false") + ",\"kinds\":{";
+                      ",\"fts\":" + (s.fts ? "true" : "false") + ",\"parts\":" + std::to_string(s.parts) +
+                      ",\"hot_files\":" + std::to_string(s.hot_files) + ",\"kinds\":{";
     for (size_t i = 0; i < s.kinds.size(); ++i) {
         if (i) out += ',';
         out += "\"" + std::to_string(s.kinds[i].first) + "\":" + std::to_string(s.kinds[i].second);

@@ -54,8 +54,9 @@ struct ReindexReport {
     uint64_t duplicate_lines = 0;
     archive::RecoveryReport recovery;  // what the walk cut or quarantined
 };
-// Drops the derived index and rebuilds it from the segments (sightings are not in the archive and
-// are lost; each event's first_seen_at becomes the reindex time).
+// Builds a new index generation from the segments (bulk: core/index/bulk_build.h) and puts it in
+// place of the current one (sightings are not in the archive and are lost; each event's
+// first_seen_at becomes the reindex time). The pipeline must not be running.
 Expected<ReindexReport> reindexStore(Store& store, const ProgressFn& progress, const std::atomic<bool>* cancel = nullptr);
 
 // Streams matching events oldest first (created_at ASC, id ASC) as canonical JSONL to `out`.
@@ -75,6 +76,9 @@ struct StoreStats {
     uint64_t index_bytes = 0;
     std::vector<std::pair<uint16_t, uint64_t>> kinds;
     bool fts = false;
+    uint64_t parts = 0;      // immutable parts of the index
+    uint64_t buckets = 0;    // months holding parts
+    uint64_t hot_files = 0;  // the writer lanes' files (active and frozen)
 };
 Expected<StoreStats> storeStats(Store& store);
 std::string statsJson(const StoreStats& s);

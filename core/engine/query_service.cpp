@@ -183,6 +183,27 @@ struct QueryService::Worker {
         return out;
     }
 
+    StatisticsResult statistics(const StatisticsRequest& q) {
+        StatisticsResult out;
+        auto r = reader();
+        if (!r) return fail(out, r.error());
+        return statisticsFor((*r)->index(), q);
+    }
+
+    CoverageResult coverage(const CoverageRequest& q) {
+        CoverageResult out;
+        out.request = q;
+        auto r = reader();
+        if (!r) return fail(out, r.error());
+        auto rep = computeCoverage(**r, frames, q);
+        if (!rep) {
+            dropReaderOn(rep.error());
+            return fail(out, rep.error());
+        }
+        out.report = std::move(*rep);
+        return out;
+    }
+
     template <typename T>
     static T fail(T& out, const Error& e) {
         out.ok = false;
@@ -250,6 +271,22 @@ quint64 QueryService::requestCount(const QueryFilter& query) {
     return enqueue(std::move(r));
 }
 
+quint64 QueryService::requestStatistics(const StatisticsRequest& request) {
+    Request r;
+    r.kind = QueryAnswer::Kind::Statistics;
+    r.channel = QStringLiteral("statistics");
+    r.statistics = request;
+    return enqueue(std::move(r));
+}
+
+quint64 QueryService::requestCoverage(const CoverageRequest& request) {
+    Request r;
+    r.kind = QueryAnswer::Kind::Coverage;
+    r.channel = QStringLiteral("coverage");
+    r.coverage = request;
+    return enqueue(std::move(r));
+}
+
 quint64 QueryService::enqueue(Request&& r) {
     std::unique_lock lock(m_mutex);
     r.id = m_nextId++;
@@ -268,8 +305,8 @@ quint64 QueryService::enqueue(Request&& r) {
         a.kind = kind;
         a.id = id;
         const QString why = QCoreApplication::translate("archivist::engine::QueryService", "Too many pending queries; try again.");
-        a.page.ok = a.detail.ok = a.count.ok = false;
-        a.page.error = a.detail.error = a.count.error = why;
+        a.page.ok = a.detail.ok = a.count.ok = a.statistics.ok = a.coverage.ok = false;
+        a.page.error = a.detail.error = a.count.error = a.statistics.error = a.coverage.error = why;
         m_callback(std::move(a));
         return id;
     } else {
@@ -278,7 +315,7 @@ quint64 QueryService::enqueue(Request&& r) {
         m_queue.push_back(std::move(r));
     }
     if (m_runningId && m_runningReader &&
-        (m_runningChannel == channel || (m_runningKind == QueryAnswer::Kind::Count && kind != QueryAnswer::Kind::Count))) {
+        (m_runningChannel == channel || (slow(m_runningKind) && !slow(kind)))) {
         m_runningReader->interrupt();
         m_interrupted = true;
     }
@@ -297,7 +334,7 @@ void QueryService::run() {
             if (m_stop) return;
             // Pages and details first: a count may take long.
             auto next = std::find_if(m_queue.begin(), m_queue.end(),
-                                     [](const Request& q) { return q.kind != QueryAnswer::Kind::Count; });
+                                     [](const Request& q) { return !slow(q.kind); });
             if (next == m_queue.end()) next = m_queue.begin();
             req = std::move(*next);
             m_queue.erase(next);
@@ -318,6 +355,8 @@ void QueryService::run() {
         case QueryAnswer::Kind::Page: a.page = worker.page(req.page); break;
         case QueryAnswer::Kind::Detail: a.detail = worker.detail(req.detail_id); break;
         case QueryAnswer::Kind::Count: a.count = worker.count(req.count); break;
+        case QueryAnswer::Kind::Statistics: a.statistics = worker.statistics(req.statistics); break;
+        case QueryAnswer::Kind::Coverage: a.coverage = worker.coverage(req.coverage); break;
         }
         {
             std::lock_guard lock(m_mutex);
@@ -328,7 +367,8 @@ void QueryService::run() {
             if (m_stop) return;
             auto it = m_latest.find(req.channel);
             if (it == m_latest.end() || it->second != req.id) continue;  // superseded while running
-            if (interrupted && req.kind == QueryAnswer::Kind::Count && !a.count.ok &&
+            const bool failed = req.kind == QueryAnswer::Kind::Count ? !a.count.ok : !a.coverage.ok;
+            if (interrupted && slow(req.kind) && failed &&
                 m_queue.size() < m_opts.max_pending) {
                 m_queue.push_back(std::move(req));  // again, after the page that interrupted it
                 continue;

@@ -7,6 +7,8 @@
 #include <QVector>
 #include <optional>
 
+#include "core/engine/coverage.h"
+#include "core/engine/research_stats.h"
 #include "core/protocol/filter.h"
 
 namespace archivist::engine {
@@ -86,8 +88,44 @@ struct CountResult {
     quint64 count = 0;
 };
 
+// The Statistics dock's request: every plot of a range of whole UTC days (engine/research_stats.h).
+struct StatisticsRequest {
+    std::optional<qint64> since;  // unix seconds; none: from the first day
+    std::optional<qint64> until;  // unix seconds; none: to the last day
+    bool first_seen_days = false; // days of first sighting instead of created_at
+    int top_kinds = 8;            // kinds stacked by name in "events per day"; the rest is "other"
+    int top_relays = 12;
+    bool operator==(const StatisticsRequest&) const = default;
+};
+
+struct StatisticsResult {
+    bool ok = true;
+    QString error;
+    StatisticsRequest request;
+    // The tables `archivist stats --by …` prints for the same range (one code path).
+    StatsTable day_kind;     // --by day-kind --top top_kinds
+    StatsTable day;          // --by day (events, authors)
+    StatsTable kind;         // --by kind
+    StatsTable relay;        // --by relay --top top_relays
+    StatsTable delay;        // --by delay
+    StatsTable replication;  // --by replication
+    qint64 computed_ms = 0;  // when they were read
+    qint64 elapsed_us = 0;   // how long reading them took
+};
+
+// Coverage of referenced events (engine/coverage.h) over a range, for the Statistics dock.
+struct CoverageResult {
+    bool ok = true;
+    QString error;
+    CoverageRequest request;
+    CoverageReport report;  // report.as_of_ms: when it was computed
+};
+
 }  // namespace archivist::engine
 
+Q_DECLARE_METATYPE(archivist::engine::CoverageResult)
+Q_DECLARE_METATYPE(archivist::engine::StatisticsRequest)
+Q_DECLARE_METATYPE(archivist::engine::StatisticsResult)
 Q_DECLARE_METATYPE(archivist::engine::QueryFilter)
 Q_DECLARE_METATYPE(archivist::engine::PageRequest)
 Q_DECLARE_METATYPE(archivist::engine::PageResult)

@@ -2,22 +2,102 @@
 
 #include <QLoggingCategory>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "core/archive/segment_reader.h"
 #include "core/engine/db_health.h"
+#include "core/archive/segment_writer.h"
 #include "core/engine/frame_indexer.h"
-#include "core/engine/index_rebuild.h"
+#include "core/index/bulk_build.h"
 #include "core/observe/log.h"
-#include "core/util/clock.h"
 #include "core/observe/metrics.h"
+#include "core/util/clock.h"
 
 namespace archivist::engine {
+
+namespace fs = std::filesystem;
+
+Expected<index::IndexOptions> indexOptionsFromEnvironment(index::IndexOptions base) {
+    if (const char* spec = std::getenv("ARCHIVIST_INDEX_TUNING"); spec && *spec)
+        if (auto r = base.applyTuning(spec); !r) return r.error();
+    return base;
+}
+
+namespace {
+
+void removeLegacyIndex(const DataDirPaths& paths) {
+    std::error_code ec;
+    for (const auto& base : {paths.legacy_index, paths.legacy_rebuild})
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+            fs::path f = base;
+            f += suffix;
+            fs::remove(f, ec);
+        }
+}
+
+// Copies the sealed-segment rows of a single-file index into the new catalog.
+Expected<void> carryLegacySegments(const fs::path& legacy, index::Index& target) {
+    auto db = index::Db::open(legacy, index::Db::Mode::ReadWrite);  // recovers a WAL a crash left
+    if (!db) return db.error();
+    auto st = db->prepare("SELECT segment, sealed_at, bytes FROM segments");
+    if (!st) return {};  // no such table: nothing to carry
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW)
+        if (auto r = target.markSegmentSealed(uint32_t(st->i64(0)), uint64_t(st->i64(2)), st->i64(1)); !r) return r;
+    if (rc != SQLITE_DONE) return db->error("read segments of " + legacy.string());
+    return {};
+}
+
+// Builds a new generation of the index from the archive and makes it current (closed again: the
+// caller opens the index normally).
+Expected<index::BulkReport> buildCurrentGeneration(const DataDirPaths& paths, const StoreOptions& so,
+                                                   index::ProvenanceFactory provenance, const fs::path* legacy,
+                                                   const std::vector<index::SealedSegment>& sealed = {}) {
+    auto gen = index::Index::createGeneration(paths.index, so.index);
+    if (!gen) return gen.error();
+    index::BulkOptions bo;
+    if (so.open_progress)
+        bo.progress = [&so](const index::BulkProgress& p) { so.open_progress(p.bytes_done, p.bytes_total); };
+    bo.seen_at_ms = wallMs();
+    bo.provenance = std::move(provenance);
+    if (legacy) bo.source = "reindex";
+    auto built = index::bulkBuild(**gen, paths.archive, bo);
+    const fs::path dir = (*gen)->dir();
+    auto discard = [&] {
+        (*gen)->close();
+        gen->reset();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    };
+    if (!built) {
+        discard();
+        return built.error();
+    }
+    if (legacy)
+        if (auto r = carryLegacySegments(*legacy, **gen); !r) {
+            discard();
+            return r.error();
+        }
+    for (const auto& s : sealed)
+        if (auto r = (*gen)->markSegmentSealed(s.segment, s.bytes, s.sealed_at_s); !r) {
+            discard();
+            return r.error();
+        }
+    if (auto r = (*gen)->promote(nullptr); !r) {
+        discard();
+        return r.error();
+    }
+    (*gen)->close();
+    return built;
+}
+
+}  // namespace
 
 Store::Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics)
     : m_paths(std::move(paths)), m_lock(std::move(lock)), m_opts(options), m_metrics(metrics),
       m_sources(options.source_capacity), m_raw(options.raw_queue_batches),
-      m_verified(options.verified_queue_batches) {}
+      m_verified(options.verified_queue_batches), m_recent(options.writer.recent_cache) {}
 
 namespace {
 
@@ -38,64 +118,121 @@ uint64_t bytesAfter(const std::filesystem::path& archive, archive::Watermark wm)
     return total;
 }
 
-// Opens the index; a damaged one (found by the bounded check or by the error opening it) is set
-// aside — renamed, kept for inspection — and an empty index is created in its place, which
-// recovery then fills from the archive.
-Expected<std::unique_ptr<index::IndexWriter>> openIndex(const DataDirPaths& paths, const StoreOptions& options,
-                                                        OpenReport& rep) {
-    auto setAside = [&](const std::string& why) -> Expected<void> {
-        auto moved = setAsideFiles(paths.indexFiles());
-        if (!moved) return moved.error();
-        rep.index_damage = why;
-        rep.index_set_aside = moved->string();
-        qCWarning(lcIndex).noquote() << "the index is damaged (" << QString::fromStdString(why) << "); moved it to"
-                                     << QString::fromStdString(moved->string())
-                                     << "— it is derived from the archive and is rebuilt now";
-        return {};
-    };
-    for (const auto& db : paths.indexDatabases()) {
-        auto check = checkSqliteDatabase(db, options.index_check);
-        if (!check) return check.error();
-        if (check->damaged) {
-            if (auto r = setAside(check->reason); !r) return r.error();
-            break;
-        }
-    }
-    auto index = index::IndexWriter::open(paths.index, options.index);
-    if (!index && rep.index_set_aside.empty() && isDamagedDatabaseError(index.error())) {
-        if (auto r = setAside(index.error().message); !r) return r.error();
-        index = index::IndexWriter::open(paths.index, options.index);
-    }
-    return index;
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_dir, StoreOptions options,
                                              observe::MetricsRegistry& metrics, OpenReport* report) {
     auto lock = DataDirLock::acquire(data_dir);
     if (!lock) return lock.error();
+    auto io = indexOptionsFromEnvironment(options.index);
+    if (!io) return io.error();
+    options.index = *io;
     std::unique_ptr<Store> store(new Store(DataDirPaths(data_dir), std::move(*lock), options, metrics));
-    if (IndexRebuild::removeWorkFiles(store->m_paths))
-        qCInfo(lcIndex) << "removed the work file of an index rebuild that did not finish";
-
+    const DataDirPaths& paths = store->m_paths;
     OpenReport local;
     OpenReport& rep = report ? *report : local;
-    auto index = openIndex(store->m_paths, options, rep);
-    if (!index) return index.error();
-    store->m_index = std::move(*index);
+    std::error_code ec;
 
-    // Recovery: frames past the watermark are re-indexed, a torn tail is cut, damage quarantined.
+    if (options.fresh_index) {
+        qCInfo(lcIndex) << "rebuilding the index from the archive";
+        // When each segment was sealed is not in the archive: carried over when readable.
+        std::vector<index::SealedSegment> sealed;
+        if (index::Index::exists(paths.index)) {
+            index::IndexOptions ro;
+            ro.read_only = true;
+            if (auto old = index::Index::open(paths.index, ro)) {
+                std::lock_guard lock((*old)->catalogMutex());
+                if (auto st = (*old)->catalogForBulk().prepare("SELECT segment, sealed_at, bytes FROM segments"))
+                    while (st->step() == SQLITE_ROW)
+                        sealed.push_back(index::SealedSegment{uint32_t(st->i64(0)), st->i64(1), uint64_t(st->i64(2))});
+            }
+        }
+        const bool legacy = fs::exists(paths.legacy_index, ec);
+        auto built = buildCurrentGeneration(paths, options, nullptr, legacy ? &paths.legacy_index : nullptr, sealed);
+        if (!built) return built.error();
+        rep.index_action = "rebuilt";
+        rep.index_events = built->events;
+        rep.damaged_lines += built->damaged_lines;
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", built->seconds);
+        rep.index_note = "rebuilt the index from the archive: " + std::to_string(built->events) + " events from " +
+                         std::to_string(built->frames) + " frames (" + std::to_string(built->damaged_lines) +
+                         " damaged lines, " + std::to_string(built->duplicate_lines) + " duplicate lines) in " + secs + " s";
+        removeLegacyIndex(paths);
+    } else if (!index::Index::exists(paths.index)) {
+        // The layout: a single-file index of schema 1/2 is migrated; a missing one is built.
+        const bool legacy = fs::exists(paths.legacy_index, ec);
+        const bool archived = !archive::listSegments(paths.archive).empty();
+        if (legacy || archived) {
+            if (legacy)
+                qCInfo(lcIndex).noquote() << "upgrading the index to the partitioned layout (schema 3): the archive is read "
+                                             "once and what the old index knew (first seen, relays) is carried over";
+            else
+                qCInfo(lcIndex) << "building the index from the archive";
+            auto built = buildCurrentGeneration(paths, options,
+                                                legacy ? index::legacyProvenance(paths.legacy_index) : nullptr,
+                                                legacy ? &paths.legacy_index : nullptr);
+            if (!built) {
+                if (legacy)
+                    return makeError(built.error().code,
+                                     "upgrading the index failed (" + built.error().message +
+                                         "); the old index is unchanged — run `archivist reindex` to build a new one "
+                                         "from the archive");
+                return built.error();
+            }
+            rep.index_action = legacy ? "migrated" : "built";
+            rep.index_events = built->events;
+            rep.damaged_lines += built->damaged_lines;
+            rep.index_note = legacy ? "upgraded the index to the partitioned layout: " + std::to_string(built->events) +
+                                          " events, " + std::to_string(built->sightings_carried) + " sightings carried over"
+                                    : "built the index from the archive: " + std::to_string(built->events) + " events";
+            qCInfo(lcIndex).noquote() << QString::fromStdString(rep.index_note);
+            if (legacy) removeLegacyIndex(paths);
+        }
+    } else if (fs::exists(paths.legacy_index, ec)) {
+        removeLegacyIndex(paths);  // left by a migration interrupted after it switched
+    }
+
+    const fs::path archiveDir = paths.archive;
+    const index::FrameTextFn frameText = [archiveDir](const archive::FrameRef& ref) {
+        return archive::readFrame(archiveDir, ref);
+    };
+    auto writer = index::IndexWriter::open(paths.index, options.index, &metrics, frameText);
+    if (!writer && writer.error().code == "index_corrupt") {
+        // A damaged index is derived data: keep it aside (renamed, for inspection), build a new one.
+        const std::string why = writer.error().message;
+        auto moved = setAsideFiles({paths.index});
+        if (!moved)
+            return makeError("index_corrupt", why + "; moving it aside failed: " + moved.error().message);
+        qCWarning(lcIndex).noquote() << "the index is damaged (" << QString::fromStdString(why) << "); moved it to"
+                                     << QString::fromStdString(moved->string())
+                                     << "and rebuilding it from the archive";
+        auto built = buildCurrentGeneration(paths, options, nullptr, nullptr);
+        if (!built) return built.error();
+        rep.index_action = "rebuilt (damaged)";
+        rep.index_events = built->events;
+        rep.damaged_lines += built->damaged_lines;
+        rep.index_damage = why;
+        rep.index_set_aside = moved->string();
+        rep.index_note = "the index was damaged (" + why + "); it was moved to " + moved->string() +
+                         " and rebuilt from the archive: " + std::to_string(built->events) + " events";
+        writer = index::IndexWriter::open(paths.index, options.index, &metrics, frameText);
+    }
+    if (!writer) return writer.error();
+    store->m_index = std::move(*writer);
+
+    // Recovery: frames past the lowest lane watermark are re-indexed, a torn tail is cut.
     auto recoverySource = store->m_index->sourceId("recovery");
     if (!recoverySource) return recoverySource.error();
     const int64_t seenAt = wallMs();
     const archive::Watermark wm = store->m_index->watermark();
-    rep.index_rebuilt = wm == archive::Watermark{} && !archive::listSegments(store->m_paths.archive).empty();
-    const uint64_t totalBytes = options.open_progress ? bytesAfter(store->m_paths.archive, wm) : 0;
+    rep.index_rebuilt = !rep.index_action.empty() ||
+                        (wm == archive::Watermark{} && !archive::listSegments(paths.archive).empty());
+    const uint64_t totalBytes = options.open_progress ? bytesAfter(paths.archive, wm) : 0;
     uint64_t doneBytes = 0;
     int64_t lastProgressMs = 0;
     auto recovered = archive::recover(
-        store->m_paths.archive, wm,
+        paths.archive, wm,
         [&](const archive::Frame& frame) -> Expected<void> {
             auto r = indexFrame(*store->m_index, frame, *recoverySource, seenAt);
             if (!r) return r.error();
@@ -126,24 +263,15 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
                                         << QString::fromStdString(archive::describeEntry(q))
                                         << "— run `archivist salvage` to recover what they hold";
     // An unreadable quarantine manifest must not keep the directory closed: verify reports it.
-    if (auto entries = archive::listQuarantine(store->m_paths.archive); !entries) {
+    if (auto entries = archive::listQuarantine(paths.archive); !entries) {
         qCWarning(lcArchive).noquote() << QString::fromStdString(entries.error().message);
     } else {
         for (const auto& e : *entries)
             if (e.state == archive::QuarantineState::Pending) ++rep.quarantine_pending;
     }
 
-    // Full-text search turned on over an existing index: fill it from the archive before intake.
-    if (store->m_index->ftsBackfillPending()) {
-        const auto dir = store->m_paths.archive;
-        auto added = store->m_index->backfillFts(
-            [&dir](const archive::FrameRef& ref) { return archive::readFrame(dir, ref); });
-        if (!added) return added.error();
-        qCInfo(lcEngine) << "full-text search: indexed" << *added << "archived events";
-    }
-
     store->m_archive =
-        std::make_unique<archive::ArchiveWriter>(store->m_paths.archive, options.archive, store->fileSystem());
+        std::make_unique<archive::ArchiveWriter>(paths.archive, options.archive, store->fileSystem());
     if (auto r = store->m_archive->open(); !r) return r.error();
 
     metrics.gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", "verify"}},
@@ -177,14 +305,25 @@ void Store::start() {
     m_started = true;
     size_t threads = m_opts.verify_threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
-    m_verifyPool = std::make_unique<ingest::VerifyPool>(m_raw, m_verified, m_sources, m_opts.policy,
-                                                        threads, m_metrics);
-    m_writer = std::make_unique<ingest::CommitWriter>(m_verified, *m_archive, *m_index, m_sources,
-                                                      m_opts.writer, m_metrics);
+    m_verifyPool = std::make_unique<ingest::VerifyPool>(m_raw, m_verified, m_sources, m_opts.policy, threads,
+                                                        m_metrics, &m_recent, m_index->index());
+    ingest::WriterOptions wo = m_opts.writer;
+    wo.verify_signatures = m_opts.policy.verify_signatures;
+    m_writer = std::make_unique<ingest::CommitWriter>(m_verified, *m_archive, *m_index, m_sources, m_recent, wo,
+                                                      m_metrics);
     if (m_listener) m_writer->setCommitListener(m_listener);
     if (m_observer) m_writer->setEventObserver(m_observer);
     m_writer->start();
     m_verifyPool->start();
+}
+
+Expected<void> Store::replaceIndex(std::shared_ptr<index::Index> built) {
+    auto old = m_index->index();
+    if (auto r = built->promote(old); !r) return r;
+    if (auto r = m_index->replace(built); !r) return r;
+    m_recent.clear();
+    m_sources.clearIndexSourceIds();
+    return {};
 }
 
 Expected<ingest::SourceId> Store::addSource(const std::string& name) {
@@ -274,10 +413,9 @@ Expected<void> Store::shutdown(std::chrono::milliseconds deadline, std::chrono::
     if (m_archive) {
         if (auto r = m_archive->close(); !r && result) result = r.error();
     }
-    if (m_index) {
-        if (auto r = m_index->checkpoint(); !r)
-            qCWarning(lcIndex).noquote() << "checkpoint at shutdown failed:" << QString::fromStdString(r.error().message);
-    }
+    // The lanes commit what they hold and stop; background flushes and merges stop where they are
+    // (an unfinished merge leaves its inputs as they were).
+    if (m_index) m_index->index()->close();
     return result;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 // Store: one open data directory with its ingest pipeline.
 //
-// open() takes the directory lock, checks the index (a damaged one is set aside and rebuilt from
-// the archive), runs watermark recovery (torn tail cut, damage quarantined, frames past the
-// watermark re-indexed), opens the archive writer. start() spawns the verify pool and the
-// commit writer. Producers submit RawBatches (blocking when the pipeline is full: backpressure).
+// open() takes the directory lock and opens the index (core/index/index.h) — migrating a
+// single-file index of schema 1/2, building a missing one from the archive, and moving a damaged
+// one aside (index.corrupt-<time>/) and building it anew — then runs watermark recovery (torn tail
+// cut, damage quarantined, frames past the lowest lane watermark re-indexed) and opens the archive
+// writer. start() spawns the verify pool and the commit writer. Producers submit RawBatches
+// (blocking when the pipeline is full: backpressure).
 // shutdown() closes intake, lets the pipeline drain, commits the last group, closes the archive and
 // checkpoints the index; every thread is joined. The destructor calls shutdown() if needed.
 //
@@ -21,6 +23,7 @@
 #include "core/archive/segment_writer.h"
 #include "core/engine/data_dir.h"
 #include "core/index/index_writer.h"
+#include "core/ingest/recent_id_cache.h"
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/commit_writer.h"
 #include "core/ingest/ingest_types.h"
@@ -42,14 +45,15 @@ struct StoreOptions {
     index::IndexOptions index;
     size_t verify_threads = 0;          // 0 = one per core
     size_t raw_queue_batches = 64;      // capacity of the verify pool input (batches ≤ 256 items, ≤ 1 MiB)
-    size_t verified_queue_batches = 64; // capacity of the writer's input
+    size_t verified_queue_batches = 16; // capacity of the writer's input (batches of parsed events and their JSON)
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
-    // How long open() may spend on PRAGMA quick_check of the index (a bounded budget: an unfinished
-    // check counts as healthy; SQLite's own corruption errors are still caught).
-    std::chrono::milliseconds index_check{1000};
-    // Called on the opening thread about twice a second while open() re-indexes archive frames
-    // (a rebuilt index, or frames past the watermark): archive bytes done of total.
+    // Build a new index from the archive at open instead of opening (or migrating) the one there
+    // (`archivist reindex`). Sightings other than "reindex" are not in the archive and are lost.
+    bool fresh_index = false;
+    // Called on the opening thread about twice a second while open() reads the archive into the
+    // index (a migration, a build, the rebuild of a damaged index, frames past the watermark):
+    // archive bytes done of total.
     std::function<void(uint64_t done_bytes, uint64_t total_bytes)> open_progress;
 };
 
@@ -57,11 +61,19 @@ struct OpenReport {
     archive::RecoveryReport recovery;
     uint64_t recovered_events = 0;
     uint64_t damaged_lines = 0;
+    // What happened to the index at open (empty: it was opened as it was).
+    std::string index_action;  // "migrated", "built", "rebuilt", "rebuilt (damaged)"
+    std::string index_note;    // for people: what was done, where a damaged index was moved
+    uint64_t index_events = 0; // events a migration or rebuild put into the index
     std::string index_damage;        // why the index was set aside ("" = it was fine)
-    std::string index_set_aside;     // where the damaged index went (its database file)
-    bool index_rebuilt = false;      // the whole archive was indexed anew during open
+    std::string index_set_aside;     // where the damaged index went (index.corrupt-<UTC>)
+    bool index_rebuilt = false;      // the whole archive was read into the index during open
     size_t quarantine_pending = 0;   // quarantine entries not yet salvaged or accepted
 };
+
+// The index options of `base` with ARCHIVIST_INDEX_TUNING applied (docs/testing.md; for tests and
+// benchmarks). Errors: "usage" for a malformed value.
+Expected<index::IndexOptions> indexOptionsFromEnvironment(index::IndexOptions base);
 
 class Store {
 public:
@@ -125,6 +137,11 @@ public:
     // pipeline runs (serialised with the writer's appends). Any thread.
     Expected<archive::QuarantineEntry> quarantine(const archive::DamagedRegion& region, int64_t indexed_events);
     archive::FileSystem* fileSystem() const;
+    std::shared_ptr<index::Index> index() const { return m_index->index(); }
+    // Puts a finished generation in place of the current index (promoted; the old one is superseded)
+    // and starts it. With the pipeline stopped, or on the writer thread (IndexRebuild).
+    Expected<void> replaceIndex(std::shared_ptr<index::Index> built);
+    ingest::RecentIdCache& recentIds() { return m_recent; }
 
 private:
     Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics);
@@ -136,6 +153,7 @@ private:
     ingest::SourceTable m_sources;
     ingest::BoundedQueue<ingest::RawBatch> m_raw;
     ingest::BoundedQueue<ingest::VerifiedBatch> m_verified;
+    ingest::RecentIdCache m_recent;
     std::unique_ptr<index::IndexWriter> m_index;
     std::unique_ptr<archive::ArchiveWriter> m_archive;
     std::unique_ptr<ingest::VerifyPool> m_verifyPool;

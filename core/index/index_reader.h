@@ -1,30 +1,37 @@
 #pragma once
-// IndexReader: a read-only connection (WAL readers never block the writer) for queries, stats,
-// export and verify. Thread: one thread at a time per instance; open one per thread.
-// Errors: "sqlite", "locked" (busy beyond the timeout), "schema" (file written by a newer build or
-// not initialised), "fts_off" (a search on an index without full-text search), "interrupted"
-// (interrupt() stopped the call).
+// IndexReader: queries over the partitioned index (docs/index-schema.md "Queries") for the
+// archive browser, export, stats and verify. It reads one snapshot of the file set per call and
+// fans out: the months (buckets) that can hold matching events are visited in the page's order —
+// newest first for NewestFirst — each month's parts and the hot files merged by (created_at, id),
+// and it stops as soon as the page is full. A search (NIP-50 text) walks the full-text posting
+// lists in row-key order, which is created_at order, and reads only the rows it needs; when that
+// turns out to read many rows the other conditions reject, it switches to walking the rows of
+// those conditions and testing each against the full-text index.
+//
+// Thread: one thread at a time per instance (interrupt() from any). Open one per thread.
+// Errors: "sqlite", "locked", "index_corrupt", "schema" (no index, or one written by a newer
+// build), "fts_off" (a search on an index without full-text search), "interrupted".
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/archive/archive_types.h"
+#include "core/index/index.h"
 #include "core/protocol/event.h"
 #include "core/protocol/filter.h"
 #include "core/util/expected.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace archivist::index {
 
 struct EventRow {
-    int64_t rowid = 0;
+    int64_t rowid = 0;  // the row key (layout.h): unique in the index, stable across flushes and merges
     protocol::Bytes32 id{};
     protocol::Bytes32 pubkey{};
     uint16_t kind = 0;
@@ -60,56 +67,75 @@ struct IndexStats {
     uint64_t frames = 0;
     uint32_t segments = 0;
     uint64_t sealed_segments = 0;
-    uint64_t index_bytes = 0;  // db + wal + shm
+    uint64_t index_bytes = 0;  // every file of the index directory
     std::vector<std::pair<uint16_t, uint64_t>> kinds;
     archive::Watermark watermark;
     bool fts = false;
+    uint64_t parts = 0;
+    uint64_t hot_files = 0;
+    uint64_t buckets = 0;  // months holding parts
+};
+
+// Where a row lives (verify).
+struct RowPlace {
+    std::filesystem::path file;
+    FileKind kind = FileKind::Part;
+    Bucket bucket = 0;  // parts
 };
 
 class IndexReader {
 public:
-    static Expected<std::unique_ptr<IndexReader>> open(const std::filesystem::path& db_file);
+    // The index of `dir` (the data directory's index/ directory): the one open in this process if
+    // any, else opened read-only.
+    static Expected<std::unique_ptr<IndexReader>> open(const std::filesystem::path& dir);
+    static Expected<std::unique_ptr<IndexReader>> open(std::shared_ptr<Index> index);
     ~IndexReader();
     IndexReader(const IndexReader&) = delete;
     IndexReader& operator=(const IndexReader&) = delete;
 
     // Keyset pagination: rows strictly after `after` in `order`. Filters are ORed (none = all),
     // each event at most once; within one filter every condition holds; since/until inclusive;
-    // #x tags via the tags table by key (tag_key.h: values longer than 512 bytes are not indexed
-    // and never match; a different value sharing the key, probability 2^-64, would match too —
-    // callers that load the events confirm with tagsConfirmed(), and count() does not);
-    // search through FTS5: each whitespace-separated word must occur as a word prefix, case- and
-    // diacritic-insensitive (error "fts_off" without the full-text table). The filter's own limit
-    // is ignored here; `limit` caps the page.
+    // #x tags by key (tag_key.h: values longer than 512 bytes are not indexed and never match; a
+    // different value sharing the key, probability 2^-64, would match too — callers that load the
+    // events confirm with tagsConfirmed(), count() does not); search through the full-text index:
+    // each whitespace-separated word must occur as a word prefix, case- and diacritic-insensitive
+    // (a word the tokenizer splits, like "don't", needs each piece, not necessarily adjacent;
+    // error "fts_off" without full-text search). The filter's own limit is ignored; `limit` caps
+    // the page.
     Expected<std::vector<EventRow>> query(const std::vector<protocol::Filter>& filters, std::optional<Cursor> after,
                                           size_t limit, Order order = Order::NewestFirst);
     Expected<uint64_t> count(const std::vector<protocol::Filter>& filters);
     // As query()/count(), restricted to events that `source` carried (a relay URL or other source
-    // name, compared exactly) according to the sightings table. An unknown source matches nothing.
+    // name, compared exactly) according to the sightings. An unknown source matches nothing.
     Expected<std::vector<EventRow>> querySeenBy(const std::vector<protocol::Filter>& filters, const std::string& source,
                                                 std::optional<Cursor> after, size_t limit,
                                                 Order order = Order::NewestFirst);
     Expected<uint64_t> countSeenBy(const std::vector<protocol::Filter>& filters, const std::string& source);
     Expected<IndexStats> stats();
+    // The sources that carried the event with this row key, earliest first (each source once,
+    // its earliest seen_at).
     Expected<std::vector<SightingRow>> sightings(int64_t rowid);
-    // Every event in archive order (frame id, line); fn returns false to stop.
+    // Every event once, file by file (parts month by month, then the hot files); fn returns false
+    // to stop. `place` (may be null) receives the file of each row.
     Expected<void> forEachEvent(const std::function<bool(const EventRow&)>& fn);
+    Expected<void> forEachEventIn(const std::function<bool(const EventRow&, const RowPlace&)>& fn);
     Expected<void> forEachFrame(const std::function<bool(const FrameRow&)>& fn);
     Expected<std::optional<EventRow>> findById(const protocol::Bytes32& id);
+    // Every row holding this id, with its file (verify: an event must be indexed exactly once).
+    Expected<std::vector<std::pair<EventRow, RowPlace>>> findAllById(const protocol::Bytes32& id);
     // Thread: any (the one exception to the class's thread rule), but the caller must make sure
-    // this reader is not being destroyed meanwhile. The statement running on this connection, if
-    // any, stops soon and its call returns error "interrupted"; without one it is a no-op.
+    // this reader is not being destroyed meanwhile. The call running on this reader, if any, stops
+    // soon and returns error "interrupted"; without one it is a no-op.
     void interrupt();
 
+    std::shared_ptr<Index> index() const;
+
+    class Impl;
+
 private:
-    IndexReader() = default;
-    Expected<std::vector<EventRow>> queryImpl(const std::vector<protocol::Filter>& filters, const std::string* source,
-                                              std::optional<Cursor> after, size_t limit, Order order);
-    Expected<uint64_t> countImpl(const std::vector<protocol::Filter>& filters, const std::string* source);
-    sqlite3* m_db = nullptr;
-    std::filesystem::path m_path;
-    bool m_fts = false;
-    sqlite3_stmt* m_findById = nullptr;
+    explicit IndexReader(std::shared_ptr<Index> index);
+    std::shared_ptr<Index> m_index;
+    std::unique_ptr<Impl> m_impl;
 };
 
 }  // namespace archivist::index

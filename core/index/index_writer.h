@@ -1,15 +1,21 @@
 #pragma once
-// IndexWriter: the only writable connection to the SQLite index (schema: docs/index-schema.md).
-// Thread: writer only — one thread owns the object for its whole life.
-// The index is derived from the archive: a transaction rolled back or lost (synchronous=NORMAL)
-// is re-indexed from the archive by watermark recovery, so durability here is relaxed on purpose.
-// Errors: "sqlite" (message from SQLite), "locked" (busy beyond the busy timeout), "schema"
-// (the file was written by a newer Archivist), "read_only" (a mutating call on a read-only writer).
-#include <atomic>
+// IndexWriter: the writer thread's handle on the partitioned index (index.h; docs/index-schema.md).
+// It assigns row keys, splits each commit group into the writer lanes' shares, records the frame
+// in the catalog and hands the shares to the lanes; a group is committed once every lane has
+// committed its share. findEvent() is the writer's exact deduplication: groups handed over but not
+// yet committed, then the index (Lookup).
+// Thread: writer only — one thread owns the object for its whole life (index() is shared).
+// The index is derived from the archive: a group lost in a crash is re-indexed from the archive
+// by watermark recovery (the lowest lane watermark), so durability here is relaxed on purpose.
+// Errors: those of Index, plus "duplicate" (commit() of an id that is already stored or appears
+// twice), "read_only".
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,38 +25,37 @@
 #include <vector>
 
 #include "core/archive/archive_types.h"
+#include "core/index/index.h"
+#include "core/index/lookup.h"
+#include "core/ingest/recent_id_cache.h"
 #include "core/protocol/event.h"
 #include "core/util/expected.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace archivist::index {
-
-struct IndexOptions {
-    // FTS5 over content. nullopt keeps the stored setting (a new index: on). A value is applied at
-    // open and remembered in meta: off drops the table, on creates it and marks a backfill pending.
-    std::optional<bool> fts;
-    int cache_mib = 64;      // SQLite page cache of this connection
-    bool read_only = false;  // open without writing anything (no migration, no FTS change); mutating
-                             // calls fail with "read_only"
-};
 
 // One event to insert in a commit group.
 struct NewEvent {
     protocol::Event event;
-    uint32_t line = 0;  // line within its frame
+    uint32_t line = 0;   // line within its frame
     uint32_t flags = 0;  // protocol::EventFlag bits
     int64_t first_seen_at_ms = 0;
     uint32_t source = 0;  // sourceId(); 0 = record no sighting for it
+    // Worked out by the verify threads when they can (0 / empty: submit() computes them).
+    int64_t sighash = 0;
+    std::vector<int64_t> tag_keys;  // sorted, distinct (indexTagKeys())
 };
 
+// The `#x` tag keys an event is indexed under: sorted, each once (tag_key.h rules).
+std::vector<int64_t> indexTagKeys(const protocol::Event& e);
+
 // A further sighting of an event that is already stored or stored in the same commit; a sighting
-// of an unknown id is ignored.
+// of an unknown id is ignored. `rk` is the stored row's key when the caller knows it (0: looked up).
 struct Sighting {
     protocol::Bytes32 id{};
     uint32_t source = 0;
     int64_t seen_at_ms = 0;
+    int64_t rk = 0;
+    int64_t created_at = 0;  // needed when rk is 0
 };
 
 // What an index knows about an event beyond the archive: when it was first seen and by whom.
@@ -66,111 +71,108 @@ struct SealedSegment {
     uint64_t bytes = 0;
 };
 
-// Reads one frame's uncompressed text (e.g. archive::readFrame bound to the archive directory).
-using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&)>;
+struct Found {
+    int64_t rk = 0;
+    int64_t sighash = 0;
+};
+
+// Sightings recorded while a live rebuild runs (core/engine/index_rebuild.h), kept in a small
+// SQLite file of the new generation until it takes over. Thread: the writer thread.
+class SightingJournal {
+public:
+    struct Entry {
+        protocol::Bytes32 id{};
+        std::string source;
+        int64_t seen_at_ms = 0;
+        int64_t created_at = 0;
+    };
+    static Expected<std::shared_ptr<SightingJournal>> create(const std::filesystem::path& file);
+    Expected<void> append(const std::vector<Entry>& entries);  // one transaction
+    // In the order appended; fn's error stops and is returned.
+    Expected<void> forEach(const std::function<Expected<void>(const Entry&)>& fn);
+    uint64_t entries() const { return m_entries; }
+
+private:
+    Db m_db;
+    uint64_t m_entries = 0;
+};
 
 class IndexWriter {
 public:
-    // Creates the file if needed, applies migrations and the FTS option.
-    static Expected<std::unique_ptr<IndexWriter>> open(const std::filesystem::path& db_file, IndexOptions opts = {});
+    // Opens (or creates) the index in `dir`, repairs and backfills full-text search from the archive
+    // when needed (frame_text may be empty when there is no archive: tests), starts its lanes.
+    static Expected<std::unique_ptr<IndexWriter>> open(const std::filesystem::path& dir, IndexOptions opts = {},
+                                                       observe::MetricsRegistry* metrics = nullptr,
+                                                       const FrameTextFn& frame_text = {});
+    // `close_on_destroy`: the destructor closes the index (lanes drain, background work stops).
+    explicit IndexWriter(std::shared_ptr<Index> index, bool close_on_destroy = true);
     ~IndexWriter();
     IndexWriter(const IndexWriter&) = delete;
     IndexWriter& operator=(const IndexWriter&) = delete;
 
-    // End of the last indexed frame; cached, updated by commits.
-    archive::Watermark watermark() const { return m_watermark; }
-    // Rowid if an event with this id is stored (committed, or inserted earlier in this thread).
-    std::optional<int64_t> findEvent(const protocol::Bytes32& id);
-    // Get or insert a source name ("wss://relay.example", "import:file.jsonl"); its own tiny
-    // transaction; cached in a map bounded by kSourceCacheMax entries.
+    // The index in use. Writer thread (the owner); other threads use currentIndex(), which a
+    // replace() on the writer thread does not race with.
+    const std::shared_ptr<Index>& index() const { return m_index; }
+    std::shared_ptr<Index> currentIndex() const {
+        std::lock_guard lock(m_replaceMutex);
+        return m_index;
+    }
+    // What every lane has committed: recovery replays the archive after it.
+    archive::Watermark watermark() const { return m_index->watermark(); }
+    // The stored (or handed over) event with this id: its row key and signature hash.
+    std::optional<Found> findEvent(const protocol::Bytes32& id, int64_t created_at);
+    Expected<std::optional<Found>> lookup(const protocol::Bytes32& id, int64_t created_at);
+    // Get or insert a source name ("wss://relay.example", "import:file.jsonl"); cached (bounded).
     Expected<uint32_t> sourceId(std::string_view name);
 
-    // ONE transaction: the frame row (if frame != nullptr), every event (+ tags, + FTS, + its own
-    // sighting (event, source, first_seen_at)), kind_counts and event_count, the extra sightings
-    // (earliest seen_at kept), and the watermark = end of frame when frame is given.
-    // Returns the rowids of `events` in order. On any error (e.g. an id already stored, or twice
-    // in `events`) everything is rolled back and the watermark is unchanged.
+    // Hands a group over: the frame row (if frame != nullptr), every event (+ tags, full-text
+    // document, its own sighting), the extra sightings (earliest seen_at kept), and each lane's
+    // watermark = end of frame. The caller has deduplicated the events. Returns the ticket; the
+    // row keys of `events`, in order, go to `rks`. Blocks while a lane queue is full.
+    Expected<uint64_t> submit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+                              std::span<const Sighting> sightings, std::vector<int64_t>* rks = nullptr);
+    // Tickets committed by every lane since the last call, in order (waits up to `wait` for one).
+    std::vector<uint64_t> completed(std::chrono::milliseconds wait);
+    size_t pendingTickets() const { return m_pending.size(); }
+    // submit() then wait until committed. Refuses ("duplicate") an event that is already stored or
+    // appears twice, before anything is written. Returns the row keys of `events` in order.
     Expected<std::vector<int64_t>> commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
                                           std::span<const Sighting> sightings);
+    // Lookups read hot files in one read transaction: end it so the next lookup sees new commits.
+    void refresh() { m_lookup.refresh(); }
+    // Takes `next` (a promoted, not yet started generation) in place of the current index, which is
+    // closed. Nothing may be handed over and uncommitted. Starts `next`.
+    Expected<void> replace(std::shared_ptr<Index> next);
+    // While set, the extra sightings of every group handed over are also written to `journal`.
+    void setJournal(std::shared_ptr<SightingJournal> journal) { m_journal = std::move(journal); }
+    // The name of an index source id (cached; bounded).
+    Expected<std::string> sourceName(uint32_t id);
+
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
     Expected<std::vector<SealedSegment>> sealedSegments();
-    // The stored event's first_seen_at and at most `max_sightings` of its sightings (earliest
-    // first); nullopt when the id is not stored. Errors: "sqlite".
-    Expected<std::optional<Provenance>> provenance(const protocol::Bytes32& id, size_t max_sightings = 256);
-    // Drops every derived row (events, tags, FTS, frames, sightings, kind_counts) and
-    // resets the watermark to {0,0}; sources are kept. For `archivist reindex`.
-    Expected<void> resetForReindex();
-    uint64_t eventCount() const { return m_eventCount; }  // the stored counter (meta.event_count)
-    // The events table's rows, counted (a scan: for reports, not for every commit).
+    uint64_t eventCount() const { return m_index->eventCount(); }
     Expected<uint64_t> countEventRows();
-    bool fts() const { return m_fts; }
-
-    // True when FTS was turned on over an index that already held events: their content exists
-    // only in the archive. search queries miss those events until backfillFts() completes.
-    bool ftsBackfillPending() const { return m_ftsBackfillPending; }
-    // Fills the FTS table for every indexed frame from the archive, a batch of frames per
-    // transaction, resumable after a crash (progress in meta). Returns events added.
-    // Errors: those of frame_text (the backfill stops; progress so far is kept), "sqlite".
-    Expected<uint64_t> backfillFts(const FrameTextFn& frame_text);
-
-    // wal_checkpoint(TRUNCATE): call at shutdown so the -wal file does not linger.
-    Expected<void> checkpoint();
-    // Checkpoints and leaves WAL mode, so that closing this writer leaves one self-contained file
-    // (the source of replaceWith()).
-    Expected<void> detachWal();
-    // Replaces this index's whole content with the database file `source` (SQLite's online
-    // backup, in one write transaction: other connections see the old index until it commits,
-    // then the new one) and reloads the cached state (watermark, event count, FTS, sources).
-    // Source ids and rowids of the old content are void afterwards. `cancel` is checked between
-    // steps of `pages_per_step` pages; a cancelled or failed copy leaves the old content.
-    // `progress(done, total)` (pages) may be empty. Errors: "cancelled", "sqlite", "locked".
-    Expected<void> replaceWith(const std::filesystem::path& source, const std::atomic<bool>* cancel,
-                               const std::function<void(uint64_t, uint64_t)>& progress = {},
-                               int pages_per_step = 4096);
+    bool fts() const { return m_index->fts(); }
+    // Kept for the callers of the single-file index: the lanes checkpoint their own files.
+    Expected<void> checkpoint() { return {}; }
 
     static constexpr size_t kSourceCacheMax = 100000;
 
 private:
-    IndexWriter() = default;
-    Expected<void> exec(const char* sql);
-    void rollbackAfterError();
-    Expected<void> applyFts(bool want);
-    Expected<void> prepareStatements();
-    void loadState();
-    Expected<void> requireWritable() const;
-    Error sqliteError(const std::string& what) const;
-    Expected<std::vector<int64_t>> rollbackWith(Error e);
-
-    sqlite3* m_db = nullptr;
-    bool m_readOnly = false;
-    archive::Watermark m_watermark;
-    uint64_t m_eventCount = 0;
-    bool m_fts = false;
-    bool m_ftsBackfillPending = false;
-    bool m_readTxn = false;  // a transaction is open on m_db (deferred read, or upgraded by commit())
-    void beginRead();
-    void endRead();
-    struct TagRow {
-        int64_t key;  // tagKey(name, value)
-        int64_t event;
+    struct Pending {
+        uint64_t ticket = 0;
+        std::vector<protocol::Bytes32> ids;
     };
-    std::vector<uint32_t> m_order;   // reused per commit
-    std::vector<TagRow> m_tagRows;   // reused per commit
+    std::shared_ptr<Index> m_index;
+    mutable std::mutex m_replaceMutex;  // guards the assignment of m_index against currentIndex()
+    bool m_closeOnDestroy = true;
+    Lookup m_lookup;
+    uint64_t m_nextTicket = 1;
+    std::deque<Pending> m_pending;  // handed over, not yet committed (bounded by the lane queues)
+    std::unordered_map<protocol::Bytes32, Found, ingest::IdHash> m_inFlight;
     std::unordered_map<std::string, uint32_t> m_sources;  // bounded: cleared at kSourceCacheMax
-    std::vector<std::pair<uint16_t, int64_t>> m_kindDelta;  // reused per commit
-    sqlite3_stmt* m_findEvent = nullptr;
-    sqlite3_stmt* m_insertEvent = nullptr;
-    sqlite3_stmt* m_insertTag = nullptr;
-    sqlite3_stmt* m_insertFts = nullptr;
-    sqlite3_stmt* m_insertFrame = nullptr;
-    sqlite3_stmt* m_insertSighting = nullptr;
-    sqlite3_stmt* m_sightingById = nullptr;
-    sqlite3_stmt* m_kindCount = nullptr;
-    sqlite3_stmt* m_setMeta = nullptr;
-    sqlite3_stmt* m_findSource = nullptr;
-    sqlite3_stmt* m_insertSource = nullptr;
-    sqlite3_stmt* m_sealSegment = nullptr;
-    sqlite3_stmt* m_provenance = nullptr;  // prepared on first use (rebuilds only)
+    std::unordered_map<uint32_t, std::string> m_sourceNames;  // bounded: cleared at kSourceCacheMax
+    std::shared_ptr<SightingJournal> m_journal;
 };
 
 }  // namespace archivist::index

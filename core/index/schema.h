@@ -1,20 +1,68 @@
 #pragma once
-// The index schema as ordered forward migrations (PRAGMA user_version = number applied).
-// Migrations only ever append steps; an applied step is never edited.
-#include <sqlite3.h>
-
-#include "core/util/expected.h"
+// The SQL of the partitioned index (schema version 3; docs/index-schema.md): the catalog, and the
+// common schema of hot files and parts. Hot files create their secondary indexes up front (rows
+// arrive in commits); parts create them after their rows (PartBuilder), which is cheaper and
+// leaves them compact.
+#include <string>
 
 namespace archivist::index {
 
-constexpr int kSchemaVersion = 2;
+inline constexpr const char* kCatalogSql = R"SQL(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,          -- 'hot' or 'part'
+  state TEXT NOT NULL,         -- 'building', 'active' (hot, receiving), 'frozen' (hot, awaiting its flush), 'live' (part), 'retired'
+  lane INTEGER NOT NULL DEFAULT 0,
+  bucket INTEGER NOT NULL DEFAULT 0,
+  level INTEGER NOT NULL DEFAULT 0,
+  events INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS frames(
+  id INTEGER PRIMARY KEY,
+  segment INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  raw_bytes INTEGER NOT NULL,
+  checksum INTEGER NOT NULL,
+  UNIQUE(segment, offset));
+CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS segments(segment INTEGER PRIMARY KEY, sealed_at INTEGER NOT NULL, bytes INTEGER NOT NULL);
+)SQL";
 
-// Applies the missing migrations, one transaction each. Errors: "schema" when the database is
-// newer than this build ("index was written by a newer Archivist"), "sqlite" otherwise.
-// The optional FTS table is not part of the migrations: IndexWriter creates/drops it (meta 'fts').
-Expected<void> migrate(sqlite3* db);
+// Tables of a hot file or a part. `rk` is the row key (layout.h).
+inline constexpr const char* kEventTablesSql = R"SQL(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE events(
+  rk INTEGER PRIMARY KEY,
+  id BLOB NOT NULL,
+  pubkey BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  first_seen_at INTEGER NOT NULL,
+  segment INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  sighash INTEGER NOT NULL);
+CREATE TABLE tags(key INTEGER NOT NULL, rk INTEGER NOT NULL, PRIMARY KEY(key, rk)) WITHOUT ROWID;
+CREATE TABLE sightings(rk INTEGER NOT NULL, source INTEGER NOT NULL, seen_at INTEGER NOT NULL,
+  PRIMARY KEY(rk, source)) WITHOUT ROWID;
+CREATE TABLE kind_counts(kind INTEGER PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE buckets(bucket INTEGER PRIMARY KEY, count INTEGER NOT NULL);
+)SQL";
 
-// The schema version stored in the file (PRAGMA user_version); -1 on error.
-int storedSchemaVersion(sqlite3* db);
+inline constexpr const char* kEventIndexesSql = R"SQL(
+CREATE UNIQUE INDEX events_id ON events(id);
+CREATE INDEX events_pubkey_created ON events(pubkey, created_at);
+CREATE INDEX events_kind_created ON events(kind, created_at);
+CREATE INDEX events_created ON events(created_at, id);
+)SQL";
+
+// Columns of an event row as every reader selects them (EventRow order).
+inline constexpr const char* kEventColumns =
+    "e.rk, e.id, e.pubkey, e.kind, e.created_at, e.first_seen_at, e.flags, e.segment, e.offset, e.length, e.line";
 
 }  // namespace archivist::index

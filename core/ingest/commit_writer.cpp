@@ -6,14 +6,14 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/index/layout.h"
 #include "core/observe/log.h"
-#include "core/util/clock.h"
 #include "core/observe/metrics.h"
+#include "core/protocol/event_codec.h"
+#include "core/util/clock.h"
+#include "core/util/thread_name.h"
 
 namespace archivist::ingest {
-
-namespace {
-}  // namespace
 
 std::string contentPreview(const std::string& s) {
     constexpr size_t kMax = 160;
@@ -24,29 +24,39 @@ std::string contentPreview(const std::string& s) {
 }
 
 CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive,
-                           index::IndexWriter& index, SourceTable& sources, WriterOptions options,
-                           observe::MetricsRegistry& metrics)
-    : m_in(in), m_archive(archive), m_index(index), m_sources(sources), m_opts(options),
-      m_recent(options.recent_cache), m_metrics(metrics) {
+                           index::IndexWriter& index, SourceTable& sources, RecentIdCache& recent,
+                           WriterOptions options, observe::MetricsRegistry& metrics)
+    : m_in(in), m_archive(archive), m_index(index), m_sources(sources), m_recent(recent), m_opts(options),
+      m_metrics(metrics) {
     m_storedTotal = &metrics.counter("archivist_events_stored_total", "New events committed to archive and index");
     m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
     m_archiveErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "archive"}});
     m_indexErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "index"}});
     m_bytesCompressed = &metrics.counter("archivist_archive_bytes_written_total", "Compressed bytes appended to segments");
     m_bytesRaw = &metrics.counter("archivist_archive_raw_bytes_total", "Uncompressed event JSON bytes archived");
+    m_lateVerified = &metrics.counter("archivist_signature_checks_late_total",
+                                      "Items the verify pool took for copies of stored events that the writer found new "
+                                      "(verified on the writer thread)");
+    m_badLate = &metrics.counter("archivist_events_rejected_total", "Events rejected, by reason",
+                                 {{"reason", protocol::rejectName(protocol::Reject::BadSignature)}});
     m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     m_groupEvents = &metrics.histogram("archivist_commit_group_events", "New events per commit group");
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "recent_ids"}},
-                    [this] { return double(m_recentSize.load()); }, this);
+                    [this] { return double(m_recent.size()); }, this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "recent_ids"}},
                     [this] { return double(m_recent.capacity()); }, this);
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "in_flight_ids"}},
                     [this] { return double(m_inFlightSize.load()); }, this);
     metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "in_flight_ids"}},
-                    [this] { return double(m_opts.group_events); }, this);
+                    [this, &index] {
+                        const auto o = index.currentIndex()->options();
+                        return double(m_opts.group_events * (1 + o.lane_queue_batches + 1));
+                    },
+                    this);
     metrics.gaugeFn("archivist_writer_paused", "1 while the writer retries a failed commit (intake is paused)", {},
-                    [this] { return m_paused.load() ? 1.0 : 0.0; }, this);
-    m_inFlight.reserve(m_opts.group_events);
+                    [this] { return paused() ? 1.0 : 0.0; }, this);
+    metrics.gaugeFn("archivist_queue_depth", "Items (batches) waiting in a bounded queue", {{"queue", "index_groups"}},
+                    [this] { return double(m_pendingSize.load()); }, this);
 }
 
 CommitWriter::~CommitWriter() {
@@ -71,17 +81,27 @@ void CommitWriter::join() {
     if (m_thread.joinable()) m_thread.join();
 }
 
-void CommitWriter::abandonRetries() { m_abandon.store(true); }
+void CommitWriter::abandonRetries() {
+    m_abandon.store(true);
+    m_index.index()->abandonRetries();
+}
 
 std::string CommitWriter::lastError() const {
     std::lock_guard lock(m_errorMutex);
-    return m_lastError;
+    if (!m_lastError.empty()) return m_lastError;
+    return m_index.currentIndex()->lastError();
 }
 
 std::string CommitWriter::lastErrorCode() const {
+    if (!m_paused.load()) {
+        const auto idx = m_index.currentIndex();
+        if (idx->laneRetrying()) return idx->lastErrorCode();
+    }
     std::lock_guard lock(m_errorMutex);
     return m_lastErrorCode;
 }
+
+bool CommitWriter::paused() const { return m_paused.load() || m_index.currentIndex()->laneRetrying(); }
 
 void CommitWriter::setError(const std::string& message, const std::string& code) {
     std::lock_guard lock(m_errorMutex);
@@ -132,8 +152,10 @@ bool CommitWriter::runTaskSlice() {
         endTask(makeError("cancelled", "cancelled"));
         return true;
     }
-    // The task sees a quiet writer: the open group is committed first.
+    // The task sees a quiet writer: the open group is committed first, and every lane has
+    // committed what it was given.
     if ((!m_newEvents.empty() || !m_sightings.empty()) && !commitGroup()) return false;
+    if (!waitAllCommitted()) return false;
     // Twice the last commit's time: the task gets about two thirds of the thread while intake
     // flows, and all of it while intake is idle.
     const auto budget = std::chrono::milliseconds(std::clamp<int64_t>(2 * m_lastCommitMs, 50, 1000));
@@ -141,10 +163,9 @@ bool CommitWriter::runTaskSlice() {
     if (!step) {
         endTask(step.error());
     } else if (*step == WriterTask::Step::IndexReplaced) {
-        // Rowids and index source ids of the old content are void; the ids themselves are still
+        // Row keys and index source ids of the old content are void; the ids themselves are still
         // stored (the new index covers the same archive), so dedupe stays exact.
         m_recent.clear();
-        m_recentSize.store(0, std::memory_order_relaxed);
         m_sources.clearIndexSourceIds();
         endTask({});
     } else if (*step == WriterTask::Step::Done) {
@@ -154,6 +175,7 @@ bool CommitWriter::runTaskSlice() {
 }
 
 void CommitWriter::run() {
+    setThreadName("writer");
     std::vector<VerifiedBatch> batches;
     bool alive = true;
     while (alive) {
@@ -162,6 +184,7 @@ void CommitWriter::run() {
             const int64_t left = m_groupStartMs + m_opts.group_ms - steadyMs();
             wait = std::chrono::milliseconds(std::max<int64_t>(left, 0));
         }
+        if (!m_pending.empty()) wait = std::min(wait, std::chrono::milliseconds(5));
         if (m_taskActive.load()) wait = std::chrono::milliseconds(0);  // slices run back to back
         batches.clear();
         m_in.popAll(batches, 64, wait);
@@ -180,8 +203,13 @@ void CommitWriter::run() {
         if (alive && groupOpen && steadyMs() - m_groupStartMs >= m_opts.group_ms) {
             if (!commitGroup()) alive = false;
         }
+        if (alive && !drainCompleted(std::chrono::milliseconds(0))) alive = false;
         if (alive && batches.empty() && m_in.closedAndEmpty()) {
-            if (!m_newEvents.empty() || !m_sightings.empty()) commitGroup();
+            if (!m_newEvents.empty() || !m_sightings.empty()) {
+                if (commitGroup()) waitAllCommitted();
+            } else {
+                waitAllCommitted();
+            }
             alive = false;
         }
         if (alive && m_taskActive.load() && !runTaskSlice()) alive = false;
@@ -202,28 +230,53 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
     if (m_newEvents.empty() && m_sightings.empty()) m_groupStartMs = steadyMs();
     const protocol::Bytes32& id = item.event.id;
     const uint32_t indexSrc = indexSource(source);
-    bool duplicate = m_inFlight.count(id) > 0;
-    if (!duplicate && m_recent.find(id)) duplicate = true;
-    if (!duplicate) {
-        if (auto rowid = m_index.findEvent(id)) {
-            m_recent.insert(id, *rowid);
-            duplicate = true;
-        }
+    std::optional<int64_t> storedRk;  // 0: stored in the open group (key not yet assigned)
+    if (auto it = m_inFlight.find(id); it != m_inFlight.end()) storedRk = it->second;
+    if (!storedRk)
+        if (auto e = m_recent.findEntry(id)) storedRk = e->rk;
+    const bool sameGeneration = item.lookup_generation == m_recent.generation();
+    if (!storedRk && item.known_rk && sameGeneration) storedRk = item.known_rk;
+    const bool provenAbsent = !storedRk && item.absent && m_recent.absentStillValid(item.absent_epoch, item.lookup_generation);
+    if (!storedRk && !provenAbsent) {
+        std::optional<index::Found> found;
+        retry("index", [&]() -> Expected<void> {
+            auto r = m_index.lookup(id, item.event.created_at);
+            if (!r) return r.error();
+            found = *r;
+            return {};
+        });
+        if (found) storedRk = found->rk;
     }
-    if (duplicate) {
-        m_sightings.push_back(index::Sighting{id, indexSrc, item.received_at_ms});
+    if (storedRk) {
+        m_sightings.push_back(index::Sighting{id, indexSrc, item.received_at_ms, *storedRk, item.event.created_at});
         m_sightingSources.push_back(source);
         return;
     }
+    if (item.signature_skipped) {
+        // The verify thread took it for a copy of a stored event; it is not stored (the index was
+        // replaced meanwhile): check the signature here before anything is archived.
+        item.signature_skipped = false;
+        m_lateVerified->inc();
+        if (m_opts.verify_signatures && !m_verifier.verify(item.event.id, item.event.pubkey, item.event.sig)) {
+            SourceCounters& c = m_sources.counters(source);
+            c.invalid_by_reason[size_t(protocol::Reject::BadSignature)].fetch_add(1, std::memory_order_relaxed);
+            m_badLate->inc();
+            c.invalid.fetch_add(1, std::memory_order_release);
+            return;
+        }
+    }
+    if (item.canonical.empty()) protocol::appendEventJson(item.canonical, item.event);
     index::NewEvent ne;
     ne.line = static_cast<uint32_t>(m_newEvents.size());
     ne.flags = item.flags;
     ne.first_seen_at_ms = item.received_at_ms;
     ne.source = indexSrc;
+    ne.sighash = item.sighash ? item.sighash : index::sigHash(item.event.sig);
+    ne.tag_keys = std::move(item.tag_keys);
     m_frame.append(item.canonical);
     m_frame.push_back('\n');
     ne.event = std::move(item.event);
-    m_inFlight.insert(ne.event.id);
+    m_inFlight.emplace(ne.event.id, 0);
     m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);
     m_newEvents.push_back(std::move(ne));
     m_newSources.push_back(source);
@@ -245,90 +298,56 @@ bool CommitWriter::retry(const char* stage, Fn&& fn) {
         if (!m_paused.exchange(true))
             qCWarning(lcIngest).noquote() << "writer paused, retrying:" << QString::fromStdString(r.error().message);
         if (m_abandon.load()) {
+            // The groups before this one are durable: acknowledge what the lanes committed of them.
+            waitAllCommitted();
             m_failed.store(true);
             qCCritical(lcIngest).noquote() << "commit abandoned at shutdown:" << QString::fromStdString(r.error().message);
             return false;
         }
-        // Sleep in small steps so abandonRetries() takes effect promptly.
-        for (int slept = 0; slept < delay_ms && !m_abandon.load(); slept += 20)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Sleep in small steps so abandonRetries() takes effect promptly; meanwhile the groups
+        // handed to the lanes before this one are acknowledged as they commit.
+        for (int slept = 0; slept < delay_ms && !m_abandon.load(); slept += 20) {
+            if (!drainCompleted(std::chrono::milliseconds(20))) {
+                m_failed.store(true);
+                return false;
+            }
+        }
         delay_ms = std::min(delay_ms * 2, m_opts.retry_max_ms);
     }
 }
 
 bool CommitWriter::commitGroup() {
-    const int64_t started = steadyMs();
-    archive::AppendedFrame frame;
-    const bool haveFrame = !m_newEvents.empty();
-    if (haveFrame) {
+    Pending p;
+    p.started_ms = steadyMs();
+    p.have_frame = !m_newEvents.empty();
+    if (p.have_frame) {
         const auto events = static_cast<uint32_t>(m_newEvents.size());
         if (!retry("archive", [&]() -> Expected<void> {
                 auto r = m_archive.append(m_frame, events);
                 if (!r) return r.error();
-                frame = *r;
+                p.frame = *r;
                 return {};
             }))
             return false;
     }
-    std::vector<int64_t> rowids;
     if (!retry("index", [&]() -> Expected<void> {
-            auto r = m_index.commit(haveFrame ? &frame : nullptr, m_newEvents, m_sightings);
+            auto r = m_index.submit(p.have_frame ? &p.frame : nullptr, m_newEvents, m_sightings, &p.rks);
             if (!r) return r.error();
-            rowids = std::move(*r);
+            p.ticket = *r;
             return {};
         }))
         return false;
-
-    // Durable: from here on the events are stored.
-    CommitNotice notice;
-    notice.stored = m_newEvents.size();
-    notice.duplicates = m_sightings.size();
-    std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
-    for (size_t i = 0; i < m_newEvents.size(); ++i) {
-        const auto& ev = m_newEvents[i].event;
-        m_recent.insert(ev.id, i < rowids.size() ? rowids[i] : 0);
-        ++perSource[m_newSources[i]].first;
-    }
-    for (SourceId s : m_sightingSources) ++perSource[s].second;
-    const size_t firstNewest = m_newEvents.size() > CommitNotice::kNoticeNewest
-                                   ? m_newEvents.size() - CommitNotice::kNoticeNewest
-                                   : 0;
-    for (size_t i = firstNewest; i < m_newEvents.size(); ++i) {
-        const auto& ne = m_newEvents[i];
-        notice.newest.push_back(CommittedEvent{ne.event.id, ne.event.pubkey, ne.event.created_at,
-                                               ne.event.kind, contentPreview(ne.event.content),
-                                               m_newSources[i], ne.first_seen_at_ms});
-    }
-    // Metrics before the per-source counters: a waiter released by the counters then sees
-    // consistent totals.
-    m_storedTotal->inc(notice.stored);
-    m_duplicateTotal->inc(notice.duplicates);
-    if (haveFrame) {
-        m_bytesCompressed->inc(frame.ref.length);
-        m_bytesRaw->inc(frame.raw_bytes);
-        m_groupEvents->observe(double(notice.stored));
-    }
-    if (haveFrame) notice.archive_end = archive::Watermark{frame.ref.segment, frame.ref.offset + frame.ref.length};
-    notice.commit_ms = steadyMs() - started;
-    m_lastCommitMs = notice.commit_ms;
-    m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);
-    m_recentSize.store(m_recent.size(), std::memory_order_relaxed);
-    if (m_listener) m_listener(notice);
-    if (m_observer)
-        for (size_t i = 0; i < m_newEvents.size(); ++i) m_observer(m_newEvents[i].event, m_newSources[i]);
-    for (const auto& [source, counts] : perSource) {
-        SourceCounters& c = m_sources.counters(source);
-        if (counts.first) c.stored.fetch_add(counts.first, std::memory_order_release);
-        if (counts.second) c.duplicate.fetch_add(counts.second, std::memory_order_release);
-    }
-
+    for (size_t i = 0; i < m_newEvents.size(); ++i) m_inFlight[m_newEvents[i].event.id] = p.rks[i];
+    p.events = std::move(m_newEvents);
+    p.sources = std::move(m_newSources);
+    p.sighting_sources = std::move(m_sightingSources);
+    m_pending.push_back(std::move(p));
+    m_pendingSize.store(m_pending.size(), std::memory_order_relaxed);
     m_frame.clear();
     m_newEvents.clear();
     m_newSources.clear();
     m_sightings.clear();
     m_sightingSources.clear();
-    m_inFlight.clear();
-    m_inFlightSize.store(0, std::memory_order_relaxed);
 
     if (m_archive.shouldSeal()) {
         const uint64_t bytes = m_archive.openSegmentBytes();
@@ -348,6 +367,80 @@ bool CommitWriter::commitGroup() {
         }
     }
     return true;
+}
+
+bool CommitWriter::drainCompleted(std::chrono::milliseconds wait) {
+    for (uint64_t ticket : m_index.completed(wait)) {
+        while (!m_pending.empty() && m_pending.front().ticket <= ticket) {
+            acknowledge(m_pending.front());
+            m_pending.pop_front();
+        }
+    }
+    m_pendingSize.store(m_pending.size(), std::memory_order_relaxed);
+    if (m_index.index()->laneFailed()) {
+        m_failed.store(true);
+        setError("index: " + m_index.index()->lastError());
+        return false;
+    }
+    return true;
+}
+
+bool CommitWriter::waitAllCommitted() {
+    while (!m_pending.empty()) {
+        if (!drainCompleted(std::chrono::milliseconds(20))) return false;
+        if (m_abandon.load() && !m_pending.empty()) {
+            // Lanes that still retry have been told to give up (abandonRetries).
+            if (m_index.index()->laneFailed()) {
+                m_failed.store(true);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+void CommitWriter::acknowledge(Pending& p) {
+    // Durable: from here on the events are stored. The cache first, then the in-flight set goes:
+    // the id is never in neither.
+    CommitNotice notice;
+    notice.stored = p.events.size();
+    notice.duplicates = p.sighting_sources.size();
+    std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
+    for (size_t i = 0; i < p.events.size(); ++i) {
+        const auto& ev = p.events[i].event;
+        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash);
+        m_inFlight.erase(ev.id);
+        ++perSource[p.sources[i]].first;
+    }
+    m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);
+    for (SourceId s : p.sighting_sources) ++perSource[s].second;
+    const size_t firstNewest = p.events.size() > CommitNotice::kNoticeNewest ? p.events.size() - CommitNotice::kNoticeNewest : 0;
+    for (size_t i = firstNewest; i < p.events.size(); ++i) {
+        const auto& ne = p.events[i];
+        notice.newest.push_back(CommittedEvent{ne.event.id, ne.event.pubkey, ne.event.created_at, ne.event.kind,
+                                               contentPreview(ne.event.content), p.sources[i], ne.first_seen_at_ms});
+    }
+    // Metrics before the per-source counters: a waiter released by the counters then sees
+    // consistent totals.
+    m_storedTotal->inc(notice.stored);
+    m_duplicateTotal->inc(notice.duplicates);
+    if (p.have_frame) {
+        m_bytesCompressed->inc(p.frame.ref.length);
+        m_bytesRaw->inc(p.frame.raw_bytes);
+        m_groupEvents->observe(double(notice.stored));
+    }
+    if (p.have_frame) notice.archive_end = archive::Watermark{p.frame.ref.segment, p.frame.ref.offset + p.frame.ref.length};
+    notice.commit_ms = steadyMs() - p.started_ms;
+    m_lastCommitMs = notice.commit_ms;
+    m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);
+    if (m_listener) m_listener(notice);
+    if (m_observer)
+        for (size_t i = 0; i < p.events.size(); ++i) m_observer(p.events[i].event, p.sources[i]);
+    for (const auto& [source, counts] : perSource) {
+        SourceCounters& c = m_sources.counters(source);
+        if (counts.first) c.stored.fetch_add(counts.first, std::memory_order_release);
+        if (counts.second) c.duplicate.fetch_add(counts.second, std::memory_order_release);
+    }
 }
 
 }  // namespace archivist::ingest

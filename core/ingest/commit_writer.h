@@ -1,26 +1,30 @@
 #pragma once
-// CommitWriter: the single writer of the archive and the index (its own thread).
+// CommitWriter: the single writer of the archive (its own thread) and the feeder of the index's
+// writer lanes.
 //
-// It drains verified batches, deduplicates (in-flight set of the current group → RecentIdCache →
+// It drains verified batches, deduplicates (in-flight ids of the open group and of groups the
+// lanes are still committing → RecentIdCache → what the verify thread found, while still valid →
 // index lookup) and forms commit groups of at most `group_events` events / `group_bytes` bytes /
-// `group_ms` milliseconds. For each group: append ONE zstd frame to the open segment and fdatasync,
-// then ONE index transaction with the rows, the sightings and the new watermark. Only after that
-// COMMIT are the events "stored": source counters, metrics, the recent-id cache and the commit
-// listener see them then, never before.
+// `group_ms` milliseconds. For each group: append ONE zstd frame to the open segment and
+// fdatasync, then hand the rows to the index (IndexWriter::submit: the catalog's frame row, then
+// each lane's share). The writer goes on with the next group while the lanes commit. Only once
+// every lane has committed a group are its events "stored": source counters, metrics, the
+// recent-id cache and the commit listener see them then, never before.
 //
-// Failure policy: an archive or index error pauses the writer (its queue fills, producers block —
-// backpressure, nothing dropped) and the commit is retried with exponential backoff until it
-// succeeds or the owner abandons it at a shutdown deadline. A frame that reached the archive but
-// not the index is re-indexed by watermark recovery on the next start.
+// Failure policy: an archive error pauses the writer (its queue fills, producers block —
+// backpressure, nothing dropped) and the append is retried with exponential backoff until it
+// succeeds or the owner abandons it at a shutdown deadline; a lane that cannot commit retries the
+// same way inside the index and holds its group back. A frame that reached the archive but not
+// the index is re-indexed by watermark recovery on the next start.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/archive/segment_writer.h"
@@ -30,6 +34,7 @@
 #include "core/ingest/recent_id_cache.h"
 #include "core/ingest/source_table.h"
 #include "core/ingest/writer_task.h"
+#include "core/protocol/schnorr_verifier.h"
 
 namespace archivist::observe {
 class MetricsRegistry;
@@ -47,6 +52,7 @@ struct WriterOptions {
     size_t recent_cache = 131072;
     int retry_initial_ms = 100;
     int retry_max_ms = 5000;
+    bool verify_signatures = true;  // policy: an item the verify thread did not check is checked here
 };
 
 // A thin record of a committed event, for the console's "newest events" table.
@@ -66,7 +72,7 @@ std::string contentPreview(const std::string& content);
 struct CommitNotice {
     uint64_t stored = 0;
     uint64_t duplicates = 0;
-    int64_t commit_ms = 0;                // wall time of the archive append + index commit
+    int64_t commit_ms = 0;                // wall time from the archive append to the lanes' commit
     std::vector<CommittedEvent> newest;   // at most kNoticeNewest of this group's new events
     archive::Watermark archive_end;       // end of this group's frame ({0,0}: no frame); durable
     static constexpr size_t kNoticeNewest = 64;
@@ -74,14 +80,14 @@ struct CommitNotice {
 
 class CommitWriter {
 public:
-    CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive,
-                 index::IndexWriter& index, SourceTable& sources, WriterOptions options,
-                 observe::MetricsRegistry& metrics);
+    // `recent` is shared with the verify threads (they read it).
+    CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWriter& archive, index::IndexWriter& index,
+                 SourceTable& sources, RecentIdCache& recent, WriterOptions options, observe::MetricsRegistry& metrics);
     ~CommitWriter();
     CommitWriter(const CommitWriter&) = delete;
     CommitWriter& operator=(const CommitWriter&) = delete;
 
-    // Called on the writer thread after every successful commit; must be quick and thread-safe.
+    // Called on the writer thread after every committed group; must be quick and thread-safe.
     // Set before start().
     void setCommitListener(std::function<void(const CommitNotice&)> listener);
     // Called on the writer thread for every newly stored event right after its group committed
@@ -104,15 +110,31 @@ public:
     bool taskRunning() const { return m_taskActive.load(); }
 
     bool failed() const { return m_failed.load(); }       // a group was abandoned
-    bool paused() const { return m_paused.load(); }       // currently retrying a failed write
+    // Currently retrying a failed write: the archive append here, or an index lane's commit.
+    bool paused() const;
     std::string lastError() const;
     // The code of the last failed attempt ("disk_full", "io", "locked", "sqlite", …; "" if none).
     std::string lastErrorCode() const;
 
 private:
+    struct Pending {  // a group the lanes are committing
+        uint64_t ticket = 0;
+        int64_t started_ms = 0;
+        bool have_frame = false;
+        archive::AppendedFrame frame;
+        std::vector<index::NewEvent> events;
+        std::vector<int64_t> rks;
+        std::vector<SourceId> sources;
+        std::vector<SourceId> sighting_sources;
+    };
+
     void run();
     void addItem(SourceId source, VerifiedItem&& item);
     bool commitGroup();  // false when abandoned
+    // Acknowledges groups the lanes committed (waits up to `wait` for one). False when abandoned.
+    bool drainCompleted(std::chrono::milliseconds wait);
+    void acknowledge(Pending& p);
+    bool waitAllCommitted();
     template <typename Fn>
     bool retry(const char* stage, Fn&& fn);
     void setError(const std::string& message, const std::string& code = {});
@@ -124,6 +146,7 @@ private:
     archive::ArchiveWriter& m_archive;
     index::IndexWriter& m_index;
     SourceTable& m_sources;
+    RecentIdCache& m_recent;
     const WriterOptions m_opts;
     std::function<void(const CommitNotice&)> m_listener;
     EventObserver m_observer;
@@ -135,9 +158,11 @@ private:
     std::vector<SourceId> m_newSources;
     std::vector<index::Sighting> m_sightings;
     std::vector<SourceId> m_sightingSources;
-    std::unordered_set<protocol::Bytes32, IdHash> m_inFlight;
+    // Ids of the open group and of pending groups → row key (0 while the group is open).
+    std::unordered_map<protocol::Bytes32, int64_t, IdHash> m_inFlight;
+    std::deque<Pending> m_pending;
     int64_t m_groupStartMs = 0;
-    RecentIdCache m_recent;
+    protocol::SchnorrVerifier m_verifier{256};
     observe::MetricsRegistry& m_metrics;
 
     // The task (see startTask): handed over under m_taskMutex, then owned by the writer thread.
@@ -152,8 +177,8 @@ private:
     std::atomic<bool> m_abandon{false};
     std::atomic<bool> m_failed{false};
     std::atomic<bool> m_paused{false};
-    std::atomic<size_t> m_recentSize{0};
     std::atomic<size_t> m_inFlightSize{0};
+    std::atomic<size_t> m_pendingSize{0};
     mutable std::mutex m_errorMutex;
     std::string m_lastError;
     std::string m_lastErrorCode;
@@ -164,6 +189,8 @@ private:
     observe::Counter* m_indexErrors;
     observe::Counter* m_bytesCompressed;
     observe::Counter* m_bytesRaw;
+    observe::Counter* m_lateVerified;
+    observe::Counter* m_badLate;
     observe::Histogram* m_commitSeconds;
     observe::Histogram* m_groupEvents;
 };

@@ -25,9 +25,18 @@ struct RawBatch {
 
 struct VerifiedItem {
     protocol::Event event;
-    std::string canonical;  // canonical event JSON (protocol::appendEventJson), no newline
+    std::string canonical;  // canonical event JSON (protocol::appendEventJson), no newline; empty
+                            // for a known duplicate (it is not archived)
     uint32_t flags = 0;     // protocol::EventFlag bits
     int64_t received_at_ms = 0;
+    int64_t sighash = 0;    // index::sigHash(event.sig)
+    std::vector<int64_t> tag_keys;  // index::indexTagKeys(event): worked out here, in parallel
+    // What the verify thread found out (advisory: the commit writer's deduplication decides).
+    int64_t known_rk = 0;            // the id is stored under this row key (0: not found)
+    bool signature_skipped = false;  // a stored copy has the same signature hash: BIP-340 not run
+    bool absent = false;             // not stored as of the cache epoch below (RecentIdCache)
+    uint64_t absent_epoch = 0;
+    uint64_t lookup_generation = 0;  // RecentIdCache::generation() when looked up (index replaced since: void)
 };
 
 struct VerifiedBatch {

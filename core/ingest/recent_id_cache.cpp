@@ -27,15 +27,24 @@ RecentIdCache::RecentIdCache(size_t capacity) : m_capacity(capacity ? capacity :
     m_ring.reserve(m_capacity);
 }
 
-std::optional<int64_t> RecentIdCache::find(const protocol::Bytes32& id) const {
+std::optional<RecentIdCache::Entry> RecentIdCache::findEntry(const protocol::Bytes32& id) const {
+    std::lock_guard lock(m_mutex);
     auto it = m_map.find(id);
     if (it == m_map.end()) return std::nullopt;
     ++m_hits;
     return it->second;
 }
 
-void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rowid) {
+std::optional<int64_t> RecentIdCache::find(const protocol::Bytes32& id) const {
+    auto e = findEntry(id);
+    if (!e) return std::nullopt;
+    return e->rk;
+}
+
+void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash) {
+    std::lock_guard lock(m_mutex);
     if (m_map.count(id)) return;
+    ++m_epoch;
     if (m_ring.size() < m_capacity) {
         m_ring.push_back(id);
     } else {
@@ -43,13 +52,40 @@ void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rowid) {
         m_ring[m_next] = id;
         m_next = (m_next + 1) % m_capacity;
     }
-    m_map.emplace(id, rowid);
+    m_map.emplace(id, Entry{rk, sighash});
 }
 
 void RecentIdCache::clear() {
+    std::lock_guard lock(m_mutex);
     m_map.clear();
     m_ring.clear();
     m_next = 0;
+    ++m_generation;
+}
+
+size_t RecentIdCache::size() const {
+    std::lock_guard lock(m_mutex);
+    return m_map.size();
+}
+
+uint64_t RecentIdCache::hits() const {
+    std::lock_guard lock(m_mutex);
+    return m_hits;
+}
+
+uint64_t RecentIdCache::epoch() const {
+    std::lock_guard lock(m_mutex);
+    return m_epoch;
+}
+
+uint64_t RecentIdCache::generation() const {
+    std::lock_guard lock(m_mutex);
+    return m_generation;
+}
+
+bool RecentIdCache::absentStillValid(uint64_t epoch, uint64_t generation) const {
+    std::lock_guard lock(m_mutex);
+    return generation == m_generation && epoch <= m_epoch && m_epoch - epoch < m_capacity;
 }
 
 }  // namespace archivist::ingest

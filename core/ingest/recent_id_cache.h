@@ -1,9 +1,17 @@
 #pragma once
-// RecentIdCache: the ids of the most recently committed events, with their index row ids, so the
-// writer can recognise most duplicates without asking SQLite. Bounded: FIFO eviction at capacity.
-// Only committed events enter it (an id is "seen" only once it is durable).
-// Thread: writer only.
+// RecentIdCache: the ids of the most recently committed events, with their index row keys and
+// signature hashes, so most duplicates are recognised without asking SQLite — by the commit
+// writer (exact deduplication) and, read-only, by the verify threads (a duplicate whose signature
+// hashes like the stored copy's skips BIP-340). Bounded: FIFO eviction at capacity. Only committed
+// events enter it (an id is "seen" only once it is durable).
+//
+// epoch() counts insertions and generation() counts clear()s: a lookup that found an id absent
+// everywhere at epoch E (read BEFORE the lookup) is still valid later while fewer than capacity()
+// insertions happened since and the generation is the same — every id committed since is then in
+// the cache (absentStillValid).
+// Thread: any (one mutex).
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -18,19 +26,30 @@ struct IdHash {
 
 class RecentIdCache {
 public:
+    struct Entry {
+        int64_t rk = 0;
+        int64_t sighash = 0;
+    };
     explicit RecentIdCache(size_t capacity);
     std::optional<int64_t> find(const protocol::Bytes32& id) const;
-    void insert(const protocol::Bytes32& id, int64_t rowid);
+    std::optional<Entry> findEntry(const protocol::Bytes32& id) const;
+    void insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash = 0);
     void clear();
-    size_t size() const { return m_map.size(); }
+    size_t size() const;
     size_t capacity() const { return m_capacity; }
-    uint64_t hits() const { return m_hits; }
+    uint64_t hits() const;
+    uint64_t epoch() const;
+    uint64_t generation() const;
+    bool absentStillValid(uint64_t epoch, uint64_t generation) const;
 
 private:
     size_t m_capacity;
-    std::unordered_map<protocol::Bytes32, int64_t, IdHash> m_map;
+    mutable std::mutex m_mutex;
+    std::unordered_map<protocol::Bytes32, Entry, IdHash> m_map;
     std::vector<protocol::Bytes32> m_ring;  // insertion order, for FIFO eviction
     size_t m_next = 0;
+    uint64_t m_epoch = 0;
+    uint64_t m_generation = 0;
     mutable uint64_t m_hits = 0;
 };
 

@@ -1,19 +1,31 @@
 #include "core/ingest/verify_pool.h"
 
-#include "core/util/thread_priority.h"
+#include <QLoggingCategory>
+#include <optional>
 
+#include "core/index/layout.h"
+#include "core/index/index_writer.h"
+#include "core/index/lookup.h"
+#include "core/observe/log.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/event_codec.h"
+#include "core/util/thread_name.h"
+#include "core/util/thread_priority.h"
 
 namespace archivist::ingest {
 
-VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& out,
-                       SourceTable& sources, protocol::ValidationPolicy policy, size_t threads,
-                       observe::MetricsRegistry& metrics)
-    : m_in(in), m_out(out), m_sources(sources), m_policy(policy),
-      m_threadCount(threads ? threads : 1) {
+VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& out, SourceTable& sources,
+                       protocol::ValidationPolicy policy, size_t threads, observe::MetricsRegistry& metrics,
+                       const RecentIdCache* recent, std::shared_ptr<index::Index> index)
+    : m_in(in), m_out(out), m_sources(sources), m_policy(policy), m_threadCount(threads ? threads : 1),
+      m_recent(recent), m_index(std::move(index)) {
     m_verified = &metrics.counter("archivist_events_valid_total",
                                   "Events that passed validation (before deduplication)");
+    m_sigSkipped = &metrics.counter("archivist_signature_checks_skipped_total",
+                                    "Copies of stored events accepted as duplicates without a BIP-340 check "
+                                    "(same signature bytes as the stored copy)");
+    m_lookupErrors = &metrics.counter("archivist_verify_lookup_errors_total",
+                                      "Failed duplicate lookups in the verify pool (the event is verified instead)");
     for (size_t r = 0; r < static_cast<size_t>(protocol::Reject::Count); ++r) {
         const auto reason = static_cast<protocol::Reject>(r);
         m_rejected.push_back(r == 0 ? nullptr
@@ -26,11 +38,14 @@ VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& 
 VerifyPool::~VerifyPool() { join(); }
 
 void VerifyPool::start() {
+    // Each thread holds the index through its own Lookup, which follows a rebuild's replacement;
+    // the pool keeps no reference (a replaced generation is removed once its last user goes).
     for (size_t i = 0; i < m_threadCount; ++i)
-        m_threads.emplace_back([this] {
+        m_threads.emplace_back([this, idx = m_index] {
             lowerThisThreadPriority();  // the console's GUI thread comes first
-            run();
+            run(idx);
         });
+    m_index.reset();
 }
 
 void VerifyPool::join() {
@@ -41,8 +56,11 @@ void VerifyPool::join() {
     m_out.close();
 }
 
-void VerifyPool::run() {
+void VerifyPool::run(std::shared_ptr<index::Index> idx) {
+    setThreadName("verify");
     protocol::EventValidator validator(m_policy);
+    std::optional<index::Lookup> lookup;
+    if (idx) lookup.emplace(std::move(idx));
     RawBatch batch;
     while (m_in.pop(batch)) {
         SourceCounters& counters = m_sources.counters(batch.source);
@@ -50,20 +68,64 @@ void VerifyPool::run() {
         out.source = batch.source;
         out.items.reserve(batch.items.size());
         uint64_t invalid = 0;
+        // Read the cache epoch BEFORE the lookups (see RecentIdCache::absentStillValid).
+        const uint64_t epoch = m_recent ? m_recent->epoch() : 0;
+        const uint64_t generation = m_recent ? m_recent->generation() : 0;
+        if (lookup) lookup->refresh();
+        auto reject = [&](protocol::Reject r) {
+            ++invalid;
+            counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+            m_rejected[static_cast<size_t>(r)]->inc();
+        };
         for (RawItem& raw : batch.items) {
             VerifiedItem item;
-            const protocol::Reject r =
-                validator.validate(raw.json, raw.received_at_ms / 1000, item.event, item.flags);
+            protocol::Reject r =
+                validator.validateExceptSignature(raw.json, raw.received_at_ms / 1000, item.event, item.flags);
             if (r != protocol::Reject::None) {
-                ++invalid;
-                counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
-                m_rejected[static_cast<size_t>(r)]->inc();
+                reject(r);
                 continue;
             }
+            item.sighash = index::sigHash(item.event.sig);
+            std::optional<std::pair<int64_t, int64_t>> known;  // rk, sighash
+            bool looked = false;
+            if (m_recent)
+                if (auto e = m_recent->findEntry(item.event.id)) known = std::make_pair(e->rk, e->sighash);
+            if (!known && lookup) {
+                auto found = lookup->find(item.event.id, item.event.created_at);
+                if (found) {
+                    looked = true;
+                    if (*found) known = std::make_pair((*found)->rk, (*found)->sighash);
+                } else {
+                    m_lookupErrors->inc();
+                }
+            }
+            item.lookup_generation = generation;
+            if (known) {
+                item.known_rk = known->first;
+                if (known->second == item.sighash) {
+                    item.signature_skipped = true;
+                    if (!m_policy.verify_signatures) item.flags |= protocol::kFlagUnverified;
+                    m_sigSkipped->inc();
+                }
+            } else if (looked && m_recent) {
+                item.absent = true;
+                item.absent_epoch = epoch;
+            }
+            if (!item.signature_skipped) {
+                r = validator.checkSignature(item.event, item.flags);
+                if (r != protocol::Reject::None) {
+                    reject(r);
+                    continue;
+                }
+            }
             item.received_at_ms = raw.received_at_ms;
-            protocol::appendEventJson(item.canonical, item.event);
+            if (!item.known_rk) {
+                protocol::appendEventJson(item.canonical, item.event);
+                item.tag_keys = index::indexTagKeys(item.event);
+            }
             out.items.push_back(std::move(item));
         }
+        if (lookup) lookup->refresh();  // no read transaction stays open while the thread waits
         m_verified->inc(out.items.size());
         // Count invalid only now, after the reasons: a waiter that sees settled() == received
         // must also see every reason.

@@ -4,15 +4,25 @@
 // Rejections are counted on the source (per reason) and in the metrics registry; nothing invalid
 // goes further. Output push blocks when the writer's queue is full (backpressure, never drops).
 //
+// Duplicates cost a hash, not a signature: after the id is checked and before the signature, each
+// thread looks the id up (the recent-id cache, then the index: RecentIdCache, index::Lookup). A
+// copy of a stored event whose signature bytes hash like the stored copy's is the same signed
+// event: it goes on as a duplicate without a BIP-340 check. A stored id with other signature
+// bytes is verified (BIP-340 signatures are randomised; a forged one must not become a
+// sighting), and so is every id not stored. The lookup only reads; the commit writer's
+// deduplication stays the exact authority (and verifies an item it finds new after all).
+//
 // Lifecycle: start() spawns the threads; they exit once the input queue is closed and drained.
 // join() waits for them and then closes the output queue (so the writer drains and stops).
 // Thread: start/join from the owner thread.
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/ingest_types.h"
+#include "core/ingest/recent_id_cache.h"
 #include "core/ingest/source_table.h"
 #include "core/protocol/event_validator.h"
 
@@ -21,12 +31,18 @@ class MetricsRegistry;
 class Counter;
 }
 
+namespace archivist::index {
+class Index;
+}
+
 namespace archivist::ingest {
 
 class VerifyPool {
 public:
+    // `recent` and `index` may be null (no duplicate precheck).
     VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& out, SourceTable& sources,
-               protocol::ValidationPolicy policy, size_t threads, observe::MetricsRegistry& metrics);
+               protocol::ValidationPolicy policy, size_t threads, observe::MetricsRegistry& metrics,
+               const RecentIdCache* recent = nullptr, std::shared_ptr<index::Index> index = nullptr);
     ~VerifyPool();
     VerifyPool(const VerifyPool&) = delete;
     VerifyPool& operator=(const VerifyPool&) = delete;
@@ -36,15 +52,19 @@ public:
     size_t threadCount() const { return m_threadCount; }
 
 private:
-    void run();
+    void run(std::shared_ptr<index::Index> idx);
 
     BoundedQueue<RawBatch>& m_in;
     BoundedQueue<VerifiedBatch>& m_out;
     SourceTable& m_sources;
     const protocol::ValidationPolicy m_policy;
     const size_t m_threadCount;
+    const RecentIdCache* m_recent;
+    std::shared_ptr<index::Index> m_index;
     std::vector<std::thread> m_threads;
     observe::Counter* m_verified = nullptr;
+    observe::Counter* m_sigSkipped = nullptr;
+    observe::Counter* m_lookupErrors = nullptr;
     std::vector<observe::Counter*> m_rejected;  // indexed by protocol::Reject
 };
 

@@ -23,6 +23,11 @@ public:
     // size → strict parse → id (either escaping form) → signature. On success returns
     // Reject::None and fills out/flags; far-future events are flagged, never dropped.
     Reject validate(std::string_view json, int64_t received_at_s, Event& out, uint32_t& flags);
+    // validate() in two steps, so that a caller can recognise a copy of a stored event between
+    // them: everything but the signature (flags as validate(), kFlagUnverified not yet set) …
+    Reject validateExceptSignature(std::string_view json, int64_t received_at_s, Event& out, uint32_t& flags);
+    // … then the signature per the policy (verifies, or flags kFlagUnverified with verify off).
+    Reject checkSignature(const Event& e, uint32_t& flags);
     const ValidationPolicy& policy() const { return m_policy; }
 
 private:

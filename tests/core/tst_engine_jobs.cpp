@@ -39,6 +39,15 @@ class TstEngineJobs : public QObject {
         return {args[1].toBool(), args[2].toString()};
     }
 
+    // The index's generation directories (index/g<N>) present now.
+    std::vector<std::string> generations() const {
+        std::vector<std::string> out;
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(m_data + "/index", ec))
+            if (e.is_directory()) out.push_back(e.path().filename().string());
+        return out;
+    }
+
     QPair<bool, QString> verify(engine::Engine& eng) {
         QSignalSpy spy(&eng, &engine::Engine::jobFinished);
         eng.startVerify();
@@ -91,16 +100,27 @@ private slots:
     }
 
     void verifyReportsACorruptedIndex() {
-        // Remove one event's index row behind the engine's back.
+        // Remove one event's index row behind the engine's back (from the first index file that
+        // holds events).
         {
-            sqlite3* db = nullptr;
-            const std::string index = m_data + "/index.sqlite";
-            QCOMPARE(sqlite3_open(index.c_str(), &db), SQLITE_OK);
-            QCOMPARE(sqlite3_exec(db, "DELETE FROM events WHERE rowid = (SELECT min(rowid) FROM events)", nullptr,
-                                  nullptr, nullptr),
-                     SQLITE_OK);
-            QCOMPARE(sqlite3_changes(db), 1);
-            sqlite3_close(db);
+            const auto gens = generations();
+            QCOMPARE(gens.size(), size_t(1));
+            bool removed = false;
+            std::error_code ec;
+            for (const auto& e : std::filesystem::directory_iterator(m_data + "/index/" + gens[0], ec)) {
+                const std::string name = e.path().filename().string();
+                if (removed || name.find(".sqlite") == std::string::npos || name.find("-wal") != std::string::npos ||
+                    name.find("-shm") != std::string::npos || (name.rfind("hot-", 0) && name.rfind("part-", 0)))
+                    continue;
+                sqlite3* db = nullptr;
+                QCOMPARE(sqlite3_open(e.path().c_str(), &db), SQLITE_OK);
+                QCOMPARE(sqlite3_exec(db, "DELETE FROM events WHERE rk = (SELECT min(rk) FROM events)", nullptr,
+                                      nullptr, nullptr),
+                         SQLITE_OK);
+                removed = sqlite3_changes(db) == 1;
+                sqlite3_close(db);
+            }
+            QVERIFY(removed);
         }
         observe::MetricsRegistry metrics;
         auto eng = openEngine(metrics);
@@ -122,7 +142,7 @@ private slots:
         QVERIFY(!r.first);
         QVERIFY2(r.second.contains("cancelled") && r.second.contains("unchanged"), qPrintable(r.second));
         QVERIFY(!eng->jobRunning());
-        QVERIFY(!std::filesystem::exists(m_data + "/index.rebuild.sqlite"));
+        QCOMPARE(generations().size(), size_t(1));  // the rebuild's generation is gone
         // Still the damaged index of the previous test.
         const auto v = verify(*eng);
         QVERIFY(!v.first);
@@ -141,7 +161,6 @@ private slots:
                  qPrintable(r.second));
         QVERIFY(!progress.isEmpty());
         QCOMPARE(progress.last()[0].toString(), QString("reindex"));
-        QVERIFY(!std::filesystem::exists(m_data + "/index.rebuild.sqlite"));
         const auto v = verify(*eng);
         QVERIFY2(v.first, qPrintable(v.second));
         QVERIFY2(v.second.contains("3000 events"), qPrintable(v.second));
@@ -154,7 +173,7 @@ private slots:
         archive::FrameRef victim;
         uint64_t victimEvents = 0;
         {
-            auto reader = index::IndexReader::open(m_data + "/index.sqlite");
+            auto reader = index::IndexReader::open(m_data + "/index");
             QVERIFY(reader.ok());
             std::vector<index::FrameRow> frames;
             QVERIFY((*reader)->forEachFrame([&](const index::FrameRow& f) {

@@ -1,8 +1,12 @@
-// IndexReader over ~2,000 synthetic events, many sharing one created_at second: keyset paging in
-// both orders, every filter kind, ORed filters, count() agreeing with query().
+// IndexReader over ~2,000 synthetic events spread over four months (and a few far in the past and
+// the future), many sharing one created_at second, stored in many parts (tiny flush and merge
+// thresholds), in hot files and across writer lanes: keyset paging in both orders across month
+// boundaries and equal timestamps, every filter kind, ORed filters, count() agreeing with query(),
+// all compared with protocol::matches over the corpus.
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -16,8 +20,10 @@ using namespace archivist::index;
 namespace {
 
 constexpr int kEvents = 2000;
-constexpr int64_t kBase = 1700000000;
-constexpr int64_t kCrowded = kBase + 500;  // 600 events share this second
+constexpr int64_t kBase = 1700000000;        // 2023-11-14
+constexpr int64_t kStep = 7200;              // 1000 distinct seconds two hours apart: four months
+constexpr int64_t kCrowded = 1701388800;     // 2023-12-01T00:00:00Z, a month's first second: 600 events
+constexpr int64_t kLastOfNov = kCrowded - 1; // the month before's last second
 
 protocol::Bytes32 bytes32(uint32_t n, uint8_t salt) {
     protocol::Bytes32 b{};
@@ -36,7 +42,11 @@ protocol::Event makeEvent(int i) {
     e.id = bytes32(uint32_t(i), 0x11);
     e.pubkey = bytes32(uint32_t(i % 7), 0x22);
     e.kind = std::array<uint16_t, 4>{1, 7, 6, 30023}[size_t(i % 4)];
-    e.created_at = i % 10 < 3 ? kCrowded : kBase + (i * 37) % 1000;
+    e.created_at = i % 10 < 3 ? kCrowded : kBase + ((i * 37) % 1000) * kStep;
+    if (i % 97 == 5) e.created_at = kLastOfNov;
+    if (i == 13) e.created_at = 1000;                      // before 2020: the "early" bucket
+    if (i == 14) e.created_at = int64_t(1) << 40;          // after 2106: beyond the row key's time range
+    if (i == 15) e.created_at = (int64_t(1) << 32) - 1;    // the row key's last exact second
     e.content = std::string("post ") + kWords[i % 6] + " number " + std::to_string(i);
     e.tags = {{"e", "note" + std::to_string(i % 50)}, {"p", "person" + std::to_string(i % 13)}, {"alt", "x"}};
     return e;
@@ -58,6 +68,7 @@ private:
     std::filesystem::path m_db;
     std::vector<protocol::Event> m_events;
     std::unique_ptr<IndexReader> m_reader;
+    std::unique_ptr<IndexWriter> m_writer;
 
     // Pages through `filters` and returns every row, checking page bounds on the way.
     std::vector<EventRow> pageAll(const std::vector<protocol::Filter>& filters, size_t page, Order order) {
@@ -91,12 +102,19 @@ private:
 private slots:
     void initTestCase() {
         QVERIFY(m_dir.isValid());
-        m_db = std::filesystem::path(m_dir.path().toStdString()) / "index.db";
-        auto w = IndexWriter::open(m_db);
+        m_db = std::filesystem::path(m_dir.path().toStdString()) / "index";
+        IndexOptions opts;
+        QVERIFY(opts.applyTuning("lanes=3,hot_events=97,fanin=3,max_parts=12,threads=2"));
+        auto w = IndexWriter::open(m_db, opts);
         QVERIFY(w);
         for (int i = 0; i < kEvents; ++i) m_events.push_back(makeEvent(i));
-        // Four frames of 500 events.
+        // Four frames of 500 events: the first three end up in parts (flushed, merged), the last
+        // stays in the hot files.
         for (int f = 0; f < 4; ++f) {
+            if (f == 3) {
+                QVERIFY((*w)->index()->freezeAll());
+                QVERIFY((*w)->index()->waitIdle(std::chrono::seconds(60)));
+            }
             std::vector<NewEvent> group;
             for (int i = f * 500; i < (f + 1) * 500; ++i) {
                 NewEvent ne;
@@ -110,6 +128,7 @@ private slots:
             frame.events = 500;
             QVERIFY((*w)->commit(&frame, group, {}));
         }
+        m_writer = std::move(*w);
         auto r = IndexReader::open(m_db);
         QVERIFY(r);
         m_reader = std::move(*r);
@@ -131,7 +150,8 @@ private slots:
         QCOMPARE(idsOf(rows).size(), size_t(kEvents));
         for (size_t i = 1; i < rows.size(); ++i) QVERIFY2(before(rows[i - 1], rows[i], order), qPrintable(QString::number(i)));
         const auto crowded = std::count_if(rows.begin(), rows.end(), [](const EventRow& r) { return r.created_at == kCrowded; });
-        QCOMPARE(int(crowded), kEvents * 3 / 10);
+        QCOMPARE(crowded, std::count_if(m_events.begin(), m_events.end(), [](const auto& e) { return e.created_at == kCrowded; }));
+        QVERIFY(crowded > 500);
         const auto [lo, hi] = std::minmax_element(m_events.begin(), m_events.end(),
             [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
         QCOMPARE(rows.front().created_at, newestFirst ? hi->created_at : lo->created_at);
@@ -150,8 +170,12 @@ private slots:
         QTest::newRow("#e") << one([](auto& f) { f.tags['e'] = {"note3", "note17"}; });
         QTest::newRow("#p") << one([](auto& f) { f.tags['p'] = {"person4"}; });
         QTest::newRow("#e and #p") << one([](auto& f) { f.tags['e'] = {"note3"}; f.tags['p'] = {"person3", "person0"}; });
-        QTest::newRow("since/until inclusive") << one([](auto& f) { f.since = kCrowded; f.until = kBase + 600; });
-        QTest::newRow("until only") << one([](auto& f) { f.until = kBase + 10; });
+        QTest::newRow("since/until inclusive") << one([](auto& f) { f.since = kCrowded; f.until = kBase + 600 * kStep; });
+        QTest::newRow("until only") << one([](auto& f) { f.until = kBase + 10 * kStep; });
+        QTest::newRow("one second at a month's end") << one([](auto& f) { f.since = kLastOfNov; f.until = kLastOfNov; });
+        QTest::newRow("across a month boundary") << one([](auto& f) { f.since = kLastOfNov; f.until = kCrowded; });
+        QTest::newRow("since in the far future") << one([](auto& f) { f.since = int64_t(1) << 33; });
+        QTest::newRow("until before 2020") << one([](auto& f) { f.until = 1577836799; });
         QTest::newRow("ids") << one([](auto& f) { f.ids = {bytes32(5, 0x11), bytes32(1999, 0x11), bytes32(99999, 0x11)}; });
         QTest::newRow("kind+author+since") << one([](auto& f) { f.kinds = {1}; f.authors = {bytes32(0, 0x22)}; f.since = kCrowded; });
         QTest::newRow("nothing matches") << one([](auto& f) { f.kinds = {9999}; });
@@ -225,21 +249,25 @@ private slots:
         QCOMPARE(sum, uint64_t(kEvents));
     }
 
-    void forEachEventInArchiveOrderAndStops() {
+    void spreadOverPartsAndHotFiles() {
+        auto st = m_reader->stats();
+        QVERIFY(st);
+        QVERIFY2(st->parts >= 6, qPrintable(QString::number(st->parts)));  // early, 4 months, late
+        QVERIFY(st->buckets >= 6);
+        QCOMPARE(st->hot_files, uint64_t(3));  // the lanes' active files hold the last frame
+        QVERIFY(m_writer->index()->gauges().merges > 0);
+    }
+
+    void forEachEventVisitsEachOnceAndStops() {
         int n = 0;
-        archive::FrameRef last{};
-        uint32_t lastLine = 0;
-        bool ordered = true;
+        std::set<protocol::Bytes32> seen;
         QVERIFY(m_reader->forEachEvent([&](const EventRow& r) {
-            if (n && (r.frame.offset < last.offset || (r.frame.offset == last.offset && r.line <= lastLine)))
-                ordered = false;
-            last = r.frame;
-            lastLine = r.line;
+            seen.insert(r.id);
             ++n;
             return true;
         }));
-        QVERIFY(ordered);
         QCOMPARE(n, kEvents);
+        QCOMPARE(int(seen.size()), kEvents);
         n = 0;
         QVERIFY(m_reader->forEachEvent([&](const EventRow&) { return ++n < 10; }));
         QCOMPARE(n, 10);

@@ -1,16 +1,17 @@
-// IndexWriter: commit groups, dedupe, sightings, watermark, rollback, reindex reset, 64-bit
-// created_at, schema version guard, FTS on/off with backfill from the archive.
+// IndexWriter over the partitioned index: commit groups, dedupe, sightings, the watermark of the
+// lanes, refusal of duplicates, 64-bit created_at, schema version guard, read-only opening, FTS
+// on/off with the backfill from the archive.
 #include <sqlite3.h>
 
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
 #include <limits>
+#include <algorithm>
 #include <map>
 
 #include "core/index/index_reader.h"
 #include "core/index/index_writer.h"
-#include "core/index/schema.h"
 #include "core/index/tag_key.h"
 #include "core/protocol/event_codec.h"
 
@@ -64,10 +65,11 @@ private:
     QTemporaryDir m_dir;
     int m_n = 0;
     std::filesystem::path freshDb() {
-        return std::filesystem::path(m_dir.path().toStdString()) / ("index" + std::to_string(++m_n) + ".db");
+        return std::filesystem::path(m_dir.path().toStdString()) / ("index" + std::to_string(++m_n));
     }
-    std::unique_ptr<IndexWriter> openWriter(const std::filesystem::path& p, IndexOptions o = {}) {
-        auto w = IndexWriter::open(p, o);
+    std::unique_ptr<IndexWriter> openWriter(const std::filesystem::path& p, IndexOptions o = {},
+                                            const FrameTextFn& frames = {}) {
+        auto w = IndexWriter::open(p, o, nullptr, frames);
         if (!w) qWarning() << "open:" << w.error().message.c_str();
         return w ? std::move(*w) : nullptr;
     }
@@ -138,6 +140,7 @@ private slots:
         QCOMPARE(frames[0].frame.raw_bytes, f1.raw_bytes);
         std::vector<uint32_t> lines;
         QVERIFY(rd->forEachEvent([&](const EventRow& e) { lines.push_back(e.line); return true; }));
+        std::sort(lines.begin(), lines.end());
         QCOMPARE(lines, (std::vector<uint32_t>{0, 1, 2, 3}));
         auto sightings = rd->sightings((*r1)[0]);
         QVERIFY(sightings);
@@ -150,14 +153,15 @@ private slots:
         auto w = openWriter(freshDb());
         QVERIFY(w);
         const auto e = makeEvent(42);
-        QVERIFY(!w->findEvent(e.event.id).has_value());
+        QVERIFY(!w->findEvent(e.event.id, e.event.created_at).has_value());
         const auto f = makeFrame(1, 16, 10, 1);
         auto r = w->commit(&f, std::vector<NewEvent>{e}, {});
         QVERIFY(r);
-        const auto found = w->findEvent(e.event.id);
+        const auto found = w->findEvent(e.event.id, e.event.created_at);
         QVERIFY(found.has_value());
-        QCOMPARE(*found, r->front());
-        QVERIFY(!w->findEvent(makeEvent(43).event.id).has_value());
+        QCOMPARE(found->rk, r->front());
+        QCOMPARE(found->sighash, sigHash(e.event.sig));
+        QVERIFY(!w->findEvent(makeEvent(43).event.id, 1700000000).has_value());
     }
 
     void sightingsKeepEarliest() {
@@ -171,12 +175,13 @@ private slots:
         e.source = a;
         e.first_seen_at_ms = 1000;
         const auto f = makeFrame(1, 16, 10, 1);
-        auto r = w->commit(&f, std::vector<NewEvent>{e}, std::vector<Sighting>{{e.event.id, b, 3000}});
+        const int64_t t = e.event.created_at;
+        auto r = w->commit(&f, std::vector<NewEvent>{e}, std::vector<Sighting>{{e.event.id, b, 3000, 0, t}});
         QVERIFY(r);
         // Later, then earlier sightings; and one for an id that is not stored (ignored).
-        QVERIFY(w->commit(nullptr, {}, std::vector<Sighting>{{e.event.id, b, 2000}, {e.event.id, b, 2500},
-                                                               {e.event.id, a, 500}, {bytesFor(7, 1), a, 1}}));
-        QVERIFY(w->commit(nullptr, {}, std::vector<Sighting>{{e.event.id, a, 900}}));
+        QVERIFY(w->commit(nullptr, {}, std::vector<Sighting>{{e.event.id, b, 2000, 0, t}, {e.event.id, b, 2500, 0, t},
+                                                               {e.event.id, a, 500, 0, t}, {bytesFor(7, 1), a, 1, 0, t}}));
+        QVERIFY(w->commit(nullptr, {}, std::vector<Sighting>{{e.event.id, a, 900, 0, t}}));
         auto rd = openReader(db);
         auto s = rd->sightings(r->front());
         QVERIFY(s);
@@ -201,19 +206,19 @@ private slots:
         QVERIFY(w);
         QCOMPARE(w->watermark(), (archive::Watermark{3, 4873}));
         QCOMPARE(w->eventCount(), 2u);
-        QVERIFY(w->findEvent(makeEvent(2).event.id).has_value());
+        QVERIFY(w->findEvent(makeEvent(2).event.id, 1700000000).has_value());
         auto st = openReader(db)->stats();
         QVERIFY(st);
         QCOMPARE(st->sealed_segments, 1u);
         QCOMPARE(st->watermark, (archive::Watermark{3, 4873}));
     }
 
-    void rollbackLeavesNothing_data() {
+    void duplicatesAreRefusedBeforeAnythingIsWritten_data() {
         QTest::addColumn<bool>("duplicateInsideCommit");
         QTest::newRow("same id twice in one commit") << true;
         QTest::newRow("id already stored") << false;
     }
-    void rollbackLeavesNothing() {
+    void duplicatesAreRefusedBeforeAnythingIsWritten() {
         QFETCH(bool, duplicateInsideCommit);
         const auto db = freshDb();
         auto w = openWriter(db);
@@ -229,13 +234,13 @@ private slots:
         bad.push_back(duplicateInsideCommit ? makeEvent(10) : makeEvent(1));
         for (auto& e : bad) e.source = src;
         const auto f2 = makeFrame(1, 116, 100, 3);
-        auto r = w->commit(&f2, bad, std::vector<Sighting>{{first.event.id, src, 1}});
+        auto r = w->commit(&f2, bad, std::vector<Sighting>{{first.event.id, src, 1, 0, 1700000000}});
         QVERIFY(!r);
-        QCOMPARE(r.error().code, std::string("sqlite"));
+        QCOMPARE(r.error().code, std::string("duplicate"));
         QCOMPARE(w->watermark(), before);
         QCOMPARE(w->eventCount(), 1u);
-        QVERIFY(!w->findEvent(bad[0].event.id).has_value());
-        QVERIFY(!w->findEvent(bad[1].event.id).has_value());
+        QVERIFY(!w->findEvent(bad[0].event.id, 1700000000).has_value());
+        QVERIFY(!w->findEvent(bad[1].event.id, 1700000000).has_value());
 
         auto rd = openReader(db);
         QCOMPARE(*rd->count({}), 1u);
@@ -247,45 +252,14 @@ private slots:
         protocol::Filter tag;
         tag.tags['e'] = {"ref10"};
         QCOMPARE(*rd->count({tag}), 0u);
-        auto s = rd->sightings(*w->findEvent(first.event.id));
-        QCOMPARE(s->front().seen_at_ms, first.first_seen_at_ms);  // the extra sighting was rolled back
+        auto s = rd->sightings(w->findEvent(first.event.id, 1700000000)->rk);
+        QCOMPARE(s->front().seen_at_ms, first.first_seen_at_ms);  // the extra sighting was not written
 
         // The writer is usable afterwards.
         const auto f3 = makeFrame(1, 116, 100, 1);
         QVERIFY(w->commit(&f3, std::vector<NewEvent>{bad[0]}, {}));
         QCOMPARE(w->eventCount(), 2u);
         QCOMPARE(w->watermark(), (archive::Watermark{1, 216}));
-    }
-
-    void resetForReindex() {
-        const auto db = freshDb();
-        auto w = openWriter(db);
-        QVERIFY(w);
-        const uint32_t src = *w->sourceId("wss://keep.example");
-        auto e = makeEvent(5, 1700000000, "searchable marmot");
-        e.source = src;
-        const auto f = makeFrame(2, 16, 50, 1);
-        QVERIFY(w->commit(&f, std::vector<NewEvent>{e}, {}));
-        QVERIFY(w->markSegmentSealed(1, 100, 5));
-        QVERIFY(w->resetForReindex());
-        QCOMPARE(w->eventCount(), 0u);
-        QCOMPARE(w->watermark(), (archive::Watermark{0, 0}));
-        QVERIFY(!w->findEvent(e.event.id).has_value());
-        {
-            auto rd = openReader(db);
-            auto st = rd->stats();
-            QCOMPARE(st->events, 0u);
-            QCOMPARE(st->frames, 0u);
-            QCOMPARE(st->sealed_segments, 1u);  // when a segment was sealed is not in the archive: kept
-            QVERIFY(st->kinds.empty());
-            QCOMPARE(*rd->count({searchFilter("marmot")}), 0u);
-        }
-        // Sources survive; the same event can be indexed again.
-        QCOMPARE(*w->sourceId("wss://keep.example"), src);
-        QVERIFY(w->commit(&f, std::vector<NewEvent>{e}, {}));
-        auto rd = openReader(db);
-        QCOMPARE(*rd->count({searchFilter("marmot")}), 1u);
-        QCOMPARE(rd->stats()->events, 1u);
     }
 
     void createdAtStoredExactly_data() {
@@ -319,7 +293,7 @@ private slots:
         const auto db = freshDb();
         { QVERIFY(openWriter(db)); }
         sqlite3* raw = nullptr;
-        QCOMPARE(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+        QCOMPARE(sqlite3_open((db / "g1" / "catalog.sqlite").c_str(), &raw), SQLITE_OK);
         QCOMPARE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(raw);
         auto w = IndexWriter::open(db);
@@ -343,7 +317,7 @@ private slots:
         auto w = openWriter(db, o);
         QVERIFY(w);
         QCOMPARE(w->eventCount(), 1u);
-        QVERIFY(w->findEvent(makeEvent(1).event.id).has_value());
+        QVERIFY(w->findEvent(makeEvent(1).event.id, 1700000000).has_value());
         const auto f = makeFrame(1, 26, 10, 1);
         auto r = w->commit(&f, std::vector<NewEvent>{makeEvent(2)}, {});
         QVERIFY(!r);
@@ -378,48 +352,6 @@ private slots:
         QVERIFY(tagKey('e', "abc") != tagKey('p', "abc"));
         QVERIFY(tagKey('e', "abc") != tagKey('e', "abd"));
         QVERIFY(tagKey('e', "") != tagKey('p', ""));
-    }
-
-    void migratesVersion1TagRowsToKeys() {
-        // A version-1 index: tags stored as text rows. Built from a current index by putting the
-        // version-1 table back, so the test does not depend on anything but the v1 table shape.
-        const auto db = freshDb();
-        {
-            auto w = openWriter(db);
-            const auto f = makeFrame(1, 16, 30, 3);
-            QVERIFY(w->commit(&f, std::vector<NewEvent>{makeEvent(1), makeEvent(2), makeEvent(3)}, {}));
-        }
-        sqlite3* raw = nullptr;
-        QCOMPARE(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-        const char* toV1 =
-            "BEGIN; DROP TABLE tags;"
-            "CREATE TABLE tags(name TEXT NOT NULL, value TEXT NOT NULL, event INTEGER NOT NULL,"
-            "  PRIMARY KEY(name, value, event)) WITHOUT ROWID;"
-            "INSERT INTO tags SELECT 'e', 'ref' || line, rowid FROM events;"
-            "INSERT INTO tags SELECT 'p', 'someone', rowid FROM events;"
-            "PRAGMA user_version = 1; COMMIT;";
-        QCOMPARE(sqlite3_exec(raw, toV1, nullptr, nullptr, nullptr), SQLITE_OK);
-        sqlite3_close(raw);
-        {
-            auto w = openWriter(db);  // migrates to the current version
-            QVERIFY(w);
-            const auto f = makeFrame(1, 46, 10, 1);
-            QVERIFY(w->commit(&f, std::vector<NewEvent>{makeEvent(4)}, {}));
-        }
-        QCOMPARE(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-        QCOMPARE(storedSchemaVersion(raw), kSchemaVersion);
-        sqlite3_close(raw);
-        auto rd = openReader(db);
-        auto countTag = [&](char name, std::vector<std::string> values) {
-            protocol::Filter fl;
-            fl.tags[name] = std::move(values);
-            return *rd->count({fl});
-        };
-        QCOMPARE(countTag('e', {"ref2"}), 1u);            // migrated row
-        QCOMPARE(countTag('e', {"ref4"}), 1u);            // row written after the migration
-        QCOMPARE(countTag('e', {"ref1", "ref3", "ref9"}), 2u);
-        QCOMPARE(countTag('p', {"someone"}), 4u);
-        QCOMPARE(countTag('p', {"ref2"}), 0u);            // the name is part of the key
     }
 
     void ftsOffThenOn() {
@@ -458,25 +390,22 @@ private slots:
             }
             IndexOptions on;
             on.fts = true;
-            auto w = openWriter(db, on);
-            QVERIFY(w);
-            QVERIFY(w->fts());
-            QVERIFY(w->ftsBackfillPending());
-            QVERIFY(commitFrame(*w, 36, {makeEvent(4, 4, "a fox again")}));
-            QCOMPARE(*openReader(db)->count({searchFilter("fox")}), 1u);  // only the new one so far
+            // Turning it on over stored events fills it from the archive at open.
             int reads = 0;
-            auto added = w->backfillFts([&](const archive::FrameRef& ref) -> Expected<std::string> {
+            auto w = openWriter(db, on, [&](const archive::FrameRef& ref) -> Expected<std::string> {
                 ++reads;
                 return frameText.at(ref.offset);
             });
-            QVERIFY2(added, added ? "" : added.error().message.c_str());
-            QCOMPARE(*added, 3u);
-            QCOMPARE(reads, 2);  // frames committed after FTS was turned on are not re-read
-            QVERIFY(!w->ftsBackfillPending());
+            QVERIFY(w);
+            QVERIFY(w->fts());
+            QCOMPARE(reads, 2);
+            QVERIFY(!w->index()->ftsBackfillPending());
+            QVERIFY(commitFrame(*w, 36, {makeEvent(4, 4, "a fox again")}));
+            QCOMPARE(*openReader(db)->count({searchFilter("fox")}), 3u);
         }
         {
             auto w = openWriter(db);
-            QVERIFY(!w->ftsBackfillPending());
+            QVERIFY(!w->index()->ftsBackfillPending());
             auto rd = openReader(db);
             QVERIFY(rd->stats()->fts);
             QCOMPARE(*rd->count({searchFilter("fox")}), 3u);

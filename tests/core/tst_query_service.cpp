@@ -299,6 +299,34 @@ private slots:
         QCOMPARE(answers.ids(), (std::vector<quint64>{page, detail, count}));
     }
 
+    void statisticsAndCoverageOnTheQueryThread() {
+        Answers answers;
+        engine::QueryService qs(options(), [&](engine::QueryAnswer&& a) { answers.add(std::move(a)); });
+        const quint64 cov = qs.requestCoverage({});
+        const quint64 stats = qs.requestStatistics({});
+        const quint64 page = qs.requestPage({});
+        qs.start();
+        const auto c = answers.waitFor(cov);
+        QVERIFY2(c && c->coverage.ok, c ? qPrintable(c->coverage.error) : "timeout");
+        // The slow coverage after the page and the statistics.
+        QCOMPARE(answers.ids(), (std::vector<quint64>{stats, page, cov}));
+        QCOMPARE(c->coverage.report.referenced, uint64_t(1));  // kRefId, referenced by every 5th event
+        QCOMPARE(c->coverage.report.held, uint64_t(0));
+        QCOMPARE(c->coverage.report.referencing_events, uint64_t(48));
+        const auto st = answers.waitFor(stats);
+        QVERIFY(st && st->statistics.ok);
+        std::map<std::string, int64_t> kinds, relays;
+        for (const auto& r : st->statistics.kind.rows) kinds[r.key] = *r.values[0];
+        for (const auto& r : st->statistics.relay.rows) relays[r.key] = *r.values[0];
+        std::map<std::string, int64_t> wantKinds, wantRelays;
+        for (const auto& e : m_events) {
+            ++wantKinds[std::to_string(e.event.kind)];
+            for (const auto& r : e.relays) ++wantRelays[r];
+        }
+        QCOMPARE(kinds, wantKinds);
+        QCOMPARE(relays, wantRelays);
+    }
+
     void queueIsBounded() {
         auto o = options();
         o.max_pending = 2;

@@ -36,7 +36,6 @@ engine::StoreOptions options() {
     o.writer.group_events = 60;  // many small frames
     o.archive.sync = false;
     o.archive.seal_bytes = 24 << 10;  // several segments
-    o.index_check = 200ms;
     return o;
 }
 
@@ -178,7 +177,7 @@ private slots:
         const uint64_t at = std::min<uint64_t>(victim.offset + uint64_t(where * victim.length), victim.offset + victim.length - 4);
         invertBytes(file, at, 4);
         if (loseIndex)
-            for (const auto& f : engine::DataDirPaths(dir).indexFiles()) fs::remove(f);
+            fs::remove_all(engine::DataDirPaths(dir).index);
 
         observe::MetricsRegistry m;
         engine::OpenReport opened;

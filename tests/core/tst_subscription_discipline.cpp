@@ -81,7 +81,7 @@ private slots:
             QVERIFY(eng.shutdown());
         }
         // Never stored: the index holds the five kind-1 events asked for.
-        auto reader = index::IndexReader::open(std::filesystem::path(data) / "index.sqlite");
+        auto reader = index::IndexReader::open(std::filesystem::path(data) / "index");
         QVERIFY(reader);
         QCOMPARE(*(*reader)->count({}), uint64_t(5));
 

@@ -3,6 +3,9 @@
 # the same data directory and kill -9 the importer at a random moment within an import's
 # duration; after every kill `verify` must pass and no committed event may disappear. Finally a
 # complete import must leave exactly the generated set: nothing lost, nothing duplicated.
+# The index runs with tiny thresholds (ARCHIVIST_INDEX_TUNING) so that hot files are flushed and
+# parts merged all the time: kills land in the middle of flushes and merges (the next open says
+# so when it removes what one left), and the test fails if none did.
 # Usage: bash test_crash_kill.sh /path/to/archivist
 #   env CRASH_ROUNDS=N (default 20), CRASH_EVENTS=N (default 20000), CRASH_SEED=S (default: random,
 #   printed so a failing run can be repeated).
@@ -13,6 +16,11 @@ COUNT=${CRASH_EVENTS:-20000}
 SEED=${CRASH_SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
 note "rounds=$ROUNDS events=$COUNT seed=$SEED (repeat with CRASH_SEED=$SEED)"
+
+# Hot files of 1,500 events per lane, parts merged two at a time: flushes and merges run
+# throughout every import.
+export ARCHIVIST_INDEX_TUNING=${CRASH_INDEX_TUNING:-lanes=2,hot_events=1500,fanin=2,max_parts=12,threads=2}
+note "index tuning: $ARCHIVIST_INDEX_TUNING"
 
 EVENTS=$(ensure_events "$COUNT" crash)
 IDS=$EVENTS.ids
@@ -27,6 +35,8 @@ expect_eq "$(single_json calibrate | jq .stored)" "$COUNT" "calibration import: 
 rm -rf "$WORK/calibration"
 note "a full import takes ${IMPORT_MS} ms"
 
+mid_compaction=0
+fts_pending=0
 # Every round kills an import into a FRESH data directory at a random moment while new events are
 # being written, then checks recovery (verify), finishes the import and checks that exactly the
 # generated set is stored: nothing lost, nothing duplicated.
@@ -44,6 +54,11 @@ for round in $(seq 1 "$ROUNDS"); do
 
     cli verify verify --data-dir "$D"
     expect_rc 0 verify "round $round (seed $SEED): verify after SIGKILL at ${delay_ms} ms"
+    if grep -q "left by a flush or merge a crash interrupted" "$WORK/verify.err"; then
+        mid_compaction=$((mid_compaction + 1))
+        state="$state during a flush or merge"
+    fi
+    grep -q "full-text documents a crash had left pending" "$WORK/verify.err" && fts_pending=$((fts_pending + 1))
     cli stats stats --json --data-dir "$D"
     expect_rc 0 stats "round $round: stats after SIGKILL"
     before=$(single_json stats | jq .events)
@@ -71,4 +86,6 @@ $(diff "$IDS" "$WORK/exported.ids" | head -n 10)"
     rm -rf "$D"
 done
 
+note "$mid_compaction of $ROUNDS kills landed during a flush or merge; $fts_pending between a lane's commit and its full-text commit"
+((mid_compaction > 0)) || fail "no kill landed during a flush or merge (seed $SEED): the test did not test them"
 note "PASS ($ROUNDS rounds, $COUNT events, seed $SEED)"

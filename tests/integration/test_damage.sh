@@ -3,7 +3,7 @@
 # costs that frame only (reindex, or a lost index, keeps every later frame; the segment is not
 # shortened); verify fails until salvage ran; export --skip-damaged says how many it left out;
 # salvage recovers what the frame still holds and reports the loss; a truncated or overwritten
-# index.sqlite is set aside and rebuilt by any command; a damaged relays.sqlite is set aside and the
+# index is set aside and rebuilt by any command; a damaged relays.sqlite is set aside and the
 # import goes on; import names the real problem with an input (directory, missing, unreadable) and
 # reads pipes; an import stopped by SIGTERM answers within 5 s and reports exactly what it stored.
 # Usage: bash test_damage.sh /path/to/archivist
@@ -80,33 +80,35 @@ flip "$D/archive/segment-000001.jsonl.zst" $((SIZE / 3)) 16
 cli export_bad export --data-dir "$D"
 expect_rc 1 export_bad "export over damage without --skip-damaged"
 grep -q "skip-damaged" "$WORK/export_bad.err" || fail "export does not say how to get around the damage: $(cat "$WORK/export_bad.err")"
-rm "$D"/index.sqlite*
+rm -r "$D"/index
 cli st3 stats --json --data-dir "$D"
 expect_rc 0 st3 "stats after losing the index"
 grep -q "quarantined" "$WORK/st3.err" || fail "stats does not say what it quarantined"
 N=$(single_json st3 | jq .events)
 ((N < COUNT && N >= COUNT - 4096)) || fail "with the index lost, $N events: more than one frame lost"
 
-# --- D5: a truncated, then an overwritten index.sqlite is set aside and rebuilt by any command.
+# --- D5: a truncated, then an overwritten index catalog is set aside (the whole index/) and rebuilt
+# by any command.
 for damage in truncate overwrite; do
     D=$WORK/d5-$damage
     cp -a "$WORK/pristine" "$D"
+    CAT=$(ls "$D"/index/g*/catalog.sqlite | head -1)
     if [[ $damage == truncate ]]; then
-        truncate -s $(( $(stat -c %s "$D/index.sqlite") / 2 )) "$D/index.sqlite"
+        truncate -s $(( $(stat -c %s "$CAT") / 2 )) "$CAT"
     else
-        printf 'this is not a database at all, not even close%.0s' {1..200} | dd of="$D/index.sqlite" conv=notrunc status=none
+        printf 'this is not a database at all, not even close%.0s' {1..200} | dd of="$CAT" conv=notrunc status=none
     fi
     cli d5 stats --json --data-dir "$D"
     expect_rc 0 d5 "stats with a $damage index"
     grep -q "index was damaged" "$WORK/d5.err" || fail "$damage index: no message: $(cat "$WORK/d5.err")"
     expect_eq "$(single_json d5 | jq .events)" "$COUNT" "$damage index rebuilt: events"
-    ls "$D"/index.sqlite.corrupt-* >/dev/null || fail "$damage index: the damaged file was not kept"
+    ls -d "$D"/index.corrupt-* >/dev/null || fail "$damage index: the damaged index was not kept"
     cli d5v verify --data-dir "$D"
     expect_rc 0 d5v "verify after the $damage index was rebuilt"
 done
 D=$WORK/d5-reindex
 cp -a "$WORK/pristine" "$D"
-truncate -s 4096 "$D/index.sqlite"
+truncate -s 4096 "$(ls "$D"/index/g*/catalog.sqlite | head -1)"
 cli d5r reindex --data-dir "$D"
 expect_rc 0 d5r "reindex with a damaged index"
 expect_eq "$(events_of d5rs "$D")" "$COUNT" "reindex of a damaged index: events"

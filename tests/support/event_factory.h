@@ -1,8 +1,9 @@
 #pragma once
 // Test/bench helper: realistic signed events in bulk (deterministic for a seed).
-// Mostly kind 1, 0–5 tags, 40–600 bytes of content, `authors` distinct keys. created_at rises
-// from 1700000000 (three events per second), or with spread_s > 0 is drawn from
-// [1700000000 − spread_s, 1700000000) (history as a backfill delivers it: many months mixed).
+// Mostly kind 1, 0–5 tags, 40–600 bytes of content, `authors` distinct keys. created_at: three
+// events a second from 1700000000 in file order (per writer thread: the file is written thread by
+// thread), or with `spread_s` > 0 uniform over [1700000000 − spread_s, 1700000000) — what a
+// backfill of old history looks like.
 #include <fstream>
 #include <random>
 #include <string>
@@ -51,9 +52,9 @@ inline FactoryResult writeRandomEvents(const std::string& path, uint64_t n, uint
                     content += kWords[rng() % 20];
                     content += (rng() % 12 == 0) ? "\n" : " ";
                 }
-                const int64_t created_at =
-                    spread_s > 0 ? 1700000000 - 1 - int64_t(rng() % uint64_t(spread_s)) : 1700000000 + int64_t(i / 3);
-                auto e = signers[author]->make(created_at, kind, std::move(content), std::move(tags));
+                const int64_t created = spread_s > 0 ? 1700000000 - 1 - int64_t(rng() % uint64_t(spread_s))
+                                                     : 1700000000 + int64_t(i / 3);
+                auto e = signers[author]->make(created, kind, std::move(content), std::move(tags));
                 protocol::appendEventJson(chunks[t], e);
                 chunks[t].push_back('\n');
                 if (samples[t].size() < sample_size / threads) samples[t].push_back(std::move(e));

@@ -42,6 +42,15 @@ public:
         return e;
     }
 
+    // The same event signed again with other auxiliary randomness: same id, other signature bytes,
+    // both valid (BIP-340 signatures are randomised).
+    protocol::Event resign(protocol::Event e, uint8_t aux_byte) const {
+        unsigned char aux[32] = {};
+        aux[0] = aux_byte;
+        if (!secp256k1_schnorrsig_sign32(m_ctx, e.sig.data(), e.id.data(), &m_keypair, aux)) std::abort();
+        return e;
+    }
+
     std::string json(const protocol::Event& e) const {
         std::string out;
         protocol::appendEventJson(out, e);

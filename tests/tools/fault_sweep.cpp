@@ -49,7 +49,6 @@ engine::StoreOptions storeOptions(archive::FileSystem* fs) {
     o.writer.retry_initial_ms = 5;
     o.writer.retry_max_ms = 20;
     o.archive.seal_bytes = 256 << 10;  // seals (segment creation, directory syncs) happen too
-    o.index_check = std::chrono::milliseconds(200);
     return o;
 }
 

@@ -144,6 +144,53 @@ public:
     QString configPath() const override { return configFile; }
     archivist::engine::EngineConfig currentConfig() const override { return config; }
     archivist::engine::EngineConfig runningConfig() const override { return runningCfg; }
+    // Statistics: answered on the next loop turn from `statsRollups` (every day), cut to the
+    // request's range and turned into tables by the engine's own code.
+    archivist::index::Rollups statsRollups;
+    archivist::engine::CoverageReport coverageReport;
+    QVector<archivist::engine::CoverageRequest> coverageRequests;  // index = id - 1
+    quint64 requestCoverage(const archivist::engine::CoverageRequest& request) override {
+        coverageRequests.push_back(request);
+        const quint64 id = quint64(coverageRequests.size());
+        QMetaObject::invokeMethod(
+            this,
+            [this, id, request] {
+                archivist::engine::CoverageResult r;
+                r.request = request;
+                r.report = coverageReport;
+                emit coverageReady(id, r);
+            },
+            Qt::QueuedConnection);
+        return id;
+    }
+    QVector<archivist::engine::StatisticsRequest> statisticsRequests;  // index = id - 1
+    quint64 requestStatistics(const archivist::engine::StatisticsRequest& request) override {
+        statisticsRequests.push_back(request);
+        const quint64 id = quint64(statisticsRequests.size());
+        QMetaObject::invokeMethod(
+            this,
+            [this, id, request] {
+                archivist::engine::StatsRequest q;
+                q.since = request.since;
+                q.until = request.until;
+                const auto [lo, hi] = archivist::engine::dayRange(q);
+                auto in = [&](int64_t d) { return (!lo || d >= *lo) && (!hi || d <= *hi); };
+                archivist::index::Rollups r;
+                for (const auto& k : statsRollups.kinds)
+                    if (in(k.day)) r.kinds.push_back(k);
+                for (const auto& x : statsRollups.relays)
+                    if (in(x.day)) r.relays.push_back(x);
+                for (const auto& [d, sk] : statsRollups.authors)
+                    if (in(d)) r.authors.emplace(d, sk);
+                for (const auto& [k, v] : statsRollups.delay)
+                    if (in(k.first)) r.delay[k] = v;
+                for (const auto& [k, v] : statsRollups.repl)
+                    if (in(k.first)) r.repl[k] = v;
+                emit statisticsReady(id, archivist::engine::statisticsFromRollups(r, request));
+            },
+            Qt::QueuedConnection);
+        return id;
+    }
     void publish(const archivist::engine::EngineSnapshot& s) {
         current = s;
         emit snapshotReady(s);

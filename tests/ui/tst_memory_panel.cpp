@@ -90,6 +90,11 @@ private slots:
         panel.applySnapshot(s);
         QProgressBar* big = panel.gauge("cache bytes");
         QCOMPARE(double(big->value()) / big->maximum(), 0.75);
+        // A cache is full by design: shown full, not coloured as a queue about to block.
+        s.queues = {{"index full-text term cache", 100, 100}, {"index lane 0 queue", 4, 4}};
+        panel.applySnapshot(s);
+        QCOMPARE(panel.gauge("index full-text term cache")->property("level").toString(), QString("ok"));
+        QCOMPARE(panel.gauge("index lane 0 queue")->property("level").toString(), QString("critical"));
     }
 };
 

@@ -402,6 +402,22 @@ void ArchivePanel::highlightRelay(const QString& url) {
     m_relay->setCurrentIndex(i);
 }
 
+void ArchivePanel::showQuery(const engine::QueryFilter& query) {
+    QStringList kinds;
+    for (uint16_t k : query.filter.kinds) kinds << QString::number(k);
+    m_kinds->setText(kinds.join(", "));
+    m_authors->clear();
+    m_tags->clear();
+    m_search->clear();
+    if (query.relay.isEmpty()) m_relay->setCurrentIndex(0);
+    else highlightRelay(query.relay);
+    m_sinceOn->setChecked(bool(query.filter.since));
+    if (query.filter.since) m_since->setDateTime(QDateTime::fromSecsSinceEpoch(*query.filter.since, Qt::UTC));
+    m_untilOn->setChecked(bool(query.filter.until));
+    if (query.filter.until) m_until->setDateTime(QDateTime::fromSecsSinceEpoch(*query.filter.until, Qt::UTC));
+    applyFilter();
+}
+
 const engine::EventRowView* ArchivePanel::selectedRow() const {
     const auto rows = m_table->selectionModel()->selectedRows();
     return rows.isEmpty() ? nullptr : m_model->row(rows.front().row());

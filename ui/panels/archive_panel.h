@@ -59,6 +59,9 @@ public slots:
     // Builds the query from the bar; on bad input shows the error and sends nothing.
     bool applyFilter();
     void highlightRelay(const QString& url) override;
+    // Fills the filter bar with `query`'s kinds, relay and time range (clearing the other fields)
+    // and applies it — the Statistics panel's "show these events".
+    void showQuery(const archivist::engine::QueryFilter& query);
     void copyAsJson();
     void copyAsNevent();
     void copyAsNote();

@@ -141,7 +141,7 @@ void MemoryPanel::updateGauges(const engine::EngineSnapshot& s) {
                             .arg(q.depth)
                             .arg(q.capacity)
                             .arg(q.capacity > 0 ? 100.0 * double(q.depth) / double(q.capacity) : 0.0, 0, 'f', 0));
-        const Level level = levelFor(q.depth, q.capacity);
+        const Level level = engine::isCacheGauge(q.name) ? Level::Ok : levelFor(q.depth, q.capacity);
         if (bar->property("level").toString() != levelName(level)) {
             bar->setProperty("level", levelName(level));
             bar->setStyleSheet(styleFor(level));

@@ -2,7 +2,8 @@
 // Memory panel: RSS and heap in use over time (chart, a bounded ring of points per series) and
 // every bounded queue or cache in snapshot.queues as a depth-against-capacity gauge, coloured
 // green below kQueueWarnFraction, amber below kQueueNearCapacityFraction and red at or above it
-// (the constants the queue_near_capacity incident rule uses, core/engine/incident_rules.h).
+// (the constants the queue_near_capacity incident rule uses, core/engine/incident_rules.h); a
+// cache (a gauge named "… cache": full is normal for it) stays green.
 // Gauges are created the first time a queue name appears and removed when it disappears.
 // Thread: GUI only.
 #include <QMap>

@@ -1,0 +1,236 @@
+#include "core/index/fts.h"
+
+#include <cctype>
+#include <cstring>
+#include <memory>
+
+namespace archivist::index {
+
+namespace {
+
+thread_local TermSink* t_sink = nullptr;
+
+fts5_api* fts5Api(sqlite3* db) {
+    fts5_api* api = nullptr;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return nullptr;
+    }
+    sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    return api;
+}
+
+// The wrapped unicode61 instance.
+struct Wrapped {
+    fts5_tokenizer inner{};
+    Fts5Tokenizer* instance = nullptr;
+};
+
+struct Forward {
+    void* ctx;
+    int (*token)(void*, int, const char*, int, int, int);
+    bool record;
+};
+
+int forwardToken(void* p, int flags, const char* tok, int n, int start, int end) {
+    auto* f = static_cast<Forward*>(p);
+    if (f->record && t_sink && n > 0) t_sink->terms.emplace(tok, size_t(n));
+    return f->token(f->ctx, flags, tok, n, start, end);
+}
+
+int wrapCreate(void* user, const char** args, int nargs, Fts5Tokenizer** out) {
+    auto* api = static_cast<fts5_api*>(user);
+    auto w = std::make_unique<Wrapped>();
+    void* innerUser = nullptr;
+    if (int rc = api->xFindTokenizer(api, "unicode61", &innerUser, &w->inner); rc != SQLITE_OK) return rc;
+    if (int rc = w->inner.xCreate(innerUser, args, nargs, &w->instance); rc != SQLITE_OK) return rc;
+    *out = reinterpret_cast<Fts5Tokenizer*>(w.release());
+    return SQLITE_OK;
+}
+
+void wrapDelete(Fts5Tokenizer* t) {
+    auto* w = reinterpret_cast<Wrapped*>(t);
+    if (w->instance) w->inner.xDelete(w->instance);
+    delete w;
+}
+
+int wrapTokenize(Fts5Tokenizer* t, void* ctx, int flags, const char* text, int n,
+                 int (*token)(void*, int, const char*, int, int, int)) {
+    auto* w = reinterpret_cast<Wrapped*>(t);
+    Forward f{ctx, token, (flags & FTS5_TOKENIZE_DOCUMENT) != 0};
+    return w->inner.xTokenize(w->instance, &f, flags, text, n, forwardToken);
+}
+
+int collectToken(void* p, int, const char* tok, int n, int, int) {
+    static_cast<std::vector<std::string>*>(p)->emplace_back(tok, size_t(n));
+    return SQLITE_OK;
+}
+
+void appendQuoted(std::string& out, const std::string& term) {
+    out += '"';
+    for (char c : term) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+}  // namespace
+
+Expected<void> registerTokenizer(sqlite3* db) {
+    fts5_api* api = fts5Api(db);
+    if (!api) return makeError("sqlite", "FTS5 is not available in this SQLite library");
+    static fts5_tokenizer tokenizer{wrapCreate, wrapDelete, wrapTokenize};
+    if (api->xCreateTokenizer(api, "archivist", api, &tokenizer, nullptr) != SQLITE_OK)
+        return makeError("sqlite", "cannot register the full-text tokenizer");
+    return {};
+}
+
+TermSink* setThreadTermSink(TermSink* sink) {
+    TermSink* old = t_sink;
+    t_sink = sink;
+    return old;
+}
+
+Expected<std::vector<std::string>> queryTokens(sqlite3* db, std::string_view text) {
+    fts5_api* api = fts5Api(db);
+    if (!api) return makeError("sqlite", "FTS5 is not available in this SQLite library");
+    void* user = nullptr;
+    fts5_tokenizer tok{};
+    if (api->xFindTokenizer(api, "unicode61", &user, &tok) != SQLITE_OK)
+        return makeError("sqlite", "the unicode61 tokenizer is missing");
+    const char* args[] = {"remove_diacritics", "2"};
+    Fts5Tokenizer* inst = nullptr;
+    if (tok.xCreate(user, args, 2, &inst) != SQLITE_OK) return makeError("sqlite", "cannot create the tokenizer");
+    std::vector<std::string> out;
+    const int rc = tok.xTokenize(inst, &out, FTS5_TOKENIZE_QUERY, text.data(), int(text.size()), collectToken);
+    tok.xDelete(inst);
+    if (rc != SQLITE_OK) return makeError("sqlite", "cannot tokenize the search text");
+    return out;
+}
+
+Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text) {
+    std::vector<SearchWord> words;
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        const size_t start = i;
+        while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        if (i == start) break;
+        auto tokens = queryTokens(db, text.substr(start, i - start));
+        if (!tokens) return tokens.error();
+        if (tokens->empty()) continue;  // punctuation only: matches anything, as in FTS5
+        SearchWord w;
+        w.prefix = std::move(tokens->back());
+        tokens->pop_back();
+        w.exact = std::move(*tokens);
+        words.push_back(std::move(w));
+    }
+    return words;
+}
+
+Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT term FROM vocab WHERE term >= ?1 ORDER BY term LIMIT ?2", -1, &st, nullptr) !=
+        SQLITE_OK) {
+        Error e = makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return e;
+    }
+    std::string out;
+    for (const SearchWord& w : words) {
+        for (const std::string& t : w.exact) {
+            if (!out.empty()) out += " AND ";
+            appendQuoted(out, t);
+        }
+        std::vector<std::string> terms;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, int64_t(max_expansion) + 1);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            const std::string_view term(p, size_t(sqlite3_column_bytes(st, 0)));
+            if (term.substr(0, w.prefix.size()) != w.prefix) break;
+            terms.emplace_back(term);
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            Error e = makeError("sqlite", std::string("vocabulary lookup: ") + sqlite3_errmsg(db));
+            sqlite3_finalize(st);
+            return e;
+        }
+        if (terms.empty()) {
+            sqlite3_finalize(st);
+            return std::string();
+        }
+        if (!out.empty()) out += " AND ";
+        if (terms.size() > max_expansion) {
+            appendQuoted(out, w.prefix);
+            out += '*';
+            continue;
+        }
+        out += '(';
+        for (size_t k = 0; k < terms.size(); ++k) {
+            if (k) out += " OR ";
+            appendQuoted(out, terms[k]);
+        }
+        out += ')';
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path) {
+    FtsBulkWriter w;
+    auto db = Db::open(path, Db::Mode::ReadWrite);
+    if (!db) return db.error();
+    w.m_db = std::move(*db);
+    if (auto r = registerTokenizer(w.m_db.get()); !r) return r.error();
+    if (auto r = w.m_db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; BEGIN IMMEDIATE;");
+        !r)
+        return r.error();
+    auto doc = w.m_db.prepare("INSERT INTO fts(rowid, content) VALUES (?,?)", true);
+    if (!doc) return doc.error();
+    w.m_doc = std::move(*doc);
+    return w;
+}
+
+Expected<void> FtsBulkWriter::add(int64_t rk, std::string_view content) {
+    if (content.empty()) return {};
+    TermSink* old = setThreadTermSink(&m_sink);
+    StmtReset reset(m_doc);
+    m_doc.bind(1, rk).bindText(2, content);
+    const int rc = m_doc.step();
+    setThreadTermSink(old);
+    if (rc != SQLITE_DONE) return m_db.error("full-text insert");
+    ++m_docs;
+    return {};
+}
+
+Expected<void> FtsBulkWriter::commit(std::optional<uint64_t> applied_batch, bool last) {
+    auto term = m_db.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)");
+    if (!term) return term.error();
+    for (const auto& t : m_sink.terms) {
+        StmtReset reset(*term);
+        term->bindText(1, t);
+        if (term->step() != SQLITE_DONE) return m_db.error("vocabulary insert");
+    }
+    m_sink.terms.clear();
+    term = Stmt();
+    if (applied_batch) {
+        auto meta = m_db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('applied_batch', ?)");
+        if (!meta) return meta.error();
+        meta->bind(1, int64_t(*applied_batch));
+        if (meta->step() != SQLITE_DONE) return m_db.error("full-text meta");
+    }
+    if (last) {
+        m_doc = Stmt();
+        return m_db.exec("COMMIT");
+    }
+    return m_db.exec("COMMIT; BEGIN IMMEDIATE;");
+}
+
+}  // namespace archivist::index

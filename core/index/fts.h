@@ -1,0 +1,82 @@
+#pragma once
+// Full-text search over event content (docs/index-schema.md "Full-text search", decision 0011).
+//
+// Each writer lane owns one FTS5 file, fts-<lane>.sqlite: a contentless table with detail=none
+// whose rowid is the event's row key rk (layout.h), so its posting lists are ordered by
+// created_at and a "newest first" search reads them backwards and stops when the page is full.
+// The tokenizer "archivist" is FTS5's unicode61 (remove_diacritics 2) plus one thing: while a
+// TermSink is installed on the inserting thread it records every token of the documents being
+// inserted, and the lane keeps the distinct terms in a `vocab` table. A query word is a word
+// PREFIX; instead of FTS5's prefix query (which merges every matching term's postings into
+// memory before returning the first row) the word is expanded through `vocab` into the terms it
+// is a prefix of, ORed — FTS5 then streams those postings lazily.
+//
+// Thread: registerTokenizer per connection; the rest on the thread using that connection.
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/index/sqlite_util.h"
+#include "core/util/expected.h"
+
+namespace archivist::index {
+
+inline constexpr const char* kFtsCreateSql =
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', detail=none, "
+    "tokenize='archivist remove_diacritics 2');"
+    "CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+
+// Registers the "archivist" tokenizer on this connection (needed by every connection that
+// inserts into or queries an fts-<lane>.sqlite file).
+Expected<void> registerTokenizer(sqlite3* db);
+
+// Distinct terms of the documents inserted on this thread while installed.
+struct TermSink {
+    std::unordered_set<std::string> terms;
+};
+// Installs `sink` (nullptr: none) for the calling thread; returns the previous one.
+TermSink* setThreadTermSink(TermSink* sink);
+
+// The folded tokens of `text` as FTS5 would see them in a query (registerTokenizer first).
+Expected<std::vector<std::string>> queryTokens(sqlite3* db, std::string_view text);
+
+// One user word: its tokens, the last of which is matched as a prefix.
+struct SearchWord {
+    std::vector<std::string> exact;   // tokens before the last one (each must occur)
+    std::string prefix;               // the last token: some term starting with it must occur
+};
+// Splits the user's text at whitespace and tokenizes each word. An empty vector: nothing to match
+// (every event matches, as an empty search).
+Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text);
+
+// A MATCH expression for `words`, each prefix expanded to the terms of `vocab` (connection `db`,
+// table `vocab`) that start with it: ("t1" OR "t2") AND … . A prefix with more than
+// `max_expansion` terms stays an FTS5 prefix query ("p"*), which is exact but materialises.
+// Returns an empty string when some prefix matches no term at all (then nothing matches).
+Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion = 64);
+
+// Documents into one lane's full-text file in one transaction, with their vocabulary (repairs,
+// backfills, bulk builds). Thread: one.
+class FtsBulkWriter {
+public:
+    static Expected<FtsBulkWriter> open(const std::filesystem::path& path);
+    Expected<void> add(int64_t rk, std::string_view content);
+    // Writes the vocabulary, `applied_batch` (when given), commits; then a new transaction starts
+    // unless `last`.
+    Expected<void> commit(std::optional<uint64_t> applied_batch, bool last = true);
+    uint64_t docs() const { return m_docs; }
+
+private:
+    Db m_db;
+    Stmt m_doc;
+    TermSink m_sink;
+    uint64_t m_docs = 0;
+};
+
+}  // namespace archivist::index

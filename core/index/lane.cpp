@@ -1,0 +1,418 @@
+#include "core/index/lane.h"
+
+#include <QLoggingCategory>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/observe/log.h"
+#include "core/util/clock.h"
+#include "core/util/thread_name.h"
+#include "core/util/thread_priority.h"
+
+namespace archivist::index {
+
+namespace {
+constexpr int64_t kIdleWatermarkMs = 1000;  // an idle lane still records its watermark this often
+}
+
+Lane::Lane(Index& index, uint32_t lane, FilePtr active, archive::Watermark wm, uint64_t fts_batch)
+    : m_index(index), m_lane(lane), m_active(std::move(active)), m_queue(index.options().lane_queue_batches),
+      m_watermark(wm), m_pendingWatermark(wm), m_ftsBatch(fts_batch) {}
+
+Lane::~Lane() {
+    stop();
+    join();
+}
+
+archive::Watermark Lane::watermark() const {
+    // A batch with nothing for this lane is done as soon as it is taken: its watermark counts now
+    // (on disk it follows with the next commit; recovery may then replay a little more).
+    std::lock_guard lock(m_wmMutex);
+    return m_watermarkDirty ? m_pendingWatermark : m_watermark;
+}
+
+Expected<void> Lane::start() {
+    if (auto r = openHot(); !r) return r;
+    if (auto r = openFts(); !r) return r;
+    m_thread = std::thread([this] { run(); });
+    return {};
+}
+
+void Lane::stop() { m_queue.close(); }
+
+void Lane::join() {
+    if (m_thread.joinable()) m_thread.join();
+}
+
+Expected<void> Lane::openHot() {
+    for (Stmt* st : {&m_insEvent, &m_insTag, &m_upSighting, &m_upKind, &m_upBucket, &m_setMeta, &m_rowOf, &m_sourcesOf})
+        *st = Stmt();
+    m_hot.close();
+    auto db = Db::open(m_active->path, Db::Mode::ReadWrite);
+    if (!db) return db.error();
+    m_hot = std::move(*db);
+    const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
+                                "PRAGMA cache_size=-" + std::to_string(std::max(1, m_index.options().cache_mib) * 1024) + ";";
+    if (auto r = m_hot.exec(pragmas); !r) return r;
+    if (auto r = m_hot.exec(kRollupTablesSql); !r) return r;
+    auto events = m_hot.scalar("SELECT value FROM meta WHERE key = 'event_count'");
+    if (!events) return events.error();
+    m_hotEvents = uint64_t(events->value_or(0));
+    auto first = m_hot.scalar("SELECT value FROM meta WHERE key = 'first_commit_ms'");
+    if (!first) return first.error();
+    m_firstCommitMs = first->value_or(0);
+    struct {
+        Stmt* st;
+        const char* sql;
+    } stmts[] = {
+        {&m_insEvent, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&m_insTag, "INSERT OR IGNORE INTO tags(key, rk) VALUES (?,?)"},
+        {&m_upSighting, "INSERT INTO sightings(rk, source, seen_at) VALUES (?,?,?) "
+                        "ON CONFLICT(rk, source) DO UPDATE SET seen_at = min(seen_at, excluded.seen_at)"},
+        {&m_upKind, "INSERT INTO kind_counts(kind, count) VALUES (?,?) "
+                    "ON CONFLICT(kind) DO UPDATE SET count = count + excluded.count"},
+        {&m_upBucket, "INSERT INTO buckets(bucket, count) VALUES (?,?) "
+                      "ON CONFLICT(bucket) DO UPDATE SET count = count + excluded.count"},
+        {&m_setMeta, "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)"},
+        {&m_rowOf, "SELECT created_at, first_seen_at FROM events WHERE rk = ?"},
+        {&m_sourcesOf, "SELECT source FROM sightings WHERE rk = ?"},
+    };
+    for (auto& s : stmts) {
+        auto st = m_hot.prepare(s.sql, true);
+        if (!st) return st.error();
+        *s.st = std::move(*st);
+    }
+    return {};
+}
+
+Expected<void> Lane::openFts() {
+    for (Stmt* st : {&m_insDoc, &m_insTerm, &m_setFtsMeta}) *st = Stmt();
+    m_fts.close();
+    if (!m_index.fts()) return {};
+    auto db = Db::open(m_index.ftsPath(m_lane), Db::Mode::ReadWrite);
+    if (!db) return db.error();
+    m_fts = std::move(*db);
+    if (auto r = registerTokenizer(m_fts.get()); !r) return r;
+    if (auto r = m_fts.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-8192;"); !r)
+        return r;
+    auto doc = m_fts.prepare("INSERT INTO fts(rowid, content) VALUES (?,?)", true);
+    auto term = m_fts.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)", true);
+    auto meta = m_fts.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", true);
+    if (!doc) return doc.error();
+    if (!term) return term.error();
+    if (!meta) return meta.error();
+    m_insDoc = std::move(*doc);
+    m_insTerm = std::move(*term);
+    m_setFtsMeta = std::move(*meta);
+    return {};
+}
+
+template <typename Fn>
+bool Lane::retry(const char* what, Fn&& fn) {
+    int delay = 100;
+    bool retrying = false;  // counted in m_lanesRetrying while this call retries
+    for (;;) {
+        auto r = fn();
+        if (r) {
+            if (retrying) m_index.m_lanesRetrying.fetch_sub(1);
+            return true;
+        }
+        m_index.noteError(std::string("lane ") + std::to_string(m_lane) + " " + what, r.error());
+        if (!retrying) {
+            retrying = true;
+            m_index.m_lanesRetrying.fetch_add(1);
+        }
+        if (m_index.m_abandon.load()) {
+            m_index.m_lanesRetrying.fetch_sub(1);
+            m_index.m_laneFailed.store(true);
+            return false;
+        }
+        for (int slept = 0; slept < delay && !m_index.m_abandon.load(); slept += 20)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        delay = std::min(delay * 2, 5000);
+    }
+}
+
+void Lane::run() {
+    setThreadName("ix-lane" + std::to_string(m_lane));
+    lowerThisThreadPriority();  // the console's GUI thread comes first
+    std::vector<LaneBatch> batches;
+    bool failed = false;
+    while (!failed) {
+        batches.clear();
+        m_queue.popAll(batches, 1, std::chrono::milliseconds(200));
+        for (LaneBatch& b : batches) {
+            if (!retry("commit", [&] { return commit(b); })) {
+                failed = true;
+                break;
+            }
+            m_index.laneCommitted(m_lane, b.ticket);
+        }
+        if (failed) break;
+        if (!batches.empty()) trimWal();
+        if (batches.empty() && m_othersSnap) {
+            m_others.clear();  // idle: keep no replaced file alive
+            m_othersSnap.reset();
+            m_othersSize.store(0);
+        }
+        const bool idle = batches.empty();
+        if (idle && m_watermarkDirty && steadyMs() - m_lastCommitMs >= kIdleWatermarkMs) {
+            LaneBatch empty;
+            if (!retry("watermark", [&] { return commitHot(empty, false); })) break;
+        }
+        const uint64_t requested = m_freezeRequests.load();
+        const bool force = requested != m_freezeHandled.load();
+        if (!retry("freeze", [&] { return maybeFreeze(force); })) break;
+        m_freezeHandled.store(requested);
+        if (idle && m_queue.closedAndEmpty()) break;
+    }
+    if (!failed && m_watermarkDirty) {
+        LaneBatch empty;
+        (void)commitHot(empty, false);
+    }
+    if (m_hot) (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (m_fts) (void)m_fts.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void Lane::trimWal() {
+    // Readers that overlap all the time keep SQLite from restarting the WAL, which then grows
+    // with every commit. Past a bound, checkpoint it whole and truncate it — waiting briefly for
+    // readers (they hold read transactions for milliseconds), never long.
+    constexpr uint64_t kWalLimit = 32ull << 20;
+    std::error_code ec;
+    const auto wal = std::filesystem::file_size(m_active->path.string() + "-wal", ec);
+    if (ec || wal < kWalLimit) return;
+    sqlite3_busy_timeout(m_hot.get(), 50);
+    (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_busy_timeout(m_hot.get(), 5000);
+}
+
+Expected<void> Lane::commit(LaneBatch& b) {
+    if (b.rows.empty() && b.sightings.empty()) {
+        // Nothing of this group for this lane: its watermark moves on with the next commit (or
+        // within kIdleWatermarkMs); nothing it holds is waiting for it.
+        if (b.watermark) {
+            std::lock_guard lock(m_wmMutex);
+            m_pendingWatermark = *b.watermark;
+            m_watermarkDirty = true;
+        }
+        return {};
+    }
+    bool docs = false;
+    if (m_fts)
+        for (const LaneRow& r : b.rows)
+            if (!r.content.empty()) {
+                docs = true;
+                break;
+            }
+    if (auto r = commitHot(b, docs); !r) return r;
+    if (docs) return commitFts(b);
+    return {};
+}
+
+Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
+    auto txn = Txn::begin(m_hot);
+    if (!txn) return txn.error();
+    std::sort(b.rows.begin(), b.rows.end(), [](const LaneRow& x, const LaneRow& y) { return x.rk < y.rk; });
+    std::vector<std::pair<int64_t, int64_t>> tags;
+    std::map<uint16_t, int64_t> kinds;
+    std::map<Bucket, int64_t> buckets;
+    auto fail = [&](const Stmt& st, const char* what) {
+        Error e = m_hot.error(std::string("hot file: ") + what);
+        st.reset();
+        return e;
+    };
+    auto sighting = [&](int64_t rk, uint32_t source, int64_t seen) -> bool {
+        StmtReset reset(m_upSighting);
+        m_upSighting.bind(1, rk).bind(2, source).bind(3, seen);
+        return m_upSighting.step() == SQLITE_DONE;
+    };
+    RollupDelta rollup;
+    std::vector<uint32_t> own;
+    for (const LaneRow& r : b.rows) {
+        own.clear();
+        if (r.source) own.push_back(r.source);
+        rollup.addEvent(r.kind, r.pubkey, r.created_at, r.first_seen_at_ms, own);
+        m_active->bloom->add(r.id);  // before the row can be seen: a lookup never misses it
+        {
+            StmtReset reset(m_insEvent);
+            bindEventRow(m_insEvent, r);
+            if (m_insEvent.step() != SQLITE_DONE) return fail(m_insEvent, "insert event");
+        }
+        for (int64_t k : r.tag_keys) tags.emplace_back(k, r.rk);
+        if (r.source && !sighting(r.rk, r.source, r.first_seen_at_ms)) return fail(m_upSighting, "insert sighting");
+        ++kinds[r.kind];
+        ++buckets[bucketOf(r.created_at)];
+    }
+    std::sort(tags.begin(), tags.end());
+    for (const auto& [key, rk] : tags) {
+        StmtReset reset(m_insTag);
+        m_insTag.bind(1, key).bind(2, rk);
+        if (m_insTag.step() != SQLITE_DONE) return fail(m_insTag, "insert tag");
+    }
+    for (const LaneSighting& s : b.sightings) {
+        if (!s.source) continue;
+        if (auto r = rollupSighting(s.rk, s.source, rollup); !r) return r.error();
+        if (!sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");
+    }
+    if (auto r = applyRollupDelta(m_hot, rollup); !r) return r.error();
+    auto counts = [&](const Stmt& st, const auto& map) -> bool {
+        for (const auto& [k, n] : map) {
+            StmtReset reset(st);
+            sqlite3_bind_int64(st.get(), 1, k);
+            sqlite3_bind_int64(st.get(), 2, n);
+            if (st.step() != SQLITE_DONE) return false;
+        }
+        return true;
+    };
+    if (!counts(m_upKind, kinds)) return fail(m_upKind, "kind counts");
+    if (!counts(m_upBucket, buckets)) return fail(m_upBucket, "bucket counts");
+    auto setMeta = [&](std::string_view key, int64_t v) {
+        StmtReset reset(m_setMeta);
+        m_setMeta.bindText(1, key).bind(2, v);
+        return m_setMeta.step() == SQLITE_DONE;
+    };
+    archive::Watermark wm = m_watermarkDirty ? m_pendingWatermark : m_watermark;
+    if (b.watermark) wm = *b.watermark;
+    const int64_t now = steadyMs();
+    const uint64_t events = m_hotEvents + b.rows.size();
+    bool ok = setMeta("watermark_segment", wm.segment) && setMeta("watermark_offset", int64_t(wm.offset)) &&
+              setMeta("event_count", int64_t(events));
+    if (ok && !b.rows.empty() && m_hotEvents == 0) ok = setMeta("first_commit_ms", wallMs());
+    if (ok && docs && !b.rows.empty())
+        ok = setMeta("fts_batch", int64_t(m_ftsBatch + 1)) &&
+             setMeta("fts_pending_segment", b.rows.front().frame.segment) &&
+             setMeta("fts_pending_offset", int64_t(b.rows.front().frame.offset));
+    if (!ok) return fail(m_setMeta, "meta");
+    if (auto r = txn->commit(); !r) return r;
+    if (docs) ++m_ftsBatch;
+    if (!b.rows.empty() && m_hotEvents == 0) m_firstCommitMs = wallMs();
+    m_hotEvents = events;
+    m_active->events = events;
+    m_lastCommitMs = now;
+    std::lock_guard lock(m_wmMutex);
+    m_watermarkDirty = false;
+    m_pendingWatermark = wm;
+    m_watermark = wm;
+    return {};
+}
+
+Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta) {
+    std::optional<std::pair<int64_t, int64_t>> row;  // created_at, first_seen_at
+    std::set<uint32_t> sources;
+    {
+        StmtReset reset(m_rowOf);
+        m_rowOf.bind(1, rk);
+        const int rc = m_rowOf.step();
+        if (rc == SQLITE_ROW) row.emplace(m_rowOf.i64(0), m_rowOf.i64(1));
+        else if (rc != SQLITE_DONE) return m_hot.error("rollups: read an event");
+    }
+    {
+        StmtReset reset(m_sourcesOf);
+        m_sourcesOf.bind(1, rk);
+        int rc;
+        while ((rc = m_sourcesOf.step()) == SQLITE_ROW) sources.insert(uint32_t(m_sourcesOf.i64(0)));
+        if (rc != SQLITE_DONE) return m_hot.error("rollups: read sightings");
+    }
+    if (!row) {
+        // Rows and sightings of an event live in files of its lane and parts of its month, never
+        // in a hot file older than the one its row went to: all of them are read here.
+        if (!m_othersSnap || m_othersSnap->version != m_index.snapshotVersion()) {
+            m_othersSnap = m_index.snapshot();
+            m_others.retain(*m_othersSnap);
+        }
+        std::vector<FilePtr> files;
+        for (const FilePtr& f : m_othersSnap->hot)
+            if (f->lane == m_lane && f->id != m_active->id) files.push_back(f);
+        if (auto it = m_othersSnap->parts.find(bucketOfRk(rk)); it != m_othersSnap->parts.end())
+            files.insert(files.end(), it->second.begin(), it->second.end());
+        for (const FilePtr& f : files) {
+            auto conn = m_others.get(f);
+            if (!conn) return conn.error();
+            if (!row) {
+                auto st = (*conn)->stmt("SELECT created_at, first_seen_at FROM events WHERE rk = ?");
+                if (!st) return st.error();
+                (*st)->bind(1, rk);
+                const int rc = (*st)->step();
+                if (rc == SQLITE_ROW) row.emplace((*st)->i64(0), (*st)->i64(1));
+                else if (rc != SQLITE_DONE) return (*conn)->db.error("rollups: read an event");
+                (*st)->reset();
+            }
+            auto st = (*conn)->stmt("SELECT source FROM sightings WHERE rk = ?");
+            if (!st) return st.error();
+            (*st)->bind(1, rk);
+            int rc;
+            while ((rc = (*st)->step()) == SQLITE_ROW) sources.insert(uint32_t((*st)->i64(0)));
+            if (rc != SQLITE_DONE) return (*conn)->db.error("rollups: read sightings");
+            (*st)->reset();
+        }
+        m_othersSize.store(m_others.size());
+    }
+    if (!row) {
+        // Cannot happen while the writer resolves row keys from this index; should it, the
+        // sighting is still recorded and only its rollup change is left out — counted and logged,
+        // never a reason to stop committing.
+        m_index.noteError("lane " + std::to_string(m_lane) + " rollups",
+                          makeError("index_corrupt", "a sighting of row " + std::to_string(rk) + " whose event is not stored"));
+        return {};
+    }
+    if (sources.count(source)) return {};
+    delta.addSource(row->first, row->second, source, uint32_t(sources.size()));
+    return {};
+}
+
+Expected<void> Lane::commitFts(const LaneBatch& b) {
+    auto txn = Txn::begin(m_fts);
+    if (!txn) return txn.error();
+    m_sink.terms.clear();
+    setThreadTermSink(&m_sink);
+    for (const LaneRow& r : b.rows) {
+        if (r.content.empty()) continue;
+        StmtReset reset(m_insDoc);
+        m_insDoc.bind(1, r.rk).bindText(2, r.content);
+        if (m_insDoc.step() != SQLITE_DONE) {
+            setThreadTermSink(nullptr);
+            return m_fts.error("full-text insert");
+        }
+    }
+    setThreadTermSink(nullptr);
+    std::vector<const std::string*> fresh;
+    for (const std::string& t : m_sink.terms)
+        if (!m_knownTerms.count(t)) fresh.push_back(&t);
+    for (const std::string* t : fresh) {
+        StmtReset reset(m_insTerm);
+        m_insTerm.bindText(1, *t);
+        if (m_insTerm.step() != SQLITE_DONE) return m_fts.error("vocabulary insert");
+    }
+    {
+        StmtReset reset(m_setFtsMeta);
+        m_setFtsMeta.bindText(1, "applied_batch").bind(2, int64_t(m_ftsBatch));
+        if (m_setFtsMeta.step() != SQLITE_DONE) return m_fts.error("full-text meta");
+    }
+    if (auto r = txn->commit(); !r) return r;
+    if (m_knownTerms.size() + fresh.size() > kKnownTermsMax) m_knownTerms.clear();
+    for (const std::string* t : fresh) m_knownTerms.insert(*t);
+    m_knownTermsSize.store(m_knownTerms.size());
+    return {};
+}
+
+Expected<void> Lane::maybeFreeze(bool force) {
+    if (m_hotEvents == 0) return {};
+    const auto& o = m_index.options();
+    const bool due = force || m_hotEvents >= o.hot_max_events ||
+                     (m_firstCommitMs && wallMs() - m_firstCommitMs >= o.hot_max_age_ms);
+    if (!due) return {};
+    m_index.waitForFlushRoom(m_lane);
+    if (m_index.m_abandon.load()) return {};
+    // A frozen file is self-contained (no -wal), and nothing writes to it again.
+    if (auto r = m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)"); !r) return r;
+    auto next = m_index.rotateHot(m_lane, m_active, watermark(), m_ftsBatch);
+    if (!next) return next.error();
+    m_active = std::move(*next);
+    m_hotEvents = 0;
+    m_firstCommitMs = 0;
+    return openHot();
+}
+
+}  // namespace archivist::index

@@ -1,0 +1,99 @@
+#pragma once
+// Lane: one writer lane of the Index (index.h) — a thread that commits its share of each commit
+// group to its active hot file, then the full-text documents to its fts-<lane>.sqlite, and
+// freezes the hot file at the size or age bound (waiting, never dropping, while too many frozen
+// files wait for the flusher).
+//
+// Order of one batch: (1) the hot file transaction — rows, tags, sightings, kind and bucket
+// counts, the lane watermark and the number of the batch whose full-text documents are still to
+// be written (synchronous=FULL: durable before step 2); (2) the full-text transaction — the
+// documents, new vocabulary terms and "applied batch = n". A crash between the two leaves the
+// batch pending; Index::repairFts() writes its documents from the archive at the next open, so
+// the full-text index never holds a document without its row nor misses one.
+// Thread: owned by the Index; push() from the writer thread.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "core/index/fts.h"
+#include "core/index/index.h"
+#include "core/index/lookup.h"
+#include "core/index/rollups.h"
+#include "core/ingest/bounded_queue.h"
+
+namespace archivist::index {
+
+class Lane {
+public:
+    Lane(Index& index, uint32_t lane, FilePtr active, archive::Watermark wm, uint64_t fts_batch);
+    ~Lane();
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
+
+    Expected<void> start();
+    // Closes the queue; the thread commits what is queued and exits. join() waits.
+    void stop();
+    void join();
+    bool push(LaneBatch&& batch) { return m_queue.push(std::move(batch)); }
+    size_t depth() const { return m_queue.depth(); }
+    size_t capacity() const { return m_queue.capacity(); }
+    archive::Watermark watermark() const;
+    // Freezes the active hot file now if it holds events (on the lane thread, at its next wake-up).
+    // Returns the request's number; freezeHandled() reaches it once the lane acted on it.
+    uint64_t requestFreeze() { return ++m_freezeRequests; }
+    uint64_t freezeHandled() const { return m_freezeHandled.load(); }
+    size_t knownTerms() const { return m_knownTermsSize.load(); }
+    size_t rollupConnections() const { return m_othersSize.load(); }
+    static constexpr size_t kRollupConnections = 32;
+    static constexpr size_t kKnownTermsMax = 200000;
+
+private:
+    void run();
+    Expected<void> openHot();
+    Expected<void> openFts();
+    Expected<void> commit(LaneBatch& batch);
+    Expected<void> commitHot(LaneBatch& batch, bool has_docs);
+    Expected<void> commitFts(const LaneBatch& batch);
+    Expected<void> maybeFreeze(bool force);
+    // The rollup deltas of a further sighting (rollups.h): a new distinct source of a stored
+    // event counts once, on the event's day. Reads the active hot file inside the open transaction
+    // and, when the event's row is not there, the lane's other hot files and the parts of its month.
+    Expected<void> rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta);
+    void trimWal();
+    template <typename Fn>
+    bool retry(const char* what, Fn&& fn);
+
+    Index& m_index;
+    const uint32_t m_lane;
+    FilePtr m_active;
+    ingest::BoundedQueue<LaneBatch> m_queue;
+    std::thread m_thread;
+
+    Db m_hot;
+    Stmt m_insEvent, m_insTag, m_upSighting, m_upKind, m_upBucket, m_setMeta;
+    Stmt m_rowOf, m_sourcesOf;  // rollups: an event's row and its sources in the active hot file
+    FileConnections m_others{kRollupConnections};  // rollups: the lane's frozen hot files and the parts
+    SnapshotPtr m_othersSnap;
+    std::atomic<size_t> m_othersSize{0};
+    Db m_fts;
+    Stmt m_insDoc, m_insTerm, m_setFtsMeta;
+    TermSink m_sink;
+    std::unordered_set<std::string> m_knownTerms;  // bounded: cleared at kKnownTermsMax
+    std::atomic<size_t> m_knownTermsSize{0};
+
+    mutable std::mutex m_wmMutex;
+    archive::Watermark m_watermark;        // committed
+    archive::Watermark m_pendingWatermark;  // from empty batches, committed with the next one
+    bool m_watermarkDirty = false;
+    uint64_t m_ftsBatch = 0;
+    uint64_t m_hotEvents = 0;
+    int64_t m_firstCommitMs = 0;
+    int64_t m_lastCommitMs = 0;
+    std::atomic<uint64_t> m_freezeRequests{0};
+    std::atomic<uint64_t> m_freezeHandled{0};
+};
+
+}  // namespace archivist::index

@@ -1,0 +1,131 @@
+#include "core/index/lookup.h"
+
+#include <set>
+
+namespace archivist::index {
+
+Expected<Stmt*> FileConnections::Conn::stmt(const std::string& sql) {
+    auto it = stmts.find(sql);
+    if (it == stmts.end()) {
+        if (stmts.size() >= kMaxStatements) stmts.clear();
+        auto st = db.prepare(sql, true);
+        if (!st) return st.error();
+        it = stmts.emplace(sql, std::move(*st)).first;
+    } else {
+        it->second.reset();
+        sqlite3_clear_bindings(it->second.get());
+    }
+    return &it->second;
+}
+
+Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool keep_read) {
+    auto it = m_map.find(file->id);
+    if (it != m_map.end()) {
+        m_lru.splice(m_lru.begin(), m_lru, it->second);
+    } else {
+        auto db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
+        if (!db) return db.error();
+        (void)db->exec("PRAGMA cache_size=-1024");  // point lookups: the OS caches the files
+        if (m_lru.size() >= m_capacity) {
+            m_map.erase(m_lru.back().file->id);
+            m_lru.pop_back();
+        }
+        m_lru.push_front(Conn{file, std::move(*db), false, {}});
+        it = m_map.emplace(file->id, m_lru.begin()).first;
+    }
+    Conn& c = *it->second;
+    if (keep_read && file->kind == FileKind::Hot && !c.in_read) {
+        if (auto r = c.db.exec("BEGIN"); !r) return r.error();
+        c.in_read = true;
+    }
+    return &c;
+}
+
+void FileConnections::endReads() {
+    for (auto& c : m_lru)
+        if (c.in_read) {
+            for (auto& [sql, st] : c.stmts) st.reset();
+            (void)c.db.exec("COMMIT");
+            c.in_read = false;
+        }
+}
+
+void FileConnections::retain(const Snapshot& snap) {
+    std::set<int64_t> keep;
+    for (const auto& f : snap.hot) keep.insert(f->id);
+    for (const auto& [b, v] : snap.parts)
+        for (const auto& f : v) keep.insert(f->id);
+    for (auto it = m_lru.begin(); it != m_lru.end();) {
+        if (!keep.count(it->file->id)) {
+            m_map.erase(it->file->id);
+            it = m_lru.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+Lookup::Lookup(std::shared_ptr<Index> index)
+    : m_index(std::move(index)), m_conns(m_index->options().reader_connections) {}
+
+void Lookup::ensureSnapshot() {
+    while (auto next = m_index->replacement()) {
+        // A rebuild replaced the index: continue on the new one.
+        m_conns.clear();
+        m_snap.reset();
+        m_index = std::move(next);
+    }
+    if (!m_snap || m_snap->version != m_index->snapshotVersion()) {
+        m_conns.endReads();
+        m_snap = m_index->snapshot();
+        m_conns.retain(*m_snap);
+    }
+}
+
+void Lookup::refresh() {
+    m_conns.endReads();
+    ensureSnapshot();
+}
+
+Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id, int64_t created_at) {
+    ensureSnapshot();
+    static const std::string kSql = "SELECT rk, sighash FROM events WHERE id = ?";
+    auto probe = [&](const FilePtr& f) -> Expected<std::optional<Found>> {
+        ++m_probes;
+        auto conn = m_conns.get(f, true);
+        if (!conn) return conn.error();
+        auto st = (*conn)->stmt(kSql);
+        if (!st) return st.error();
+        (*st)->bindBlob(1, id.data(), 32);
+        const int rc = (*st)->step();
+        std::optional<Found> out;
+        if (rc == SQLITE_ROW) out = Found{(*st)->i64(0), (*st)->i64(1)};
+        else if (rc != SQLITE_DONE) return (*conn)->db.error("look up an id in " + f->path.filename().string());
+        (*st)->reset();
+        return out;
+    };
+    const uint32_t lane = laneOf(id, m_snap->lanes);
+    for (const auto& f : m_snap->hot) {
+        if (f->lane != lane) continue;
+        if (f->bloom && !f->bloom->mayContain(id)) {
+            ++m_filterSkips;
+            continue;
+        }
+        auto r = probe(f);
+        if (!r || *r) return r;
+    }
+    auto it = m_snap->parts.find(bucketOf(created_at));
+    if (it == m_snap->parts.end()) return std::optional<Found>();
+    const uint64_t key = idKey(id);
+    for (const auto& f : it->second) {
+        if (f->filter && !f->filter->mayContain(key)) {
+            ++m_filterSkips;
+            continue;
+        }
+        auto r = probe(f);
+        if (!r || *r) return r;
+    }
+    return std::optional<Found>();
+}
+
+}  // namespace archivist::index

@@ -1,0 +1,84 @@
+#pragma once
+// Read access to the files of an Index snapshot from one thread: a bounded LRU of connections
+// (FileConnections) and the exact id lookup every deduplication uses (Lookup).
+//
+// Lookup::find(id, created_at) looks where the event can only be: the hot files of the id's lane,
+// then the parts of the bucket of its created_at — each part's id filter first, its SQLite file
+// only when the filter says "maybe". Hot files are read in one read transaction per refresh()
+// (not one per probe); refresh() ends it, so a lookup after refresh() sees every commit that
+// completed before.
+// Thread: one thread per object.
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/index/index.h"
+
+namespace archivist::index {
+
+class FileConnections {
+public:
+    struct Conn {
+        FilePtr file;  // keeps the file alive while connected
+        Db db;
+        bool in_read = false;  // hot files: a read transaction is open
+        std::unordered_map<std::string, Stmt> stmts;  // bounded: cleared at kMaxStatements
+        // A cached statement (reset, bindings cleared).
+        Expected<Stmt*> stmt(const std::string& sql);
+    };
+    static constexpr size_t kMaxStatements = 48;
+
+    explicit FileConnections(size_t capacity) : m_capacity(capacity ? capacity : 1) {}
+    // The connection to `file` (parts are opened immutable). `keep_read`: for hot files, open a
+    // read transaction that lasts until endReads().
+    Expected<Conn*> get(const FilePtr& file, bool keep_read = false);
+    void endReads();
+    // Drops connections to files that are not in `snap` (they are being replaced).
+    void retain(const Snapshot& snap);
+    void clear() {
+        m_map.clear();
+        m_lru.clear();
+    }
+    size_t size() const { return m_map.size(); }
+    size_t capacity() const { return m_capacity; }
+    // Every connection's sqlite3 handle (for interrupt()).
+    template <typename Fn>
+    void forEachDb(Fn&& fn) {
+        for (auto& c : m_lru) fn(c.db.get());
+    }
+
+private:
+    size_t m_capacity;
+    std::list<Conn> m_lru;  // front = most recent
+    std::unordered_map<int64_t, std::list<Conn>::iterator> m_map;
+};
+
+class Lookup {
+public:
+    struct Found {
+        int64_t rk = 0;
+        int64_t sighash = 0;
+    };
+    explicit Lookup(std::shared_ptr<Index> index);
+    Expected<std::optional<Found>> find(const protocol::Bytes32& id, int64_t created_at);
+    // Ends read transactions and picks up the newest snapshot.
+    void refresh();
+    size_t connections() const { return m_conns.size(); }
+    size_t connectionCapacity() const { return m_conns.capacity(); }
+    uint64_t filterSkips() const { return m_filterSkips; }
+    uint64_t probes() const { return m_probes; }
+
+private:
+    void ensureSnapshot();
+    std::shared_ptr<Index> m_index;
+    SnapshotPtr m_snap;
+    FileConnections m_conns;
+    uint64_t m_filterSkips = 0;
+    uint64_t m_probes = 0;
+};
+
+}  // namespace archivist::index

@@ -1,0 +1,153 @@
+#include "core/index/part_builder.h"
+
+#include <cstring>
+
+#include "core/index/schema.h"
+
+namespace archivist::index {
+
+PartRow readPartRow(const Stmt& st) {
+    PartRow r;
+    r.rk = st.i64(0);
+    if (auto b = st.blob(1); b.size() == 32) std::memcpy(r.id.data(), b.data(), 32);
+    if (auto b = st.blob(2); b.size() == 32) std::memcpy(r.pubkey.data(), b.data(), 32);
+    r.kind = uint16_t(st.i64(3));
+    r.created_at = st.i64(4);
+    r.first_seen_at_ms = st.i64(5);
+    r.frame.segment = uint32_t(st.i64(6));
+    r.frame.offset = uint64_t(st.i64(7));
+    r.frame.length = uint32_t(st.i64(8));
+    r.line = uint32_t(st.i64(9));
+    r.flags = uint32_t(st.i64(10));
+    r.sighash = st.i64(11);
+    return r;
+}
+
+Expected<std::unique_ptr<PartBuilder>> PartBuilder::create(const std::filesystem::path& path, Bucket bucket,
+                                                           int level, int64_t file_id) {
+    std::unique_ptr<PartBuilder> b(new PartBuilder());
+    b->m_path = path;
+    b->m_bucket = bucket;
+    b->m_level = level;
+    b->m_fileId = file_id;
+    std::error_code ec;
+    std::filesystem::remove(path, ec);  // a leftover of an interrupted build with the same id
+    auto db = Db::open(path, Db::Mode::Create);
+    if (!db) return db.error();
+    b->m_db = std::move(*db);
+    // Nothing to roll back to: a part that is not finished is never registered.
+    if (auto r = b->m_db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; "
+                              "PRAGMA cache_size=-16384; BEGIN;");
+        !r)
+        return r.error();
+    if (auto r = b->m_db.exec(kEventTablesSql); !r) return r.error();
+    auto ev = b->m_db.prepare("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto tag = b->m_db.prepare("INSERT INTO tags(key, rk) VALUES (?,?)");
+    auto sig = b->m_db.prepare("INSERT INTO sightings(rk, source, seen_at) VALUES (?,?,?)");
+    if (!ev) return ev.error();
+    if (!tag) return tag.error();
+    if (!sig) return sig.error();
+    b->m_event = std::move(*ev);
+    b->m_tag = std::move(*tag);
+    b->m_sighting = std::move(*sig);
+    return b;
+}
+
+void bindEventRow(Stmt& st, const PartRow& r) {
+    st.bind(1, r.rk)
+        .bindBlob(2, r.id.data(), 32)
+        .bindBlob(3, r.pubkey.data(), 32)
+        .bind(4, r.kind)
+        .bind(5, r.created_at)
+        .bind(6, r.first_seen_at_ms)
+        .bind(7, r.frame.segment)
+        .bind(8, int64_t(r.frame.offset))
+        .bind(9, r.frame.length)
+        .bind(10, r.line)
+        .bind(11, r.flags)
+        .bind(12, r.sighash);
+}
+
+Expected<void> PartBuilder::addEvent(const PartRow& r) {
+    StmtReset reset(m_event);
+    bindEventRow(m_event, r);
+    if (m_event.step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": add event");
+    if (!m_events++) m_minCreated = m_maxCreated = r.created_at;
+    m_minCreated = std::min(m_minCreated, r.created_at);
+    m_maxCreated = std::max(m_maxCreated, r.created_at);
+    ++m_kinds[r.kind];
+    m_keys.push_back(idKey(r.id));
+    return {};
+}
+
+Expected<void> PartBuilder::addTag(int64_t key, int64_t rk) {
+    StmtReset reset(m_tag);
+    m_tag.bind(1, key).bind(2, rk);
+    if (m_tag.step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": add tag");
+    return {};
+}
+
+Expected<void> PartBuilder::addSighting(int64_t rk, uint32_t source, int64_t seen_at_ms) {
+    StmtReset reset(m_sighting);
+    m_sighting.bind(1, rk).bind(2, source).bind(3, seen_at_ms);
+    if (m_sighting.step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": add sighting");
+    return {};
+}
+
+Expected<BuiltPart> PartBuilder::finish() {
+    m_event = Stmt();
+    m_tag = Stmt();
+    m_sighting = Stmt();
+    if (auto r = m_db.exec(kEventIndexesSql); !r) return r.error();
+    auto kc = m_db.prepare("INSERT INTO kind_counts(kind, count) VALUES (?,?)");
+    if (!kc) return kc.error();
+    for (const auto& [kind, n] : m_kinds) {
+        StmtReset reset(*kc);
+        kc->bind(1, kind).bind(2, int64_t(n));
+        if (kc->step() != SQLITE_DONE) return m_db.error("part kind counts");
+    }
+    kc = Stmt();
+    BuiltPart out;
+    out.events = m_events;
+    auto filter = std::make_shared<XorFilter8>(XorFilter8::build(m_keys));
+    std::vector<uint64_t>().swap(m_keys);
+    const std::string blob = filter->serialize();
+    out.filter = filter;
+    auto meta = m_db.prepare("INSERT INTO meta(key, value) VALUES (?,?)");
+    if (!meta) return meta.error();
+    auto put = [&](std::string_view key, int64_t v) {
+        StmtReset reset(*meta);
+        meta->bindText(1, key).bind(2, v);
+        return meta->step() == SQLITE_DONE;
+    };
+    bool ok = put("kind", 1) && put("bucket", m_bucket) && put("level", m_level) && put("file", m_fileId) &&
+              put("events", int64_t(m_events)) && put("min_created_at", m_minCreated) &&
+              put("max_created_at", m_maxCreated);
+    if (ok) {
+        StmtReset reset(*meta);
+        meta->bindText(1, "filter").bindBlob(2, blob.data(), int(blob.size()));
+        ok = meta->step() == SQLITE_DONE;
+    }
+    if (ok && m_events)
+        ok = m_db.exec("INSERT INTO buckets(bucket, count) VALUES (" + std::to_string(m_bucket) + "," +
+                       std::to_string(m_events) + ")")
+                 .ok();
+    if (!ok) return m_db.error("part meta");
+    meta = Stmt();
+    if (auto r = m_db.exec("COMMIT; PRAGMA user_version = 3;"); !r) return r.error();
+    m_db.close();
+    if (auto r = syncPath(m_path); !r) return r.error();
+    std::error_code ec;
+    out.bytes = uint64_t(std::filesystem::file_size(m_path, ec));
+    return out;
+}
+
+std::shared_ptr<const XorFilter8> readFilter(Db& part) {
+    auto st = part.prepare("SELECT value FROM meta WHERE key = 'filter'");
+    if (!st || st->step() != SQLITE_ROW) return nullptr;
+    auto f = XorFilter8::deserialize(st->blob(0));
+    if (!f) return nullptr;
+    return std::make_shared<const XorFilter8>(std::move(*f));
+}
+
+}  // namespace archivist::index

@@ -1,0 +1,83 @@
+#pragma once
+// PartBuilder: writes one immutable part (one bucket) rows first and indexes after
+// (docs/index-schema.md "Parts"): no journal while building, rows appended in key order, the
+// secondary indexes and the id filter built at the end, the file synced before it is registered.
+// Used by the flush of a hot file, by merges and by bulk builds (reindex, migration, rebuild).
+// Thread: one.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/archive/archive_types.h"
+#include "core/index/layout.h"
+#include "core/index/sqlite_util.h"
+#include "core/index/xor_filter.h"
+#include "core/protocol/event.h"
+#include "core/util/expected.h"
+
+namespace archivist::index {
+
+// An `events` row as hot files and parts store it (kEventTablesSql's column order).
+struct PartRow {
+    int64_t rk = 0;
+    protocol::Bytes32 id{};
+    protocol::Bytes32 pubkey{};
+    uint16_t kind = 0;
+    int64_t created_at = 0;
+    int64_t first_seen_at_ms = 0;
+    archive::FrameRef frame;
+    uint32_t line = 0;
+    uint32_t flags = 0;
+    int64_t sighash = 0;
+};
+
+struct BuiltPart {
+    uint64_t events = 0;
+    uint64_t bytes = 0;
+    std::shared_ptr<const XorFilter8> filter;
+};
+
+// Reads `events` rows (rk order) of an open hot file or part: the columns of PartRow.
+inline constexpr const char* kPartRowSelect =
+    "SELECT rk, id, pubkey, kind, created_at, first_seen_at, segment, offset, length, line, flags, sighash "
+    "FROM events";
+PartRow readPartRow(const Stmt& st);
+// Binds `row` to an `INSERT INTO events VALUES (?,…)` of the 12 columns, in table order.
+void bindEventRow(Stmt& insert, const PartRow& row);
+
+class PartBuilder {
+public:
+    // Creates `path` (it must not exist).
+    static Expected<std::unique_ptr<PartBuilder>> create(const std::filesystem::path& path, Bucket bucket, int level,
+                                                         int64_t file_id);
+    // In increasing rk order, each rk once.
+    Expected<void> addEvent(const PartRow& row);
+    // In increasing (key, rk) order.
+    Expected<void> addTag(int64_t key, int64_t rk);
+    // In increasing (rk, source) order, each pair once.
+    Expected<void> addSighting(int64_t rk, uint32_t source, int64_t seen_at_ms);
+    // Secondary indexes, kind counts, the id filter, meta; then the file is synced and closed.
+    Expected<BuiltPart> finish();
+    uint64_t events() const { return m_events; }
+
+private:
+    PartBuilder() = default;
+    Db m_db;
+    Stmt m_event, m_tag, m_sighting;
+    std::filesystem::path m_path;
+    Bucket m_bucket = 0;
+    int m_level = 0;
+    int64_t m_fileId = 0;
+    uint64_t m_events = 0;
+    int64_t m_minCreated = 0, m_maxCreated = 0;
+    std::map<uint16_t, uint64_t> m_kinds;
+    std::vector<uint64_t> m_keys;
+};
+
+// Reads the id filter stored in a part (nullptr: none, or unreadable).
+std::shared_ptr<const XorFilter8> readFilter(Db& part);
+
+}  // namespace archivist::index

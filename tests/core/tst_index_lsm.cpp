@@ -1,0 +1,305 @@
+// The partitioned index under its background work (tiny thresholds so flushes and merges happen
+// within seconds): every event exactly once across writer lanes, hot files, parts and merges —
+// with copies arriving before, during (a merge held half done) and after a merge — sightings
+// keeping the earliest seen_at through merges, the leftovers of a crash at any point of a flush
+// or merge cleaned at the next open, and full-text documents a crash left pending written again.
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <sqlite3.h>
+#include <thread>
+
+#include "core/index/fts.h"
+#include "core/index/index_reader.h"
+#include "core/index/index_writer.h"
+#include "core/index/layout.h"
+#include "core/protocol/event_codec.h"
+
+using namespace archivist;
+using namespace archivist::index;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t kBase = 1700000000;  // 2023-11-14
+constexpr int64_t kMonth = 31 * 86400;
+
+protocol::Bytes32 idOf(uint32_t n) {
+    protocol::Bytes32 b{};
+    uint32_t h = n * 2654435761u + 0x9e37;
+    std::memcpy(b.data(), &h, 4);
+    std::memcpy(b.data() + 28, &n, 4);
+    b[8] = 0x5a;
+    return b;
+}
+
+// Event n: six months, three kinds, a tag, a word.
+NewEvent eventOf(uint32_t n, uint32_t source, int64_t seen_at) {
+    NewEvent ne;
+    ne.event.id = idOf(n);
+    ne.event.pubkey = idOf(n % 5 + 100000);
+    ne.event.created_at = kBase + int64_t(n % 6) * kMonth + int64_t(n / 6);
+    ne.event.kind = uint16_t(n % 3);
+    ne.event.tags = {{"t", "topic" + std::to_string(n % 4)}};
+    ne.event.content = "word" + std::to_string(n % 10) + " event " + std::to_string(n);
+    ne.event.sig[0] = uint8_t(n);
+    ne.first_seen_at_ms = seen_at;
+    ne.source = source;
+    return ne;
+}
+
+IndexOptions tiny() {
+    IndexOptions o;
+    if (!o.applyTuning("lanes=3,hot_events=40,fanin=2,max_parts=30,threads=2")) qFatal("tuning");
+    return o;
+}
+
+// Acts as the commit writer: each event of a frame is stored if new, a sighting if known.
+struct Feeder {
+    IndexWriter& w;
+    uint64_t offset = 16;
+    uint64_t stored = 0, duplicates = 0;
+    bool feed(const std::vector<uint32_t>& ns, uint32_t source, int64_t seen_at) {
+        std::vector<NewEvent> fresh;
+        std::vector<Sighting> seen;
+        for (uint32_t n : ns) {
+            NewEvent ne = eventOf(n, source, seen_at);
+            if (auto f = w.findEvent(ne.event.id, ne.event.created_at)) {
+                seen.push_back(Sighting{ne.event.id, source, seen_at, f->rk, ne.event.created_at});
+                ++duplicates;
+                continue;
+            }
+            ne.line = uint32_t(fresh.size());
+            fresh.push_back(std::move(ne));
+        }
+        archive::AppendedFrame frame;
+        frame.ref = {1, offset, 100};
+        frame.events = uint32_t(fresh.size());
+        if (!fresh.empty()) offset += 100;
+        auto r = w.commit(fresh.empty() ? nullptr : &frame, fresh, seen);
+        if (!r) qWarning() << "commit:" << r.error().message.c_str();
+        stored += fresh.size();
+        return r.ok();
+    }
+};
+
+std::vector<uint32_t> range(uint32_t from, uint32_t to) {
+    std::vector<uint32_t> v;
+    for (uint32_t i = from; i < to; ++i) v.push_back(i);
+    return v;
+}
+
+}  // namespace
+
+class TestIndexLsm : public QObject {
+    Q_OBJECT
+    QTemporaryDir m_dir;
+    int m_n = 0;
+    std::filesystem::path fresh() { return std::filesystem::path(m_dir.path().toStdString()) / ("idx" + std::to_string(++m_n)); }
+
+private slots:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    void exactlyOnceBeforeDuringAndAfterAMerge() {
+        const auto dir = fresh();
+        auto w = IndexWriter::open(dir, tiny());
+        QVERIFY(w);
+        const uint32_t a = *(*w)->sourceId("wss://a.example");
+        const uint32_t b = *(*w)->sourceId("wss://b.example");
+        // The first merge is held half done (outputs built, not registered) until released.
+        std::mutex mu;
+        std::condition_variable cv;
+        bool holding = false, release = false, held = false;
+        (*w)->index()->setBeforeRegisterHook([&](const std::string& what) {
+            if (what != "merge") return;
+            std::unique_lock lock(mu);
+            if (held) return;
+            held = holding = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+            holding = false;
+        });
+        Feeder feeder{**w};
+        // Before: 360 events in frames of 24, each frame also carrying copies of earlier events.
+        for (uint32_t f = 0; f < 15; ++f) {
+            auto ns = range(f * 24, f * 24 + 24);
+            if (f) ns.push_back(f * 24 - 7);  // a copy of an event of the frame before
+            QVERIFY(feeder.feed(ns, a, 5000));
+        }
+        QCOMPARE(feeder.stored, uint64_t(360));
+        QCOMPARE(feeder.duplicates, uint64_t(14));
+        QVERIFY((*w)->index()->freezeAll());
+        {
+            std::unique_lock lock(mu);
+            QVERIFY(cv.wait_for(lock, 60s, [&] { return holding; }));
+        }
+        // During: a merge has built its output but not registered it; every earlier event is a
+        // duplicate (found in the merge's inputs), new ones are stored.
+        QVERIFY(feeder.feed(range(0, 360), b, 100));
+        QCOMPARE(feeder.duplicates, uint64_t(14 + 360));
+        QVERIFY(feeder.feed(range(360, 420), b, 100));
+        QCOMPARE(feeder.stored, uint64_t(420));
+        {
+            std::lock_guard lock(mu);
+            release = true;
+        }
+        cv.notify_all();
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(120s));
+        QVERIFY((*w)->index()->gauges().merges > 0);
+        // After: all of them again, earlier than before for relay A.
+        QVERIFY(feeder.feed(range(0, 420), a, 50));
+        QCOMPARE(feeder.stored, uint64_t(420));
+        QCOMPARE(feeder.duplicates, uint64_t(14 + 360 + 420));
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(120s));
+
+        auto rd = IndexReader::open((*w)->index());
+        QVERIFY(rd);
+        QCOMPARE(*(*rd)->count({}), uint64_t(420));
+        auto st = (*rd)->stats();
+        QCOMPARE(st->events, uint64_t(420));
+        QVERIFY(st->parts >= 6);
+        for (uint32_t n = 0; n < 420; ++n) {
+            auto rows = (*rd)->findAllById(idOf(n));
+            QVERIFY(rows);
+            QCOMPARE(rows->size(), size_t(1));
+            const auto& [row, place] = rows->front();
+            if (place.kind == FileKind::Part) QCOMPARE(place.bucket, bucketOf(row.created_at));
+            // Earliest seen_at per relay, through every flush and merge.
+            auto seen = (*rd)->sightings(row.rowid);
+            QVERIFY(seen);
+            std::map<std::string, int64_t> bySource;
+            for (const auto& s : *seen) bySource[s.source] = s.seen_at_ms;
+            QCOMPARE(bySource["wss://a.example"], int64_t(50));
+            QCOMPARE(bySource["wss://b.example"], int64_t(100));
+            QCOMPARE(bySource.size(), size_t(2));
+        }
+        // Page through everything: each once, in order.
+        std::vector<EventRow> all;
+        std::optional<Cursor> cursor;
+        for (;;) {
+            auto page = (*rd)->query({}, cursor, 33, Order::OldestFirst);
+            QVERIFY(page);
+            all.insert(all.end(), page->begin(), page->end());
+            if (page->size() < 33) break;
+            cursor = Cursor{page->back().created_at, page->back().id};
+        }
+        QCOMPARE(all.size(), size_t(420));
+        for (size_t i = 1; i < all.size(); ++i)
+            QVERIFY(all[i - 1].created_at < all[i].created_at ||
+                    (all[i - 1].created_at == all[i].created_at && all[i - 1].id < all[i].id));
+    }
+
+    void crashLeftoversAreCleanedAtOpen() {
+        const auto dir = fresh();
+        std::filesystem::path gen;
+        {
+            auto w = IndexWriter::open(dir, tiny());
+            QVERIFY(w);
+            Feeder feeder{**w};
+            QVERIFY(feeder.feed(range(0, 200), *(*w)->sourceId("wss://a.example"), 1));
+            QVERIFY((*w)->index()->freezeAll());
+            QVERIFY((*w)->index()->waitIdle(60s));
+            gen = (*w)->index()->dir();
+        }
+        // What a crash can leave: an output still "building" (a flush or merge interrupted), an
+        // input already "retired" (its replacement registered, the file not yet removed).
+        sqlite3* cat = nullptr;
+        QCOMPARE(sqlite3_open((gen / "catalog.sqlite").c_str(), &cat), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(cat, "INSERT INTO files(id, kind, state, bucket) VALUES (900, 'part', 'building', 47);"
+                                   "INSERT INTO files(id, kind, state, bucket) VALUES (901, 'part', 'retired', 47);",
+                              nullptr, nullptr, nullptr),
+                 SQLITE_OK);
+        sqlite3_close(cat);
+        const auto building = gen / ("part-" + bucketName(47) + "-900.sqlite");
+        const auto retired = gen / ("part-" + bucketName(47) + "-901.sqlite");
+        for (const auto& p : {building, retired}) {
+            std::FILE* f = std::fopen(p.c_str(), "wb");
+            QVERIFY(f);
+            std::fputs("partial", f);
+            std::fclose(f);
+        }
+        auto w = IndexWriter::open(dir, tiny());
+        QVERIFY2(w, w ? "" : w.error().message.c_str());
+        QVERIFY(!std::filesystem::exists(building));
+        QVERIFY(!std::filesystem::exists(retired));
+        QVERIFY((*w)->index()->unknownFiles().empty());
+        auto rd = IndexReader::open((*w)->index());
+        QCOMPARE(*(*rd)->count({}), uint64_t(200));
+        for (uint32_t n = 0; n < 200; ++n) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, 0, 0).event.created_at));
+    }
+
+    void pendingFullTextDocumentsAreWrittenAgain() {
+        const auto dir = fresh();
+        std::map<uint64_t, std::string> archive;  // frame offset → text
+        auto frameText = [&](const archive::FrameRef& ref) -> Expected<std::string> { return archive.at(ref.offset); };
+        IndexOptions opts;
+        QVERIFY(opts.applyTuning("lanes=1"));
+        std::filesystem::path hot, fts;
+        std::vector<std::pair<int64_t, std::string>> lastDocs;
+        {
+            auto w = IndexWriter::open(dir, opts, nullptr, frameText);
+            QVERIFY(w);
+            for (uint64_t f = 0; f < 3; ++f) {
+                std::vector<NewEvent> events;
+                std::string text;
+                for (uint32_t i = 0; i < 5; ++i) {
+                    NewEvent ne = eventOf(uint32_t(f * 5 + i), 0, 1);
+                    ne.event.content = (f == 2 ? "pendingword " : "oldword ") + std::to_string(i);
+                    ne.line = i;
+                    protocol::appendEventJson(text, ne.event);
+                    text += '\n';
+                    events.push_back(ne);
+                }
+                archive[16 + f * 100] = text;
+                archive::AppendedFrame frame;
+                frame.ref = {1, 16 + f * 100, 100};
+                frame.events = 5;
+                auto rks = (*w)->commit(&frame, events, {});
+                QVERIFY(rks);
+                if (f == 2)
+                    for (size_t i = 0; i < events.size(); ++i) lastDocs.emplace_back((*rks)[i], events[i].event.content);
+            }
+            hot = (*w)->index()->snapshot()->hot.front()->path;
+            fts = (*w)->index()->ftsPath(0);
+        }
+        // A crash between the last batch's hot commit and its full-text commit: the documents are
+        // missing and the full-text file's applied batch is one behind the hot file's.
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(fts.c_str(), &db), SQLITE_OK);
+        QVERIFY(registerTokenizer(db));
+        for (const auto& [rk, content] : lastDocs) {
+            const std::string sql = "INSERT INTO fts(fts, rowid, content) VALUES ('delete', " + std::to_string(rk) + ", '" +
+                                    content + "')";
+            QCOMPARE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        }
+        QCOMPARE(sqlite3_exec(db, "UPDATE meta SET value = value - 1 WHERE key = 'applied_batch'", nullptr, nullptr, nullptr),
+                 SQLITE_OK);
+        sqlite3_close(db);
+        {
+            IndexOptions ro;
+            ro.read_only = true;
+            auto rd = IndexReader::open(*Index::open(dir, ro));
+            protocol::Filter f;
+            f.search = "pendingword";
+            QCOMPARE(*(*rd)->count({f}), uint64_t(0));
+        }
+        auto w = IndexWriter::open(dir, opts, nullptr, frameText);
+        QVERIFY(w);
+        auto rd = IndexReader::open((*w)->index());
+        protocol::Filter f;
+        f.search = "pendingword";
+        QCOMPARE(*(*rd)->count({f}), uint64_t(5));
+        f.search = "oldword";
+        QCOMPARE(*(*rd)->count({f}), uint64_t(10));
+        (void)hot;
+    }
+};
+
+QTEST_GUILESS_MAIN(TestIndexLsm)
+#include "tst_index_lsm.moc"
