@@ -4,7 +4,7 @@
 // Usage: node relay.mjs [--port P] [--db FILE|:memory:] [--default-limit N] [--nip11 extra.json]
 //                       [--max-subscriptions N] [--log-level debug|info|warn|error]
 //                       [--negentropy real|notice|silence|closed|too-many] [--neg-max-items N]
-//                       [--neg-frame-limit BYTES]
+//                       [--neg-frame-limit BYTES] [--deflate on|off]
 //
 // @nostr-relay/core (NostrRelay) over @nostr-relay/event-repository-sqlite, messages checked by
 // @nostr-relay/validator, served by `ws` on an http.Server bound to 127.0.0.1 only (port 0 = any
@@ -34,6 +34,7 @@
 //      silence   fake support: NEG-OPEN never answered;
 //      closed    fake support: NEG-OPEN answered with CLOSED;
 //      too-many  every NEG-OPEN refused with NEG-ERR "blocked: too many query results";
+//  - permessage-deflate only with --deflate on (ws compresses messages of ≥ 64 bytes);
 //  - created_at is not range-checked for regular events (old timestamps are accepted).
 import http from 'node:http';
 import { fstatSync, readFileSync } from 'node:fs';
@@ -58,13 +59,14 @@ function usage(message) {
   if (message) process.stderr.write(`relay.mjs: ${message}\n`);
   process.stderr.write('usage: relay.mjs [--port P] [--db FILE|:memory:] [--default-limit N] ' +
     '[--nip11 extra.json] [--max-subscriptions N] [--log-level debug|info|warn|error] ' +
-    '[--negentropy real|notice|silence|closed|too-many] [--neg-max-items N] [--neg-frame-limit BYTES]\n');
+    '[--negentropy real|notice|silence|closed|too-many] [--neg-max-items N] [--neg-frame-limit BYTES] ' +
+    '[--deflate on|off]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
   const opts = { port: 0, db: ':memory:', defaultLimit: 100, nip11: null, maxSubscriptions: 20, logLevel: 'warn',
-    negentropy: null, negMaxItems: 1000000, negFrameLimit: 500000 };
+    negentropy: null, negMaxItems: 1000000, negFrameLimit: 500000, deflate: 'off' };
   for (let i = 0; i < argv.length; ++i) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -80,9 +82,11 @@ function parseArgs(argv) {
       case '--negentropy': opts.negentropy = value; break;
       case '--neg-max-items': opts.negMaxItems = Number(value); break;
       case '--neg-frame-limit': opts.negFrameLimit = Number(value); break;
+      case '--deflate': opts.deflate = value; break;
       default: usage(`unknown option ${key}`);
     }
   }
+  if (!['on', 'off'].includes(opts.deflate)) usage('--deflate wants on or off');
   if (opts.negentropy !== null && !kNegModes.includes(opts.negentropy)) usage(`unknown --negentropy mode ${opts.negentropy}`);
   for (const k of ['port', 'defaultLimit', 'maxSubscriptions', 'negMaxItems', 'negFrameLimit']) {
     if (!Number.isInteger(opts[k]) || opts[k] < 0) usage(`${k} must be a non-negative integer`);
@@ -244,7 +248,11 @@ const server = http.createServer((req, res) => {
   res.end(body);
 });
 
-const wss = new WebSocketServer({ server, maxPayload: kMaxMessageBytes });
+const wss = new WebSocketServer({
+  server,
+  maxPayload: kMaxMessageBytes,
+  perMessageDeflate: opts.deflate === 'on' ? { threshold: 64 } : false,
+});
 wss.on('connection', (ws, req) => {
   relay.handleConnection(ws, req.socket.remoteAddress);
   const negSessions = new Map();
