@@ -30,6 +30,7 @@ public:
         Score,
         Uptime24h,
         Pinned,
+        Sync,  // how its history is kept complete (NIP-77 / REQ), detail in the tooltip
         ColumnCount
     };
     enum Role {
@@ -63,6 +64,7 @@ private:
     QVariant display(const Row& r, int column) const;
     QVariant sortKey(const Row& r, int column) const;
     QString rejectionTooltip(const Row& r) const;
+    QString syncTooltip(const Row& r) const;
     void reindex();
 
     QVector<Row> m_rows;

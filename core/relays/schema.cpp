@@ -102,6 +102,14 @@ UPDATE relays SET status = 'backing_off' WHERE status = 'backing off';
 UPDATE relays SET status = 'candidate' WHERE status NOT IN ('candidate', 'resolving', 'fetching_info',
   'connecting', 'connected', 'backing_off', 'failing', 'refused', 'restricted', 'blocked', 'stopped');
 )SQL",
+    // v4
+    R"SQL(
+ALTER TABLE relays ADD COLUMN neg_support TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE relays ADD COLUMN neg_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE relays ADD COLUMN neg_retry_after_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN reconciled_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN late_events INTEGER NOT NULL DEFAULT 0;
+)SQL",
 };
 static_assert(std::size(kMigrations) == size_t(kRelaySchemaVersion));
 
