@@ -148,6 +148,14 @@ splits=$(grep -c 'window split' "$WORK/toomany.err" || true)
 grep -q "REQ pagination covers" "$WORK/toomany.err" || fail "refused windows were not covered by REQ"
 note "always \"too many\": $splits splits (bounded), then REQ pagination; archive exact"
 
+# A responder that cuts its replies at a small frame limit (several round trips; @nostr-dev-kit's
+# responder then fingerprints the rest wrongly, which a client holding nothing must not trust).
+relay framed --negentropy real --neg-frame-limit 4096
+sync_dir framed "$WORK/d7" "$URL_framed"
+exported_ids framed "$WORK/d7"
+diff -q "$WORK/all3.ids" "$WORK/framed.archived" >/dev/null || fail "a frame-limited responder was not reconciled exactly"
+note "4,096-byte responder frames: archive exact"
+
 # 6. permessage-deflate: the same full sync costs fewer bytes when the relay compresses.
 relay deflate --negentropy real --deflate on
 sync_dir plain "$WORK/d5" "$URL_real"
