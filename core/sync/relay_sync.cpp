@@ -96,6 +96,7 @@ void RelaySync::opened(net::RelayLink& link, const net::SessionInfo& session) {
     // margin) up to this session's start.
     if (negentropyAllowed() && (m_opts.backfill || m_status.live_cursor >= 0)) startPass(false, session.opened_s);
     else startReqCatchUp();
+    m_liveFromStart = m_pass != nullptr;
     if (m_backfillStart_s == 0) m_backfillStart_s = m_status.live_cursor >= 0 ? m_status.live_cursor : session.opened_s;
     const uint32_t cap = std::min(session.max_subscriptions, m_opts.max_subscriptions);
     // With a single subscription allowed, history first; live follows when sync has finished.
@@ -222,6 +223,7 @@ void RelaySync::refused(const std::string& sub, const std::string& prefix, const
         m_queryInFlight = false;
         m_negFetching = false;
         windowRefused("fetch refused: " + bounded(message, 200));
+        pump();
         return;
     }
     m_subs.close(sub);
@@ -288,8 +290,7 @@ void RelaySync::openLive() {
     protocol::Filter f = m_opts.filter;
     // With a reconciliation pass covering everything up to the session start, live asks for
     // nothing older (no overlap); REQ catch-up needs the margin (clock skew, late publishing).
-    const bool reconciled = m_pass && !m_passPeriodic;
-    f.since = std::max<int64_t>(0, m_session.opened_s - (reconciled ? 0 : m_opts.live_margin_s));
+    f.since = std::max<int64_t>(0, m_session.opened_s - (m_liveFromStart ? 0 : m_opts.live_margin_s));
     f.until.reset();
     f.limit.reset();
     if (send(protocol::makeReq(kLiveSub, {f}))) {
@@ -408,6 +409,7 @@ void RelaySync::onQueryTimeout() {
         m_queryInFlight = false;
         m_negFetching = false;
         windowRefused("fetch timeout");
+        pump();
         return;
     }
     finishQuery(false, "timeout: no answer within " + std::to_string(m_opts.query_timeout_ms) + " ms");
@@ -523,7 +525,7 @@ void RelaySync::onLocalSet(Expected<LocalSet> answer) {
     m_pass->setLocalSet(answer->since, std::move(answer->items));
     // One second holding more than a window of ours: REQ pagination covers it.
     if (overfull) windowRefused("local second holds more than " + std::to_string(m_opts.reconcile_max_items) + " events");
-    else pump();
+    pump();
 }
 
 void RelaySync::startWindowSession() {

@@ -156,6 +156,7 @@ private:
     BackfillSlots* m_reconcileSlots;
     bool m_closing = false;     // the connection is closing the socket: nothing new is asked
     bool m_liveOpen = false;
+    bool m_liveFromStart = false;  // a reconciliation pass covers history up to the session start: no margin
     bool m_liveEose = false;
     int64_t m_rateLimitDelay_ms = 0;
 
