@@ -938,6 +938,20 @@ int cmdRelays(const QStringList& args) {
             out += ",\"uptime_7d\":" + (row.uptime_7d >= 0 ? num(row.uptime_7d) : std::string("null"));
             out += ",\"first_seen_ms\":" + std::to_string(r.first_seen_ms);
             out += ",\"last_seen_ms\":" + std::to_string(r.last_seen_ms);
+            // How its history is kept complete: NIP-77 support judged by behaviour (why unusable,
+            // when it is tried again), the last reconciliation of the whole history, the events
+            // it found missing that predate the pass before it ("late"), and recorded gaps.
+            out += ",\"sync\":{\"method\":";
+            pj::appendQuoted(out, r.negentropy.support == observe::NegentropySupport::Unusable ? "req" : "negentropy");
+            out += ",\"negentropy\":";
+            pj::appendQuoted(out, observe::negentropySupportName(r.negentropy.support));
+            out += ",\"negentropy_reason\":";
+            pj::appendQuoted(out, r.negentropy.reason);
+            out += ",\"negentropy_retry_after_ms\":" + std::to_string(r.negentropy.retry_after_ms);
+            out += ",\"reconciled_ms\":" + std::to_string(r.reconciled_ms);
+            out += ",\"late_events\":" + std::to_string(r.late_events);
+            auto gaps = (*store)->sync().gapCount(r.url);
+            out += ",\"gaps\":" + (gaps ? std::to_string(*gaps) : std::string("null")) + "}";
             // Rejections by reason over the statistics window (8 days): validation ("bad_signature")
             // and subscription discipline ("unknown_subscription", "outside_filter").
             out += ",\"rejected\":{";

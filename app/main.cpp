@@ -365,10 +365,14 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
                 r.refused() ? ", refused " + std::to_string(r.refused()) + " (not asked for)" : std::string();
             std::fprintf(stderr,
                          "archivist: relay %s: %s, received %llu, stored %llu, duplicate %llu, invalid %llu%s, "
-                         "backfill %s, gaps %llu%s%s\n",
+                         "backfill %s, gaps %llu, sync %s, negentropy %s%s%s, missing %llu, late %llu, bytes %llu, sent %llu%s%s\n",
                          r.url.c_str(), observe::relayStateName(r.state), (unsigned long long)r.events_received,
                          (unsigned long long)r.stored, (unsigned long long)r.duplicate, (unsigned long long)r.invalid,
                          refused.c_str(), observe::backfillStateName(r.backfill), (unsigned long long)r.backfill_gaps,
+                         observe::syncMethodName(r.method), observe::negentropySupportName(r.negentropy),
+                         r.negentropy_reason.empty() ? "" : " (", r.negentropy_reason.empty() ? "" : (r.negentropy_reason + ")").c_str(),
+                         (unsigned long long)r.reconcile_missing, (unsigned long long)r.late_events,
+                         (unsigned long long)r.bytes_received, (unsigned long long)r.bytes_sent,
                          r.last_error.empty() ? "" : ", last error: ", r.last_error.c_str());
         }
     }

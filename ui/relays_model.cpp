@@ -134,6 +134,7 @@ QVariant RelaysModel::headerData(int section, Qt::Orientation orientation, int r
     case Score: return tr("Score");
     case Uptime24h: return tr("Uptime 24 h");
     case Pinned: return tr("Pinned");
+    case Sync: return tr("Sync");
     }
     return {};
 }
@@ -166,8 +167,39 @@ QVariant RelaysModel::display(const Row& r, int column) const {
     case Score: return scoreText(v.score);
     case Uptime24h: return fractionText(v.uptime_24h);
     case Pinned: return v.pinned ? tr("pinned") : QString();
+    case Sync: {
+        QString text = v.method == observe::SyncMethod::Negentropy ? tr("NIP-77") : tr("REQ");
+        if (v.negentropy == observe::NegentropySupport::Unusable) text = tr("REQ (NIP-77 unusable)");
+        if (v.reconciling)
+            text += tr(", reconciling %1 %").arg(loc.toString(v.reconcile_fraction * 100.0, 'f', 0));
+        if (v.late_events) text += tr(", %1 late").arg(loc.toString(qulonglong(v.late_events)));
+        if (v.backfill_gaps) text += tr(", %1 gaps").arg(loc.toString(qulonglong(v.backfill_gaps)));
+        return text;
+    }
     }
     return {};
+}
+
+QString RelaysModel::syncTooltip(const Row& r) const {
+    const auto& v = r.view;
+    const QLocale loc;
+    QStringList lines;
+    lines << tr("Method: %1").arg(v.method == observe::SyncMethod::Negentropy ? tr("NIP-77 reconciliation") : tr("REQ pagination"));
+    lines << tr("NIP-77 support (judged by behaviour): %1").arg(QString::fromLatin1(observe::negentropySupportName(v.negentropy)));
+    if (v.negentropy == observe::NegentropySupport::Unusable) {
+        lines << tr("Why: %1").arg(QString::fromStdString(v.negentropy_reason));
+        lines << tr("Tried again after: %1")
+                     .arg(loc.toString(QDateTime::fromMSecsSinceEpoch(v.negentropy_retry_after_ms), QLocale::ShortFormat));
+    }
+    lines << tr("Last reconciliation of the whole history: %1")
+                 .arg(v.reconciled_ms > 0 ? loc.toString(QDateTime::fromMSecsSinceEpoch(v.reconciled_ms), QLocale::ShortFormat)
+                                          : tr("never"));
+    lines << tr("Found missing and fetched (this run): %1").arg(loc.toString(qulonglong(v.reconcile_missing)));
+    lines << tr("Late events (older than the live cursor when found): %1").arg(loc.toString(qulonglong(v.late_events)));
+    lines << tr("Windows: %1, halved after a size refusal: %2")
+                 .arg(loc.toString(qulonglong(v.reconcile_windows)), loc.toString(qulonglong(v.reconcile_splits)));
+    lines << tr("Gaps: %1").arg(loc.toString(qulonglong(v.backfill_gaps)));
+    return lines.join('\n');
 }
 
 QVariant RelaysModel::sortKey(const Row& r, int column) const {
@@ -228,6 +260,7 @@ QVariant RelaysModel::data(const QModelIndex& index, int role) const {
         return {};
     case Qt::ToolTipRole:
         if (index.column() == Rejections) return rejectionTooltip(r);
+        if (index.column() == Sync) return syncTooltip(r);
         if (index.column() == LastError || index.column() == Status) {
             QString tip = QString::fromStdString(r.view.last_error);
             if (!r.view.last_notice.empty()) tip += (tip.isEmpty() ? "" : "\n") + tr("Notice: %1").arg(QString::fromStdString(r.view.last_notice));

@@ -33,6 +33,7 @@ public:
         ConnectedSince,
         Source,
         Pinned,
+        Sync,  // how its history is kept complete (NIP-77 / REQ), detail in the tooltip
         ColumnCount
     };
     // Stored/s is a moving average over this window (stated in the header's tool tip).
@@ -71,6 +72,7 @@ private:
     QVariant display(const Row& r, int column) const;
     QVariant sortKey(const Row& r, int column) const;
     QString rejectionTooltip(const Row& r) const;
+    QString syncTooltip(const Row& r) const;
     void reindex();
 
     QVector<Row> m_rows;

@@ -140,6 +140,20 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             if (!n) return n.error();
             if (*n == 0) return configError(file, "\"backfill_slots\" must be at least 1");
             cfg.backfill_slots = uint32_t(*n);
+        } else if (key == "reconcile_sessions") {
+            auto n = number(file, v, "reconcile_sessions", 64);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"reconcile_sessions\" must be at least 1");
+            cfg.reconcile_sessions = uint32_t(*n);
+        } else if (key == "reconcile_interval_s") {
+            auto n = number(file, v, "reconcile_interval_s", 365u * 86400);
+            if (!n) return n.error();
+            cfg.reconcile_interval_s = uint32_t(*n);
+        } else if (key == "negentropy_timeout_s") {
+            auto n = number(file, v, "negentropy_timeout_s", 3600);
+            if (!n) return n.error();
+            if (*n == 0) return configError(file, "\"negentropy_timeout_s\" must be at least 1");
+            cfg.negentropy_timeout_s = uint32_t(*n);
         } else if (key == "network_threads") {
             auto n = number(file, v, "network_threads", 16);
             if (!n) return n.error();
@@ -227,6 +241,9 @@ std::string configToJson(const EngineConfig& cfg) {
     num("backfill_depth_days", uint64_t(std::max<int64_t>(0, cfg.backfill_depth_days)));
     num("backfill_limit", cfg.backfill_limit);
     num("backfill_slots", cfg.backfill_slots);
+    num("reconcile_sessions", cfg.reconcile_sessions);
+    num("reconcile_interval_s", cfg.reconcile_interval_s);
+    num("negentropy_timeout_s", cfg.negentropy_timeout_s);
     num("network_threads", cfg.network_threads);
     num("rate_events_per_s", cfg.rate_events_per_s);
     num("rate_bytes_per_s", cfg.rate_bytes_per_s);

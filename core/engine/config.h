@@ -36,6 +36,11 @@ struct EngineConfig {
     int64_t backfill_depth_days = 0;           // 0 = everything
     uint32_t backfill_limit = 500;
     uint32_t backfill_slots = 8;
+    // NIP-77 reconciliation (docs/backfill.md): sessions at once across relays, the periodic
+    // re-reconciliation of the whole history (0 = off) and how long a relay may stay silent.
+    uint32_t reconcile_sessions = 4;
+    uint32_t reconcile_interval_s = 86400;
+    uint32_t negentropy_timeout_s = 30;
     uint32_t network_threads = 2;
     uint32_t rate_events_per_s = 2000;         // per relay
     uint64_t rate_bytes_per_s = 8u << 20;      // per relay

@@ -38,6 +38,7 @@
 #include "core/relays/relay_state_store.h"
 #include "core/engine/sink_setup.h"
 #include "core/sink/clickhouse_sink.h"
+#include "core/engine/local_sets.h"
 #include "core/sync/backfill_slots.h"
 #include "core/sync/relay_sync.h"
 
@@ -164,6 +165,7 @@ Expected<void> EngineImpl::shutdown() {
     // settled; then the pipeline drains and commits everything already verified; then the owner
     // of relay state writes what it was told and stops.
     if (m_pool) m_pool->stop(std::chrono::milliseconds(1500));
+    if (m_localSets) m_localSets->stop();  // after the relays: none asks any more
     if (m_chSink) m_chSink->stop();  // an unacknowledged batch stays pending: checked at the next start
     m_metrics.removeGaugeFns(this);
     // Bounded (a signal is answered within 5 s): what is not verified within 1.5 s is let go (never
@@ -221,12 +223,27 @@ Expected<void> EngineImpl::startNetwork() {
                       "Relay batches refused while intake was held for a maintenance job (kept by their relays, retried)",
                       {}, [gate] { return double(gate->refusedWhileHeld()); }, this);
     m_backfillSlots = std::make_unique<sync::BackfillSlots>(cfg.backfill_slots);
+    m_reconcileSlots = std::make_unique<sync::BackfillSlots>(cfg.reconcile_sessions);
+    m_localSets = std::make_unique<IndexLocalSets>(m_store->paths().index);
+    m_localSets->start();
+    IndexLocalSets* localSets = m_localSets.get();
+    sync::BackfillSlots* reconcileSlots = m_reconcileSlots.get();
+    m_metrics.gaugeFn("archivist_reconcile_sessions", "NIP-77 reconciliation sessions open now (at most reconcile_sessions)",
+                      {}, [reconcileSlots] { return double(reconcileSlots->inUse()); }, this);
+    m_metrics.gaugeFn("archivist_reconcile_sessions_waiting", "Relays waiting for a NIP-77 reconciliation session",
+                      {}, [reconcileSlots] { return double(reconcileSlots->waiting()); }, this);
+    m_metrics.gaugeFn("archivist_local_set_requests_queued", "Local-set reads for reconciliation windows waiting (bounded)",
+                      {}, [localSets] { return double(localSets->queued()); }, this);
+    m_metrics.gaugeFn("archivist_local_set_errors_total", "Local-set reads for reconciliation windows that failed",
+                      {}, [localSets] { return double(localSets->errors()); }, this);
     net::PoolOptions po;
     po.threads = cfg.network_threads;
     po.max_relays = cfg.max_relays;
     sync::SyncOptions so;
     so.backfill = cfg.backfill;
     so.backfill_limit = cfg.backfill_limit;
+    so.reconcile_interval_s = int64_t(cfg.reconcile_interval_s);
+    so.negentropy_timeout_ms = int64_t(cfg.negentropy_timeout_s) * 1000;
     if (cfg.backfill_depth_days > 0)
         so.backfill_floor = std::max<int64_t>(0, QDateTime::currentSecsSinceEpoch() - cfg.backfill_depth_days * 86400);
     po.connection.rate.max_events_per_s = cfg.rate_events_per_s;
@@ -259,9 +276,9 @@ Expected<void> EngineImpl::startNetwork() {
     io.max_relays = cfg.max_relays;
     io.cycle_ms = int64_t(cfg.optimizer_interval_s) * 1000;
     io.first_cycle_ms = std::min<int64_t>(io.cycle_ms, 60000);
-    io.make_driver = [so, owner, backfillSlots](const std::string& url,
-                                                const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
-        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots);
+    io.make_driver = [so, owner, backfillSlots, localSets, reconcileSlots](
+                         const std::string& url, const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
+        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots, localSets, reconcileSlots);
     };
     m_intel = std::make_unique<RelayIntelligence>(
         io, *owner, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
@@ -341,6 +358,25 @@ void EngineImpl::exportRelayMetrics(const EngineSnapshot& s) {
             .set(r.backfill == observe::BackfillState::Done ? 1.0 : r.backfill_fraction);
         m_metrics.gauge("archivist_relay_backfill_gaps", "Backfill windows recorded as gaps", l)
             .set(double(r.backfill_gaps));
+        // NIP-77: how the relay is synced, its support judged by behaviour, the last reconciliation.
+        for (size_t m = 0; m < size_t(observe::SyncMethod::Count); ++m) {
+            auto lm = l;
+            lm.emplace_back("method", observe::syncMethodName(observe::SyncMethod(m)));
+            m_metrics.gauge("archivist_relay_sync_method", "How the relay's history is kept complete (1 = in use)", lm)
+                .set(r.method == observe::SyncMethod(m) ? 1.0 : 0.0);
+        }
+        for (size_t n = 0; n < size_t(observe::NegentropySupport::Count); ++n) {
+            auto ln = l;
+            ln.emplace_back("support", observe::negentropySupportName(observe::NegentropySupport(n)));
+            m_metrics.gauge("archivist_relay_negentropy", "NIP-77 support judged by behaviour (1 = the relay's state)", ln)
+                .set(r.negentropy == observe::NegentropySupport(n) ? 1.0 : 0.0);
+        }
+        m_metrics.gauge("archivist_relay_reconciled_timestamp_seconds", "Last completed reconciliation of the whole history (0 = never)", l)
+            .set(double(r.reconciled_ms) / 1000.0);
+        m_metrics.gauge("archivist_relay_reconcile_missing", "Events reconciliation found missing and fetched (this run)", l)
+            .set(double(r.reconcile_missing));
+        m_metrics.gauge("archivist_relay_late_events", "Events reconciliation found that predate the live cursor (late or backdated)", l)
+            .set(double(r.late_events));
     }
 }
 
@@ -573,6 +609,8 @@ void EngineImpl::tick() {
         s.sync_idle = idle && m_intel && m_intel->startupRelaysAdded();
         s.address_refusals = m_policy ? m_policy->refusalsTotal() : 0;
         s.queues.push_back({"backfill slots", qint64(m_backfillSlots->inUse()), qint64(m_backfillSlots->capacity())});
+        s.queues.push_back({"reconciliation sessions", qint64(m_reconcileSlots->inUse()), qint64(m_reconcileSlots->capacity())});
+        s.queues.push_back({"local-set requests", qint64(m_localSets->queued()), qint64(IndexLocalSets::kMaxQueued)});
     }
     if (m_relayState) {
         const auto st = m_relayState->stats();

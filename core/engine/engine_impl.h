@@ -57,6 +57,7 @@ class Store;
 class StoreSink;
 class IntakeGate;
 class QueryService;
+class IndexLocalSets;
 class RelayIntelligence;
 struct IncidentRuleState;
 
@@ -118,6 +119,8 @@ private:
     std::shared_ptr<net::AddressPolicy> m_policy;           // the connections' (counts refusals)
     std::unique_ptr<net::AddressPolicy> m_checkPolicy;      // checkRelayUrls/addRelay: same rules, its own counters
     std::unique_ptr<sync::BackfillSlots> m_backfillSlots;
+    std::unique_ptr<sync::BackfillSlots> m_reconcileSlots;  // NIP-77 sessions at once (reconcile_sessions)
+    std::unique_ptr<IndexLocalSets> m_localSets;            // the local side of reconciliation windows (its thread)
     std::unique_ptr<StoreSink> m_sink;
     std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
     bool drainIntake(std::chrono::milliseconds timeout);

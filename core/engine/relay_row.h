@@ -31,6 +31,7 @@ struct RelayRow {
     uint64_t connects = 0;
     uint64_t messages = 0;
     uint64_t bytes_received = 0;
+    uint64_t bytes_sent = 0;
     uint64_t events_received = 0;     // EVENT messages, refused ones included
     uint64_t notices = 0;
     uint64_t closed_by_relay = 0;
@@ -56,6 +57,18 @@ struct RelayRow {
     uint64_t backfill_queries = 0;
     uint64_t backfill_gaps = 0;
     bool catching_up = false;
+    // NIP-77 reconciliation (docs/backfill.md).
+    observe::SyncMethod method = observe::SyncMethod::Req;
+    observe::NegentropySupport negentropy = observe::NegentropySupport::Unknown;  // judged by behaviour
+    std::string negentropy_reason;    // why unusable
+    int64_t negentropy_retry_after_ms = 0;
+    bool reconciling = false;
+    bool reconcile_periodic = false;
+    double reconcile_fraction = 0;
+    int64_t reconciled_ms = 0;        // last completed pass over the whole history, 0 = never
+    uint64_t reconcile_windows = 0, reconcile_splits = 0;
+    uint64_t reconcile_missing = 0;   // events fetched because reconciliation found them missing (this run)
+    uint64_t late_events = 0;         // of those, older than the live cursor at the pass start (all runs)
     // NIP-11 summary.
     std::string info_name;
     std::string info_software;

@@ -17,6 +17,7 @@ RelayRow relayRow(const net::RelayStatusView& s, const ingest::SourceSnapshot* p
     r.connects = s.connects;
     r.messages = s.messages;
     r.bytes_received = s.bytes_received;
+    r.bytes_sent = s.bytes_sent;
     r.events_received = s.events_received;
     r.notices = s.notices;
     r.closed_by_relay = s.closed_by_relay;
@@ -37,6 +38,18 @@ RelayRow relayRow(const net::RelayStatusView& s, const ingest::SourceSnapshot* p
     r.backfill_queries = s.sync.backfill_queries;
     r.backfill_gaps = s.sync.backfill_gaps;
     r.catching_up = s.sync.catching_up;
+    r.method = s.sync.method;
+    r.negentropy = s.sync.negentropy;
+    r.negentropy_reason = s.sync.negentropy_reason;
+    r.negentropy_retry_after_ms = s.sync.negentropy_retry_after_ms;
+    r.reconciling = s.sync.reconciling;
+    r.reconcile_periodic = s.sync.reconcile_periodic;
+    r.reconcile_fraction = s.sync.reconcile_fraction;
+    r.reconciled_ms = s.sync.reconciled_ms;
+    r.reconcile_windows = s.sync.reconcile_windows;
+    r.reconcile_splits = s.sync.reconcile_splits;
+    r.reconcile_missing = s.sync.reconcile_missing;
+    r.late_events = s.sync.late_events;
     r.info_name = s.info_name;
     r.info_software = s.info_software;
     r.max_limit = s.max_limit;

@@ -129,7 +129,15 @@ void RelayConnection::setState(RelayState s, const std::string& error) {
 
 bool RelayConnection::send(const std::string& text) {
     if (!m_ws || m_ws->state() != WsState::Open) return false;
-    return m_ws->sendText(QByteArray(text.data(), qsizetype(text.size())));
+    if (!m_ws->sendText(QByteArray(text.data(), qsizetype(text.size())))) return false;
+    // A masked client frame: 2 header bytes, 2 or 8 more for longer payloads, 4 of mask.
+    const uint64_t n = text.size();
+    m_work.bytes_sent += n + 6 + (n > 65535 ? 8 : n > 125 ? 2 : 0);
+    return true;
+}
+
+void RelayConnection::setMessageLimit(uint64_t bytes) {
+    if (m_ws) m_ws->setMaxMessageBytes(int64_t(std::min<uint64_t>(bytes, uint64_t(INT64_MAX))));
 }
 
 uint64_t RelayConnection::receivedMark() const {

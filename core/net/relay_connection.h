@@ -101,6 +101,7 @@ public:
 private:
     // RelayLink (for the driver).
     bool send(const std::string& text) override;
+    void setMessageLimit(uint64_t bytes) override;
     uint64_t receivedMark() const override;
     uint64_t settledCount() const override;
     bool authenticating() const override { return m_authPending; }

@@ -22,6 +22,19 @@ struct SyncStatus {
     uint64_t backfill_gaps = 0;
     bool catching_up = false;
     size_t subscriptions = 0;         // REQ subscriptions open now
+    // NIP-77 reconciliation (docs/backfill.md).
+    observe::SyncMethod method = observe::SyncMethod::Req;
+    observe::NegentropySupport negentropy = observe::NegentropySupport::Unknown;  // judged by behaviour
+    std::string negentropy_reason;    // why unusable
+    int64_t negentropy_retry_after_ms = 0;
+    bool reconciling = false;         // a pass is running
+    bool reconcile_periodic = false;  // … and it is the periodic one
+    double reconcile_fraction = 0;    // of the running pass
+    int64_t reconciled_ms = 0;        // the last completed pass over the whole history (0 = never)
+    uint64_t reconcile_windows = 0;   // this run
+    uint64_t reconcile_splits = 0;    // windows halved after a size refusal (this run)
+    uint64_t reconcile_missing = 0;   // events the relay had and we lacked, fetched by reconciliation (this run)
+    uint64_t late_events = 0;         // of those, older than the live cursor at the pass start (all runs)
 };
 
 struct RelayStatusView {
@@ -39,6 +52,7 @@ struct RelayStatusView {
     uint64_t connects = 0;
     uint64_t messages = 0;
     uint64_t bytes_received = 0;
+    uint64_t bytes_sent = 0;          // text messages we sent, WebSocket framing included
     uint64_t events_received = 0;     // EVENT messages, refused ones included
     uint64_t notices = 0;
     uint64_t closed_by_relay = 0;     // CLOSED messages

@@ -54,6 +54,10 @@ public:
     // A subscription was refused with auth-required and AUTH is under way: open nothing new until
     // authenticated() arrives.
     virtual bool authenticating() const = 0;
+    // The largest message accepted from the relay from now on (a larger one closes the socket
+    // with 1009). A driver raises it while a NIP-77 session may answer with large NEG-MSGs and
+    // restores SessionInfo::max_message_bytes after (docs/backfill.md, "Frame sizes").
+    virtual void setMessageLimit(uint64_t bytes) = 0;
 };
 
 class SessionDriver {

@@ -1,5 +1,7 @@
 #include "core/net/websocket_client.h"
 
+#include <zlib.h>
+
 #include <QAbstractSocket>
 #include <QCryptographicHash>
 #include <QRandomGenerator>
@@ -64,12 +66,89 @@ WebSocketClient::WebSocketClient(WebSocketOptions options, QObject* parent)
 
 WebSocketClient::~WebSocketClient() {
     blockSignals(true);
+    endInflate();
     m_connector.abort();
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
     }
 }
+
+QString WebSocketClient::acceptExtensions(const QByteArray& extensions) {
+    const QString offered = "server chose an extension we did not offer: " + QString::fromLatin1(extensions.left(200));
+    if (!m_options.offer_deflate || extensions.contains(',')) return offered;
+    const QList<QByteArray> parts = extensions.split(';');
+    if (parts[0].trimmed().toLower() != "permessage-deflate") return offered;
+    bool reset = false;
+    for (qsizetype i = 1; i < parts.size(); ++i) {
+        const QByteArray param = parts[i].trimmed().toLower();
+        const qsizetype eq = param.indexOf('=');
+        const QByteArray name = eq < 0 ? param : param.left(eq).trimmed();
+        QByteArray value = eq < 0 ? QByteArray() : param.mid(eq + 1).trimmed();
+        if (value.startsWith('"') && value.endsWith('"') && value.size() >= 2) value = value.mid(1, value.size() - 2);
+        if (name == "server_no_context_takeover" && value.isEmpty()) reset = true;
+        else if (name == "client_no_context_takeover" && value.isEmpty()) continue;
+        else if (name == "server_max_window_bits") {
+            bool ok = false;
+            const int bits = value.toInt(&ok);
+            if (!ok || bits < 8 || bits > 15) return "permessage-deflate: bad server_max_window_bits";
+        } else {
+            return "permessage-deflate: parameter we did not offer: " + QString::fromLatin1(name.left(60));
+        }
+    }
+    auto* z = new z_stream{};
+    // Raw deflate with the largest window: it decodes a stream made with any smaller one.
+    if (inflateInit2(z, -15) != Z_OK) {
+        delete z;
+        return "permessage-deflate: inflater unavailable";
+    }
+    endInflate();
+    m_inflater = z;
+    m_deflate = true;
+    m_inflateResetEachMessage = reset;
+    return {};
+}
+
+void WebSocketClient::endInflate() {
+    if (m_inflater) {
+        auto* z = static_cast<z_stream*>(m_inflater);
+        inflateEnd(z);
+        delete z;
+    }
+    m_inflater = nullptr;
+    m_deflate = false;
+    m_messageCompressed = false;
+}
+
+bool WebSocketClient::inflateInto(const char* data, qint64 length) {
+    auto* z = static_cast<z_stream*>(m_inflater);
+    z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+    z->avail_in = uInt(length);
+    char out[16384];
+    while (true) {
+        z->next_out = reinterpret_cast<Bytef*>(out);
+        z->avail_out = sizeof out;
+        const int rc = inflate(z, Z_SYNC_FLUSH);
+        const qint64 produced = qint64(sizeof out - z->avail_out);
+        if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
+            failWithClose(WsError::ProtocolError, 1007, "permessage-deflate: corrupt compressed data");
+            return false;
+        }
+        // Bounded like an uncompressed message: never more than max_message_bytes inflated.
+        if (m_message.size() + produced > m_options.max_message_bytes) {
+            failWithClose(WsError::MessageTooBig, 1009,
+                          QStringLiteral("inflated message exceeds the %1-byte limit").arg(m_options.max_message_bytes));
+            return false;
+        }
+        m_message.append(out, produced);
+        m_inflatedBytes += uint64_t(produced);
+        if (rc == Z_STREAM_END) inflateReset(z);  // a final block: the next one starts a new stream
+        if (z->avail_in == 0 && z->avail_out != 0) return true;
+        if (rc == Z_BUF_ERROR && produced == 0) return true;
+    }
+}
+
+void WebSocketClient::setMaxMessageBytes(int64_t bytes) { m_options.max_message_bytes = std::max<int64_t>(bytes, 1); }
 
 qint64 WebSocketClient::readBound() const {
     return m_options.max_message_bytes + m_options.read_chunk_bytes;
@@ -159,6 +238,7 @@ void WebSocketClient::onConnected() {
     request += "Connection: Upgrade\r\n";
     request += "Sec-WebSocket-Key: " + m_key + "\r\n";
     request += "Sec-WebSocket-Version: 13\r\n";
+    if (m_options.offer_deflate) request += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n";
     if (!m_options.user_agent.isEmpty()) request += "User-Agent: " + m_options.user_agent + "\r\n";
     request += "\r\n";
     m_socket->write(request);
@@ -320,7 +400,7 @@ bool WebSocketClient::readHandshake() {
     if (upgrade.toLower() != "websocket") problem = "missing 'Upgrade: websocket'";
     else if (!connection_upgrade) problem = "missing 'Connection: Upgrade'";
     else if (accept != expected) problem = "wrong Sec-WebSocket-Accept";
-    else if (!extensions.isEmpty()) problem = "server chose an extension we did not offer: " + QString::fromLatin1(extensions);
+    else if (!extensions.isEmpty()) problem = acceptExtensions(extensions);
     else if (!protocol.isEmpty()) problem = "server chose a subprotocol we did not offer";
     if (!problem.isEmpty()) {
         finish(WsError::HandshakeFailed, problem);
@@ -347,7 +427,9 @@ WebSocketClient::Step WebSocketClient::parseFrames() {
         const auto* p = reinterpret_cast<const unsigned char*>(m_in.constData() + pos);
         const bool fin = (p[0] & 0x80) != 0;
         const int opcode = p[0] & 0x0F;
-        if ((p[0] & 0x70) != 0) {
+        // RSV1 marks the first frame of a compressed message, only when permessage-deflate is on.
+        const bool rsv1 = (p[0] & 0x40) != 0;
+        if ((p[0] & 0x30) != 0 || (rsv1 && (!m_deflate || opcode == kOpContinuation || (opcode & 0x8)))) {
             failWithClose(WsError::ProtocolError, 1002, "reserved bits set in a frame header");
             return Step::Stop;
         }
@@ -408,6 +490,7 @@ WebSocketClient::Step WebSocketClient::parseFrames() {
         if (avail < header + qint64(length)) break;
         const char* payload = m_in.constData() + pos + header;
         pos += header + qint64(length);
+        if (opcode == kOpText || opcode == kOpBinary) m_messageCompressed = rsv1;
         if (handleFrame(opcode, fin, payload, qint64(length)) == Step::Stop) {
             if (!self) return Step::Stop;
             if (m_state == WsState::Closed) return Step::Stop;
@@ -427,7 +510,17 @@ WebSocketClient::Step WebSocketClient::handleFrame(int opcode, bool fin, const c
     case kOpBinary:
     case kOpContinuation: {
         const int kind = opcode == kOpContinuation ? m_messageOpcode : opcode;
-        if (kind == kOpText) {
+        if (m_messageCompressed) {
+            // Inflated as it arrives (binary too: its size is bounded the same way, then dropped).
+            if (!inflateInto(payload, length)) return Step::Stop;
+            if (fin) {
+                static const char kTail[4] = {0x00, 0x00, char(0xff), char(0xff)};  // RFC 7692 §7.2.2
+                if (!inflateInto(kTail, 4)) return Step::Stop;
+                if (m_inflateResetEachMessage) inflateReset(static_cast<z_stream*>(m_inflater));
+                m_messageCompressed = false;
+                if (kind == kOpBinary) m_message.clear();
+            }
+        } else if (kind == kOpText) {
             if (fin && opcode == kOpText) {
                 if (!isUtf8(payload, length)) {
                     failWithClose(WsError::ProtocolError, 1007, "text message is not valid UTF-8");
@@ -610,6 +703,7 @@ void WebSocketClient::finish(WsError error, const QString& detail) {
     m_messageOpcode = 0;
     m_messageBytes = 0;
     m_pings.clear();
+    endInflate();
     if (error != WsError::None)
         qCDebug(lcNet) << m_url.toString() << "closed:" << wsErrorName(error) << detail;
     emit closed(error, detail);

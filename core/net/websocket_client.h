@@ -15,8 +15,13 @@
 //   max_message_bytes + read_chunk_bytes. A frame header announcing a message larger than
 //   max_message_bytes fails at once (close 1009, MessageTooBig) without buffering its payload.
 // - Binary messages are not used by Nostr: they are counted (binaryMessagesIgnored()) and
-//   dropped, still subject to max_message_bytes. permessage-deflate is never offered; a server
-//   that answers with any extension or subprotocol fails the handshake.
+//   dropped, still subject to max_message_bytes.
+// - permessage-deflate (RFC 7692) is offered (offer_deflate) and used when the server accepts:
+//   compressed messages are inflated as their frames arrive, and the inflated size is bounded
+//   exactly like an uncompressed message — beyond max_message_bytes the connection closes with
+//   1009 (MessageTooBig) before more is inflated (a decompression bomb costs at most the bound).
+//   What we send is never compressed (RFC 7692 §6: a message may be sent uncompressed). A server
+//   answering with another extension, unknown parameters or a subprotocol fails the handshake.
 // - Text messages must be UTF-8 (close 1007 otherwise). Server frames must be unmasked, use no
 //   reserved bits or opcodes, control frames must be final and ≤ 125 bytes (close 1002).
 // - Pings from the server are answered automatically (not while paused: control frames wait
@@ -45,6 +50,7 @@ struct WebSocketOptions {
     int64_t socket_read_buffer_bytes = 256 * 1024;  // QAbstractSocket::setReadBufferSize
     int64_t max_pending_write_bytes = 4 << 20;      // sendText refuses (returns false) beyond this
     int64_t close_timeout_ms = 5000;                // wait for the closing handshake, then abort
+    bool offer_deflate = true;                      // offer permessage-deflate (inflate only)
     QByteArray user_agent = "archivist";
     QList<QSslCertificate> extra_ca_certificates;   // trusted besides the system store (tests, LAN relays)
 };
@@ -89,6 +95,10 @@ public:
     // signals; deleteLater() is fine.
     void setReadingPaused(bool paused);
     bool readingPaused() const { return m_paused; }
+    // Changes max_message_bytes from the next frame on (a message in progress is checked against
+    // the new bound with its next frame). At least 1.
+    void setMaxMessageBytes(int64_t bytes);
+    int64_t maxMessageBytes() const { return m_options.max_message_bytes; }
     WsState state() const { return m_state; }
     qint64 bytesToWrite() const;
     // Bytes held by this client (partial frames + fragments): ≤ max_message_bytes +
@@ -96,6 +106,8 @@ public:
     qint64 bufferedBytes() const;
     QHostAddress peerAddress() const { return m_address; }
     uint64_t binaryMessagesIgnored() const { return m_binaryIgnored; }
+    bool deflateActive() const { return m_deflate; }                 // negotiated on this connection
+    uint64_t inflatedBytes() const { return m_inflatedBytes; }       // message bytes inflated so far
 
 signals:
     void opened();
@@ -123,6 +135,9 @@ private:
     void finish(WsError error, const QString& detail);  // emits closed() once
     void retireSocket(bool graceful);
     qint64 readBound() const;
+    QString acceptExtensions(const QByteArray& extensions);  // "" = accepted; else the problem
+    bool inflateInto(const char* data, qint64 length);      // false: failed (closed with 1009/1007)
+    void endInflate();
 
     WebSocketOptions m_options;
     WsState m_state = WsState::Idle;
@@ -147,6 +162,13 @@ private:
     WsError m_closeError = WsError::None;  // reported when the closing handshake completes
     QString m_closeDetail;
     uint64_t m_binaryIgnored = 0;
+    // permessage-deflate: negotiated, the message in progress is compressed, the inflater
+    // (32 KiB window + state, allocated only when negotiated) and whether it resets per message.
+    bool m_deflate = false;
+    bool m_messageCompressed = false;
+    bool m_inflateResetEachMessage = false;
+    void* m_inflater = nullptr;  // z_stream
+    uint64_t m_inflatedBytes = 0;
     struct PendingPing {
         QByteArray payload;
         QElapsedTimer sent;

@@ -10,6 +10,8 @@ constexpr std::array<const char*, kRelayStateCount> kStateNames = {
     "failing",   "refused",   "restricted",    "blocked",    "stopped"};
 constexpr std::array<const char*, size_t(BackfillState::Count)> kBackfillNames = {"not_started", "waiting", "running",
                                                                                   "done", "disabled"};
+constexpr std::array<const char*, size_t(NegentropySupport::Count)> kNegentropyNames = {"unknown", "usable", "unusable"};
+constexpr std::array<const char*, size_t(SyncMethod::Count)> kSyncMethodNames = {"negentropy", "req"};
 }  // namespace
 
 const char* relayStateName(RelayState s) {
@@ -59,6 +61,22 @@ const char* eventRefusalName(EventRefusal r) {
 const char* backfillStateName(BackfillState s) {
     const auto i = size_t(s);
     return i < kBackfillNames.size() ? kBackfillNames[i] : "unknown";
+}
+
+const char* negentropySupportName(NegentropySupport s) {
+    const auto i = size_t(s);
+    return i < kNegentropyNames.size() ? kNegentropyNames[i] : "unknown";
+}
+
+NegentropySupport negentropySupportFromName(std::string_view name) {
+    for (size_t i = 0; i < kNegentropyNames.size(); ++i)
+        if (name == kNegentropyNames[i]) return NegentropySupport(i);
+    return NegentropySupport::Unknown;
+}
+
+const char* syncMethodName(SyncMethod m) {
+    const auto i = size_t(m);
+    return i < kSyncMethodNames.size() ? kSyncMethodNames[i] : "unknown";
 }
 
 }  // namespace archivist::observe

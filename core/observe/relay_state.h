@@ -60,4 +60,20 @@ enum class BackfillState : uint8_t {
 };
 const char* backfillStateName(BackfillState s);
 
+// NIP-77 support of a relay, judged by what it does (docs/backfill.md, "Support judged by
+// behaviour"), not by what its NIP-11 document lists. Persisted in relays.sqlite by name.
+enum class NegentropySupport : uint8_t {
+    Unknown,   // "unknown": never tried (a relay that lists 77, or not yet probed once)
+    Usable,    // "usable": a reconciliation completed
+    Unusable,  // "unusable": NOTICE / CLOSED / NEG-ERR / silence / malformed; retried after retry_after
+    Count
+};
+const char* negentropySupportName(NegentropySupport s);
+NegentropySupport negentropySupportFromName(std::string_view name);  // Unknown for any other text
+
+// How a relay's history is kept complete right now: "negentropy" (reconciliation windows),
+// "req" (REQ pagination: the relay does not support NIP-77 or its retry-after has not passed).
+enum class SyncMethod : uint8_t { Negentropy, Req, Count };
+const char* syncMethodName(SyncMethod m);
+
 }  // namespace archivist::observe

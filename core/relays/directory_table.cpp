@@ -16,9 +16,10 @@ namespace {
 constexpr const char* kRecordColumns =
     "id, url, source, status, pinned, blocked, consecutive_failures, last_error, first_seen, last_seen, "
     "last_connected, live_cursor, backfill_checkpoint, backfill_done, tries, last_attempt_ms, blocked_until_ms, "
-    "last_probe_ms, nip66_reported_at, nip66_rtt_open_ms, nip66_requires_payment, nip66_requires_auth";
+    "last_probe_ms, nip66_reported_at, nip66_rtt_open_ms, nip66_requires_payment, nip66_requires_auth, "
+    "neg_support, neg_reason, neg_retry_after_ms, reconciled_ms, late_events";
 
-constexpr int kRecordColumnCount = 22;  // columns of kRecordColumns (readRecord reads 0 … 21)
+constexpr int kRecordColumnCount = 27;  // columns of kRecordColumns (readRecord reads 0 … 26)
 
 RelayRecord readRecord(Stmt& st) {
     RelayRecord r;
@@ -45,6 +46,11 @@ RelayRecord readRecord(Stmt& st) {
     r.nip66_rtt_open_ms = st.int64(19);
     r.nip66_requires_payment = int8_t(st.int64(20));
     r.nip66_requires_auth = int8_t(st.int64(21));
+    r.negentropy.support = observe::negentropySupportFromName(st.text(22));
+    r.negentropy.reason = st.text(23);
+    r.negentropy.retry_after_ms = st.int64(24);
+    r.reconciled_ms = st.int64(25);
+    r.late_events = uint64_t(st.int64(26));
     return r;
 }
 

@@ -25,6 +25,7 @@
 #include "core/observe/relay_state.h"
 #include "core/relays/relay_discovery.h"
 #include "core/relays/statement.h"
+#include "core/sync/sync_reports.h"
 
 namespace archivist::relays {
 
@@ -53,6 +54,10 @@ struct RelayRecord {
     int64_t nip66_rtt_open_ms = -1;
     int8_t nip66_requires_payment = -1;  // 1 / 0, -1 = not reported
     int8_t nip66_requires_auth = -1;
+    // NIP-77 judged by behaviour and the last reconciliation of the whole history (schema v5).
+    sync::NegentropyVerdict negentropy;
+    int64_t reconciled_ms = 0;       // 0 = never
+    uint64_t late_events = 0;        // events reconciliation found missing that predate its previous pass
 };
 
 struct ScoreUpdate {

@@ -145,6 +145,9 @@ bool RelayStateOwner::reportProgress(const sync::SyncProgress& r) {
         if (r.live_cursor) p.live_cursor = std::max(p.live_cursor.value_or(*r.live_cursor), *r.live_cursor);
         if (r.backfill_checkpoint) p.backfill = std::make_pair(*r.backfill_checkpoint, r.backfill_done);
         for (const auto& g : r.gaps) p.gaps.emplace_back(g, r.at_ms);
+        if (r.negentropy) p.negentropy = r.negentropy;
+        if (r.reconciled_ms) p.reconciled_ms = std::max(p.reconciled_ms.value_or(*r.reconciled_ms), *r.reconciled_ms);
+        p.late_events += r.late_events;
     });
 }
 
@@ -154,6 +157,10 @@ void RelayStateOwner::mergeOlder(PendingRelay& newer, PendingRelay&& older) {
     if (!newer.nip11) newer.nip11 = std::move(older.nip11);
     if (older.live_cursor) newer.live_cursor = std::max(newer.live_cursor.value_or(*older.live_cursor), *older.live_cursor);
     if (!newer.backfill) newer.backfill = std::move(older.backfill);
+    if (!newer.negentropy) newer.negentropy = std::move(older.negentropy);
+    if (older.reconciled_ms)
+        newer.reconciled_ms = std::max(newer.reconciled_ms.value_or(*older.reconciled_ms), *older.reconciled_ms);
+    newer.late_events += older.late_events;
     older.gaps.insert(older.gaps.end(), std::make_move_iterator(newer.gaps.begin()), std::make_move_iterator(newer.gaps.end()));
     newer.gaps = std::move(older.gaps);
     older.probes.insert(older.probes.end(), std::make_move_iterator(newer.probes.begin()),
@@ -275,6 +282,10 @@ bool RelayStateOwner::writeBatch(Inbox& batch) {
                 if (auto w = m_store->sync().saveLiveCursor(url, *p.live_cursor); !w) return w;
             if (p.backfill)
                 if (auto w = m_store->sync().saveBackfill(url, p.backfill->first, p.backfill->second); !w) return w;
+            if (p.negentropy)
+                if (auto w = m_store->sync().saveNegentropy(url, *p.negentropy); !w) return w;
+            if (p.reconciled_ms || p.late_events)
+                if (auto w = m_store->sync().saveReconciled(url, p.reconciled_ms, p.late_events); !w) return w;
             for (const auto& [g, at] : p.gaps) {
                 GapRecord rec{url, g.since, g.until, kindsText(g.kinds), g.reason, at ? at : now};
                 if (auto w = m_store->sync().addGap(rec); !w) return w;

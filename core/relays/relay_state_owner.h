@@ -115,6 +115,9 @@ private:
         std::optional<int64_t> live_cursor;
         std::optional<std::pair<std::string, bool>> backfill;  // checkpoint, done
         std::vector<std::pair<sync::BackfillGap, int64_t>> gaps;  // with recorded_ms
+        std::optional<sync::NegentropyVerdict> negentropy;
+        std::optional<int64_t> reconciled_ms;
+        uint64_t late_events = 0;
         std::vector<net::ProbeResult> probes;
         uint64_t reports = 0;
     };

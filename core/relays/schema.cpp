@@ -119,6 +119,14 @@ CREATE TABLE alerts(
   cleared INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX alerts_relay ON alerts(relay, id);
 )SQL",
+    // v5: NIP-77 support judged by behaviour and the whole-history reconciliation (decision 0016).
+    R"SQL(
+ALTER TABLE relays ADD COLUMN neg_support TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE relays ADD COLUMN neg_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE relays ADD COLUMN neg_retry_after_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN reconciled_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE relays ADD COLUMN late_events INTEGER NOT NULL DEFAULT 0;
+)SQL",
 };
 static_assert(std::size(kMigrations) == size_t(kRelaySchemaVersion));
 

@@ -8,13 +8,16 @@
 //   v3  statuses in the one relay-state vocabulary (observe::relayStateName): "backing off" →
 //       "backing_off", any other unknown text → "candidate"
 //   v4  alerts: the engine's alert history (alerts_table.h)
+//   v5  NIP-77 support judged by behaviour (neg_support, neg_reason, neg_retry_after_ms), the last
+//       completed reconciliation of the whole history (reconciled_ms) and the events it found
+//       missing ("late" events, late_events)
 #include <sqlite3.h>
 
 #include "core/relays/statement.h"
 
 namespace archivist::relays {
 
-constexpr int kRelaySchemaVersion = 4;
+constexpr int kRelaySchemaVersion = 5;
 
 // Applies the missing migrations, one transaction each (re-reading the version under the write
 // lock: another process may have migrated meanwhile). Errors: Schema when the file is newer

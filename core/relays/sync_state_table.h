@@ -32,8 +32,13 @@ public:
     // Never moves backwards: a late, older checkpoint must not undo a newer one. Unknown relays: no-op.
     StateResult<void> saveLiveCursor(const std::string& url, int64_t cursor);
     StateResult<void> saveBackfill(const std::string& url, const std::string& checkpoint, bool done);
+    StateResult<void> saveNegentropy(const std::string& url, const sync::NegentropyVerdict& verdict);
+    // The last completed reconciliation of the whole history (never moves backwards) and the
+    // late events it found (added to the total).
+    StateResult<void> saveReconciled(const std::string& url, std::optional<int64_t> reconciled_ms, uint64_t late_events);
     // A gap already recorded (same relay, window, kinds and reason) is not added twice.
     StateResult<void> addGap(const GapRecord& gap);
+    StateResult<uint64_t> gapCount(const std::string& url);
     // Newest first; url "" = every relay.
     StateResult<std::vector<GapRecord>> gaps(const std::string& url, size_t limit);
     // nullopt when the relay is not in the directory.

@@ -219,7 +219,14 @@ Expected<std::string> Negentropy::process(std::string_view msg, std::vector<prot
             const auto theirs = msg.substr(0, kFingerprintBytes);
             msg.remove_prefix(kFingerprintBytes);
             const auto ours = fingerprint(lower, upper);
-            if (theirs != std::string_view(reinterpret_cast<const char*>(ours.data()), ours.size())) {
+            const std::string_view ours_view(reinterpret_cast<const char*>(ours.data()), ours.size());
+            // An empty range on both sides "matches" — but responders that cut a long id list at
+            // their frame limit have been seen to fingerprint the rest from the wrong index
+            // (@nostr-dev-kit/sync 1.0.0: always the empty set), which would silently end the
+            // reconciliation while they still hold events. When we hold nothing in the range we
+            // ask for their ids instead (one id list, empty if they really hold nothing).
+            const bool unverifiable = initiator && lower == upper;
+            if (theirs != ours_view || unverifiable) {
                 flushSkip();
                 splitRange(o, lower, upper, bound);
             } else {

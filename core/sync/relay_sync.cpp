@@ -9,7 +9,9 @@
 #include "core/protocol/relay_message.h"
 #include "core/sync/backfill_planner.h"
 #include "core/sync/backfill_slots.h"
+#include "core/sync/local_set.h"
 #include "core/sync/negentropy.h"
+#include "core/sync/reconcile_plan.h"
 
 namespace archivist::sync {
 
@@ -28,11 +30,30 @@ constexpr size_t kMaxUnreportedGaps = 4096;
 
 std::string bounded(std::string_view s, size_t n) { return std::string(s.substr(0, n)); }
 
+// A NEG-ERR that refuses the window for its size (strfry: "blocked: too many query results";
+// older strfry: "RESULTS_TOO_BIG"): split, it says nothing about support.
+bool isSizeRefusal(std::string_view message) {
+    std::string m(message.substr(0, 300));
+    std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return m.find("too many") != std::string::npos || m.find("too big") != std::string::npos ||
+           m.find("too large") != std::string::npos || m.find("results_too_big") != std::string::npos;
+}
+
 }  // namespace
 
-RelaySync::RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots)
-    : m_url(std::move(url)), m_opts(std::move(options)), m_reports(reports), m_slots(backfill_slots) {
+RelaySync::RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots,
+                     LocalSetSource* local_set, BackfillSlots* reconcile_slots)
+    : m_url(std::move(url)),
+      m_opts(std::move(options)),
+      m_reports(reports),
+      m_slots(backfill_slots),
+      m_local(local_set && reconcile_slots ? local_set : nullptr),
+      m_reconcileSlots(local_set && reconcile_slots ? reconcile_slots : nullptr) {
     if (resume.live_cursor) m_status.live_cursor = *resume.live_cursor;
+    m_verdict = resume.negentropy;
+    m_reconciled_ms = resume.reconciled_ms;
+    m_status.reconciled_ms = resume.reconciled_ms;
+    m_status.late_events = resume.late_events;
     m_backfillCheckpoint = std::move(resume.backfill_checkpoint);
     m_backfillDone = resume.backfill_done;
     m_status.backfill = !m_opts.backfill      ? observe::BackfillState::Disabled
@@ -45,12 +66,17 @@ RelaySync::RelaySync(std::string url, SyncOptions options, SyncResume resume, Sy
     m_settleTimer.start(int(m_opts.settle_check_ms));
 }
 
-RelaySync::~RelaySync() { m_slots.forget(m_url); }
+RelaySync::~RelaySync() {
+    if (m_local) m_local->cancel(this);
+    m_slots.forget(m_url);
+    if (m_reconcileSlots) m_reconcileSlots->forget(m_url);
+}
 
 // ---------------------------------------------------------------- session
 
 void RelaySync::opened(net::RelayLink& link, const net::SessionInfo& session) {
     ++m_generation;
+    ++m_sessions;
     m_link = &link;
     m_closing = false;
     m_session = session;
@@ -65,21 +91,27 @@ void RelaySync::opened(net::RelayLink& link, const net::SessionInfo& session) {
         const uint64_t room = len > 600 ? len - 600 : 0;
         m_kindsPerFilter = std::clamp<size_t>(size_t(room / 6), 1, m_kindsPerFilter);
     }
-    // Catch-up: from the persisted live cursor (minus the margin) up to this session's start.
-    if (m_status.live_cursor >= 0) {
-        BackfillConfig cfg;
-        cfg.floor = std::max<int64_t>(0, m_status.live_cursor - m_opts.live_margin_s);
-        cfg.limit = queryLimit();
-        cfg.negentropy = session.info && session.info->supports(77);
-        cfg.max_kinds_per_filter = m_kindsPerFilter;
-        m_catchUp = std::make_unique<BackfillPlanner>(cfg, m_opts.filter, session.opened_s);
-    }
+    // Catch-up: a reconciliation pass over the whole history when NIP-77 may be used (it finds
+    // what arrived late or backdated too), else REQ from the persisted live cursor (minus the
+    // margin) up to this session's start.
+    if (negentropyAllowed() && (m_opts.backfill || m_status.live_cursor >= 0)) startPass(false, session.opened_s);
+    else startReqCatchUp();
+    m_liveFromStart = m_pass != nullptr;
     if (m_backfillStart_s == 0) m_backfillStart_s = m_status.live_cursor >= 0 ? m_status.live_cursor : session.opened_s;
     const uint32_t cap = std::min(session.max_subscriptions, m_opts.max_subscriptions);
     // With a single subscription allowed, history first; live follows when sync has finished.
-    if (cap >= 2 || (!m_catchUp && (m_backfillDone || !m_opts.backfill))) openLive();
+    if (cap >= 2 || (!m_catchUp && !m_pass && (m_backfillDone || !m_opts.backfill))) openLive();
     pump();
     m_pumpTimer.start(int(kPump_ms));
+}
+
+void RelaySync::startReqCatchUp() {
+    if (m_status.live_cursor < 0 || m_catchUp) return;
+    BackfillConfig cfg;
+    cfg.floor = std::max<int64_t>(0, m_status.live_cursor - m_opts.live_margin_s);
+    cfg.limit = queryLimit();
+    cfg.max_kinds_per_filter = m_kindsPerFilter;
+    m_catchUp = std::make_unique<BackfillPlanner>(cfg, m_opts.filter, m_session.opened_s);
 }
 
 void RelaySync::closing() {
@@ -94,6 +126,7 @@ void RelaySync::closing() {
     }
     m_liveOpen = false;
     m_queryInFlight = false;
+    abortPass();
     releaseSlot();
     m_slots.forget(m_url);
 }
@@ -110,9 +143,7 @@ void RelaySync::closed() {
     // The query in flight is abandoned: planners restart from their last completed query.
     m_catchUp.reset();
     m_backfill.reset();
-    m_neg.reset();
-    m_negNeed.clear();
-    m_negFetching = false;
+    abortPass();
     releaseSlot();
     m_slots.forget(m_url);
 }
@@ -137,6 +168,10 @@ observe::EventRefusal RelaySync::admit(std::string_view subscription, std::strin
     const observe::EventRefusal verdict = m_subs.admit(subscription, event_json, keys);
     if (verdict != observe::EventRefusal::None) return verdict;
     if (m_queryInFlight && subscription == m_querySub) {
+        if (m_negFetching && keys) {
+            ++m_status.reconcile_missing;
+            if (keys->created_at < m_passLateBefore) ++m_passLate;
+        }
         if (BackfillPlanner* p = queryPlanner(); p && keys) p->onEvent(keys->id, keys->created_at, keys->kind);
         ++m_queryEvents;
         m_queryTimer.start(int(m_opts.query_timeout_ms));  // activity: not stalled
@@ -155,8 +190,9 @@ void RelaySync::eose(const std::string& sub) {
     }
     if (!m_queryInFlight || sub != m_querySub) return;
     closeSubscription(sub);  // NIP-01: a subscription stays open after EOSE
-    if (m_negFetching && m_negFetched < m_negNeed.size()) {
-        sendNegentropyFetch();  // next chunk of the window's ids
+    if (m_negFetching) {
+        if (m_negFetched < m_negNeed.size()) sendNegentropyFetch();  // next chunk of the window's ids
+        else windowCovered();
         return;
     }
     finishQuery(true, {});
@@ -165,6 +201,35 @@ void RelaySync::eose(const std::string& sub) {
 
 void RelaySync::refused(const std::string& sub, const std::string& prefix, const std::string& message) {
     const bool isQuery = m_queryInFlight && sub == m_querySub;
+    if (isQuery && m_neg) {
+        // CLOSED for a NIP-77 session: the relay does not do NIP-77 (unless it wants AUTH or a pause).
+        m_subs.close(sub);
+        const bool transient = prefix == "auth-required" || prefix == "rate-limited";
+        if (transient) {
+            endNegentropySession();
+            m_queryInFlight = false;
+            m_queryTimer.stop();
+        } else {
+            judgeUnusable("closed: " + bounded(message, 200));
+        }
+        if (prefix == "restricted" || prefix == "blocked" || prefix == "auth-required") return;
+        QPointer<RelaySync> self(this);
+        const uint64_t gen = m_generation;
+        QTimer::singleShot(int(transient ? std::max<int64_t>(1000, m_rateLimitDelay_ms) : 0), this, [self, gen] {
+            if (self && gen == self->m_generation) self->pump();
+        });
+        return;
+    }
+    if (isQuery && m_negFetching) {
+        // The fetch of a window's ids was refused: REQ pagination covers that window instead.
+        m_subs.close(sub);
+        m_queryTimer.stop();
+        m_queryInFlight = false;
+        m_negFetching = false;
+        windowRefused("fetch refused: " + bounded(message, 200));
+        pump();
+        return;
+    }
     m_subs.close(sub);
     if (sub == kLiveSub) m_liveOpen = false;
     if (isQuery) finishQuery(false, message);
@@ -192,12 +257,19 @@ void RelaySync::refused(const std::string& sub, const std::string& prefix, const
     if (isQuery) pump();
 }
 
-void RelaySync::notice(const std::string&) {
+void RelaySync::notice(const std::string& message) {
+    // A NOTICE while a NIP-77 session has had no answer at all: the relay did not understand
+    // NEG-OPEN (the commonest sign of fake support).
+    if (m_queryInFlight && m_neg && !m_negAnswered) {
+        judgeUnusable("notice: " + bounded(message, 200));
+        pump();
+        return;
+    }
     // Many relays answer a REQ they refuse with a NOTICE instead of CLOSED. A NOTICE while a query
     // has had no answer at all is taken as that refusal: a split chunk with a long kinds list is
     // re-asked in short pieces (the commonest cause); otherwise the query gives up soon instead of
     // waiting for the full query timeout.
-    if (!m_queryInFlight || m_queryEvents != 0 || m_neg || m_negFetching) return;
+    if (!m_queryInFlight || m_queryEvents != 0 || m_neg || m_negFetching || m_queryOf == QueryOf::Window) return;
     BackfillPlanner* p = queryPlanner();
     if (p && m_queryKinds > kFallbackKindsPerFilter && p->onKindsListTooLong(kFallbackKindsPerFilter)) {
         closeSubscription(m_querySub);
@@ -220,7 +292,9 @@ void RelaySync::authenticated() {
 void RelaySync::openLive() {
     if (m_liveOpen || !sessionOpen() || m_closing) return;
     protocol::Filter f = m_opts.filter;
-    f.since = std::max<int64_t>(0, m_session.opened_s - m_opts.live_margin_s);
+    // With a reconciliation pass covering everything up to the session start, live asks for
+    // nothing older (no overlap); REQ catch-up needs the margin (clock skew, late publishing).
+    f.since = std::max<int64_t>(0, m_session.opened_s - (m_liveFromStart ? 0 : m_opts.live_margin_s));
     f.until.reset();
     f.limit.reset();
     if (send(protocol::makeReq(kLiveSub, {f}))) {
@@ -234,14 +308,23 @@ void RelaySync::closeSubscription(const std::string& id) {
     m_subs.close(id);
 }
 
-BackfillPlanner* RelaySync::queryPlanner() const { return m_queryIsCatchUp ? m_catchUp.get() : m_backfill.get(); }
+BackfillPlanner* RelaySync::queryPlanner() const {
+    switch (m_queryOf) {
+    case QueryOf::CatchUp: return m_catchUp.get();
+    case QueryOf::Backfill: return m_backfill.get();
+    case QueryOf::Window: return m_windowPlanner.get();
+    }
+    return nullptr;
+}
 
 void RelaySync::pump() {
     if (!sessionOpen() || m_closing || m_queryInFlight || m_link->authenticating()) return;
+    // 0. A reconciliation pass (restart catch-up, first sync, periodic) holds the query slot.
+    if (m_pass && pumpPass()) return;
     // 1. Catch-up of what the relay got while we were away.
     if (m_catchUp) {
         if (!m_catchUp->done()) {
-            m_queryIsCatchUp = true;
+            m_queryOf = QueryOf::CatchUp;
             sendQuery();
             if (m_queryInFlight) return;
         }
@@ -250,6 +333,12 @@ void RelaySync::pump() {
     // 2. Historical backfill, one slot-holder at a time per the global scheduler.
     if (!m_opts.backfill || m_backfillDone) {
         if (!m_liveOpen) openLive();
+        // 3. Periodic re-reconciliation of the whole history, lowest priority.
+        if (!m_pass && !m_catchUp && m_opts.backfill && m_opts.reconcile_interval_s > 0 && negentropyAllowed() &&
+            nowMs() - m_reconciled_ms >= m_opts.reconcile_interval_s * 1000) {
+            startPass(true, nowS());
+            pumpPass();
+        }
         return;
     }
     if (!m_backfill) {
@@ -262,7 +351,6 @@ void RelaySync::pump() {
         BackfillConfig cfg;
         cfg.floor = m_opts.backfill_floor;
         cfg.limit = queryLimit();
-        cfg.negentropy = m_session.info && m_session.info->supports(77);
         cfg.max_kinds_per_filter = m_kindsPerFilter;
         if (!m_backfillCheckpoint.empty()) {
             auto resumed = BackfillPlanner::resume(cfg, m_opts.filter, m_backfillCheckpoint);
@@ -273,7 +361,7 @@ void RelaySync::pump() {
         if (!m_backfill) m_backfill = std::make_unique<BackfillPlanner>(cfg, m_opts.filter, m_backfillStart_s);
     }
     m_status.backfill = observe::BackfillState::Running;
-    m_queryIsCatchUp = false;
+    m_queryOf = QueryOf::Backfill;
     if (!m_backfill->done()) sendQuery();
     if (m_backfill && m_backfill->done() && !m_queryInFlight) finishBackfill();
 }
@@ -303,11 +391,7 @@ void RelaySync::sendQuery() {
     if (!p || m_queryInFlight) return;
     auto q = p->next();
     if (!q) return;
-    m_querySub = (m_queryIsCatchUp ? "cu" : "bf") + std::to_string(++m_querySeq);
-    if (q->type == BackfillQuery::Type::Negentropy) {
-        startNegentropy(q->filter);
-        return;
-    }
+    m_querySub = (m_queryOf == QueryOf::CatchUp ? "cu" : m_queryOf == QueryOf::Backfill ? "bf" : "rw") + std::to_string(++m_querySeq);
     m_queryKinds = q->filter.kinds.size();
     if (!send(protocol::makeReq(m_querySub, {q->filter}))) return;
     m_subs.open(m_querySub, {q->filter});
@@ -318,8 +402,20 @@ void RelaySync::sendQuery() {
 
 void RelaySync::onQueryTimeout() {
     if (!m_queryInFlight) return;
-    if (m_neg) send(protocol::makeNegClose(m_querySub));
-    else closeSubscription(m_querySub);
+    if (m_neg) {
+        judgeUnusable("timeout: no NIP-77 answer within " + std::to_string(m_opts.negentropy_timeout_ms) + " ms");
+        pump();
+        return;
+    }
+    closeSubscription(m_querySub);
+    if (m_negFetching) {
+        m_queryTimer.stop();
+        m_queryInFlight = false;
+        m_negFetching = false;
+        windowRefused("fetch timeout");
+        pump();
+        return;
+    }
     finishQuery(false, "timeout: no answer within " + std::to_string(m_opts.query_timeout_ms) + " ms");
     pump();
 }
@@ -327,22 +423,19 @@ void RelaySync::onQueryTimeout() {
 void RelaySync::finishQuery(bool completed, const std::string& reason) {
     m_queryTimer.stop();
     m_queryInFlight = false;
-    m_neg.reset();
-    m_negNeed.clear();
-    m_negFetching = false;
     BackfillPlanner* p = queryPlanner();
     if (!p) return;
     if (completed) p->onEose();
     else p->onClosed(reason);
     takeGaps();
-    if (!m_queryIsCatchUp) {
+    if (m_queryOf == QueryOf::Backfill) {
         m_backfillCheckpoint = p->checkpoint();
         pushCheckpoint(false, 0, m_backfillCheckpoint, p->done());
     }
 }
 
 void RelaySync::takeGaps() {
-    for (BackfillPlanner* p : {m_catchUp.get(), m_backfill.get()}) {
+    for (BackfillPlanner* p : {m_catchUp.get(), m_backfill.get(), m_windowPlanner.get()}) {
         // While the owner refuses reports the gaps stay with the planner (it pauses at its bound).
         if (!p || m_unreported.gaps.size() >= kMaxUnreportedGaps) continue;
         for (auto& g : p->takeGaps()) {
@@ -359,83 +452,298 @@ void RelaySync::takeGaps() {
 
 // ---------------------------------------------------------------- NIP-77
 
-bool RelaySync::startNegentropy(const protocol::Filter& window) {
-    auto neg = Negentropy::create({}, 0, kMaxNegentropyIds);
-    if (!neg) return false;
-    m_neg = std::make_unique<Negentropy>(std::move(*neg));
-    auto first = m_neg->initiate();
-    if (!first) {
-        m_neg.reset();
+bool RelaySync::negentropyAllowed() const {
+    return m_local && (m_verdict.support != observe::NegentropySupport::Unusable || nowMs() >= m_verdict.retry_after_ms);
+}
+
+void RelaySync::startPass(bool periodic, int64_t top) {
+    if (!m_local || m_pass) return;
+    int64_t floor = m_opts.backfill ? m_opts.backfill_floor : std::max<int64_t>(0, m_status.live_cursor - m_opts.live_margin_s);
+    // A reconnect within this run, soon after a completed pass: only what the connection missed
+    // (the periodic pass looks at the whole history again).
+    if (!periodic && m_sessions > 1 && m_status.live_cursor >= 0 && m_reconciled_ms > 0 &&
+        nowMs() - m_reconciled_ms < m_opts.reconcile_interval_s * 1000)
+        floor = std::max(floor, m_status.live_cursor - m_opts.live_margin_s);
+    m_pass = std::make_unique<ReconcilePlan>(floor, top, m_opts.reconcile_max_splits);
+    m_passPeriodic = periodic;
+    m_passTop = top;
+    m_passFloor = floor;
+    m_passLateBefore = m_status.live_cursor >= 0 ? m_status.live_cursor - m_opts.live_margin_s : -1;
+    m_passLate = 0;
+    m_status.reconciling = true;
+    m_status.reconcile_periodic = periodic;
+}
+
+bool RelaySync::pumpPass() {
+    if (!m_pass) return false;
+    // A window the relay refused (after bounded splits) is covered by REQ pagination.
+    if (m_windowPlanner) {
+        m_queryOf = QueryOf::Window;
+        if (!m_windowPlanner->done()) {
+            sendQuery();
+            if (m_queryInFlight || !m_windowPlanner->done()) return true;
+        }
+        takeGaps();
+        m_windowPlanner.reset();
+        m_pass->completed();
+    }
+    if (m_pass->done()) {
+        finishPass();
         return false;
     }
-    protocol::Filter f = window;
+    if (!m_haveReconcileSlot) {
+        // First sync and restart catch-up by how much history they cover; the periodic pass last.
+        const int64_t priority = m_passPeriodic ? 0 : std::max<int64_t>(1, m_passTop - m_passFloor);
+        if (!m_reconcileSlots->tryAcquire(m_url, priority)) return true;  // m_pumpTimer asks again
+        m_haveReconcileSlot = true;
+    }
+    if (auto range = m_pass->needLocalSet()) {
+        if (m_localPending) return true;
+        LocalSetRequest req;
+        req.filter = m_opts.filter;
+        req.filter.since = range->first;
+        req.filter.until = range->second;
+        req.filter.limit.reset();
+        req.max_items = m_opts.reconcile_max_items;
+        QPointer<RelaySync> self(this);
+        const uint64_t seq = ++m_localSeq;
+        m_localPending = m_local->request(std::move(req), this, [self, seq](Expected<LocalSet> answer) {
+            if (!self || seq != self->m_localSeq) return;
+            self->m_localPending = false;
+            self->onLocalSet(std::move(answer));
+        });
+        return true;  // refused (queue full): the pump timer asks again
+    }
+    startWindowSession();
+    return true;
+}
+
+void RelaySync::onLocalSet(Expected<LocalSet> answer) {
+    if (!m_pass || !sessionOpen()) return;
+    if (!answer) {
+        qCWarning(lcSync) << m_url.c_str() << "local set for reconciliation unreadable (asked again):" << answer.error().message.c_str();
+        return;  // the pump timer asks again
+    }
+    ++m_status.reconcile_windows;
+    const bool overfull = answer->overfull;
+    m_pass->setLocalSet(answer->since, std::move(answer->items));
+    // One second holding more than a window of ours: REQ pagination covers it.
+    if (overfull) windowRefused("local second holds more than " + std::to_string(m_opts.reconcile_max_items) + " events");
+    pump();
+}
+
+void RelaySync::startWindowSession() {
+    const ReconcileWindow* w = m_pass ? m_pass->current() : nullptr;
+    if (!w || m_queryInFlight) return;
+    // Our messages stay within what the relay accepts (hex doubles the payload; JSON adds the rest).
+    uint64_t frame = m_opts.negentropy_frame_bytes;
+    if (m_session.info && m_session.info->limitation.max_message_length) {
+        const uint64_t len = *m_session.info->limitation.max_message_length;
+        frame = std::min(frame, len > 2048 ? (len - 1024) / 2 : 0);
+    }
+    frame = std::max<uint64_t>(frame, Negentropy::kMinFrameSizeLimit);
+    auto neg = Negentropy::create(w->items, frame, kMaxNegentropyIds);
+    if (!neg) {
+        windowRefused("negentropy: " + neg.error().message);
+        return;
+    }
+    auto first = neg->initiate();
+    if (!first) {
+        windowRefused("negentropy: " + first.error().message);
+        return;
+    }
+    protocol::Filter f = m_opts.filter;
+    f.since = w->since;
+    f.until = w->until;
     f.limit.reset();
+    m_querySub = "ng" + std::to_string(++m_querySeq);
+    const std::string hex = protocol::toHex(reinterpret_cast<const uint8_t*>(first->data()), first->size());
+    if (!send(protocol::makeNegOpen(m_querySub, f, hex))) return;  // the pump timer tries again
+    m_neg = std::make_unique<Negentropy>(std::move(*neg));
+    if (!m_negLimitRaised && m_session.max_message_bytes < kNegentropyMessageBytes) {
+        m_link->setMessageLimit(kNegentropyMessageBytes);
+        m_negLimitRaised = true;
+    }
+    m_queryOf = QueryOf::Window;
+    m_queryInFlight = true;
+    m_queryEvents = 0;
+    m_negAnswered = false;
     m_negNeed.clear();
     m_negFetched = 0;
     m_negFetching = false;
-    const std::string hex = protocol::toHex(reinterpret_cast<const uint8_t*>(first->data()), first->size());
-    if (!send(protocol::makeNegOpen(m_querySub, f, hex))) {
-        m_neg.reset();
-        return false;
-    }
-    m_queryInFlight = true;
-    m_queryEvents = 0;
-    m_queryTimer.start(int(m_opts.query_timeout_ms));
-    return true;
+    m_queryTimer.start(int(m_opts.negentropy_timeout_ms));
 }
 
 void RelaySync::negentropy(const protocol::RelayMessage& msg) {
     if (!m_queryInFlight || !m_neg || msg.subscription_id != m_querySub) return;
+    m_negAnswered = true;
     if (msg.type == protocol::RelayMsgType::NegErr) {
-        finishQuery(false, "negentropy: " + bounded(msg.message, 200));
+        if (isSizeRefusal(msg.message)) windowRefused("neg-err: " + bounded(msg.message, 200));
+        else judgeUnusable("neg-err: " + bounded(msg.message, 200));
         pump();
         return;
     }
     std::string reply(msg.message.size() / 2, '\0');
     if (msg.message.size() % 2 ||
         !protocol::fromHex(msg.message, reinterpret_cast<uint8_t*>(reply.data()), reply.size())) {
-        send(protocol::makeNegClose(m_querySub));
-        finishQuery(false, "negentropy: reply is not hex");
+        judgeUnusable("malformed: NEG-MSG is not hex");
         pump();
         return;
     }
     std::vector<protocol::Bytes32> have;
     auto next = m_neg->reconcile(reply, have, m_negNeed);
     if (!next) {
-        send(protocol::makeNegClose(m_querySub));
-        finishQuery(false, "negentropy: " + next.error().message);
+        // More differing ids than one window may hold is a size problem (split); anything else
+        // means the relay does not speak the protocol.
+        if (next.error().message.find("bound") != std::string::npos) {
+            send(protocol::makeNegClose(m_querySub));
+            windowRefused("more than " + std::to_string(kMaxNegentropyIds) + " differing ids");
+        } else {
+            judgeUnusable("malformed: " + bounded(next.error().message, 200));
+        }
         pump();
         return;
     }
-    m_queryTimer.start(int(m_opts.query_timeout_ms));
     if (*next) {
+        m_queryTimer.start(int(m_opts.negentropy_timeout_ms));
         send(protocol::makeNegMsg(m_querySub, protocol::toHex(reinterpret_cast<const uint8_t*>((*next)->data()),
                                                               (*next)->size())));
         return;
     }
     send(protocol::makeNegClose(m_querySub));
-    m_neg.reset();
+    endNegentropySession();
+    judgeUsable();
     m_negFetching = true;
     m_negFetched = 0;
-    if (m_negNeed.empty()) {
-        finishQuery(true, {});
-        pump();
-        return;
-    }
-    sendNegentropyFetch();
+    if (m_negNeed.empty()) windowCovered();
+    else sendNegentropyFetch();
 }
 
 void RelaySync::sendNegentropyFetch() {
-    const size_t chunk = std::max<size_t>(1, std::min<size_t>(queryLimit(), 500));
+    size_t chunk = std::min<size_t>(queryLimit(), kMaxIdsPerFetch);
+    if (m_session.info && m_session.info->limitation.max_message_length) {
+        const uint64_t len = *m_session.info->limitation.max_message_length;  // 67 bytes per quoted id
+        chunk = std::min<size_t>(chunk, size_t(len > 512 ? (len - 512) / 67 : 1));
+    }
+    chunk = std::max<size_t>(1, chunk);
     protocol::Filter f;
     const size_t end = std::min(m_negNeed.size(), m_negFetched + chunk);
     f.ids.assign(m_negNeed.begin() + long(m_negFetched), m_negNeed.begin() + long(end));
     f.limit = uint32_t(f.ids.size());
     m_negFetched = end;
-    m_querySub = (m_queryIsCatchUp ? "cn" : "bn") + std::to_string(++m_querySeq);
-    if (!send(protocol::makeReq(m_querySub, {f}))) return;
+    m_querySub = "nf" + std::to_string(++m_querySeq);
+    m_queryInFlight = true;
+    m_queryEvents = 0;
+    if (!send(protocol::makeReq(m_querySub, {f}))) return;  // the socket is closing: closed() ends the pass
     m_subs.open(m_querySub, {f});
     m_queryTimer.start(int(m_opts.query_timeout_ms));
+}
+
+void RelaySync::windowCovered() {
+    m_queryTimer.stop();
+    m_queryInFlight = false;
+    m_negFetching = false;
+    m_negNeed = {};
+    m_pass->completed();
+    // The root window and its pieces are done: the session slot goes to the next relay in line.
+    if (!m_pass->current() && m_haveReconcileSlot) {
+        m_reconcileSlots->release(m_url);
+        m_haveReconcileSlot = false;
+    }
+    pump();
+}
+
+void RelaySync::windowRefused(const std::string& reason) {
+    if (m_neg) send(protocol::makeNegClose(m_querySub));
+    endNegentropySession();
+    m_queryTimer.stop();
+    m_queryInFlight = false;
+    m_negFetching = false;
+    m_negNeed = {};
+    if (!m_pass || !m_pass->current()) return;
+    if (m_pass->split()) {
+        ++m_status.reconcile_splits;
+        qCInfo(lcSync) << m_url.c_str() << "reconciliation window split in two:" << reason.c_str();
+        return;  // the caller pumps
+    }
+    const ReconcileWindow* w = m_pass->current();
+    qCInfo(lcSync) << m_url.c_str() << "reconciliation window" << w->since << "…" << w->until << "refused (" << reason.c_str()
+                   << "): REQ pagination covers it";
+    BackfillConfig cfg;
+    cfg.floor = w->since;
+    cfg.limit = queryLimit();
+    cfg.max_kinds_per_filter = m_kindsPerFilter;
+    m_windowPlanner = std::make_unique<BackfillPlanner>(cfg, m_opts.filter, w->until);
+}
+
+void RelaySync::judgeUsable() {
+    if (m_verdict.support == observe::NegentropySupport::Usable) return;
+    m_verdict = NegentropyVerdict{observe::NegentropySupport::Usable, {}, 0};
+    m_unreported.negentropy = m_verdict;
+    m_haveUnreported = true;
+    report();
+}
+
+void RelaySync::judgeUnusable(const std::string& reason) {
+    if (m_neg) send(protocol::makeNegClose(m_querySub));
+    m_queryTimer.stop();
+    m_queryInFlight = false;
+    m_verdict = NegentropyVerdict{observe::NegentropySupport::Unusable, bounded(reason, 300),
+                                  nowMs() + m_opts.negentropy_retry_s * 1000};
+    m_unreported.negentropy = m_verdict;
+    m_haveUnreported = true;
+    report();
+    qCInfo(lcSync) << m_url.c_str() << "NIP-77 unusable (" << reason.c_str() << "): synced by REQ, NIP-77 tried again in"
+                   << m_opts.negentropy_retry_s << "s";
+    const bool periodic = m_passPeriodic;
+    abortPass();
+    // The relay is synced by REQ instead: catch-up from the live cursor; backfill when not done.
+    if (!periodic) startReqCatchUp();
+}
+
+void RelaySync::endNegentropySession() {
+    m_neg.reset();
+    if (m_negLimitRaised && m_link) m_link->setMessageLimit(m_session.max_message_bytes);
+    m_negLimitRaised = false;
+}
+
+void RelaySync::finishPass() {
+    if (m_haveReconcileSlot) m_reconcileSlots->release(m_url);
+    m_haveReconcileSlot = false;
+    const int64_t now = nowMs();
+    // Everything the relay holds in [floor, top] is received; once settled the reconciliation (and,
+    // for a catch-up pass, the live cursor at the top) is durable.
+    pushCheckpoint(true, m_passPeriodic ? 0 : m_passTop, {}, false, now, m_passLate);
+    if (m_opts.backfill && !m_backfillDone && m_passFloor <= m_opts.backfill_floor) {
+        m_backfillDone = true;
+        m_backfillCheckpoint.clear();
+        m_backfill.reset();
+        releaseSlot();
+        pushCheckpoint(false, 0, m_backfillCheckpoint, true);
+        m_status.backfill = observe::BackfillState::Done;
+        m_status.backfill_fraction = 1.0;
+    }
+    m_reconciled_ms = now;
+    qCInfo(lcSync) << m_url.c_str() << (m_passPeriodic ? "periodic" : "catch-up") << "reconciliation done:"
+                   << m_pass->windows() << "windows," << m_pass->splits() << "splits," << m_passLate << "late events";
+    m_pass.reset();
+    m_status.reconciling = false;
+    m_status.reconcile_periodic = false;
+    if (!m_liveOpen) openLive();
+}
+
+void RelaySync::abortPass() {
+    endNegentropySession();
+    m_negNeed = {};
+    m_negFetching = false;
+    m_windowPlanner.reset();
+    m_pass.reset();
+    m_status.reconciling = false;
+    m_status.reconcile_periodic = false;
+    ++m_localSeq;  // an answer still on its way is ignored
+    m_localPending = false;
+    if (m_haveReconcileSlot) m_reconcileSlots->release(m_url);
+    m_haveReconcileSlot = false;
 }
 
 // ---------------------------------------------------------------- operator
@@ -455,21 +763,31 @@ void RelaySync::backfillNow() {
     m_unreported.backfill_done = false;
     m_haveUnreported = true;
     report();
+    // With NIP-77: a reconciliation of the whole history now (it replaces the REQ backfill).
+    if (sessionOpen() && negentropyAllowed() && !m_pass && !m_queryInFlight) startPass(false, nowS());
     if (sessionOpen()) pump();
 }
 
 // ---------------------------------------------------------------- cursors and checkpoints
 
-void RelaySync::pushCheckpoint(bool live, int64_t cursor, std::string backfill, bool backfill_done) {
+void RelaySync::pushCheckpoint(bool live, int64_t cursor, std::string backfill, bool backfill_done, int64_t reconciled_ms,
+                               uint64_t late) {
     Checkpoint c;
     c.required = m_link ? m_link->receivedMark() : 0;
     c.cursor = cursor;
     c.backfill = std::move(backfill);
     c.backfill_done = backfill_done;
+    c.reconciled_ms = reconciled_ms;
+    c.late = late;
     // Checkpoints only move forward, so when a queue is full its newest pending entry is replaced
-    // by this newer one: reporting is delayed, never wrong.
+    // by this newer one: reporting is delayed, never wrong (a replaced entry's counts carry over).
     auto& queue = live ? m_liveCheckpoints : m_backfillCheckpoints;
-    if (queue.size() >= kMaxCheckpoints) queue.back() = std::move(c);
+    if (queue.size() >= kMaxCheckpoints) {
+        c.cursor = std::max(c.cursor, queue.back().cursor);
+        c.reconciled_ms = std::max(c.reconciled_ms, queue.back().reconciled_ms);
+        c.late += queue.back().late;
+        queue.back() = std::move(c);
+    }
     else queue.push_back(std::move(c));
 }
 
@@ -484,10 +802,18 @@ void RelaySync::settle() {
     if (m_link) {
         const uint64_t settled = m_link->settledCount();
         while (!m_liveCheckpoints.empty() && m_liveCheckpoints.front().required <= settled) {
-            const int64_t cursor = m_liveCheckpoints.front().cursor;
+            const Checkpoint& c = m_liveCheckpoints.front();
+            const int64_t cursor = c.cursor;
             if (cursor > m_status.live_cursor) {
                 m_status.live_cursor = cursor;
                 m_unreported.live_cursor = std::max(m_unreported.live_cursor.value_or(cursor), cursor);
+                m_haveUnreported = true;
+            }
+            if (c.reconciled_ms) {
+                m_status.reconciled_ms = std::max(m_status.reconciled_ms, c.reconciled_ms);
+                m_status.late_events += c.late;
+                m_unreported.reconciled_ms = std::max(m_unreported.reconciled_ms.value_or(c.reconciled_ms), c.reconciled_ms);
+                m_unreported.late_events += c.late;
                 m_haveUnreported = true;
             }
             m_liveCheckpoints.pop_front();
@@ -521,7 +847,12 @@ void RelaySync::describe(net::SyncStatus& out) const {
         out.backfill_cursor = p.cursor;
         out.backfill_queries = p.queries;
     }
-    out.catching_up = m_catchUp != nullptr;
+    out.catching_up = m_catchUp != nullptr || (m_pass && !m_passPeriodic);
+    out.method = negentropyAllowed() ? observe::SyncMethod::Negentropy : observe::SyncMethod::Req;
+    out.negentropy = m_verdict.support;
+    out.negentropy_reason = m_verdict.reason;
+    out.negentropy_retry_after_ms = m_verdict.retry_after_ms;
+    out.reconcile_fraction = m_pass ? m_pass->fraction() : 0.0;
     out.subscriptions = m_subs.openCount();
 }
 

@@ -6,9 +6,16 @@
 //              session start, before anything else
 //   backfill   a BackfillPlanner from the first session's start back to the floor, one query in
 //              flight, when BackfillSlots grants a slot (most-behind relay first)
-//   NIP-77     a planner's Negentropy window: NEG-OPEN with an empty local set, then the missing
-//              ids fetched by REQ in chunks ≤ the query limit
-// and reports what settled through sync::SyncReports (cursor, checkpoint, gaps).
+//   NIP-77     reconciliation passes over the whole history [floor, session start] (first sync,
+//              restart catch-up) and periodically (reconcile_interval_s): windows sized by what we
+//              hold (LocalSetSource, ≤ reconcile_max_items per window), each reconciled against
+//              our items, only the missing ids fetched by REQ in batches; a window refused as too
+//              large is halved (ReconcilePlan, bounded), then covered by REQ pagination. At most
+//              ReconcileSlots sessions run at once across relays.
+//   support    judged by behaviour (NOTICE, CLOSED, NEG-ERR other than "too many", silence,
+//              malformed replies → unusable with reason and retry-after, reported to the owner);
+//              unusable relays are synced by REQ (live cursor catch-up and backfill) as before.
+// and reports what settled through sync::SyncReports (cursor, checkpoint, gaps, reconciliation).
 //
 // Guarantees
 // - Subscription discipline: admit() accepts an EVENT only on a subscription it opened and
@@ -22,11 +29,6 @@
 //   unreported progress is one coalesced SyncProgress (retried every settle tick).
 // - A failed query never stalls the walk: CLOSED, NOTICE refusals, NEG-ERR and the query timeout
 //   end it with a gap (or a retry for rate-limited:/auth-required:, bounded by the planner).
-//
-// For what comes next (NIP-77 reconciliation over time windows as the main catch-up, several
-// sessions at once): queries are identified by subscription id through SubscriptionTable and
-// every message reaches the driver by id, so more concurrent sessions are more entries, not a
-// new shape; the per-relay negentropy support belongs with the report interface (owner-side).
 //
 // Thread: the relay's network thread (SessionDriver's contract). describe() too.
 #include <QObject>
@@ -43,12 +45,16 @@
 #include "core/protocol/filter.h"
 #include "core/sync/subscription_table.h"
 #include "core/sync/sync_reports.h"
+#include "core/util/expected.h"
 
 namespace archivist::sync {
 
 class BackfillPlanner;
 class BackfillSlots;
+class LocalSetSource;
 class Negentropy;
+class ReconcilePlan;
+struct LocalSet;
 
 struct SyncOptions {
     int64_t query_timeout_ms = 60000;       // a query without EOSE (or any event) this long
@@ -59,6 +65,13 @@ struct SyncOptions {
     uint32_t max_subscriptions = 10;        // our own cap per relay; the relay's NIP-11 may lower it
     int64_t settle_check_ms = 250;          // how often settled cursors/checkpoints are reported
     protocol::Filter filter;                // what to archive (default: empty = everything); since/until/limit are ours
+    // NIP-77 reconciliation (used when a LocalSetSource and ReconcileSlots are given).
+    int64_t negentropy_timeout_ms = 30000;  // NEG-OPEN/NEG-MSG without a reply this long: unusable
+    int64_t negentropy_retry_s = 7 * 86400; // an unusable relay is tried again after this
+    int64_t reconcile_interval_s = 86400;   // periodic re-reconciliation of the whole history (0 = off)
+    size_t reconcile_max_items = 100000;    // our side of one window (memory bound per session)
+    uint32_t reconcile_max_splits = 32;     // splits of a refused window (per root window) before REQ covers the rest
+    uint64_t negentropy_frame_bytes = 30000;  // our NEG-OPEN/NEG-MSG payload (binary; hex doubles it)
 };
 
 class RelaySync final : public QObject, public net::SessionDriver {
@@ -66,8 +79,14 @@ public:
     static constexpr size_t kMaxCheckpoints = 16;
     static constexpr size_t kMaxNegentropyIds = 100000;
     static constexpr size_t kFallbackKindsPerFilter = 20;
+    // Incoming message limit while a NIP-77 session is open: khatru answers with up to 1 MiB of
+    // binary (2 MiB of hex), strfry 500,000 bytes (≈ 1 MB of hex) — docs/backfill.md.
+    static constexpr uint64_t kNegentropyMessageBytes = 2u * 1024 * 1024 + 256 * 1024;
+    static constexpr size_t kMaxIdsPerFetch = 500;
 
-    RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots);
+    // local_set and reconcile_slots: both null = NIP-77 is never used (REQ only).
+    RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots,
+              LocalSetSource* local_set = nullptr, BackfillSlots* reconcile_slots = nullptr);
     ~RelaySync() override;
 
     // net::SessionDriver
@@ -86,15 +105,30 @@ public:
     void describe(net::SyncStatus& out) const override;
 
 private:
+    enum class QueryOf : uint8_t { CatchUp, Backfill, Window };  // which planner a REQ query serves
+
     bool sessionOpen() const { return m_link != nullptr; }
     bool send(const std::string& text);
     void openLive();
+    void startReqCatchUp();
     void closeSubscription(const std::string& id);
     void pump();  // catch-up first, then historical backfill (slot permitting)
     void sendQuery();
     void onQueryTimeout();
-    bool startNegentropy(const protocol::Filter& window);
+    // NIP-77 reconciliation.
+    bool negentropyAllowed() const;
+    void startPass(bool periodic, int64_t top);
+    bool pumpPass();  // true while the pass keeps the query slot (nothing else is asked)
+    void onLocalSet(Expected<LocalSet> answer);
+    void startWindowSession();
     void sendNegentropyFetch();
+    void windowRefused(const std::string& reason);  // size refusal: split, else REQ for the window
+    void windowCovered();
+    void judgeUnusable(const std::string& reason);
+    void judgeUsable();
+    void endNegentropySession();
+    void finishPass();
+    void abortPass();
     void finishQuery(bool completed, const std::string& reason);
     void finishCatchUp();
     void finishBackfill();
@@ -104,7 +138,8 @@ private:
     uint32_t queryLimit() const;
 
     // Cursors and checkpoints: queued with the link's receivedMark(), reported when settled.
-    void pushCheckpoint(bool live, int64_t cursor, std::string backfill, bool backfill_done);
+    void pushCheckpoint(bool live, int64_t cursor, std::string backfill, bool backfill_done, int64_t reconciled_ms = 0,
+                        uint64_t late = 0);
     void settle();
     void report();  // offers m_unreported to the owner
 
@@ -118,8 +153,11 @@ private:
     net::SessionInfo m_session;
     uint64_t m_generation = 0;  // bumps per session: stale timers check it
     SubscriptionTable m_subs;
+    LocalSetSource* m_local;
+    BackfillSlots* m_reconcileSlots;
     bool m_closing = false;     // the connection is closing the socket: nothing new is asked
     bool m_liveOpen = false;
+    bool m_liveFromStart = false;  // a reconciliation pass covers history up to the session start: no margin
     bool m_liveEose = false;
     int64_t m_rateLimitDelay_ms = 0;
 
@@ -134,23 +172,40 @@ private:
 
     // The query in flight.
     bool m_queryInFlight = false;
-    bool m_queryIsCatchUp = false;
+    QueryOf m_queryOf = QueryOf::CatchUp;
     std::string m_querySub;
     uint64_t m_querySeq = 0;
     uint64_t m_queryEvents = 0;
     size_t m_queryKinds = 0;
-    // NIP-77 window in flight: reconcile (our side empty: the window is one second of one kind),
-    // then fetch the ids the relay has in chunks of ≤ the query limit.
+    // NIP-77: the pass, the window in flight (reconcile against our items, then fetch the ids
+    // the relay has and we lack in chunks), and the REQ planner of a window the relay refused.
+    std::unique_ptr<ReconcilePlan> m_pass;
+    bool m_passPeriodic = false;
+    int64_t m_passTop = 0;
+    int64_t m_passFloor = 0;
+    uint64_t m_sessions = 0;         // websocket sessions this run
+    uint64_t m_localSeq = 0;         // the local-set request whose answer is awaited
+    int64_t m_passLateBefore = -1;   // events older than this (the live cursor at the start) are "late"
+    uint64_t m_passLate = 0;
+    bool m_haveReconcileSlot = false;
+    bool m_localPending = false;
+    std::unique_ptr<BackfillPlanner> m_windowPlanner;
     std::unique_ptr<Negentropy> m_neg;
+    bool m_negAnswered = false;      // the relay has answered this NIP-77 session at least once
+    bool m_negLimitRaised = false;
     std::vector<protocol::Bytes32> m_negNeed;  // bounded by kMaxNegentropyIds
     size_t m_negFetched = 0;
     bool m_negFetching = false;
+    NegentropyVerdict m_verdict;
+    int64_t m_reconciled_ms = 0;
 
     struct Checkpoint {
         uint64_t required = 0;  // receivedMark() that must have settled
         int64_t cursor = 0;
         std::string backfill;
         bool backfill_done = false;
+        int64_t reconciled_ms = 0;  // a pass completed (live checkpoints only)
+        uint64_t late = 0;
     };
     std::deque<Checkpoint> m_liveCheckpoints;      // each bounded: kMaxCheckpoints
     std::deque<Checkpoint> m_backfillCheckpoints;

@@ -15,9 +15,19 @@
 #include <string>
 #include <vector>
 
+#include "core/observe/relay_state.h"
 #include "core/sync/backfill_planner.h"
 
 namespace archivist::sync {
+
+// What the relay's behaviour says about its NIP-77 support (docs/backfill.md).
+struct NegentropyVerdict {
+    observe::NegentropySupport support = observe::NegentropySupport::Unknown;
+    std::string reason;           // why unusable ("closed: …", "notice: …", "timeout", "malformed: …"); bounded
+    int64_t retry_after_ms = 0;   // unusable: not tried again before this wall-clock time
+
+    bool operator==(const NegentropyVerdict&) const = default;
+};
 
 struct SyncProgress {
     std::string url;
@@ -26,6 +36,9 @@ struct SyncProgress {
     bool backfill_done = false;                      // meaningful with backfill_checkpoint
     std::vector<BackfillGap> gaps;                   // windows that could not be covered, oldest first
     int64_t at_ms = 0;                               // when the gaps were found (recorded_at)
+    std::optional<NegentropyVerdict> negentropy;     // the newest verdict (settled or not: it is about the relay)
+    std::optional<int64_t> reconciled_ms;            // a reconciliation of the whole history completed (settled)
+    uint64_t late_events = 0;                        // events it found missing that predate the previous pass (added)
 };
 
 class SyncReports {
@@ -40,6 +53,9 @@ struct SyncResume {
     std::optional<int64_t> live_cursor;  // created_at second up to which everything is committed
     std::string backfill_checkpoint;     // "" = not started
     bool backfill_done = false;
+    NegentropyVerdict negentropy;
+    int64_t reconciled_ms = 0;           // 0 = never
+    uint64_t late_events = 0;
 };
 
 }  // namespace archivist::sync

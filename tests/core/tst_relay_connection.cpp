@@ -18,6 +18,7 @@
 #include "core/observe/metrics.h"
 #include "core/protocol/event_signer.h"
 #include "core/protocol/filter.h"
+#include "core/engine/local_sets.h"
 #include "core/sync/backfill_slots.h"
 #include "core/sync/relay_sync.h"
 #include "tests/support/fake_relay.h"
@@ -38,6 +39,7 @@ using observe::RelayState;
 struct Options {
     net::ConnectionOptions conn;
     sync::SyncOptions sync;
+    bool negentropy = false;  // reconcile through the store's index (engine::IndexLocalSets)
 };
 
 // The engine's side: a data directory with a running pipeline and a test double of the owner of
@@ -45,10 +47,14 @@ struct Options {
 struct Rig : testing::StoreRig {
     std::unique_ptr<net::CheckedResolver> resolver;
     sync::BackfillSlots backfill_slots{4};
+    sync::BackfillSlots reconcile_slots{4};
+    std::unique_ptr<engine::IndexLocalSets> local_sets;
     std::unique_ptr<protocol::EventSigner> signer;
 
     bool open(bool allow_loopback = true) {
         if (!StoreRig::open(allow_loopback)) return false;
+        local_sets = std::make_unique<engine::IndexLocalSets>(store->paths().index);
+        local_sets->start();
         resolver = std::make_unique<net::CheckedResolver>(policy, net::CheckedResolver::Options{});
         auto sg = protocol::EventSigner::generate();
         if (!sg) return false;
@@ -70,7 +76,9 @@ struct Rig : testing::StoreRig {
         deps.reports = &reports;
         deps.resolver = resolver.get();
         deps.signer = signer.get();
-        auto driver = std::make_unique<sync::RelaySync>(u->text, opts.sync, resume, reports, backfill_slots);
+        auto driver = std::make_unique<sync::RelaySync>(u->text, opts.sync, resume, reports, backfill_slots,
+                                                        opts.negentropy ? local_sets.get() : nullptr,
+                                                        opts.negentropy ? &reconcile_slots : nullptr);
         auto c = std::make_unique<net::RelayConnection>(*u, net::RelayConnection::Start{"test", 0}, opts.conn, deps,
                                                         std::move(driver));
         c->start();
@@ -335,6 +343,8 @@ private slots:
         QCOMPARE(conn->status().state, RelayState::Connected);
     }
 
+    // Support judged by behaviour: a relay that lists NIP-77 and never answers NEG-OPEN is marked
+    // unusable (reason, retry-after) and served by REQ; the overfull second REQ cannot split is a gap.
     void nip77AdvertisedButIgnoredDoesNotHangBackfill() {
         FakeRelayOptions fo;
         fo.default_limit = 10;
@@ -343,15 +353,42 @@ private slots:
         FakeRelay relay(fo);
         QVERIFY(relay.start());
         for (const auto& e : makeEvents(10, 30, 1)) relay.addEvent(e);  // an overfull one-kind second
+        for (const auto& e : makeEvents(5, 0, 1)) relay.addEvent(e);
         Rig rig;
         QVERIFY(rig.open());
         auto opts = Rig::fastOptions();
-        opts.sync.query_timeout_ms = 700;
+        opts.negentropy = true;
+        opts.sync.negentropy_timeout_ms = 700;
+        const int64_t before = QDateTime::currentMSecsSinceEpoch();
         auto conn = rig.connect(relay.url(), opts);
         QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 30000);
         QVERIFY(conn->status().supports_negentropy);
         QVERIFY(relay.negOpensReceived() >= 1);
-        QVERIFY(conn->status().sync.backfill_gaps >= 1);
+        const auto s = conn->status().sync;
+        QCOMPARE(s.negentropy, observe::NegentropySupport::Unusable);
+        QCOMPARE(s.method, observe::SyncMethod::Req);
+        QVERIFY2(s.negentropy_reason.rfind("timeout", 0) == 0, s.negentropy_reason.c_str());
+        QVERIFY(s.negentropy_retry_after_ms > before + opts.sync.negentropy_retry_s * 1000 - 60000);
+        QVERIFY(s.backfill_gaps >= 1);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.source(conn->url()).stored >= 15, 10000);
+    }
+
+    // A relay that answers NEG-OPEN with NEG-ERR (not a size refusal) is unusable at once.
+    void nip77NegErrIsJudgedUnusable() {
+        FakeRelay relay;  // answers NEG-OPEN with NEG-ERR "error: NIP-77 is not supported by this relay"
+        QVERIFY(relay.start());
+        for (const auto& e : makeEvents(12, 0, 1)) relay.addEvent(e);
+        Rig rig;
+        QVERIFY(rig.open());
+        auto opts = Rig::fastOptions();
+        opts.negentropy = true;
+        auto conn = rig.connect(relay.url(), opts);
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(12), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
+        const auto s = conn->status().sync;
+        QCOMPARE(s.negentropy, observe::NegentropySupport::Unusable);
+        QVERIFY2(s.negentropy_reason.find("neg-err: error: NIP-77 is not supported") == 0, s.negentropy_reason.c_str());
+        QCOMPARE(relay.negOpensReceived(), uint64_t(1));
     }
 
     void authRequiredIsAnsweredWithNip42() {

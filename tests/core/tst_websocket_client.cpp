@@ -2,6 +2,7 @@
 #include <QPointer>
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <zlib.h>
 #include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -148,6 +149,32 @@ public:
                     (accept_value.isEmpty() ? accept() : accept_value) + "\r\n" + extra + "\r\n");
     }
 };
+
+// A raw-deflate compressor for permessage-deflate messages (context kept across messages).
+struct Deflater {
+    z_stream z{};
+    Deflater() { deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY); }
+    ~Deflater() { deflateEnd(&z); }
+    QByteArray message(const QByteArray& in) {
+        QByteArray out(int(deflateBound(&z, uLong(in.size())) + 64), '\0');
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.constData()));
+        z.avail_in = uInt(in.size());
+        z.next_out = reinterpret_cast<Bytef*>(out.data());
+        z.avail_out = uInt(out.size());
+        deflate(&z, Z_SYNC_FLUSH);
+        out.truncate(out.size() - int(z.avail_out));
+        out.chop(4);  // RFC 7692 §7.2.1: the 00 00 ff ff tail is not sent
+        return out;
+    }
+};
+
+// The status code of the close frame the client sent last; -1 while it has sent none.
+int closeCodeSent(const RawServer& srv) {
+    const auto frames = decodeClientFrames(srv.received);
+    if (frames.isEmpty() || frames.last().opcode != 0x8 || frames.last().payload.size() < 2) return -1;
+    const QByteArray& p = frames.last().payload;
+    return (uint8_t(p[0]) << 8) | uint8_t(p[1]);
+}
 
 QUrl wsUrl(quint16 port, const QString& path = "/") {
     return QUrl(QStringLiteral("ws://relay.example:%1%2").arg(port).arg(path));
@@ -328,7 +355,8 @@ private slots:
         QCOMPARE(srv.header("Upgrade").toLower(), QByteArray("websocket"));
         QCOMPARE(srv.header("Sec-WebSocket-Version"), QByteArray("13"));
         QCOMPARE(QByteArray::fromBase64(srv.header("Sec-WebSocket-Key")).size(), 16);
-        QVERIFY(srv.header("Sec-WebSocket-Extensions").isEmpty());  // no permessage-deflate offered
+        // permessage-deflate offered (we only inflate: our own messages go uncompressed).
+        QCOMPARE(srv.header("Sec-WebSocket-Extensions"), QByteArray("permessage-deflate; client_no_context_takeover"));
         QCOMPARE(srv.header("User-Agent"), QByteArray("archivist"));
 
         QVERIFY(c.sendText("hello"));
@@ -459,8 +487,12 @@ private slots:
             << "Upgrade";
         QTest::newRow("extension we did not offer")
             << QByteArray("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Accept: %ACCEPT%\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+                          "Sec-WebSocket-Accept: %ACCEPT%\r\nSec-WebSocket-Extensions: x-webkit-deflate-frame\r\n\r\n")
             << "extension";
+        QTest::newRow("deflate parameter we did not offer")
+            << QByteArray("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: %ACCEPT%\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n\r\n")
+            << "parameter";
         QTest::newRow("not http") << QByteArray("SSH-2.0-OpenSSH_9.2\r\n\r\n") << "not an HTTP";
         QTest::newRow("closed before answering") << QByteArray() << "closed before";
     }
@@ -598,10 +630,65 @@ private slots:
         QTRY_COMPARE(r.errors.size(), 1);
         QCOMPARE(r.errors[0], WsError::MessageTooBig);
         QVERIFY(max_buffered < 1024);
-        QTRY_VERIFY(!decodeClientFrames(srv.received).isEmpty());
-        const ClientFrame close = decodeClientFrames(srv.received).last();
-        QCOMPARE(close.opcode, 0x8);
-        QCOMPARE((uint8_t(close.payload[0]) << 8) | uint8_t(close.payload[1]), 1009);
+        QTRY_COMPARE(closeCodeSent(srv), 1009);
+    }
+
+    // permessage-deflate: offered, used when accepted (context takeover across messages), and
+    // the inflated size bounded like an uncompressed message: a bomb closes with 1009.
+    void deflateIsOfferedAndInflated() {
+        RawServer srv;
+        srv.onRequest = [](RawServer& s) {
+            s.sendUpgrade({}, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+            Deflater d;
+            const QByteArray first = d.message(QByteArray("[\"NOTICE\",\"hello hello hello hello\"]"));
+            const QByteArray second = d.message(QByteArray("[\"NOTICE\",\"hello hello again\"]"));  // uses the first as context
+            s.conn->write(frame(0xC1, first) + frame(0x01 | 0x40, second.left(3)) + frame(0x80, second.mid(3)));
+        };
+        WebSocketClient c(fastOptions());
+        Recorder r(c);
+        c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(r.messages.size(), 2);
+        QCOMPARE(r.messages[0], QByteArray("[\"NOTICE\",\"hello hello hello hello\"]"));
+        QCOMPARE(r.messages[1], QByteArray("[\"NOTICE\",\"hello hello again\"]"));
+        QVERIFY(c.deflateActive());
+        QVERIFY(srv.header("Sec-WebSocket-Extensions").startsWith("permessage-deflate"));
+        QVERIFY(r.errors.isEmpty());
+    }
+
+    void deflateBombClosesWith1009() {
+        RawServer srv;
+        srv.onRequest = [](RawServer& s) {
+            s.sendUpgrade({}, "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n");
+            Deflater d;
+            s.conn->write(frame(0xC1, d.message(QByteArray(16 << 20, 'a'))));  // 16 MiB inflate from ≈ 16 KiB
+        };
+        WebSocketOptions o = fastOptions();
+        o.max_message_bytes = 1 << 20;
+        WebSocketClient c(o);
+        Recorder r(c);
+        qint64 max_buffered = 0;
+        connect(&c, &WebSocketClient::bytesReceived, this, [&] { max_buffered = std::max(max_buffered, c.bufferedBytes()); });
+        c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(r.errors.size(), 1);
+        QCOMPARE(r.errors[0], WsError::MessageTooBig);
+        QVERIFY(r.messages.isEmpty());
+        QVERIFY(c.inflatedBytes() <= uint64_t(o.max_message_bytes));
+        QVERIFY(max_buffered <= o.max_message_bytes + o.read_chunk_bytes);
+        QTRY_COMPARE(closeCodeSent(srv), 1009);
+    }
+
+    void compressedFrameWithoutNegotiationIsAProtocolError() {
+        RawServer srv;
+        srv.onRequest = [](RawServer& s) {
+            s.sendUpgrade();
+            Deflater d;
+            s.conn->write(frame(0xC1, d.message(QByteArray("[\"NOTICE\",\"x\"]"))));
+        };
+        WebSocketClient c(fastOptions());
+        Recorder r(c);
+        c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(r.errors.size(), 1);
+        QCOMPARE(r.errors[0], WsError::ProtocolError);
     }
 
     void oversizeFragmentedMessageFailsAtTheFragmentThatCrossesTheBound() {
