@@ -688,7 +688,7 @@ void Index::close() {
     if (m_metrics) m_metrics->removeGaugeFns(this);
     forgetRemovedFiles();
     std::lock_guard lock(m_mutex);
-    if (!m_opts.read_only) (void)m_catalog.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!m_opts.read_only) warnIfFailed(m_catalog.exec("PRAGMA wal_checkpoint(TRUNCATE)"), "checkpoint of the catalog");
 }
 
 Index::~Index() {
@@ -1084,7 +1084,9 @@ void Index::abandonBuilding(const std::vector<int64_t>& ids) {
     std::string list;
     for (int64_t id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
     std::lock_guard lock(m_mutex);
-    (void)m_catalog.exec("DELETE FROM files WHERE state = 'building' AND id IN (" + list + ")");
+    // A row left here is a "building" leftover the next open removes with its file.
+    warnIfFailed(m_catalog.exec("DELETE FROM files WHERE state = 'building' AND id IN (" + list + ")"),
+                 "forgetting abandoned part builds");
 }
 
 Expected<int64_t> Index::reserveFileId(FileKind kind, uint32_t lane, Bucket bucket, int level) {

@@ -169,10 +169,10 @@ void Lane::run() {
     }
     if (!failed && m_watermarkDirty) {
         LaneBatch empty;
-        (void)commitHot(empty, false);
+        warnIfFailed(commitHot(empty, false), "the last watermark commit of a lane");
     }
-    if (m_hot) (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    if (m_fts) (void)m_fts.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    if (m_hot) warnIfFailed(m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)"), "checkpoint of a hot file");
+    if (m_fts) warnIfFailed(m_fts.exec("PRAGMA wal_checkpoint(TRUNCATE)"), "checkpoint of a full-text file");
 }
 
 void Lane::trimWal() {
@@ -184,7 +184,7 @@ void Lane::trimWal() {
     const auto wal = std::filesystem::file_size(m_active->path.string() + "-wal", ec);
     if (ec || wal < kWalLimit) return;
     sqlite3_busy_timeout(m_hot.get(), 50);
-    (void)m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    warnIfFailed(m_hot.exec("PRAGMA wal_checkpoint(TRUNCATE)"), "truncating a hot file's WAL");
     sqlite3_busy_timeout(m_hot.get(), 5000);
 }
 

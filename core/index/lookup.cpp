@@ -45,7 +45,7 @@ void FileConnections::endReads() {
     for (auto& c : m_lru)
         if (c.in_read) {
             for (auto& [sql, st] : c.stmts) st.reset();
-            (void)c.db.exec("COMMIT");
+            warnIfFailed(c.db.exec("COMMIT"), "end of a lookup's read transaction");
             c.in_read = false;
         }
 }

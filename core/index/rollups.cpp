@@ -373,7 +373,7 @@ Expected<Rollups> readRollups(const std::shared_ptr<Index>& index_in, const Roll
         if (!st) return st.error();
         while (st->step() == SQLITE_ROW) names[uint32_t(st->i64(0))] = std::string(st->text(1));
     }
-    (void)cat->exec("COMMIT");
+    warnIfFailed(cat->exec("COMMIT"), "end of the rollups' read transaction");
     for (const FilePtr& f : snap->hot) {
         if (!unfolded.count(f->id)) continue;
         auto db = Db::open(f->path, Db::Mode::ReadOnly);

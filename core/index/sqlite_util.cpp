@@ -1,10 +1,14 @@
 #include "core/index/sqlite_util.h"
 
+#include <QLoggingCategory>
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "core/observe/log.h"
 
 namespace archivist::index {
 
@@ -120,13 +124,13 @@ Expected<Txn> Txn::begin(Db& db, bool immediate) {
 }
 
 Txn::~Txn() {
-    if (m_db) (void)m_db->exec("ROLLBACK");
+    if (m_db) warnIfFailed(m_db->exec("ROLLBACK"), "rollback of an unfinished transaction");
 }
 
 Expected<void> Txn::commit() {
     Db* db = std::exchange(m_db, nullptr);
     if (auto r = db->exec("COMMIT"); !r) {
-        (void)db->exec("ROLLBACK");
+        warnIfFailed(db->exec("ROLLBACK"), "rollback after a failed commit");  // the commit's error is reported
         return r;
     }
     return {};
@@ -140,6 +144,11 @@ Expected<void> syncPath(const std::filesystem::path& path, bool directory) {
     ::close(fd);
     if (rc != 0) return makeError("io", "cannot sync " + path.string() + ": " + std::strerror(err));
     return {};
+}
+
+void warnIfFailed(const Expected<void>& result, const char* what) {
+    if (!result)
+        qCWarning(lcIndex).noquote() << what << "failed:" << QString::fromStdString(result.error().message);
 }
 
 }  // namespace archivist::index

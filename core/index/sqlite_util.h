@@ -137,4 +137,9 @@ private:
 // fsync of a file or a directory ("io" on failure).
 Expected<void> syncPath(const std::filesystem::path& path, bool directory = false);
 
+// For clean-up and best-effort statements whose failure changes nothing the caller can act on (a
+// rollback after an error, a checkpoint, a read transaction's end): the failure is logged as a
+// warning naming `what`, never dropped unseen.
+void warnIfFailed(const Expected<void>& result, const char* what);
+
 }  // namespace archivist::index
