@@ -189,6 +189,11 @@ public:
     // (jobProgress("salvage", …), jobFinished("salvage", ok, report)); relay intake is held while
     // it runs. accept_loss marks quarantine entries that cannot be read as accepted losses.
     virtual void startSalvage(bool accept_loss) = 0;
+    // Fetches exactly the events whose ids the file at `path` lists (one 64-hex id per line, as
+    // `archivist coverage --missing` writes them) from the open relays (core/engine/fetch_ids.h):
+    // a job (jobProgress("fetch-ids", …), jobFinished("fetch-ids", ok, report with the count found
+    // and one line per relay)); cancelJob() stops it after the current batch's requests.
+    virtual void startFetchIds(const QString& path) = 0;
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);

@@ -40,6 +40,7 @@
 #include "core/sink/clickhouse_sink.h"
 #include "core/engine/local_sets.h"
 #include "core/sync/backfill_slots.h"
+#include "core/sync/id_fetch.h"
 #include "core/sync/relay_sync.h"
 
 namespace archivist::engine {
@@ -254,6 +255,8 @@ Expected<void> EngineImpl::startNetwork() {
         so.filter = *f;
     }
     so.max_subscriptions = po.connection.max_subscriptions;
+    so.sync = m_opts.relay_sync;
+    m_idFetch = std::make_unique<sync::IdFetch>();
     for (size_t c = 0; c < net::kAddressClassCount; ++c) {
         const auto cls = net::AddressClass(c);
         if (cls == net::AddressClass::Public) continue;
@@ -276,9 +279,10 @@ Expected<void> EngineImpl::startNetwork() {
     io.max_relays = cfg.max_relays;
     io.cycle_ms = int64_t(cfg.optimizer_interval_s) * 1000;
     io.first_cycle_ms = std::min<int64_t>(io.cycle_ms, 60000);
-    io.make_driver = [so, owner, backfillSlots, localSets, reconcileSlots](
+    sync::IdFetch* idFetch = m_idFetch.get();
+    io.make_driver = [so, owner, backfillSlots, localSets, reconcileSlots, idFetch](
                          const std::string& url, const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
-        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots, localSets, reconcileSlots);
+        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots, localSets, reconcileSlots, idFetch);
     };
     m_intel = std::make_unique<RelayIntelligence>(
         io, *owner, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
