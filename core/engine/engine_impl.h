@@ -140,6 +140,8 @@ private:
     std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer (on m_relayState's thread)
     std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
+    std::unique_ptr<CoverageMonitor> m_coverage;  // coverage per month, its paced thread
+    quint64 m_coverageSeq = 0;
     std::unique_ptr<sink::ClickHouseSink> m_chSink;  // set before the writer starts; null = no sink
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;

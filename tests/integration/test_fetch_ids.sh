@@ -17,6 +17,8 @@ expect_rc 0 import "import of the corpus"
 cli cov coverage --data-dir "$D" --json
 expect_rc 0 cov "coverage --json"
 expect_eq "$(single_json cov | jq -c '[.referenced, .held, .missing]')" "[100,70,30]" "coverage with 30 % withheld"
+expect_eq "$(jq '.by_month | length > 0 and all(.as_of_ms > 0 and .held <= .referenced)' "$WORK/cov.out")" true \
+    "per-month rows with their as-of time"
 cli miss coverage --data-dir "$D" --missing
 expect_rc 0 miss "coverage --missing"
 expect_eq "$(cat "$WORK/miss.out")" "$(cat "$C/withheld.ids")" "the missing ids are the withheld ones"
