@@ -6,6 +6,7 @@
 #include "core/archive/segment_reader.h"
 #include "core/index/index_reader.h"
 #include "core/observe/log.h"
+#include "core/util/civil_date.h"
 #include "core/util/clock.h"
 #include "core/util/thread_priority.h"
 
@@ -19,16 +20,6 @@ uint64_t prefixOf(const protocol::Bytes32& id) {
     return p;
 }
 
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = unsigned(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + int64_t(doe) - 719468;
-}
-
 int64_t monthStart(int32_t key) {
     const int64_t y = key >= 0 ? key / 12 : -((-int64_t(key) + 11) / 12);
     return daysFromCivil(y, unsigned(key - y * 12) + 1, 1) * 86400;
@@ -37,17 +28,8 @@ int64_t monthStart(int32_t key) {
 }  // namespace
 
 int32_t CoverageMonitor::monthKey(int64_t unix_s) {
-    const int64_t days = unix_s >= 0 ? unix_s / 86400 : -((-unix_s + 86399) / 86400);
-    // civil_from_days
-    const int64_t z = days + 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = unsigned(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    const int64_t y = int64_t(yoe) + era * 400 + (m <= 2);
-    return int32_t(y * 12 + int64_t(m) - 1);
+    const CivilDate d = civilFromDays(unix_s >= 0 ? unix_s / 86400 : -((-unix_s + 86399) / 86400));
+    return int32_t(d.year * 12 + int64_t(d.month) - 1);
 }
 
 CoverageMonitor::CoverageMonitor(std::function<std::shared_ptr<index::Index>()> index, std::filesystem::path archive_dir,
@@ -158,7 +140,9 @@ void CoverageMonitor::run() {
             const int64_t now = wallMs();
             for (int32_t k : m_dirty) {
                 auto it = m_months.find(k);
-                const int64_t ready = it == m_months.end() ? 0 : it->second.computed_ms + m_opts.min_interval_ms;
+                auto failed = m_failedMs.find(k);
+                const int64_t ready = std::max(it == m_months.end() ? 0 : it->second.computed_ms + m_opts.min_interval_ms,
+                                               failed == m_failedMs.end() ? 0 : failed->second + m_opts.min_interval_ms);
                 if (ready <= now) {
                     due = k;
                     break;
@@ -181,7 +165,12 @@ void CoverageMonitor::run() {
         const bool ok = computeMonth(*due, *reader);
         const int64_t elapsed = wallMs() - started;
         std::unique_lock lock(m_mutex);
-        if (!ok && !m_stop) m_dirty.insert(*due);
+        if (!ok && !m_stop) {
+            m_dirty.insert(*due);  // tried again after the interval
+            m_failedMs[*due] = wallMs();
+        } else if (ok) {
+            m_failedMs.erase(*due);
+        }
         const int64_t pause =
             std::max<int64_t>(m_opts.min_pause_ms, int64_t(double(elapsed) * (1.0 - m_opts.duty) / m_opts.duty));
         m_cv.wait_for(lock, std::chrono::milliseconds(pause), [this] { return m_stop; });
@@ -201,8 +190,10 @@ bool CoverageMonitor::computeMonth(int32_t key, index::IndexReader& reader) {
     auto rep = computeCoverage(reader, frames, q, {}, &m_cancel);
     m_reader.store(nullptr);
     if (!rep) {
-        if (rep.error().code != "cancelled" && rep.error().code != "interrupted")
-            qCWarning(lcEngine) << "coverage of a month failed (tried again later):" << rep.error().message.c_str();
+        if (rep.error().code == "cancelled" || rep.error().code == "interrupted") return false;
+        ++m_errors;
+        qCWarning(lcEngine) << "coverage of a month failed (tried again after" << m_opts.min_interval_ms / 1000
+                            << "s):" << rep.error().message.c_str();
         return false;
     }
     ++m_computations;

@@ -72,6 +72,7 @@ public:
     size_t dirtyMonths() const;
     size_t trackedMissing() const;
     uint64_t computations() const { return m_computations.load(); }
+    uint64_t errors() const { return m_errors.load(); }  // failed computations (logged; tried again later)
 
     // Months as "YYYY-MM" keys: year × 12 + month − 1 (UTC).
     static int32_t monthKey(int64_t unix_s);
@@ -100,9 +101,11 @@ private:
     std::map<int32_t, Month> m_months;
     std::set<int32_t> m_dirty;
     std::set<int32_t> m_untracked;
+    std::map<int32_t, int64_t> m_failedMs;  // months whose last computation failed (≤ one per month)
     std::unordered_multimap<uint64_t, int32_t> m_missing;  // id prefix → month (≤ kMaxTrackedMissing)
     std::atomic<index::IndexReader*> m_reader{nullptr};     // the computation's, for stop()'s interrupt
     std::atomic<uint64_t> m_computations{0};
+    std::atomic<uint64_t> m_errors{0};
     std::thread m_thread;
 };
 

@@ -123,6 +123,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                     [coverage] { return double(coverage->trackedMissing()); }, self);
     metrics.gaugeFn("archivist_coverage_computations_total", "Months whose coverage was computed since start", {},
                     [coverage] { return double(coverage->computations()); }, self);
+    metrics.gaugeFn("archivist_coverage_errors_total", "Months whose coverage computation failed (logged; tried again later)",
+                    {}, [coverage] { return double(coverage->errors()); }, self);
     e->loadNewest();
     if (auto r = e->startSink(); !r) return r.error();
     if (e->m_chSink) e->m_chSink->start(archiveEnd(e->m_store->paths().archive), e->m_eventsAtOpen);
