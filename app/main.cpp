@@ -61,6 +61,22 @@ int usageError(const QCommandLineParser& p, const QString& msg) {
     return app::kExitUsage;
 }
 
+// --relay and --allow-address values into `out`: "" or what is wrong.
+QString takeRelayOptions(const QCommandLineParser& p, const QCommandLineOption& relay, const QCommandLineOption& allow,
+                         RunOptions& out) {
+    for (const auto& r : p.values(relay)) {
+        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
+            return "--relay " + r + ": " + QString::fromStdString(u.error().message);
+        out.relays.push_back(r.toStdString());
+    }
+    for (const auto& a : p.values(allow)) {
+        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
+            return "--allow-address " + a + ": " + QString::fromStdString(c.error().message);
+        out.allow_addresses.push_back(a.toStdString());
+    }
+    return {};
+}
+
 // Parses the options of the engine modes (console and --headless).
 int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     handled = false;
@@ -144,16 +160,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         out.exit_when_idle_s = p.value(idle).toDouble(&ok);
         if (!ok || out.exit_when_idle_s <= 0) return usageError(p, "--exit-when-idle wants a positive number of seconds");
     }
-    for (const auto& r : p.values(relay)) {
-        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
-            return usageError(p, "--relay " + r + ": " + QString::fromStdString(u.error().message));
-        out.relays.push_back(r.toStdString());
-    }
-    for (const auto& a : p.values(allow)) {
-        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
-            return usageError(p, "--allow-address " + a + ": " + QString::fromStdString(c.error().message));
-        out.allow_addresses.push_back(a.toStdString());
-    }
+    if (const QString e = takeRelayOptions(p, relay, allow, out); !e.isEmpty()) return usageError(p, e);
     out.screenshot_dir = p.value(shots);
     out.import_files = p.values(importAtStart);
     if (p.isSet(shotsAfter)) {
@@ -198,16 +205,7 @@ int parseFetchIdsOptions(const QStringList& args, RunOptions& out, bool& handled
     if (p.positionalArguments().size() != 1) return usageError(p, "fetch-ids wants exactly one FILE");
     out.headless = true;
     out.data_dir = p.isSet(dataDir) ? std::filesystem::path(p.value(dataDir).toStdString()) : engine::defaultDataDir();
-    for (const auto& r : p.values(relay)) {
-        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
-            return usageError(p, "--relay " + r + ": " + QString::fromStdString(u.error().message));
-        out.relays.push_back(r.toStdString());
-    }
-    for (const auto& a : p.values(allow)) {
-        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
-            return usageError(p, "--allow-address " + a + ": " + QString::fromStdString(c.error().message));
-        out.allow_addresses.push_back(a.toStdString());
-    }
+    if (const QString e = takeRelayOptions(p, relay, allow, out); !e.isEmpty()) return usageError(p, e);
     out.no_seed_relays = p.isSet(noSeeds);
     out.fetch_ids_file = p.positionalArguments().first();
     out.fetch_ids_json = p.isSet(json);

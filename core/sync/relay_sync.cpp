@@ -331,7 +331,7 @@ void RelaySync::authenticated() {
 // ---------------------------------------------------------------- subscriptions
 
 void RelaySync::openLive() {
-    if (m_liveOpen || !sessionOpen() || m_closing) return;
+    if (m_liveOpen || !sessionOpen() || m_closing || !m_opts.sync) return;  // !sync: ids only
     protocol::Filter f = m_opts.filter;
     // With a reconciliation pass covering everything up to the session start, live asks for
     // nothing older (no overlap); REQ catch-up needs the margin (clock skew, late publishing).
