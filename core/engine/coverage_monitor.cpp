@@ -28,6 +28,7 @@ int64_t monthStart(int32_t key) {
 }  // namespace
 
 int32_t CoverageMonitor::monthKey(int64_t unix_s) {
+    unix_s = std::clamp<int64_t>(unix_s, -(int64_t(1) << 40), int64_t(1) << 40);  // ±34,000 years: keys fit
     const CivilDate d = civilFromDays(unix_s >= 0 ? unix_s / 86400 : -((-unix_s + 86399) / 86400));
     return int32_t(d.year * 12 + int64_t(d.month) - 1);
 }
@@ -112,25 +113,30 @@ void CoverageMonitor::run() {
         reader = std::move(*r);
         return true;
     };
-    // The archive's months: from its oldest to its newest event.
+    // The archive's months that hold events (one indexed query each: from a month's first event
+    // to the next month's), oldest first.
     bool seeded = false;
+    std::optional<int64_t> seedFrom;
     for (;;) {
         {
             std::unique_lock lock(m_mutex);
             if (m_stop) break;
         }
-        if (!seeded && openReader()) {
-            auto oldest = reader->query({protocol::Filter{}}, std::nullopt, 1, index::Order::OldestFirst);
-            auto newest = reader->query({protocol::Filter{}}, std::nullopt, 1, index::Order::NewestFirst);
-            if (oldest && newest) {
+        while (!seeded && !m_cancel.load() && openReader()) {
+            protocol::Filter f;
+            if (seedFrom) f.since = *seedFrom;
+            auto next = reader->query({f}, std::nullopt, 1, index::Order::OldestFirst);
+            if (!next) break;  // tried again in the next round
+            if (next->empty()) {
                 seeded = true;
-                if (!oldest->empty() && !newest->empty()) {
-                    std::lock_guard lock(m_mutex);
-                    for (int32_t k = monthKey(oldest->front().created_at), last = monthKey(newest->front().created_at);
-                         k <= last; ++k)
-                        m_dirty.insert(k);
-                }
+                break;
             }
+            const int32_t k = monthKey(next->front().created_at);
+            {
+                std::lock_guard lock(m_mutex);
+                m_dirty.insert(k);
+            }
+            seedFrom = monthStart(k + 1);
         }
         // The month due soonest: marked, and not computed within min_interval_ms.
         std::optional<int32_t> due;

@@ -5,7 +5,7 @@
 // never waits for a computation.
 //
 // Which months are computed again (decision 0017):
-// - at start, every month between the archive's oldest and newest event (once);
+// - at start, every month that holds events (found with one indexed query per month);
 // - a month gets new events (its references change): the writer thread reports every stored
 //   event (observeStored), which marks its month;
 // - an event arrives that a month references and lacked: each month's missing ids are kept as
