@@ -3041,6 +3041,10 @@ Allow %2? Archivist will then connect to relays at this address. It is added to 
         </translation>
     </message>
     <message>
+        <source>Coverage of referenced events: no event of this range references one</source>
+        <translation>Abdeckung referenzierter Events: kein Event dieses Zeitraums referenziert eines</translation>
+    </message>
+    <message>
         <source>%1: %2 of %3 referenced ids held (%4 %), as of %5</source>
         <translation>%1: %2 von %3 referenzierten IDs vorhanden (%4 %), Stand %5</translation>
     </message>

@@ -284,6 +284,8 @@ void StatisticsPanel::drawCoverage() {
     // Sums over the months (an id referenced in two months counts in each); the oldest month's as-of.
     QString title = rep.by_month.empty() && rep.months_pending
                         ? tr("Coverage of referenced events: computing %n month(s)…", nullptr, int(rep.months_pending))
+                    : rep.by_month.empty()
+                        ? tr("Coverage of referenced events: no event of this range references one")
                         : tr("Coverage of referenced events: %1 of %2 held (%3 %), as of %4")
                               .arg(QLocale().toString(qulonglong(rep.held)))
                               .arg(QLocale().toString(qulonglong(rep.referenced)))
