@@ -27,23 +27,8 @@ expect_eq "$(cat "$WORK/miss.out")" "$(cat "$C/withheld.ids")" "the missing ids 
 head -n 20 "$C/withheld.jsonl" >"$WORK/a.jsonl"
 node "$TESTS_DIR/relay/seed.mjs" --db "$WORK/a.sqlite" --events "$WORK/a.jsonl" | grep -q '^SEEDED 20$' || fail "seed a"
 node "$TESTS_DIR/relay/seed.mjs" --db "$WORK/b.sqlite" --events "$C/withheld.jsonl" | grep -q '^SEEDED 30$' || fail "seed b"
-relay() {  # relay NAME — relay.mjs on its own database; sets URL_<NAME>
-    local name=$1 port
-    mkfifo "$WORK/$name.stdin"
-    node "$TESTS_DIR/relay/relay.mjs" --port 0 --db "$WORK/$name.sqlite" --default-limit 1 \
-        <"$WORK/$name.stdin" >"$WORK/$name.relay.out" 2>"$WORK/$name.relay.err" &
-    track_pid $!
-    eval "exec {fd_$name}>\"$WORK/$name.stdin\""
-    for _ in $(seq 1 200); do
-        grep -q '^LISTENING ' "$WORK/$name.relay.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    port=$(awk '/^LISTENING /{print $2}' "$WORK/$name.relay.out")
-    [[ -n $port ]] || fail "relay $name did not start: $(cat "$WORK/$name.relay.err")"
-    printf -v "URL_$name" 'ws://127.0.0.1:%s' "$port"
-}
-relay a
-relay b
+named_relay a --db "$WORK/a.sqlite" --default-limit 1
+named_relay b --db "$WORK/b.sqlite" --default-limit 1
 
 # The ids file: the missing ids, one already held (skipped), one no relay holds, a line that is no id.
 HELD=$(head -n 1 "$C/all.jsonl" | jq -r .id)
