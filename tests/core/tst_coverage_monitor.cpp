@@ -125,7 +125,8 @@ private slots:
         std::this_thread::sleep_for(5ms);
         store({m_targets[2]});
         QVERIFY(waitUntil([&] {
-            const auto* m = month(mon.report({}), "2024-03");
+            const auto rep = mon.report({});  // month() points into it
+            const auto* m = month(rep, "2024-03");
             return m && m->held == 3 && mon.dirtyMonths() == 0;
         }));
         r = mon.report({});
