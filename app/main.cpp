@@ -3,6 +3,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QFileInfo>
 #include <QProcess>
 #include <QTimer>
 #include <algorithm>
@@ -50,11 +51,30 @@ struct RunOptions {
     QString screenshot_dir;    // developer aid for docs: save each panel as PNG after screenshot_after_s
     QStringList import_files;  // --import: started once the engine runs
     double screenshot_after_s = 10;
+    // `archivist fetch-ids FILE`: the engine runs with relays opened for these ids only, then exits.
+    QString fetch_ids_file;
+    bool fetch_ids_json = false;
 };
 
 int usageError(const QCommandLineParser& p, const QString& msg) {
     std::fprintf(stderr, "archivist: %s\n%s", msg.toLocal8Bit().constData(), p.helpText().toLocal8Bit().constData());
     return app::kExitUsage;
+}
+
+// --relay and --allow-address values into `out`: "" or what is wrong.
+QString takeRelayOptions(const QCommandLineParser& p, const QCommandLineOption& relay, const QCommandLineOption& allow,
+                         RunOptions& out) {
+    for (const auto& r : p.values(relay)) {
+        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
+            return "--relay " + r + ": " + QString::fromStdString(u.error().message);
+        out.relays.push_back(r.toStdString());
+    }
+    for (const auto& a : p.values(allow)) {
+        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
+            return "--allow-address " + a + ": " + QString::fromStdString(c.error().message);
+        out.allow_addresses.push_back(a.toStdString());
+    }
+    return {};
 }
 
 // Parses the options of the engine modes (console and --headless).
@@ -73,6 +93,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         "  stats [--json] [--by day|week|kind|relay|author|delay|replication|day-kind]   what the archive holds\n"
         "  snapshot --output DIR                     verified segments + manifest for DuckDB/ClickHouse/pandas\n"
         "  coverage [--missing]                      how many referenced event ids the archive holds\n"
+        "  fetch-ids [--relay URL…] FILE             fetch exactly these event ids from the relays\n"
         "  relays [--json] | relays add|pin|unpin|block|unblock URL...   the relay directory\n"
         "  ship [--since all|TIME|SEG:OFF]           ship the archive into ClickHouse (docs/clickhouse.md)\n"
         "Run `archivist COMMAND --help` for a command's options.\n\n"
@@ -139,16 +160,7 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
         out.exit_when_idle_s = p.value(idle).toDouble(&ok);
         if (!ok || out.exit_when_idle_s <= 0) return usageError(p, "--exit-when-idle wants a positive number of seconds");
     }
-    for (const auto& r : p.values(relay)) {
-        if (auto u = net::normalizeRelayUrl(r.toStdString()); !u)
-            return usageError(p, "--relay " + r + ": " + QString::fromStdString(u.error().message));
-        out.relays.push_back(r.toStdString());
-    }
-    for (const auto& a : p.values(allow)) {
-        if (auto c = net::AddressPolicy::parseCidr(a.toStdString()); !c)
-            return usageError(p, "--allow-address " + a + ": " + QString::fromStdString(c.error().message));
-        out.allow_addresses.push_back(a.toStdString());
-    }
+    if (const QString e = takeRelayOptions(p, relay, allow, out); !e.isEmpty()) return usageError(p, e);
     out.screenshot_dir = p.value(shots);
     out.import_files = p.values(importAtStart);
     if (p.isSet(shotsAfter)) {
@@ -160,6 +172,44 @@ int parseRunOptions(const QStringList& args, RunOptions& out, bool& handled) {
     out.no_backfill = p.isSet(noBackfill);
     out.clickhouse_url = p.value(clickhouse);
     out.rebuild_index = p.isSet(rebuild);
+    return -1;
+}
+
+// `archivist fetch-ids [--data-dir D] [--relay URL…] [--allow-address CIDR…] [--no-seed-relays] [--json] FILE`.
+int parseFetchIdsOptions(const QStringList& args, RunOptions& out, bool& handled) {
+    handled = false;
+    QCommandLineParser p;
+    p.setApplicationDescription(
+        "Fetches exactly the events whose ids FILE lists (one 64-hex id per line, as `archivist coverage --missing` "
+        "writes them) from the relays — those named with --relay, in config.json and pinned or added in the "
+        "directory, and the seed relays unless --no-seed-relays — with REQ {\"ids\"} in batches within each "
+        "relay's limits, and stores what comes back through the verified pipeline. Ids the archive holds are "
+        "skipped. Reports how many were found, and per relay how many it returned. Ctrl-C stops it cleanly.");
+    p.addHelpOption();
+    QCommandLineOption dataDir("data-dir",
+                               "Data directory (default: " + QString::fromStdString(engine::defaultDataDir().string()) + ").",
+                               "dir");
+    QCommandLineOption relay("relay", "Ask this relay (repeatable; ws:// or wss://).", "url");
+    QCommandLineOption allow("allow-address", "Allow connections to this address range (repeatable), e.g. 127.0.0.1/32.",
+                             "cidr");
+    QCommandLineOption noSeeds("no-seed-relays", "Ask only the relays named (--relay, config, pinned).");
+    QCommandLineOption json("json", "Print the report as one JSON object on standard output.");
+    p.addOptions({dataDir, relay, allow, noSeeds, json});
+    p.addPositionalArgument("FILE", "The ids, one per line.");
+    if (!p.parse(args)) return usageError(p, p.errorText());
+    if (p.isSet("help")) {
+        std::printf("%s", p.helpText().toLocal8Bit().constData());
+        handled = true;
+        return app::kExitOk;
+    }
+    if (p.positionalArguments().size() != 1) return usageError(p, "fetch-ids wants exactly one FILE");
+    out.headless = true;
+    out.data_dir = p.isSet(dataDir) ? std::filesystem::path(p.value(dataDir).toStdString()) : engine::defaultDataDir();
+    if (const QString e = takeRelayOptions(p, relay, allow, out); !e.isEmpty()) return usageError(p, e);
+    out.no_seed_relays = p.isSet(noSeeds);
+    out.fetch_ids_file = p.positionalArguments().first();
+    out.fetch_ids_json = p.isSet(json);
+    if (!QFileInfo(out.fetch_ids_file).isReadable()) return usageError(p, "cannot read " + out.fetch_ids_file);
     return -1;
 }
 
@@ -207,6 +257,12 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         eo.config.auto_relays = false;
     }
     if (opts.no_backfill) eo.config.backfill = false;
+    const bool fetchIds = !opts.fetch_ids_file.isEmpty();
+    if (fetchIds) {
+        eo.relay_sync = false;         // the relays are asked for these ids only
+        eo.config.auto_relays = false;  // no optimizer swaps in the middle
+        eo.config.clickhouse.url.clear();
+    }
     if (!opts.clickhouse_url.isEmpty()) {
         eo.config.clickhouse.url = opts.clickhouse_url.toStdString();
         if (auto why = engine::checkClickHouseConfig(eo.config.clickhouse); !why.empty()) {
@@ -286,10 +342,60 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         (*engine)->startReindex();
     }
 
+    // fetch-ids: the job starts once every relay has opened (or after 5 s), the loop ends when it
+    // finishes; a signal cancels it (it stops after the requests in flight) and waits for its report.
+    bool fetchDone = false, fetchOk = false, fetchCancelled = false;
+    QString fetchSummary;
+    QTimer fetchStart;
+    if (fetchIds) {
+        const qint64 startedAt = QDateTime::currentMSecsSinceEpoch();
+        QObject::connect(engine->get(), &engine::Engine::jobFinished, [&](const QString& kind, bool ok, const QString& summary) {
+            if (kind != "fetch-ids") return;
+            fetchDone = true;
+            fetchOk = ok;
+            fetchSummary = summary;
+            qapp->quit();
+        });
+        qint64 lastReport = 0;
+        QObject::connect(engine->get(), &engine::Engine::jobProgress,
+                         [lastReport](const QString& kind, double fraction, const QString& text) mutable {
+                             const qint64 now = QDateTime::currentMSecsSinceEpoch();
+                             if (kind != "fetch-ids" || now - lastReport < 1000) return;
+                             lastReport = now;
+                             std::fprintf(stderr, "archivist: fetch-ids %s%s\n",
+                                          fraction >= 0 ? (QString::number(fraction * 100, 'f', 0) + "%: ").toLocal8Bit().constData() : "",
+                                          text.toLocal8Bit().constData());
+                         });
+        QObject::connect(&fetchStart, &QTimer::timeout, [&, startedAt] {
+            const auto s = (*engine)->snapshot();
+            const bool allOpen = s.taken_at_ms && s.relays_known > 0 && s.relays_open >= s.relays_known;
+            if (!allOpen && QDateTime::currentMSecsSinceEpoch() - startedAt < 5000) return;
+            fetchStart.stop();
+            std::fprintf(stderr, "archivist: fetch-ids: asking %d open relay(s) of %d for the ids in %s\n", s.relays_open,
+                         s.relays_known, opts.fetch_ids_file.toLocal8Bit().constData());
+            (*engine)->startFetchIds(opts.fetch_ids_file);
+        });
+        fetchStart.start(100);
+    }
+
     // Signals and --duration end the event loop; shutdown then drains and commits.
     QTimer stopPoll;
+    qint64 cancelledAt = 0;
     QObject::connect(&stopPoll, &QTimer::timeout, [&] {
-        if (app::stopRequested().load()) qapp->quit();
+        if (!app::stopRequested().load()) return;
+        if (!fetchIds || fetchDone || fetchStart.isActive()) {
+            qapp->quit();
+            return;
+        }
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (!cancelledAt) {
+            cancelledAt = now;
+            fetchCancelled = true;
+            std::fprintf(stderr, "archivist: fetch-ids: stopping…\n");
+            (*engine)->cancelJob();
+        } else if (now - cancelledAt > 10000) {
+            qapp->quit();  // the job's report did not arrive: shutdown joins it
+        }
     });
     stopPoll.start(50);
     if (opts.duration_s > 0) QTimer::singleShot(int(opts.duration_s * 1000), qapp.get(), &QCoreApplication::quit);
@@ -384,6 +490,7 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
     }
 #endif
     auto closed = (*engine)->shutdown();
+    const std::optional<engine::FetchIdsReport> fetchReport = (*engine)->lastFetchIds();
 #ifdef ARCHIVIST_HAVE_UI
     finishing.reset();
     window.reset();
@@ -403,6 +510,18 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
         return app::kExitFailure;
     }
     if (opts.headless) std::fprintf(stderr, "archivist: stopped cleanly\n");
+    if (fetchIds) {
+        if (!fetchDone) {
+            std::fprintf(stderr, "archivist: fetch-ids interrupted before it %s\n",
+                         fetchStart.isActive() ? "started" : "reported");
+            return app::kExitFailure;
+        }
+        std::fprintf(stderr, "archivist: fetch-ids: %s\n", fetchSummary.toLocal8Bit().constData());
+        if (fetchReport && opts.fetch_ids_json) std::printf("%s\n", engine::fetchIdsJson(*fetchReport).c_str());
+        else if (fetchReport) std::printf("%s\n", engine::fetchIdsText(*fetchReport).c_str());
+        if (fetchCancelled) std::fprintf(stderr, "archivist: fetch-ids interrupted; what was found so far is stored\n");
+        return fetchOk ? code : app::kExitFailure;
+    }
     return code;
 }
 
@@ -429,7 +548,10 @@ int main(int argc, char** argv) {
     bool handled = false;
     {
         QCoreApplication probe(argc, argv);  // QCommandLineParser wants an application instance
-        const int code = parseRunOptions(args, opts, handled);
+        QStringList fetchArgs = args;
+        if (args.size() > 1 && args[1] == "fetch-ids") fetchArgs.removeAt(1), fetchArgs[0] = "archivist fetch-ids";
+        const int code = args.size() > 1 && args[1] == "fetch-ids" ? parseFetchIdsOptions(fetchArgs, opts, handled)
+                                                                    : parseRunOptions(args, opts, handled);
         if (code >= 0) return code;
     }
     return runEngine(argc, argv, opts);

@@ -1188,6 +1188,26 @@
         <translation>&amp;Beenden</translation>
     </message>
     <message>
+        <source>&amp;Fetch events by id…</source>
+        <translation>Events nach &amp;ID holen…</translation>
+    </message>
+    <message>
+        <source>Ask the open relays for exactly the events a file of ids lists (such as the missing referenced ids of `archivist coverage --missing`)</source>
+        <translation>Die offenen Relays nach genau den Events einer ID-Liste fragen (etwa den fehlenden referenzierten IDs aus `archivist coverage --missing`)</translation>
+    </message>
+    <message>
+        <source>Fetch events by id</source>
+        <translation>Events nach ID holen</translation>
+    </message>
+    <message>
+        <source>Id lists (*.txt *.ids);;All files (*)</source>
+        <translation>ID-Listen (*.txt *.ids);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Asking the open relays for the ids in %1…</source>
+        <translation>Die offenen Relays werden nach den IDs in %1 gefragt…</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>&amp;Relays</source>
         <translation>&amp;Relays</translation>
@@ -3006,9 +3026,27 @@ Allow %2? Archivist will then connect to relays at this address. It is added to 
         <source>Coverage of referenced events: %1 of %2 held (%3 %), as of %4</source>
         <translation>Abdeckung referenzierter Events: %1 von %2 vorhanden (%3 %), Stand %4</translation>
     </message>
+    <message numerus="yes">
+        <source>Coverage of referenced events: computing %n month(s)…</source>
+        <translation>
+            <numerusform>Abdeckung referenzierter Events: %n Monat wird berechnet…</numerusform>
+            <numerusform>Abdeckung referenzierter Events: %n Monate werden berechnet…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source> · %n month(s) changed since, being computed again</source>
+        <translation>
+            <numerusform> · %n Monat seitdem geändert, wird neu berechnet</numerusform>
+            <numerusform> · %n Monate seitdem geändert, werden neu berechnet</numerusform>
+        </translation>
+    </message>
     <message>
-        <source>Coverage of referenced events: computing…</source>
-        <translation>Abdeckung referenzierter Events: wird berechnet…</translation>
+        <source>Coverage of referenced events: no event of this range references one</source>
+        <translation>Abdeckung referenzierter Events: kein Event dieses Zeitraums referenziert eines</translation>
+    </message>
+    <message>
+        <source>%1: %2 of %3 referenced ids held (%4 %), as of %5</source>
+        <translation>%1: %2 von %3 referenzierten IDs vorhanden (%4 %), Stand %5</translation>
     </message>
     <message>
         <source>Held</source>

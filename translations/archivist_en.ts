@@ -149,6 +149,20 @@
 <context>
     <name>StatisticsPanel</name>
     <message numerus="yes">
+        <source>Coverage of referenced events: computing %n month(s)…</source>
+        <translation>
+            <numerusform>Coverage of referenced events: computing %n month…</numerusform>
+            <numerusform>Coverage of referenced events: computing %n months…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source> · %n month(s) changed since, being computed again</source>
+        <translation>
+            <numerusform> · %n month changed since, being computed again</numerusform>
+            <numerusform> · %n months changed since, being computed again</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
         <source>%n days</source>
         <translation>
             <numerusform>%n day</numerusform>

@@ -11,6 +11,7 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLocale>
 #include <QMenuBar>
@@ -79,6 +80,10 @@ MainWindow::MainWindow(engine::Engine* engine, const MainWindowOptions& options,
     verifyAction->setObjectName("actionVerify");
     fileMenu->addAction(tr("&Rebuild index…"), this, &MainWindow::rebuildIndex)->setObjectName("actionReindex");
     fileMenu->addAction(tr("&Salvage…"), this, &MainWindow::salvageArchive)->setObjectName("actionSalvage");
+    auto* fetchAction = fileMenu->addAction(tr("&Fetch events by id…"), this, [this] { fetchIds(); });
+    fetchAction->setObjectName("actionFetchIds");
+    fetchAction->setStatusTip(tr("Ask the open relays for exactly the events a file of ids lists (such as the "
+                                 "missing referenced ids of `archivist coverage --missing`)"));
     fileMenu->addSeparator();
     auto* settingsAction = fileMenu->addAction(tr("&Settings…"), this, &MainWindow::openSettings);
     settingsAction->setObjectName("actionSettings");
@@ -570,6 +575,20 @@ void MainWindow::verifyArchive() {
     m_engine->startVerify();
 }
 
+void MainWindow::fetchIds(const QString& given) {
+    if (m_engine->jobRunning() || m_progress) {
+        QMessageBox::information(this, tr("Fetch events by id"), tr("Another job is still running."));
+        return;
+    }
+    const QString path = !given.isEmpty() ? given
+                                          : QFileDialog::getOpenFileName(this, tr("Fetch events by id"), QString(),
+                                                                         tr("Id lists (*.txt *.ids);;All files (*)"));
+    if (path.isEmpty()) return;
+    openJobProgress(tr("Fetch events by id"),
+                    tr("Asking the open relays for the ids in %1…").arg(QFileInfo(path).fileName()), "fetchIdsProgress");
+    m_engine->startFetchIds(path);
+}
+
 void MainWindow::rebuildIndex() {
     if (m_engine->jobRunning() || m_progress) {
         QMessageBox::information(this, tr("Rebuild index"), tr("Another job is still running."));
@@ -652,8 +671,11 @@ void MainWindow::onJobFinished(const QString& kind, bool ok, const QString& summ
         m_progress = nullptr;
     }
     statusBar()->showMessage(summary.section('\n', 0, 0), 15000);
-    if (kind == "verify" || kind == "reindex" || kind == "salvage") {
-        const QString title = kind == "verify" ? tr("Verify archive") : kind == "reindex" ? tr("Rebuild index") : tr("Salvage");
+    if (kind == "verify" || kind == "reindex" || kind == "salvage" || kind == "fetch-ids") {
+        const QString title = kind == "verify"    ? tr("Verify archive")
+                              : kind == "reindex" ? tr("Rebuild index")
+                              : kind == "salvage" ? tr("Salvage")
+                                                  : tr("Fetch events by id");
         if (ok) QMessageBox::information(this, title, summary);
         else QMessageBox::warning(this, title, summary);
         return;

@@ -88,6 +88,9 @@ public:
     void verifyArchive();
     void rebuildIndex();
     void salvageArchive();  // File → Salvage… (asks, then the engine's salvage job with progress)
+    // File → Fetch events by id… (a file of ids, as `archivist coverage --missing` writes it; then
+    // the engine's fetch-ids job from the open relays, with progress and the per-relay report).
+    void fetchIds(const QString& path = {});
     void openSettings();
 
     void saveLayout();

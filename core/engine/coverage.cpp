@@ -129,6 +129,7 @@ Expected<CoverageReport> computeCoverage(index::IndexReader& rd, archive::FrameC
         rep.by_month.push_back(r);
     }
     rep.as_of_ms = wallMs();
+    for (auto& m : rep.by_month) m.as_of_ms = rep.as_of_ms;
     return rep;
 }
 
@@ -144,7 +145,15 @@ std::string coverageJson(const CoverageReport& r) {
         out += std::string(i ? "," : "") + "{\"month\":\"" + x.month + "\",\"kind\":" + std::to_string(x.kind) +
                ",\"referenced\":" + std::to_string(x.referenced) + ",\"held\":" + std::to_string(x.held) + "}";
     }
-    return out + "]}";
+    out += "],\"by_month\":[";
+    for (size_t i = 0; i < r.by_month.size(); ++i) {
+        const auto& x = r.by_month[i];
+        out += std::string(i ? "," : "") + "{\"month\":\"" + x.month + "\",\"referenced\":" + std::to_string(x.referenced) +
+               ",\"held\":" + std::to_string(x.held) + ",\"as_of_ms\":" + std::to_string(x.as_of_ms) + "}";
+    }
+    out += "],\"summed_months\":" + std::string(r.summed_months ? "true" : "false") +
+           ",\"months_pending\":" + std::to_string(r.months_pending);
+    return out + "}";
 }
 
 std::string coverageText(const CoverageReport& r) {

@@ -40,6 +40,7 @@ struct CoverageRow {
     uint16_t kind = 0;  // of the referencing events
     uint64_t referenced = 0;  // distinct ids referenced by this month's events of this kind
     uint64_t held = 0;
+    int64_t as_of_ms = 0;  // by_month rows: when that month was computed
 };
 
 struct CoverageReport {
@@ -49,7 +50,11 @@ struct CoverageReport {
     uint64_t referenced = 0;
     uint64_t held = 0;
     uint64_t referencing_events = 0;
-    int64_t as_of_ms = 0;
+    int64_t as_of_ms = 0;  // the oldest month's computation
+    // Kept per month (CoverageMonitor): referenced/held are sums over the months (an id referenced
+    // in two months counts in each), and months_pending months of the range changed since.
+    bool summed_months = false;
+    uint32_t months_pending = 0;
     std::vector<protocol::Bytes32> missing;  // sorted; filled when asked for
     double coverage() const { return referenced ? double(held) / double(referenced) : 1.0; }
 };

@@ -159,9 +159,9 @@ public:
     // an older one), answered by statisticsReady() with the same id. Read from the index's
     // rollups on the query thread, by the code `archivist stats --by …` runs.
     virtual quint64 requestStatistics(const archivist::engine::StatisticsRequest& request) = 0;
-    // Coverage of the ids referenced in e/q tags (engine/coverage.h) over a range: a slow request
-    // (it reads the range's events) on channel "coverage", answered by coverageReady() with the
-    // time it was computed; archive pages go first.
+    // Coverage of the ids referenced in e/q tags (engine/coverage.h) over a range, answered at once
+    // by coverageReady() from the months a paced background job keeps (core/engine/coverage_monitor.h),
+    // each month with the time it was computed; months changed since are counted as pending.
     virtual quint64 requestCoverage(const archivist::engine::CoverageRequest& request) = 0;
     // Exports the events matching `query`, oldest first, as canonical JSONL to the file `path`
     // (written as path + ".part", renamed on success, removed on failure or cancel). A job: one at
@@ -189,6 +189,11 @@ public:
     // (jobProgress("salvage", …), jobFinished("salvage", ok, report)); relay intake is held while
     // it runs. accept_loss marks quarantine entries that cannot be read as accepted losses.
     virtual void startSalvage(bool accept_loss) = 0;
+    // Fetches exactly the events whose ids the file at `path` lists (one 64-hex id per line, as
+    // `archivist coverage --missing` writes them) from the open relays (core/engine/fetch_ids.h):
+    // a job (jobProgress("fetch-ids", …), jobFinished("fetch-ids", ok, report with the count found
+    // and one line per relay)); cancelJob() stops it after the current batch's requests.
+    virtual void startFetchIds(const QString& path) = 0;
 
 signals:
     void snapshotReady(const archivist::engine::EngineSnapshot& snapshot);

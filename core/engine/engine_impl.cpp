@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/archive/segment_reader.h"
+#include "core/engine/coverage_monitor.h"
 #include "core/engine/db_health.h"
 #include "core/engine/import_job.h"
 #include "core/engine/incident_rules.h"
@@ -40,6 +41,7 @@
 #include "core/sink/clickhouse_sink.h"
 #include "core/engine/local_sets.h"
 #include "core/sync/backfill_slots.h"
+#include "core/sync/id_fetch.h"
 #include "core/sync/relay_sync.h"
 
 namespace archivist::engine {
@@ -105,9 +107,24 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
             if (self->m_newest.size() > size_t(EngineSnapshot::kNewestCapacity)) self->m_newest.pop_back();
         }
     });
-    e->m_store->setEventObserver([self](const protocol::Event& ev, ingest::SourceId) {
+    // Coverage per month, kept by a paced background thread (core/engine/coverage_monitor.h).
+    Store* opened_store = e->m_store.get();
+    e->m_coverage = std::make_unique<CoverageMonitor>([opened_store] { return opened_store->index(); },
+                                                      e->m_store->paths().archive);
+    CoverageMonitor* coverage = e->m_coverage.get();
+    e->m_store->setEventObserver([self, coverage](const protocol::Event& ev, ingest::SourceId) {
+        coverage->observeStored(ev);
         if (RelayIntelligence* intel = self->m_intelPtr.load(std::memory_order_acquire)) intel->observeStoredEvent(ev);
     });
+    metrics.gaugeFn("archivist_coverage_months_pending", "Months whose coverage of referenced events is to be computed again",
+                    {}, [coverage] { return double(coverage->dirtyMonths()); }, self);
+    metrics.gaugeFn("archivist_coverage_missing_tracked",
+                    "Missing referenced ids whose arrival marks their month for recomputation (bounded)", {},
+                    [coverage] { return double(coverage->trackedMissing()); }, self);
+    metrics.gaugeFn("archivist_coverage_computations_total", "Months whose coverage was computed since start", {},
+                    [coverage] { return double(coverage->computations()); }, self);
+    metrics.gaugeFn("archivist_coverage_errors_total", "Months whose coverage computation failed (logged; tried again later)",
+                    {}, [coverage] { return double(coverage->errors()); }, self);
     e->loadNewest();
     if (auto r = e->startSink(); !r) return r.error();
     if (e->m_chSink) e->m_chSink->start(archiveEnd(e->m_store->paths().archive), e->m_eventsAtOpen);
@@ -125,12 +142,12 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                 case QueryAnswer::Kind::Detail: emit self->detailReady(a.id, a.detail); break;
                 case QueryAnswer::Kind::Count: emit self->countReady(a.id, a.count); break;
                 case QueryAnswer::Kind::Statistics: emit self->statisticsReady(a.id, a.statistics); break;
-                case QueryAnswer::Kind::Coverage: emit self->coverageReady(a.id, a.coverage); break;
                 }
             },
             Qt::QueuedConnection);
     });
     e->m_query->start();
+    e->m_coverage->start();
     if (options.network) {
         if (auto r = e->startNetwork(); !r) return r.error();
     }
@@ -155,6 +172,7 @@ Expected<void> EngineImpl::shutdown() {
     m_jobCancel.store(true);
     m_store->cancelWriterTask();  // an index rebuild gives up; the index stays as it is
     joinJob();
+    if (m_coverage) m_coverage->stop();
     if (m_query) m_query->stop();
     // The optimizer first: it adds and removes relays (its last statistics are queued for the owner).
     if (m_intel) {
@@ -254,6 +272,8 @@ Expected<void> EngineImpl::startNetwork() {
         so.filter = *f;
     }
     so.max_subscriptions = po.connection.max_subscriptions;
+    so.sync = m_opts.relay_sync;
+    m_idFetch = std::make_unique<sync::IdFetch>();
     for (size_t c = 0; c < net::kAddressClassCount; ++c) {
         const auto cls = net::AddressClass(c);
         if (cls == net::AddressClass::Public) continue;
@@ -276,9 +296,10 @@ Expected<void> EngineImpl::startNetwork() {
     io.max_relays = cfg.max_relays;
     io.cycle_ms = int64_t(cfg.optimizer_interval_s) * 1000;
     io.first_cycle_ms = std::min<int64_t>(io.cycle_ms, 60000);
-    io.make_driver = [so, owner, backfillSlots, localSets, reconcileSlots](
+    sync::IdFetch* idFetch = m_idFetch.get();
+    io.make_driver = [so, owner, backfillSlots, localSets, reconcileSlots, idFetch](
                          const std::string& url, const sync::SyncResume& resume) -> std::unique_ptr<net::SessionDriver> {
-        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots, localSets, reconcileSlots);
+        return std::make_unique<sync::RelaySync>(url, so, resume, *owner, *backfillSlots, localSets, reconcileSlots, idFetch);
     };
     m_intel = std::make_unique<RelayIntelligence>(
         io, *owner, m_pool.get(), m_policy, m_metrics, [this](quint64 id, const DirectoryPage& page) {
@@ -463,7 +484,14 @@ quint64 EngineImpl::requestStatistics(const StatisticsRequest& request) {
 }
 
 quint64 EngineImpl::requestCoverage(const CoverageRequest& request) {
-    return m_query && !m_shutDown ? m_query->requestCoverage(request) : 0;
+    if (!m_coverage || m_shutDown) return 0;
+    // The kept months: no computation waits here (the background thread keeps them current).
+    CoverageResult r;
+    r.request = request;
+    r.report = m_coverage->report(request);
+    const quint64 id = ++m_coverageSeq;
+    QMetaObject::invokeMethod(this, [this, id, r] { emit coverageReady(id, r); }, Qt::QueuedConnection);
+    return id;
 }
 
 quint64 EngineImpl::requestCount(const QueryFilter& query) {
@@ -565,6 +593,9 @@ void EngineImpl::tick() {
     s.heap_bytes = mem.heap_in_use_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
+    if (m_coverage)
+        s.queues.push_back({"coverage missing ids tracked", qint64(m_coverage->trackedMissing()),
+                            qint64(CoverageMonitor::kMaxTrackedMissing)});
     if (m_query) s.queues.push_back({"queries", qint64(m_query->pendingDepth()), qint64(m_query->pendingCapacity())});
     // The index's lanes, hot files awaiting their flush, the fullest month's parts; its caches
     // (named "… cache": full is normal for them, so no queue_near_capacity incident).

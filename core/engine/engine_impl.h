@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/engine/engine.h"
+#include "core/engine/fetch_ids.h"
 #include "core/engine/incident_rules.h"
 
 class QTimer;
@@ -37,6 +38,7 @@ class RelayStateOwner;
 }
 namespace archivist::sync {
 class BackfillSlots;
+class IdFetch;
 }
 
 namespace archivist::engine {
@@ -51,12 +53,16 @@ struct EngineOptions {
     // intake starts): archive bytes done of total, on the opening thread.
     std::function<void(uint64_t done_bytes, uint64_t total_bytes)> open_progress;
     IncidentThresholds incidents;          // the alert rules' thresholds and hold times (docs/incidents.md)
+    // false: relays are opened for fetch-ids only — no live subscription, catch-up, backfill or
+    // reconciliation (`archivist fetch-ids`).
+    bool relay_sync = true;
 };
 
 class Store;
 class StoreSink;
 class IntakeGate;
 class QueryService;
+class CoverageMonitor;
 class IndexLocalSets;
 class RelayIntelligence;
 struct IncidentRuleState;
@@ -92,6 +98,9 @@ public:
     void startVerify() override;
     void startReindex() override;
     void startSalvage(bool accept_loss) override;
+    void startFetchIds(const QString& path) override;
+    // The last fetch-ids job's report (`archivist fetch-ids --json`); empty before one finished.
+    std::optional<FetchIdsReport> lastFetchIds() const;
 
     // Idempotent. Cancels a running job, joins it, shuts the store down.
     Expected<void> shutdown();
@@ -121,6 +130,9 @@ private:
     std::unique_ptr<sync::BackfillSlots> m_backfillSlots;
     std::unique_ptr<sync::BackfillSlots> m_reconcileSlots;  // NIP-77 sessions at once (reconcile_sessions)
     std::unique_ptr<IndexLocalSets> m_localSets;            // the local side of reconciliation windows (its thread)
+    std::unique_ptr<sync::IdFetch> m_idFetch;               // fetch-ids: shared by the job and every relay's sync
+    mutable std::mutex m_fetchMutex;                        // guards m_lastFetch
+    std::optional<FetchIdsReport> m_lastFetch;
     std::unique_ptr<StoreSink> m_sink;
     std::unique_ptr<IntakeGate> m_gate;  // between the relays and m_sink; held during verify
     bool drainIntake(std::chrono::milliseconds timeout);
@@ -128,6 +140,8 @@ private:
     std::unique_ptr<RelayIntelligence> m_intel;           // discovery, statistics, scoring, optimizer (on m_relayState's thread)
     std::atomic<RelayIntelligence*> m_intelPtr{nullptr};  // for the writer thread's event observer
     std::unique_ptr<QueryService> m_query;  // the archive browser's query thread
+    std::unique_ptr<CoverageMonitor> m_coverage;  // coverage per month, its paced thread
+    quint64 m_coverageSeq = 0;
     std::unique_ptr<sink::ClickHouseSink> m_chSink;  // set before the writer starts; null = no sink
     std::atomic<qint64> m_lastStoredAtMs{0};
     observe::MetricsRegistry& m_metrics;

@@ -311,4 +311,48 @@ void EngineImpl::cancelJob() {
     if (m_store) m_store->cancelWriterTask();
 }
 
+void EngineImpl::startFetchIds(const QString& path) {
+    if (m_jobRunning.load() || m_shutDown) {
+        emit jobFinished("fetch-ids", false, tr("Another job is still running."));
+        return;
+    }
+    if (!m_idFetch) {
+        emit jobFinished("fetch-ids", false, tr("This engine has no relay network."));
+        return;
+    }
+    joinJob();
+    m_jobCancel.store(false);
+    m_jobRunning.store(true);
+    m_job = std::thread([this, file = std::filesystem::path(path.toStdString())] {
+        lowerThisThreadPriority();
+        auto progress = [this](const FetchIdsReport& r) {
+            const double fraction = r.bytes_total ? std::min(1.0, double(r.bytes_read) / double(r.bytes_total)) : -1.0;
+            const QString text = tr("%1 ids read: %2 found, %3 not found, %4 already held; %5 relays asked")
+                                     .arg(r.ids).arg(r.found).arg(r.not_found).arg(r.already_held).arg(r.relays.size());
+            QMetaObject::invokeMethod(this, [this, fraction, text] { emit jobProgress("fetch-ids", fraction, text); },
+                                      Qt::QueuedConnection);
+        };
+        auto result = runFetchIds(m_store->index(), *m_idFetch, file, progress, &m_jobCancel);
+        bool ok = result.ok() && result->stopped.empty();
+        QString summary;
+        if (result) {
+            summary = QString::fromStdString(fetchIdsText(*result));
+            std::lock_guard lock(m_fetchMutex);
+            m_lastFetch = *result;
+        } else {
+            summary = QString::fromStdString(result.error().message);
+        }
+        if (ok) qCInfo(lcEngine).noquote() << "fetch-ids finished:" << summary;
+        else qCWarning(lcEngine).noquote() << "fetch-ids ended:" << summary;
+        m_jobRunning.store(false);
+        QMetaObject::invokeMethod(this, [this, ok, summary] { emit jobFinished("fetch-ids", ok, summary); },
+                                  Qt::QueuedConnection);
+    });
+}
+
+std::optional<FetchIdsReport> EngineImpl::lastFetchIds() const {
+    std::lock_guard lock(m_fetchMutex);
+    return m_lastFetch;
+}
+
 }  // namespace archivist::engine

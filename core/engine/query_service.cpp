@@ -190,20 +190,6 @@ struct QueryService::Worker {
         return statisticsFor((*r)->index(), q);
     }
 
-    CoverageResult coverage(const CoverageRequest& q) {
-        CoverageResult out;
-        out.request = q;
-        auto r = reader();
-        if (!r) return fail(out, r.error());
-        auto rep = computeCoverage(**r, frames, q);
-        if (!rep) {
-            dropReaderOn(rep.error());
-            return fail(out, rep.error());
-        }
-        out.report = std::move(*rep);
-        return out;
-    }
-
     template <typename T>
     static T fail(T& out, const Error& e) {
         out.ok = false;
@@ -279,14 +265,6 @@ quint64 QueryService::requestStatistics(const StatisticsRequest& request) {
     return enqueue(std::move(r));
 }
 
-quint64 QueryService::requestCoverage(const CoverageRequest& request) {
-    Request r;
-    r.kind = QueryAnswer::Kind::Coverage;
-    r.channel = QStringLiteral("coverage");
-    r.coverage = request;
-    return enqueue(std::move(r));
-}
-
 quint64 QueryService::enqueue(Request&& r) {
     std::unique_lock lock(m_mutex);
     r.id = m_nextId++;
@@ -305,8 +283,8 @@ quint64 QueryService::enqueue(Request&& r) {
         a.kind = kind;
         a.id = id;
         const QString why = QCoreApplication::translate("archivist::engine::QueryService", "Too many pending queries; try again.");
-        a.page.ok = a.detail.ok = a.count.ok = a.statistics.ok = a.coverage.ok = false;
-        a.page.error = a.detail.error = a.count.error = a.statistics.error = a.coverage.error = why;
+        a.page.ok = a.detail.ok = a.count.ok = a.statistics.ok = false;
+        a.page.error = a.detail.error = a.count.error = a.statistics.error = why;
         m_callback(std::move(a));
         return id;
     } else {
@@ -356,7 +334,6 @@ void QueryService::run() {
         case QueryAnswer::Kind::Detail: a.detail = worker.detail(req.detail_id); break;
         case QueryAnswer::Kind::Count: a.count = worker.count(req.count); break;
         case QueryAnswer::Kind::Statistics: a.statistics = worker.statistics(req.statistics); break;
-        case QueryAnswer::Kind::Coverage: a.coverage = worker.coverage(req.coverage); break;
         }
         {
             std::lock_guard lock(m_mutex);
@@ -367,7 +344,7 @@ void QueryService::run() {
             if (m_stop) return;
             auto it = m_latest.find(req.channel);
             if (it == m_latest.end() || it->second != req.id) continue;  // superseded while running
-            const bool failed = req.kind == QueryAnswer::Kind::Count ? !a.count.ok : !a.coverage.ok;
+            const bool failed = !a.count.ok;
             if (interrupted && slow(req.kind) && failed &&
                 m_queue.size() < m_opts.max_pending) {
                 m_queue.push_back(std::move(req));  // again, after the page that interrupted it

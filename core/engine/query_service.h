@@ -38,14 +38,13 @@ class IndexReader;
 namespace archivist::engine {
 
 struct QueryAnswer {
-    enum class Kind : uint8_t { Page, Detail, Count, Statistics, Coverage };
+    enum class Kind : uint8_t { Page, Detail, Count, Statistics };
     Kind kind = Kind::Page;
     quint64 id = 0;
     PageResult page;      // Kind::Page
     EventDetail detail;   // Kind::Detail
     CountResult count;    // Kind::Count
     StatisticsResult statistics;  // Kind::Statistics
-    CoverageResult coverage;      // Kind::Coverage
 };
 
 struct QueryServiceOptions {
@@ -71,9 +70,6 @@ public:
     quint64 requestCount(const QueryFilter& query);  // channel "count"
     // The Statistics dock's tables (rollups: milliseconds; served like pages). Channel "statistics".
     quint64 requestStatistics(const StatisticsRequest& request);
-    // Coverage of referenced events (reads the range's events: seconds on a large archive). Slow
-    // like counts: pages go first and interrupt it; it runs again after them. Channel "coverage".
-    quint64 requestCoverage(const CoverageRequest& request);
 
     uint64_t superseded() const { return m_superseded.load(); }
     uint64_t refused() const { return m_refused.load(); }
@@ -90,9 +86,8 @@ private:
         QString detail_id;
         QueryFilter count;
         StatisticsRequest statistics;
-        CoverageRequest coverage;
     };
-    static bool slow(QueryAnswer::Kind k) { return k == QueryAnswer::Kind::Count || k == QueryAnswer::Kind::Coverage; }
+    static bool slow(QueryAnswer::Kind k) { return k == QueryAnswer::Kind::Count; }
     struct Worker;  // thread-owned state (reader, frame cache, verifier)
 
     quint64 enqueue(Request&& r);

@@ -118,7 +118,7 @@ struct CoverageResult {
     bool ok = true;
     QString error;
     CoverageRequest request;
-    CoverageReport report;  // report.as_of_ms: when it was computed
+    CoverageReport report;  // the kept months (CoverageMonitor), each with its as-of time
 };
 
 }  // namespace archivist::engine

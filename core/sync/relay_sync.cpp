@@ -9,6 +9,7 @@
 #include "core/protocol/relay_message.h"
 #include "core/sync/backfill_planner.h"
 #include "core/sync/backfill_slots.h"
+#include "core/sync/id_fetch.h"
 #include "core/sync/local_set.h"
 #include "core/sync/negentropy.h"
 #include "core/sync/reconcile_plan.h"
@@ -42,13 +43,14 @@ bool isSizeRefusal(std::string_view message) {
 }  // namespace
 
 RelaySync::RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots,
-                     LocalSetSource* local_set, BackfillSlots* reconcile_slots)
+                     LocalSetSource* local_set, BackfillSlots* reconcile_slots, IdFetch* id_fetch)
     : m_url(std::move(url)),
       m_opts(std::move(options)),
       m_reports(reports),
       m_slots(backfill_slots),
       m_local(local_set && reconcile_slots ? local_set : nullptr),
-      m_reconcileSlots(local_set && reconcile_slots ? reconcile_slots : nullptr) {
+      m_reconcileSlots(local_set && reconcile_slots ? reconcile_slots : nullptr),
+      m_idFetch(id_fetch) {
     if (resume.live_cursor) m_status.live_cursor = *resume.live_cursor;
     m_verdict = resume.negentropy;
     m_reconciled_ms = resume.reconciled_ms;
@@ -67,6 +69,7 @@ RelaySync::RelaySync(std::string url, SyncOptions options, SyncResume resume, Sy
 }
 
 RelaySync::~RelaySync() {
+    if (m_idFetch) m_idFetch->leave(this);
     if (m_local) m_local->cancel(this);
     m_slots.forget(m_url);
     if (m_reconcileSlots) m_reconcileSlots->forget(m_url);
@@ -90,6 +93,13 @@ void RelaySync::opened(net::RelayLink& link, const net::SessionInfo& session) {
         const uint64_t len = *session.info->limitation.max_message_length;
         const uint64_t room = len > 600 ? len - 600 : 0;
         m_kindsPerFilter = std::clamp<size_t>(size_t(room / 6), 1, m_kindsPerFilter);
+    }
+    m_idsSettle.reset();
+    if (m_idFetch) m_idFetch->join(this, m_url);
+    if (!m_opts.sync) {  // ids only
+        pump();
+        m_pumpTimer.start(int(kPump_ms));
+        return;
     }
     // Catch-up: a reconciliation pass over the whole history when NIP-77 may be used (it finds
     // what arrived late or backdated too), else REQ from the persisted live cursor (minus the
@@ -134,6 +144,8 @@ void RelaySync::closing() {
 void RelaySync::closed() {
     ++m_generation;
     m_link = nullptr;
+    m_idsSettle.reset();
+    if (m_idFetch) m_idFetch->leave(this);
     m_closing = false;
     m_subs.clear();
     m_queryTimer.stop();
@@ -172,6 +184,13 @@ observe::EventRefusal RelaySync::admit(std::string_view subscription, std::strin
             ++m_status.reconcile_missing;
             if (keys->created_at < m_passLateBefore) ++m_passLate;
         }
+        if (m_queryOf == QueryOf::Ids && keys) {
+            auto it = std::lower_bound(m_idsPending.begin(), m_idsPending.end(), keys->id);
+            if (it != m_idsPending.end() && *it == keys->id) {  // each id counted once
+                m_idsPending.erase(it);
+                m_idFetch->returned(this);
+            }
+        }
         if (BackfillPlanner* p = queryPlanner(); p && keys) p->onEvent(keys->id, keys->created_at, keys->kind);
         ++m_queryEvents;
         m_queryTimer.start(int(m_opts.query_timeout_ms));  // activity: not stalled
@@ -190,6 +209,13 @@ void RelaySync::eose(const std::string& sub) {
     }
     if (!m_queryInFlight || sub != m_querySub) return;
     closeSubscription(sub);  // NIP-01: a subscription stays open after EOSE
+    if (m_queryOf == QueryOf::Ids) {
+        // Some but not all: the rest again (a silent cap), until a REQ brings none of them.
+        if (m_queryEvents > 0 && !m_idsPending.empty() && sendIds()) return;
+        idsEnded(true, {});
+        pump();
+        return;
+    }
     if (m_negFetching) {
         if (m_negFetched < m_negNeed.size()) sendNegentropyFetch();  // next chunk of the window's ids
         else windowCovered();
@@ -201,6 +227,21 @@ void RelaySync::eose(const std::string& sub) {
 
 void RelaySync::refused(const std::string& sub, const std::string& prefix, const std::string& message) {
     const bool isQuery = m_queryInFlight && sub == m_querySub;
+    if (isQuery && m_queryOf == QueryOf::Ids) {
+        // A REQ for ids refused: counted against the relay; its next chunk follows (a pause first
+        // when it asked for one).
+        m_subs.close(sub);
+        idsEnded(false, "closed: " + (prefix.empty() ? std::string() : prefix + ": ") + bounded(message, 200));
+        if (prefix == "restricted" || prefix == "blocked" || prefix == "auth-required") return;
+        if (prefix == "rate-limited")
+            m_rateLimitDelay_ms = std::min(kRateLimitedCap_ms, std::max<int64_t>(1000, m_rateLimitDelay_ms * 2));
+        QPointer<RelaySync> self(this);
+        const uint64_t gen = m_generation;
+        QTimer::singleShot(int(prefix == "rate-limited" ? m_rateLimitDelay_ms : 0), this, [self, gen] {
+            if (self && gen == self->m_generation) self->pump();
+        });
+        return;
+    }
     if (isQuery && m_neg) {
         // CLOSED for a NIP-77 session: the relay does not do NIP-77 (unless it wants AUTH or a pause).
         m_subs.close(sub);
@@ -290,7 +331,7 @@ void RelaySync::authenticated() {
 // ---------------------------------------------------------------- subscriptions
 
 void RelaySync::openLive() {
-    if (m_liveOpen || !sessionOpen() || m_closing) return;
+    if (m_liveOpen || !sessionOpen() || m_closing || !m_opts.sync) return;  // !sync: ids only
     protocol::Filter f = m_opts.filter;
     // With a reconciliation pass covering everything up to the session start, live asks for
     // nothing older (no overlap); REQ catch-up needs the margin (clock skew, late publishing).
@@ -313,12 +354,15 @@ BackfillPlanner* RelaySync::queryPlanner() const {
     case QueryOf::CatchUp: return m_catchUp.get();
     case QueryOf::Backfill: return m_backfill.get();
     case QueryOf::Window: return m_windowPlanner.get();
+    case QueryOf::Ids: return nullptr;
     }
     return nullptr;
 }
 
 void RelaySync::pump() {
     if (!sessionOpen() || m_closing || m_queryInFlight || m_link->authenticating()) return;
+    // -1. Exactly the ids an operator asked for (short, bounded by the batch) go first.
+    if (pumpIds() || !m_opts.sync) return;
     // 0. A reconciliation pass (restart catch-up, first sync, periodic) holds the query slot.
     if (m_pass && pumpPass()) return;
     // 1. Catch-up of what the relay got while we were away.
@@ -408,6 +452,11 @@ void RelaySync::onQueryTimeout() {
         return;
     }
     closeSubscription(m_querySub);
+    if (m_queryOf == QueryOf::Ids) {
+        idsEnded(false, "timeout: no answer within " + std::to_string(m_opts.query_timeout_ms) + " ms");
+        pump();
+        return;
+    }
     if (m_negFetching) {
         m_queryTimer.stop();
         m_queryInFlight = false;
@@ -619,18 +668,62 @@ void RelaySync::negentropy(const protocol::RelayMessage& msg) {
     else sendNegentropyFetch();
 }
 
-void RelaySync::sendNegentropyFetch() {
+size_t RelaySync::idsPerRequest() const {
     size_t chunk = std::min<size_t>(queryLimit(), kMaxIdsPerFetch);
     if (m_session.info && m_session.info->limitation.max_message_length) {
         const uint64_t len = *m_session.info->limitation.max_message_length;  // 67 bytes per quoted id
         chunk = std::min<size_t>(chunk, size_t(len > 512 ? (len - 512) / 67 : 1));
     }
-    chunk = std::max<size_t>(1, chunk);
+    return std::max<size_t>(1, chunk);
+}
+
+bool RelaySync::pumpIds() {
+    if (!m_idFetch || m_idsSettle) return false;
+    uint64_t generation = 0;
+    m_idsPending = m_idFetch->nextChunk(this, idsPerRequest(), &generation);
+    if (m_idsPending.empty()) return false;
+    m_queryOf = QueryOf::Ids;
+    m_idsGeneration = generation;
+    m_idsChunk = m_idsPending.size();
+    if (!sendIds()) {  // the socket is closing: closed() leaves the fetch
+        m_idFetch->ended(this, generation, 0, false, "not sent: the connection is closing");
+        return false;
+    }
+    return true;
+}
+
+bool RelaySync::sendIds() {
+    protocol::Filter f;
+    f.ids = m_idsPending;
+    f.limit = uint32_t(f.ids.size());
+    m_querySub = "id" + std::to_string(++m_querySeq);
+    m_queryInFlight = false;
+    if (!send(protocol::makeReq(m_querySub, {f}))) return false;
+    m_subs.open(m_querySub, {f});
+    m_queryInFlight = true;
+    m_queryEvents = 0;
+    m_queryTimer.start(int(m_opts.query_timeout_ms));
+    return true;
+}
+
+void RelaySync::idsEnded(bool ok, const std::string& error) {
+    m_queryTimer.stop();
+    m_queryInFlight = false;
+    m_idFetch->ended(this, m_idsGeneration, m_idsChunk, ok, error);
+    m_idsChunk = 0;
+    m_idsPending = {};
+    // Every id of the batch asked: the part is done once what the relay sent has settled.
+    if (!m_idFetch->hasWork(this) && m_link) m_idsSettle = std::make_pair(m_idsGeneration, m_link->receivedMark());
+}
+
+void RelaySync::sendNegentropyFetch() {
+    const size_t chunk = idsPerRequest();
     protocol::Filter f;
     const size_t end = std::min(m_negNeed.size(), m_negFetched + chunk);
     f.ids.assign(m_negNeed.begin() + long(m_negFetched), m_negNeed.begin() + long(end));
     f.limit = uint32_t(f.ids.size());
     m_negFetched = end;
+    m_queryOf = QueryOf::Window;
     m_querySub = "nf" + std::to_string(++m_querySeq);
     m_queryInFlight = true;
     m_queryEvents = 0;
@@ -749,7 +842,7 @@ void RelaySync::abortPass() {
 // ---------------------------------------------------------------- operator
 
 void RelaySync::backfillNow() {
-    if (!m_opts.backfill) return;
+    if (!m_opts.backfill || !m_opts.sync) return;
     m_backfillCheckpoint.clear();
     m_backfillDone = false;
     m_backfill.reset();
@@ -801,6 +894,11 @@ void RelaySync::settle() {
     }
     if (m_link) {
         const uint64_t settled = m_link->settledCount();
+        if (m_idsSettle && m_idsSettle->second <= settled) {
+            m_idFetch->partDone(this, m_idsSettle->first);
+            m_idsSettle.reset();
+            pump();  // the next batch may be waiting
+        }
         while (!m_liveCheckpoints.empty() && m_liveCheckpoints.front().required <= settled) {
             const Checkpoint& c = m_liveCheckpoints.front();
             const int64_t cursor = c.cursor;

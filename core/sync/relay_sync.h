@@ -12,6 +12,9 @@
 //              our items, only the missing ids fetched by REQ in batches; a window refused as too
 //              large is halved (ReconcilePlan, bounded), then covered by REQ pagination. At most
 //              ReconcileSlots sessions run at once across relays.
+//   ids        an IdFetch under way (`archivist fetch-ids`, the console): REQ {"ids": […]} chunks
+//              of its batch, before anything else on the query slot; the part is reported done
+//              once the events sent for it have settled (core/sync/id_fetch.h)
 //   support    judged by behaviour (NOTICE, CLOSED, NEG-ERR other than "too many", silence,
 //              malformed replies → unusable with reason and retry-after, reported to the owner);
 //              unusable relays are synced by REQ (live cursor catch-up and backfill) as before.
@@ -52,6 +55,7 @@ namespace archivist::sync {
 class BackfillPlanner;
 class BackfillSlots;
 class LocalSetSource;
+class IdFetch;
 class Negentropy;
 class ReconcilePlan;
 struct LocalSet;
@@ -72,6 +76,9 @@ struct SyncOptions {
     size_t reconcile_max_items = 100000;    // our side of one window (memory bound per session)
     uint32_t reconcile_max_splits = 32;     // splits of a refused window (per root window) before REQ covers the rest
     uint64_t negentropy_frame_bytes = 30000;  // our NEG-OPEN/NEG-MSG payload (binary; hex doubles it)
+    // false: no live subscription, catch-up, backfill or reconciliation — only an IdFetch's REQs
+    // (`archivist fetch-ids`).
+    bool sync = true;
 };
 
 class RelaySync final : public QObject, public net::SessionDriver {
@@ -84,9 +91,10 @@ public:
     static constexpr uint64_t kNegentropyMessageBytes = 2u * 1024 * 1024 + 256 * 1024;
     static constexpr size_t kMaxIdsPerFetch = 500;
 
-    // local_set and reconcile_slots: both null = NIP-77 is never used (REQ only).
+    // local_set and reconcile_slots: both null = NIP-77 is never used (REQ only). id_fetch: the
+    // engine's fetch of given ids (null: none).
     RelaySync(std::string url, SyncOptions options, SyncResume resume, SyncReports& reports, BackfillSlots& backfill_slots,
-              LocalSetSource* local_set = nullptr, BackfillSlots* reconcile_slots = nullptr);
+              LocalSetSource* local_set = nullptr, BackfillSlots* reconcile_slots = nullptr, IdFetch* id_fetch = nullptr);
     ~RelaySync() override;
 
     // net::SessionDriver
@@ -105,7 +113,7 @@ public:
     void describe(net::SyncStatus& out) const override;
 
 private:
-    enum class QueryOf : uint8_t { CatchUp, Backfill, Window };  // which planner a REQ query serves
+    enum class QueryOf : uint8_t { CatchUp, Backfill, Window, Ids };  // which planner a REQ query serves
 
     bool sessionOpen() const { return m_link != nullptr; }
     bool send(const std::string& text);
@@ -122,6 +130,11 @@ private:
     void onLocalSet(Expected<LocalSet> answer);
     void startWindowSession();
     void sendNegentropyFetch();
+    size_t idsPerRequest() const;  // REQ {"ids"} chunk within the relay's limits
+    // IdFetch: true while a chunk is in flight (it holds the query slot).
+    bool pumpIds();
+    bool sendIds();
+    void idsEnded(bool ok, const std::string& error);
     void windowRefused(const std::string& reason);  // size refusal: split, else REQ for the window
     void windowCovered();
     void judgeUnusable(const std::string& reason);
@@ -198,6 +211,14 @@ private:
     bool m_negFetching = false;
     NegentropyVerdict m_verdict;
     int64_t m_reconciled_ms = 0;
+    // IdFetch: the chunk in flight, and a finished part waiting for its events to settle.
+    IdFetch* m_idFetch;
+    uint64_t m_idsGeneration = 0;
+    size_t m_idsChunk = 0;
+    // The chunk's ids not returned yet (sorted): asked again while a REQ brings some but not all
+    // (a relay may cap a REQ's results below its ids without saying so).
+    std::vector<protocol::Bytes32> m_idsPending;
+    std::optional<std::pair<uint64_t, uint64_t>> m_idsSettle;  // (generation, receivedMark)
 
     struct Checkpoint {
         uint64_t required = 0;  // receivedMark() that must have settled

@@ -156,6 +156,25 @@ now_ms() {
     date +%s%3N
 }
 
+# named_relay NAME ARGS... — one more tests/relay/relay.mjs on 127.0.0.1 with ARGS (give it --db);
+# sets URL_<NAME>. Like start_relay, its stdin is a fifo held open by this shell.
+named_relay() {
+    local name=$1 port
+    shift
+    mkfifo "$WORK/$name.stdin"
+    node "$TESTS_DIR/relay/relay.mjs" --port 0 "$@" \
+        <"$WORK/$name.stdin" >"$WORK/$name.relay.out" 2>"$WORK/$name.relay.err" &
+    track_pid $!
+    eval "exec {fd_$name}>\"$WORK/$name.stdin\""
+    for _ in $(seq 1 200); do
+        grep -q '^LISTENING ' "$WORK/$name.relay.out" 2>/dev/null && break
+        sleep 0.05
+    done
+    port=$(awk '/^LISTENING /{print $2}' "$WORK/$name.relay.out")
+    [[ -n $port ]] || fail "relay $name did not start: $(cat "$WORK/$name.relay.err")"
+    printf -v "URL_$name" 'ws://127.0.0.1:%s' "$port"
+}
+
 # start_relay [ARGS...] — tests/relay/relay.mjs on 127.0.0.1 (a real relay from npm) with ARGS,
 # its database in $WORK; sets RELAY_PID, PORT and URL. Its stdin is a fifo held open on fd 7: if
 # the test dies, the relay sees EOF and exits.

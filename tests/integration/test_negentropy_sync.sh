@@ -24,20 +24,9 @@ ids_of_export() {  # export → sorted ids
 
 # relay NAME ARGS... — one more relay.mjs process on the shared store; sets URL_<NAME>.
 relay() {
-    local name=$1 port
+    local name=$1
     shift
-    mkfifo "$WORK/$name.stdin"
-    node "$RELAY_DIR/relay.mjs" --port 0 --db "$DB" --default-limit 50 "$@" \
-        <"$WORK/$name.stdin" >"$WORK/$name.relay.out" 2>"$WORK/$name.relay.err" &
-    track_pid $!
-    eval "exec {fd_$name}>\"$WORK/$name.stdin\""
-    for _ in $(seq 1 200); do
-        grep -q '^LISTENING ' "$WORK/$name.relay.out" 2>/dev/null && break
-        sleep 0.05
-    done
-    port=$(awk '/^LISTENING /{print $2}' "$WORK/$name.relay.out")
-    [[ -n $port ]] || fail "relay $name did not start: $(cat "$WORK/$name.relay.err")"
-    printf -v "URL_$name" 'ws://127.0.0.1:%s' "$port"
+    named_relay "$name" --db "$DB" --default-limit 50 "$@"
 }
 
 publish() {  # publish URL NAME ARGS...

@@ -54,6 +54,11 @@ public:
         salvageAcceptLoss = accept_loss;
         running = true;
     }
+    QStringList fetchIdsPaths;
+    void startFetchIds(const QString& path) override {
+        fetchIdsPaths << path;
+        running = true;
+    }
     QStringList exportPaths;
     void startExport(const archivist::engine::QueryFilter&, const QString& path) override {
         exportPaths << path;

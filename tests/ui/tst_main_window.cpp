@@ -191,6 +191,25 @@ private slots:
         QVERIFY(w.statusBar()->currentMessage().contains("cancelled"));
     }
 
+    void fetchIdsRunsWithProgressAndReport() {
+        FakeEngine engine;
+        ui::MainWindow w(&engine);
+        w.show();
+        QVERIFY(w.findChild<QAction*>("actionFetchIds"));
+        w.fetchIds("/tmp/missing.txt");
+        QCOMPARE(engine.fetchIdsPaths, QStringList{"/tmp/missing.txt"});
+        auto* progress = w.findChild<QProgressDialog*>("fetchIdsProgress");
+        QVERIFY(progress);
+        emit engine.jobProgress("fetch-ids", 0.5, "5000 ids read: 120 found");
+        QCOMPARE(progress->value(), 500);
+        QCOMPARE(progress->labelText(), QString("5000 ids read: 120 found"));
+        engine.running = false;
+        answerNextModal(QMessageBox::Ok);  // the report
+        emit engine.jobFinished("fetch-ids", true, "30 ids: 30 found\n  wss://a: returned 30 of 30 asked");
+        QTRY_VERIFY(!w.findChild<QProgressDialog*>("fetchIdsProgress"));
+        QVERIFY(w.statusBar()->currentMessage().contains("30 found"));
+    }
+
     void salvageAsksThenRunsWithProgress() {
         FakeEngine engine;
         ui::MainWindow w(&engine);

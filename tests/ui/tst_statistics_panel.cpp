@@ -90,7 +90,7 @@ private slots:
               (long long)drawn.last().at(0).toLongLong(), (long long)ms);
         QCOMPARE(engine.statisticsRequests.size(), 2);
         QVERIFY(!engine.statisticsRequests.last().since);
-        // Coverage: asked once per range (not again by a refresh of the same range), drawn by month.
+        // Coverage: the engine's kept months, asked with each refresh, drawn by month.
         QTRY_COMPARE(engine.coverageRequests.size(), 2);
         QVERIFY(!engine.coverageRequests.last().since);
         QTRY_VERIFY(panel.chart(StatisticsPanel::Coverage)->title().contains("as of"));
@@ -99,9 +99,12 @@ private slots:
         QCOMPARE(cov->barSets().at(0)->count(), 12);
         QCOMPARE(qint64(cov->barSets().at(0)->at(0)), qint64(701));
         QCOMPARE(qint64(cov->barSets().at(1)->at(0)), qint64(299));
+        // Months changed since their as-of time are said to be computed again.
+        engine.coverageReport.months_pending = 2;
         panel.refresh();
         QVERIFY(drawn.wait(5000));
-        QCOMPARE(engine.coverageRequests.size(), 2);
+        QTRY_COMPARE(engine.coverageRequests.size(), 3);
+        QTRY_VERIFY(panel.chart(StatisticsPanel::Coverage)->title().contains("2 month(s) changed since"));
 
         // The stacked plot holds the day-kind table: per day, the sum of its sets = the day's events.
         const auto& res = panel.result();

@@ -6,6 +6,7 @@
 #include <QChartView>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCursor>
 #include <QDateEdit>
 #include <QDateTime>
 #include <QDateTimeAxis>
@@ -20,6 +21,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QTimer>
+#include <QToolTip>
 #include <QStackedBarSeries>
 #include <QBarSeries>
 #include <QValueAxis>
@@ -159,11 +161,6 @@ StatisticsPanel::StatisticsPanel(engine::Engine* engine, QWidget* parent) : Pane
     connect(m_firstSeen, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(m_engine, &engine::Engine::statisticsReady, this, &StatisticsPanel::onStatistics);
     connect(m_engine, &engine::Engine::coverageReady, this, &StatisticsPanel::onCoverage);
-    auto* coverageTimer = new QTimer(this);
-    connect(coverageTimer, &QTimer::timeout, this, [this] {
-        if (isVisible() && !m_coveragePending) requestCoverage();
-    });
-    coverageTimer->start(kCoverageRefreshMs);
     // New events change today's numbers: read again now and then while the panel is visible.
     auto* timer = new QTimer(this);
     connect(timer, &QTimer::timeout, this, [this] {
@@ -238,9 +235,8 @@ void StatisticsPanel::refresh() {
     m_sent.start();
     const auto req = currentRequest();
     m_pending = m_engine->requestStatistics(req);
-    // Coverage reads the range's events: asked for again only when the range itself changed (not
-    // when "last N days" moves with the clock, nor for the day basis), or by its slower timer.
-    if (!m_coveragePending && coverageKey() != m_coverageKey) requestCoverage();
+    // Coverage: the engine's kept months (cheap), asked with every refresh.
+    if (!m_coveragePending) requestCoverage();
     m_status->setText(m_pending ? tr("Reading…") : tr("This engine keeps no statistics."));
 }
 
@@ -263,20 +259,12 @@ void StatisticsPanel::onStatistics(quint64 id, const engine::StatisticsResult& r
     emit drawn(elapsed);
 }
 
-QString StatisticsPanel::coverageKey() const {
-    const bool custom = Range(m_range->currentIndex()) == Range::Custom;
-    return QString::number(m_range->currentIndex()) +
-           (custom ? m_from->date().toString(Qt::ISODate) + m_to->date().toString(Qt::ISODate) : QString());
-}
-
 void StatisticsPanel::requestCoverage() {
     const engine::StatisticsRequest req = currentRequest();
-    m_coverageKey = coverageKey();
     engine::CoverageRequest q;
     q.since = req.since;
     q.until = req.until;
     m_coveragePending = m_engine->requestCoverage(q);
-    if (m_coveragePending) chart(Coverage)->setTitle(tr("Coverage of referenced events: computing…"));
 }
 
 void StatisticsPanel::onCoverage(quint64 id, const engine::CoverageResult& r) {
@@ -293,11 +281,19 @@ void StatisticsPanel::onCoverage(quint64 id, const engine::CoverageResult& r) {
 void StatisticsPanel::drawCoverage() {
     QChart* c = resetChart(m_views[Coverage]);
     const auto& rep = m_coverage.report;
-    c->setTitle(tr("Coverage of referenced events: %1 of %2 held (%3 %), as of %4")
-                    .arg(QLocale().toString(qulonglong(rep.held)))
-                    .arg(QLocale().toString(qulonglong(rep.referenced)))
-                    .arg(100.0 * rep.coverage(), 0, 'f', 1)
-                    .arg(QDateTime::fromMSecsSinceEpoch(rep.as_of_ms).toString("yyyy-MM-dd HH:mm")));
+    // Sums over the months (an id referenced in two months counts in each); the oldest month's as-of.
+    QString title = rep.by_month.empty() && rep.months_pending
+                        ? tr("Coverage of referenced events: computing %n month(s)…", nullptr, int(rep.months_pending))
+                    : rep.by_month.empty()
+                        ? tr("Coverage of referenced events: no event of this range references one")
+                        : tr("Coverage of referenced events: %1 of %2 held (%3 %), as of %4")
+                              .arg(QLocale().toString(qulonglong(rep.held)))
+                              .arg(QLocale().toString(qulonglong(rep.referenced)))
+                              .arg(100.0 * rep.coverage(), 0, 'f', 1)
+                              .arg(QDateTime::fromMSecsSinceEpoch(rep.as_of_ms).toString("yyyy-MM-dd HH:mm"));
+    if (!rep.by_month.empty() && rep.months_pending)
+        title += tr(" · %n month(s) changed since, being computed again", nullptr, int(rep.months_pending));
+    c->setTitle(title);
     auto* held = new QBarSet(tr("Held"));
     auto* missing = new QBarSet(tr("Missing"));
     missing->setColor(QColor(0xdc, 0x26, 0x26));
@@ -312,6 +308,21 @@ void StatisticsPanel::drawCoverage() {
     auto* series = new QStackedBarSeries;
     series->append(held);
     series->append(missing);
+    // Each month's numbers are as of its own computation.
+    connect(series, &QStackedBarSeries::hovered, c, [this](bool on, int index, QBarSet*) {
+        const auto& months = m_coverage.report.by_month;
+        if (!on || index < 0 || index >= int(months.size())) {
+            QToolTip::hideText();
+            return;
+        }
+        const auto& m = months[size_t(index)];
+        QToolTip::showText(QCursor::pos(), tr("%1: %2 of %3 referenced ids held (%4 %), as of %5")
+                                               .arg(QString::fromStdString(m.month))
+                                               .arg(QLocale().toString(qulonglong(m.held)))
+                                               .arg(QLocale().toString(qulonglong(m.referenced)))
+                                               .arg(m.referenced ? 100.0 * double(m.held) / double(m.referenced) : 100.0, 0, 'f', 1)
+                                               .arg(QDateTime::fromMSecsSinceEpoch(m.as_of_ms).toString("yyyy-MM-dd HH:mm")));
+    });
     auto* x = new QBarCategoryAxis;
     x->append(cats);
     x->setLabelsVisible(cats.size() <= 24);
@@ -589,9 +600,10 @@ bool StatisticsPanel::saveCsv(Plot plot, const QString& path) const {
     if (t) {
         csv = engine::statsTableCsv(*t);
     } else if (plot == Coverage) {
-        csv = "month,referenced,held\n";
+        csv = "month,referenced,held,as_of\n";
         for (const auto& m : m_coverage.report.by_month)
-            csv += m.month + "," + std::to_string(m.referenced) + "," + std::to_string(m.held) + "\n";
+            csv += m.month + "," + std::to_string(m.referenced) + "," + std::to_string(m.held) + "," +
+                   QDateTime::fromMSecsSinceEpoch(m.as_of_ms, Qt::UTC).toString(Qt::ISODate).toStdString() + "\n";
     } else {
         return false;
     }

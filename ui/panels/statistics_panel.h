@@ -5,9 +5,9 @@
 //   events per day stacked by kind (top kinds, "other"), active authors per day, kind distribution,
 //   per-relay contribution (novel vs duplicate), replication (sources per event), publication
 //   delay (first seen − created_at in log2 bins; future-dated events apart), and the coverage of
-//   referenced events per month (Engine::requestCoverage: a slow request, computed on the query
-//   thread when the range changes and every kCoverageRefreshMs while visible, shown with its
-//   "as of" time).
+//   referenced events per month (Engine::requestCoverage: the months the engine's paced background
+//   job keeps, answered at once and asked with every refresh; each month's "as of" time in its
+//   tooltip and the CSV, the oldest in the title with the months being computed again).
 //
 // Contract
 // - The range selector (last 24 h / 7 d / 30 d / all / custom dates) and the "first-seen day"
@@ -53,7 +53,6 @@ public:
     // a snapshot carries nothing this panel shows.
     void applySnapshot(const engine::EngineSnapshot&) override {}
     static constexpr int kRefreshMs = 15000;
-    static constexpr int kCoverageRefreshMs = 600000;
     static constexpr int kTopKinds = 6;  // stacked by name in "events per day"; the rest is "other"
 
     void setRange(Range range);
@@ -107,8 +106,6 @@ private:
     engine::StatisticsResult m_result;
     engine::CoverageResult m_coverage;
     quint64 m_coveragePending = 0;
-    QString m_coverageKey;  // the range the coverage shown (or pending) is for
-    QString coverageKey() const;
     std::vector<int> m_dayKindRow;  // day slot of the stacked plot → row of day_kind (-1: no events)
     int64_t m_firstDay = 0;
 };
