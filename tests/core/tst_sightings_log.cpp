@@ -11,6 +11,7 @@
 
 #include "core/archive/fault_injecting_file_system.h"
 #include "core/archive/sightings_log.h"
+#include "core/engine/index_rebuild.h"
 #include "core/engine/store.h"
 #include "core/index/bulk_build.h"
 #include "core/index/index_reader.h"
@@ -387,6 +388,30 @@ private slots:
         QCOMPARE(after.events.size(), before.events.size());
         for (const auto& [id, s] : before.events) QCOMPARE(after.events.at(id), s);
         QCOMPARE(after.rollups, before.rollups);
+
+        // The console's live rebuild reads them from the log too.
+        {
+            observe::MetricsRegistry metrics;
+            auto store = engine::Store::open(path, fastOptions(), metrics);
+            QVERIFY(store.ok());
+            (*store)->start();
+            std::atomic<bool> done{false};
+            std::string error;
+            QVERIFY((*store)->startWriterTask(std::make_unique<engine::IndexRebuild>(
+                (*store)->paths(), nullptr, [&](const Expected<engine::RebuildReport>& r) {
+                    if (!r) error = r.error().message;
+                    done.store(true);
+                })));
+            const auto deadline = std::chrono::steady_clock::now() + 60s;
+            while (!done.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+            QVERIFY(done.load());
+            QVERIFY2(error.empty(), error.c_str());
+            QVERIFY((*store)->shutdown().ok());
+        }
+        const Dump rebuilt = dumpOf(path);
+        QCOMPARE(rebuilt.events.size(), before.events.size());
+        for (const auto& [id, s] : before.events) QCOMPARE(rebuilt.events.at(id), s);
+        QCOMPARE(rebuilt.rollups, before.rollups);
     }
 };
 
