@@ -83,8 +83,11 @@ struct FileScan {
     std::string header_error;
 };
 
+// fn returns false to stop. start_offset > 0: after the first frame (which restates the
+// dictionary), go straight to start_offset (a frame boundary).
 FileScan scanFile(const fs::path& path, uint32_t number,
-                  const std::function<void(uint64_t at, uint64_t next, std::string_view content)>& fn) {
+                  const std::function<bool(uint64_t at, uint64_t next, std::string_view content)>& fn,
+                  uint64_t start_offset = 0) {
     FileScan out;
     SegmentReader reader;
     if (auto r = reader.open(path, number); !r) {
@@ -99,10 +102,12 @@ FileScan scanFile(const fs::path& path, uint32_t number,
     bool first = true;
     for (;;) {
         if (reader.next(frame)) {
+            const bool wasFirst = first;
             if (first) out.first_frame_ok = true;
             first = false;
             out.any_frame = true;
-            fn(frame.ref.offset, frame.ref.offset + frame.ref.length, frame.text);
+            if (!fn(frame.ref.offset, frame.ref.offset + frame.ref.length, frame.text)) break;
+            if (wasFirst && start_offset > frame.ref.offset + frame.ref.length) reader.seek(start_offset);
             continue;
         }
         if (reader.stop() == ScanStop::End) break;
@@ -303,11 +308,12 @@ Expected<SightingsOpenReport> SightingsLog::open() {
                                    [&](uint64_t, uint64_t, std::string_view content) {
                                        std::vector<std::pair<uint32_t, std::string>> nn;
                                        std::vector<SightingRecord> recs;
-                                       if (!decodeSightingsFrame(content, nn, recs)) return;
+                                       if (!decodeSightingsFrame(content, nn, recs)) return true;
                                        for (auto& [code, name] : nn) setName(fileNames, code, std::move(name));
                                        if (last)
                                            for (const auto& r : recs)
                                                if (r.origin && rep.last_origin < r.pos) rep.last_origin = r.pos;
+                                       return true;
                                    });
         for (size_t c = 0; c < fileNames.size(); ++c)
             if (!fileNames[c].empty()) setName(names, uint32_t(c), fileNames[c]);
@@ -419,7 +425,7 @@ const std::string& SightingsLogReader::name(uint32_t code) const {
     return code < m_names.size() ? m_names[code] : kEmpty;
 }
 
-Expected<void> SightingsLogReader::scan(const std::function<bool(const Frame&)>& fn, LogCursor from) {
+Expected<void> SightingsLogReader::scan(const std::function<bool(const Frame&)>& fn, LogCursor from, bool seek) {
     m_damage.clear();
     m_unknown = 0;
     const auto files = listSightingsFiles(m_dir);
@@ -432,21 +438,22 @@ Expected<void> SightingsLogReader::scan(const std::function<bool(const Frame&)>&
         std::optional<Error> decodeError;
         auto scan = scanFile(sightingsFilePath(m_dir, number), number,
                              [&](uint64_t at, uint64_t next, std::string_view content) {
-                                 if (stop) return;
                                  std::vector<std::pair<uint32_t, std::string>> nn;
                                  frame.records.clear();
                                  if (auto r = decodeSightingsFrame(content, nn, frame.records); !r) {
                                      m_damage.push_back(LogDamage{number, at, next - at, r.error().message});
-                                     return;
+                                     return true;
                                  }
                                  for (auto& [code, name] : nn) setName(m_names, code, std::move(name));
-                                 if (number == from.file && at < from.offset) return;
+                                 if (number == from.file && at < from.offset) return true;
                                  for (const auto& r : frame.records)
                                      if (r.source >= m_names.size() || m_names[r.source].empty()) ++m_unknown;
                                  frame.at = LogCursor{number, at};
                                  frame.next = LogCursor{number, next};
                                  if (!fn(frame)) stop = true;
-                             });
+                                 return !stop;
+                             },
+                             seek && number == from.file ? from.offset : 0);
         if (!scan.header_ok) {
             if (last && scan.file_bytes < kHeaderBytes) break;  // being created
             m_damage.push_back(LogDamage{number, 0, scan.file_bytes, "bad file header: " + scan.header_error});

@@ -154,9 +154,11 @@ public:
     };
     explicit SightingsLogReader(std::filesystem::path dir) : m_dir(std::move(dir)) {}
     // Calls fn for every frame at or after `from` in log order (fn returns false to stop). The
-    // dictionary is built from the start of `from`'s file. Damaged regions are skipped and listed in
-    // damage(). Errors: "io" (a read failed), a bad file header ("corrupt").
-    Expected<void> scan(const std::function<bool(const Frame&)>& fn, LogCursor from = {});
+    // dictionary is built from the start of `from`'s file — or, with `seek`, from its first frame
+    // (which restates it) and what this reader learnt in earlier scans, going straight to `from`
+    // (a frame boundary a previous scan reached). Names accumulate across scans. Damaged regions
+    // are skipped and listed in damage(). Errors: "io" (a read failed), a bad file header ("corrupt").
+    Expected<void> scan(const std::function<bool(const Frame&)>& fn, LogCursor from = {}, bool seek = false);
     // The name of a code ("" when unknown: its frame was damaged).
     const std::string& name(uint32_t code) const;
     const std::vector<std::string>& names() const { return m_names; }

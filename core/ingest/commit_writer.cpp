@@ -362,6 +362,7 @@ bool CommitWriter::commitGroup() {
             m_logRecordsTotal->inc(m_logRecords.size());
             m_logBytes->inc(m_log->bytesWritten() - before);
         }
+        p.log_end = m_log->end();
     }
     if (!retry("index", [&]() -> Expected<void> {
             auto r = m_index.submit(p.have_frame ? &p.frame : nullptr, m_newEvents, m_sightings, &p.rks);
@@ -489,6 +490,7 @@ void CommitWriter::acknowledge(Pending& p) {
         m_bytesRaw->inc(p.frame.raw_bytes);
         m_groupEvents->observe(double(notice.stored));
     }
+    notice.sightings_end = p.log_end;
     if (p.have_frame) notice.archive_end = archive::Watermark{p.frame.ref.segment, p.frame.ref.offset + p.frame.ref.length};
     notice.commit_ms = steadyMs() - p.started_ms;
     m_lastCommitMs = notice.commit_ms;

@@ -80,6 +80,7 @@ struct CommitNotice {
     int64_t commit_ms = 0;                // wall time from the archive append to the lanes' commit
     std::vector<CommittedEvent> newest;   // at most kNoticeNewest of this group's new events
     archive::Watermark archive_end;       // end of this group's frame ({0,0}: no frame); durable
+    archive::LogCursor sightings_end;     // end of the sightings log after this group ({0,0}: no log); durable
     static constexpr size_t kNoticeNewest = 64;
 };
 
@@ -134,6 +135,7 @@ private:
         std::vector<int64_t> rks;
         std::vector<SourceId> sources;
         std::vector<SourceId> sighting_sources;
+        archive::LogCursor log_end;
     };
 
     void run();

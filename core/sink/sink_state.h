@@ -3,7 +3,8 @@
 // atomically (temporary file, fsync, rename, fsync of the directory). It lives next to the archive
 // and not in the derived index, so rebuilding the index never moves a sink's position.
 //
-// Per stream (today "events"; the sightings stream will add its own entry with its own cursor):
+// Per stream — "events" (positions in the archive: segment/offset) and "sightings" (positions in
+// the sightings log: file/offset, core/archive/sightings_log.h), each with its own cursor:
 // - position: every row of the source before it has been acknowledged by the server;
 // - rows_before: how many rows lie before position (for the lag in events);
 // - pending: a batch [position, pending.end) that was (or was about to be) sent and not yet
@@ -13,7 +14,9 @@
 // File format (version 1):
 //   {"version":1,"target":"…","node":"…","updated_at_ms":…,
 //    "events":{"segment":S,"offset":O,"rows_before":N,
-//              "pending":null | {"end_segment":S,"end_offset":O,"batch":"…","rows":N}}}
+//              "pending":null | {"end_segment":S,"end_offset":O,"batch":"…","rows":N}},
+//    "sightings":{the same fields; segment = log file number}}
+// (A file without "sightings" — written before sightings were shipped — starts that stream at 0.)
 // Errors: "io" (cannot read/write), "corrupt" (not this format). A missing file is not an error.
 // Thread: any (no shared state).
 #include <cstdint>
@@ -52,6 +55,7 @@ struct SinkState {
     std::string target;  // what the cursor is valid for (sinkTargetIdentity)
     std::string node;
     StreamCursor events;
+    StreamCursor sightings;  // position.segment = log file, offset = byte offset in it
     int64_t updated_at_ms = 0;
     bool operator==(const SinkState&) const = default;
 };
