@@ -455,6 +455,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                 p.row.rk = makeRk(p.row.created_at, s++);
                 provSources.clear();
                 if (p.prov) {
+                    if (p.prov->unknown_to_fallback) ++report.not_in_old_index;
                     p.row.first_seen_at_ms = p.prov->first_seen_at_ms;
                     for (const auto& [name, seen] : p.prov->sightings) {
                         auto it = sources.find(name);

@@ -37,6 +37,9 @@ struct OldProvenance {
     // sightings[0] is the one that brought the event (the sightings log knows; an index only
     // knows times, and the earliest is taken for it).
     bool first_is_origin = false;
+    // The sightings log knew the event but the older index it falls back to did not (counted in
+    // BulkReport::not_in_old_index: the rebuild repaired a gap of the old index).
+    bool unknown_to_fallback = false;
 };
 
 // What an older index knew about events (one instance per parser thread).

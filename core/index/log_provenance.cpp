@@ -133,11 +133,19 @@ public:
                                                   const archive::EventPos& pos) override {
         auto logged = m_window->find(pos);
         if (!logged) return logged.error();
-        if (*logged && (*logged)->first_is_origin) return logged;
         if (!m_fallback) return logged;
+        // The old index is asked even when the log knows everything: a rebuild reports the events
+        // the old index had lost.
         auto old = m_fallback->lookup(id, created_at, pos);
         if (!old) return old.error();
-        if (!*old) return logged;
+        if (*logged && (*logged)->first_is_origin) {
+            (*logged)->unknown_to_fallback = !*old;
+            return logged;
+        }
+        if (!*old) {
+            if (*logged) (*logged)->unknown_to_fallback = true;
+            return logged;
+        }
         if (!*logged) return old;
         // Archived before the log existed, seen again since: the old record plus what is new.
         OldProvenance merged = std::move(**old);
