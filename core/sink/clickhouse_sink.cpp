@@ -103,6 +103,11 @@ private:
     void ackSightings();
     void fail(const std::string& error, bool ambiguous, bool server_answered);
     bool savePosition();
+    // Moves `c` past an acknowledged batch [start, end) of `rows` rows and saves the state. If the
+    // save fails, the batch is put back as pending — the server has it, so the next attempt (or
+    // the next start) confirms it with a check instead of sending it again — and false returned.
+    bool commitCursor(StreamCursor& c, const SourcePosition& start, const SourcePosition& end, const std::string& id,
+                      uint64_t rows);
     // max_query_size > 0: allow a query text that long (a check names every author of a batch).
     // on_sent: called once the whole request has gone to the kernel.
     void request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done,
@@ -147,17 +152,7 @@ SourcePosition ShipWorker::horizon() const {
 }
 
 uint64_t ShipWorker::lagArchiveBytes(const SourcePosition& from, const SourcePosition& to) {
-    if (!positionLess(from, to)) return 0;
-    // Frame bytes only: a segment's frames start after its header.
-    const auto span = [](uint64_t a, uint64_t b) {
-        a = std::max<uint64_t>(a, archive::kHeaderBytes);
-        return b > a ? b - a : 0;
-    };
-    if (from.segment == to.segment) return span(from.offset, to.offset);
-    uint64_t n = 0;
-    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s)
-        n += span(s == from.segment ? from.offset : 0, fileSize(archive::segmentPath(m_opts.archive_dir, s)));
-    return n + span(0, to.offset);
+    return frameBytesBetween(from, to, [this](uint32_t s) { return fileSize(archive::segmentPath(m_opts.archive_dir, s)); });
 }
 
 SourcePosition ShipWorker::sightingsHorizon() const {
@@ -531,17 +526,21 @@ bool ShipWorker::savePosition() {
     return true;
 }
 
+bool ShipWorker::commitCursor(StreamCursor& c, const SourcePosition& start, const SourcePosition& end,
+                              const std::string& id, uint64_t rows) {
+    c.position = end;
+    c.rows_before += rows;
+    c.pending.reset();
+    if (savePosition()) return true;
+    c.position = start;
+    c.rows_before -= rows;
+    c.pending = PendingBatch{end, id, rows};
+    return false;
+}
+
 void ShipWorker::ack() {
     ShipBatch& b = *m_batch;
-    m_state.events.position = b.end;
-    m_state.events.rows_before += b.row_count + b.skipped_lines;
-    m_state.events.pending.reset();
-    if (!savePosition()) {
-        // The server has the batch; the pending record still names it, so the next attempt (or
-        // the next start) confirms it with a check instead of sending it again.
-        m_state.events.position = b.start;
-        m_state.events.rows_before -= b.row_count + b.skipped_lines;
-        m_state.events.pending = PendingBatch{b.end, b.id, b.row_count + b.skipped_lines};
+    if (!commitCursor(m_state.events, b.start, b.end, b.id, b.row_count + b.skipped_lines)) {
         m_maybeCommitted = true;
         for (auto& [p, part] : b.parts) part.confirmed = false;
         return;
@@ -764,14 +763,7 @@ void ShipWorker::checkSightings() {
 
 void ShipWorker::ackSightings() {
     SightingsBatch& b = *m_sBatch;
-    m_state.sightings.position = b.end;
-    m_state.sightings.rows_before += b.row_count + b.skipped;
-    m_state.sightings.pending.reset();
-    if (!savePosition()) {
-        // The pending record still names the batch: the next attempt confirms it with a check.
-        m_state.sightings.position = b.start;
-        m_state.sightings.rows_before -= b.row_count + b.skipped;
-        m_state.sightings.pending = PendingBatch{b.end, b.id, b.row_count + b.skipped};
+    if (!commitCursor(m_state.sightings, b.start, b.end, b.id, b.row_count + b.skipped)) {
         m_sMaybeCommitted = true;
         return;
     }

@@ -150,20 +150,11 @@ SourcePosition SightingsBatcher::positionForTime(int64_t since_s) const {
 }
 
 uint64_t sightingsLagBytes(const std::filesystem::path& log_dir, SourcePosition from, SourcePosition to) {
-    if (!positionLess(from, to)) return 0;
-    const auto span = [](uint64_t a, uint64_t b) {
-        a = std::max<uint64_t>(a, archive::kHeaderBytes);
-        return b > a ? b - a : 0;
-    };
-    if (from.segment == to.segment) return span(from.offset, to.offset);
-    uint64_t n = 0;
-    for (uint32_t f : archive::listSightingsFiles(log_dir)) {
-        if (f < from.segment || f >= to.segment) continue;
+    return frameBytesBetween(from, to, [&](uint32_t f) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(archive::sightingsFilePath(log_dir, f), ec);
-        n += span(f == from.segment ? from.offset : 0, ec ? 0 : uint64_t(size));
-    }
-    return n + span(0, to.offset);
+        return ec ? uint64_t(0) : uint64_t(size);
+    });
 }
 
 }  // namespace archivist::sink

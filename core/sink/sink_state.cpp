@@ -1,5 +1,6 @@
 #include "core/sink/sink_state.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "core/archive/segment_format.h"
 #include "core/protocol/json.h"
 
 namespace archivist::sink {
@@ -27,6 +29,21 @@ bool readUnsigned(const pj::Value& obj, const char* key, uint64_t max, uint64_t&
 std::string errnoText() { return std::strerror(errno); }
 
 }  // namespace
+
+uint64_t frameBytesBetween(const SourcePosition& from, const SourcePosition& to,
+                           const std::function<uint64_t(uint32_t)>& file_bytes) {
+    if (!positionLess(from, to)) return 0;
+    // Frame bytes only: a file's frames start after its header.
+    const auto span = [](uint64_t a, uint64_t b) {
+        a = std::max<uint64_t>(a, archive::kHeaderBytes);
+        return b > a ? b - a : 0;
+    };
+    if (from.segment == to.segment) return span(from.offset, to.offset);
+    uint64_t n = 0;
+    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s)
+        n += span(s == from.segment ? from.offset : 0, file_bytes(s));
+    return n + span(0, to.offset);
+}
 
 std::string sinkStateJson(const SinkState& s) {
     std::string out = "{\"version\":1,\"target\":";

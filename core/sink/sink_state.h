@@ -21,6 +21,7 @@
 // Thread: any (no shared state).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,11 @@ using SourcePosition = archive::Watermark;
 inline bool positionLess(const SourcePosition& a, const SourcePosition& b) {
     return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
 }
+
+// Frame bytes between two positions of a source whose files start with a kHeaderBytes header
+// (archive segments, sightings log files): `file_bytes(n)` is the size of file n.
+uint64_t frameBytesBetween(const SourcePosition& from, const SourcePosition& to,
+                           const std::function<uint64_t(uint32_t)>& file_bytes);
 
 struct PendingBatch {
     SourcePosition end;
