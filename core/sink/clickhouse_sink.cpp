@@ -175,7 +175,8 @@ void ShipWorker::publish() {
     m_view.pending = m_state.events.pending.has_value();
     m_view.lag_archive_bytes = lagArchiveBytes(m_state.events.position, h);
     m_view.buffer_bytes = (m_batch ? m_batch->memoryBytes() : 0) + (m_next ? m_next->memoryBytes() : 0) +
-                          uint64_t(m_body.capacity() + m_nextBody.capacity());
+                          uint64_t(m_body.capacity() + m_nextBody.capacity()) +
+                          (m_sBatch ? m_sBatch->memoryBytes() : 0) + uint64_t(m_sBody.capacity()) + m_sBatcher.cacheBytes();
     // The oldest unshipped frame: archived before this run → its segment's creation time (an upper
     // bound of its age); otherwise the owner's marks know when it became durable.
     m_backlogSinceMs = 0;
@@ -207,6 +208,9 @@ void ShipWorker::begin() {
     // Two batches (the one in flight and the next), each at most batch_bytes plus one frame of
     // rows, plus their gzip bodies.
     m_view.buffer_capacity = uint64_t(m_opts.batch_bytes) * 4 + (16u << 20);
+    // The sightings stream: one batch of about batch_bytes, its gzip body, the frame-id cache.
+    if (!m_opts.sightings_dir.empty())
+        m_view.buffer_capacity += uint64_t(m_opts.batch_bytes) * 2 + SightingsBatcher::kMaxCacheBytes;
     if (m_opts.replay_from) {
         const SourcePosition from = *m_opts.replay_from;
         const SourcePosition saved = m_state.events.position;

@@ -48,6 +48,9 @@ public:
     // The start of the newest log file created at or before since_s ({0,0}: from the beginning).
     SourcePosition positionForTime(int64_t since_s) const;
     const std::filesystem::path& logDir() const { return m_logDir; }
+    // Memory held by the cache of archive frames' ids (bounded by kMaxCachedIds ids).
+    size_t cacheBytes() const { return m_cachedIds * 96; }
+    static constexpr size_t kMaxCacheBytes = 262144 * 96;
 
 private:
     // The ids (hex) of the lines of the archive frame at (segment, offset); nullptr if unreadable.
