@@ -241,11 +241,9 @@ SightingsLog::~SightingsLog() {
 }
 
 Expected<void> SightingsLog::startFile(uint32_t number) {
-    if (m_writable) {
+    // The current file stays open (and in use) until the next one is ready.
+    if (m_writable)
         if (auto r = m_writable->sync(); !r) return r;
-        (void)m_writable->close();
-        m_writable.reset();
-    }
     const fs::path path = sightingsFilePath(m_dir, number);
     auto f = m_fs->openAppend(path);
     if (!f) return f.error();
@@ -264,9 +262,14 @@ Expected<void> SightingsLog::startFile(uint32_t number) {
         }
         m_fileHasFrame = false;
     }
+    if (m_writable)
+        if (auto r = m_writable->close(); !r)
+            qCWarning(lcArchive).noquote() << "closing a full sightings file (its data is synced):"
+                                           << QString::fromStdString(r.error().message);
     m_goodSize = file->size();
     m_file = number;
     m_writable = std::move(file);
+    m_needsCut = false;
     return {};
 }
 
