@@ -230,6 +230,53 @@ private slots:
         QCOMPARE(read.names.size(), size_t(2));
     }
 
+    // Past file_bytes a new file starts; its first frame restates the dictionary, so a reader and
+    // the next open need only the last file; a roll that cannot create the file leaves the log
+    // writable in the old one.
+    void filesRollAndRestateTheDictionary() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        archive::FaultInjectingFileSystem faults;
+        archive::SightingsLogOptions o;
+        o.file_bytes = 600;
+        {
+            archive::SightingsLog log(path, o, &faults);
+            QVERIFY(log.open().ok());
+            const uint32_t a = log.code("wss://a.example");
+            for (int f = 0; f < 6; ++f) QVERIFY(log.append(sampleRecords(1, 40 + f * 100, 40, a)).ok());
+            QVERIFY(log.end().file > 1);
+            const uint32_t file = log.end().file;
+            faults.failSyncDir(true);  // the next file's header cannot be made durable
+            std::vector<archive::SightingRecord> more = sampleRecords(2, 40, 40, log.code("wss://b.example"));
+            while (log.end().offset < o.file_bytes) QVERIFY(log.append(more).ok());
+            QVERIFY(!log.append(more));
+            QCOMPARE(log.end().file, file);
+            faults.clearFaults();
+            QVERIFY(log.append(more).ok());
+            QCOMPARE(log.end().file, file + 1);
+        }
+        const auto files = archive::listSightingsFiles(path);
+        QVERIFY(files.size() >= 3);
+        // Only the last file: its first frame names both sources.
+        archive::SightingsLogReader reader(path);
+        std::vector<archive::SightingsLogReader::Frame> frames;
+        QVERIFY(reader.scan([&](const archive::SightingsLogReader::Frame& f) {
+                          frames.push_back(f);
+                          return true;
+                      },
+                      archive::LogCursor{files.back(), 0})
+                    .ok());
+        QCOMPARE(frames.size(), size_t(1));
+        QCOMPARE(reader.names(), (std::vector<std::string>{"wss://a.example", "wss://b.example"}));
+        auto all = readAll(path);
+        QVERIFY(all.damage.empty());
+        archive::SightingsLog reopened(path, o);
+        auto rep = reopened.open();
+        QVERIFY(rep.ok());
+        QCOMPARE(reopened.end().file, files.back());
+        QCOMPARE(reopened.code("wss://b.example"), uint32_t(1));  // known from the last file alone
+    }
+
     void aFailedAppendLeavesNoBytesAndKeepsItsNames() {
         QTemporaryDir dir;
         const std::filesystem::path path = dir.path().toStdString();
