@@ -874,24 +874,20 @@ void ClickHouseSink::notifyDurable(SourcePosition end, uint64_t archive_events) 
         m_marks.push_back({end, nowMs()});
     }
     m_archiveEvents = archive_events;
-    if (!m_started || m_wakePosted.exchange(true)) return;
-    // Posted under the mutex: stop() sets m_stopped under it before the worker goes, so the
-    // worker still exists here (a wake-up left in its queue at shutdown is discarded with it).
-    ShipWorker* w = m_worker;
-    QMetaObject::invokeMethod(
-        w,
-        [this, w] {
-            m_wakePosted.store(false);
-            w->wake();
-        },
-        Qt::QueuedConnection);
+    wakeLocked();
 }
 
 void ClickHouseSink::notifySightings(SourcePosition end) {
     std::lock_guard lock(m_mutex);
     if (m_stopped || !positionLess(m_sightingsHorizon, end)) return;
     m_sightingsHorizon = end;
+    wakeLocked();
+}
+
+void ClickHouseSink::wakeLocked() {
     if (!m_started || m_wakePosted.exchange(true)) return;
+    // Posted under the mutex: stop() sets m_stopped under it before the worker goes, so the
+    // worker still exists here (a wake-up left in its queue at shutdown is discarded with it).
     ShipWorker* w = m_worker;
     QMetaObject::invokeMethod(
         w,

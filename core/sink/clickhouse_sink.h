@@ -167,6 +167,7 @@ private:
     friend class ShipWorker;
     explicit ClickHouseSink(ClickHouseSinkOptions options, observe::MetricsRegistry* metrics);
     void registerMetrics();
+    void wakeLocked();  // posts one wake-up to the worker (m_mutex held)
 
     ClickHouseSinkOptions m_opts;
     observe::MetricsRegistry* m_metrics;
