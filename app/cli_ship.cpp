@@ -19,6 +19,7 @@
 #include "core/observe/metrics_http_server.h"
 #include "core/protocol/json.h"
 #include "core/sink/archive_batcher.h"
+#include "core/sink/sightings_batcher.h"
 
 namespace archivist::app {
 
@@ -51,7 +52,8 @@ int cmdShip(const QStringList& args) {
                              "cidr");
     QCommandLineOption since("since",
                              "Replay from an earlier point: 'all' (the whole archive), a time (unix seconds or ISO "
-                             "8601: from the segment that was being written then) or SEGMENT:OFFSET. Never skips "
+                             "8601: from the segment that was being written then) or SEGMENT:OFFSET; sightings are replayed "
+                             "too (from the log file open at that time, or from its start). Never skips "
                              "what was not shipped yet.",
                              "all|TIME|SEG:OFF");
     QCommandLineOption json("json", "Print one JSON summary object on standard output.");
@@ -100,18 +102,26 @@ int cmdShip(const QStringList& args) {
         return kExitFailure;
     }
     const sink::SourcePosition end = engine::archiveEnd((*store)->paths().archive);
+    const archive::LogCursor logEnd = (*store)->sightingsLog()->end();
+    const sink::SourcePosition sightingsEnd{logEnd.file, logEnd.offset};
 
     if (p.isSet(since)) {
         const QString s = p.value(since).trimmed();
         const auto m = QRegularExpression("^(\\d+):(\\d+)$").match(s);
         int64_t t = 0;
+        // Sightings are replayed too: from the log file that was open at that time (a time), or
+        // from the start of the log (all, or an archive position: the log has no such position).
         if (s == "all") {
             options->replay_from = sink::SourcePosition{};
+            options->replay_sightings_from = sink::SourcePosition{};
         } else if (m.hasMatch()) {
             options->replay_from = sink::SourcePosition{m.captured(1).toUInt(), m.captured(2).toULongLong()};
+            options->replay_sightings_from = sink::SourcePosition{};
         } else if (parseTime(s, t)) {
             sink::ArchiveBatcher batcher(options->archive_dir, options->node);
             options->replay_from = batcher.positionForTime(t);
+            sink::SightingsBatcher sightings(options->archive_dir, options->sightings_dir, options->node);
+            options->replay_sightings_from = sightings.positionForTime(t);
         } else {
             return usageError(p, "--since wants all, a time or SEGMENT:OFFSET, got '" + s + "'");
         }
@@ -126,7 +136,7 @@ int cmdShip(const QStringList& args) {
     }
     sink::ClickHouseSink& sink = **sinkOr;
     const qint64 started = QDateTime::currentMSecsSinceEpoch();
-    sink.start(end, stats->events);
+    sink.start(end, stats->events, sightingsEnd);
     server.setReady(true);
     const bool tty = ::isatty(STDERR_FILENO);
     bool done = false, interrupted = false;
@@ -140,7 +150,8 @@ int cmdShip(const QStringList& args) {
             lastError = st.last_error;
             say("ship: " + QString::fromStdString(st.last_error) + " (retrying)");
         }
-        if (st.phase == sink::SinkPhase::CaughtUp && !st.pending && st.position == end) {
+        if (st.phase == sink::SinkPhase::CaughtUp && !st.pending && st.position == end && !st.sightings_pending &&
+            !sink::positionLess(st.sightings_position, sightingsEnd)) {
             done = true;
             QCoreApplication::quit();
             return;
@@ -171,6 +182,8 @@ int cmdShip(const QStringList& args) {
     if (p.isSet(json)) {
         std::string out = "{\"ok\":" + std::string(done ? "true" : "false") +
                           ",\"shipped_events\":" + std::to_string(st.shipped_events) +
+                          ",\"shipped_sightings\":" + std::to_string(st.shipped_sightings) +
+                          ",\"skipped_sightings\":" + std::to_string(st.skipped_sightings) +
                           ",\"batches\":" + std::to_string(st.shipped_batches) +
                           ",\"requests\":" + std::to_string(st.requests) + ",\"errors\":" + std::to_string(st.errors) +
                           ",\"parts_confirmed\":" + std::to_string(st.parts_confirmed) +
@@ -186,15 +199,16 @@ int cmdShip(const QStringList& args) {
         out += "}";
         std::printf("%s\n", out.c_str());
     }
-    say(QString("shipped %1 events in %2 s (%3 events/s) as node %4: %5 bytes on the wire, %6 archive bytes; "
-                "position %7")
+    say(QString("shipped %1 events and %8 sightings in %2 s (%3 events/s) as node %4: %5 bytes on the wire, "
+                "%6 archive bytes; position %7")
             .arg(st.shipped_events)
             .arg(seconds, 0, 'f', 2)
             .arg(seconds > 0 ? double(st.shipped_events) / seconds : 0, 0, 'f', 0)
             .arg(QString::fromStdString(st.node))
             .arg(st.wire_bytes)
             .arg(st.archive_bytes)
-            .arg(positionText(st.position)));
+            .arg(positionText(st.position))
+            .arg(st.shipped_sightings));
     if (!closed) {
         say("archivist: " + QString::fromStdString(closed.error().message));
         return kExitFailure;

@@ -430,7 +430,8 @@ int runEngine(int argc, char** argv, const RunOptions& opts) {
             std::string sink;
             if (s.sink.configured)
                 sink = ", ClickHouse " + s.sink.phase.toStdString() + ": " + std::to_string(s.sink.lag_events) +
-                       " events (" + std::to_string(int64_t(s.sink.lag_seconds)) + " s) behind" +
+                       " events (" + std::to_string(int64_t(s.sink.lag_seconds)) + " s) behind, sightings " +
+                       std::to_string(s.sink.lag_sightings_bytes) + " log bytes behind" +
                        (s.sink.consecutive_failures ? ", last error: " + s.sink.last_error.toStdString() : std::string());
             std::fprintf(stderr, "archivist: %llu events, %.0f stored/s, relays %d open / %d, %.1f MiB RSS%s%s%s\n",
                          (unsigned long long)s.events_total, s.stored_per_s, s.relays_open, s.relays_known,

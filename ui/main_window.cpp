@@ -525,13 +525,15 @@ void MainWindow::onSnapshot(const engine::EngineSnapshot& s) {
                                     .arg(QLocale().toString(k.lag_seconds, 'f', 0))
                                     .arg(QLocale().toString(k.events_per_s, 'f', 0))
                               : tr("ClickHouse: caught up, %1/s").arg(QLocale().toString(k.events_per_s, 'f', 0));
+        if (k.lag_sightings_bytes > 0) text += tr("; sightings %1 behind").arg(bytes(k.lag_sightings_bytes));
         if (k.consecutive_failures > 0) text += tr(" — failing: %1").arg(k.last_error.left(120));
         m_statusSink->setText(text);
-        m_statusSink->setToolTip(tr("%1\nnode %2, %3\nshipped this run: %4 events, %5 on the wire\nlast error: %6")
+        m_statusSink->setToolTip(tr("%1\nnode %2, %3\nshipped this run: %4 events, %7 sightings, %5 on the wire\nlast error: %6")
                                      .arg(k.target, k.node, k.phase)
                                      .arg(QLocale().toString(qulonglong(k.shipped_events)))
                                      .arg(bytes(k.wire_bytes))
-                                     .arg(k.last_error.isEmpty() ? tr("none") : k.last_error));
+                                     .arg(k.last_error.isEmpty() ? tr("none") : k.last_error)
+                                     .arg(QLocale().toString(qulonglong(k.shipped_sightings))));
         m_statusSink->setStyleSheet(k.consecutive_failures > 0 ? QStringLiteral("color: #dc2626;") : QString());
     }
     if (s.writer_paused)

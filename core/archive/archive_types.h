@@ -31,4 +31,20 @@ struct Watermark {
     bool operator==(const Watermark&) const = default;
 };
 
+// Where one event lives in the archive: its frame (segment, offset of the frame's first byte) and
+// its line within the frame (0-based). Stable for the life of the archive (frames never move,
+// quarantine replaces bytes in place): the durable sightings log refers to events by it.
+// segment 0 = unknown.
+struct EventPos {
+    uint32_t segment = 0;
+    uint64_t offset = 0;
+    uint32_t line = 0;
+    bool operator==(const EventPos&) const = default;
+    bool operator<(const EventPos& o) const {
+        if (segment != o.segment) return segment < o.segment;
+        if (offset != o.offset) return offset < o.offset;
+        return line < o.line;
+    }
+};
+
 }  // namespace archivist::archive

@@ -13,6 +13,7 @@ namespace archivist::engine {
 DataDirPaths::DataDirPaths(std::filesystem::path dir)
     : root(std::move(dir)),
       archive(root / "archive"),
+      sightings(root / "sightings"),
       index(root / "index"),
       legacy_index(root / "index.sqlite"),
       legacy_rebuild(root / "index.rebuild.sqlite"),

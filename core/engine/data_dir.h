@@ -4,6 +4,8 @@
 // Layout (docs/data-directory.md):
 //   <dir>/LOCK                  flock()ed by the one process using the directory; holds its pid
 //   <dir>/archive/              segment-NNNNNN.jsonl.zst (the source of truth)
+//   <dir>/sightings/            sightings-NNNNNN.log.zst: the durable sightings log (which source
+//                               carried each event, when; core/archive/sightings_log.h)
 //   <dir>/index/                the derived index (core/index/index.h): CURRENT names the
 //                               generation in use, g<N>/ holds its catalog, hot files, parts and
 //                               full-text files; a rebuild builds g<N+1> beside it
@@ -25,6 +27,7 @@ namespace archivist::engine {
 struct DataDirPaths {
     std::filesystem::path root;
     std::filesystem::path archive;  // root/archive
+    std::filesystem::path sightings;  // root/sightings (the durable sightings log)
     std::filesystem::path index;          // root/index (the index directory)
     std::filesystem::path legacy_index;   // root/index.sqlite (schema 1/2; migrated at the first open)
     std::filesystem::path legacy_rebuild; // root/index.rebuild.sqlite (a schema-2 rebuild's work file)

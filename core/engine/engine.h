@@ -52,6 +52,8 @@ struct SinkView {
     double lag_seconds = 0;       // age of the oldest of them
     quint64 lag_archive_bytes = 0;
     bool pending = false;         // a batch is out, not acknowledged yet
+    quint64 lag_sightings_bytes = 0;  // sightings log bytes not acknowledged yet (their own stream)
+    quint64 shipped_sightings = 0;    // this run
     quint64 shipped_events = 0;   // this run
     double events_per_s = 0;
     double wire_bytes_per_s = 0;

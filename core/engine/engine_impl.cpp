@@ -92,6 +92,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
         self->m_duplicates.fetch_add(n.duplicates, std::memory_order_relaxed);
         if (self->m_chSink && n.archive_end.segment)
             self->m_chSink->notifyDurable(n.archive_end, self->m_eventsAtOpen + self->m_stored.load());
+        if (self->m_chSink && n.sightings_end.file)
+            self->m_chSink->notifySightings(sink::SourcePosition{n.sightings_end.file, n.sightings_end.offset});
         if (n.newest.empty()) return;
         std::lock_guard lock(self->m_newestMutex);
         for (const auto& c : n.newest) {
@@ -127,7 +129,11 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
                     {}, [coverage] { return double(coverage->errors()); }, self);
     e->loadNewest();
     if (auto r = e->startSink(); !r) return r.error();
-    if (e->m_chSink) e->m_chSink->start(archiveEnd(e->m_store->paths().archive), e->m_eventsAtOpen);
+    if (e->m_chSink) {
+        const archive::LogCursor logEnd = e->m_store->sightingsLog()->end();
+        e->m_chSink->start(archiveEnd(e->m_store->paths().archive), e->m_eventsAtOpen,
+                           sink::SourcePosition{logEnd.file, logEnd.offset});
+    }
     e->m_store->start();
     QueryServiceOptions qo;
     qo.index = e->m_store->paths().index;

@@ -41,6 +41,7 @@ Expected<sink::ClickHouseSinkOptions> clickHouseSinkOptions(const ClickHouseConf
     }
     o.archive_dir = data_dir / "archive";
     o.state_dir = data_dir / "sinks";
+    o.sightings_dir = data_dir / "sightings";
     o.batch_bytes = size_t(c.batch_bytes);
     o.policy = std::move(policy);
     return o;
@@ -63,7 +64,9 @@ SinkView sinkView(const sink::SinkStatus& s) {
     v.lag_events = s.lag_events;
     v.lag_seconds = s.lag_seconds;
     v.lag_archive_bytes = s.lag_archive_bytes;
-    v.pending = s.pending;
+    v.pending = s.pending || s.sightings_pending;
+    v.lag_sightings_bytes = s.lag_sightings_bytes;
+    v.shipped_sightings = s.shipped_sightings;
     v.shipped_events = s.shipped_events;
     v.events_per_s = s.events_per_s;
     v.wire_bytes_per_s = s.wire_bytes_per_s;

@@ -58,7 +58,9 @@ Expected<void> IndexRebuild::begin(index::IndexWriter& live) {
     index::BulkOptions bo;
     bo.seen_at_ms = wallMs();
     bo.until = target;
-    bo.provenance = index::indexProvenance(liveIndex);
+    // Sightings and first-seen times from the durable log; events archived before it existed keep
+    // what the live index knows of them.
+    bo.provenance = index::logProvenance(m_paths.sightings, index::indexProvenance(liveIndex));
     bo.cancel = &m_buildCancel;
     bo.progress = [this](const index::BulkProgress& p) {
         std::lock_guard lock(m_buildMutex);

@@ -1,7 +1,9 @@
 #include "core/engine/store.h"
 
 #include <QLoggingCategory>
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdlib>
 #include <thread>
 
@@ -148,16 +150,20 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
             }
         }
         const bool legacy = fs::exists(paths.legacy_index, ec);
-        auto built = buildCurrentGeneration(paths, options, nullptr, legacy ? &paths.legacy_index : nullptr, sealed);
+        auto built = buildCurrentGeneration(
+            paths, options, index::logProvenance(paths.sightings, legacy ? index::legacyProvenance(paths.legacy_index) : nullptr),
+            legacy ? &paths.legacy_index : nullptr, sealed);
         if (!built) return built.error();
         rep.index_action = "rebuilt";
+        rep.sightings_restored = built->sightings_carried;
         rep.index_events = built->events;
         rep.damaged_lines += built->damaged_lines;
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", built->seconds);
         rep.index_note = "rebuilt the index from the archive: " + std::to_string(built->events) + " events from " +
                          std::to_string(built->frames) + " frames (" + std::to_string(built->damaged_lines) +
-                         " damaged lines, " + std::to_string(built->duplicate_lines) + " duplicate lines) in " + secs + " s";
+                         " damaged lines, " + std::to_string(built->duplicate_lines) + " duplicate lines) in " + secs +
+                         " s; " + std::to_string(built->sightings_carried) + " sightings restored from the sightings log";
         removeLegacyIndex(paths);
     } else if (!index::Index::exists(paths.index)) {
         // The layout: a single-file index of schema 1/2 is migrated; a missing one is built.
@@ -169,9 +175,10 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
                                              "once and what the old index knew (first seen, relays) is carried over";
             else
                 qCInfo(lcIndex) << "building the index from the archive";
-            auto built = buildCurrentGeneration(paths, options,
-                                                legacy ? index::legacyProvenance(paths.legacy_index) : nullptr,
-                                                legacy ? &paths.legacy_index : nullptr);
+            auto built = buildCurrentGeneration(
+                paths, options,
+                index::logProvenance(paths.sightings, legacy ? index::legacyProvenance(paths.legacy_index) : nullptr),
+                legacy ? &paths.legacy_index : nullptr);
             if (!built) {
                 if (legacy)
                     return makeError(built.error().code,
@@ -207,7 +214,7 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         qCWarning(lcIndex).noquote() << "the index is damaged (" << QString::fromStdString(why) << "); moved it to"
                                      << QString::fromStdString(moved->string())
                                      << "and rebuilding it from the archive";
-        auto built = buildCurrentGeneration(paths, options, nullptr, nullptr);
+        auto built = buildCurrentGeneration(paths, options, index::logProvenance(paths.sightings, nullptr), nullptr);
         if (!built) return built.error();
         rep.index_action = "rebuilt (damaged)";
         rep.index_events = built->events;
@@ -221,11 +228,45 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
     if (!writer) return writer.error();
     store->m_index = std::move(*writer);
 
+    // The sightings log: its torn tail is cut, its dictionary read.
+    store->m_log = std::make_unique<archive::SightingsLog>(paths.sightings, options.sightings, store->fileSystem());
+    auto logOpened = store->m_log->open();
+    if (!logOpened) return logOpened.error();
+    rep.sightings = *logOpened;
+
     // Recovery: frames past the lowest lane watermark are re-indexed, a torn tail is cut.
     auto recoverySource = store->m_index->sourceId("recovery");
     if (!recoverySource) return recoverySource.error();
     const int64_t seenAt = wallMs();
     const archive::Watermark wm = store->m_index->watermark();
+    // What the log holds for those frames (their group reached the log, not the index) is carried
+    // into the index; a frame the log does not hold (the crash came between the two appends) is
+    // logged now as the index records it: source "recovery".
+    std::map<archive::EventPos, std::vector<archive::SightingRecord>> logTail;
+    std::vector<std::string> logNames;
+    bool logTailRead = false;
+    std::optional<Error> carryError;
+    auto readLogTail = [&]() -> Expected<void> {
+        logTailRead = true;
+        const auto files = archive::listSightingsFiles(paths.sightings);
+        archive::LogCursor from;
+        if (files.size() > 2) from.file = files[files.size() - 2];
+        archive::SightingsLogReader reader(paths.sightings);
+        auto r = reader.scan(
+            [&](const archive::SightingsLogReader::Frame& f) {
+                for (const auto& rec : f.records)
+                    if (rec.pos.segment > wm.segment || (rec.pos.segment == wm.segment && rec.pos.offset >= wm.offset))
+                        logTail[rec.pos].push_back(rec);
+                return true;
+            },
+            from);
+        if (!r) return r;
+        logNames = reader.names();
+        return {};
+    };
+    std::vector<archive::SightingRecord> unlogged;
+    const uint32_t recoveryCode = store->m_log->code("recovery");
+
     rep.index_rebuilt = !rep.index_action.empty() ||
                         (wm == archive::Watermark{} && !archive::listSegments(paths.archive).empty());
     const uint64_t totalBytes = options.open_progress ? bytesAfter(paths.archive, wm) : 0;
@@ -234,7 +275,37 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
     auto recovered = archive::recover(
         paths.archive, wm,
         [&](const archive::Frame& frame) -> Expected<void> {
-            auto r = indexFrame(*store->m_index, frame, *recoverySource, seenAt);
+            if (!logTailRead)
+                if (auto t = readLogTail(); !t) return t.error();
+            const CarryOverFn carry = [&](index::NewEvent& ne, std::vector<index::Sighting>& sightings) {
+                const archive::EventPos pos{frame.ref.segment, frame.ref.offset, ne.line};
+                auto it = logTail.find(pos);
+                if (it == logTail.end()) {
+                    unlogged.push_back(archive::SightingRecord{pos, recoveryCode, seenAt, true});
+                    return;
+                }
+                bool originSet = false;
+                std::vector<uint32_t> done;
+                for (const auto& rec : it->second) {
+                    const std::string& name = rec.source < logNames.size() ? logNames[rec.source] : std::string();
+                    if (name.empty() || std::find(done.begin(), done.end(), rec.source) != done.end()) continue;
+                    auto sid = store->m_index->sourceId(name);
+                    if (!sid) {
+                        if (!carryError) carryError = sid.error();
+                        return;
+                    }
+                    done.push_back(rec.source);
+                    if (rec.origin && !originSet) {
+                        originSet = true;
+                        ne.source = *sid;
+                        ne.first_seen_at_ms = rec.seen_at_ms;
+                    } else {
+                        sightings.push_back(index::Sighting{ne.event.id, *sid, rec.seen_at_ms, 0, ne.event.created_at});
+                    }
+                }
+            };
+            auto r = indexFrame(*store->m_index, frame, *recoverySource, seenAt, carry);
+            if (carryError) return *carryError;
             if (!r) return r.error();
             rep.recovered_events += r->indexed;
             rep.damaged_lines += r->damaged_lines;
@@ -253,6 +324,8 @@ Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& data_d
         return recovered.error();
     }
     rep.recovery = *recovered;
+    if (!unlogged.empty())
+        if (auto r = store->m_log->append(unlogged); !r) return r.error();
     if (options.open_progress && lastProgressMs) options.open_progress(doneBytes, std::max(doneBytes, totalBytes));
     if (recovered->frames_replayed || recovered->bytes_truncated)
         qCInfo(lcEngine) << "recovery: re-indexed" << recovered->frames_replayed << "frames ("
@@ -313,6 +386,7 @@ void Store::start() {
                                                       m_metrics);
     if (m_listener) m_writer->setCommitListener(m_listener);
     if (m_observer) m_writer->setEventObserver(m_observer);
+    m_writer->setSightingsLog(m_log.get());
     m_writer->start();
     m_verifyPool->start();
 }
@@ -410,6 +484,8 @@ Expected<void> Store::shutdown(std::chrono::milliseconds deadline, std::chrono::
         if (m_writer->failed())
             result = makeError("io", "events not stored at shutdown: " + m_writer->lastError());
     }
+    if (m_log)
+        if (auto r = m_log->close(); !r && result) result = r.error();
     if (m_archive) {
         if (auto r = m_archive->close(); !r && result) result = r.error();
     }

@@ -21,6 +21,7 @@
 #include "core/archive/recovery.h"
 #include "core/archive/file_system.h"
 #include "core/archive/segment_writer.h"
+#include "core/archive/sightings_log.h"
 #include "core/engine/data_dir.h"
 #include "core/index/index_writer.h"
 #include "core/ingest/recent_id_cache.h"
@@ -49,8 +50,10 @@ struct StoreOptions {
     size_t source_capacity = 65536;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
     // Build a new index from the archive at open instead of opening (or migrating) the one there
-    // (`archivist reindex`). Sightings other than "reindex" are not in the archive and are lost.
+    // (`archivist reindex`). Sightings and first-seen times come from the durable sightings log;
+    // events archived before the log existed get the source "reindex".
     bool fresh_index = false;
+    archive::SightingsLogOptions sightings;
     // Called on the opening thread about twice a second while open() reads the archive into the
     // index (a migration, a build, the rebuild of a damaged index, frames past the watermark):
     // archive bytes done of total.
@@ -65,6 +68,8 @@ struct OpenReport {
     std::string index_action;  // "migrated", "built", "rebuilt", "rebuilt (damaged)"
     std::string index_note;    // for people: what was done, where a damaged index was moved
     uint64_t index_events = 0; // events a migration or rebuild put into the index
+    uint64_t sightings_restored = 0;  // sightings a rebuild or migration took from the log / old index
+    archive::SightingsOpenReport sightings;  // what opening the sightings log found (torn tail, damage)
     std::string index_damage;        // why the index was set aside ("" = it was fine)
     std::string index_set_aside;     // where the damaged index went (index.corrupt-<UTC>)
     bool index_rebuilt = false;      // the whole archive was read into the index during open
@@ -142,6 +147,8 @@ public:
     // and starts it. With the pipeline stopped, or on the writer thread (IndexRebuild).
     Expected<void> replaceIndex(std::shared_ptr<index::Index> built);
     ingest::RecentIdCache& recentIds() { return m_recent; }
+    // The durable sightings log (writer thread while the pipeline runs).
+    archive::SightingsLog* sightingsLog() { return m_log.get(); }
 
 private:
     Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics);
@@ -156,6 +163,7 @@ private:
     ingest::RecentIdCache m_recent;
     std::unique_ptr<index::IndexWriter> m_index;
     std::unique_ptr<archive::ArchiveWriter> m_archive;
+    std::unique_ptr<archive::SightingsLog> m_log;
     std::unique_ptr<ingest::VerifyPool> m_verifyPool;
     std::unique_ptr<ingest::CommitWriter> m_writer;
     std::function<void(const ingest::CommitNotice&)> m_listener;

@@ -53,7 +53,7 @@ public:
         p->m_st = std::move(*st);
         return std::unique_ptr<ProvenanceSource>(std::move(p));
     }
-    Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t) override {
+    Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t, const archive::EventPos&) override {
         StmtReset reset(m_st);
         m_st.bindBlob(1, id.data(), 32);
         std::optional<OldProvenance> out;
@@ -76,7 +76,7 @@ private:
 class IndexProvenance final : public ProvenanceSource {
 public:
     explicit IndexProvenance(std::unique_ptr<IndexReader> reader) : m_reader(std::move(reader)) {}
-    Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t) override {
+    Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t, const archive::EventPos&) override {
         auto row = m_reader->findById(id);
         if (!row) return row.error();
         if (!*row) return std::optional<OldProvenance>();
@@ -203,7 +203,7 @@ FrameResult parseFrame(const archive::Frame& frame, ProvenanceSource* prov) {
         p.tags = indexTagKeys(e);
         p.content = std::move(e.content);
         if (prov) {
-            auto r = prov->lookup(e.id, e.created_at);
+            auto r = prov->lookup(e.id, e.created_at, archive::EventPos{frame.ref.segment, frame.ref.offset, thisLine});
             if (!r) {
                 out.error = r.error();
                 return out;
@@ -455,6 +455,7 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                 p.row.rk = makeRk(p.row.created_at, s++);
                 provSources.clear();
                 if (p.prov) {
+                    if (p.prov->unknown_to_fallback) ++report.not_in_old_index;
                     p.row.first_seen_at_ms = p.prov->first_seen_at_ms;
                     for (const auto& [name, seen] : p.prov->sightings) {
                         auto it = sources.find(name);
@@ -476,8 +477,12 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
                     run.sightings.emplace_back(p.row.rk, *defaultSource, o.seen_at_ms);
                     provSources.emplace_back(o.seen_at_ms, *defaultSource);
                 }
-                // Its distinct sources, earliest first (the first is the one that brought it).
-                std::sort(provSources.begin(), provSources.end());
+                // Its distinct sources, earliest first — the first is the one that brought it (the
+                // log names it; otherwise the earliest is taken for it).
+                if (p.prov && p.prov->first_is_origin && provSources.size() > 1)
+                    std::sort(provSources.begin() + 1, provSources.end());
+                else
+                    std::sort(provSources.begin(), provSources.end());
                 evSources.clear();
                 for (const auto& [seen, src] : provSources)
                     if (std::find(evSources.begin(), evSources.end(), src) == evSources.end()) evSources.push_back(src);

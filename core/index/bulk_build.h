@@ -34,13 +34,21 @@ namespace archivist::index {
 struct OldProvenance {
     int64_t first_seen_at_ms = 0;
     std::vector<std::pair<std::string, int64_t>> sightings;  // (source name, seen_at_ms)
+    // sightings[0] is the one that brought the event (the sightings log knows; an index only
+    // knows times, and the earliest is taken for it).
+    bool first_is_origin = false;
+    // The sightings log knew the event but the older index it falls back to did not (counted in
+    // BulkReport::not_in_old_index: the rebuild repaired a gap of the old index).
+    bool unknown_to_fallback = false;
 };
 
 // What an older index knew about events (one instance per parser thread).
 class ProvenanceSource {
 public:
     virtual ~ProvenanceSource() = default;
-    virtual Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t created_at) = 0;
+    // `pos`: where the event is archived (the line being indexed).
+    virtual Expected<std::optional<OldProvenance>> lookup(const protocol::Bytes32& id, int64_t created_at,
+                                                          const archive::EventPos& pos) = 0;
 };
 using ProvenanceFactory = std::function<Expected<std::unique_ptr<ProvenanceSource>>()>;
 
@@ -48,6 +56,12 @@ using ProvenanceFactory = std::function<Expected<std::unique_ptr<ProvenanceSourc
 ProvenanceFactory legacyProvenance(const std::filesystem::path& legacy_db);
 // Reads an open partitioned index (the live rebuild).
 ProvenanceFactory indexProvenance(std::shared_ptr<Index> index);
+// Reads the durable sightings log (core/archive/sightings_log.h) in `log_dir`: every sighting and
+// the first-seen time of each event it holds; events it does not know (archived before the log
+// existed) are asked of `fallback` (may be empty), and what both know is merged. The log is read
+// in windows of archive segments (bounded memory: about `max_records` records at a time).
+ProvenanceFactory logProvenance(const std::filesystem::path& log_dir, ProvenanceFactory fallback,
+                                size_t max_records = 4u << 20);
 
 struct BulkProgress {
     uint64_t bytes_done = 0;

@@ -71,7 +71,7 @@ Expected<std::optional<Found>> IndexWriter::lookup(const protocol::Bytes32& id, 
     auto r = m_lookup.find(id, created_at);
     if (!r) return r.error();
     if (!*r) return std::optional<Found>();
-    return std::optional<Found>(Found{(*r)->rk, (*r)->sighash});
+    return std::optional<Found>(Found{(*r)->rk, (*r)->sighash, (*r)->pos});
 }
 
 std::optional<Found> IndexWriter::findEvent(const protocol::Bytes32& id, int64_t created_at) {
@@ -197,7 +197,7 @@ Expected<uint64_t> IndexWriter::submit(const archive::AppendedFrame* frame, std:
         if (withContent) row.content = e.content;
         if (rks) rks->push_back(row.rk);
         inGroup[e.id] = row.rk;
-        m_inFlight[e.id] = Found{row.rk, row.sighash};
+        m_inFlight[e.id] = Found{row.rk, row.sighash, archive::EventPos{row.frame.segment, row.frame.offset, row.line}};
         pending.ids.push_back(e.id);
         batches[laneOf(e.id, lanes)].rows.push_back(std::move(row));
     }

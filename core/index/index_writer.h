@@ -74,6 +74,7 @@ struct SealedSegment {
 struct Found {
     int64_t rk = 0;
     int64_t sighash = 0;
+    archive::EventPos pos;  // where the event is archived (the sightings log refers to it)
 };
 
 // Sightings recorded while a live rebuild runs (core/engine/index_rebuild.h), kept in a small

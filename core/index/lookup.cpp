@@ -89,7 +89,7 @@ void Lookup::refresh() {
 
 Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id, int64_t created_at) {
     ensureSnapshot();
-    static const std::string kSql = "SELECT rk, sighash FROM events WHERE id = ?";
+    static const std::string kSql = "SELECT rk, sighash, segment, offset, line FROM events WHERE id = ?";
     auto probe = [&](const FilePtr& f) -> Expected<std::optional<Found>> {
         ++m_probes;
         auto conn = m_conns.get(f, true);
@@ -99,7 +99,9 @@ Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id,
         (*st)->bindBlob(1, id.data(), 32);
         const int rc = (*st)->step();
         std::optional<Found> out;
-        if (rc == SQLITE_ROW) out = Found{(*st)->i64(0), (*st)->i64(1)};
+        if (rc == SQLITE_ROW)
+            out = Found{(*st)->i64(0), (*st)->i64(1),
+                        archive::EventPos{uint32_t((*st)->i64(2)), uint64_t((*st)->i64(3)), uint32_t((*st)->i64(4))}};
         else if (rc != SQLITE_DONE) return (*conn)->db.error("look up an id in " + f->path.filename().string());
         (*st)->reset();
         return out;

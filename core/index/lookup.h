@@ -62,6 +62,7 @@ public:
     struct Found {
         int64_t rk = 0;
         int64_t sighash = 0;
+        archive::EventPos pos;
     };
     explicit Lookup(std::shared_ptr<Index> index);
     Expected<std::optional<Found>> find(const protocol::Bytes32& id, int64_t created_at);

@@ -31,6 +31,11 @@ CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWrit
     m_storedTotal = &metrics.counter("archivist_events_stored_total", "New events committed to archive and index");
     m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
     m_archiveErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "archive"}});
+    m_logErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "sightings_log"}});
+    m_logRecordsTotal = &metrics.counter("archivist_sightings_logged_total", "Sightings appended to the durable sightings log");
+    m_logBytes = &metrics.counter("archivist_sightings_log_bytes_written_total", "Compressed bytes appended to the sightings log");
+    m_logUnplaced = &metrics.counter("archivist_sightings_unplaced_total",
+                                     "Sightings of stored events whose archive position was unknown (not logged)");
     m_indexErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "index"}});
     m_bytesCompressed = &metrics.counter("archivist_archive_bytes_written_total", "Compressed bytes appended to segments");
     m_bytesRaw = &metrics.counter("archivist_archive_raw_bytes_total", "Uncompressed event JSON bytes archived");
@@ -231,11 +236,21 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
     const protocol::Bytes32& id = item.event.id;
     const uint32_t indexSrc = indexSource(source);
     std::optional<int64_t> storedRk;  // 0: stored in the open group (key not yet assigned)
-    if (auto it = m_inFlight.find(id); it != m_inFlight.end()) storedRk = it->second;
+    archive::EventPos storedPos;
+    if (auto it = m_inFlight.find(id); it != m_inFlight.end()) {
+        storedRk = it->second.rk;
+        storedPos = it->second.pos;
+    }
     if (!storedRk)
-        if (auto e = m_recent.findEntry(id)) storedRk = e->rk;
+        if (auto e = m_recent.findEntry(id)) {
+            storedRk = e->rk;
+            storedPos = e->pos;
+        }
     const bool sameGeneration = item.lookup_generation == m_recent.generation();
-    if (!storedRk && item.known_rk && sameGeneration) storedRk = item.known_rk;
+    if (!storedRk && item.known_rk && sameGeneration) {
+        storedRk = item.known_rk;
+        storedPos = item.known_pos;
+    }
     const bool provenAbsent = !storedRk && item.absent && m_recent.absentStillValid(item.absent_epoch, item.lookup_generation);
     if (!storedRk && !provenAbsent) {
         std::optional<index::Found> found;
@@ -245,11 +260,15 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
             found = *r;
             return {};
         });
-        if (found) storedRk = found->rk;
+        if (found) {
+            storedRk = found->rk;
+            storedPos = found->pos;
+        }
     }
     if (storedRk) {
         m_sightings.push_back(index::Sighting{id, indexSrc, item.received_at_ms, *storedRk, item.event.created_at});
         m_sightingSources.push_back(source);
+        m_sightingPos.push_back(storedPos);
         return;
     }
     if (item.signature_skipped) {
@@ -276,7 +295,7 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
     m_frame.append(item.canonical);
     m_frame.push_back('\n');
     ne.event = std::move(item.event);
-    m_inFlight.emplace(ne.event.id, 0);
+    m_inFlight.emplace(ne.event.id, InFlight{0, archive::EventPos{0, 0, ne.line}});
     m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);
     m_newEvents.push_back(std::move(ne));
     m_newSources.push_back(source);
@@ -292,8 +311,8 @@ bool CommitWriter::retry(const char* stage, Fn&& fn) {
                 qCInfo(lcIngest) << "writer resumed after" << stage << "error";
             return true;
         }
-        const bool archiveStage = std::string_view(stage) == "archive";
-        (archiveStage ? m_archiveErrors : m_indexErrors)->inc();
+        const std::string_view st(stage);
+        (st == "archive" ? m_archiveErrors : st == "sightings log" ? m_logErrors : m_indexErrors)->inc();
         setError(std::string(stage) + ": " + r.error().message, r.error().code);
         if (!m_paused.exchange(true))
             qCWarning(lcIngest).noquote() << "writer paused, retrying:" << QString::fromStdString(r.error().message);
@@ -330,6 +349,21 @@ bool CommitWriter::commitGroup() {
             }))
             return false;
     }
+    if (m_log) {
+        buildLogRecords(p.have_frame ? &p.frame : nullptr);
+        if (!m_logRecords.empty()) {
+            const uint64_t before = m_log->bytesWritten();
+            if (!retry("sightings log", [&]() -> Expected<void> {
+                    auto r = m_log->append(m_logRecords);
+                    if (!r) return r.error();
+                    return {};
+                }))
+                return false;
+            m_logRecordsTotal->inc(m_logRecords.size());
+            m_logBytes->inc(m_log->bytesWritten() - before);
+        }
+        p.log_end = m_log->end();
+    }
     if (!retry("index", [&]() -> Expected<void> {
             auto r = m_index.submit(p.have_frame ? &p.frame : nullptr, m_newEvents, m_sightings, &p.rks);
             if (!r) return r.error();
@@ -337,7 +371,9 @@ bool CommitWriter::commitGroup() {
             return {};
         }))
         return false;
-    for (size_t i = 0; i < m_newEvents.size(); ++i) m_inFlight[m_newEvents[i].event.id] = p.rks[i];
+    for (size_t i = 0; i < m_newEvents.size(); ++i)
+        m_inFlight[m_newEvents[i].event.id] =
+            InFlight{p.rks[i], archive::EventPos{p.frame.ref.segment, p.frame.ref.offset, m_newEvents[i].line}};
     p.events = std::move(m_newEvents);
     p.sources = std::move(m_newSources);
     p.sighting_sources = std::move(m_sightingSources);
@@ -348,6 +384,7 @@ bool CommitWriter::commitGroup() {
     m_newSources.clear();
     m_sightings.clear();
     m_sightingSources.clear();
+    m_sightingPos.clear();
 
     if (m_archive.shouldSeal()) {
         const uint64_t bytes = m_archive.openSegmentBytes();
@@ -367,6 +404,29 @@ bool CommitWriter::commitGroup() {
         }
     }
     return true;
+}
+
+void CommitWriter::buildLogRecords(const archive::AppendedFrame* frame) {
+    m_logRecords.clear();
+    auto code = [&](SourceId source) {
+        auto it = m_logCodes.find(source);
+        if (it == m_logCodes.end()) it = m_logCodes.emplace(source, m_log->code(m_sources.name(source))).first;
+        return it->second;
+    };
+    for (size_t i = 0; i < m_newEvents.size() && frame; ++i)
+        m_logRecords.push_back(archive::SightingRecord{
+            archive::EventPos{frame->ref.segment, frame->ref.offset, m_newEvents[i].line}, code(m_newSources[i]),
+            m_newEvents[i].first_seen_at_ms, true});
+    for (size_t i = 0; i < m_sightings.size(); ++i) {
+        archive::EventPos pos = m_sightingPos[i];
+        if (pos.segment == 0 && frame && m_sightings[i].rk == 0) pos = {frame->ref.segment, frame->ref.offset, pos.line};
+        if (pos.segment == 0) {
+            m_logUnplaced->inc();
+            continue;
+        }
+        m_logRecords.push_back(
+            archive::SightingRecord{pos, code(m_sightingSources[i]), m_sightings[i].seen_at_ms, false});
+    }
 }
 
 bool CommitWriter::drainCompleted(std::chrono::milliseconds wait) {
@@ -408,7 +468,8 @@ void CommitWriter::acknowledge(Pending& p) {
     std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
     for (size_t i = 0; i < p.events.size(); ++i) {
         const auto& ev = p.events[i].event;
-        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash);
+        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash,
+                        archive::EventPos{p.frame.ref.segment, p.frame.ref.offset, p.events[i].line});
         m_inFlight.erase(ev.id);
         ++perSource[p.sources[i]].first;
     }
@@ -429,6 +490,7 @@ void CommitWriter::acknowledge(Pending& p) {
         m_bytesRaw->inc(p.frame.raw_bytes);
         m_groupEvents->observe(double(notice.stored));
     }
+    notice.sightings_end = p.log_end;
     if (p.have_frame) notice.archive_end = archive::Watermark{p.frame.ref.segment, p.frame.ref.offset + p.frame.ref.length};
     notice.commit_ms = steadyMs() - p.started_ms;
     m_lastCommitMs = notice.commit_ms;

@@ -11,6 +11,10 @@
 // every lane has committed a group are its events "stored": source counters, metrics, the
 // recent-id cache and the commit listener see them then, never before.
 //
+// Every group's sightings — the new events' (origin) and the copies of stored ones — are appended
+// to the durable sightings log (core/archive/sightings_log.h) right after the archive frame and
+// before the group goes to the index: nothing is acknowledged before its provenance is durable.
+//
 // Failure policy: an archive error pauses the writer (its queue fills, producers block —
 // backpressure, nothing dropped) and the append is retried with exponential backoff until it
 // succeeds or the owner abandons it at a shutdown deadline; a lane that cannot commit retries the
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include "core/archive/segment_writer.h"
+#include "core/archive/sightings_log.h"
 #include "core/index/index_writer.h"
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/ingest_types.h"
@@ -75,6 +80,7 @@ struct CommitNotice {
     int64_t commit_ms = 0;                // wall time from the archive append to the lanes' commit
     std::vector<CommittedEvent> newest;   // at most kNoticeNewest of this group's new events
     archive::Watermark archive_end;       // end of this group's frame ({0,0}: no frame); durable
+    archive::LogCursor sightings_end;     // end of the sightings log after this group ({0,0}: no log); durable
     static constexpr size_t kNoticeNewest = 64;
 };
 
@@ -94,6 +100,9 @@ public:
     // (relay discovery reads tags here). Must be quick, must not block. Set before start().
     using EventObserver = std::function<void(const protocol::Event&, SourceId)>;
     void setEventObserver(EventObserver observer);
+    // The durable sightings log this writer appends every group's sightings to (borrowed; owned
+    // by the writer thread while it runs). None: provenance lives only in the index. Set before start().
+    void setSightingsLog(archive::SightingsLog* log) { m_log = log; }
 
     void start();
     // Waits for the thread: it exits once the input queue is closed and drained and the last group
@@ -126,11 +135,14 @@ private:
         std::vector<int64_t> rks;
         std::vector<SourceId> sources;
         std::vector<SourceId> sighting_sources;
+        archive::LogCursor log_end;
     };
 
     void run();
     void addItem(SourceId source, VerifiedItem&& item);
     bool commitGroup();  // false when abandoned
+    // The group's sightings as log records (positions resolved against `frame`).
+    void buildLogRecords(const archive::AppendedFrame* frame);
     // Acknowledges groups the lanes committed (waits up to `wait` for one). False when abandoned.
     bool drainCompleted(std::chrono::milliseconds wait);
     void acknowledge(Pending& p);
@@ -158,8 +170,18 @@ private:
     std::vector<SourceId> m_newSources;
     std::vector<index::Sighting> m_sightings;
     std::vector<SourceId> m_sightingSources;
-    // Ids of the open group and of pending groups → row key (0 while the group is open).
-    std::unordered_map<protocol::Bytes32, int64_t, IdHash> m_inFlight;
+    // Where each further sighting's event is archived (segment 0: line `line` of the open group).
+    std::vector<archive::EventPos> m_sightingPos;
+    // Ids of the open group and of pending groups → row key (0 while the group is open) and
+    // archive position (segment 0 while the group is open: line within it).
+    struct InFlight {
+        int64_t rk = 0;
+        archive::EventPos pos;
+    };
+    std::unordered_map<protocol::Bytes32, InFlight, IdHash> m_inFlight;
+    archive::SightingsLog* m_log = nullptr;
+    std::unordered_map<SourceId, uint32_t> m_logCodes;  // source → code in the log's dictionary
+    std::vector<archive::SightingRecord> m_logRecords;  // scratch
     std::deque<Pending> m_pending;
     int64_t m_groupStartMs = 0;
     protocol::SchnorrVerifier m_verifier{256};
@@ -186,6 +208,10 @@ private:
     observe::Counter* m_storedTotal;
     observe::Counter* m_duplicateTotal;
     observe::Counter* m_archiveErrors;
+    observe::Counter* m_logErrors;
+    observe::Counter* m_logRecordsTotal;
+    observe::Counter* m_logBytes;
+    observe::Counter* m_logUnplaced;
     observe::Counter* m_indexErrors;
     observe::Counter* m_bytesCompressed;
     observe::Counter* m_bytesRaw;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/archive/archive_types.h"
 #include "core/protocol/event.h"
 
 namespace archivist::ingest {
@@ -33,6 +34,7 @@ struct VerifiedItem {
     std::vector<int64_t> tag_keys;  // index::indexTagKeys(event): worked out here, in parallel
     // What the verify thread found out (advisory: the commit writer's deduplication decides).
     int64_t known_rk = 0;            // the id is stored under this row key (0: not found)
+    archive::EventPos known_pos;     // and archived there
     bool signature_skipped = false;  // a stored copy has the same signature hash: BIP-340 not run
     bool absent = false;             // not stored as of the cache epoch below (RecentIdCache)
     uint64_t absent_epoch = 0;

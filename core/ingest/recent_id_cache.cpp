@@ -41,7 +41,7 @@ std::optional<int64_t> RecentIdCache::find(const protocol::Bytes32& id) const {
     return e->rk;
 }
 
-void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash) {
+void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash, archive::EventPos pos) {
     std::lock_guard lock(m_mutex);
     if (m_map.count(id)) return;
     ++m_epoch;
@@ -52,7 +52,7 @@ void RecentIdCache::insert(const protocol::Bytes32& id, int64_t rk, int64_t sigh
         m_ring[m_next] = id;
         m_next = (m_next + 1) % m_capacity;
     }
-    m_map.emplace(id, Entry{rk, sighash});
+    m_map.emplace(id, Entry{rk, sighash, pos});
 }
 
 void RecentIdCache::clear() {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/archive/archive_types.h"
 #include "core/protocol/event.h"
 
 namespace archivist::ingest {
@@ -29,11 +30,12 @@ public:
     struct Entry {
         int64_t rk = 0;
         int64_t sighash = 0;
+        archive::EventPos pos;  // where it is archived (for the sightings log)
     };
     explicit RecentIdCache(size_t capacity);
     std::optional<int64_t> find(const protocol::Bytes32& id) const;
     std::optional<Entry> findEntry(const protocol::Bytes32& id) const;
-    void insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash = 0);
+    void insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash = 0, archive::EventPos pos = {});
     void clear();
     size_t size() const;
     size_t capacity() const { return m_capacity; }

@@ -87,14 +87,21 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             }
             item.sighash = index::sigHash(item.event.sig);
             std::optional<std::pair<int64_t, int64_t>> known;  // rk, sighash
+            archive::EventPos knownPos;
             bool looked = false;
             if (m_recent)
-                if (auto e = m_recent->findEntry(item.event.id)) known = std::make_pair(e->rk, e->sighash);
+                if (auto e = m_recent->findEntry(item.event.id)) {
+                    known = std::make_pair(e->rk, e->sighash);
+                    knownPos = e->pos;
+                }
             if (!known && lookup) {
                 auto found = lookup->find(item.event.id, item.event.created_at);
                 if (found) {
                     looked = true;
-                    if (*found) known = std::make_pair((*found)->rk, (*found)->sighash);
+                    if (*found) {
+                        known = std::make_pair((*found)->rk, (*found)->sighash);
+                        knownPos = (*found)->pos;
+                    }
                 } else {
                     m_lookupErrors->inc();
                 }
@@ -102,6 +109,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             item.lookup_generation = generation;
             if (known) {
                 item.known_rk = known->first;
+                item.known_pos = knownPos;
                 if (known->second == item.sighash) {
                     item.signature_skipped = true;
                     if (!m_policy.verify_signatures) item.flags |= protocol::kFlagUnverified;

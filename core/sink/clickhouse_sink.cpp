@@ -24,6 +24,7 @@
 #include "core/sink/archive_batcher.h"
 #include "core/sink/clickhouse_schema.h"
 #include "core/sink/gzip.h"
+#include "core/sink/sightings_batcher.h"
 
 Q_LOGGING_CATEGORY(lcSink, "archivist.sink")
 
@@ -72,7 +73,8 @@ class ShipWorker : public QObject {
 public:
     ShipWorker(ClickHouseSink& owner, SinkState state, SourcePosition run_start)
         : m_owner(owner), m_opts(owner.m_opts), m_state(std::move(state)), m_runStart(run_start),
-          m_batcher(m_opts.archive_dir, m_opts.node), m_tables{m_opts.database, m_opts.table_prefix} {}
+          m_batcher(m_opts.archive_dir, m_opts.node), m_sBatcher(m_opts.archive_dir, m_opts.sightings_dir, m_opts.node),
+          m_tables{m_opts.database, m_opts.table_prefix} {}
 
     void begin();
     void wake();
@@ -91,8 +93,21 @@ private:
     void insert();
     void check();
     void ack();
+    // The sightings stream.
+    SourcePosition sightingsHorizon() const;
+    bool sightingsBehind() const;
+    void buildSightings();
+    void rebuildSightingsPending();
+    void insertSightings();
+    void checkSightings();
+    void ackSightings();
     void fail(const std::string& error, bool ambiguous, bool server_answered);
     bool savePosition();
+    // Moves `c` past an acknowledged batch [start, end) of `rows` rows and saves the state. If the
+    // save fails, the batch is put back as pending — the server has it, so the next attempt (or
+    // the next start) confirms it with a check instead of sending it again — and false returned.
+    bool commitCursor(StreamCursor& c, const SourcePosition& start, const SourcePosition& end, const std::string& id,
+                      uint64_t rows);
     // max_query_size > 0: allow a query text that long (a check names every author of a batch).
     // on_sent: called once the whole request has gone to the kernel.
     void request(const QByteArray& body, const QString& query, bool gzip, size_t max_query_size, Done done,
@@ -106,7 +121,12 @@ private:
     SinkState m_state;
     SourcePosition m_runStart;
     ArchiveBatcher m_batcher;
+    SightingsBatcher m_sBatcher;
     ClickHouseTables m_tables;
+    std::optional<SightingsBatch> m_sBatch;
+    QByteArray m_sBody;
+    bool m_sMaybeCommitted = false;
+    bool m_activeSightings = false;  // the request in flight (or failed last) is the sightings stream's
     net::CheckedResolver* m_resolver = nullptr;
     net::HttpGet* m_http = nullptr;
     QTimer* m_timer = nullptr;
@@ -132,27 +152,31 @@ SourcePosition ShipWorker::horizon() const {
 }
 
 uint64_t ShipWorker::lagArchiveBytes(const SourcePosition& from, const SourcePosition& to) {
-    if (!positionLess(from, to)) return 0;
-    // Frame bytes only: a segment's frames start after its header.
-    const auto span = [](uint64_t a, uint64_t b) {
-        a = std::max<uint64_t>(a, archive::kHeaderBytes);
-        return b > a ? b - a : 0;
-    };
-    if (from.segment == to.segment) return span(from.offset, to.offset);
-    uint64_t n = 0;
-    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s)
-        n += span(s == from.segment ? from.offset : 0, fileSize(archive::segmentPath(m_opts.archive_dir, s)));
-    return n + span(0, to.offset);
+    return frameBytesBetween(from, to, [this](uint32_t s) { return fileSize(archive::segmentPath(m_opts.archive_dir, s)); });
+}
+
+SourcePosition ShipWorker::sightingsHorizon() const {
+    std::lock_guard lock(m_owner.m_mutex);
+    return m_owner.m_sightingsHorizon;
+}
+
+bool ShipWorker::sightingsBehind() const {
+    return !m_opts.sightings_dir.empty() && positionLess(m_state.sightings.position, sightingsHorizon());
 }
 
 void ShipWorker::publish() {
     const SourcePosition h = horizon();
+    m_view.sightings_position = m_state.sightings.position;
+    m_view.sightings_pending = m_state.sightings.pending.has_value();
+    m_view.lag_sightings_bytes =
+        m_opts.sightings_dir.empty() ? 0 : sightingsLagBytes(m_opts.sightings_dir, m_state.sightings.position, sightingsHorizon());
     m_view.position = m_state.events.position;
     m_view.horizon = h;
     m_view.pending = m_state.events.pending.has_value();
     m_view.lag_archive_bytes = lagArchiveBytes(m_state.events.position, h);
     m_view.buffer_bytes = (m_batch ? m_batch->memoryBytes() : 0) + (m_next ? m_next->memoryBytes() : 0) +
-                          uint64_t(m_body.capacity() + m_nextBody.capacity());
+                          uint64_t(m_body.capacity() + m_nextBody.capacity()) +
+                          (m_sBatch ? m_sBatch->memoryBytes() : 0) + uint64_t(m_sBody.capacity()) + m_sBatcher.cacheBytes();
     // The oldest unshipped frame: archived before this run → its segment's creation time (an upper
     // bound of its age); otherwise the owner's marks know when it became durable.
     m_backlogSinceMs = 0;
@@ -184,6 +208,9 @@ void ShipWorker::begin() {
     // Two batches (the one in flight and the next), each at most batch_bytes plus one frame of
     // rows, plus their gzip bodies.
     m_view.buffer_capacity = uint64_t(m_opts.batch_bytes) * 4 + (16u << 20);
+    // The sightings stream: one batch of about batch_bytes, its gzip body, the frame-id cache.
+    if (!m_opts.sightings_dir.empty())
+        m_view.buffer_capacity += uint64_t(m_opts.batch_bytes) * 2 + SightingsBatcher::kMaxCacheBytes;
     if (m_opts.replay_from) {
         const SourcePosition from = *m_opts.replay_from;
         const SourcePosition saved = m_state.events.position;
@@ -203,6 +230,15 @@ void ShipWorker::begin() {
             qCInfo(lcSink).noquote() << QString::fromStdString("nothing before the saved position " + positionText(saved) +
                                                                " to replay; shipping from there");
         }
+    }
+    if (m_opts.replay_sightings_from && !m_opts.sightings_dir.empty() &&
+        positionLess(*m_opts.replay_sightings_from, m_state.sightings.position)) {
+        qCInfo(lcSink).noquote() << QString::fromStdString("replaying sightings from log position " +
+                                                           positionText(*m_opts.replay_sightings_from));
+        m_state.sightings.position = *m_opts.replay_sightings_from;
+        m_state.sightings.rows_before = 0;
+        m_state.sightings.pending.reset();
+        if (!savePosition()) return;
     }
     publish();
     pump();
@@ -227,6 +263,8 @@ void ShipWorker::shutdown() {
     m_next.reset();
     m_body.clear();
     m_nextBody.clear();
+    m_sBatch.reset();
+    m_sBody.clear();
     publish();
     delete m_resolver;  // answers pending lookups with "cancelled"; m_stopping ignores them
     m_resolver = nullptr;
@@ -251,8 +289,21 @@ void ShipWorker::pump() {
         rebuildPending();
         return;
     }
+    if (m_sBatch) {
+        if (m_sMaybeCommitted) checkSightings();
+        else insertSightings();
+        return;
+    }
+    if (m_state.sightings.pending && !m_opts.sightings_dir.empty()) {
+        rebuildSightingsPending();
+        return;
+    }
     const SourcePosition h = horizon();
     if (!positionLess(m_state.events.position, h)) {
+        if (sightingsBehind()) {
+            buildSightings();
+            return;
+        }
         m_view.phase = SinkPhase::CaughtUp;
         publish();
         return;
@@ -261,6 +312,10 @@ void ShipWorker::pump() {
     // A backlog (more than a batch in the archive) goes at once; otherwise ≈ one request per interval.
     if (wait > 0 && lagArchiveBytes(m_state.events.position, h) < m_opts.batch_bytes / 4) {
         if (!m_timer->isActive()) schedule(wait);
+        if (sightingsBehind()) {  // the wait is the sightings stream's turn
+            buildSightings();
+            return;
+        }
         m_view.phase = SinkPhase::Shipping;
         publish();
         return;
@@ -368,6 +423,7 @@ void ShipWorker::runSchema(size_t step) {
 }
 
 void ShipWorker::insert() {
+    m_activeSightings = false;
     ShipBatch& b = *m_batch;
     const bool whole = b.unconfirmedRowCount() == b.row_count;
     uint64_t raw = 0;
@@ -405,6 +461,7 @@ void ShipWorker::insert() {
 }
 
 void ShipWorker::check() {
+    m_activeSightings = false;
     ShipBatch& b = *m_batch;
     m_view.phase = SinkPhase::Checking;
     publish();
@@ -473,17 +530,21 @@ bool ShipWorker::savePosition() {
     return true;
 }
 
+bool ShipWorker::commitCursor(StreamCursor& c, const SourcePosition& start, const SourcePosition& end,
+                              const std::string& id, uint64_t rows) {
+    c.position = end;
+    c.rows_before += rows;
+    c.pending.reset();
+    if (savePosition()) return true;
+    c.position = start;
+    c.rows_before -= rows;
+    c.pending = PendingBatch{end, id, rows};
+    return false;
+}
+
 void ShipWorker::ack() {
     ShipBatch& b = *m_batch;
-    m_state.events.position = b.end;
-    m_state.events.rows_before += b.row_count + b.skipped_lines;
-    m_state.events.pending.reset();
-    if (!savePosition()) {
-        // The server has the batch; the pending record still names it, so the next attempt (or
-        // the next start) confirms it with a check instead of sending it again.
-        m_state.events.position = b.start;
-        m_state.events.rows_before -= b.row_count + b.skipped_lines;
-        m_state.events.pending = PendingBatch{b.end, b.id, b.row_count + b.skipped_lines};
+    if (!commitCursor(m_state.events, b.start, b.end, b.id, b.row_count + b.skipped_lines)) {
         m_maybeCommitted = true;
         for (auto& [p, part] : b.parts) part.confirmed = false;
         return;
@@ -517,7 +578,11 @@ void ShipWorker::fail(const std::string& error, bool ambiguous, bool server_answ
     ++m_view.consecutive_failures;
     if (ambiguous) {
         ++m_view.ambiguous;
-        if (m_batch) m_maybeCommitted = true;
+        if (m_activeSightings) {
+            if (m_sBatch) m_sMaybeCommitted = true;
+        } else if (m_batch) {
+            m_maybeCommitted = true;
+        }
     }
     // The server answered with an error: its tables may be gone (a new server, a DROP); the next
     // attempt makes sure they exist first.
@@ -585,6 +650,140 @@ void ShipWorker::request(const QByteArray& body, const QString& query, bool gzip
     });
 }
 
+// ------------------------------------------------------------------ the sightings stream
+
+void ShipWorker::buildSightings() {
+    // A row is ~170 bytes: batches of about batch_bytes, as for events.
+    const size_t maxRows = std::clamp<size_t>(m_opts.batch_bytes / 170, 1, m_opts.batch_rows);
+    auto b = m_sBatcher.build(m_state.sightings.position, sightingsHorizon(), maxRows);
+    if (!b) {
+        m_activeSightings = true;
+        fail("sightings log: " + b.error().message, false, false);
+        return;
+    }
+    if (b->skipped) {
+        m_view.skipped_sightings += b->skipped;
+        qCWarning(lcSink).noquote() << QString::fromStdString("sightings not shipped: " + std::to_string(b->skipped) +
+                                                              " whose event cannot be read; first: " + b->skipped_example);
+    }
+    if (b->row_count == 0) {
+        const bool moved = b->end != m_state.sightings.position;
+        m_state.sightings.position = b->end;
+        m_state.sightings.rows_before += b->skipped;
+        if (moved && !savePosition()) return;
+        if (!moved) {  // nothing durable to read yet
+            m_view.phase = positionLess(m_state.events.position, horizon()) ? SinkPhase::Shipping : SinkPhase::CaughtUp;
+            publish();
+            return;
+        }
+        publish();
+        QMetaObject::invokeMethod(this, [this] { pump(); }, Qt::QueuedConnection);
+        return;
+    }
+    m_state.sightings.pending = PendingBatch{b->end, b->id, b->row_count + b->skipped};
+    if (!savePosition()) {
+        m_state.sightings.pending.reset();
+        return;
+    }
+    m_sBatch = std::move(*b);
+    m_sBody.clear();
+    m_sMaybeCommitted = false;
+    insertSightings();
+}
+
+void ShipWorker::rebuildSightingsPending() {
+    const PendingBatch p = *m_state.sightings.pending;
+    auto b = m_sBatcher.build(m_state.sightings.position, sightingsHorizon(), 0, p.end);
+    if (!b) {
+        m_activeSightings = true;
+        fail("sightings log (rebuilding the pending batch " + p.batch + "): " + b.error().message, false, false);
+        return;
+    }
+    if (b->id != p.batch) {
+        qCWarning(lcSink).noquote() << QString::fromStdString("pending sightings batch " + p.batch + " rebuilt as " +
+                                                              b->id + ": sending it again");
+        m_state.sightings.pending = PendingBatch{b->end, b->id, b->row_count + b->skipped};
+        if (!savePosition()) return;
+        m_sMaybeCommitted = false;
+    } else {
+        m_sMaybeCommitted = true;  // sent before the restart: ask the server first
+    }
+    m_sBatch = std::move(*b);
+    m_sBody.clear();
+    pump();
+}
+
+void ShipWorker::insertSightings() {
+    m_activeSightings = true;
+    if (m_sBody.isEmpty()) {
+        auto gz = gzipCompress(m_sBatch->rows, m_opts.gzip_level);
+        if (!gz) {
+            fail("gzip: " + gz.error().message, false, false);
+            return;
+        }
+        m_sBody = QByteArray::fromStdString(*gz);
+    }
+    const uint64_t wire = uint64_t(m_sBody.size());
+    const uint64_t raw = m_sBatch->rows.size();
+    m_view.phase = SinkPhase::Shipping;
+    m_lastSendMs = nowMs();
+    publish();
+    const QString query = QString::fromStdString("INSERT INTO " + m_tables.sightings() + " FORMAT JSONEachRow");
+    request(m_sBody, query, true, 0, [this, wire, raw](int status, const QByteArray& answer, const std::string& error, bool written) {
+        m_view.wire_bytes += wire;
+        m_view.body_bytes += raw;
+        if (!error.empty()) return fail("sightings insert: " + error, written, false);
+        if (status != 200)
+            return fail("sightings insert: HTTP " + std::to_string(status) + ": " + serverMessage(answer), true, true);
+        ackSightings();
+    });
+}
+
+void ShipWorker::checkSightings() {
+    m_activeSightings = true;
+    m_view.phase = SinkPhase::Checking;
+    publish();
+    const std::string sql = "SELECT count() FROM " + m_tables.sightings() + " WHERE node = " + sqlQuote(m_opts.node) +
+                            " AND batch = " + sqlQuote(m_sBatch->id) + " FORMAT TabSeparated";
+    request(QByteArray::fromStdString(sql), QString(), false, 0,
+            [this](int status, const QByteArray& answer, const std::string& error, bool) {
+                if (!error.empty()) return fail("sightings check: " + error, false, false);
+                if (status != 200)
+                    return fail("sightings check: HTTP " + std::to_string(status) + ": " + serverMessage(answer), false, true);
+                const uint64_t found = answer.trimmed().toULongLong();
+                m_sMaybeCommitted = false;
+                qCInfo(lcSink).noquote() << QString::fromStdString(
+                    "sightings batch " + m_sBatch->id + ": " + std::to_string(found) + " of " +
+                    std::to_string(m_sBatch->row_count) + " rows already on the server");
+                if (found >= m_sBatch->row_count) {
+                    ++m_view.parts_confirmed;
+                    ackSightings();
+                } else {
+                    ++m_view.parts_resent;  // the rows that did arrive collapse with their copies
+                    insertSightings();
+                }
+            });
+}
+
+void ShipWorker::ackSightings() {
+    SightingsBatch& b = *m_sBatch;
+    if (!commitCursor(m_state.sightings, b.start, b.end, b.id, b.row_count + b.skipped)) {
+        m_sMaybeCommitted = true;
+        return;
+    }
+    const bool more = b.full;
+    m_view.shipped_sightings += b.row_count;
+    m_view.consecutive_failures = 0;
+    m_view.last_ack_at_ms = nowMs();
+    m_backoffMs = 0;
+    m_sBatch.reset();
+    m_sBody.clear();
+    m_view.phase = SinkPhase::Shipping;
+    publish();
+    if (more) QMetaObject::invokeMethod(this, [this] { pump(); }, Qt::QueuedConnection);
+    else pump();
+}
+
 // ------------------------------------------------------------------ ClickHouseSink (owner thread)
 
 std::string ClickHouseSink::targetIdentity(const ClickHouseSinkOptions& o) {
@@ -642,7 +841,7 @@ ClickHouseSink::ClickHouseSink(ClickHouseSinkOptions options, observe::MetricsRe
 
 ClickHouseSink::~ClickHouseSink() { stop(); }
 
-void ClickHouseSink::start(SourcePosition horizon, uint64_t archive_events) {
+void ClickHouseSink::start(SourcePosition horizon, uint64_t archive_events, SourcePosition sightings_horizon) {
     if (m_thread || m_stopped) return;
     m_thread = new QThread();
     m_thread->setObjectName("archivist-sink");
@@ -652,6 +851,7 @@ void ClickHouseSink::start(SourcePosition horizon, uint64_t archive_events) {
     {
         std::lock_guard lock(m_mutex);
         m_horizon = horizon;
+        m_sightingsHorizon = sightings_horizon;
         m_archiveEvents = archive_events;
         m_started = true;
     }
@@ -674,6 +874,17 @@ void ClickHouseSink::notifyDurable(SourcePosition end, uint64_t archive_events) 
         m_marks.push_back({end, nowMs()});
     }
     m_archiveEvents = archive_events;
+    wakeLocked();
+}
+
+void ClickHouseSink::notifySightings(SourcePosition end) {
+    std::lock_guard lock(m_mutex);
+    if (m_stopped || !positionLess(m_sightingsHorizon, end)) return;
+    m_sightingsHorizon = end;
+    wakeLocked();
+}
+
+void ClickHouseSink::wakeLocked() {
     if (!m_started || m_wakePosted.exchange(true)) return;
     // Posted under the mutex: stop() sets m_stopped under it before the worker goes, so the
     // worker still exists here (a wake-up left in its queue at shutdown is discarded with it).
@@ -691,6 +902,7 @@ SinkStatus ClickHouseSink::status() const {
     std::lock_guard lock(m_mutex);
     SinkStatus s = m_status;
     s.horizon = m_horizon;
+    s.sightings_horizon = m_sightingsHorizon;
     const int64_t now = nowMs();
     s.events_per_s = s.wire_bytes_per_s = 0;
     for (const auto& a : m_acks) {
@@ -752,6 +964,12 @@ void ClickHouseSink::registerMetrics() {
         [](const SinkStatus& s) { return double(s.lag_events); });
     add("archivist_sink_lag_seconds", "Age of the oldest archived event not acknowledged yet (0 when caught up)",
         [](const SinkStatus& s) { return s.lag_seconds; });
+    add("archivist_sink_lag_sightings_bytes", "Sightings log bytes the sink has not had acknowledged yet",
+        [](const SinkStatus& s) { return double(s.lag_sightings_bytes); });
+    add("archivist_sink_shipped_sightings_total", "Sightings acknowledged by the server this run",
+        [](const SinkStatus& s) { return double(s.shipped_sightings); });
+    add("archivist_sink_skipped_sightings_total", "Logged sightings whose event could not be read (not shipped)",
+        [](const SinkStatus& s) { return double(s.skipped_sightings); });
     add("archivist_sink_lag_archive_bytes", "Archive bytes the sink has not shipped yet",
         [](const SinkStatus& s) { return double(s.lag_archive_bytes); });
     add("archivist_sink_shipped_events_total", "Events acknowledged by the server this run",

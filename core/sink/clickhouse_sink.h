@@ -18,6 +18,11 @@
 //   partition) and sends only the partitions that are missing. The table (ReplacingMergeTree,
 //   copies identical) absorbs what remains possible: a partition that arrived partially through a
 //   Distributed table, or a replay (`archivist ship --since`).
+// - Sightings (the durable sightings log) go to the sightings table the same way, as a second
+//   stream with its own cursor and pending record: a batch is whole log frames; after an ambiguous
+//   failure the sink counts the batch's rows on the server (node, batch) and resends the batch
+//   unless all arrived (copies collapse in the ReplacingMergeTree). Events go first; sightings
+//   ship while the events stream is caught up or waiting for its interval.
 // - Network: the URL's host is resolved through the CheckedResolver and the address policy (a
 //   loopback or private server must be allowed, e.g. --allow-address 127.0.0.1/32), and the
 //   connection goes to exactly the checked address with the URL host for TLS SNI/verification.
@@ -69,6 +74,9 @@ struct ClickHouseSinkOptions {
     std::string node;                // this Archivist node's name in the shared tables
     std::filesystem::path archive_dir;
     std::filesystem::path state_dir;  // <data-dir>/sinks
+    // The durable sightings log (<data-dir>/sightings): shipped as the sightings table with its
+    // own cursor. Empty: sightings are not shipped.
+    std::filesystem::path sightings_dir;
     size_t batch_bytes = 8u << 20;
     size_t batch_rows = 100000;
     int batch_interval_ms = 1000;
@@ -79,6 +87,8 @@ struct ClickHouseSinkOptions {
     // `archivist ship --since`: start from this position instead of the saved one, if it is earlier
     // (a replay never skips what was not shipped yet).
     std::optional<SourcePosition> replay_from;
+    // The same for the sightings stream (a log position: file, offset).
+    std::optional<SourcePosition> replay_sightings_from;
     std::shared_ptr<const net::AddressPolicy> policy;
 };
 
@@ -115,6 +125,13 @@ struct SinkStatus {
     uint64_t buffer_bytes = 0;       // memory held by the current batch
     uint64_t buffer_capacity = 0;    // its bound
     uint64_t durable_marks = 0;      // (position, time) marks kept for lag_seconds; at most kMaxDurableMarks
+    // The sightings stream (its own cursor in the sightings log: file, offset).
+    SourcePosition sightings_position;  // acknowledged up to here
+    SourcePosition sightings_horizon;   // the log's durable end
+    bool sightings_pending = false;
+    uint64_t lag_sightings_bytes = 0;   // log bytes not yet acknowledged
+    uint64_t shipped_sightings = 0;     // acknowledged this run
+    uint64_t skipped_sightings = 0;     // records whose event could not be read (quarantined archive bytes)
 };
 
 class ClickHouseSink {
@@ -128,11 +145,14 @@ public:
     ClickHouseSink(const ClickHouseSink&) = delete;
     ClickHouseSink& operator=(const ClickHouseSink&) = delete;
 
-    // The archive's durable end and its number of events when the sink starts.
-    void start(SourcePosition horizon, uint64_t archive_events);
+    // The archive's durable end and its number of events when the sink starts, and the sightings
+    // log's durable end.
+    void start(SourcePosition horizon, uint64_t archive_events, SourcePosition sightings_horizon = {});
     // Any thread: a commit made everything before `end` durable; the archive now holds
     // `archive_events` events. Cheap (a mutex and at most one queued wake-up).
     void notifyDurable(SourcePosition end, uint64_t archive_events);
+    // Any thread: the sightings log is durable up to `end` (file, offset).
+    void notifySightings(SourcePosition end);
     SinkStatus status() const;
     // Stops shipping (a request in flight is abandoned: its batch stays pending and is checked at
     // the next start) and joins the thread. Idempotent.
@@ -147,6 +167,7 @@ private:
     friend class ShipWorker;
     explicit ClickHouseSink(ClickHouseSinkOptions options, observe::MetricsRegistry* metrics);
     void registerMetrics();
+    void wakeLocked();  // posts one wake-up to the worker (m_mutex held)
 
     ClickHouseSinkOptions m_opts;
     observe::MetricsRegistry* m_metrics;
@@ -166,6 +187,7 @@ private:
     mutable std::mutex m_mutex;
     SinkStatus m_status;
     SourcePosition m_horizon;
+    SourcePosition m_sightingsHorizon;
     uint64_t m_archiveEvents = 0;
     uint64_t m_rowsBefore = 0;       // rows before the acknowledged position
     int64_t m_backlogSinceMs = 0;    // set when the oldest unshipped frame predates this run

@@ -1,5 +1,6 @@
 #include "core/sink/sink_state.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "core/archive/segment_format.h"
 #include "core/protocol/json.h"
 
 namespace archivist::sink {
@@ -28,25 +30,44 @@ std::string errnoText() { return std::strerror(errno); }
 
 }  // namespace
 
+uint64_t frameBytesBetween(const SourcePosition& from, const SourcePosition& to,
+                           const std::function<uint64_t(uint32_t)>& file_bytes) {
+    if (!positionLess(from, to)) return 0;
+    // Frame bytes only: a file's frames start after its header.
+    const auto span = [](uint64_t a, uint64_t b) {
+        a = std::max<uint64_t>(a, archive::kHeaderBytes);
+        return b > a ? b - a : 0;
+    };
+    if (from.segment == to.segment) return span(from.offset, to.offset);
+    uint64_t n = 0;
+    for (uint32_t s = std::max<uint32_t>(from.segment, 1); s < to.segment; ++s)
+        n += span(s == from.segment ? from.offset : 0, file_bytes(s));
+    return n + span(0, to.offset);
+}
+
 std::string sinkStateJson(const SinkState& s) {
     std::string out = "{\"version\":1,\"target\":";
     pj::appendQuoted(out, s.target);
     out += ",\"node\":";
     pj::appendQuoted(out, s.node);
     out += ",\"updated_at_ms\":" + std::to_string(s.updated_at_ms < 0 ? 0 : s.updated_at_ms);
-    const StreamCursor& c = s.events;
-    out += ",\"events\":{\"segment\":" + std::to_string(c.position.segment) +
-           ",\"offset\":" + std::to_string(c.position.offset) + ",\"rows_before\":" + std::to_string(c.rows_before) +
-           ",\"pending\":";
-    if (c.pending) {
-        out += "{\"end_segment\":" + std::to_string(c.pending->end.segment) +
-               ",\"end_offset\":" + std::to_string(c.pending->end.offset) + ",\"batch\":";
-        pj::appendQuoted(out, c.pending->batch);
-        out += ",\"rows\":" + std::to_string(c.pending->rows) + "}";
-    } else {
-        out += "null";
-    }
-    out += "}}\n";
+    auto stream = [&](const char* name, const StreamCursor& c) {
+        out += std::string(",\"") + name + "\":{\"segment\":" + std::to_string(c.position.segment) +
+               ",\"offset\":" + std::to_string(c.position.offset) + ",\"rows_before\":" + std::to_string(c.rows_before) +
+               ",\"pending\":";
+        if (c.pending) {
+            out += "{\"end_segment\":" + std::to_string(c.pending->end.segment) +
+                   ",\"end_offset\":" + std::to_string(c.pending->end.offset) + ",\"batch\":";
+            pj::appendQuoted(out, c.pending->batch);
+            out += ",\"rows\":" + std::to_string(c.pending->rows) + "}";
+        } else {
+            out += "null";
+        }
+        out += "}";
+    };
+    stream("events", s.events);
+    stream("sightings", s.sightings);
+    out += "}\n";
     return out;
 }
 
@@ -76,27 +97,35 @@ Expected<std::optional<SinkState>> loadSinkState(const std::filesystem::path& fi
     s.node = node->str;
     uint64_t n = 0;
     if (readUnsigned(doc, "updated_at_ms", uint64_t(INT64_MAX), n)) s.updated_at_ms = int64_t(n);
-    uint64_t segment = 0;
-    if (!readUnsigned(*events, "segment", UINT32_MAX, segment) ||
-        !readUnsigned(*events, "offset", uint64_t(INT64_MAX), s.events.position.offset) ||
-        !readUnsigned(*events, "rows_before", uint64_t(INT64_MAX), s.events.rows_before))
-        return corrupt(file, "events position missing or invalid");
-    s.events.position.segment = uint32_t(segment);
-    const pj::Value* pending = events->find("pending");
-    if (pending && pending->type == pj::Type::Object) {
-        PendingBatch p;
-        const pj::Value* batch = pending->find("batch");
-        if (!readUnsigned(*pending, "end_segment", UINT32_MAX, segment) ||
-            !readUnsigned(*pending, "end_offset", uint64_t(INT64_MAX), p.end.offset) ||
-            !readUnsigned(*pending, "rows", uint64_t(INT64_MAX), p.rows) || !batch || batch->type != pj::Type::String)
-            return corrupt(file, "pending batch invalid");
-        p.end.segment = uint32_t(segment);
-        p.batch = batch->str;
-        if (!positionLess(s.events.position, p.end)) return corrupt(file, "pending batch ends before it starts");
-        s.events.pending = std::move(p);
-    } else if (pending && pending->type != pj::Type::Null) {
-        return corrupt(file, "pending batch invalid");
-    }
+    auto stream = [&](const char* name, const pj::Value& obj, StreamCursor& c) -> Expected<void> {
+        uint64_t segment = 0;
+        if (!readUnsigned(obj, "segment", UINT32_MAX, segment) ||
+            !readUnsigned(obj, "offset", uint64_t(INT64_MAX), c.position.offset) ||
+            !readUnsigned(obj, "rows_before", uint64_t(INT64_MAX), c.rows_before))
+            return corrupt(file, std::string(name) + " position missing or invalid");
+        c.position.segment = uint32_t(segment);
+        const pj::Value* pending = obj.find("pending");
+        if (pending && pending->type == pj::Type::Object) {
+            PendingBatch p;
+            const pj::Value* batch = pending->find("batch");
+            if (!readUnsigned(*pending, "end_segment", UINT32_MAX, segment) ||
+                !readUnsigned(*pending, "end_offset", uint64_t(INT64_MAX), p.end.offset) ||
+                !readUnsigned(*pending, "rows", uint64_t(INT64_MAX), p.rows) || !batch || batch->type != pj::Type::String)
+                return corrupt(file, std::string(name) + " pending batch invalid");
+            p.end.segment = uint32_t(segment);
+            p.batch = batch->str;
+            if (!positionLess(c.position, p.end))
+                return corrupt(file, std::string(name) + " pending batch ends before it starts");
+            c.pending = std::move(p);
+        } else if (pending && pending->type != pj::Type::Null) {
+            return corrupt(file, std::string(name) + " pending batch invalid");
+        }
+        return {};
+    };
+    if (auto r = stream("events", *events, s.events); !r) return r.error();
+    // A file written before sightings were shipped has no entry: they start from the beginning.
+    if (const pj::Value* sightings = doc.find("sightings"); sightings && sightings->type == pj::Type::Object)
+        if (auto r = stream("sightings", *sightings, s.sightings); !r) return r.error();
     return std::optional<SinkState>(std::move(s));
 }
 

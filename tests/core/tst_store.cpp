@@ -386,7 +386,9 @@ private slots:
         auto store = engine::Store::open(path / "data", options, metrics);
         QVERIFY(store.ok());
         (*store)->start();
-        fs.failAt(archive::FaultOp::Append, 2, archive::FaultKind::NoSpace, true);
+        // Appends: the first group's archive frame, its sightings log frame, then the second
+        // group's archive frame — the one that finds the disk full.
+        fs.failAt(archive::FaultOp::Append, 3, archive::FaultKind::NoSpace, true);
         auto r = engine::runImport(**store, {file}, {}, nullptr, 50, true);
         QVERIFY(r.ok());
         QVERIFY2(r->stopped.find("No space left on device") != std::string::npos, r->stopped.c_str());

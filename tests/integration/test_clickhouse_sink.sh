@@ -10,6 +10,8 @@
 #      leaves ingest unaffected and raises the sink_failing incident (seen on /metrics);
 #   5. two data directories (two nodes) ship into one database: two node values, overlap deduplicated;
 #   6. the documented history alternative (zstdcat | clickhouse-client) and Distributed variant run.
+# Sightings (from the durable sightings log, their own cursor) are checked in 1 (one per imported
+# event, relay import:…), 3 (archivist SIGKILLed while shipping sightings: exactly once) and 5.
 # "Exactly once" is checked as the issue states it — count() = uniqExact(id) = N after
 # OPTIMIZE … FINAL — and also before OPTIMIZE (the batch-identity check avoids sending a batch twice).
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +55,18 @@ exactly_once() {
     note "$3: exactly once ($2 rows, $2 ids, before and after OPTIMIZE FINAL)"
 }
 
+# sightings_once DB N WHAT — the sightings table holds N rows for N events (each seen once), before
+# and after OPTIMIZE FINAL.
+sightings_once() {
+    local before after
+    before=$(chq "SELECT count(), uniqExact(id) FROM $1.sightings")
+    chq "OPTIMIZE TABLE $1.sightings FINAL"
+    after=$(chq "SELECT count(), uniqExact(id) FROM $1.sightings")
+    expect_eq "$after" "$2	$2" "$3: sightings count(), uniqExact(id) after OPTIMIZE FINAL"
+    expect_eq "$before" "$2	$2" "$3: sightings count(), uniqExact(id) before OPTIMIZE (no batch was sent twice)"
+    note "$3: sightings exactly once ($2 rows)"
+}
+
 # wait_rows DB N — until the events table holds at least N rows (30 s at most).
 wait_rows() {
     local i n
@@ -83,6 +97,10 @@ chq "SELECT kind, count() FROM ship_a.events GROUP BY kind ORDER BY kind FORMAT 
 cmp -s "$WORK/kinds_archive" "$WORK/kinds_clickhouse" ||
     fail "counts per kind differ: archive $(cat "$WORK/kinds_archive") clickhouse $(cat "$WORK/kinds_clickhouse")"
 exactly_once ship_a "$N" "ship"
+expect_eq "$(jq .shipped_sightings <<<"$SHIP")" "$N" "sightings shipped"
+sightings_once ship_a "$N" "1. ship"
+expect_eq "$(chq "SELECT count() FROM ship_a.sightings WHERE relay LIKE 'import:%' AND seen_at > 1600000000000")" "$N" \
+    "sightings name the import and carry a time in ms"
 note "1. shipped $N events: $(jq -c '{seconds, wire_bytes, archive_bytes, batches}' <<<"$SHIP"); per-kind counts equal stats"
 
 CORPUS=$(ensure_corpus)
@@ -133,9 +151,23 @@ for frac in 4 3 2; do
     pending=$(jq -c '.events.pending' "$A"/sinks/clickhouse-*.json | tr '\n' ' ')
     note "3. archivist SIGKILLed at >= $target rows (state files' pending batches: $pending)"
 done
+# Once more while the sightings stream ships (it follows the events).
+"$ARCHIVIST" ship --data-dir "$A" >"$WORK/ship_c.out" 2>"$WORK/ship_c.err" &
+pid=$!
+track_pid "$pid"
+for i in $(seq 1 600); do
+    n=$(chq "SELECT count() FROM ship_c.sightings" 2>/dev/null || echo 0)
+    ((n >= N / 3)) && break
+    sleep 0.05
+done
+((n >= N / 3)) || fail "ship_c.sightings did not reach $((N / 3)) rows"
+kill -9 "$pid" 2>/dev/null || fail "ship finished before the kill during sightings"
+wait "$pid" 2>/dev/null || true
+note "3. archivist SIGKILLed at >= $((N / 3)) sightings (pending: $(jq -c '.sightings.pending' "$A"/sinks/clickhouse-*.json | tr '\n' ' '))"
 cli ship_c_resume ship --json --data-dir "$A"
 expect_rc 0 ship_c_resume "ship after SIGKILLs"
 exactly_once ship_c "$N" "3. archivist SIGKILL"
+sightings_once ship_c "$N" "3. archivist SIGKILL"
 note "3. resumed: $(single_json ship_c_resume | jq -c '{shipped_events, parts_confirmed, parts_resent}')"
 
 # 4. A running engine: live events from a real relay are shipped; then a dead address.
@@ -213,6 +245,8 @@ n1=$(single_json ship_a | jq -r .node)
 n2=$(single_json ship_n2 | jq -r .node)
 [[ $n1 != "$n2" ]] || fail "both data directories shipped as node $n1"
 expect_eq "$(chq "SELECT uniqExact(node) FROM ship_a.events")" 2 "distinct node values"
+expect_eq "$(chq "SELECT uniqExact(node) FROM ship_a.sightings")" 2 "distinct node values of sightings"
+expect_eq "$(chq "SELECT count() FROM ship_a.sightings WHERE node = '$n2'")" "$((2 * N / 5))" "sightings node B shipped"
 expect_eq "$(chq "SELECT count() FROM ship_a.events WHERE node = '$n2'")" "$((2 * N / 5))" "rows node B shipped"
 chq "OPTIMIZE TABLE ship_a.events FINAL"
 expect_eq "$(chq "SELECT count(), uniqExact(id) FROM ship_a.events")" "$((N + N / 5))	$((N + N / 5))" \

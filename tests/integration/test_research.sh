@@ -148,14 +148,18 @@ else
     note "clickhouse-server not installed: ClickHouse commands of docs/analysis.md not run"
 fi
 
-# After reindex: the same days and kinds; sightings are not in the archive, so one source each.
+# After reindex: the same days and kinds, and — restored from the durable sightings log — the
+# same relays and replication.
 cli reindex reindex --data-dir "$D"
 expect_rc 0 reindex "reindex"
 expect_eq "$(by kind | jq -c 'sort_by(.kind)')" "$want" "stats --by kind after reindex"
 want=$(jq -sc 'group_by(.created_at / 86400 | floor) | map({day: (.[0].created_at | strftime("%Y-%m-%d")),
     events: length, authors: (map(.pubkey) | unique | length), authors_approximate: false})' "$C/all.jsonl")
 expect_eq "$(by day)" "$want" "stats --by day after reindex"
-expect_eq "$(by replication)" "[{\"sources\":\"1\",\"events\":$N}]" "replication after reindex"
+expect_eq "$(by replication)" "[{\"sources\":\"1\",\"events\":$((N - R))},{\"sources\":\"2\",\"events\":$R}]" \
+    "replication after reindex"
+expect_eq "$(by relay)" "[{\"relay\":\"import:all.jsonl\",\"events\":$N,\"novel\":$N,\"duplicate\":0},{\"relay\":\"import:replica.jsonl\",\"events\":$R,\"novel\":0,\"duplicate\":$R}]" \
+    "stats --by relay after reindex"
 
 # Coverage: 30 of the 100 referenced events were withheld.
 cli cov coverage --data-dir "$D" --json
