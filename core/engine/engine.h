@@ -98,6 +98,7 @@ struct EngineSnapshot {
     quint64 commits_total = 0;           // commit groups since start (archivist_commit_seconds count)
     double commit_seconds_total = 0;     // their summed duration
     quint64 write_errors_total = 0;      // failed commit attempts since start (retried)
+    quint64 quarantine_pending = 0;      // quarantined archive regions awaiting salvage (archive_damage)
     qint64 disk_free_bytes = -1;         // space available to us in the data directory; -1 unknown
     qint64 disk_capacity_bytes = -1;     // size of that file system; -1 unknown
     QVector<observe::Incident> incidents;  // open (not cleared), newest first, at most kIncidentsCapacity

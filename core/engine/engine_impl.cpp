@@ -70,14 +70,9 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
         e->raiseIncident(observe::IncidentKind::DataSetAside, observe::IncidentSeverity::Warning,
                          "the index was damaged (" + opened.index_damage + "); it was moved to " +
                              opened.index_set_aside + " and rebuilt from the archive");
-    for (const auto& q : opened.recovery.quarantined)
-        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
-                         "damaged archive bytes quarantined: " + archive::describeEntry(q));
-    if (opened.quarantine_pending)
-        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
-                         std::to_string(opened.quarantine_pending) +
-                             " quarantined region(s) of the archive await salvage (File → Salvage…); the rest of "
-                             "the archive is served as usual");
+    // Damage quarantined now or earlier and not yet salvaged: the archive_damage condition fires
+    // from the first snapshot on and resolves itself once salvage leaves nothing pending.
+    e->m_quarantinePending.store(opened.quarantine_pending);
     e->m_memory = std::make_unique<observe::MemorySampler>();
     // Same name and labels as the commit writer's: the registry hands back the same histogram.
     e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
@@ -622,6 +617,7 @@ void EngineImpl::tick() {
     s.commits_total = m_commitSeconds ? m_commitSeconds->count() : 0;
     s.commit_seconds_total = m_commitSeconds ? m_commitSeconds->sum() : 0;
     s.write_errors_total = quint64(m_metrics.total("archivist_write_errors_total"));
+    s.quarantine_pending = m_quarantinePending.load();
     {
         std::error_code ec;
         const auto space = std::filesystem::space(m_store->paths().root, ec);

@@ -133,6 +133,9 @@ private:
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;
     quint64 m_eventsAtOpen = 0;
+    // Quarantine entries awaiting salvage: counted at open and after every salvage (job thread),
+    // read by tick() (the archive_damage condition).
+    std::atomic<quint64> m_quarantinePending{0};
     quint64 m_archiveBytesAtOpen = 0;
 
     mutable std::mutex m_newestMutex;         // guards m_newest (writer thread appends)
