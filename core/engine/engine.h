@@ -124,6 +124,14 @@ public:
     // no database); the Add relays dialog shows the result as the operator types.
     virtual QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const = 0;
 
+    // "Allow this address" takes effect at once: adds `cidr` ("127.0.0.1/32", "10.0.0.0/8") to the
+    // running engine's address policy (connections, the ClickHouse sink, checkRelayUrls/addRelay)
+    // and retries the relays the policy refused. Applied on the engine's thread (the policy's
+    // owner); connection threads see the new rule at their next check. It does not save anything:
+    // config.json is the caller's (ui/allow_address.h saves it first). False with *error for a
+    // malformed rule or a full allow list.
+    virtual bool allowAddress(const QString& cidr, QString* error) = 0;
+
     enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove, Pin, Unpin };
     // Pin: the optimizer never drops the relay (and connects it if there is room); also adds an
     // unknown relay to the directory. Unpin: the optimizer may drop it again.

@@ -433,9 +433,34 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
     return postRelayCommand(action, url, nullptr, error);
 }
 
+bool EngineImpl::allowAddress(const QString& cidr, QString* error) {
+    auto rule = net::AddressPolicy::parseCidr(cidr.trimmed().toStdString());
+    if (!rule) {
+        if (error) *error = QString::fromStdString(rule.error().message);
+        return false;
+    }
+    const std::string text = rule->toString();
+    auto& list = m_opts.config.allow_addresses;
+    const bool known = std::find(list.begin(), list.end(), text) != list.end();
+    if (!known && list.size() >= net::AddressPolicy::kMaxAllowRules) {
+        if (error) *error = tr("The allow list is full (%1 rules).").arg(net::AddressPolicy::kMaxAllowRules);
+        return false;
+    }
+    // This thread owns both policies; connection threads read the shared one (copy on write).
+    if (m_policy) m_policy->allow(*rule);
+    if (m_checkPolicy) m_checkPolicy->allow(*rule);
+    if (!known) list.push_back(text);  // checkRelayUrls, runningConfig
+    qCInfo(lcNet).noquote() << "address" << QString::fromStdString(text) << "allowed by the operator; retrying refused relays";
+    // A refused relay is not retried by itself (its verdict would not change): connect it again.
+    if (m_pool)
+        for (const auto& st : m_pool->statuses())
+            if (st.state == observe::RelayState::Refused) relayAction(QString::fromStdString(st.url), RelayAction::Connect, nullptr);
+    return true;
+}
+
 QVector<RelayUrlCheck> EngineImpl::checkRelayUrls(const QStringList& urls) const {
     QStringList allow;
-    for (const auto& a : m_opts.config.allow_addresses) allow << QString::fromStdString(a);
+    for (const auto& a : m_opts.config.allow_addresses) allow << QString::fromStdString(a);  // with allowAddress()'s
     return engine::checkRelayUrls(urls, allow);
 }
 

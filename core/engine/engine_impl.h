@@ -73,6 +73,7 @@ public:
     void cancelJob() override;
     bool jobRunning() const override { return m_jobRunning.load(); }
     EngineSnapshot snapshot() const override;
+    bool allowAddress(const QString& cidr, QString* error) override;
     QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
