@@ -839,7 +839,11 @@ public:
     SortedStream(IndexReader::Impl& impl, std::string conds, std::vector<Bind> binds, const SortSpec& spec,
                  std::optional<SortedKey> after, RowFilter post, size_t limit)
         : m_impl(impl), m_conds(std::move(conds)), m_binds(std::move(binds)), m_spec(spec), m_post(std::move(post)),
-          m_column(spec.key == SortKey::Kind ? "e.kind" : "e.pubkey") {
+          m_column(spec.key == SortKey::Kind ? "e.kind" : "e.pubkey"),
+          // The key's index, named: with the window's created_at range SQLite would otherwise walk
+          // the timeline index and sort the whole month for every key value.
+          m_from(spec.key == SortKey::Kind ? " FROM events e INDEXED BY events_kind_created WHERE ("
+                                           : " FROM events e INDEXED BY events_pubkey_created WHERE (") {
         for (auto& f : impl.filesOf(bucketOf(std::max<int64_t>(0, spec.since)))) {
             Source s;
             s.file = f;
@@ -907,7 +911,7 @@ private:
         while (got < want && !s.done) {
             if (!s.group) {
                 // The next key value this file holds in the window (with a matching row).
-                std::string sql = "SELECT " + m_column + " FROM events e WHERE (" + m_conds + window;
+                std::string sql = "SELECT " + m_column + m_from + m_conds + window;
                 std::vector<Bind> binds = m_binds;
                 binds.push_back({Bind::Int, m_spec.since, {}});
                 binds.push_back({Bind::Int, m_spec.until, {}});
@@ -932,8 +936,7 @@ private:
                 }
                 s.within.reset();
             }
-            std::string sql = std::string("SELECT ") + kEventColumns + " FROM events e WHERE (" + m_conds + window +
-                              " AND " + m_column + " = ?";
+            std::string sql = std::string("SELECT ") + kEventColumns + m_from + m_conds + window + " AND " + m_column + " = ?";
             std::vector<Bind> binds = m_binds;
             binds.push_back({Bind::Int, m_spec.since, {}});
             binds.push_back({Bind::Int, m_spec.until, {}});
@@ -970,6 +973,7 @@ private:
     SortSpec m_spec;
     RowFilter m_post;
     std::string m_column;
+    std::string m_from;
     std::vector<Source> m_sources;
     size_t m_chunk = 16;
     bool m_started = false;
