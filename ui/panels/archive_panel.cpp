@@ -181,6 +181,7 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_sortNote = new QLabel(this);
     m_sortNote->setObjectName("sortNote");
     m_sortNote->setStyleSheet(QStringLiteral("color: #475569;"));
+    m_sortNote->setWordWrap(true);  // a long note must not widen the panel
     m_sortNote->hide();
     layout->addWidget(m_sortNote);
     connect(m_model, &ArchiveModel::sortWindowChanged, this, &ArchivePanel::updateSortNote);
