@@ -249,14 +249,16 @@ private slots:
                 frames.push_back(f);
                 return true;
             }).ok());
-            QVERIFY(frames.size() > 2);
+            QVERIFY(!frames.empty());
+            const auto& victim = frames.back().frame;  // the newest frame (the import after salvage)
             archive::DamagedRegion region;
-            region.segment = frames[1].frame.ref.segment;
-            region.offset = frames[1].frame.ref.offset;
-            region.length = frames[1].frame.ref.length;
+            region.segment = victim.ref.segment;
+            region.offset = victim.ref.offset;
+            region.length = victim.ref.length;
             region.why = "test";
+            const auto events = int64_t(victim.events);
             reader->reset();
-            auto entry = (*store)->quarantine(region, int64_t(frames[1].frame.events));
+            auto entry = (*store)->quarantine(region, events);
             QVERIFY2(entry.ok(), entry.ok() ? "" : entry.error().message.c_str());
             QVERIFY((*store)->shutdown().ok());
         }
