@@ -3,9 +3,10 @@
 //
 // Opens the data directory's index read-only (it must not be in use) and its archive, samples
 // events (reservoir over every event; their JSON read from the archive) and runs --queries random
-// browser filters, round-robin over seven kinds: an author's newest 100, kinds in a week's range,
-// a `#p` value, a `#t` value, a word of full text, an id lookup, and the 10th keyset page of the
-// timeline. Each is one IndexReader (kept open across queries, as the browser's query thread
+// browser filters, round-robin over eleven kinds: an author's newest 100, kinds in a week's range,
+// a `#p` value, a `#t` value, a word of full text, an id lookup, the 10th keyset page of the
+// timeline, and the list sorted by kind and by author (the first and the 10th keyset page of a
+// sampled event's month: those sorts cover one month at a time, docs/index-schema.md). Each is one IndexReader (kept open across queries, as the browser's query thread
 // keeps its own) asked for a page of --page rows; "page" time adds what the browser does with the
 // rows: each row's line read from the archive (a bounded frame cache) and `#x` conditions
 // confirmed on the event. Prints p50/p95/p99/max per kind and overall.
@@ -106,7 +107,10 @@ int main(int argc, char** argv) {
     std::printf("sample                %zu events (reservoir over %llu, %.1f s)\n", sample.size(),
                 (unsigned long long)seen, now() - s0);
 
-    const char* kinds[] = {"author newest", "kinds + week", "#p", "#t", "full text", "id lookup", "keyset page 10"};
+    const char* kinds[] = {"author newest", "kinds + week", "#p",          "#t",
+                           "full text",     "id lookup",    "keyset page 10", "by kind",
+                           "by kind p10",   "by author",    "by author p10"};
+    constexpr size_t kKinds = sizeof(kinds) / sizeof(kinds[0]);
     std::map<std::string, std::vector<double>> idxMs, pageMs;
     std::map<std::string, uint64_t> rowsOf;
     archive::FrameCache browserFrames(dir / "archive", 32u << 20);
@@ -120,7 +124,7 @@ int main(int argc, char** argv) {
         return std::nullopt;
     };
     for (size_t q = 0; q < queries; ++q) {
-        const std::string kind = kinds[q % 7];
+        const std::string kind = kinds[q % kKinds];
         protocol::Filter f;
         std::optional<index::Cursor> cursor;
         int pagesBefore = 0;
@@ -141,17 +145,30 @@ int main(int argc, char** argv) {
             f.search = all.empty() ? "nostr" : all[rng() % all.size()];
         } else if (kind == "id lookup") {
             f.ids = {s.event.id};
-        } else {
+        } else if (kind == "keyset page 10" || kind.find("p10") != std::string::npos) {
             pagesBefore = 9;
         }
+        // Sorted by kind or author: the sampled event's month, ascending.
+        const bool sorted = kind.rfind("by ", 0) == 0;
+        index::SortSpec spec;
+        spec.key = kind.find("author") != std::string::npos ? index::SortKey::Author : index::SortKey::Kind;
+        const index::Bucket month = index::bucketOf(std::max<int64_t>(0, s.event.created_at));
+        spec.since = index::bucketLo(month);
+        spec.until = index::bucketHi(month);
+        std::optional<index::SortCursor> sortCursor;
         const std::vector<protocol::Filter> filters{f};
+        auto run = [&]() {
+            return sorted ? (*reader)->querySorted(filters, spec, sortCursor, page)
+                          : (*reader)->query(filters, cursor, page, index::Order::NewestFirst);
+        };
         for (int p = 0; p < pagesBefore; ++p) {
-            auto r = (*reader)->query(filters, cursor, page, index::Order::NewestFirst);
+            auto r = run();
             if (!r || r->empty()) break;
             cursor = index::Cursor{r->back().created_at, r->back().id};
+            sortCursor = index::SortCursor{r->back().kind, r->back().pubkey, r->back().created_at, r->back().id};
         }
         const double t0 = now();
-        auto r = (*reader)->query(filters, cursor, page, index::Order::NewestFirst);
+        auto r = run();
         const double t1 = now();
         if (!r) {
             std::fprintf(stderr, "query failed: %s\n", r.error().message.c_str());

@@ -267,8 +267,8 @@
     </message>
     <message>
         <location line="+66"/>
-        <source>Click &quot;Created&quot; to sort by creation time (newest or oldest first)</source>
-        <translation>Auf „Erstellt“ klicken, um nach Erstellungszeit zu sortieren (neueste oder älteste zuerst)</translation>
+        <source>Click Created, Kind or Author to sort. Created sorts the whole archive; Kind and Author sort one month (UTC) at a time: the newest month with a matching event, or the month of &quot;Go to date&quot;.</source>
+        <translation>Auf „Erstellt“, „Art“ oder „Autor“ klicken, um zu sortieren. „Erstellt“ sortiert das ganze Archiv; „Art“ und „Autor“ sortieren jeweils einen Monat (UTC): den neuesten Monat mit einem passenden Event oder den Monat von „Zum Datum“.</translation>
     </message>
     <message>
         <location line="+27"/>
@@ -345,6 +345,31 @@
         <location line="+40"/>
         <source>Counting…</source>
         <translation>Wird gezählt…</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>kind</source>
+        <translation>Art</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>author</source>
+        <translation>Autor</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>before 2020</source>
+        <translation>vor 2020</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sorted by %1 within one month (UTC) at a time.</source>
+        <translation>Nach %1 sortiert, jeweils innerhalb eines Monats (UTC).</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sorted by %1 within %2 (UTC) — one month at a time; &quot;Go to date&quot; picks another month, &quot;Newest&quot; sorts the whole archive by time again.</source>
+        <translation>Nach %1 sortiert innerhalb von %2 (UTC) — jeweils ein Monat; „Zum Datum“ wählt einen anderen Monat, „Neueste“ sortiert wieder das ganze Archiv nach Zeit.</translation>
     </message>
     <message numerus="yes">
         <location line="+21"/>
@@ -2967,10 +2992,10 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <location line="+1"/>
         <source>%1 was refused because its address %2 is not public (loopback or private).
 
-Allow %2? Archivist will then connect to relays at this address. It is added to the allowed addresses in config.json and takes effect at the next start (Settings → Save and restart).</source>
+Allow %2? Archivist will then connect to relays at this address, starting now. It is added to the allowed addresses in config.json.</source>
         <translation>%1 wurde abgewiesen, weil seine Adresse %2 nicht öffentlich ist (Loopback oder privat).
 
-%2 erlauben? Archivist verbindet sich dann mit Relays unter dieser Adresse. Sie wird in config.json zu den erlaubten Adressen hinzugefügt und wirkt ab dem nächsten Start (Einstellungen → Speichern und neu starten).</translation>
+%2 erlauben? Archivist verbindet sich dann ab sofort mit Relays unter dieser Adresse. Sie wird in config.json zu den erlaubten Adressen hinzugefügt.</translation>
     </message>
     <message>
         <location line="+7"/>
@@ -2980,8 +3005,13 @@ Allow %2? Archivist will then connect to relays at this address. It is added to 
     </message>
     <message>
         <location line="+3"/>
-        <source>%1 added to the allowed addresses; it takes effect at the next start.</source>
-        <translation>%1 zu den erlaubten Adressen hinzugefügt; wirkt ab dem nächsten Start.</translation>
+        <source>%1 saved to the allowed addresses; it takes effect at the next start (%2).</source>
+        <translation>%1 zu den erlaubten Adressen gespeichert; wirkt ab dem nächsten Start (%2).</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>%1 added to the allowed addresses; relays at this address are retried now.</source>
+        <translation>%1 zu den erlaubten Adressen hinzugefügt; Relays unter dieser Adresse werden jetzt erneut versucht.</translation>
     </message>
 </context>
 <context>

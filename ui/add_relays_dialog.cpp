@@ -70,7 +70,9 @@ AddRelaysDialog::AddRelaysDialog(engine::Engine* engine, QWidget* parent)
         for (const auto& e : m_entries) {
             if (!e.address_refused) continue;
             QString message;
-            allowRefusedAddress(this, m_engine, e.normalized.isEmpty() ? e.input : e.normalized, e.reason, &message);
+            // Allowed: the running engine checks with the new rule, so the entry is valid now.
+            if (allowRefusedAddress(this, m_engine, e.normalized.isEmpty() ? e.input : e.normalized, e.reason, &message))
+                revalidate();
             if (!message.isEmpty()) m_summary->setText(message);
             return;
         }

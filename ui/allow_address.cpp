@@ -45,8 +45,8 @@ bool allowRefusedAddress(QWidget* parent, engine::Engine* engine, const QString&
     const auto answer = QMessageBox::question(
         parent, QCoreApplication::translate("archivist::ui::AllowAddress", "Allow this address"),
         QCoreApplication::translate("archivist::ui::AllowAddress", "%1 was refused because its address %2 is not public (loopback or private).\n\nAllow %2? Archivist "
-           "will then connect to relays at this address. It is added to the allowed addresses in config.json "
-           "and takes effect at the next start (Settings → Save and restart).")
+           "will then connect to relays at this address, starting now. It is added to the allowed addresses "
+           "in config.json.")
             .arg(relay_url, cidr));
     if (answer != QMessageBox::Yes) return false;
     auto cfg = engine::loadConfig(path.toStdString());
@@ -60,7 +60,13 @@ bool allowRefusedAddress(QWidget* parent, engine::Engine* engine, const QString&
         if (message) *message = QCoreApplication::translate("archivist::ui::AllowAddress", "Not saved: %1").arg(QString::fromStdString(saved.error().message));
         return false;
     }
-    if (message) *message = QCoreApplication::translate("archivist::ui::AllowAddress", "%1 added to the allowed addresses; it takes effect at the next start.").arg(cidr);
+    // The running engine takes the rule at once and retries the relays it refused.
+    QString error;
+    if (!engine->allowAddress(cidr, &error)) {
+        if (message) *message = QCoreApplication::translate("archivist::ui::AllowAddress", "%1 saved to the allowed addresses; it takes effect at the next start (%2).").arg(cidr, error);
+        return true;
+    }
+    if (message) *message = QCoreApplication::translate("archivist::ui::AllowAddress", "%1 added to the allowed addresses; relays at this address are retried now.").arg(cidr);
     return true;
 }
 

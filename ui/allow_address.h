@@ -1,7 +1,8 @@
 #pragma once
 // "Allow this address": for a relay the address policy refused (a loopback or private address),
-// asks the operator, then adds the address to the allow list in config.json (the engine's
-// address policy reads it at start; the answer says so and Settings can restart).
+// asks the operator, then adds the address to the allow list in config.json and to the running
+// engine's address policy (Engine::allowAddress: it takes effect at once, refused relays are
+// retried).
 // Thread: GUI.
 #include <QString>
 

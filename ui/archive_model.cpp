@@ -52,17 +52,42 @@ void ArchiveModel::fetchMore(const QModelIndex& parent) {
 }
 
 void ArchiveModel::sort(int column, Qt::SortOrder order) {
-    if (column != CreatedAt) return;
-    const bool oldest = order == Qt::AscendingOrder;
-    if (oldest == m_oldestFirst && !m_start) return;
-    m_oldestFirst = oldest;
+    engine::PageSort key;
+    switch (column) {
+    case CreatedAt: key = engine::PageSort::CreatedAt; break;
+    case Kind: key = engine::PageSort::Kind; break;
+    case Author: key = engine::PageSort::Author; break;
+    default: return;
+    }
+    if (key == m_sort && order == sortOrder() && !m_start && !m_monthOf) return;
+    m_sort = key;
+    if (key == engine::PageSort::CreatedAt) m_oldestFirst = order == Qt::AscendingOrder;
+    else m_descending = order == Qt::DescendingOrder;
     m_start.reset();
+    m_monthOf.reset();
     if (m_active) setQuery(m_query);
+}
+
+int ArchiveModel::sortColumn() const {
+    switch (m_sort) {
+    case engine::PageSort::Kind: return Kind;
+    case engine::PageSort::Author: return Author;
+    case engine::PageSort::CreatedAt: break;
+    }
+    return CreatedAt;
+}
+
+Qt::SortOrder ArchiveModel::sortOrder() const {
+    if (m_sort == engine::PageSort::CreatedAt) return m_oldestFirst ? Qt::AscendingOrder : Qt::DescendingOrder;
+    return m_descending ? Qt::DescendingOrder : Qt::AscendingOrder;
 }
 
 void ArchiveModel::setStart(std::optional<qint64> seconds) {
     m_start.reset();
-    if (seconds) {
+    m_monthOf.reset();
+    if (seconds && m_sort != engine::PageSort::CreatedAt) {
+        m_monthOf = seconds;
+    } else if (seconds) {
         // Strictly after (t, 000…0) newest first: created before t, or at t. Oldest first the
         // position (t − 1, fff…f) starts at t itself.
         m_start = m_oldestFirst ? engine::PageCursor{*seconds - 1, QString(64, QLatin1Char('f'))}
@@ -81,7 +106,10 @@ void ArchiveModel::setQuery(const engine::QueryFilter& query) {
     m_atEnd = false;
     m_error.clear();
     m_pending = 0;  // an answer to the old query is now stale
+    const bool hadWindow = m_windowSince || m_windowUntil;
+    m_windowSince = m_windowUntil = 0;
     endResetModel();
+    if (hadWindow) emit sortWindowChanged();
     // A view (or the model tester) may already have fetched the first page on the reset.
     if (m_pending == 0) request();
     if (wasLoading && m_pending == 0) emit loadingChanged(false);
@@ -92,8 +120,17 @@ void ArchiveModel::request() {
     req.query = m_query;
     req.page_size = std::min(m_pageSize, kMaxRows - int(m_rows.size()));
     req.oldest_first = m_oldestFirst;
-    if (!m_rows.isEmpty()) req.after = engine::PageCursor{m_rows.back().created_at, m_rows.back().id_hex};
-    else req.after = m_start;
+    req.sort = m_sort;
+    req.descending = m_descending;
+    req.month_of = m_monthOf;
+    if (!m_rows.isEmpty()) {
+        const auto& last = m_rows.back();
+        req.after = engine::PageCursor{last.created_at, last.id_hex, last.kind, last.pubkey_hex};
+        // The month the first page sorted: later pages stay in it (the newest may have moved on).
+        if (m_sort != engine::PageSort::CreatedAt && m_windowUntil) req.month_of = m_windowUntil;
+    } else {
+        req.after = m_start;
+    }
     m_pending = m_engine->requestPage(req);
     if (m_pending == 0) {
         m_atEnd = true;
@@ -113,6 +150,11 @@ void ArchiveModel::onPage(quint64 id, const engine::PageResult& result) {
         emit loadingChanged(false);
         emit errorOccurred(m_error);
         return;
+    }
+    if (result.window_since != m_windowSince || result.window_until != m_windowUntil) {
+        m_windowSince = result.window_since;
+        m_windowUntil = result.window_until;
+        emit sortWindowChanged();
     }
     const int room = kMaxRows - int(m_rows.size());
     const int n = std::min<int>(room, int(result.rows.size()));

@@ -6,8 +6,11 @@
 // Bound: at most kMaxRows rows are held; beyond that canFetchMore() is false and limitReached()
 // tells the user to narrow the filter.
 // Order: by created_at, newest or oldest first (sort() on the Created column; the engine pages
-// either way with a keyset, so reaching the oldest of millions of events is one request).
-// setStart() begins the pages at a position (jump to a date).
+// either way with a keyset, so reaching the oldest of millions of events is one request), or by
+// kind or author (sort() on those columns; rows of one value newest first). A kind or author sort
+// orders ONE month (UTC) of created_at at a time — the newest month with a matching event, or the
+// month setStart() names — and says which (sortWindowSince/Until); the engine pages it with a
+// keyset too. setStart() begins the pages at a position (jump to a date).
 // Thread: GUI only.
 #include <QAbstractTableModel>
 #include <QVector>
@@ -33,12 +36,20 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     bool canFetchMore(const QModelIndex& parent = {}) const override;
     void fetchMore(const QModelIndex& parent = {}) override;
-    // Only the Created column sorts (ascending = oldest first); it starts over from the first page.
+    // Created (ascending = oldest first), Kind and Author sort; the other columns do not. It
+    // starts over from the first page.
     void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
-    Qt::SortOrder sortOrder() const { return m_oldestFirst ? Qt::AscendingOrder : Qt::DescendingOrder; }
+    int sortColumn() const;
+    Qt::SortOrder sortOrder() const;
+    engine::PageSort sortKey() const { return m_sort; }
     // Starts over at the events created at or before `seconds` (newest first) or at or after it
-    // (oldest first); nullopt = the newest (or oldest) end.
+    // (oldest first); nullopt = the newest (or oldest) end. Sorted by kind or author: the month
+    // holding `seconds` is sorted (nullopt: the newest month with a matching event).
     void setStart(std::optional<qint64> seconds);
+    // Sorted by kind or author: the month the rows come from (first and last second, UTC), known
+    // once the first page arrived; 0/0 otherwise.
+    qint64 sortWindowSince() const { return m_windowSince; }
+    qint64 sortWindowUntil() const { return m_windowUntil; }
 
     // Clears the rows and requests the first page of `query`.
     void setQuery(const engine::QueryFilter& query);
@@ -56,6 +67,7 @@ signals:
     void loadingChanged(bool loading);
     void errorOccurred(const QString& message);
     void pageLoaded(int rows_added);
+    void sortWindowChanged();
 
 private:
     void request();
@@ -70,7 +82,11 @@ private:
     int m_pageSize = kDefaultPageSize;
     QString m_error;
     bool m_oldestFirst = false;
-    std::optional<engine::PageCursor> m_start;  // where the first page begins
+    engine::PageSort m_sort = engine::PageSort::CreatedAt;
+    bool m_descending = false;                   // Kind/Author
+    std::optional<qint64> m_monthOf;             // Kind/Author: the month sorted (none: the newest)
+    qint64 m_windowSince = 0, m_windowUntil = 0; // Kind/Author: the month the answer sorted
+    std::optional<engine::PageCursor> m_start;   // where the first page begins
 };
 
 }  // namespace archivist::ui

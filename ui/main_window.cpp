@@ -2,6 +2,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
 
 #include <QAction>
 #include <QApplication>
@@ -33,6 +34,7 @@
 #include "ui/settings_dialog.h"
 #include "ui/add_relays_dialog.h"
 #include "ui/loop_lag_monitor.h"
+#include "ui/archive_model.h"
 #include "ui/panels/archive_panel.h"
 #include "ui/panels/incidents_panel.h"
 #include "ui/panels/log_panel.h"
@@ -360,6 +362,17 @@ int MainWindow::savePanelScreenshots(const QString& dir) {
         QCoreApplication::processEvents();
         const QString name = d.dock->objectName().mid(QString("dock-").size());
         if (d.dock->grab().save(dir + "/panel-" + name + ".png")) ++saved;
+        // The archive list sorted by kind too (one month at a time; the note says which).
+        auto* archive = d.dock->findChild<ArchivePanel*>();
+        if (!archive) continue;
+        archive->sortByColumn(ArchiveModel::Kind);
+        QElapsedTimer waited;
+        waited.start();
+        do QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+        while ((archive->model()->loading() || archive->model()->rowCount() == 0) && waited.elapsed() < 5000);
+        QCoreApplication::processEvents();
+        if (d.dock->grab().save(dir + "/panel-" + name + "-by-kind.png")) ++saved;
+        archive->sortByColumn(ArchiveModel::CreatedAt);
     }
     applyDefaultArrangement();
     return saved;

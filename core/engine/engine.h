@@ -100,6 +100,7 @@ struct EngineSnapshot {
     quint64 commits_total = 0;           // commit groups since start (archivist_commit_seconds count)
     double commit_seconds_total = 0;     // their summed duration
     quint64 write_errors_total = 0;      // failed commit attempts since start (retried)
+    quint64 quarantine_pending = 0;      // quarantined archive regions awaiting salvage (archive_damage)
     qint64 disk_free_bytes = -1;         // space available to us in the data directory; -1 unknown
     qint64 disk_capacity_bytes = -1;     // size of that file system; -1 unknown
     QVector<observe::Incident> incidents;  // open (not cleared), newest first, at most kIncidentsCapacity
@@ -124,6 +125,14 @@ public:
     // checked against the address policy (with the engine's allow list). Pure and quick (no DNS,
     // no database); the Add relays dialog shows the result as the operator types.
     virtual QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const = 0;
+
+    // "Allow this address" takes effect at once: adds `cidr` ("127.0.0.1/32", "10.0.0.0/8") to the
+    // running engine's address policy (connections, the ClickHouse sink, checkRelayUrls/addRelay)
+    // and retries the relays the policy refused. Applied on the engine's thread (the policy's
+    // owner); connection threads see the new rule at their next check. It does not save anything:
+    // config.json is the caller's (ui/allow_address.h saves it first). False with *error for a
+    // malformed rule or a full allow list.
+    virtual bool allowAddress(const QString& cidr, QString* error) = 0;
 
     enum class RelayAction { Connect, Disconnect, Block, Unblock, BackfillNow, Remove, Pin, Unpin };
     // Pin: the optimizer never drops the relay (and connects it if there is room); also adds an

@@ -72,14 +72,9 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
         e->raiseIncident(observe::IncidentKind::DataSetAside, observe::IncidentSeverity::Warning,
                          "the index was damaged (" + opened.index_damage + "); it was moved to " +
                              opened.index_set_aside + " and rebuilt from the archive");
-    for (const auto& q : opened.recovery.quarantined)
-        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
-                         "damaged archive bytes quarantined: " + archive::describeEntry(q));
-    if (opened.quarantine_pending)
-        e->raiseIncident(observe::IncidentKind::ArchiveDamage, observe::IncidentSeverity::Critical,
-                         std::to_string(opened.quarantine_pending) +
-                             " quarantined region(s) of the archive await salvage (File → Salvage…); the rest of "
-                             "the archive is served as usual");
+    // Damage quarantined now or earlier and not yet salvaged: the archive_damage condition fires
+    // from the first snapshot on and resolves itself once salvage leaves nothing pending.
+    e->m_quarantinePending.store(opened.quarantine_pending);
     e->m_memory = std::make_unique<observe::MemorySampler>();
     // Same name and labels as the commit writer's: the registry hands back the same histogram.
     e->m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
@@ -465,9 +460,34 @@ bool EngineImpl::relayAction(const QString& url, RelayAction action, QString* er
     return postRelayCommand(action, url, nullptr, error);
 }
 
+bool EngineImpl::allowAddress(const QString& cidr, QString* error) {
+    auto rule = net::AddressPolicy::parseCidr(cidr.trimmed().toStdString());
+    if (!rule) {
+        if (error) *error = QString::fromStdString(rule.error().message);
+        return false;
+    }
+    const std::string text = rule->toString();
+    auto& list = m_opts.config.allow_addresses;
+    const bool known = std::find(list.begin(), list.end(), text) != list.end();
+    if (!known && list.size() >= net::AddressPolicy::kMaxAllowRules) {
+        if (error) *error = tr("The allow list is full (%1 rules).").arg(net::AddressPolicy::kMaxAllowRules);
+        return false;
+    }
+    // This thread owns both policies; connection threads read the shared one (copy on write).
+    if (m_policy) m_policy->allow(*rule);
+    if (m_checkPolicy) m_checkPolicy->allow(*rule);
+    if (!known) list.push_back(text);  // checkRelayUrls, runningConfig
+    qCInfo(lcNet).noquote() << "address" << QString::fromStdString(text) << "allowed by the operator; retrying refused relays";
+    // A refused relay is not retried by itself (its verdict would not change): connect it again.
+    if (m_pool)
+        for (const auto& st : m_pool->statuses())
+            if (st.state == observe::RelayState::Refused) relayAction(QString::fromStdString(st.url), RelayAction::Connect, nullptr);
+    return true;
+}
+
 QVector<RelayUrlCheck> EngineImpl::checkRelayUrls(const QStringList& urls) const {
     QStringList allow;
-    for (const auto& a : m_opts.config.allow_addresses) allow << QString::fromStdString(a);
+    for (const auto& a : m_opts.config.allow_addresses) allow << QString::fromStdString(a);  // with allowAddress()'s
     return engine::checkRelayUrls(urls, allow);
 }
 
@@ -659,6 +679,7 @@ void EngineImpl::tick() {
     s.commits_total = m_commitSeconds ? m_commitSeconds->count() : 0;
     s.commit_seconds_total = m_commitSeconds ? m_commitSeconds->sum() : 0;
     s.write_errors_total = quint64(m_metrics.total("archivist_write_errors_total"));
+    s.quarantine_pending = m_quarantinePending.load();
     {
         std::error_code ec;
         const auto space = std::filesystem::space(m_store->paths().root, ec);

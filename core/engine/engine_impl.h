@@ -79,6 +79,7 @@ public:
     void cancelJob() override;
     bool jobRunning() const override { return m_jobRunning.load(); }
     EngineSnapshot snapshot() const override;
+    bool allowAddress(const QString& cidr, QString* error) override;
     QVector<RelayUrlCheck> checkRelayUrls(const QStringList& urls) const override;
     bool addRelay(const QString& url, QString* normalized, QString* error) override;
     bool relayAction(const QString& url, RelayAction action, QString* error) override;
@@ -147,6 +148,9 @@ private:
     observe::MetricsRegistry& m_metrics;
     QTimer* m_timer = nullptr;
     quint64 m_eventsAtOpen = 0;
+    // Quarantine entries awaiting salvage: counted at open and after every salvage (job thread),
+    // read by tick() (the archive_damage condition).
+    std::atomic<quint64> m_quarantinePending{0};
     quint64 m_archiveBytesAtOpen = 0;
 
     mutable std::mutex m_newestMutex;         // guards m_newest (writer thread appends)

@@ -14,6 +14,7 @@
 #include "core/engine/index_rebuild.h"
 #include "core/engine/intake_gate.h"
 #include "core/engine/maintenance.h"
+#include "core/archive/quarantine.h"
 #include "core/engine/salvage.h"
 #include "core/engine/store.h"
 #include "core/observe/log.h"
@@ -287,6 +288,11 @@ void EngineImpl::startSalvage(bool accept_loss) {
         options.accept_loss = accept_loss;
         auto r = salvageStore(*m_store, options, hooks, progress, &m_jobCancel);
         if (m_gate) m_gate->setHeld(false);
+        // What is still pending (also after a failure or cancel): the archive_damage condition.
+        if (auto entries = archive::listQuarantine(m_store->paths().archive); entries)
+            m_quarantinePending.store(quint64(std::count_if(entries->begin(), entries->end(), [](const auto& q) {
+                return q.state == archive::QuarantineState::Pending;
+            })));
         bool ok = false;
         QString summary;
         if (!r && r.error().code == "cancelled") {

@@ -207,6 +207,14 @@ std::vector<RaisedIncident> evaluateIncidentRules(const EngineSnapshot& prev, co
                         "only " + fmtMiB(cur.disk_free_bytes) + " free in " + cur.data_dir.toStdString());
     }
 
+    // Archive damage (a condition): quarantined regions await salvage; it resolves itself once
+    // salvage (or accepting the loss) leaves none pending.
+    if (cur.quarantine_pending > 0)
+        assertLevel(IncidentKind::ArchiveDamage, IncidentSeverity::Critical, {},
+                    std::to_string(cur.quarantine_pending) +
+                        " quarantined region(s) of the archive await salvage (File → Salvage…); the rest of the "
+                        "archive is served as usual");
+
     if (const auto n = grew(prev.relay_state_write_errors_total, cur.relay_state_write_errors_total);
         n >= t.relay_state_errors_per_tick && n > 0)
         raise(IncidentKind::RelayStateWriteErrors, IncidentSeverity::Critical, {},

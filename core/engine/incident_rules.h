@@ -12,9 +12,9 @@
 //   counters between the two snapshots and yield one event occurrence per tick in which they
 //   grew past the threshold.
 // - Condition rules (relay down / connection refused / DNS failure, stalled, offline, queue near
-//   capacity, index behind, low disk, intake paused, sink failing / behind) yield a level occurrence on every
-//   tick while their condition has held for at least its hold time; when they stop, the log
-//   resolves the alert.
+//   capacity, index behind, low disk, intake paused, archive damage awaiting salvage, sink failing
+//   / behind) yield a level occurrence on every tick while their condition has held for at least
+//   its hold time; when they stop, the log resolves the alert.
 // - Work the operator asked for is not a fault: a queue filled by an import or a backfill
 //   (backpressure by design) does not count as near capacity, answers to our own queries never
 //   count as a flood, and a commit is slow only for its size.

@@ -64,22 +64,56 @@ struct QueryService::Worker {
         auto r = reader();
         if (!r) return fail(out, r.error());
         std::optional<index::Cursor> cursor;
+        std::optional<index::SortCursor> sortCursor;
         if (req.after) {
             index::Cursor c;
             c.created_at = req.after->created_at;
-            if (!idFromHex(req.after->id_hex, c.id)) {
+            index::SortCursor sc;
+            sc.kind = uint16_t(std::clamp(req.after->kind, 0, 65535));
+            sc.created_at = req.after->created_at;
+            const bool author = req.sort == PageSort::Author;
+            if (!idFromHex(req.after->id_hex, c.id) || (author && !idFromHex(req.after->pubkey_hex, sc.pubkey))) {
                 out.ok = false;
                 out.error = QCoreApplication::translate("archivist::engine::QueryService", "The page cursor holds an invalid event id.");
                 return out;
             }
+            sc.id = c.id;
             cursor = c;
+            sortCursor = sc;
         }
         const size_t limit = size_t(std::clamp(req.page_size, 1, PageRequest::kMaxPageSize));
         const auto filters = filtersOf(req.query);
-        const auto order = req.oldest_first ? index::Order::OldestFirst : index::Order::NewestFirst;
-        auto rows = req.query.relay.isEmpty()
-                        ? (*r)->query(filters, cursor, limit, order)
-                        : (*r)->querySeenBy(filters, req.query.relay.toStdString(), cursor, limit, order);
+        const std::string relay = req.query.relay.toStdString();
+        const std::string* source = req.query.relay.isEmpty() ? nullptr : &relay;
+        Expected<std::vector<index::EventRow>> rows = std::vector<index::EventRow>();
+        if (req.sort == PageSort::CreatedAt) {
+            const auto order = req.oldest_first ? index::Order::OldestFirst : index::Order::NewestFirst;
+            rows = source ? (*r)->querySeenBy(filters, relay, cursor, limit, order) : (*r)->query(filters, cursor, limit, order);
+        } else {
+            // One month: the one asked for, else the newest matching event's.
+            std::optional<int64_t> at = req.month_of;
+            if (!at) {
+                auto newest = source ? (*r)->querySeenBy(filters, relay, std::nullopt, 1) : (*r)->query(filters, std::nullopt, 1);
+                if (!newest) {
+                    dropReaderOn(newest.error());
+                    return fail(out, newest.error());
+                }
+                if (newest->empty()) {
+                    out.at_end = true;
+                    return out;
+                }
+                at = newest->front().created_at;
+            }
+            const index::Bucket b = index::bucketOf(std::max<int64_t>(0, *at));
+            index::SortSpec spec;
+            spec.key = req.sort == PageSort::Kind ? index::SortKey::Kind : index::SortKey::Author;
+            spec.descending = req.descending;
+            spec.since = b == 0 ? 0 : index::bucketLo(b);
+            spec.until = index::bucketHi(b);
+            out.window_since = spec.since;
+            out.window_until = spec.until;
+            rows = (*r)->querySorted(filters, spec, sortCursor, limit, source);
+        }
         if (!rows) {
             dropReaderOn(rows.error());
             return fail(out, rows.error());

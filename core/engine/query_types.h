@@ -24,17 +24,31 @@ struct QueryFilter {
 // Keyset position: rows strictly after (created_at, id) in the page's order (newest first:
 // created_at DESC, id ASC; oldest first: created_at ASC, id ASC). A position need not be an event:
 // {t, 000…0} newest first starts at the events created before t (and at t itself).
+// Sorted by kind or author (PageRequest::sort) the position also holds the row's kind and author:
+// rows strictly after (kind or author, created_at, id).
 struct PageCursor {
     qint64 created_at = 0;
     QString id_hex;
+    int kind = 0;        // PageSort::Kind
+    QString pubkey_hex;  // PageSort::Author
     bool operator==(const PageCursor&) const = default;
 };
+
+// The archive list's sort. CreatedAt pages over the whole archive; Kind and Author order the
+// events of ONE month (UTC) of created_at at a time — the index keeps a month's events together,
+// so such a page reads one month's files (docs/index-schema.md "Sorted pages").
+enum class PageSort : quint8 { CreatedAt, Kind, Author };
 
 struct PageRequest {
     QueryFilter query;
     std::optional<PageCursor> after;  // nullopt = the first page
     int page_size = 200;              // clamped to 1 … kMaxPageSize
     bool oldest_first = false;        // created_at ascending (else descending); both keyset-paged
+    PageSort sort = PageSort::CreatedAt;
+    bool descending = false;          // Kind/Author: the column's order (rows of one value: newest first)
+    // Kind/Author: the month holding this time (unix seconds) is sorted; none = the month of the
+    // newest event that matches the query.
+    std::optional<qint64> month_of;
     // The newest request per channel wins: a queued or running request on the same channel is
     // superseded (never answered) when a newer one arrives.
     QString channel = QStringLiteral("page");
@@ -57,6 +71,9 @@ struct PageResult {
     QVector<EventRowView> rows;    // in the request's order
     bool at_end = false;           // fewer rows than asked: nothing after the last row
     std::optional<PageCursor> after;  // the request's cursor (echoed)
+    // Kind/Author: the month sorted (first and last second, UTC); 0/0 when nothing matches.
+    qint64 window_since = 0;
+    qint64 window_until = 0;
 };
 
 struct SightingView {

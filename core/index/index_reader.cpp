@@ -809,6 +809,176 @@ private:
     std::optional<Key> m_last;
 };
 
+
+// ---- Sorted pages: by kind or author within one month --------------------------------------
+
+struct SortedKey {
+    uint16_t kind = 0;
+    protocol::Bytes32 pubkey{};
+    int64_t created_at = 0;
+    protocol::Bytes32 id{};
+};
+
+SortedKey sortedKeyOf(const EventRow& r) { return SortedKey{r.kind, r.pubkey, r.created_at, r.id}; }
+
+// True when a comes before b: the key's order, then newest first, then id ascending.
+bool sortedBefore(const SortedKey& a, const SortedKey& b, const SortSpec& spec) {
+    if (spec.key == SortKey::Kind ? a.kind != b.kind : a.pubkey != b.pubkey) {
+        const bool less = spec.key == SortKey::Kind ? a.kind < b.kind : a.pubkey < b.pubkey;
+        return spec.descending ? !less : less;
+    }
+    if (a.created_at != b.created_at) return a.created_at > b.created_at;
+    return a.id < b.id;
+}
+
+// The rows of one month's files in (key, created_at DESC, id ASC) order. Each file is read key
+// value by key value: the next value through the file's (key, created_at) index (one seek), then
+// that value's rows newest first (an index range), in chunks; the files are merged.
+class SortedStream final : public Stream {
+public:
+    SortedStream(IndexReader::Impl& impl, std::string conds, std::vector<Bind> binds, const SortSpec& spec,
+                 std::optional<SortedKey> after, RowFilter post, size_t limit)
+        : m_impl(impl), m_conds(std::move(conds)), m_binds(std::move(binds)), m_spec(spec), m_post(std::move(post)),
+          m_column(spec.key == SortKey::Kind ? "e.kind" : "e.pubkey"),
+          // The key's index, named: with the window's created_at range SQLite would otherwise walk
+          // the timeline index and sort the whole month for every key value.
+          m_from(spec.key == SortKey::Kind ? " FROM events e INDEXED BY events_kind_created WHERE ("
+                                           : " FROM events e INDEXED BY events_pubkey_created WHERE (") {
+        for (auto& f : impl.filesOf(bucketOf(std::max<int64_t>(0, spec.since)))) {
+            Source s;
+            s.file = f;
+            if (after) {
+                s.group = groupOf(*after);
+                s.within = Key{after->created_at, after->id};
+            }
+            m_sources.push_back(std::move(s));
+        }
+        // The page is shared among the files: each starts with its share, doubling when it runs dry.
+        m_chunk = std::max<size_t>(16, limit / std::max<size_t>(1, m_sources.size()) + 1);
+    }
+
+    Expected<bool> next(EventRow& out) override {
+        if (!m_started) {
+            m_started = true;
+            for (auto& src : m_sources)
+                if (auto r = fill(src); !r) return r.error();
+        }
+        for (;;) {
+            int best = -1;
+            for (size_t i = 0; i < m_sources.size(); ++i) {
+                if (m_sources[i].rows.empty()) continue;
+                if (best < 0 || sortedBefore(sortedKeyOf(m_sources[i].rows.front()),
+                                             sortedKeyOf(m_sources[size_t(best)].rows.front()), m_spec))
+                    best = int(i);
+            }
+            if (best < 0) return false;
+            Source& src = m_sources[size_t(best)];
+            EventRow row = src.rows.front();
+            src.rows.pop_front();
+            if (src.rows.empty() && !src.done)
+                if (auto r = fill(src); !r) return r.error();
+            if (m_post) {
+                auto keep = m_post(row);
+                if (!keep) return keep.error();
+                if (!*keep) continue;
+            }
+            out = row;
+            return true;
+        }
+    }
+
+private:
+    struct Source {
+        FilePtr file;
+        std::optional<Bind> group;  // the key value being read (kind or pubkey)
+        std::optional<Bind> prev;   // the last key value read to its end
+        std::optional<Key> within;  // the last row of `group` read
+        std::deque<EventRow> rows;
+        bool done = false;
+        size_t chunk = 0;
+    };
+
+    Bind groupOf(const SortedKey& k) const {
+        if (m_spec.key == SortKey::Kind) return Bind{Bind::Int, k.kind, {}};
+        return Bind{Bind::Blob, 0, std::string(reinterpret_cast<const char*>(k.pubkey.data()), 32)};
+    }
+
+    Expected<void> fill(Source& s) {
+        const size_t want = s.chunk ? s.chunk : m_chunk;
+        s.chunk = std::min<size_t>(want * 2, 8192);
+        const std::string window = ") AND e.created_at >= ? AND e.created_at <= ?";
+        size_t got = 0;
+        while (got < want && !s.done) {
+            if (!s.group) {
+                // The next key value this file holds in the window (with a matching row).
+                std::string sql = "SELECT " + m_column + m_from + m_conds + window;
+                std::vector<Bind> binds = m_binds;
+                binds.push_back({Bind::Int, m_spec.since, {}});
+                binds.push_back({Bind::Int, m_spec.until, {}});
+                if (s.prev) {
+                    sql += " AND " + m_column + (m_spec.descending ? " < ?" : " > ?");
+                    binds.push_back(*s.prev);
+                }
+                sql += " ORDER BY " + m_column + (m_spec.descending ? " DESC" : " ASC") + " LIMIT 1";
+                auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
+                    if (m_spec.key == SortKey::Kind) {
+                        s.group = Bind{Bind::Int, st.i64(0), {}};
+                    } else {
+                        const auto b = st.blob(0);
+                        s.group = Bind{Bind::Blob, 0, std::string(reinterpret_cast<const char*>(b.data()), b.size())};
+                    }
+                    return false;
+                });
+                if (!r) return r;
+                if (!s.group) {
+                    s.done = true;
+                    break;
+                }
+                s.within.reset();
+            }
+            std::string sql = std::string("SELECT ") + kEventColumns + m_from + m_conds + window + " AND " + m_column + " = ?";
+            std::vector<Bind> binds = m_binds;
+            binds.push_back({Bind::Int, m_spec.since, {}});
+            binds.push_back({Bind::Int, m_spec.until, {}});
+            binds.push_back(*s.group);
+            if (s.within) {
+                sql += " AND e.created_at <= ? AND (e.created_at < ? OR e.id > ?)";
+                binds.push_back({Bind::Int, s.within->created_at, {}});
+                binds.push_back({Bind::Int, s.within->created_at, {}});
+                binds.push_back({Bind::Blob, 0, std::string(reinterpret_cast<const char*>(s.within->id.data()), 32)});
+            }
+            const size_t ask = want - got;
+            sql += " ORDER BY e.created_at DESC, e.id ASC LIMIT ?";
+            binds.push_back({Bind::Int, int64_t(ask), {}});
+            size_t n = 0;
+            auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
+                s.rows.push_back(readRow(st));
+                ++n;
+                return true;
+            });
+            if (!r) return r;
+            got += n;
+            if (n) s.within = keyOf(s.rows.back());
+            if (n < ask) {  // this key value is read to its end
+                s.prev = std::move(s.group);
+                s.group.reset();
+            }
+        }
+        return {};
+    }
+
+    IndexReader::Impl& m_impl;
+    std::string m_conds;
+    std::vector<Bind> m_binds;
+    SortSpec m_spec;
+    RowFilter m_post;
+    std::string m_column;
+    std::string m_from;
+    std::vector<Source> m_sources;
+    size_t m_chunk = 16;
+    bool m_started = false;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -938,6 +1108,65 @@ Expected<std::vector<EventRow>> runQuery(IndexReader::Impl& impl, const std::vec
     return rows;
 }
 
+Expected<std::vector<EventRow>> runSorted(IndexReader::Impl& impl, const std::vector<protocol::Filter>& filters,
+                                          const SortSpec& spec, std::optional<SortCursor> after, size_t limit,
+                                          const std::string* source) {
+    if (spec.since > spec.until || bucketOf(std::max<int64_t>(0, spec.since)) != bucketOf(std::max<int64_t>(0, spec.until)))
+        return makeError("sort_window", "a page sorted by kind or author covers one month of created_at at most");
+    if (std::any_of(filters.begin(), filters.end(), hasSearch) && filters.size() > 1)
+        return makeError("sort_search", "a page sorted by kind or author takes one filter when it searches text");
+    if (auto r = impl.begin(); !r) {
+        impl.end();
+        return r.error();
+    }
+    CallScope scope{impl};
+    std::vector<EventRow> rows;
+    if (!limit) return rows;
+    std::vector<RowFilter> posts;
+    if (source) {
+        auto id = sourceIdOf(impl, *source);
+        if (!id) return id.error();
+        if (!*id) return rows;
+        const uint32_t src = **id;
+        IndexReader::Impl* p = &impl;
+        posts.push_back([p, src](const EventRow& r) { return p->seenBy(r.rowid, src); });
+    }
+    std::vector<Bind> binds;
+    std::string where = filters.empty() ? "1" : "";
+    for (size_t i = 0; i < filters.size(); ++i) {
+        where += (i ? " OR (" : "(") + conditions(filters[i], binds) + ")";
+        if (!hasSearch(filters[i])) continue;
+        auto exprs = impl.matchExpressions(*filters[i].search);
+        if (!exprs) return exprs.error();
+        if (exprs->empty()) continue;  // nothing to search for: no condition
+        IndexReader::Impl* p = &impl;
+        posts.push_back([p, exprs = std::move(*exprs)](const EventRow& r) {
+            const uint32_t lane = laneOf(r.id, uint32_t(exprs.size()));
+            return p->ftsHas(lane, exprs[lane], r.rowid);
+        });
+    }
+    RowFilter post;
+    if (!posts.empty())
+        post = [posts](const EventRow& r) -> Expected<bool> {
+            for (const auto& f : posts) {
+                auto keep = f(r);
+                if (!keep || !*keep) return keep;
+            }
+            return true;
+        };
+    std::optional<SortedKey> from;
+    if (after) from = SortedKey{after->kind, after->pubkey, after->created_at, after->id};
+    SortedStream stream(impl, where, binds, spec, from, post, limit);
+    EventRow r;
+    while (rows.size() < limit) {
+        auto got = stream.next(r);
+        if (!got) return got.error();
+        if (!*got) break;
+        rows.push_back(r);
+    }
+    return rows;
+}
+
 Expected<uint64_t> runCount(IndexReader::Impl& impl, const std::vector<protocol::Filter>& filters,
                             const std::string* source) {
     if (auto r = impl.begin(); !r) {
@@ -1023,6 +1252,12 @@ Expected<std::vector<EventRow>> IndexReader::querySeenBy(const std::vector<proto
                                                          const std::string& source, std::optional<Cursor> after,
                                                          size_t limit, Order order) {
     return runQuery(*m_impl, filters, &source, after, limit, order);
+}
+
+Expected<std::vector<EventRow>> IndexReader::querySorted(const std::vector<protocol::Filter>& filters,
+                                                         const SortSpec& sort, std::optional<SortCursor> after,
+                                                         size_t limit, const std::string* source) {
+    return runSorted(*m_impl, filters, sort, after, limit, source);
 }
 
 Expected<uint64_t> IndexReader::count(const std::vector<protocol::Filter>& filters) {

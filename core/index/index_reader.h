@@ -52,6 +52,27 @@ enum class Order : uint8_t {
     OldestFirst,  // created_at ASC, id ASC
 };
 
+// Pages sorted by kind or by author (docs/index-schema.md "Sorted pages"): the key's order, then
+// newest first within one key value (created_at DESC, id ASC). Confined to a window of created_at
+// inside ONE month (bucket): a page reads only that month's parts and the hot files, each through
+// its (kind, created_at) or (pubkey, created_at) index — never a global sort.
+enum class SortKey : uint8_t { Kind, Author };
+
+struct SortSpec {
+    SortKey key = SortKey::Kind;
+    bool descending = false;  // the key's order (kind 9 before 1; authors from ff… down)
+    int64_t since = 0;        // the window, inclusive: bucketOf(since) == bucketOf(until)
+    int64_t until = 0;
+};
+
+// Keyset position in a sorted page: rows strictly after (key, created_at, id).
+struct SortCursor {
+    uint16_t kind = 0;             // SortKey::Kind
+    protocol::Bytes32 pubkey{};    // SortKey::Author
+    int64_t created_at = 0;
+    protocol::Bytes32 id{};
+};
+
 struct SightingRow {
     std::string source;
     int64_t seen_at_ms = 0;
@@ -111,6 +132,14 @@ public:
                                                 std::optional<Cursor> after, size_t limit,
                                                 Order order = Order::NewestFirst);
     Expected<uint64_t> countSeenBy(const std::vector<protocol::Filter>& filters, const std::string& source);
+    // Keyset pages sorted by kind or author within sort.since … sort.until (one month; error
+    // "sort_window" otherwise), the filters as in query() (a search is probed per row in the
+    // full-text index), `source` (may be null) as in querySeenBy(). Each page reads at most the
+    // month's files: per file, the rows of the cursor's key value after the cursor, then key value
+    // by key value, each an index range; rows of a key value come newest first.
+    Expected<std::vector<EventRow>> querySorted(const std::vector<protocol::Filter>& filters, const SortSpec& sort,
+                                                std::optional<SortCursor> after, size_t limit,
+                                                const std::string* source = nullptr);
     Expected<IndexStats> stats();
     // The sources that carried the event with this row key, earliest first (each source once,
     // its earliest seen_at).

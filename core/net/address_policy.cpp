@@ -243,22 +243,34 @@ Classification AddressPolicy::classify(const QHostAddress& address) {
     return out;
 }
 
+std::shared_ptr<const std::vector<Cidr>> AddressPolicy::rules() const {
+    std::lock_guard lock(m_allowMutex);
+    return m_allow;
+}
+
+std::vector<Cidr> AddressPolicy::allowList() const { return *rules(); }
+
 void AddressPolicy::allow(Cidr rule) {
-    if (std::find(m_allow.begin(), m_allow.end(), rule) != m_allow.end()) return;
-    if (m_allow.size() >= kMaxAllowRules) {
+    const auto current = rules();
+    if (std::find(current->begin(), current->end(), rule) != current->end()) return;
+    if (current->size() >= kMaxAllowRules) {
         m_droppedRules.fetch_add(1, std::memory_order_relaxed);
         qCWarning(lcNet) << "address allow list full (" << kMaxAllowRules << "rules); dropped"
                          << QString::fromStdString(rule.toString());
         return;
     }
-    m_allow.push_back(std::move(rule));
+    auto next = std::make_shared<std::vector<Cidr>>(*current);
+    next->push_back(std::move(rule));
+    std::lock_guard lock(m_allowMutex);
+    m_allow = std::move(next);
 }
 
 Expected<void> AddressPolicy::allowText(std::string_view text) {
     auto c = parseCidr(text);
     if (!c) return c.error();
-    if (m_allow.size() >= kMaxAllowRules &&
-        std::find(m_allow.begin(), m_allow.end(), c.value()) == m_allow.end()) {
+    const auto current = rules();
+    if (current->size() >= kMaxAllowRules &&
+        std::find(current->begin(), current->end(), c.value()) == current->end()) {
         return makeError("too_many", "address allow list is limited to " + std::to_string(kMaxAllowRules) +
                                          " rules; '" + std::string(text) + "' not added");
     }
@@ -280,7 +292,8 @@ Verdict AddressPolicy::check(const QHostAddress& address) const {
     const std::string what = std::string(humanName(c.cls)) + " address " + shown;
 
     if (c.cls != AddressClass::Invalid) {
-        for (const Cidr& rule : m_allow) {
+        const auto allowed = rules();
+        for (const Cidr& rule : *allowed) {
             const bool matches = rule.contains(address) || (c.embedded_ipv4 && rule.contains(*c.embedded_ipv4));
             if (!matches) continue;
             if (c.cls == AddressClass::CloudMetadata && rule.prefix_length != (rule.isIpv4() ? 32 : 128)) continue;

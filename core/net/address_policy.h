@@ -9,9 +9,10 @@
 // An allow list of CIDRs lets tests and LAN relays through. See docs/address-policy.md.
 //
 // Contract
-// - Configure (allow/allowText) before sharing the policy; after that, check(), classify() and
-//   refusals() are safe to call concurrently from any thread (the allow list is read-only and
-//   the counters are atomics). allow() concurrently with check() is a data race.
+// - check(), classify() and refusals() are safe to call concurrently from any thread (the counters
+//   are atomics). The allow list is copied on write: allow()/allowText() may run while other
+//   threads check() (the running engine adds a rule the operator allowed); a check sees the list
+//   before or after the new rule, never a partial one. One thread configures (the policy's owner).
 // - check() counts every refused address in refusals(cls): the console shows these counts.
 // - Cloud metadata addresses are allowed only by a rule naming exactly that address (/32 or
 //   /128); a broad rule such as 169.254.0.0/16 or 0.0.0.0/0 does not cover them.
@@ -22,6 +23,8 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,10 +92,10 @@ public:
     // Pure; thread-safe.
     static Classification classify(const QHostAddress& address);
 
-    // Configuration (before sharing). Duplicates are ignored.
+    // Configuration (the owner's thread; also while shared). Duplicates are ignored.
     void allow(Cidr rule);
     Expected<void> allowText(std::string_view text);
-    const std::vector<Cidr>& allowList() const { return m_allow; }
+    std::vector<Cidr> allowList() const;
 
     // Thread: any (after configuration).
     Verdict check(const QHostAddress& address) const;
@@ -101,7 +104,10 @@ public:
     uint64_t droppedRules() const { return m_droppedRules.load(std::memory_order_relaxed); }
 
 private:
-    std::vector<Cidr> m_allow;
+    std::shared_ptr<const std::vector<Cidr>> rules() const;
+
+    mutable std::mutex m_allowMutex;  // guards the pointer only; the list it points to never changes
+    std::shared_ptr<const std::vector<Cidr>> m_allow = std::make_shared<const std::vector<Cidr>>();
     mutable std::array<std::atomic<uint64_t>, kAddressClassCount> m_refusals{};
     std::atomic<uint64_t> m_droppedRules{0};
 };

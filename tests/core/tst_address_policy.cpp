@@ -1,6 +1,8 @@
 #include <QtTest>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "core/net/address_policy.h"
 
@@ -196,6 +198,28 @@ private slots:
         QCOMPARE(policy.droppedRules(), uint64_t(1));
         QCOMPARE(policy.allowList().size(), AddressPolicy::kMaxAllowRules);
         QVERIFY(!policy.check(QHostAddress("172.16.0.1")).allowed);
+    }
+
+    // The running engine adds a rule the operator allowed while connection threads check: a check
+    // sees the list before or after the new rule (run under the sanitizers: no data race).
+    void allowWhileOtherThreadsCheck() {
+        AddressPolicy policy;
+        std::atomic<bool> stop{false}, sawAllowed{false};
+        std::vector<std::thread> checkers;
+        for (int t = 0; t < 2; ++t)
+            checkers.emplace_back([&] {
+                while (!stop.load()) {
+                    if (policy.check(QHostAddress("127.0.0.1")).allowed) sawAllowed.store(true);
+                    (void)policy.allowList();
+                }
+            });
+        for (int i = 0; i < 200; ++i) QVERIFY(policy.allowText("10." + std::to_string(i) + ".0.0/16").ok());
+        QVERIFY(policy.allowText("127.0.0.1").ok());
+        QTRY_VERIFY_WITH_TIMEOUT(sawAllowed.load(), 5000);
+        stop.store(true);
+        for (auto& t : checkers) t.join();
+        QCOMPARE(policy.allowList().size(), size_t(201));
+        QVERIFY(policy.check(QHostAddress("127.0.0.1")).allowed);
     }
 
     void refusalsCountedPerClass() {

@@ -9,6 +9,7 @@
 #include "core/archive/quarantine.h"
 #include "core/archive/segment_writer.h"
 #include "core/engine/engine_impl.h"
+#include "core/engine/store.h"
 #include "core/index/index_reader.h"
 #include "core/observe/metrics.h"
 #include "event_factory.h"
@@ -231,6 +232,56 @@ private slots:
         QVERIFY(again);
         const auto v2 = verify(*again);
         QVERIFY2(v2.first && v2.second.contains(expected), qPrintable(v2.second));
+    }
+
+    // archive_damage is a condition: a region quarantined while the engine was closed (and not yet
+    // salvaged) fires at open and stays firing; salvage recovers it and the alert resolves itself.
+    void archiveDamageFiresWhilePendingAndResolvesAfterSalvage() {
+        {
+            observe::MetricsRegistry m;
+            engine::StoreOptions so;
+            auto store = engine::Store::open(m_data, so, m);
+            QVERIFY2(store.ok(), store.ok() ? "" : store.error().message.c_str());
+            auto reader = index::IndexReader::open(m_data + "/index");
+            QVERIFY(reader.ok());
+            std::vector<index::FrameRow> frames;
+            QVERIFY((*reader)->forEachFrame([&](const index::FrameRow& f) {
+                frames.push_back(f);
+                return true;
+            }).ok());
+            QVERIFY(!frames.empty());
+            const auto& victim = frames.back().frame;  // the newest frame (the import after salvage)
+            archive::DamagedRegion region;
+            region.segment = victim.ref.segment;
+            region.offset = victim.ref.offset;
+            region.length = victim.ref.length;
+            region.why = "test";
+            const auto events = int64_t(victim.events);
+            reader->reset();
+            auto entry = (*store)->quarantine(region, events);
+            QVERIFY2(entry.ok(), entry.ok() ? "" : entry.error().message.c_str());
+            QVERIFY((*store)->shutdown().ok());
+        }
+        auto firingDamage = [](const engine::EngineSnapshot& s) {
+            return std::count_if(s.incidents.begin(), s.incidents.end(), [](const observe::Incident& i) {
+                return i.kind == observe::IncidentKind::ArchiveDamage && i.firing();
+            });
+        };
+        observe::MetricsRegistry metrics;
+        auto eng = openEngine(metrics);
+        QVERIFY(eng);
+        QTRY_COMPARE_WITH_TIMEOUT(eng->snapshot().quarantine_pending, quint64(1), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(firingDamage(eng->snapshot()), 1, 5000);
+        // Ticks go by (longer than a level alert's quiet time): it keeps firing, one alert.
+        QTest::qWait(int(observe::IncidentLog::kLevelQuietMs) + 1500);
+        QCOMPARE(firingDamage(eng->snapshot()), 1);
+        QSignalSpy spy(eng.get(), &engine::Engine::jobFinished);
+        eng->startSalvage(false);
+        const auto r = finish(*eng, "salvage", spy);
+        QVERIFY2(r.first, qPrintable(r.second));
+        QTRY_COMPARE_WITH_TIMEOUT(eng->snapshot().quarantine_pending, quint64(0), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(firingDamage(eng->snapshot()), 0, 10000);
+        QVERIFY(eng->shutdown().ok());
     }
 };
 

@@ -93,6 +93,40 @@ private slots:
 
     // The relay goes away: "connection refused" fires after its hold time, resolves itself when
     // the relay is back, and the history survives a restart (relays.sqlite).
+    // "Allow this address" without a restart: a configured loopback relay the policy refused
+    // connects once the running engine is given the rule (and typed URLs are checked with it).
+    void allowingAnAddressRetriesTheRefusedRelayAtOnce() {
+        FakeRelay relay;
+        QVERIFY(relay.start());
+        const QString url = relay.url();
+        QTemporaryDir dir;
+        observe::MetricsRegistry metrics;
+        engine::EngineOptions eo;
+        eo.snapshot_interval_ms = 100;
+        eo.config.relays = {url.toStdString()};  // no allow rule: refused
+        eo.config.seed_relays = false;
+        eo.config.auto_relays = false;
+        eo.config.backfill = false;
+        auto opened = engine::EngineImpl::open(dir.path().toStdString(), eo, metrics);
+        QVERIFY2(opened, opened ? "" : opened.error().message.c_str());
+        auto& eng = **opened;
+        const auto state = [&]() -> std::optional<RelayState> {
+            for (const auto& r : eng.snapshot().relays)
+                if (QString::fromStdString(r.url) == url) return r.state;
+            return std::nullopt;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(state() == RelayState::Refused, 10000);
+        QCOMPARE(eng.checkRelayUrls({url})[0].problem, Problem::AddressRefused);
+        QString error;
+        QVERIFY(!eng.allowAddress("not an address", &error));
+        QVERIFY(!error.isEmpty());
+        QVERIFY2(eng.allowAddress("127.0.0.1/32", &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(state() == RelayState::Connected, 10000);
+        QCOMPARE(eng.checkRelayUrls({url})[0].problem, Problem::None);
+        QCOMPARE(eng.runningConfig().allow_addresses, std::vector<std::string>{"127.0.0.1/32"});
+        QVERIFY(eng.shutdown());
+    }
+
     void anAlertFiresResolvesAndIsKeptAcrossARestart() {
         FakeRelay relay;
         QVERIFY(relay.start());

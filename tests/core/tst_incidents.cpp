@@ -404,6 +404,36 @@ private slots:
         QVERIFY(rows[0].resolved_ms >= kT0 + 8 * 250 + observe::IncidentLog::kLevelQuietMs);
     }
 
+    // archive_damage is a condition: it stays firing (one alert, however long) while quarantine
+    // entries await salvage, and resolves itself once salvage leaves none pending.
+    void archiveDamageHoldsWhilePendingAndResolvesAfterSalvage() {
+        observe::IncidentLog log;
+        engine::IncidentRuleState state;
+        auto prev = base(kT0);
+        for (int i = 1; i <= 40; ++i) {
+            auto cur = base(kT0 + i * 250);
+            if (i <= 30) cur.quarantine_pending = i <= 10 ? 2 : 1;  // salvage recovers one, then the other
+            const auto raised = engine::evaluateIncidentRules(prev, cur, {}, state);
+            QCOMPARE(countKind(raised, IncidentKind::ArchiveDamage), i <= 30 ? 1 : 0);
+            feed(log, raised, cur.taken_at_ms);
+            prev = cur;
+            // Far longer than an event alert's quiet time would matter: still one firing alert.
+            if (i == 30) {
+                const auto rows = log.all();
+                QCOMPARE(rows.size(), size_t(1));
+                QVERIFY(rows[0].firing());
+                QVERIFY(rows[0].level);
+                QCOMPARE(rows[0].severity, observe::IncidentSeverity::Critical);
+                QVERIFY2(rows[0].message.find("1 quarantined region(s)") == 0, rows[0].message.c_str());
+            }
+        }
+        const auto rows = log.all();
+        QCOMPARE(rows.size(), size_t(1));
+        QCOMPARE(rows[0].kind, IncidentKind::ArchiveDamage);
+        QVERIFY(!rows[0].firing());
+        QCOMPARE(rows[0].last_ms, kT0 + 30 * 250);
+    }
+
     // A relay the operator added goes down: the alert fires after the hold time (not before),
     // names the cause, and resolves itself when the relay is back.
     void relayDownFiresAfterHoldAndResolvesOnRecovery_data() {

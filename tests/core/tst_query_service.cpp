@@ -189,6 +189,58 @@ private slots:
         QCOMPARE(pages, 240 / pageSize + 1);  // the last page is short (possibly empty)
     }
 
+    // Sorted by kind or author: the newest matching event's month (named in the answer), keyset
+    // pages whose cursor carries the key, rows of one value newest first; with a relay too.
+    void sortedPagesByKindAndAuthor_data() {
+        QTest::addColumn<int>("sort");
+        QTest::addColumn<bool>("descending");
+        QTest::addColumn<QString>("relay");
+        for (int sort : {int(engine::PageSort::Kind), int(engine::PageSort::Author)})
+            for (bool desc : {false, true})
+                for (const char* relay : {"", kRelayB})
+                    QTest::addRow("%s %s %s", sort == int(engine::PageSort::Kind) ? "kind" : "author", desc ? "desc" : "asc",
+                                  *relay ? "relay b" : "all")
+                        << sort << desc << QString(relay);
+    }
+    void sortedPagesByKindAndAuthor() {
+        QFETCH(int, sort);
+        QFETCH(bool, descending);
+        QFETCH(QString, relay);
+        Answers answers;
+        engine::QueryService qs(options(), [&](engine::QueryAnswer&& a) { answers.add(std::move(a)); });
+        qs.start();
+        const bool byKind = engine::PageSort(sort) == engine::PageSort::Kind;
+        std::vector<Stored> want;
+        for (const auto& s : m_events)
+            if (relay.isEmpty() || s.relays.count(relay.toStdString())) want.push_back(s);
+        std::stable_sort(want.begin(), want.end(), [&](const Stored& a, const Stored& b) {
+            if (byKind ? a.event.kind != b.event.kind : a.event.pubkey != b.event.pubkey) {
+                const bool less = byKind ? a.event.kind < b.event.kind : a.event.pubkey < b.event.pubkey;
+                return descending ? !less : less;
+            }
+            return newestFirst(a, b);
+        });
+        engine::PageRequest req;
+        req.query.relay = relay;
+        req.page_size = 7;
+        req.sort = engine::PageSort(sort);
+        req.descending = descending;
+        std::vector<std::string> ids;
+        for (int guard = 0; guard < 100; ++guard) {
+            const auto a = answers.waitFor(qs.requestPage(req));
+            QVERIFY(a && a->page.ok);
+            QCOMPARE(a->page.window_since, qint64(1698796800));  // 2023-11, the month of every event
+            QCOMPARE(a->page.window_until, qint64(1701388799));
+            for (const auto& r : a->page.rows) ids.push_back(r.id_hex.toStdString());
+            if (a->page.at_end) break;
+            const auto& last = a->page.rows.back();
+            req.after = engine::PageCursor{last.created_at, last.id_hex, last.kind, last.pubkey_hex};
+            req.month_of = a->page.window_until;
+        }
+        QCOMPARE(ids.size(), want.size());
+        for (size_t i = 0; i < ids.size(); ++i) QCOMPARE(ids[i], protocol::toHex(want[i].event.id));
+    }
+
     void rowsCarryTheEventsFields() {
         Answers answers;
         engine::QueryService qs(options(), [&](engine::QueryAnswer&& a) { answers.add(std::move(a)); });

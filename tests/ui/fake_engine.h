@@ -24,6 +24,8 @@ public:
     QString actionError;                       // non-empty: relayAction fails with it
     QHash<QString, QString> infoDocuments;
     QStringList allowList;                     // the engine's --allow-address rules (checkRelayUrls)
+    QStringList allowedLive;                   // allowAddress() calls
+    QString allowError;                        // non-empty: allowAddress fails with it
     QList<quint64> acknowledged;               // acknowledgeIncident calls
     QList<bool> cleared;                       // clearIncidents calls
     int verifyStarts = 0;
@@ -74,6 +76,15 @@ public:
             return false;
         }
         if (normalized) *normalized = url;
+        return true;
+    }
+    bool allowAddress(const QString& cidr, QString* error) override {
+        allowedLive << cidr;
+        if (!allowError.isEmpty()) {
+            if (error) *error = allowError;
+            return false;
+        }
+        if (!allowList.contains(cidr)) allowList << cidr;  // as the engine: checkRelayUrls sees it at once
         return true;
     }
     bool relayAction(const QString& url, RelayAction action, QString* error) override {

@@ -139,7 +139,8 @@ private slots:
         QCOMPARE(ui::refusedAddressCidr("wss://lan.example", "refused"), QString());
     }
 
-    // A refused loopback relay: "Allow this address…" asks, then saves it to the allow list.
+    // A refused loopback relay: "Allow this address…" asks, then saves it to the allow list and
+    // hands it to the running engine (no restart).
     void allowThisAddressAsksThenSaves() {
         QTemporaryDir dir;
         FakeEngine engine;
@@ -156,7 +157,12 @@ private slots:
         auto cfg = engine::loadConfig(engine.configFile.toStdString());
         QVERIFY(cfg.ok());
         QCOMPARE(cfg->allow_addresses, std::vector<std::string>{"127.0.0.1/32"});
+        // The running engine has the rule at once: the entry is valid now, Add takes it.
+        QCOMPARE(engine.allowedLive, QStringList{"127.0.0.1/32"});
         QVERIFY(dialog.findChild<QLabel*>("validationSummary")->text().contains("127.0.0.1/32"));
+        QVERIFY(dialog.findChild<QLabel*>("validationSummary")->text().contains("retried now"));
+        QVERIFY(!allow->isVisible());
+        QVERIFY(dialog.entries().size() == 1 && dialog.entries().front().valid);
     }
 
     void tooManyEntriesAreBounded() {

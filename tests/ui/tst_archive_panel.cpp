@@ -16,9 +16,11 @@
 #include <QTableWidget>
 #include <QPushButton>
 #include <QScrollBar>
+#include <QSet>
 #include <QTableView>
 #include <QtTest>
 #include <algorithm>
+#include <functional>
 
 #include "core/engine/engine.h"
 #include "core/protocol/hex.h"
@@ -84,16 +86,38 @@ public:
         pages.push_back(req);
         const quint64 id = next++;
         auto all = matching(req.query);
-        const auto order = req.oldest_first ? beforeOldest : before;  // the index's two keyset orders
+        engine::PageResult res;
+        std::function<bool(const engine::EventRowView&, const engine::EventRowView&)> order =
+            req.oldest_first ? beforeOldest : before;  // the index's two keyset orders
+        if (req.sort != engine::PageSort::CreatedAt) {
+            // As the engine: one month (the one asked for, else the newest matching event's),
+            // ordered by the key, then newest first.
+            const qint64 at = req.month_of ? *req.month_of : (all.isEmpty() ? 0 : all.first().created_at);
+            const QDate d = QDateTime::fromSecsSinceEpoch(at, Qt::UTC).date();
+            res.window_since = QDateTime(QDate(d.year(), d.month(), 1), QTime(0, 0), Qt::UTC).toSecsSinceEpoch();
+            res.window_until = QDateTime(QDate(d.year(), d.month(), 1).addMonths(1), QTime(0, 0), Qt::UTC).toSecsSinceEpoch() - 1;
+            all.erase(std::remove_if(all.begin(), all.end(), [&](const auto& r) {
+                          return r.created_at < res.window_since || r.created_at > res.window_until;
+                      }), all.end());
+            const bool byKind = req.sort == engine::PageSort::Kind, desc = req.descending;
+            order = [byKind, desc](const engine::EventRowView& a, const engine::EventRowView& b) {
+                if (byKind ? a.kind != b.kind : a.pubkey_hex != b.pubkey_hex) {
+                    const bool less = byKind ? a.kind < b.kind : a.pubkey_hex < b.pubkey_hex;
+                    return desc ? !less : less;
+                }
+                return before(a, b);
+            };
+        }
         std::sort(all.begin(), all.end(), order);
         int start = 0;
         if (req.after) {
             engine::EventRowView key;
             key.created_at = req.after->created_at;
             key.id_hex = req.after->id_hex;
+            key.kind = req.after->kind;
+            key.pubkey_hex = req.after->pubkey_hex;
             start = int(std::upper_bound(all.begin(), all.end(), key, order) - all.begin());
         }
-        engine::PageResult res;
         res.rows = all.mid(start, req.page_size);
         res.at_end = res.rows.size() < req.page_size;
         QMetaObject::invokeMethod(this, [this, id, res] { emit pageReady(id, res); }, Qt::QueuedConnection);
@@ -271,6 +295,87 @@ private slots:
         QTRY_VERIFY(firstCreated() >= 0 && engine.pages.last().after.has_value());
         QVERIFY(firstCreated() <= t);
         QVERIFY(firstCreated() > t - 60);  // the editor keeps minutes
+    }
+
+    // Clicking Kind or Author sorts on the server too (keyset pages carrying the kind or author),
+    // within one month that the note under the filter names; clicking again reverses; walking
+    // every page gives the month's rows once each in that order (under the model tester).
+    void sortingByKindAndAuthorIsServerSideWithinAMonth_data() {
+        QTest::addColumn<int>("column");
+        QTest::newRow("kind") << int(ui::ArchiveModel::Kind);
+        QTest::newRow("author") << int(ui::ArchiveModel::Author);
+    }
+    void sortingByKindAndAuthorIsServerSideWithinAMonth() {
+        QFETCH(int, column);
+        ArchiveEngine engine;
+        ui::ArchivePanel panel(&engine);
+        QAbstractItemModelTester tester(panel.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        panel.model()->setPageSize(500);
+        panel.resize(900, 700);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QVERIFY(panel.applyFilter());
+        QTRY_VERIFY(panel.model()->rowCount() > 0);
+        auto* table = panel.findChild<QTableView*>("archiveTable");
+        auto* header = table->horizontalHeader();
+        auto* note = panel.findChild<QLabel*>("sortNote");
+        QVERIFY(note && !note->isVisible());
+        QVERIFY(header->toolTip().contains("one month"));
+        const auto click = [&](int section) {
+            QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                              QPoint(header->sectionViewportPosition(section) + 5, header->height() / 2));
+        };
+        const auto key = [&](const engine::EventRowView& r) {
+            return column == ui::ArchiveModel::Kind ? QString::number(r.kind).rightJustified(5, '0') : r.pubkey_hex;
+        };
+        const engine::PageSort sort = column == ui::ArchiveModel::Kind ? engine::PageSort::Kind : engine::PageSort::Author;
+        for (const Qt::SortOrder order : {Qt::AscendingOrder, Qt::DescendingOrder}) {
+            const int pagesBefore = int(engine.pages.size());
+            click(column);  // first click ascending, the second descending
+            QTRY_VERIFY(panel.model()->rowCount() > 0 && engine.pages.last().sort == sort &&
+                        engine.pages.last().descending == (order == Qt::DescendingOrder));
+            QCOMPARE(header->sortIndicatorSection(), column);
+            QCOMPARE(header->sortIndicatorOrder(), order);
+            QCOMPARE(panel.model()->sortColumn(), column);
+            QVERIFY(!engine.pages[pagesBefore].month_of && !engine.pages[pagesBefore].after);  // the newest month, from its start
+            QTRY_VERIFY(note->isVisible() && note->text().contains("2023-11"));
+            // Walk every page: keyset cursors carry the key, each row once, in order.
+            int guard = 0;
+            while (panel.model()->canFetchMore() && ++guard < 50) {
+                const int before = panel.model()->rowCount();
+                panel.model()->fetchMore(QModelIndex());
+                QTRY_VERIFY(panel.model()->rowCount() > before || panel.model()->atEnd());
+            }
+            QCOMPARE(panel.model()->rowCount(), kRows);
+            const auto& last = engine.pages.last();
+            QVERIFY(last.after.has_value());
+            QVERIFY(sort == engine::PageSort::Kind ? last.after->kind != 0 : !last.after->pubkey_hex.isEmpty());
+            QSet<QString> ids;
+            for (int r = 0; r < kRows; ++r) {
+                const auto* row = panel.model()->row(r);
+                ids.insert(row->id_hex);
+                if (r == 0) continue;
+                const auto* prev = panel.model()->row(r - 1);
+                if (key(*prev) != key(*row)) {
+                    QVERIFY2(order == Qt::AscendingOrder ? key(*prev) < key(*row) : key(*prev) > key(*row), qPrintable(QString::number(r)));
+                } else {
+                    QVERIFY(prev->created_at >= row->created_at);  // newest first within one value
+                }
+            }
+            QCOMPARE(ids.size(), kRows);
+        }
+        // Go to a date: that month is sorted.
+        panel.findChild<QDateTimeEdit*>("jumpDate")->setDateTime(QDateTime(QDate(2023, 11, 20), QTime(12, 0), Qt::UTC));
+        panel.findChild<QPushButton*>("jumpGo")->click();
+        QTRY_VERIFY(engine.pages.last().month_of.has_value() && engine.pages.last().sort == sort);
+        QTRY_VERIFY(panel.model()->rowCount() > 0);
+        // Created again: the whole archive by time, the note goes.
+        click(ui::ArchiveModel::CreatedAt);
+        QTRY_VERIFY(engine.pages.last().sort == engine::PageSort::CreatedAt && panel.model()->rowCount() > 0);
+        QCOMPARE(header->sortIndicatorSection(), int(ui::ArchiveModel::CreatedAt));
+        QCOMPARE(header->sortIndicatorOrder(), Qt::DescendingOrder);
+        QVERIFY(!note->isVisible());
+        QTRY_COMPARE(panel.model()->row(0)->id_hex, engine.rows.first().id_hex);
     }
 
     void filterBarBuildsTheFilter_data() {

@@ -178,6 +178,13 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_error->setWordWrap(true);
     m_error->hide();
     layout->addWidget(m_error);
+    m_sortNote = new QLabel(this);
+    m_sortNote->setObjectName("sortNote");
+    m_sortNote->setStyleSheet(QStringLiteral("color: #475569;"));
+    m_sortNote->setWordWrap(true);  // a long note must not widen the panel
+    m_sortNote->hide();
+    layout->addWidget(m_sortNote);
+    connect(m_model, &ArchiveModel::sortWindowChanged, this, &ArchivePanel::updateSortNote);
 
     // Table and detail.
     auto* split = new QSplitter(Qt::Vertical, this);
@@ -203,17 +210,16 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     // When it arrived is in the detail (Relays tab); the list keeps its width for Content.
     m_table->setColumnHidden(ArchiveModel::FirstSeen, true);
     header->setSectionResizeMode(ArchiveModel::Content, QHeaderView::Stretch);
-    // Sorting: by created_at (server-side, keyset) — the other columns do not sort.
+    // Sorting, server-side with a keyset: by created_at over the whole archive; by kind or author
+    // one month (UTC) at a time — the index keeps a month's events together, so every page stays
+    // one month's work (docs/index-schema.md "Sorted pages"). The other columns do not sort.
     header->setSectionsClickable(true);
     header->setSortIndicatorShown(true);
     header->setSortIndicator(ArchiveModel::CreatedAt, Qt::DescendingOrder);
-    connect(header, &QHeaderView::sectionClicked, this, [this](int column) {
-        if (column == ArchiveModel::CreatedAt)
-            setOrder(m_model->sortOrder() == Qt::DescendingOrder ? Qt::AscendingOrder : Qt::DescendingOrder);
-        else
-            m_table->horizontalHeader()->setSortIndicator(ArchiveModel::CreatedAt, m_model->sortOrder());
-    });
-    header->setToolTip(tr("Click \"Created\" to sort by creation time (newest or oldest first)"));
+    connect(header, &QHeaderView::sectionClicked, this, &ArchivePanel::sortByColumn);
+    header->setToolTip(tr("Click Created, Kind or Author to sort. Created sorts the whole archive; Kind and Author "
+                          "sort one month (UTC) at a time: the newest month with a matching event, or the month of "
+                          "\"Go to date\"."));
     // A click on an author filters by that author.
     connect(m_table, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
         if (index.column() != ArchiveModel::Author && index.column() != ArchiveModel::Kind) return;
@@ -359,6 +365,45 @@ void ArchivePanel::setOrder(Qt::SortOrder order) {
     m_table->horizontalHeader()->setSortIndicator(ArchiveModel::CreatedAt, order);
     m_model->setStart(std::nullopt);
     m_model->sort(ArchiveModel::CreatedAt, order);
+    updateSortNote();
+}
+
+void ArchivePanel::sortByColumn(int column) {
+    auto* header = m_table->horizontalHeader();
+    if (column != ArchiveModel::CreatedAt && column != ArchiveModel::Kind && column != ArchiveModel::Author) {
+        header->setSortIndicator(m_model->sortColumn(), m_model->sortOrder());  // not sortable: unchanged
+        return;
+    }
+    // The same column again flips the order; another one starts newest first (Created) or
+    // ascending (Kind, Author).
+    Qt::SortOrder order = column == ArchiveModel::CreatedAt ? Qt::DescendingOrder : Qt::AscendingOrder;
+    if (column == m_model->sortColumn())
+        order = m_model->sortOrder() == Qt::AscendingOrder ? Qt::DescendingOrder : Qt::AscendingOrder;
+    header->setSortIndicator(column, order);
+    m_model->setStart(std::nullopt);
+    m_model->sort(column, order);
+    updateSortNote();
+}
+
+void ArchivePanel::updateSortNote() {
+    if (m_model->sortKey() == engine::PageSort::CreatedAt) {
+        m_sortNote->hide();
+        return;
+    }
+    const QString column = m_model->sortKey() == engine::PageSort::Kind ? tr("kind") : tr("author");
+    const qint64 since = m_model->sortWindowSince(), until = m_model->sortWindowUntil();
+    QString month;
+    if (since || until) {
+        const QDate first = QDateTime::fromSecsSinceEpoch(since, Qt::UTC).date();
+        // The index's first bucket holds everything before 2020 as one "month".
+        month = first.year() < 2020 ? tr("before 2020") : first.toString(QStringLiteral("yyyy-MM"));
+    }
+    m_sortNote->setText(month.isEmpty()
+                            ? tr("Sorted by %1 within one month (UTC) at a time.").arg(column)
+                            : tr("Sorted by %1 within %2 (UTC) — one month at a time; \"Go to date\" picks another "
+                                 "month, \"Newest\" sorts the whole archive by time again.")
+                                  .arg(column, month));
+    m_sortNote->show();
 }
 
 void ArchivePanel::applySnapshot(const engine::EngineSnapshot& s) {

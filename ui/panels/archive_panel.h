@@ -2,7 +2,8 @@
 // ArchivePanel ("dock-archive"): the archive browser. A filter bar (kinds, authors as npub/hex,
 // #tags, optional time range, full-text search, relay) builds a NIP-01 filter; a lazily paged
 // table (ArchiveModel) shows the matching events by created_at (newest or oldest first, a click
-// on its header; jump to newest / oldest / a date), one line each; a detail pane (EventDetailView)
+// on its header; jump to newest / oldest / a date) or by kind or author (one month at a time, a
+// note says which), one line each; a detail pane (EventDetailView)
 // shows the selected one. Actions: copy as JSON / nevent / note, export the applied filter.
 // Everything reaches the engine through engine::Engine requests answered by queued signals; the
 // panel never waits.
@@ -54,6 +55,10 @@ public:
     QString selectedNevent() const;
     QString selectedNote() const;
 
+    // A header click: Created, Kind or Author sorts (the same column again reverses the order);
+    // the other columns do not.
+    void sortByColumn(int column);
+
 public slots:
     void applySnapshot(const archivist::engine::EngineSnapshot& s) override;
     // Builds the query from the bar; on bad input shows the error and sends nothing.
@@ -76,6 +81,7 @@ private:
     void onJobFinished(const QString& kind, bool ok, const QString& summary);
     void showError(const QString& text);
     void setOrder(Qt::SortOrder order);  // by created_at, from the start
+    void updateSortNote();
     void setStatus(const QString& text);
     const engine::EventRowView* selectedRow() const;
 
@@ -93,6 +99,7 @@ private:
     QComboBox* m_relay;
     QPushButton* m_apply;
     QLabel* m_error;
+    QLabel* m_sortNote;  // sorted by kind or author: which month
     QLabel* m_count;
     QLabel* m_status;
     QTableView* m_table;
