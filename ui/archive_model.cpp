@@ -90,8 +90,10 @@ void ArchiveModel::setStart(std::optional<qint64> seconds) {
     } else if (seconds) {
         // Strictly after (t, 000…0) newest first: created before t, or at t. Oldest first the
         // position (t − 1, fff…f) starts at t itself.
-        m_start = m_oldestFirst ? engine::PageCursor{*seconds - 1, QString(64, QLatin1Char('f'))}
-                                : engine::PageCursor{*seconds, QString(64, QLatin1Char('0'))};
+        engine::PageCursor start;
+        start.created_at = m_oldestFirst ? *seconds - 1 : *seconds;
+        start.id_hex = QString(64, QLatin1Char(m_oldestFirst ? 'f' : '0'));
+        m_start = start;
     }
     if (m_active) setQuery(m_query);
 }
