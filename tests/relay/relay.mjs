@@ -44,6 +44,12 @@ import relayCommon from '@nostr-relay/common';
 import sqliteRepo from '@nostr-relay/event-repository-sqlite';
 import relayValidator from '@nostr-relay/validator';
 import { Negentropy, NegentropyStorage, hexToUint8Array, uint8ArrayToHex } from '@nostr-dev-kit/sync';
+import { webcrypto } from 'node:crypto';
+
+// @nostr-dev-kit/sync hashes its fingerprints with the global `crypto.subtle`, which Node 18 (the
+// Node of Debian 12) does not define: reconciling a non-empty set would throw there. Node's own
+// Web Crypto is the same SHA-256.
+if (typeof globalThis.crypto === 'undefined') globalThis.crypto = webcrypto;
 
 const { NostrRelay } = relayCore;
 const { LogLevel } = relayCommon;
