@@ -760,26 +760,6 @@
         <source>user</source>
         <translation>Benutzer</translation>
     </message>
-    <message>
-        <source>backing off</source>
-        <translation>wartet vor erneutem Versuch</translation>
-    </message>
-    <message>
-        <source>blocked</source>
-        <translation>blockiert</translation>
-    </message>
-    <message>
-        <source>candidate</source>
-        <translation>Kandidat</translation>
-    </message>
-    <message>
-        <source>connected</source>
-        <translation>verbunden</translation>
-    </message>
-    <message>
-        <source>failing</source>
-        <translation>fehlerhaft</translation>
-    </message>
 </context>
 <context>
     <name>EventDetailView</name>
@@ -1067,10 +1047,6 @@
         <location line="+1"/>
         <source>Message</source>
         <translation>Meldung</translation>
-    </message>
-    <message>
-        <source>Time</source>
-        <translation>Zeit</translation>
     </message>
 </context>
 <context>
@@ -1503,17 +1479,6 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
         <translation> — Fehler: %1</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>%1
-node %2, %3
-shipped this run: %4 events, %5 on the wire
-last error: %6</source>
-        <translation>%1
-Knoten %2, %3
-in diesem Lauf exportiert: %4 Events, %5 übertragen
-letzter Fehler: %6</translation>
-    </message>
-    <message>
         <location line="+4"/>
         <source>none</source>
         <translation>keiner</translation>
@@ -1682,6 +1647,20 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
     <message>
         <source>Statistics</source>
         <translation>Statistik</translation>
+    </message>
+    <message>
+        <source>; sightings %1 behind</source>
+        <translation>; Sichtungen %1 im Rückstand</translation>
+    </message>
+    <message>
+        <source>%1
+node %2, %3
+shipped this run: %4 events, %7 sightings, %5 on the wire
+last error: %6</source>
+        <translation>%1
+Knoten %2, %3
+in diesem Lauf exportiert: %4 Events, %7 Sichtungen, %5 übertragen
+letzter Fehler: %6</translation>
     </message>
 </context>
 <context>
@@ -2230,8 +2209,80 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>%1 (%2): %3</translation>
     </message>
     <message>
-        <source>idle</source>
-        <translation>untätig</translation>
+        <source>Sync</source>
+        <translation>Abgleich</translation>
+    </message>
+    <message>
+        <source>NIP-77</source>
+        <translation>NIP-77</translation>
+    </message>
+    <message>
+        <source>REQ</source>
+        <translation>REQ</translation>
+    </message>
+    <message>
+        <source>REQ (NIP-77 unusable)</source>
+        <translation>REQ (NIP-77 unbrauchbar)</translation>
+    </message>
+    <message>
+        <source>, reconciling %1 %</source>
+        <translation>, Abgleich %1 %</translation>
+    </message>
+    <message>
+        <source>, %1 late</source>
+        <translation>, %1 verspätet</translation>
+    </message>
+    <message>
+        <source>, %1 gaps</source>
+        <translation>, %1 Lücken</translation>
+    </message>
+    <message>
+        <source>Method: %1</source>
+        <translation>Verfahren: %1</translation>
+    </message>
+    <message>
+        <source>NIP-77 reconciliation</source>
+        <translation>NIP-77-Abgleich</translation>
+    </message>
+    <message>
+        <source>REQ pagination</source>
+        <translation>REQ-Seitenabfrage</translation>
+    </message>
+    <message>
+        <source>NIP-77 support (judged by behaviour): %1</source>
+        <translation>NIP-77-Unterstützung (nach Verhalten beurteilt): %1</translation>
+    </message>
+    <message>
+        <source>Why: %1</source>
+        <translation>Grund: %1</translation>
+    </message>
+    <message>
+        <source>Tried again after: %1</source>
+        <translation>Neuer Versuch nach: %1</translation>
+    </message>
+    <message>
+        <source>Last reconciliation of the whole history: %1</source>
+        <translation>Letzter Abgleich der gesamten Historie: %1</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <source>Found missing and fetched (this run): %1</source>
+        <translation>Als fehlend gefunden und geholt (dieser Lauf): %1</translation>
+    </message>
+    <message>
+        <source>Late events (older than the live cursor when found): %1</source>
+        <translation>Verspätete Events (beim Fund älter als der Live-Cursor): %1</translation>
+    </message>
+    <message>
+        <source>Windows: %1, halved after a size refusal: %2</source>
+        <translation>Fenster: %1, nach Größenablehnung halbiert: %2</translation>
+    </message>
+    <message>
+        <source>Gaps: %1</source>
+        <translation>Lücken: %1</translation>
     </message>
 </context>
 <context>
@@ -2965,10 +3016,6 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <location line="+23"/>
         <source>The selected time (%1) is outside this chart&apos;s window.</source>
         <translation>Der ausgewählte Zeitpunkt (%1) liegt außerhalb des Zeitfensters dieses Diagramms.</translation>
-    </message>
-    <message>
-        <source>Events per second</source>
-        <translation>Events pro Sekunde</translation>
     </message>
 </context>
 <context>
