@@ -336,6 +336,24 @@ public:
 
 using RowFilter = std::function<Expected<bool>(const EventRow&)>;
 
+// One step of a stream's merge of its files: takes the first row of the source whose first row
+// comes first (`less`), refilling that source when it runs dry. nullopt: every source is empty.
+template <typename Source, typename Less, typename Fill>
+Expected<std::optional<EventRow>> popFirst(std::vector<Source>& sources, Less less, Fill fill) {
+    int best = -1;
+    for (size_t i = 0; i < sources.size(); ++i) {
+        if (sources[i].rows.empty()) continue;
+        if (best < 0 || less(sources[i].rows.front(), sources[size_t(best)].rows.front())) best = int(i);
+    }
+    if (best < 0) return std::optional<EventRow>();
+    Source& src = sources[size_t(best)];
+    std::optional<EventRow> row(std::move(src.rows.front()));
+    src.rows.pop_front();
+    if (src.rows.empty() && !src.done)
+        if (auto r = fill(src); !r) return r.error();
+    return row;
+}
+
 // The rows of one filter's SQL conditions, month by month, each month's files merged.
 class RowStream final : public Stream {
 public:
@@ -377,21 +395,15 @@ public:
                     if (auto r = fill(m_sources[i]); !r) return r.error();
             }
             // The first head in order.
-            int best = -1;
-            for (size_t i = 0; i < m_sources.size(); ++i) {
-                if (m_sources[i].rows.empty()) continue;
-                if (best < 0 || before(keyOf(m_sources[i].rows.front()), keyOf(m_sources[size_t(best)].rows.front()), m_order))
-                    best = int(i);
-            }
-            if (best < 0) {
+            auto next = popFirst(
+                m_sources, [this](const EventRow& a, const EventRow& b) { return before(keyOf(a), keyOf(b), m_order); },
+                [this](Source& src) { return fill(src); });
+            if (!next) return next.error();
+            if (!*next) {
                 m_sources.clear();
                 continue;
             }
-            Source& s = m_sources[size_t(best)];
-            EventRow row = s.rows.front();
-            s.rows.pop_front();
-            if (s.rows.empty() && !s.done)
-                if (auto r = fill(s); !r) return r.error();
+            const EventRow& row = **next;
             if (m_post) {
                 auto keep = m_post(row);
                 if (!keep) return keep.error();
@@ -864,19 +876,13 @@ public:
                 if (auto r = fill(src); !r) return r.error();
         }
         for (;;) {
-            int best = -1;
-            for (size_t i = 0; i < m_sources.size(); ++i) {
-                if (m_sources[i].rows.empty()) continue;
-                if (best < 0 || sortedBefore(sortedKeyOf(m_sources[i].rows.front()),
-                                             sortedKeyOf(m_sources[size_t(best)].rows.front()), m_spec))
-                    best = int(i);
-            }
-            if (best < 0) return false;
-            Source& src = m_sources[size_t(best)];
-            EventRow row = src.rows.front();
-            src.rows.pop_front();
-            if (src.rows.empty() && !src.done)
-                if (auto r = fill(src); !r) return r.error();
+            auto next = popFirst(
+                m_sources,
+                [this](const EventRow& a, const EventRow& b) { return sortedBefore(sortedKeyOf(a), sortedKeyOf(b), m_spec); },
+                [this](Source& src) { return fill(src); });
+            if (!next) return next.error();
+            if (!*next) return false;
+            const EventRow& row = **next;
             if (m_post) {
                 auto keep = m_post(row);
                 if (!keep) return keep.error();
