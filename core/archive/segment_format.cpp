@@ -1,5 +1,7 @@
 #include "core/archive/segment_format.h"
 
+#include <zstd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -78,6 +80,19 @@ Expected<SegmentHeader> parseSegmentHeader(std::string_view bytes) {
     h.header_bytes = 8 + payload;
     if (h.segment == 0) return makeError("corrupt", "segment header names segment 0");
     return h;
+}
+
+Expected<void> prepareFrameCompressor(ZSTD_CCtx*& cctx, int level) {
+    if (!cctx) {
+        cctx = ZSTD_createCCtx();
+        if (!cctx) return makeError("io", "zstd: cannot allocate a compression context");
+    }
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_dictIDFlag, 0);
+    return {};
 }
 
 }  // namespace archivist::archive

@@ -54,6 +54,9 @@
 
 #include "core/util/expected.h"
 
+struct ZSTD_CCtx_s;
+typedef struct ZSTD_CCtx_s ZSTD_CCtx;
+
 namespace archivist::archive {
 
 inline constexpr uint32_t kHeaderMagic = 0x184D2A5A;
@@ -95,5 +98,9 @@ std::string encodeTombstoneStart(uint64_t offset, uint64_t length, std::string_v
 // Errors: "torn" when `bytes` is a strict prefix of a plausible header (too short to decide),
 // "corrupt" for anything else that is not a valid version-1 header.
 Expected<SegmentHeader> parseSegmentHeader(std::string_view bytes);
+
+// Creates `cctx` if it is null and sets it up for this format's frames: the level, a content
+// checksum, the content size in the frame header, no dictionary id. Errors: "io" (no memory).
+Expected<void> prepareFrameCompressor(ZSTD_CCtx*& cctx, int level);
 
 }  // namespace archivist::archive

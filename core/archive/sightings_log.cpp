@@ -278,15 +278,7 @@ Expected<SightingsOpenReport> SightingsLog::open() {
     std::error_code ec;
     fs::create_directories(m_dir, ec);
     if (ec) return makeError("io", "cannot create the sightings log directory " + m_dir.string() + ": " + ec.message());
-    if (!m_cctx) {
-        m_cctx = ZSTD_createCCtx();
-        if (!m_cctx) return makeError("io", "zstd: cannot allocate a compression context");
-    }
-    ZSTD_CCtx_reset(m_cctx, ZSTD_reset_session_and_parameters);
-    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_compressionLevel, m_opts.zstd_level);
-    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_checksumFlag, 1);
-    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_contentSizeFlag, 1);
-    ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_dictIDFlag, 0);
+    if (auto r = prepareFrameCompressor(m_cctx, m_opts.zstd_level); !r) return r.error();
 
     m_names.clear();
     m_codes.clear();
