@@ -186,29 +186,32 @@ Expected<void> ArchiveWriter::checkFreeSpace(uint64_t frame_bytes) {
                                       " (min_free_bytes in config.json); intake is paused until space is freed");
 }
 
-Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t events) {
-    std::lock_guard lock(m_fileMutex);
-    if (auto r = reopenIfReplaced(); !r) return r.error();
+Expected<void> ArchiveWriter::checkInput(std::string_view jsonl, uint32_t events, uint64_t max_bytes) const {
     if (!m_file) return usage("the archive writer is not open");
     if (jsonl.empty()) return usage("empty frame");
     if (jsonl.back() != '\n') return usage("frame does not end in a newline");
-    if (jsonl.size() > kMaxFrameBytes)
-        return usage("frame of " + std::to_string(jsonl.size()) + " bytes exceeds " + std::to_string(kMaxFrameBytes));
+    if (jsonl.size() > max_bytes)
+        return usage("frame of " + std::to_string(jsonl.size()) + " bytes exceeds " + std::to_string(max_bytes));
     const auto lines = uint64_t(std::count(jsonl.begin(), jsonl.end(), '\n'));
     if (lines != events)
         return usage("frame has " + std::to_string(lines) + " lines but events = " + std::to_string(events));
+    return {};
+}
 
-    auto repaired = repairTail();
-    if (!repaired) return repaired.error();
-
-    const size_t bound = ZSTD_compressBound(jsonl.size());
-    if (m_out.size() < bound) m_out.resize(bound);
-    const size_t csize = ZSTD_compress2(m_cctx, m_out.data(), m_out.size(), jsonl.data(), jsonl.size());
+Expected<size_t> ArchiveWriter::compressFrame(std::string_view chunk) {
+    const size_t at = m_outUsed;
+    const size_t bound = ZSTD_compressBound(chunk.size());
+    if (m_out.size() < at + bound) m_out.resize(at + bound);
+    const size_t csize = ZSTD_compress2(m_cctx, m_out.data() + at, bound, chunk.data(), chunk.size());
     if (ZSTD_isError(csize)) return makeError("io", std::string("zstd compression failed: ") + ZSTD_getErrorName(csize));
-    if (auto space = checkFreeSpace(csize); !space) return space.error();
+    m_outUsed = at + csize;
+    return csize;
+}
 
+Expected<void> ArchiveWriter::writeOut(size_t bytes) {
+    if (auto space = checkFreeSpace(bytes); !space) return space.error();
     const uint64_t before = m_goodSize;
-    auto r = m_file->append(std::string_view(m_out.data(), csize));
+    auto r = m_file->append(std::string_view(m_out.data(), bytes));
     if (r && m_opts.sync) r = m_file->sync();
     if (!r) {
         if (m_file->size() != before) {
@@ -222,13 +225,63 @@ Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t e
         return r.error();
     }
     m_goodSize = m_file->size();
+    return {};
+}
 
+Expected<AppendedFrame> ArchiveWriter::append(std::string_view jsonl, uint32_t events) {
+    std::lock_guard lock(m_fileMutex);
+    if (auto r = reopenIfReplaced(); !r) return r.error();
+    if (auto r = checkInput(jsonl, events, kMaxFrameBytes); !r) return r.error();
+    if (auto r = repairTail(); !r) return r.error();
+    m_outUsed = 0;
+    auto csize = compressFrame(jsonl);
+    if (!csize) return csize.error();
+    const uint64_t before = m_goodSize;
+    if (auto r = writeOut(*csize); !r) return r.error();
     AppendedFrame out;
-    out.ref = FrameRef{m_segment, before, uint32_t(csize)};
+    out.ref = FrameRef{m_segment, before, uint32_t(*csize)};
     out.events = events;
     out.raw_bytes = jsonl.size();
     out.checksum = frameChecksum(jsonl);
     return out;
+}
+
+Expected<std::vector<AppendedFrame>> ArchiveWriter::appendFrames(std::string_view jsonl, uint32_t events) {
+    std::lock_guard lock(m_fileMutex);
+    if (auto r = reopenIfReplaced(); !r) return r.error();
+    // Every frame is bounded by kMaxFrameBytes; the group as a whole by what one write may carry.
+    if (auto r = checkInput(jsonl, events, uint64_t(UINT32_MAX)); !r) return r.error();
+    if (auto r = repairTail(); !r) return r.error();
+    const size_t target = std::max<size_t>(1, std::min<uint64_t>(m_opts.frame_bytes, kMaxFrameBytes));
+    std::vector<AppendedFrame> frames;
+    m_outUsed = 0;
+    size_t pos = 0;
+    while (pos < jsonl.size()) {
+        // Whole lines up to `target` bytes; at least one line (a longer line is a frame alone).
+        size_t end = jsonl.find('\n', pos) + 1;
+        uint32_t lines = 1;
+        while (end < jsonl.size()) {
+            const size_t next = jsonl.find('\n', end) + 1;
+            if (next - pos > target) break;
+            end = next;
+            ++lines;
+        }
+        if (end - pos > kMaxFrameBytes)
+            return usage("a line of " + std::to_string(end - pos) + " bytes exceeds " + std::to_string(kMaxFrameBytes));
+        const std::string_view chunk = jsonl.substr(pos, end - pos);
+        const size_t at = m_outUsed;
+        auto csize = compressFrame(chunk);
+        if (!csize) return csize.error();
+        AppendedFrame f;
+        f.ref = FrameRef{m_segment, m_goodSize + at, uint32_t(*csize)};
+        f.events = lines;
+        f.raw_bytes = chunk.size();
+        f.checksum = frameChecksum(chunk);
+        frames.push_back(f);
+        pos = end;
+    }
+    if (auto r = writeOut(m_outUsed); !r) return r.error();
+    return frames;
 }
 
 bool ArchiveWriter::shouldSeal() const {

@@ -745,18 +745,31 @@ Expected<uint64_t> Index::allocateSeq(uint64_t n) {
     return first;
 }
 
-Expected<void> Index::recordFrame(const archive::AppendedFrame& frame) {
+Expected<void> Index::recordFrame(const archive::AppendedFrame& frame) { return recordFrames({&frame, 1}); }
+
+Expected<void> Index::recordFrames(std::span<const archive::AppendedFrame> frames) {
+    if (frames.empty()) return {};
     std::lock_guard lock(m_mutex);
+    std::optional<Txn> txn;
+    if (frames.size() > 1) {
+        auto t = Txn::begin(m_catalog);
+        if (!t) return t.error();
+        txn.emplace(std::move(*t));
+    }
     auto st = m_catalog.prepare(
         "INSERT OR IGNORE INTO frames(segment, offset, length, events, raw_bytes, checksum) VALUES (?,?,?,?,?,?)", true);
     if (!st) return st.error();
-    st->bind(1, frame.ref.segment)
-        .bind(2, int64_t(frame.ref.offset))
-        .bind(3, frame.ref.length)
-        .bind(4, frame.events)
-        .bind(5, int64_t(frame.raw_bytes))
-        .bind(6, int64_t(frame.checksum));
-    if (st->step() != SQLITE_DONE) return m_catalog.error("record frame");
+    for (const archive::AppendedFrame& frame : frames) {
+        st->reset();
+        st->bind(1, frame.ref.segment)
+            .bind(2, int64_t(frame.ref.offset))
+            .bind(3, frame.ref.length)
+            .bind(4, frame.events)
+            .bind(5, int64_t(frame.raw_bytes))
+            .bind(6, int64_t(frame.checksum));
+        if (st->step() != SQLITE_DONE) return m_catalog.error("record frame");
+    }
+    if (txn) return txn->commit();
     return {};
 }
 
@@ -1629,31 +1642,49 @@ Expected<uint64_t> Index::repairFts(const FrameTextFn& frame_text) {
             if (!seg) return seg.error();
             if (!off) return off.error();
             if (uint64_t(batch->value_or(0)) <= applied || !seg->has_value() || !off->has_value()) continue;
-            auto st = db->prepare("SELECT rk, line, length FROM events WHERE segment = ? AND offset = ? ORDER BY line");
+            // The batch's frames run from (seg, off) to (last_seg, last_off); a hot file written
+            // before groups had several frames names one frame.
+            auto lastSeg = metaInt(*db, "fts_pending_last_segment");
+            auto lastOff = metaInt(*db, "fts_pending_last_offset");
+            if (!lastSeg) return lastSeg.error();
+            if (!lastOff) return lastOff.error();
+            const int64_t s0 = **seg, o0 = **off;
+            const int64_t s1 = lastSeg->value_or(s0), o1 = lastOff->value_or(o0);
+            auto st = db->prepare(
+                "SELECT rk, segment, offset, length, line FROM events WHERE (segment > ?1 OR (segment = ?1 AND offset >= ?2)) "
+                "AND (segment < ?3 OR (segment = ?3 AND offset <= ?4)) ORDER BY segment, offset, line");
             if (!st) return st.error();
-            st->bind(1, **seg).bind(2, **off);
-            std::vector<std::pair<int64_t, uint32_t>> rows;
-            uint32_t length = 0;
+            st->bind(1, s0).bind(2, o0).bind(3, s1).bind(4, o1);
+            struct Row {
+                int64_t rk;
+                archive::FrameRef frame;
+                uint32_t line;
+            };
+            std::vector<Row> rows;
             int rc;
-            while ((rc = st->step()) == SQLITE_ROW) {
-                rows.emplace_back(st->i64(0), uint32_t(st->i64(1)));
-                length = uint32_t(st->i64(2));
-            }
+            while ((rc = st->step()) == SQLITE_ROW)
+                rows.push_back(Row{st->i64(0), archive::FrameRef{uint32_t(st->i64(1)), uint64_t(st->i64(2)), uint32_t(st->i64(3))},
+                                   uint32_t(st->i64(4))});
             if (rc != SQLITE_DONE) return db->error("read pending full-text rows");
             auto writer = FtsBulkWriter::open(ftsPath(l));
             if (!writer) return writer.error();
-            if (!rows.empty()) {
-                auto text = frame_text(archive::FrameRef{uint32_t(**seg), uint64_t(**off), length});
-                if (!text) return text.error();
-                const auto lines = util::splitLines(*text);
-                for (const auto& [rk, line] : rows) {
-                    protocol::Event e;
-                    if (line >= lines.size() || protocol::parseEvent(lines[line], e) != protocol::Reject::None)
-                        return makeError("corrupt", "full-text repair: line " + std::to_string(line) +
-                                                        " of the frame at segment " + std::to_string(**seg) +
-                                                        " offset " + std::to_string(**off) + " is not a valid event");
-                    if (auto r = writer->add(rk, e.content); !r) return r.error();
+            std::string text;
+            std::vector<std::string_view> lines;
+            archive::FrameRef current{};
+            for (const Row& row : rows) {
+                if (!(row.frame.segment == current.segment && row.frame.offset == current.offset) || lines.empty()) {
+                    auto t = frame_text(row.frame);
+                    if (!t) return t.error();
+                    text = std::move(*t);
+                    lines = util::splitLines(text);
+                    current = row.frame;
                 }
+                protocol::Event e;
+                if (row.line >= lines.size() || protocol::parseEvent(lines[row.line], e) != protocol::Reject::None)
+                    return makeError("corrupt", "full-text repair: line " + std::to_string(row.line) +
+                                                    " of the frame at segment " + std::to_string(row.frame.segment) +
+                                                    " offset " + std::to_string(row.frame.offset) + " is not a valid event");
+                if (auto r = writer->add(row.rk, e.content); !r) return r.error();
             }
             if (auto r = writer->commit(uint64_t(batch->value_or(0))); !r) return r.error();
             written += writer->docs();

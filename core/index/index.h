@@ -43,6 +43,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -236,6 +237,8 @@ public:
     Expected<uint64_t> allocateSeq(uint64_t n = 1);
     // The catalog's frame row (INSERT OR IGNORE); done before the lanes commit the frame's events.
     Expected<void> recordFrame(const archive::AppendedFrame& frame);
+    // The frames of one commit group, in one catalog transaction.
+    Expected<void> recordFrames(std::span<const archive::AppendedFrame> frames);
     Expected<uint32_t> sourceId(std::string_view name);
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
     // Queues each lane's share (batches.size() == lanes()); blocks while a lane queue is full.

@@ -155,18 +155,22 @@ Expected<uint32_t> IndexWriter::sourceId(std::string_view name) {
     return *id;
 }
 
-Expected<uint64_t> IndexWriter::submit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> frames, std::span<const NewEvent> events,
                                        std::span<const Sighting> sightings, std::vector<int64_t>* rks) {
     if (m_index->readOnly()) return makeError("read_only", "the index was opened read-only");
+    for (const NewEvent& ne : events)
+        if (ne.frame >= std::max<size_t>(frames.size(), 1))
+            return makeError("usage", "an event names frame " + std::to_string(ne.frame) + " of " +
+                                          std::to_string(frames.size()));
     const uint32_t lanes = m_index->lanes();
     std::vector<LaneBatch> batches(lanes);
     const uint64_t ticket = m_nextTicket++;
     for (auto& b : batches) {
         b.ticket = ticket;
-        if (frame) b.watermark = archive::Watermark{frame->ref.segment, frame->ref.offset + frame->ref.length};
+        if (!frames.empty())
+            b.watermark = archive::Watermark{frames.back().ref.segment, frames.back().ref.offset + frames.back().ref.length};
     }
-    if (frame)
-        if (auto r = m_index->recordFrame(*frame); !r) return r.error();
+    if (auto r = m_index->recordFrames(frames); !r) return r.error();
     uint64_t seq = 0;
     if (!events.empty()) {
         auto s = m_index->allocateSeq(events.size());
@@ -188,7 +192,7 @@ Expected<uint64_t> IndexWriter::submit(const archive::AppendedFrame* frame, std:
         row.kind = e.kind;
         row.created_at = e.created_at;
         row.first_seen_at_ms = ne.first_seen_at_ms;
-        row.frame = frame ? frame->ref : archive::FrameRef{};
+        row.frame = frames.empty() ? archive::FrameRef{} : frames[ne.frame].ref;
         row.line = ne.line;
         row.flags = ne.flags;
         row.sighash = ne.sighash ? ne.sighash : sigHash(e.sig);
@@ -246,8 +250,8 @@ std::vector<uint64_t> IndexWriter::completed(std::chrono::milliseconds wait) {
     return done;
 }
 
-Expected<std::vector<int64_t>> IndexWriter::commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
-                                                   std::span<const Sighting> sightings) {
+Expected<std::vector<int64_t>> IndexWriter::commit(std::span<const archive::AppendedFrame> frames,
+                                                   std::span<const NewEvent> events, std::span<const Sighting> sightings) {
     std::set<protocol::Bytes32> seen;
     for (const NewEvent& ne : events) {
         if (!seen.insert(ne.event.id).second)
@@ -257,7 +261,7 @@ Expected<std::vector<int64_t>> IndexWriter::commit(const archive::AppendedFrame*
         if (*found) return makeError("duplicate", "an event of this commit is already stored");
     }
     std::vector<int64_t> rks;
-    auto ticket = submit(frame, events, sightings, &rks);
+    auto ticket = submit(frames, events, sightings, &rks);
     if (!ticket) return ticket.error();
     for (;;) {
         for (uint64_t t : completed(std::chrono::milliseconds(50)))

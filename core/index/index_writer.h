@@ -37,6 +37,7 @@ namespace archivist::index {
 struct NewEvent {
     protocol::Event event;
     uint32_t line = 0;   // line within its frame
+    uint32_t frame = 0;  // which of the group's frames (submit()'s `frames`) holds it
     uint32_t flags = 0;  // protocol::EventFlag bits
     int64_t first_seen_at_ms = 0;
     uint32_t source = 0;  // sourceId(); 0 = record no sighting for it
@@ -126,19 +127,31 @@ public:
     // Get or insert a source name ("wss://relay.example", "import:file.jsonl"); cached (bounded).
     Expected<uint32_t> sourceId(std::string_view name);
 
-    // Hands a group over: the frame row (if frame != nullptr), every event (+ tags, full-text
-    // document, its own sighting), the extra sightings (earliest seen_at kept), and each lane's
-    // watermark = end of frame. The caller has deduplicated the events. Returns the ticket; the
-    // row keys of `events`, in order, go to `rks`. Blocks while a lane queue is full.
-    Expected<uint64_t> submit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+    // Hands a group over: the frame rows (one per frame; NewEvent::frame says which holds an event),
+    // every event (+ tags, full-text document, its own sighting), the extra sightings (earliest
+    // seen_at kept), and each lane's watermark = end of the last frame. The caller has
+    // deduplicated the events. Returns the ticket; the row keys of `events`, in order, go to `rks`.
+    // Blocks while a lane queue is full.
+    Expected<uint64_t> submit(std::span<const archive::AppendedFrame> frames, std::span<const NewEvent> events,
                               std::span<const Sighting> sightings, std::vector<int64_t>* rks = nullptr);
+    // A group of at most one frame (frame == nullptr: sightings only).
+    Expected<uint64_t> submit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+                              std::span<const Sighting> sightings, std::vector<int64_t>* rks = nullptr) {
+        return submit(frame ? std::span<const archive::AppendedFrame>(frame, 1) : std::span<const archive::AppendedFrame>(),
+                      events, sightings, rks);
+    }
     // Tickets committed by every lane since the last call, in order (waits up to `wait` for one).
     std::vector<uint64_t> completed(std::chrono::milliseconds wait);
     size_t pendingTickets() const { return m_pending.size(); }
     // submit() then wait until committed. Refuses ("duplicate") an event that is already stored or
     // appears twice, before anything is written. Returns the row keys of `events` in order.
-    Expected<std::vector<int64_t>> commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+    Expected<std::vector<int64_t>> commit(std::span<const archive::AppendedFrame> frames, std::span<const NewEvent> events,
                                           std::span<const Sighting> sightings);
+    Expected<std::vector<int64_t>> commit(const archive::AppendedFrame* frame, std::span<const NewEvent> events,
+                                          std::span<const Sighting> sightings) {
+        return commit(frame ? std::span<const archive::AppendedFrame>(frame, 1) : std::span<const archive::AppendedFrame>(),
+                      events, sightings);
+    }
     // Lookups read hot files in one read transaction: end it so the next lookup sees new commits.
     void refresh() { m_lookup.refresh(); }
     // Takes `next` (a promoted, not yet started generation) in place of the current index, which is

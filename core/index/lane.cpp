@@ -280,10 +280,20 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     bool ok = setMeta("watermark_segment", wm.segment) && setMeta("watermark_offset", int64_t(wm.offset)) &&
               setMeta("event_count", int64_t(events));
     if (ok && !b.rows.empty() && m_hotEvents == 0) ok = setMeta("first_commit_ms", wallMs());
-    if (ok && docs && !b.rows.empty())
-        ok = setMeta("fts_batch", int64_t(m_ftsBatch + 1)) &&
-             setMeta("fts_pending_segment", b.rows.front().frame.segment) &&
-             setMeta("fts_pending_offset", int64_t(b.rows.front().frame.offset));
+    if (ok && docs && !b.rows.empty()) {
+        // The batch's frames, first to last (a commit group spans several frames): what
+        // Index::repairFts reads back if the crash comes before the full-text commit.
+        auto at = [](const LaneRow& r) { return std::pair<uint32_t, uint64_t>(r.frame.segment, r.frame.offset); };
+        auto first = at(b.rows.front()), last = first;
+        for (const LaneRow& r : b.rows) {
+            first = std::min(first, at(r));
+            last = std::max(last, at(r));
+        }
+        ok = setMeta("fts_batch", int64_t(m_ftsBatch + 1)) && setMeta("fts_pending_segment", first.first) &&
+             setMeta("fts_pending_offset", int64_t(first.second)) &&
+             setMeta("fts_pending_last_segment", last.first) &&
+             setMeta("fts_pending_last_offset", int64_t(last.second));
+    }
     if (!ok) return fail(m_setMeta, "meta");
     if (auto r = txn->commit(); !r) return r;
     if (docs) ++m_ftsBatch;

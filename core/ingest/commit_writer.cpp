@@ -338,19 +338,25 @@ bool CommitWriter::retry(const char* stage, Fn&& fn) {
 bool CommitWriter::commitGroup() {
     Pending p;
     p.started_ms = steadyMs();
-    p.have_frame = !m_newEvents.empty();
-    if (p.have_frame) {
+    if (!m_newEvents.empty()) {
         const auto events = static_cast<uint32_t>(m_newEvents.size());
         if (!retry("archive", [&]() -> Expected<void> {
-                auto r = m_archive.append(m_frame, events);
+                auto r = m_archive.appendFrames(m_frame, events);
                 if (!r) return r.error();
-                p.frame = *r;
+                p.frames = std::move(*r);
                 return {};
             }))
             return false;
+        // Each event's frame and line within it (NewEvent::line was its line in the group).
+        size_t next = 0;
+        for (uint32_t f = 0; f < p.frames.size(); ++f)
+            for (uint32_t l = 0; l < p.frames[f].events && next < m_newEvents.size(); ++l, ++next) {
+                m_newEvents[next].frame = f;
+                m_newEvents[next].line = l;
+            }
     }
     if (m_log) {
-        buildLogRecords(p.have_frame ? &p.frame : nullptr);
+        buildLogRecords(p.frames);
         if (!m_logRecords.empty()) {
             const uint64_t before = m_log->bytesWritten();
             if (!retry("sightings log", [&]() -> Expected<void> {
@@ -365,15 +371,16 @@ bool CommitWriter::commitGroup() {
         p.log_end = m_log->end();
     }
     if (!retry("index", [&]() -> Expected<void> {
-            auto r = m_index.submit(p.have_frame ? &p.frame : nullptr, m_newEvents, m_sightings, &p.rks);
+            auto r = m_index.submit(p.frames, m_newEvents, m_sightings, &p.rks);
             if (!r) return r.error();
             p.ticket = *r;
             return {};
         }))
         return false;
-    for (size_t i = 0; i < m_newEvents.size(); ++i)
-        m_inFlight[m_newEvents[i].event.id] =
-            InFlight{p.rks[i], archive::EventPos{p.frame.ref.segment, p.frame.ref.offset, m_newEvents[i].line}};
+    for (size_t i = 0; i < m_newEvents.size(); ++i) {
+        const archive::FrameRef& ref = p.frames[m_newEvents[i].frame].ref;
+        m_inFlight[m_newEvents[i].event.id] = InFlight{p.rks[i], archive::EventPos{ref.segment, ref.offset, m_newEvents[i].line}};
+    }
     p.events = std::move(m_newEvents);
     p.sources = std::move(m_newSources);
     p.sighting_sources = std::move(m_sightingSources);
@@ -406,20 +413,25 @@ bool CommitWriter::commitGroup() {
     return true;
 }
 
-void CommitWriter::buildLogRecords(const archive::AppendedFrame* frame) {
+void CommitWriter::buildLogRecords(const std::vector<archive::AppendedFrame>& frames) {
     m_logRecords.clear();
     auto code = [&](SourceId source) {
         auto it = m_logCodes.find(source);
         if (it == m_logCodes.end()) it = m_logCodes.emplace(source, m_log->code(m_sources.name(source))).first;
         return it->second;
     };
-    for (size_t i = 0; i < m_newEvents.size() && frame; ++i)
-        m_logRecords.push_back(archive::SightingRecord{
-            archive::EventPos{frame->ref.segment, frame->ref.offset, m_newEvents[i].line}, code(m_newSources[i]),
-            m_newEvents[i].first_seen_at_ms, true});
+    auto placed = [&](const index::NewEvent& ne) {
+        const archive::FrameRef& ref = frames[ne.frame].ref;
+        return archive::EventPos{ref.segment, ref.offset, ne.line};
+    };
+    for (size_t i = 0; i < m_newEvents.size() && !frames.empty(); ++i)
+        m_logRecords.push_back(
+            archive::SightingRecord{placed(m_newEvents[i]), code(m_newSources[i]), m_newEvents[i].first_seen_at_ms, true});
     for (size_t i = 0; i < m_sightings.size(); ++i) {
         archive::EventPos pos = m_sightingPos[i];
-        if (pos.segment == 0 && frame && m_sightings[i].rk == 0) pos = {frame->ref.segment, frame->ref.offset, pos.line};
+        // A copy of an event of this group: pos.line is that event's line in the group.
+        if (pos.segment == 0 && !frames.empty() && m_sightings[i].rk == 0 && pos.line < m_newEvents.size())
+            pos = placed(m_newEvents[pos.line]);
         if (pos.segment == 0) {
             m_logUnplaced->inc();
             continue;
@@ -468,8 +480,8 @@ void CommitWriter::acknowledge(Pending& p) {
     std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
     for (size_t i = 0; i < p.events.size(); ++i) {
         const auto& ev = p.events[i].event;
-        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash,
-                        archive::EventPos{p.frame.ref.segment, p.frame.ref.offset, p.events[i].line});
+        const archive::FrameRef& ref = p.frames[p.events[i].frame].ref;
+        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash, archive::EventPos{ref.segment, ref.offset, p.events[i].line});
         m_inFlight.erase(ev.id);
         ++perSource[p.sources[i]].first;
     }
@@ -485,13 +497,16 @@ void CommitWriter::acknowledge(Pending& p) {
     // consistent totals.
     m_storedTotal->inc(notice.stored);
     m_duplicateTotal->inc(notice.duplicates);
-    if (p.have_frame) {
-        m_bytesCompressed->inc(p.frame.ref.length);
-        m_bytesRaw->inc(p.frame.raw_bytes);
+    if (!p.frames.empty()) {
+        for (const archive::AppendedFrame& f : p.frames) {
+            m_bytesCompressed->inc(f.ref.length);
+            m_bytesRaw->inc(f.raw_bytes);
+        }
         m_groupEvents->observe(double(notice.stored));
     }
     notice.sightings_end = p.log_end;
-    if (p.have_frame) notice.archive_end = archive::Watermark{p.frame.ref.segment, p.frame.ref.offset + p.frame.ref.length};
+    if (!p.frames.empty())
+        notice.archive_end = archive::Watermark{p.frames.back().ref.segment, p.frames.back().ref.offset + p.frames.back().ref.length};
     notice.commit_ms = steadyMs() - p.started_ms;
     m_lastCommitMs = notice.commit_ms;
     m_commitSeconds->observe(double(notice.commit_ms) / 1000.0);

@@ -5,14 +5,15 @@
 // It drains verified batches, deduplicates (in-flight ids of the open group and of groups the
 // lanes are still committing → RecentIdCache → what the verify thread found, while still valid →
 // index lookup) and forms commit groups of at most `group_events` events / `group_bytes` bytes /
-// `group_ms` milliseconds. For each group: append ONE zstd frame to the open segment and
-// fdatasync, then hand the rows to the index (IndexWriter::submit: the catalog's frame row, then
-// each lane's share). The writer goes on with the next group while the lanes commit. Only once
+// `group_ms` milliseconds. For each group: append its zstd frames (of at most
+// ArchiveOptions::frame_bytes each, so reading one event decompresses little) to the open segment
+// with one write and one fdatasync, then hand the rows to the index (IndexWriter::submit: the
+// catalog's frame rows, then each lane's share). The writer goes on with the next group while the lanes commit. Only once
 // every lane has committed a group are its events "stored": source counters, metrics, the
 // recent-id cache and the commit listener see them then, never before.
 //
 // Every group's sightings — the new events' (origin) and the copies of stored ones — are appended
-// to the durable sightings log (core/archive/sightings_log.h) right after the archive frame and
+// to the durable sightings log (core/archive/sightings_log.h) right after the archive frames and
 // before the group goes to the index: nothing is acknowledged before its provenance is durable.
 //
 // Failure policy: an archive error pauses the writer (its queue fills, producers block —
@@ -53,7 +54,7 @@ namespace archivist::ingest {
 struct WriterOptions {
     int group_ms = 250;
     size_t group_events = 4096;
-    size_t group_bytes = 4u << 20;  // uncompressed frame bytes
+    size_t group_bytes = 4u << 20;  // uncompressed bytes of a group (cut into frames by the archive)
     size_t recent_cache = 131072;
     int retry_initial_ms = 100;
     int retry_max_ms = 5000;
@@ -129,8 +130,7 @@ private:
     struct Pending {  // a group the lanes are committing
         uint64_t ticket = 0;
         int64_t started_ms = 0;
-        bool have_frame = false;
-        archive::AppendedFrame frame;
+        std::vector<archive::AppendedFrame> frames;  // the group's frames (none: sightings only)
         std::vector<index::NewEvent> events;
         std::vector<int64_t> rks;
         std::vector<SourceId> sources;
@@ -141,8 +141,8 @@ private:
     void run();
     void addItem(SourceId source, VerifiedItem&& item);
     bool commitGroup();  // false when abandoned
-    // The group's sightings as log records (positions resolved against `frame`).
-    void buildLogRecords(const archive::AppendedFrame* frame);
+    // The group's sightings as log records (positions resolved against the group's `frames`).
+    void buildLogRecords(const std::vector<archive::AppendedFrame>& frames);
     // Acknowledges groups the lanes committed (waits up to `wait` for one). False when abandoned.
     bool drainCompleted(std::chrono::milliseconds wait);
     void acknowledge(Pending& p);

@@ -246,21 +246,26 @@ private slots:
             auto w = IndexWriter::open(dir, opts, nullptr, frameText);
             QVERIFY(w);
             for (uint64_t f = 0; f < 3; ++f) {
+                // The last group spans two frames (3 + 2 events), as a commit group cut into frames does.
+                const uint32_t split = f == 2 ? 3 : 5;
                 std::vector<NewEvent> events;
-                std::string text;
+                std::string text[2];
                 for (uint32_t i = 0; i < 5; ++i) {
                     NewEvent ne = eventOf(uint32_t(f * 5 + i), 0, 1);
                     ne.event.content = (f == 2 ? "pendingword " : "oldword ") + std::to_string(i);
-                    ne.line = i;
-                    protocol::appendEventJson(text, ne.event);
-                    text += '\n';
+                    ne.frame = i < split ? 0 : 1;
+                    ne.line = i < split ? i : i - split;
+                    protocol::appendEventJson(text[ne.frame], ne.event);
+                    text[ne.frame] += '\n';
                     events.push_back(ne);
                 }
-                archive[16 + f * 100] = text;
-                archive::AppendedFrame frame;
-                frame.ref = {1, 16 + f * 100, 100};
-                frame.events = 5;
-                auto rks = (*w)->commit(&frame, events, {});
+                std::vector<archive::AppendedFrame> frames(split < 5 ? 2 : 1);
+                for (size_t k = 0; k < frames.size(); ++k) {
+                    archive[16 + f * 100 + k * 50] = text[k];
+                    frames[k].ref = {1, 16 + f * 100 + k * 50, 50};
+                    frames[k].events = k == 0 ? split : 5 - split;
+                }
+                auto rks = (*w)->commit(frames, events, {});
                 QVERIFY(rks);
                 if (f == 2)
                     for (size_t i = 0; i < events.size(); ++i) lastDocs.emplace_back((*rks)[i], events[i].event.content);

@@ -1,5 +1,6 @@
 #include <QtTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -294,6 +295,65 @@ private slots:
         QCOMPARE(s.frames.size(), size_t(2));
         QCOMPARE(s.frames[0].text, first);
         QCOMPARE(s.frames[1].text, second);
+    }
+
+    void appendFramesCutsAGroupAtLineBoundaries() {
+        QTemporaryDir tmp;
+        const fs::path dir = tmp.path().toStdString();
+        ArchiveOptions opts;
+        opts.frame_bytes = 1000;
+        FaultInjectingFileSystem faults;
+        ArchiveWriter w(dir, opts, &faults);
+        QVERIFY(w.open().ok());
+        // 40 lines of ≈ 90 bytes, one line of 3,000 (longer than a frame: a frame of its own), 9 more.
+        std::string group = makeLines(0, 40);
+        group += "{\"content\":\"" + std::string(3000, 'x') + "\"}\n";
+        group += makeLines(1, 9);
+        auto frames = w.appendFrames(group, 50);
+        QVERIFY2(frames.ok(), frames.ok() ? "" : frames.error().message.c_str());
+        QVERIFY(frames->size() >= 6);
+        uint32_t events = 0;
+        std::string joined;
+        uint64_t offset = kHeaderBytes;
+        bool sawLong = false;
+        for (const AppendedFrame& f : *frames) {
+            QCOMPARE(f.ref.segment, 1u);
+            QCOMPARE(f.ref.offset, offset);  // back to back, in order
+            offset += f.ref.length;
+            auto text = readFrame(dir, f.ref);
+            QVERIFY(text.ok());
+            QCOMPARE(uint64_t(text->size()), f.raw_bytes);
+            QCOMPARE(f.checksum, frameChecksum(*text));
+            QCOMPARE(uint32_t(std::count(text->begin(), text->end(), '\n')), f.events);
+            QVERIFY(text->back() == '\n');
+            if (text->size() > 1000) {
+                QCOMPARE(f.events, 1u);  // only the long line exceeds the target
+                sawLong = true;
+            }
+            events += f.events;
+            joined += *text;
+        }
+        QVERIFY(sawLong);
+        QCOMPARE(events, 50u);
+        QCOMPARE(joined, group);
+        QCOMPARE(w.openSegmentBytes(), offset);
+        const Scan s = scanSegment(dir, 1);
+        QCOMPARE(s.stop, ScanStop::End);
+        QCOMPARE(s.frames.size(), frames->size());
+
+        // A failed write leaves none of the group's frames behind, and a retry appends them all.
+        const uint64_t good = fs::file_size(segmentPath(dir, 1));
+        faults.failAppendAfterBytes(100);
+        QVERIFY(!w.appendFrames(group, 50).ok());
+        QCOMPARE(uint64_t(fs::file_size(segmentPath(dir, 1))), good);
+        faults.clearFaults();
+        auto again = w.appendFrames(group, 50);
+        QVERIFY(again.ok());
+        QCOMPARE(again->front().ref.offset, good);
+        QCOMPARE(scanSegment(dir, 1).frames.size(), 2 * frames->size());
+        // Wrong line count: refused, nothing written.
+        QVERIFY(!w.appendFrames(group, 49).ok());
+        QCOMPARE(scanSegment(dir, 1).frames.size(), 2 * frames->size());
     }
 
     void failedTruncateIsRepairedBeforeTheNextAppend() {
