@@ -60,6 +60,7 @@ engine::StoreOptions fastOptions() {
     o.writer.group_ms = 20;
     o.writer.group_events = 300;
     o.archive.seal_bytes = 32 << 10;  // several segments
+    o.archive.frame_bytes = 4096;     // every commit group cut into several frames (decision 0020)
     return o;
 }
 
