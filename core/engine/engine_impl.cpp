@@ -32,6 +32,7 @@
 #include "core/observe/incidents.h"
 #include "core/observe/log.h"
 #include "core/observe/memory_stats.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
@@ -55,6 +56,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::StatisticsResult>();
     qRegisterMetaType<archivist::engine::CoverageResult>();
     qRegisterMetaType<archivist::engine::DirectoryPage>();
+    // Process-wide, before the store opens its first connection (docs/configuration.md).
+    observe::setSqliteHeapLimit(options.config.sqlite_heap_limit_bytes);
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
     so.archive.min_free_bytes = options.config.min_free_bytes;
