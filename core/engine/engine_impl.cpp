@@ -620,6 +620,10 @@ void EngineImpl::tick() {
     const auto mem = m_memory ? m_memory->latest() : observe::MemoryStats{};
     s.rss_bytes = mem.rss_bytes;
     s.heap_bytes = mem.heap_in_use_bytes;
+    const observe::SqliteHeap sqlite = observe::readSqliteHeap();
+    s.sqlite_heap_bytes = sqlite.used_bytes;
+    s.sqlite_heap_peak_bytes = sqlite.peak_bytes;
+    s.sqlite_heap_limit_bytes = sqlite.limit_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
     if (m_coverage)
