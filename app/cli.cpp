@@ -26,8 +26,10 @@
 #include "core/engine/snapshot.h"
 #include "core/engine/store.h"
 #include "core/index/index.h"
+#include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/net/relay_url.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
@@ -98,10 +100,24 @@ bool startMetrics(const QCommandLineParser& p, const Common& c, observe::Metrics
     return startMetricsServer(p.value(c.metricsListen), server, exitCode);
 }
 
-// Opens the store, telling the operator what opening found: a damaged index set aside and
-// rebuilt (with progress), frames re-indexed, a torn tail cut, damaged bytes quarantined.
+// config.json's process-wide settings (SQLite's heap limit), applied before a command opens its
+// first database. An unreadable or invalid config.json is reported and returned.
+Expected<void> applyProcessSettings(const std::filesystem::path& dir) {
+    auto config = engine::loadConfig(engine::DataDirPaths(dir).config);
+    if (!config) {
+        err("archivist: " + config.error().message);
+        return config.error();
+    }
+    observe::setSqliteHeapLimit(config->sqlite_heap_limit_bytes);
+    return {};
+}
+
+// Opens the store (after applyProcessSettings), telling the operator what opening found: a
+// damaged index set aside and rebuilt (with progress), frames re-indexed, a torn tail cut,
+// damaged bytes quarantined.
 Expected<std::unique_ptr<Store>> openStore(const std::filesystem::path& dir, engine::StoreOptions opts,
                                            observe::MetricsRegistry& metrics, engine::OpenReport* out = nullptr) {
+    if (auto settings = applyProcessSettings(dir); !settings) return settings.error();
     engine::OpenReport local;
     engine::OpenReport& report = out ? *out : local;
     const bool tty = ::isatty(STDERR_FILENO);
@@ -204,6 +220,7 @@ int cmdImport(const QStringList& args) {
         return kExitUsage;
     }
     observe::MetricsRegistry metrics;
+    observe::registerMemoryGauges(metrics);  // RSS, heap and SQLite's heap on --metrics-listen
     observe::MetricsHttpServer server(metrics);
     int code = kExitOk;
     if (!startMetrics(p, c, server, code)) return code;
@@ -835,6 +852,7 @@ int cmdRelays(const QStringList& args) {
     static const QStringList kActions = {"add", "pin", "unpin", "block", "unblock"};
     if (!action.isEmpty() && !kActions.contains(action)) return usage(p, "unknown action '" + action + "'");
     if (!action.isEmpty() && pos.size() < 2) return usage(p, action + " needs at least one relay URL");
+    if (!applyProcessSettings(dir)) return kExitFailure;
     auto store = relays::RelayStateStore::open(paths.relays);
     if (!store) {
         err("archivist: " + store.error().message);

@@ -15,8 +15,10 @@
 #include "core/engine/sink_setup.h"
 #include "core/engine/store.h"
 #include "core/net/address_policy.h"
+#include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/protocol/json.h"
 #include "core/sink/archive_batcher.h"
 #include "core/sink/sightings_batcher.h"
@@ -74,6 +76,7 @@ int cmdShip(const QStringList& args) {
         say("archivist: " + QString::fromStdString(config.error().message));
         return kExitUsage;
     }
+    observe::setSqliteHeapLimit(config->sqlite_heap_limit_bytes);  // before the store opens
     if (p.isSet(url)) config->clickhouse.url = p.value(url).toStdString();
     if (config->clickhouse.url.empty())
         return usageError(p, "no ClickHouse server: set clickhouse.url in config.json or pass --clickhouse-url");
@@ -86,6 +89,7 @@ int cmdShip(const QStringList& args) {
     if (!options) return usageError(p, QString::fromStdString(options.error().message));
 
     observe::MetricsRegistry metrics;
+    observe::registerMemoryGauges(metrics);  // RSS, heap and SQLite's heap on --metrics-listen
     observe::MetricsHttpServer server(metrics);
     int code = kExitOk;
     if (p.isSet(metricsListen) && !startMetricsServer(p.value(metricsListen), server, code)) return code;

@@ -1666,7 +1666,7 @@ letzter Fehler: %6</translation>
 <context>
     <name>MemoryPanel</name>
     <message>
-        <location filename="../ui/panels/memory_panel.cpp" line="+53"/>
+        <location filename="../ui/panels/memory_panel.cpp" line="+54"/>
         <source>Memory</source>
         <translation>Speicher</translation>
     </message>
@@ -1686,12 +1686,33 @@ letzter Fehler: %6</translation>
         <translation>Belegter Heap</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+1"/>
+        <location line="+19"/>
+        <source>SQLite heap</source>
+        <translation>SQLite-Heap</translation>
+    </message>
+    <message>
+        <location line="-11"/>
         <source>Queues and caches</source>
         <translation>Warteschlangen und Caches</translation>
     </message>
     <message>
-        <location line="+62"/>
+        <location line="+65"/>
+        <source>%1 / %2 MiB</source>
+        <translation>%1 / %2 MiB</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>%1 MiB, no limit</source>
+        <translation>%1 MiB, keine Grenze</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>SQLite&apos;s page caches, statements and sorters, every connection together: %1 MiB in use, at most %2 MiB since start; soft limit %3 MiB (sqlite_heap_limit_bytes in config.json)</source>
+        <translation>Seitencaches, Anweisungen und Sortierpuffer von SQLite, alle Verbindungen zusammen: %1 MiB belegt, seit dem Start höchstens %2 MiB; weiche Grenze %3 MiB (sqlite_heap_limit_bytes in config.json)</translation>
+    </message>
+    <message>
+        <location line="+23"/>
         <source>%1 / %2</source>
         <translation>%1 / %2</translation>
     </message>

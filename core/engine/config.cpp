@@ -171,6 +171,13 @@ Expected<EngineConfig> loadConfig(const std::filesystem::path& file) {
             auto n = number(file, v, "min_free_bytes", uint64_t(1) << 50);
             if (!n) return n.error();
             cfg.min_free_bytes = *n;
+        } else if (key == "sqlite_heap_limit_bytes") {
+            auto n = number(file, v, "sqlite_heap_limit_bytes", uint64_t(1) << 40);
+            if (!n) return n.error();
+            if (*n < observe::kMinSqliteHeapLimitBytes)
+                return configError(file, "\"sqlite_heap_limit_bytes\" must be at least " +
+                                             std::to_string(observe::kMinSqliteHeapLimitBytes));
+            cfg.sqlite_heap_limit_bytes = *n;
         } else if (key == "filter") {
             if (v.type != pj::Type::Object) return configError(file, "\"filter\" must be a NIP-01 filter object");
             auto f = protocol::parseFilter(v.raw);
@@ -248,6 +255,7 @@ std::string configToJson(const EngineConfig& cfg) {
     num("rate_events_per_s", cfg.rate_events_per_s);
     num("rate_bytes_per_s", cfg.rate_bytes_per_s);
     num("min_free_bytes", cfg.min_free_bytes);
+    num("sqlite_heap_limit_bytes", cfg.sqlite_heap_limit_bytes);
     if (!cfg.filter_json.empty()) out += "  \"filter\": " + cfg.filter_json + ",\n";
     out += "  \"metrics_listen\": ";
     pj::appendQuoted(out, cfg.metrics_listen);

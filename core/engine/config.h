@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/observe/sqlite_heap.h"
 #include "core/util/expected.h"
 
 namespace archivist::engine {
@@ -50,6 +51,9 @@ struct EngineConfig {
     // Low-disk threshold: intake pauses while less than this is free in the data directory's file
     // system (the console and --headless resume by themselves once space is freed; import stops).
     uint64_t min_free_bytes = uint64_t(1) << 30;
+    // SQLite's soft heap limit for the whole process (every index, catalog and relays.sqlite
+    // connection together; observe::setSqliteHeapLimit). At least kMinSqliteHeapLimitBytes.
+    uint64_t sqlite_heap_limit_bytes = observe::kDefaultSqliteHeapLimitBytes;
 
     bool operator==(const EngineConfig&) const = default;
 };

@@ -11,6 +11,7 @@
 
 #include "core/archive/file_system.h"
 #include "core/observe/log.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/relays/relay_state_store.h"
 
 namespace archivist::engine {
@@ -82,6 +83,7 @@ Expected<DbCheck> checkSqliteDatabase(const std::filesystem::path& file, std::ch
         return out;
     }
 
+    observe::ensureSqliteHeapLimit();
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
         const std::string why = db ? sqlite3_errmsg(db) : "out of memory";

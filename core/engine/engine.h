@@ -79,6 +79,11 @@ struct EngineSnapshot {
     double rejected_per_s = 0;
     quint64 rss_bytes = 0;
     quint64 heap_bytes = 0;
+    // SQLite's heap, every connection together (observe::SqliteHeap): in use, its peak since
+    // start and the soft limit that bounds it (config.json sqlite_heap_limit_bytes; 0 = none).
+    quint64 sqlite_heap_bytes = 0;
+    quint64 sqlite_heap_peak_bytes = 0;
+    quint64 sqlite_heap_limit_bytes = 0;
     QVector<QueueGauge> queues;
     QVector<NewestEvent> newest;   // newest first, at most kNewestCapacity
     bool writer_paused = false;

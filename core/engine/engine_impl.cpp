@@ -32,6 +32,7 @@
 #include "core/observe/incidents.h"
 #include "core/observe/log.h"
 #include "core/observe/memory_stats.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/observe/metrics.h"
 #include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
@@ -55,6 +56,8 @@ Expected<std::unique_ptr<EngineImpl>> EngineImpl::open(const std::filesystem::pa
     qRegisterMetaType<archivist::engine::StatisticsResult>();
     qRegisterMetaType<archivist::engine::CoverageResult>();
     qRegisterMetaType<archivist::engine::DirectoryPage>();
+    // Process-wide, before the store opens its first connection (docs/configuration.md).
+    observe::setSqliteHeapLimit(options.config.sqlite_heap_limit_bytes);
     StoreOptions so;
     so.policy.verify_signatures = options.verify_signatures;
     so.archive.min_free_bytes = options.config.min_free_bytes;
@@ -617,6 +620,10 @@ void EngineImpl::tick() {
     const auto mem = m_memory ? m_memory->latest() : observe::MemoryStats{};
     s.rss_bytes = mem.rss_bytes;
     s.heap_bytes = mem.heap_in_use_bytes;
+    const observe::SqliteHeap sqlite = observe::readSqliteHeap();
+    s.sqlite_heap_bytes = sqlite.used_bytes;
+    s.sqlite_heap_peak_bytes = sqlite.peak_bytes;
+    s.sqlite_heap_limit_bytes = sqlite.limit_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
     if (m_coverage)

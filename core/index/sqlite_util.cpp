@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/observe/log.h"
+#include "core/observe/sqlite_heap.h"
 
 namespace archivist::index {
 
@@ -53,6 +54,7 @@ Expected<Db> Db::open(const std::filesystem::path& path, Mode mode, bool immutab
         }
     }
     if (immutable) uri += "?immutable=1";
+    observe::ensureSqliteHeapLimit();  // every connection's cache counts against the process's bound
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);
     db.m_db = raw;

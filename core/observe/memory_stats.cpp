@@ -1,7 +1,5 @@
 #include "core/observe/memory_stats.h"
 
-#include <sqlite3.h>
-
 #include <mutex>
 
 #include "core/util/clock.h"
@@ -20,6 +18,7 @@ extern "C" size_t __sanitizer_get_heap_size();
 #endif
 
 #include "core/observe/metrics.h"
+#include "core/observe/sqlite_heap.h"
 
 namespace archivist::observe {
 
@@ -72,10 +71,16 @@ void registerMemoryGauges(MetricsRegistry& r) {
               [] { return double(cachedMemoryStats().heap_in_use_bytes); });
     r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (mallinfo2)", {},
               [] { return double(cachedMemoryStats().heap_arena_bytes); });
-    // SQLite's page caches (bounded per connection by cache_size) fill as the index grows: growth
-    // by design, reported here so a soak can tell it from a leak.
+    // SQLite's page caches (bounded per connection by cache_size, and together by the soft heap
+    // limit) fill as the index grows: growth by design, reported here so a soak can tell it from a
+    // leak, next to its peak and the limit.
     r.gaugeFn("archivist_sqlite_memory_bytes", "Memory SQLite holds (page caches, statements), all connections", {},
-              [] { return double(sqlite3_memory_used()); });
+              [] { return double(readSqliteHeap().used_bytes); });
+    r.gaugeFn("archivist_sqlite_memory_peak_bytes", "Most memory SQLite held at once since start", {},
+              [] { return double(readSqliteHeap().peak_bytes); });
+    r.gaugeFn("archivist_sqlite_memory_limit_bytes",
+              "SQLite's soft heap limit (sqlite_heap_limit_bytes in config.json; 0 = none)", {},
+              [] { return double(readSqliteHeap().limit_bytes); });
 }
 
 MemorySampler::MemorySampler(int interval_ms) : m_intervalMs(interval_ms > 0 ? interval_ms : 500) {

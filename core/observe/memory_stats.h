@@ -1,5 +1,6 @@
 #pragma once
-// Process memory: resident set (and its peak) from /proc/self/status, heap from mallinfo2().
+// Process memory: resident set (and its peak) from /proc/self/status, heap from mallinfo2(); the
+// gauges also carry SQLite's heap and its soft limit (sqlite_heap.h).
 // The kernel's RSS figures are per-CPU approximations (off by up to a few hundred KiB between
 // reads); mallinfo2() sums every glibc malloc arena plus mmap'd blocks. Fields stay zero when
 // their source cannot be read.
@@ -23,7 +24,8 @@ struct MemoryStats {
 
 MemoryStats readMemoryStats();
 // archivist_process_resident_memory_bytes, archivist_process_peak_resident_memory_bytes,
-// archivist_heap_in_use_bytes, archivist_heap_arena_bytes, archivist_sqlite_memory_bytes.
+// archivist_heap_in_use_bytes, archivist_heap_arena_bytes, archivist_sqlite_memory_bytes,
+// archivist_sqlite_memory_peak_bytes, archivist_sqlite_memory_limit_bytes.
 void registerMemoryGauges(MetricsRegistry& registry);
 
 // Reads the memory figures every interval on a thread of its own ("memory-sampler"), so a caller

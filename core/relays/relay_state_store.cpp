@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "core/observe/log.h"
+#include "core/observe/sqlite_heap.h"
 #include "core/relays/schema.h"
 
 namespace archivist::relays {
@@ -14,6 +15,7 @@ RelayStateStore::~RelayStateStore() { sqlite3_close_v2(m_db); }
 
 StateResult<std::unique_ptr<RelayStateStore>> RelayStateStore::open(const std::filesystem::path& file,
                                                                     const StoreOpenOptions& options) {
+    observe::ensureSqliteHeapLimit();
     sqlite3* db = nullptr;
     const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                    options.vfs.empty() ? nullptr : options.vfs.c_str());

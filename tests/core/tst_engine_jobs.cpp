@@ -72,6 +72,28 @@ private slots:
         QVERIFY(eng->shutdown().ok());
     }
 
+    // config.json's SQLite heap limit is SQLite's from the moment the engine opens (before the
+    // store's first connection), and the snapshot the Memory panel draws carries it with the heap.
+    void sqliteHeapLimitFromTheConfigReachesSqliteAndTheSnapshot() {
+        observe::MetricsRegistry metrics;
+        engine::EngineOptions eo;
+        eo.network = false;
+        eo.snapshot_interval_ms = 100;
+        eo.config.sqlite_heap_limit_bytes = uint64_t(40) << 20;
+        auto opened = engine::EngineImpl::open(m_data, eo, metrics);
+        QVERIFY(opened);
+        auto& eng = *opened;
+        QCOMPARE(sqlite3_soft_heap_limit64(-1), sqlite3_int64(40) << 20);
+        QSignalSpy snaps(eng.get(), &engine::Engine::snapshotReady);
+        QVERIFY(snaps.wait(5000));
+        const auto s = snaps.last()[0].value<engine::EngineSnapshot>();
+        QCOMPARE(s.sqlite_heap_limit_bytes, quint64(40) << 20);
+        QVERIFY(s.sqlite_heap_bytes > 0);
+        QVERIFY(s.sqlite_heap_peak_bytes >= s.sqlite_heap_bytes);
+        QVERIFY(eng->shutdown().ok());
+        observe::setSqliteHeapLimit(observe::kDefaultSqliteHeapLimitBytes);
+    }
+
     void verifyReportsAgreementOnAHealthyStore() {
         observe::MetricsRegistry metrics;
         auto eng = openEngine(metrics);

@@ -1,16 +1,43 @@
+#include <QTemporaryDir>
 #include <QtTest>
+#include <sqlite3.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
+#include <string>
 
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
+#include "core/observe/sqlite_heap.h"
 
 using namespace archivist::observe;
 
 namespace {
 constexpr uint64_t kMiB = 1024 * 1024;
+
+// Writes ~`mib` MiB of rows into a new file database whose own page cache could hold all of it
+// (cache_size 256 MiB) and returns SQLite's heap in use with the connection still open.
+uint64_t sqliteHeapAfterWriting(const QString& file, int mib) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open(file.toUtf8().constData(), &db) != SQLITE_OK) return 0;
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;"
+                 "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB); BEGIN;",
+                 nullptr, nullptr, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES(randomblob(1000))", -1, &st, nullptr);
+    for (int i = 0; i < mib * 1024; ++i) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    const uint64_t used = uint64_t(sqlite3_memory_used());
+    sqlite3_close(db);
+    return used;
 }
+}  // namespace
 
 class TestMemoryStats : public QObject {
     Q_OBJECT
@@ -82,6 +109,54 @@ private slots:
         const size_t series = r.seriesCount();
         registerMemoryGauges(r);
         QCOMPARE(r.seriesCount(), series);
+    }
+
+    // A process that opens SQLite without saying a limit gets the default one; a limit set
+    // explicitly (the app's config.json value) is what SQLite uses and is never overridden by
+    // the default; the gauges report it with the heap in use and its peak.
+    void sqliteHeapLimitIsAppliedAndGauged() {
+        QCOMPARE(sqlite3_soft_heap_limit64(-1), sqlite3_int64(0));  // nothing in this test opened SQLite yet
+        ensureSqliteHeapLimit();
+        QCOMPARE(sqlite3_soft_heap_limit64(-1), sqlite3_int64(kDefaultSqliteHeapLimitBytes));
+        setSqliteHeapLimit(40 * kMiB);
+        ensureSqliteHeapLimit();
+        QCOMPARE(sqlite3_soft_heap_limit64(-1), sqlite3_int64(40 * kMiB));
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(":memory:", &db), SQLITE_OK);  // a connection holds some heap
+        const SqliteHeap h = readSqliteHeap();
+        QCOMPARE(h.limit_bytes, 40 * kMiB);
+        QVERIFY(h.used_bytes > 0);
+        QVERIFY(h.peak_bytes >= h.used_bytes);
+
+        MetricsRegistry r;
+        registerMemoryGauges(r);
+        const QString text = QString::fromStdString(r.renderPrometheus());
+        for (const char* name : {"archivist_sqlite_memory_bytes", "archivist_sqlite_memory_peak_bytes",
+                                 "archivist_sqlite_memory_limit_bytes"})
+            QVERIFY2(text.contains(QString("# TYPE %1 gauge\n").arg(name)), name);
+        QCOMPARE(r.total("archivist_sqlite_memory_limit_bytes"), double(40 * kMiB));
+        QVERIFY(r.total("archivist_sqlite_memory_bytes") > 0);
+        QVERIFY(r.total("archivist_sqlite_memory_peak_bytes") >= r.total("archivist_sqlite_memory_bytes"));
+        sqlite3_close(db);
+    }
+
+    // The limit bounds the page cache itself in this build of SQLite (pcache1 recycles a
+    // connection's pages under memory pressure only while memory statistics are on): 32 MiB
+    // written through a connection whose cache_size allows 256 MiB stay under a 12 MiB limit, and
+    // fill the cache without one.
+    void sqliteHeapLimitBoundsThePageCache() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        setSqliteHeapLimit(12 * kMiB);
+        const uint64_t bounded = sqliteHeapAfterWriting(dir.filePath("bounded.sqlite"), 32);
+        setSqliteHeapLimit(uint64_t(1) << 40);
+        const uint64_t unbounded = sqliteHeapAfterWriting(dir.filePath("unbounded.sqlite"), 32);
+        setSqliteHeapLimit(kDefaultSqliteHeapLimitBytes);
+        qInfo("32 MiB written: SQLite heap %.1f MiB under a 12 MiB limit, %.1f MiB without", double(bounded) / kMiB,
+              double(unbounded) / kMiB);
+        QVERIFY2(bounded > 0 && bounded <= 14 * kMiB, qPrintable(QString("bounded: %1 bytes").arg(bounded)));
+        QVERIFY2(unbounded >= 30 * kMiB, qPrintable(QString("unbounded: %1 bytes").arg(unbounded)));
+        QVERIFY(readSqliteHeap().peak_bytes >= unbounded);
     }
 };
 

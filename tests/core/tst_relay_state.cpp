@@ -552,6 +552,7 @@ PRAGMA user_version = 1;
         QVERIFY(def);
         QVERIFY(def->seed_relays);
         QCOMPARE(def->max_relays, uint32_t(150));
+        QCOMPARE(def->sqlite_heap_limit_bytes, observe::kDefaultSqliteHeapLimitBytes);
         {
             std::ofstream(file) << R"({"relays":["wss://x.example"],"seed_relays":false,"max_relays":20,)"
                                    R"("allow_addresses":["10.0.0.0/8"],"filter":{"kinds":[1,7]},"backfill_depth_days":3})";
@@ -571,6 +572,15 @@ PRAGMA user_version = 1;
         QVERIFY(!engine::loadConfig(file));
         { std::ofstream(file) << R"({"max_relays": 0})"; }
         QVERIFY(!engine::loadConfig(file));
+        { std::ofstream(file) << R"({"sqlite_heap_limit_bytes": 33554432})"; }
+        auto heap = engine::loadConfig(file);
+        QVERIFY(heap);
+        QCOMPARE(heap->sqlite_heap_limit_bytes, uint64_t(32) << 20);
+        QVERIFY(engine::configToJson(*heap).find("\"sqlite_heap_limit_bytes\": 33554432") != std::string::npos);
+        { std::ofstream(file) << R"({"sqlite_heap_limit_bytes": 0})"; }  // every cache has a bound
+        auto none = engine::loadConfig(file);
+        QVERIFY(!none);
+        QVERIFY(none.error().message.find("at least 8388608") != std::string::npos);
         { std::ofstream(file) << "not json"; }
         QVERIFY(!engine::loadConfig(file));
     }

@@ -1,6 +1,6 @@
-// Memory panel, offscreen: RSS/heap points accumulate in a bounded ring; each queue becomes a
-// gauge whose colour level switches exactly at the shared 70 % / 90 % thresholds; gauges follow
-// the queues in the snapshot.
+// Memory panel, offscreen: RSS/heap/SQLite heap points accumulate in a bounded ring; SQLite's
+// heap is a gauge against its soft limit; each queue becomes a gauge whose colour level switches
+// exactly at the shared 70 % / 90 % thresholds; gauges follow the queues in the snapshot.
 #include <QLineSeries>
 #include <QProgressBar>
 #include <QtTest>
@@ -20,6 +20,9 @@ engine::EngineSnapshot snap(int tick, qint64 verify_depth = 0) {
     s.taken_at_ms = 1700000000000 + tick * 250;
     s.rss_bytes = quint64(100 + tick) << 20;
     s.heap_bytes = quint64(40) << 20;
+    s.sqlite_heap_bytes = quint64(30) << 20;
+    s.sqlite_heap_peak_bytes = quint64(50) << 20;
+    s.sqlite_heap_limit_bytes = quint64(64) << 20;
     s.queues = {{"verify", verify_depth, 1000}, {"writer", 5, 100}};
     return s;
 }
@@ -39,9 +42,43 @@ private slots:
         QCOMPARE(panel.rssSeries()->count(), 2);
         QCOMPARE(panel.rssSeries()->at(1).y(), 101.0);  // MiB
         QCOMPARE(panel.heapSeries()->at(0).y(), 40.0);
+        QCOMPARE(panel.sqliteSeries()->at(1).y(), 30.0);
         for (int i = 2; i < ui::MemoryPanel::kMaxPoints + 50; ++i) panel.applySnapshot(snap(i));
         QCOMPARE(panel.rssSeries()->count(), ui::MemoryPanel::kMaxPoints);
         QCOMPARE(panel.heapSeries()->count(), ui::MemoryPanel::kMaxPoints);
+        QCOMPARE(panel.sqliteSeries()->count(), ui::MemoryPanel::kMaxPoints);
+    }
+
+    // SQLite's heap against its soft limit: a cache, green even when full (the page caches fill up
+    // to the limit; sorters and pinned pages pass a soft limit for a while), the text says by how much.
+    void sqliteHeapGaugeShowsUseAgainstTheLimit() {
+        ui::MemoryPanel panel(nullptr);
+        panel.show();
+        QProgressBar* bar = panel.sqliteGauge();
+        QVERIFY(bar);
+        QCOMPARE(bar->objectName(), QString("gauge-sqlite-heap"));
+        auto s = snap(0);
+        panel.applySnapshot(s);
+        const auto mib = [](double v) { return QLocale().toString(v, 'f', 1); };
+        QCOMPARE(bar->text(), QString("%1 / %2 MiB").arg(mib(30), mib(64)));
+        QCOMPARE(double(bar->value()) / bar->maximum(), 30.0 / 64.0);
+        QCOMPARE(bar->property("level").toString(), QString("ok"));
+        QVERIFY2(bar->toolTip().contains(mib(50) + " MiB") && bar->toolTip().contains("sqlite_heap_limit_bytes"),
+                 qPrintable(bar->toolTip()));
+        s.sqlite_heap_bytes = s.sqlite_heap_limit_bytes;
+        panel.applySnapshot(s);
+        QCOMPARE(bar->value(), bar->maximum());
+        QCOMPARE(bar->property("level").toString(), QString("ok"));
+        s.sqlite_heap_bytes = s.sqlite_heap_limit_bytes + (quint64(4) << 20);
+        panel.applySnapshot(s);
+        QCOMPARE(bar->value(), bar->maximum());
+        QCOMPARE(bar->text(), QString("%1 / %2 MiB").arg(mib(68), mib(64)));
+        QCOMPARE(bar->property("level").toString(), QString("ok"));
+        // It is not one of the snapshot's queues: the queue gauges coming and going leave it alone.
+        s.queues.clear();
+        panel.applySnapshot(s);
+        QCOMPARE(panel.gaugeCount(), 0);
+        QCOMPARE(panel.sqliteGauge(), bar);
     }
 
     void gaugesColourAtThresholds_data() {

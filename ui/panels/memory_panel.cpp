@@ -7,6 +7,7 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLineSeries>
+#include <QLocale>
 #include <QProgressBar>
 #include <QSet>
 #include <QValueAxis>
@@ -66,6 +67,7 @@ MemoryPanel::MemoryPanel(engine::Engine* /*engine: snapshots come through applyS
     };
     m_rss = add(tr("Resident (RSS)"));
     m_heap = add(tr("Heap in use"));
+    m_sqlite = add(tr("SQLite heap"));
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     m_x->setRange(QDateTime::fromMSecsSinceEpoch(now - 60000), QDateTime::fromMSecsSinceEpoch(now));
     m_y->setRange(0, 100);
@@ -75,6 +77,16 @@ MemoryPanel::MemoryPanel(engine::Engine* /*engine: snapshots come through applyS
     view->setRenderHint(QPainter::Antialiasing);
     auto* box = new QGroupBox(tr("Queues and caches"), this);
     m_gaugeLayout = new QFormLayout(box);
+    m_sqliteGauge = new QProgressBar(this);
+    m_sqliteGauge->setObjectName("gauge-sqlite-heap");
+    m_sqliteGauge->setTextVisible(true);
+    m_sqliteGauge->setRange(0, 1);
+    m_sqliteGauge->setValue(0);
+    // A cache: full is normal (the page caches fill up to the limit, and sorters and pinned pages
+    // pass a soft limit for a while during merges), so it stays green like the other caches.
+    m_sqliteGauge->setProperty("level", levelName(Level::Ok));
+    m_sqliteGauge->setStyleSheet(styleFor(Level::Ok));
+    m_gaugeLayout->addRow(tr("SQLite heap"), m_sqliteGauge);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(view, 1);
@@ -90,6 +102,8 @@ void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {
     };
     push(m_rssRing, {x, double(s.rss_bytes) / kMiB});
     push(m_heapRing, {x, double(s.heap_bytes) / kMiB});
+    push(m_sqliteRing, {x, double(s.sqlite_heap_bytes) / kMiB});
+    updateSqliteGauge(s);
     updateGauges(s);
     // Behind another tab of a shown window: the chart is drawn when shown again.
     if (window()->isVisible() && !isVisible()) {
@@ -109,13 +123,28 @@ void MemoryPanel::redraw() {
     if (m_rssRing.empty()) return;
     m_rss->replace(QList<QPointF>(m_rssRing.begin(), m_rssRing.end()));
     m_heap->replace(QList<QPointF>(m_heapRing.begin(), m_heapRing.end()));
+    m_sqlite->replace(QList<QPointF>(m_sqliteRing.begin(), m_sqliteRing.end()));
     double maxY = 1;
-    for (const auto& p : m_rssRing) maxY = std::max(maxY, p.y());
-    for (const auto& p : m_heapRing) maxY = std::max(maxY, p.y());
+    for (const auto* ring : {&m_rssRing, &m_heapRing, &m_sqliteRing})
+        for (const auto& p : *ring) maxY = std::max(maxY, p.y());
     m_y->setRange(0, maxY * 1.1);
     const qint64 from = qint64(m_rssRing.front().x());
     const qint64 to = qint64(m_rssRing.back().x());
     m_x->setRange(QDateTime::fromMSecsSinceEpoch(from), QDateTime::fromMSecsSinceEpoch(std::max(to, from + 1000)));
+}
+
+void MemoryPanel::updateSqliteGauge(const engine::EngineSnapshot& s) {
+    const auto mib = [](quint64 bytes) { return QLocale().toString(double(bytes) / kMiB, 'f', 1); };
+    const quint64 used = s.sqlite_heap_bytes;
+    const quint64 limit = s.sqlite_heap_limit_bytes;
+    // In KiB: a QProgressBar holds int.
+    m_sqliteGauge->setRange(0, int(std::max<quint64>(1, limit / 1024)));
+    m_sqliteGauge->setValue(int(std::min(used, limit) / 1024));
+    m_sqliteGauge->setFormat(limit ? tr("%1 / %2 MiB").arg(mib(used), mib(limit)) : tr("%1 MiB, no limit").arg(mib(used)));
+    m_sqliteGauge->setToolTip(tr("SQLite's page caches, statements and sorters, every connection together: %1 MiB in "
+                                 "use, at most %2 MiB since start; soft limit %3 MiB (sqlite_heap_limit_bytes in "
+                                 "config.json)")
+                                  .arg(mib(used), mib(s.sqlite_heap_peak_bytes), mib(limit)));
 }
 
 void MemoryPanel::updateGauges(const engine::EngineSnapshot& s) {

@@ -1,6 +1,8 @@
 #pragma once
-// Memory panel: RSS and heap in use over time (chart, a bounded ring of points per series) and
-// every bounded queue or cache in snapshot.queues as a depth-against-capacity gauge, coloured
+// Memory panel: RSS, heap in use and SQLite's heap over time (chart, a bounded ring of points per
+// series); SQLite's heap against its soft limit as the first gauge (a cache: always green; the
+// text shows when the heap passes the soft limit, as sorters and pinned pages may); and every
+// bounded queue or cache in snapshot.queues as a depth-against-capacity gauge, coloured
 // green below kQueueWarnFraction, amber below kQueueNearCapacityFraction and red at or above it
 // (the constants the queue_near_capacity incident rule uses, core/engine/incident_rules.h); a
 // cache (a gauge named "… cache": full is normal for it) stays green.
@@ -39,6 +41,8 @@ public:
     // For tests and screenshots.
     QLineSeries* rssSeries() const { return m_rss; }
     QLineSeries* heapSeries() const { return m_heap; }
+    QLineSeries* sqliteSeries() const { return m_sqlite; }
+    QProgressBar* sqliteGauge() const { return m_sqliteGauge; }
     QProgressBar* gauge(const QString& queue) const { return m_gauges.value(queue); }
     int gaugeCount() const { return int(m_gauges.size()); }
 
@@ -51,14 +55,17 @@ protected:
 private:
     void redraw();  // the chart from the rings
     void updateGauges(const engine::EngineSnapshot& s);
+    void updateSqliteGauge(const engine::EngineSnapshot& s);
     bool m_stale = false;  // points arrived while behind another tab
     QChart* m_chart;
     QDateTimeAxis* m_x;
     QValueAxis* m_y;
     QLineSeries* m_rss;
     QLineSeries* m_heap;
-    std::deque<QPointF> m_rssRing, m_heapRing;
+    QLineSeries* m_sqlite;
+    std::deque<QPointF> m_rssRing, m_heapRing, m_sqliteRing;
     QFormLayout* m_gaugeLayout;
+    QProgressBar* m_sqliteGauge;
     QMap<QString, QProgressBar*> m_gauges;
 };
 
