@@ -1,5 +1,7 @@
 #include "core/ingest/commit_writer.h"
 
+#include "core/observe/memory_stats.h"
+
 #include "core/util/thread_priority.h"
 
 #include <QLoggingCategory>
@@ -209,6 +211,12 @@ void CommitWriter::run() {
             if (!commitGroup()) alive = false;
         }
         if (alive && !drainCompleted(std::chrono::milliseconds(0))) alive = false;
+        // The pipeline frees whole groups' worth of events at a time, on several threads: give
+        // the freed pages back about once a second so the resident size follows what is in use.
+        if (const int64_t now = steadyMs(); now - m_lastTrimMs >= 1000) {
+            observe::releaseFreeHeap();
+            m_lastTrimMs = now;
+        }
         if (alive && batches.empty() && m_in.closedAndEmpty()) {
             if (!m_newEvents.empty() || !m_sightings.empty()) {
                 if (commitGroup()) waitAllCommitted();

@@ -166,6 +166,7 @@ private:
 
     // Current group (writer thread only).
     std::string m_frame;
+    int64_t m_lastTrimMs = 0;  // last releaseFreeHeap()
     std::vector<index::NewEvent> m_newEvents;
     std::vector<SourceId> m_newSources;
     std::vector<index::Sighting> m_sightings;

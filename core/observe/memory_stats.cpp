@@ -45,6 +45,12 @@ MemoryStats readMemoryStats() {
     return m;
 }
 
+void releaseFreeHeap() {
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+    (void)malloc_trim(0);
+#endif
+}
+
 namespace {
 // One scrape reads four gauges; mallinfo2() walks every malloc arena, which costs real CPU on a
 // large heap. The four share one reading taken at most every 200 ms.

@@ -23,6 +23,12 @@ struct MemoryStats {
 };
 
 MemoryStats readMemoryStats();
+// Hands the free pages inside glibc's malloc arenas back to the kernel (malloc_trim): memory the
+// pipeline freed stays mapped otherwise, and the arenas' high-water marks — not what is in use —
+// set the resident size (measured in docs/benchmarks.md). A no-op under AddressSanitizer and
+// outside glibc. Thread: any; costs a walk over the arenas' free lists, so call it about once a
+// second, not per event.
+void releaseFreeHeap();
 // archivist_process_resident_memory_bytes, archivist_process_peak_resident_memory_bytes,
 // archivist_heap_in_use_bytes, archivist_heap_arena_bytes, archivist_sqlite_memory_bytes,
 // archivist_sqlite_memory_peak_bytes, archivist_sqlite_memory_limit_bytes.
