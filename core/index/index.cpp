@@ -500,6 +500,7 @@ Expected<void> Index::loadFiles() {
         if (f->kind == FileKind::Part) {
             f->filter = readFilter(*db);
             if (!f->filter) return makeError("index_corrupt", "part " + f->path.string() + " has no readable id filter");
+            f->orphans = readOrphanFilter(*db);  // none in parts built before it existed
         } else {
             auto seg = metaInt(*db, "watermark_segment");
             auto off = metaInt(*db, "watermark_offset");
@@ -1276,6 +1277,7 @@ Expected<void> Index::flush(const FilePtr& hot) {
         f->events = o.built.events;
         f->bytes = o.built.bytes;
         f->filter = o.built.filter;
+        f->orphans = o.built.orphans;
         f->path = filePath(FileKind::Part, o.id, 0, o.bucket);
         m_live[f->id] = f;
     }
@@ -1409,6 +1411,7 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
     f->events = built->events;
     f->bytes = built->bytes;
     f->filter = built->filter;
+    f->orphans = built->orphans;
     f->path = path;
     m_live[f->id] = f;
     auto removed = m_removed;
@@ -1466,6 +1469,7 @@ Expected<void> Index::registerParts(const std::vector<int64_t>& ids) {
         auto db = Db::open(f->path, Db::Mode::ReadOnly, true);
         if (!db) return db.error();
         f->filter = readFilter(*db);
+        f->orphans = readOrphanFilter(*db);
         auto events = metaInt(*db, "events");
         if (!events) return events.error();
         if (!f->filter) return makeError("index_corrupt", "part " + f->path.string() + " has no id filter");

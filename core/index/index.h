@@ -121,6 +121,9 @@ struct IndexFile {
     std::vector<Bucket> hot_buckets;  // frozen hot files: the buckets they hold (flush planning)
     std::shared_ptr<HotIdBloom> bloom;  // hot files: their ids (exact "no", approximate "maybe")
     std::shared_ptr<const XorFilter8> filter;  // parts
+    // Parts: the rks it holds sightings of but no row for (orphanKey); nullptr: not known (a part
+    // built before these filters) — then it may hold a sighting of anything in its month.
+    std::shared_ptr<const XorFilter8> orphans;
     std::atomic<bool> retired{false};
     std::function<void(int64_t)> on_removed;   // tells the index the file is gone
     ~IndexFile();
@@ -151,6 +154,7 @@ struct LaneRow : PartRow {
 
 struct LaneSighting {
     int64_t rk = 0;
+    protocol::Bytes32 id{};  // the event's id (all zero: unknown — every part of its month is read)
     uint32_t source = 0;
     int64_t seen_at_ms = 0;
 };

@@ -218,7 +218,7 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
                 rk = (*found)->rk;
             }
         }
-        batches[laneOf(s.id, lanes)].sightings.push_back(LaneSighting{rk, s.source, s.seen_at_ms});
+        batches[laneOf(s.id, lanes)].sightings.push_back(LaneSighting{rk, s.id, s.source, s.seen_at_ms});
     }
     if (m_journal && !sightings.empty()) {
         std::vector<SightingJournal::Entry> entries;

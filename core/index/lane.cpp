@@ -253,7 +253,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     }
     for (const LaneSighting& s : b.sightings) {
         if (!s.source) continue;
-        if (auto r = rollupSighting(s.rk, s.source, rollup); !r) return r.error();
+        if (auto r = rollupSighting(s.rk, s.id, s.source, rollup); !r) return r.error();
         if (!sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");
     }
     if (auto r = applyRollupDelta(m_hot, rollup); !r) return r.error();
@@ -308,7 +308,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     return {};
 }
 
-Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta) {
+Expected<void> Lane::rollupSighting(int64_t rk, const protocol::Bytes32& id, uint32_t source, RollupDelta& delta) {
     std::optional<std::pair<int64_t, int64_t>> row;  // created_at, first_seen_at
     std::set<uint32_t> sources;
     {
@@ -335,8 +335,17 @@ Expected<void> Lane::rollupSighting(int64_t rk, uint32_t source, RollupDelta& de
         std::vector<FilePtr> files;
         for (const FilePtr& f : m_othersSnap->hot)
             if (f->lane == m_lane && f->id != m_active->id) files.push_back(f);
+        // Of the month's parts only those that may hold the event's row (id filter) or a copy's
+        // sighting without the row (orphan filter): a copy seen long after its event would
+        // otherwise read every part of the month.
+        const bool knownId = id != protocol::Bytes32{};
+        const uint64_t idk = idKey(id), ork = orphanKey(rk);
         if (auto it = m_othersSnap->parts.find(bucketOfRk(rk)); it != m_othersSnap->parts.end())
-            files.insert(files.end(), it->second.begin(), it->second.end());
+            for (const FilePtr& f : it->second) {
+                if (knownId && f->filter && f->orphans && !f->filter->mayContain(idk) && !f->orphans->mayContain(ork))
+                    continue;
+                files.push_back(f);
+            }
         for (const FilePtr& f : files) {
             auto conn = m_others.get(f);
             if (!conn) return conn.error();

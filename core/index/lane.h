@@ -47,7 +47,7 @@ public:
     uint64_t freezeHandled() const { return m_freezeHandled.load(); }
     size_t knownTerms() const { return m_knownTermsSize.load(); }
     size_t rollupConnections() const { return m_othersSize.load(); }
-    static constexpr size_t kRollupConnections = 32;
+    static constexpr size_t kRollupConnections = 96;
     static constexpr size_t kKnownTermsMax = 200000;
 
 private:
@@ -61,7 +61,7 @@ private:
     // The rollup deltas of a further sighting (rollups.h): a new distinct source of a stored
     // event counts once, on the event's day. Reads the active hot file inside the open transaction
     // and, when the event's row is not there, the lane's other hot files and the parts of its month.
-    Expected<void> rollupSighting(int64_t rk, uint32_t source, RollupDelta& delta);
+    Expected<void> rollupSighting(int64_t rk, const protocol::Bytes32& id, uint32_t source, RollupDelta& delta);
     void trimWal();
     template <typename Fn>
     bool retry(const char* what, Fn&& fn);

@@ -113,6 +113,27 @@ Expected<BuiltPart> PartBuilder::finish() {
     std::vector<uint64_t>().swap(m_keys);
     const std::string blob = filter->serialize();
     out.filter = filter;
+    // Sightings of events whose row is in another file (read back in (rk, source) order; the
+    // event lookup is by rowid). Few in a part of live ingest; a part of a re-import holds many.
+    {
+        auto st = m_db.prepare("SELECT rk FROM sightings s WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.rk = s.rk)");
+        if (!st) return st.error();
+        int rc;
+        int64_t last = 0;
+        bool any = false;
+        while ((rc = st->step()) == SQLITE_ROW) {
+            const int64_t rk = st->i64(0);
+            if (any && rk == last) continue;
+            m_keys.push_back(orphanKey(rk));
+            last = rk;
+            any = true;
+        }
+        if (rc != SQLITE_DONE) return m_db.error("part orphan sightings");
+    }
+    auto orphans = std::make_shared<XorFilter8>(XorFilter8::build(m_keys));
+    std::vector<uint64_t>().swap(m_keys);
+    const std::string orphanBlob = orphans->serialize();
+    out.orphans = orphans;
     auto meta = m_db.prepare("INSERT INTO meta(key, value) VALUES (?,?)");
     if (!meta) return meta.error();
     auto put = [&](std::string_view key, int64_t v) {
@@ -126,6 +147,11 @@ Expected<BuiltPart> PartBuilder::finish() {
     if (ok) {
         StmtReset reset(*meta);
         meta->bindText(1, "filter").bindBlob(2, blob.data(), int(blob.size()));
+        ok = meta->step() == SQLITE_DONE;
+    }
+    if (ok) {
+        StmtReset reset(*meta);
+        meta->bindText(1, "orphan_filter").bindBlob(2, orphanBlob.data(), int(orphanBlob.size()));
         ok = meta->step() == SQLITE_DONE;
     }
     if (ok && m_events)
@@ -142,12 +168,22 @@ Expected<BuiltPart> PartBuilder::finish() {
     return out;
 }
 
-std::shared_ptr<const XorFilter8> readFilter(Db& part) {
-    auto st = part.prepare("SELECT value FROM meta WHERE key = 'filter'");
+namespace {
+std::shared_ptr<const XorFilter8> readFilterBlob(Db& part, const char* sql) {
+    auto st = part.prepare(sql);
     if (!st || st->step() != SQLITE_ROW) return nullptr;
     auto f = XorFilter8::deserialize(st->blob(0));
     if (!f) return nullptr;
     return std::make_shared<const XorFilter8>(std::move(*f));
+}
+}  // namespace
+
+std::shared_ptr<const XorFilter8> readOrphanFilter(Db& part) {
+    return readFilterBlob(part, "SELECT value FROM meta WHERE key = 'orphan_filter'");
+}
+
+std::shared_ptr<const XorFilter8> readFilter(Db& part) {
+    return readFilterBlob(part, "SELECT value FROM meta WHERE key = 'filter'");
 }
 
 }  // namespace archivist::index

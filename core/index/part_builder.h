@@ -38,7 +38,13 @@ struct BuiltPart {
     uint64_t events = 0;
     uint64_t bytes = 0;
     std::shared_ptr<const XorFilter8> filter;
+    std::shared_ptr<const XorFilter8> orphans;  // orphanKey() of rks with sightings but no row here
 };
+
+// The key of a row key in a part's orphan filter (the rks it holds sightings of but no event row
+// for: copies seen after the event's own file was flushed). With the id filter it tells a lane
+// which parts of a month can hold anything about an event (Lane::rollupSighting).
+inline uint64_t orphanKey(int64_t rk) { return mix64(uint64_t(rk) ^ 0x6f727068616e73ull); }
 
 // Reads `events` rows (rk order) of an open hot file or part: the columns of PartRow.
 inline constexpr const char* kPartRowSelect =
@@ -59,7 +65,8 @@ public:
     Expected<void> addTag(int64_t key, int64_t rk);
     // In increasing (rk, source) order, each pair once.
     Expected<void> addSighting(int64_t rk, uint32_t source, int64_t seen_at_ms);
-    // Secondary indexes, kind counts, the id filter, meta; then the file is synced and closed.
+    // Secondary indexes, kind counts, the id and orphan filters, meta; then the file is synced
+    // and closed.
     Expected<BuiltPart> finish();
     uint64_t events() const { return m_events; }
 
@@ -79,5 +86,8 @@ private:
 
 // Reads the id filter stored in a part (nullptr: none, or unreadable).
 std::shared_ptr<const XorFilter8> readFilter(Db& part);
+// Reads the orphan filter stored in a part (nullptr: none — a part built before it existed — or
+// unreadable: then every sighting lookup must read the part).
+std::shared_ptr<const XorFilter8> readOrphanFilter(Db& part);
 
 }  // namespace archivist::index
