@@ -11,6 +11,7 @@
 #include <QProgressBar>
 #include <QSet>
 #include <QValueAxis>
+#include <QScrollArea>
 #include <QVBoxLayout>
 #include <algorithm>
 
@@ -87,10 +88,18 @@ MemoryPanel::MemoryPanel(engine::Engine* /*engine: snapshots come through applyS
     m_sqliteGauge->setProperty("level", levelName(Level::Ok));
     m_sqliteGauge->setStyleSheet(styleFor(Level::Ok));
     m_gaugeLayout->addRow(tr("SQLite heap"), m_sqliteGauge);
+    // The gauge rows grow with the engine (every queue and cache has one): they scroll, and the
+    // chart keeps room enough to be read.
+    view->setMinimumHeight(220);
+    auto* scroll = new QScrollArea(this);
+    scroll->setObjectName("memoryGauges");
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(box);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(view, 1);
-    layout->addWidget(box);
+    layout->addWidget(scroll, 1);
 }
 
 void MemoryPanel::applySnapshot(const engine::EngineSnapshot& s) {
