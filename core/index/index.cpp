@@ -1552,8 +1552,10 @@ IndexGauges Index::gauges() const {
     g.parts = s->partCount();
     g.hot_files = s->hot.size();
     for (const auto& [b, v] : s->parts)
-        for (const auto& f : v)
+        for (const auto& f : v) {
             if (f->filter) g.filter_bytes += f->filter->bytes();
+            if (f->orphans) g.filter_bytes += f->orphans->bytes();
+        }
     for (const auto& f : s->hot)
         if (f->bloom) g.filter_bytes += f->bloom->bytes();
     g.flushes = m_flushes.load();
