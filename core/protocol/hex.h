@@ -16,7 +16,7 @@ template <size_t N>
 std::string toHex(const std::array<uint8_t, N>& a) {
     return toHex(a.data(), N);
 }
-// True only for exactly 2n lowercase hex characters.
+// True only for exactly 2n lowercase hex characters (on false, `out` holds no useful value).
 bool fromHex(std::string_view hex, uint8_t* out, size_t n);
 
 }  // namespace archivist::protocol

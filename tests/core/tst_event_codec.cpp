@@ -92,6 +92,7 @@ private slots:
     void accepts_data();
     void accepts();
     void rejectNamesRoundTrip();
+    void hexDecodesOnlyLowerCase();
     void canonicalJsonIsByteExact();
     void canonicalRoundTrip_data();
     void canonicalRoundTrip();
@@ -222,6 +223,23 @@ void TestEventCodec::accepts() {
     Event back;
     QCOMPARE(rejectName(parseEvent(canon, back)), "none");
     QVERIFY(back == e);
+}
+
+void TestEventCodec::hexDecodesOnlyLowerCase() {
+    uint8_t b[8] = {};
+    QVERIFY(fromHex("0123456789abcdef", b, 8));
+    QCOMPARE(toHex(b, 8), std::string("0123456789abcdef"));
+    QVERIFY(fromHex("ff00", b, 2));
+    QCOMPARE(int(b[0]), 0xff);
+    QCOMPARE(int(b[1]), 0);
+    for (const char* bad : {"0A", "g0", "0/", ":0", "`0", " 0", "0\xff", "0\x80"}) QVERIFY2(!fromHex(bad, b, 1), bad);
+    for (int c = 0; c < 256; ++c) {
+        const char text[2] = {'0', char(c)};
+        const bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        QCOMPARE(fromHex(std::string_view(text, 2), b, 1), digit);
+    }
+    QVERIFY(!fromHex("abc", b, 1));
+    QVERIFY(!fromHex("", b, 1));
 }
 
 void TestEventCodec::rejectNamesRoundTrip() {
