@@ -37,7 +37,12 @@ struct Forward {
 
 int forwardToken(void* p, int flags, const char* tok, int n, int start, int end) {
     auto* f = static_cast<Forward*>(p);
-    if (f->record && t_sink && n > 0) t_sink->terms.emplace(tok, size_t(n));
+    if (f->record && t_sink && n > 0) {
+        const std::string_view term(tok, size_t(n));
+        if (!(t_sink->known && t_sink->known->find(term) != t_sink->known->end()) &&
+            t_sink->terms.find(term) == t_sink->terms.end())
+            t_sink->terms.emplace(term);
+    }
     return f->token(f->ctx, flags, tok, n, start, end);
 }
 

@@ -36,9 +36,18 @@ inline constexpr const char* kFtsCreateSql =
 // inserts into or queries an fts-<lane>.sqlite file).
 Expected<void> registerTokenizer(sqlite3* db);
 
-// Distinct terms of the documents inserted on this thread while installed.
+// A set of terms looked up by string_view (no string is built to ask whether a term is in it).
+struct TermHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using TermSet = std::unordered_set<std::string, TermHash, std::equal_to<>>;
+
+// Distinct terms of the documents inserted on this thread while installed, less those already
+// in `known` (when given): a token costs one hash lookup, a string only when it is new.
 struct TermSink {
-    std::unordered_set<std::string> terms;
+    TermSet terms;
+    const TermSet* known = nullptr;
 };
 // Installs `sink` (nullptr: none) for the calling thread; returns the previous one.
 TermSink* setThreadTermSink(TermSink* sink);

@@ -385,6 +385,7 @@ Expected<void> Lane::commitFts(const LaneBatch& b) {
     auto txn = Txn::begin(m_fts);
     if (!txn) return txn.error();
     m_sink.terms.clear();
+    m_sink.known = &m_knownTerms;
     setThreadTermSink(&m_sink);
     for (const LaneRow& r : b.rows) {
         if (r.content.empty()) continue;
@@ -396,9 +397,9 @@ Expected<void> Lane::commitFts(const LaneBatch& b) {
         }
     }
     setThreadTermSink(nullptr);
+    // The sink kept only the terms not in m_knownTerms (those are in `vocab` already).
     std::vector<const std::string*> fresh;
-    for (const std::string& t : m_sink.terms)
-        if (!m_knownTerms.count(t)) fresh.push_back(&t);
+    for (const std::string& t : m_sink.terms) fresh.push_back(&t);
     for (const std::string* t : fresh) {
         StmtReset reset(m_insTerm);
         m_insTerm.bindText(1, *t);

@@ -81,7 +81,7 @@ private:
     Db m_fts;
     Stmt m_insDoc, m_insTerm, m_setFtsMeta;
     TermSink m_sink;
-    std::unordered_set<std::string> m_knownTerms;  // bounded: cleared at kKnownTermsMax
+    TermSet m_knownTerms;  // bounded: cleared at kKnownTermsMax
     std::atomic<size_t> m_knownTermsSize{0};
 
     mutable std::mutex m_wmMutex;
