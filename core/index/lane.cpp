@@ -139,17 +139,29 @@ void Lane::run() {
     lowerThisThreadPriority();  // the console's GUI thread comes first
     std::vector<LaneBatch> batches;
     bool failed = false;
-    while (!failed) {
+    for (;;) {
         batches.clear();
-        m_queue.popAll(batches, 1, std::chrono::milliseconds(200));
-        for (LaneBatch& b : batches) {
-            if (!retry("commit", [&] { return commit(b); })) {
+        m_queue.popAll(batches, m_queue.capacity(), std::chrono::milliseconds(200));
+        if (!batches.empty()) {
+            // The batches queued behind a commit go into ONE transaction: a hot file's random
+            // B-tree pages (id, author, tag keys) are then written to the WAL and checkpointed
+            // once for all of them. A lane that keeps up commits one batch at a time; one that
+            // falls behind commits bigger transactions instead of more of them.
+            LaneBatch& all = batches.front();
+            for (size_t i = 1; i < batches.size(); ++i) {
+                LaneBatch& b = batches[i];
+                std::move(b.rows.begin(), b.rows.end(), std::back_inserter(all.rows));
+                std::move(b.sightings.begin(), b.sightings.end(), std::back_inserter(all.sightings));
+                if (b.watermark) all.watermark = b.watermark;  // batches are in archive order
+                b.rows.clear();
+                b.sightings.clear();
+            }
+            if (!retry("commit", [&] { return commit(all); })) {
                 failed = true;
                 break;
             }
-            m_index.laneCommitted(m_lane, b.ticket);
+            for (const LaneBatch& b : batches) m_index.laneCommitted(m_lane, b.ticket);
         }
-        if (failed) break;
         if (!batches.empty()) trimWal();
         if (batches.empty() && m_othersSnap) {
             m_others.clear();  // idle: keep no replaced file alive

@@ -9,7 +9,9 @@
 // be written (synchronous=FULL: durable before step 2); (2) the full-text transaction — the
 // documents, new vocabulary terms and "applied batch = n". A crash between the two leaves the
 // batch pending; Index::repairFts() writes its documents from the archive at the next open, so
-// the full-text index never holds a document without its row nor misses one.
+// the full-text index never holds a document without its row nor misses one. The batches
+// queued behind a commit are committed as one (their rows and sightings together, the last
+// one's watermark), then every one of them is reported committed.
 // Thread: owned by the Index; push() from the writer thread.
 #include <atomic>
 #include <cstdint>
