@@ -1145,28 +1145,34 @@ static Expected<void> commitFileChange(Db& catalog, const std::vector<Output>& o
     return r;
 }
 
+// The one bucket every row, tag and sighting of a hot file belongs to; nullopt when there are
+// several (or no rows).
+static Expected<std::optional<Bucket>> singleBucketOf(Db& db) {
+    auto range = [&](const char* sql) -> Expected<std::optional<std::pair<int64_t, int64_t>>> {
+        auto st = db.prepare(sql);
+        if (!st) return st.error();
+        const int rc = st->step();
+        if (rc != SQLITE_ROW) return db.error("bucket range");
+        if (sqlite3_column_type(st->get(), 0) == SQLITE_NULL) return std::optional<std::pair<int64_t, int64_t>>();
+        return std::optional<std::pair<int64_t, int64_t>>(std::make_pair(st->i64(0), st->i64(1)));
+    };
+    auto rows = range("SELECT min(rk), max(rk) FROM events");
+    if (!rows) return rows.error();
+    if (!*rows) return std::optional<Bucket>();
+    const Bucket b = bucketOfRk((*rows)->first);
+    if (bucketOfRk((*rows)->second) != b) return std::optional<Bucket>();
+    for (const char* sql : {"SELECT min(rk), max(rk) FROM sightings", "SELECT min(rk), max(rk) FROM tags"}) {
+        auto r = range(sql);
+        if (!r) return r.error();
+        if (*r && (bucketOfRk((*r)->first) != b || bucketOfRk((*r)->second) != b)) return std::optional<Bucket>();
+    }
+    return std::optional<Bucket>(b);
+}
+
 Expected<void> Index::flush(const FilePtr& hot) {
     auto dbr = Db::open(hot->path, walMode());
     if (!dbr) return dbr.error();
     Db& db = *dbr;
-    // Tags and sightings in memory (a hot file is bounded), ordered for each bucket's part.
-    std::vector<std::tuple<Bucket, int64_t, int64_t>> tags;  // bucket, key, rk
-    {
-        auto st = db.prepare("SELECT key, rk FROM tags");
-        if (!st) return st.error();
-        int rc;
-        while ((rc = st->step()) == SQLITE_ROW) tags.emplace_back(bucketOfRk(st->i64(1)), st->i64(0), st->i64(1));
-        if (rc != SQLITE_DONE) return db.error("read tags");
-        std::sort(tags.begin(), tags.end());
-    }
-    std::vector<std::tuple<int64_t, uint32_t, int64_t>> sightings;  // rk, source, seen_at (rk order = bucket order)
-    {
-        auto st = db.prepare("SELECT rk, source, seen_at FROM sightings ORDER BY rk, source");
-        if (!st) return st.error();
-        int rc;
-        while ((rc = st->step()) == SQLITE_ROW) sightings.emplace_back(st->i64(0), uint32_t(st->i64(1)), st->i64(2));
-        if (rc != SQLITE_DONE) return db.error("read sightings");
-    }
     RollupDelta rollups;
     {
         auto has = db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'r_kind'");
@@ -1177,21 +1183,6 @@ Expected<void> Index::flush(const FilePtr& hot) {
             rollups = std::move(*d);
         }
     }
-    auto events = db.prepare(std::string(kPartRowSelect) + " ORDER BY rk");
-    if (!events) return events.error();
-    std::set<Bucket> buckets;
-    for (const auto& t : tags) buckets.insert(std::get<0>(t));
-    for (const auto& s : sightings) buckets.insert(bucketOfRk(std::get<0>(s)));
-    int rc = events->step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error("read events");
-    std::optional<PartRow> next;
-    if (rc == SQLITE_ROW) next = readPartRow(*events);
-    {
-        // Every bucket that holds an event (the rows are in rk order: bucket order).
-        auto all = db.prepare("SELECT bucket FROM buckets");
-        if (!all) return all.error();
-        while (all->step() == SQLITE_ROW) buckets.insert(Bucket(all->i64(0)));
-    }
     std::vector<Output> outputs;
     auto cleanup = [&] {
         std::vector<int64_t> ids;
@@ -1201,61 +1192,117 @@ Expected<void> Index::flush(const FilePtr& hot) {
         }
         abandonBuilding(ids);
     };
-    size_t ti = 0, si = 0;
-    for (Bucket b : buckets) {
-        if (m_stopping) {
-            cleanup();
-            return makeError("cancelled", "closing");
-        }
+    // A hot file whose rows, tags and sightings all belong to one bucket (events arriving in
+    // time order: nearly every hot file) becomes that bucket's part by a copy of its b-trees.
+    auto single = singleBucketOf(db);
+    if (!single) return single.error();
+    if (*single) {
+        const Bucket b = **single;
         auto id = reserveFileId(FileKind::Part, 0, b, 0);
         if (!id) return id.error();
-        const fs::path path = filePath(FileKind::Part, *id, 0, b);
         outputs.push_back(Output{*id, b, 0, {}});
-        auto builder = PartBuilder::create(path, b, 0, *id);
+        auto builder = PartBuilder::create(filePath(FileKind::Part, *id, 0, b), b, 0, *id);
         if (!builder) {
             cleanup();
             return builder.error();
         }
-        while (next && bucketOfRk(next->rk) == b) {
-            if (auto r = (*builder)->addEvent(*next); !r) {
-                cleanup();
-                return r.error();
-            }
-            rc = events->step();
-            if (rc == SQLITE_ROW) next = readPartRow(*events);
-            else if (rc == SQLITE_DONE) next.reset();
-            else {
-                cleanup();
-                return db.error("read events");
-            }
-        }
-        while (ti < tags.size() && std::get<0>(tags[ti]) == b) {
-            if (auto r = (*builder)->addTag(std::get<1>(tags[ti]), std::get<2>(tags[ti])); !r) {
-                cleanup();
-                return r.error();
-            }
-            ++ti;
-        }
-        while (si < sightings.size() && bucketOfRk(std::get<0>(sightings[si])) == b) {
-            const auto& [rk, source, seen] = sightings[si];
-            if (auto r = (*builder)->addSighting(rk, source, seen); !r) {
-                cleanup();
-                return r.error();
-            }
-            ++si;
-        }
-        auto built = (*builder)->finish();
-        if (!built) {
+        auto built = (*builder)->copyAll(hot->path);
+        auto done = built ? (*builder)->finish() : Expected<BuiltPart>(built.error());
+        if (!done) {
             cleanup();
-            return built.error();
+            return done.error();
         }
-        outputs.back().built = *built;
+        outputs.back().built = *done;
+    } else {
+        // Tags and sightings in memory (a hot file is bounded), ordered for each bucket's part.
+        std::vector<std::tuple<Bucket, int64_t, int64_t>> tags;  // bucket, key, rk
+        {
+            auto st = db.prepare("SELECT key, rk FROM tags");
+            if (!st) return st.error();
+            int rc;
+            while ((rc = st->step()) == SQLITE_ROW) tags.emplace_back(bucketOfRk(st->i64(1)), st->i64(0), st->i64(1));
+            if (rc != SQLITE_DONE) return db.error("read tags");
+            std::sort(tags.begin(), tags.end());
+        }
+        std::vector<std::tuple<int64_t, uint32_t, int64_t>> sightings;  // rk, source, seen_at (rk order = bucket order)
+        {
+            auto st = db.prepare("SELECT rk, source, seen_at FROM sightings ORDER BY rk, source");
+            if (!st) return st.error();
+            int rc;
+            while ((rc = st->step()) == SQLITE_ROW) sightings.emplace_back(st->i64(0), uint32_t(st->i64(1)), st->i64(2));
+            if (rc != SQLITE_DONE) return db.error("read sightings");
+        }
+        auto events = db.prepare(std::string(kPartRowSelect) + " ORDER BY rk");
+        if (!events) return events.error();
+        std::set<Bucket> buckets;
+        for (const auto& t : tags) buckets.insert(std::get<0>(t));
+        for (const auto& s : sightings) buckets.insert(bucketOfRk(std::get<0>(s)));
+        int rc = events->step();
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error("read events");
+        std::optional<PartRow> next;
+        if (rc == SQLITE_ROW) next = readPartRow(*events);
+        {
+            // Every bucket that holds an event (the rows are in rk order: bucket order).
+            auto all = db.prepare("SELECT bucket FROM buckets");
+            if (!all) return all.error();
+            while (all->step() == SQLITE_ROW) buckets.insert(Bucket(all->i64(0)));
+        }
+        size_t ti = 0, si = 0;
+        for (Bucket b : buckets) {
+            if (m_stopping) {
+                cleanup();
+                return makeError("cancelled", "closing");
+            }
+            auto id = reserveFileId(FileKind::Part, 0, b, 0);
+            if (!id) return id.error();
+            const fs::path path = filePath(FileKind::Part, *id, 0, b);
+            outputs.push_back(Output{*id, b, 0, {}});
+            auto builder = PartBuilder::create(path, b, 0, *id);
+            if (!builder) {
+                cleanup();
+                return builder.error();
+            }
+            while (next && bucketOfRk(next->rk) == b) {
+                if (auto r = (*builder)->addEvent(*next); !r) {
+                    cleanup();
+                    return r.error();
+                }
+                rc = events->step();
+                if (rc == SQLITE_ROW) next = readPartRow(*events);
+                else if (rc == SQLITE_DONE) next.reset();
+                else {
+                    cleanup();
+                    return db.error("read events");
+                }
+            }
+            while (ti < tags.size() && std::get<0>(tags[ti]) == b) {
+                if (auto r = (*builder)->addTag(std::get<1>(tags[ti]), std::get<2>(tags[ti])); !r) {
+                    cleanup();
+                    return r.error();
+                }
+                ++ti;
+            }
+            while (si < sightings.size() && bucketOfRk(std::get<0>(sightings[si])) == b) {
+                const auto& [rk, source, seen] = sightings[si];
+                if (auto r = (*builder)->addSighting(rk, source, seen); !r) {
+                    cleanup();
+                    return r.error();
+                }
+                ++si;
+            }
+            auto built = (*builder)->finish();
+            if (!built) {
+                cleanup();
+                return built.error();
+            }
+            outputs.back().built = *built;
+        }
+        if (next) {
+            cleanup();
+            return makeError("index_corrupt", "hot file " + hot->path.string() + " holds events outside its bucket list");
+        }
+        events = Stmt();
     }
-    if (next) {
-        cleanup();
-        return makeError("index_corrupt", "hot file " + hot->path.string() + " holds events outside its bucket list");
-    }
-    events = Stmt();
     db.close();
     std::function<void(const std::string&)> hook;
     {
@@ -1291,7 +1338,8 @@ Expected<void> Index::flush(const FilePtr& hot) {
     m_live.erase(hot->id);
     publishLocked();
     ++m_flushes;
-    if (m_compactionListener) m_compactionListener("flush " + hot->path.filename().string());
+    if (m_compactionListener)
+        m_compactionListener("flush " + hot->path.filename().string() + (*single ? " (copied)" : ""));
     return {};
 }
 

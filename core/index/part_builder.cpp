@@ -94,11 +94,69 @@ Expected<void> PartBuilder::addSighting(int64_t rk, uint32_t source, int64_t see
     return {};
 }
 
+Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
+    if (m_events) return makeError("internal", "part " + m_path.string() + ": copyAll on a builder with rows");
+    m_event = Stmt();
+    m_tag = Stmt();
+    m_sighting = Stmt();
+    // ATTACH and DETACH are refused inside a transaction. The transfer needs the destination's
+    // indexes to exist and its tables to be empty; it then copies each table and each index
+    // b-tree in order.
+    // The attached file is read in normal locking mode (create() set EXCLUSIVE, which ATTACH would
+    // inherit: it would hold the frozen hot file's lock against its readers until DETACH).
+    if (auto r = m_db.exec("COMMIT; PRAGMA locking_mode=NORMAL;"); !r) return r;
+    {
+        auto at = m_db.prepare("ATTACH DATABASE ? AS src");
+        if (!at) return at.error();
+        const std::string name = from.string();  // bound without a copy: alive until step()
+        at->bindText(1, name);
+        if (at->step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": attach " + from.string());
+    }
+    auto copy = [&]() -> Expected<uint64_t> {
+        if (auto r = m_db.exec(std::string("BEGIN;") + kEventIndexesSql +
+                               "INSERT INTO main.events SELECT * FROM src.events;"
+                               "INSERT INTO main.tags SELECT * FROM src.tags;"
+                               "INSERT INTO main.sightings SELECT * FROM src.sightings;");
+            !r)
+            return r.error();
+        auto n = m_db.scalar("SELECT count(*) FROM src.events");
+        if (!n) return n.error();
+        if (auto r = m_db.exec("COMMIT"); !r) return r.error();
+        return uint64_t(n->value_or(0));
+    };
+    auto copied = copy();
+    if (!copied) (void)m_db.exec("ROLLBACK");
+    if (auto r = m_db.exec("DETACH DATABASE src"); !r && copied) return r;
+    if (!copied) return copied.error();
+    if (auto r = m_db.exec("BEGIN"); !r) return r;
+    m_indexed = true;
+    // What finish() needs of the rows: their count, kinds, created_at range and id filter keys.
+    auto st = m_db.prepare("SELECT id, kind, created_at FROM events");
+    if (!st) return st.error();
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) {
+        protocol::Bytes32 id{};
+        if (auto b = st->blob(0); b.size() == 32) std::memcpy(id.data(), b.data(), 32);
+        const int64_t created = st->i64(2);
+        if (!m_events++) m_minCreated = m_maxCreated = created;
+        m_minCreated = std::min(m_minCreated, created);
+        m_maxCreated = std::max(m_maxCreated, created);
+        ++m_kinds[uint16_t(st->i64(1))];
+        m_keys.push_back(idKey(id));
+    }
+    if (rc != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": read the copied rows");
+    if (m_events != *copied)
+        return makeError("index_corrupt", "part " + m_path.string() + ": copied " + std::to_string(m_events) +
+                                              " events of " + std::to_string(*copied) + " in " + from.string());
+    return {};
+}
+
 Expected<BuiltPart> PartBuilder::finish() {
     m_event = Stmt();
     m_tag = Stmt();
     m_sighting = Stmt();
-    if (auto r = m_db.exec(kEventIndexesSql); !r) return r.error();
+    if (!m_indexed)
+        if (auto r = m_db.exec(kEventIndexesSql); !r) return r.error();
     auto kc = m_db.prepare("INSERT INTO kind_counts(kind, count) VALUES (?,?)");
     if (!kc) return kc.error();
     for (const auto& [kind, n] : m_kinds) {

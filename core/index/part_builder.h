@@ -65,6 +65,11 @@ public:
     Expected<void> addTag(int64_t key, int64_t rk);
     // In increasing (rk, source) order, each pair once.
     Expected<void> addSighting(int64_t rk, uint32_t source, int64_t seen_at_ms);
+    // Instead of the add* calls (on a new builder, once): every row, tag and sighting of `from`
+    // — a frozen hot file, all of whose rows and sightings belong to this part's bucket — copied
+    // by SQLite's transfer optimisation: tables and indexes in key order, records not decoded
+    // (≈ 1.4 µs per event against ≈ 7.7 for rows, random tag inserts and index sorts).
+    Expected<void> copyAll(const std::filesystem::path& from);
     // Secondary indexes, kind counts, the id and orphan filters, meta; then the file is synced
     // and closed.
     Expected<BuiltPart> finish();
@@ -79,6 +84,7 @@ private:
     int m_level = 0;
     int64_t m_fileId = 0;
     uint64_t m_events = 0;
+    bool m_indexed = false;  // copyAll brought the secondary indexes along
     int64_t m_minCreated = 0, m_maxCreated = 0;
     std::map<uint16_t, uint64_t> m_kinds;
     std::vector<uint64_t> m_keys;

@@ -195,6 +195,86 @@ private slots:
                     (all[i - 1].created_at == all[i].created_at && all[i - 1].id < all[i].id));
     }
 
+    // Events of one month (arriving in time order): each frozen hot file becomes its part by a
+    // copy of its b-trees (PartBuilder::copyAll) — rows, tags, sightings (earliest seen_at), the
+    // sightings of copies whose event is in an older part (orphans), counts and filters as the
+    // row-by-row build makes them.
+    void aHotFileOfOneMonthIsCopiedWhole() {
+        const auto dir = fresh();
+        auto w = IndexWriter::open(dir, tiny());
+        QVERIFY(w);
+        std::mutex mu;
+        std::vector<std::string> log;
+        (*w)->index()->setCompactionListener([&](const std::string& m) {
+            std::lock_guard lock(mu);
+            log.push_back(m);
+        });
+        const uint32_t a = *(*w)->sourceId("wss://a.example");
+        const uint32_t b = *(*w)->sourceId("wss://b.example");
+        Feeder feeder{**w};
+        std::vector<uint32_t> month;  // n % 6 == 0: the first month
+        for (uint32_t n = 0; n < 1200; n += 6) month.push_back(n);
+        for (size_t i = 0; i < 100; i += 10)
+            QVERIFY(feeder.feed({month.begin() + long(i), month.begin() + long(i + 10)}, a, 5000));
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(60s));
+        // Copies of flushed events (their sightings land in hot files without the rows), then
+        // the rest, each frame with a copy of the one before.
+        QVERIFY(feeder.feed({month.begin(), month.begin() + 30}, b, 100));
+        for (size_t i = 100; i < 200; i += 10) {
+            std::vector<uint32_t> ns(month.begin() + long(i), month.begin() + long(i + 10));
+            ns.push_back(month[i - 3]);
+            QVERIFY(feeder.feed(ns, b, 7000));
+        }
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(60s));
+        QCOMPARE(feeder.stored, uint64_t(200));
+        size_t copies = 0;
+        {
+            std::lock_guard lock(mu);
+            for (const auto& m : log) copies += m.find("(copied)") != std::string::npos;
+        }
+        QVERIFY(copies >= 3);
+
+        auto rd = IndexReader::open((*w)->index());
+        QVERIFY(rd);
+        QCOMPARE(*(*rd)->count({}), uint64_t(200));
+        for (size_t i = 0; i < month.size(); ++i) {
+            const uint32_t n = month[i];
+            auto rows = (*rd)->findAllById(idOf(n));
+            QVERIFY(rows);
+            QCOMPARE(rows->size(), size_t(1));
+            const auto& [row, place] = rows->front();
+            QCOMPARE(place.kind, FileKind::Part);
+            QCOMPARE(place.bucket, bucketOf(row.created_at));
+            auto seen = (*rd)->sightings(row.rowid);
+            QVERIFY(seen);
+            std::map<std::string, int64_t> bySource;
+            for (const auto& s : *seen) bySource[s.source] = s.seen_at_ms;
+            const bool copiedByB = i < 30 || (i >= 97 && i < 197 && (i - 97) % 10 == 0);
+            QCOMPARE(bySource.size(), size_t(copiedByB && i < 100 ? 2 : 1));
+            QCOMPARE(bySource.count("wss://a.example"), size_t(i < 100 ? 1 : 0));
+            if (i < 30) QCOMPARE(bySource["wss://b.example"], int64_t(100));
+        }
+        // Tags and kinds through the copied indexes, against the events themselves.
+        for (int t = 0; t < 4; ++t) {
+            protocol::Filter f;
+            f.tags['t'] = {"topic" + std::to_string(t)};
+            uint64_t want = 0;
+            for (uint32_t n : month) {
+                const NewEvent ne = eventOf(n, 0, 0);
+                want += protocol::matches(f, ne.event);
+            }
+            QCOMPARE(*(*rd)->count({f}), want);
+        }
+        auto st = (*rd)->stats();
+        QVERIFY(st);
+        QCOMPARE(st->events, uint64_t(200));
+        QCOMPARE(st->kinds.size(), size_t(1));  // 6i % 3 == 0: every event of the month is kind 0
+        QCOMPARE(st->kinds.front(), (std::pair<uint16_t, uint64_t>(0, 200)));
+        QCOMPARE(*(*rd)->count({protocol::Filter{.kinds = {0}}}), uint64_t(200));
+    }
+
     void crashLeftoversAreCleanedAtOpen() {
         const auto dir = fresh();
         std::filesystem::path gen;
