@@ -145,7 +145,8 @@ void Lane::run() {
     bool failed = false;
     for (;;) {
         batches.clear();
-        m_queue.popAll(batches, m_queue.capacity(), std::chrono::milliseconds(200));
+        // Held: the groups being committed count against the queue's bound until they are done.
+        m_queue.popAllHeld(batches, m_queue.capacity(), std::chrono::milliseconds(200));
         if (!batches.empty()) {
             // The batches queued behind a commit go into ONE transaction: a hot file's random
             // B-tree pages (id, author, tag keys) are then written to the WAL and checkpointed
@@ -160,11 +161,14 @@ void Lane::run() {
                 b.rows.clear();
                 b.sightings.clear();
             }
-            if (!retry("commit", [&] { return commit(all); })) {
+            const bool ok = retry("commit", [&] { return commit(all); });
+            if (ok)
+                for (const LaneBatch& b : batches) m_index.laneCommitted(m_lane, b.ticket);
+            m_queue.release(batches.size());
+            if (!ok) {
                 failed = true;
                 break;
             }
-            for (const LaneBatch& b : batches) m_index.laneCommitted(m_lane, b.ticket);
         }
         if (!batches.empty()) trimWal();
         if (batches.empty() && m_othersSnap) {

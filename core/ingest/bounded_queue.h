@@ -9,6 +9,8 @@
 //   then pop() returns false. That is the shutdown path: close, drain, join.
 // - depth() and capacity() are exported as gauges; blockedPushes() counts how often a
 //   producer had to wait (a sign the consumer is the bottleneck).
+// - popAllHeld() hands items over but keeps their places until release(): what a consumer is
+//   still working on counts against the capacity (and in depth()).
 // Thread: any. T must be a value type (no pointers to engine objects cross threads).
 #include <atomic>
 #include <chrono>
@@ -31,13 +33,13 @@ public:
     // Blocks while full. Returns false if the queue was closed (the item is not taken).
     bool push(T item) {
         std::unique_lock lock(m_mutex);
-        if (m_items.size() >= m_capacity && !m_closed) {
+        if (m_items.size() + m_held >= m_capacity && !m_closed) {
             m_blockedPushes.fetch_add(1, std::memory_order_relaxed);
-            m_notFull.wait(lock, [&] { return m_items.size() < m_capacity || m_closed; });
+            m_notFull.wait(lock, [&] { return m_items.size() + m_held < m_capacity || m_closed; });
         }
         if (m_closed) return false;
         m_items.push_back(std::move(item));
-        m_depth.store(m_items.size(), std::memory_order_relaxed);
+        m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
         lock.unlock();
         m_notEmpty.notify_one();
         return true;
@@ -47,9 +49,9 @@ public:
     bool tryPush(T& item) {
         {
             std::lock_guard lock(m_mutex);
-            if (m_closed || m_items.size() >= m_capacity) return false;
+            if (m_closed || m_items.size() + m_held >= m_capacity) return false;
             m_items.push_back(std::move(item));
-            m_depth.store(m_items.size(), std::memory_order_relaxed);
+            m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
         }
         m_notEmpty.notify_one();
         return true;
@@ -62,7 +64,7 @@ public:
         if (m_items.empty()) return false;
         out = std::move(m_items.front());
         m_items.pop_front();
-        m_depth.store(m_items.size(), std::memory_order_relaxed);
+        m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
         lock.unlock();
         m_notFull.notify_one();
         return true;
@@ -80,10 +82,35 @@ public:
             m_items.pop_front();
             ++n;
         }
-        m_depth.store(m_items.size(), std::memory_order_relaxed);
+        m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
         lock.unlock();
         if (n) m_notFull.notify_all();
         return n;
+    }
+
+    // As popAll, but the items keep their places in the capacity until release(n).
+    size_t popAllHeld(std::vector<T>& out, size_t max, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(m_mutex);
+        if (!m_notEmpty.wait_for(lock, timeout, [&] { return !m_items.empty() || m_closed; }))
+            return 0;
+        size_t n = 0;
+        while (!m_items.empty() && n < max) {
+            out.push_back(std::move(m_items.front()));
+            m_items.pop_front();
+            ++n;
+        }
+        m_held += n;
+        return n;
+    }
+
+    // Gives back the places of `n` items taken with popAllHeld().
+    void release(size_t n) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_held -= n < m_held ? n : m_held;
+            m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
+        }
+        m_notFull.notify_all();
     }
 
     void close() {
@@ -115,6 +142,7 @@ private:
     std::condition_variable m_notEmpty;
     std::condition_variable m_notFull;
     std::deque<T> m_items;
+    size_t m_held = 0;  // taken by popAllHeld(), not yet released
     bool m_closed = false;
     std::atomic<size_t> m_depth{0};
     std::atomic<uint64_t> m_blockedPushes{0};

@@ -92,6 +92,37 @@ private slots:
         QCOMPARE(q.popAll(out, 100, std::chrono::milliseconds(30)), size_t(0));
         QVERIFY(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(25));
     }
+
+    // Items taken with popAllHeld() keep their places until released: a producer waits while
+    // queued + held items fill the capacity, and depth() counts both.
+    void heldItemsCountAgainstTheCapacityUntilReleased() {
+        BoundedQueue<int> q(3);
+        QVERIFY(q.push(1));
+        QVERIFY(q.push(2));
+        std::vector<int> got;
+        QCOMPARE(q.popAllHeld(got, 8, std::chrono::milliseconds(0)), size_t(2));
+        QCOMPARE(got, (std::vector<int>{1, 2}));
+        QCOMPARE(q.depth(), size_t(2));
+        int three = 3;
+        QVERIFY(q.tryPush(three));
+        int four = 4;
+        QVERIFY(!q.tryPush(four));  // 1 queued + 2 held = 3
+        std::atomic<bool> pushed{false};
+        std::thread producer([&] {
+            pushed = q.push(4);
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        QVERIFY(!pushed.load());
+        q.release(1);
+        producer.join();
+        QVERIFY(pushed.load());
+        QCOMPARE(q.depth(), size_t(3));  // 3 and 4 queued, one held
+        q.release(5);  // more than held: clamps
+        QCOMPARE(q.depth(), size_t(2));
+        got.clear();
+        QCOMPARE(q.popAll(got, 8, std::chrono::milliseconds(0)), size_t(2));
+        QCOMPARE(got, (std::vector<int>{3, 4}));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestBoundedQueue)
