@@ -8,7 +8,8 @@
 //      events (from /metrics archivist_events_stored_total, scraped every 0.25 s), events/s, ratio
 //      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying; then the same file
 //      imported again into the same data directory (every event a duplicate: the first import's
-//      time over this one's); then --no-verify into a fresh directory;
+//      time over this one's); then --no-verify into a fresh directory (with --keep it stays as
+//      the import left it, for bench_query on that layout);
 //   3. `archivist compact` (the merges due at the end of the import, run to the end) and the
 //      archive + index bytes against the raw JSONL;
 //   4. optionally (--taskset) the verified import pinned to one core vs two: the rate ratio;
@@ -231,7 +232,8 @@ int main(int argc, char** argv) {
         ImportRun unverified = runImport({}, archivist, work / "data-noverify", events, n, false,
                                          work / "import-noverify.log");
         printImport("import (--no-verify)", unverified, n, 0);
-        fs::remove_all(work / "data-noverify");
+        // --keep: kept as the import left it (no compact), for bench_query on that layout.
+        if (!keep) fs::remove_all(work / "data-noverify");
         std::fflush(stdout);
     }
 
