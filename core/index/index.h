@@ -78,7 +78,10 @@ struct IndexOptions {
     int64_t hot_max_age_ms = 600000;    // … or this long after its first commit
     uint32_t max_frozen_per_lane = 2;   // a lane waits while this many of its hot files wait for a flush
     uint32_t merge_fanin = 6;           // parts of one size tier merged together (sizes ×fan-in)
-    uint64_t part_cap_events = 4u << 20;   // no merge makes a part bigger than this
+    // No merge makes a part bigger than this, and a part of half of it or more is final: with
+    // hot files of 65,536 events and fan-in 6, a part is rewritten by one merge at most, so an
+    // event costs the same at 10M as at 1M (decision 0021).
+    uint64_t part_cap_events = 786432;
     uint32_t max_parts_per_bucket = 24; // flushes wait while a bucket has this many mergeable parts
     uint32_t background_threads = 2;    // flush + merge threads (at most threads − 1 merge at once)
     size_t lane_queue_batches = 3;      // commit groups per lane, queued or being committed (each holds its events in memory)
