@@ -73,34 +73,12 @@ public:
     // Waits up to `timeout` for at least one item, then moves up to `max` items into `out`.
     // Returns the number moved; 0 on timeout or when closed and empty (check closedAndEmpty()).
     size_t popAll(std::vector<T>& out, size_t max, std::chrono::milliseconds timeout) {
-        std::unique_lock lock(m_mutex);
-        if (!m_notEmpty.wait_for(lock, timeout, [&] { return !m_items.empty() || m_closed; }))
-            return 0;
-        size_t n = 0;
-        while (!m_items.empty() && n < max) {
-            out.push_back(std::move(m_items.front()));
-            m_items.pop_front();
-            ++n;
-        }
-        m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
-        lock.unlock();
-        if (n) m_notFull.notify_all();
-        return n;
+        return take(out, max, timeout, false);
     }
 
     // As popAll, but the items keep their places in the capacity until release(n).
     size_t popAllHeld(std::vector<T>& out, size_t max, std::chrono::milliseconds timeout) {
-        std::unique_lock lock(m_mutex);
-        if (!m_notEmpty.wait_for(lock, timeout, [&] { return !m_items.empty() || m_closed; }))
-            return 0;
-        size_t n = 0;
-        while (!m_items.empty() && n < max) {
-            out.push_back(std::move(m_items.front()));
-            m_items.pop_front();
-            ++n;
-        }
-        m_held += n;
-        return n;
+        return take(out, max, timeout, true);
     }
 
     // Gives back the places of `n` items taken with popAllHeld().
@@ -137,6 +115,23 @@ public:
     uint64_t blockedPushes() const { return m_blockedPushes.load(std::memory_order_relaxed); }
 
 private:
+    size_t take(std::vector<T>& out, size_t max, std::chrono::milliseconds timeout, bool hold) {
+        std::unique_lock lock(m_mutex);
+        if (!m_notEmpty.wait_for(lock, timeout, [&] { return !m_items.empty() || m_closed; }))
+            return 0;
+        size_t n = 0;
+        while (!m_items.empty() && n < max) {
+            out.push_back(std::move(m_items.front()));
+            m_items.pop_front();
+            ++n;
+        }
+        if (hold) m_held += n;  // depth() unchanged: the places stay taken
+        m_depth.store(m_items.size() + m_held, std::memory_order_relaxed);
+        lock.unlock();
+        if (n && !hold) m_notFull.notify_all();
+        return n;
+    }
+
     const size_t m_capacity;
     mutable std::mutex m_mutex;
     std::condition_variable m_notEmpty;
