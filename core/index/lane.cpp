@@ -418,11 +418,9 @@ Expected<void> Lane::commitFts(const LaneBatch& b) {
     }
     setThreadTermSink(nullptr);
     // The sink kept only the terms not in m_knownTerms (those are in `vocab` already).
-    std::vector<const std::string*> fresh;
-    for (const std::string& t : m_sink.terms) fresh.push_back(&t);
-    for (const std::string* t : fresh) {
+    for (const std::string& t : m_sink.terms) {
         StmtReset reset(m_insTerm);
-        m_insTerm.bindText(1, *t);
+        m_insTerm.bindText(1, t);
         if (m_insTerm.step() != SQLITE_DONE) return m_fts.error("vocabulary insert");
     }
     {
@@ -431,8 +429,8 @@ Expected<void> Lane::commitFts(const LaneBatch& b) {
         if (m_setFtsMeta.step() != SQLITE_DONE) return m_fts.error("full-text meta");
     }
     if (auto r = txn->commit(); !r) return r;
-    if (m_knownTerms.size() + fresh.size() > kKnownTermsMax) m_knownTerms.clear();
-    for (const std::string* t : fresh) m_knownTerms.insert(*t);
+    if (m_knownTerms.size() + m_sink.terms.size() > kKnownTermsMax) m_knownTerms.clear();
+    m_knownTerms.merge(m_sink.terms);  // moves the nodes; m_sink.terms is cleared at the next batch
     m_knownTermsSize.store(m_knownTerms.size());
     return {};
 }

@@ -99,11 +99,11 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
     m_event = Stmt();
     m_tag = Stmt();
     m_sighting = Stmt();
-    // ATTACH and DETACH are refused inside a transaction. The transfer needs the destination's
-    // indexes to exist and its tables to be empty; it then copies each table and each index
-    // b-tree in order.
-    // The attached file is read in normal locking mode (create() set EXCLUSIVE, which ATTACH would
-    // inherit: it would hold the frozen hot file's lock against its readers until DETACH).
+    // ATTACH and DETACH are refused inside a transaction. The attached file is read in normal
+    // locking mode: create() set EXCLUSIVE, which ATTACH would inherit, holding the frozen hot
+    // file's lock against its readers until DETACH. The transfer needs the destination's
+    // indexes to exist and its tables to be empty; it then copies each table and index b-tree
+    // in key order.
     if (auto r = m_db.exec("COMMIT; PRAGMA locking_mode=NORMAL;"); !r) return r;
     {
         auto at = m_db.prepare("ATTACH DATABASE ? AS src");
