@@ -442,21 +442,27 @@ Expected<void> Index::openCatalog() {
 Expected<void> Index::loadFiles() {
     // Crash leftovers first: outputs that were never registered and inputs already replaced.
     if (!m_opts.read_only) {
-        auto st = m_catalog.prepare("SELECT id, kind, lane, bucket FROM files WHERE state IN ('building','retired')");
+        auto st = m_catalog.prepare(
+            "SELECT id, kind, lane, bucket, state FROM files WHERE state IN ('building','retired')");
         if (!st) return st.error();
-        std::vector<int64_t> gone;
+        size_t unfinished = 0, replaced = 0;
         int rc;
         while ((rc = st->step()) == SQLITE_ROW) {
             const FileKind kind = st->text(1) == "hot" ? FileKind::Hot : FileKind::Part;
             removeWithJournals(filePath(kind, st->i64(0), uint32_t(st->i64(2)), Bucket(st->i64(3))));
-            gone.push_back(st->i64(0));
+            ++(st->text(4) == "building" ? unfinished : replaced);
         }
         if (rc != SQLITE_DONE) return m_catalog.error("read files");
         st = Stmt();
-        if (!gone.empty()) {
-            qCInfo(lcIndex) << "index: removed" << gone.size() << "files left by a flush or merge a crash interrupted";
+        // Outputs never registered: the index closed or crashed during their flush or merge (a
+        // close stops a merge where it is). Replaced inputs: still in use when the index closed.
+        if (unfinished)
+            qCInfo(lcIndex) << "index: removed" << unfinished
+                            << "outputs of a flush or merge that did not finish (the index closed or crashed during it)";
+        if (replaced)
+            qCInfo(lcIndex) << "index: removed" << replaced << "files a flush or merge had replaced";
+        if (unfinished + replaced)
             if (auto r = m_catalog.exec("DELETE FROM files WHERE state IN ('building','retired')"); !r) return r;
-        }
     }
     auto st = m_catalog.prepare(
         "SELECT id, kind, state, lane, bucket, level, events FROM files WHERE state IN ('active','frozen','live') "
