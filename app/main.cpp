@@ -21,6 +21,7 @@
 #include "core/observe/memory_stats.h"
 #include "core/observe/metrics.h"
 #include "core/observe/metrics_http_server.h"
+#include "core/observe/sqlite_heap.h"
 
 #ifdef ARCHIVIST_HAVE_UI
 #include <QApplication>
@@ -532,6 +533,8 @@ int main(int argc, char** argv) {
     // A dozen engine threads allocate: glibc's default of 8 arenas per core leaves memory
     // fragmented across many arenas (peak RSS ≈ +100 MB at 1M imported events, measured).
     mallopt(M_ARENA_MAX, 4);
+    // Before anything opens SQLite: its heap counted without a process-wide mutex (decision 0022).
+    observe::installSqliteMemory();
     QCoreApplication::setOrganizationName("archivist");
     QCoreApplication::setApplicationName("archivist");
     QCoreApplication::setApplicationVersion(ARCHIVIST_VERSION);

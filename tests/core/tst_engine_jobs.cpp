@@ -12,6 +12,7 @@
 #include "core/engine/store.h"
 #include "core/index/index_reader.h"
 #include "core/observe/metrics.h"
+#include "core/observe/sqlite_heap.h"
 #include "event_factory.h"
 
 using namespace archivist;
@@ -72,7 +73,7 @@ private slots:
         QVERIFY(eng->shutdown().ok());
     }
 
-    // config.json's SQLite heap limit is SQLite's from the moment the engine opens (before the
+    // config.json's SQLite heap limit is in force from the moment the engine opens (before the
     // store's first connection), and the snapshot the Memory panel draws carries it with the heap.
     void sqliteHeapLimitFromTheConfigReachesSqliteAndTheSnapshot() {
         observe::MetricsRegistry metrics;
@@ -83,7 +84,7 @@ private slots:
         auto opened = engine::EngineImpl::open(m_data, eo, metrics);
         QVERIFY(opened);
         auto& eng = *opened;
-        QCOMPARE(sqlite3_soft_heap_limit64(-1), sqlite3_int64(40) << 20);
+        QCOMPARE(observe::readSqliteHeap().limit_bytes, uint64_t(40) << 20);
         QSignalSpy snaps(eng.get(), &engine::Engine::snapshotReady);
         QVERIFY(snaps.wait(5000));
         const auto s = snaps.last()[0].value<engine::EngineSnapshot>();
