@@ -249,17 +249,17 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
         storedRk = it->second.rk;
         storedPos = it->second.pos;
     }
-    if (!storedRk)
-        if (auto e = m_recent.findEntry(id)) {
-            storedRk = e->rk;
-            storedPos = e->pos;
-        }
-    const bool sameGeneration = item.lookup_generation == m_recent.generation();
-    if (!storedRk && item.known_rk && sameGeneration) {
+    // One lock for the three questions to the cache (the verify threads ask it too).
+    const RecentIdCache::Probe cached = m_recent.probe(id, item.absent_epoch, item.lookup_generation);
+    if (!storedRk && cached.entry) {
+        storedRk = cached.entry->rk;
+        storedPos = cached.entry->pos;
+    }
+    if (!storedRk && item.known_rk && cached.same_generation) {
         storedRk = item.known_rk;
         storedPos = item.known_pos;
     }
-    const bool provenAbsent = !storedRk && item.absent && m_recent.absentStillValid(item.absent_epoch, item.lookup_generation);
+    const bool provenAbsent = !storedRk && item.absent && cached.absent_still_valid;
     if (!storedRk && !provenAbsent) {
         std::optional<index::Found> found;
         retry("index", [&]() -> Expected<void> {
@@ -486,11 +486,17 @@ void CommitWriter::acknowledge(Pending& p) {
     notice.stored = p.events.size();
     notice.duplicates = p.sighting_sources.size();
     std::unordered_map<SourceId, std::pair<uint64_t, uint64_t>> perSource;
+    m_recentBatch.clear();
+    m_recentBatch.reserve(p.events.size());
     for (size_t i = 0; i < p.events.size(); ++i) {
-        const auto& ev = p.events[i].event;
         const archive::FrameRef& ref = p.frames[p.events[i].frame].ref;
-        m_recent.insert(ev.id, p.rks[i], p.events[i].sighash, archive::EventPos{ref.segment, ref.offset, p.events[i].line});
-        m_inFlight.erase(ev.id);
+        m_recentBatch.emplace_back(p.events[i].event.id,
+                                   RecentIdCache::Entry{p.rks[i], p.events[i].sighash,
+                                                        archive::EventPos{ref.segment, ref.offset, p.events[i].line}});
+    }
+    m_recent.insertMany(m_recentBatch);  // one lock for the group
+    for (size_t i = 0; i < p.events.size(); ++i) {
+        m_inFlight.erase(p.events[i].event.id);
         ++perSource[p.sources[i]].first;
     }
     m_inFlightSize.store(m_inFlight.size(), std::memory_order_relaxed);

@@ -159,6 +159,7 @@ private:
     index::IndexWriter& m_index;
     SourceTable& m_sources;
     RecentIdCache& m_recent;
+    std::vector<std::pair<protocol::Bytes32, RecentIdCache::Entry>> m_recentBatch;  // acknowledge()'s, reused
     const WriterOptions m_opts;
     std::function<void(const CommitNotice&)> m_listener;
     EventObserver m_observer;

@@ -9,11 +9,14 @@
 // everywhere at epoch E (read BEFORE the lookup) is still valid later while fewer than capacity()
 // insertions happened since and the generation is the same — every id committed since is then in
 // the cache (absentStillValid).
-// Thread: any (one mutex).
+// The table is open-addressed (linear probing, at most half full, backward-shift deletion): a
+// lookup reads one slot where a node-based map read a bucket, then a node; an insertion allocates
+// nothing. Thread: any (one mutex).
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "core/archive/archive_types.h"
@@ -35,7 +38,17 @@ public:
     explicit RecentIdCache(size_t capacity);
     std::optional<int64_t> find(const protocol::Bytes32& id) const;
     std::optional<Entry> findEntry(const protocol::Bytes32& id) const;
+    // The commit writer's question, under one lock: the id's entry, whether the cache is still the
+    // one of `generation`, and whether an absence found at (epoch, generation) still holds.
+    struct Probe {
+        std::optional<Entry> entry;
+        bool same_generation = false;
+        bool absent_still_valid = false;
+    };
+    Probe probe(const protocol::Bytes32& id, uint64_t epoch, uint64_t generation) const;
     void insert(const protocol::Bytes32& id, int64_t rk, int64_t sighash = 0, archive::EventPos pos = {});
+    // A committed group's events, under one lock (in order: the FIFO order is theirs).
+    void insertMany(const std::vector<std::pair<protocol::Bytes32, Entry>>& entries);
     void clear();
     size_t size() const;
     size_t capacity() const { return m_capacity; }
@@ -45,9 +58,27 @@ public:
     bool absentStillValid(uint64_t epoch, uint64_t generation) const;
 
 private:
+    struct Slot {  // all zero: empty
+        protocol::Bytes32 id;
+        Entry entry;
+        bool used;
+    };
+    struct FreeSlots {
+        void operator()(Slot* p) const { std::free(p); }
+    };
+    // Locked helpers.
+    size_t slotOf(const protocol::Bytes32& id) const;  // its slot, or m_slots.size() when absent
+    void insertLocked(const protocol::Bytes32& id, const Entry& e);
+    void eraseSlot(size_t i);
+    bool absentStillValidLocked(uint64_t epoch, uint64_t generation) const;
+
     size_t m_capacity;
     mutable std::mutex m_mutex;
-    std::unordered_map<protocol::Bytes32, Entry, IdHash> m_map;
+    // A power of two ≥ 2 × capacity, from calloc: pages no entry reached yet take no memory.
+    std::unique_ptr<Slot[], FreeSlots> m_slots;
+    size_t m_slotCount = 0;
+    size_t m_mask = 0;
+    size_t m_size = 0;
     std::vector<protocol::Bytes32> m_ring;  // insertion order, for FIFO eviction
     size_t m_next = 0;
     uint64_t m_epoch = 0;

@@ -1,5 +1,9 @@
 #include <QtTest>
 
+#include <deque>
+#include <map>
+#include <random>
+
 #include "core/ingest/recent_id_cache.h"
 
 using archivist::ingest::RecentIdCache;
@@ -41,6 +45,69 @@ private slots:
         cache.clear();
         QCOMPARE(cache.size(), size_t(0));
         QVERIFY(!cache.find(idOf(2)));
+    }
+
+    // The open-addressed table against a plain model: 200,000 insertions (a fifth of them
+    // repeats) into a cache of 50 entries (128 slots, long probe runs that wrap around the end),
+    // and after each one every id of a window around it is found exactly when the model has it,
+    // with its own entry. Backward-shift deletion that broke a run would lose a later entry.
+    void matchesAModelUnderChurn() {
+        constexpr size_t kCap = 50;
+        RecentIdCache cache(kCap);
+        std::deque<uint32_t> fifo;          // the model: the last kCap distinct ids
+        std::map<uint32_t, int64_t> present;
+        std::mt19937 rng(7);
+        for (int step = 0; step < 200000; ++step) {
+            const uint32_t n = (rng() % 5 == 0 && !fifo.empty()) ? fifo[rng() % fifo.size()] : uint32_t(rng() % 400);
+            const int64_t rk = int64_t(n) * 3 + 1;
+            cache.insert(idOf(n), rk, int64_t(n), archivist::archive::EventPos{n, uint64_t(n) * 2, n % 7});
+            if (!present.count(n)) {
+                if (fifo.size() == kCap) {
+                    present.erase(fifo.front());
+                    fifo.pop_front();
+                }
+                fifo.push_back(n);
+                present[n] = rk;
+            }
+            QCOMPARE(cache.size(), present.size());
+            for (uint32_t m = n >= 20 ? n - 20 : 0; m < n + 20; ++m) {
+                const auto e = cache.findEntry(idOf(m));
+                const auto it = present.find(m);
+                QCOMPARE(bool(e), it != present.end());
+                if (e) {
+                    QCOMPARE(e->rk, it->second);
+                    QCOMPARE(e->sighash, int64_t(m));
+                    QCOMPARE(e->pos.offset, uint64_t(m) * 2);
+                }
+            }
+        }
+        for (uint32_t m = 0; m < 400; ++m) QCOMPARE(bool(cache.find(idOf(m))), present.count(m) == 1);
+    }
+
+    // insertMany is insert, one lock; probe answers the commit writer's three questions.
+    void insertManyAndProbe() {
+        RecentIdCache cache(4);
+        const uint64_t epoch = cache.epoch(), generation = cache.generation();
+        std::vector<std::pair<Bytes32, RecentIdCache::Entry>> group;
+        for (uint32_t i = 1; i <= 3; ++i) group.emplace_back(idOf(i), RecentIdCache::Entry{int64_t(i), 0, {}});
+        cache.insertMany(group);
+        auto p = cache.probe(idOf(2), epoch, generation);
+        QVERIFY(p.entry);
+        QCOMPARE(p.entry->rk, int64_t(2));
+        QVERIFY(p.same_generation);
+        QVERIFY(p.absent_still_valid);  // 3 insertions since, capacity 4: all of them are in the cache
+        group.clear();
+        for (uint32_t i = 4; i <= 5; ++i) group.emplace_back(idOf(i), RecentIdCache::Entry{int64_t(i), 0, {}});
+        cache.insertMany(group);
+        p = cache.probe(idOf(9), epoch, generation);
+        QVERIFY(!p.entry);
+        QVERIFY(!p.absent_still_valid);  // 5 insertions since: one of them may have been evicted
+        QVERIFY(!cache.find(idOf(1)));
+        cache.clear();
+        p = cache.probe(idOf(5), cache.epoch(), generation);
+        QVERIFY(!p.entry);
+        QVERIFY(!p.same_generation);
+        QVERIFY(!p.absent_still_valid);
     }
 };
 
