@@ -128,7 +128,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             }
             item.received_at_ms = raw.received_at_ms;
             if (!item.known_rk) {
-                protocol::appendEventJson(item.canonical, item.event);
+                validator.appendCanonical(item.canonical, item.event);
                 item.tag_keys = index::indexTagKeys(item.event);
             }
             out.items.push_back(std::move(item));

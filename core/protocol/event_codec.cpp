@@ -140,13 +140,66 @@ Bytes32 computeId(const Event& e, IdForm form) {
     return sha256(buf);
 }
 
-IdForm checkId(const Event& e) {
-    if (computeId(e, IdForm::JsonStringify) == e.id) return IdForm::JsonStringify;
+namespace {
+Bytes32 computeIdText(const Event& e, IdForm form, IdText& t) {
+    std::string& out = t.text;
+    out.clear();
+    out += "[0,\"";
+    appendHex(out, e.pubkey.data(), e.pubkey.size());
+    out += "\",";
+    out += std::to_string(e.created_at);
+    out += ',';
+    out += std::to_string(e.kind);
+    out += ',';
+    t.tags_begin = out.size();
+    appendTags(out, e, form);
+    t.tags_end = out.size();
+    out += ',';
+    appendString(out, e.content, form);
+    out += ']';
+    t.form = form;
+    t.id = e.id;
+    return sha256(out);
+}
+}  // namespace
+
+IdForm checkId(const Event& e, IdText& t) {
+    if (computeIdText(e, IdForm::JsonStringify, t) == e.id) return IdForm::JsonStringify;
     bool other = hasOtherControl(e.content);
-    for (const auto& t : e.tags)
-        for (const auto& s : t) other = other || hasOtherControl(s);
-    if (other && computeId(e, IdForm::Nip01Text) == e.id) return IdForm::Nip01Text;
+    for (const auto& tag : e.tags)
+        for (const auto& s : tag) other = other || hasOtherControl(s);
+    if (other && computeIdText(e, IdForm::Nip01Text, t) == e.id) return IdForm::Nip01Text;
     return IdForm::Mismatch;
+}
+
+IdForm checkId(const Event& e) {
+    thread_local IdText t;
+    return checkId(e, t);
+}
+
+void appendEventJson(std::string& out, const Event& e, const IdText& t) {
+    // [0,"pubkey",created_at,kind,TAGS,CONTENT] — TAGS and CONTENT escaped as the canonical
+    // JSON escapes them (JsonStringify).
+    if (t.form != IdForm::JsonStringify || t.id != e.id || t.tags_end <= t.tags_begin || t.text.size() < t.tags_end + 2) {
+        appendEventJson(out, e);
+        return;
+    }
+    const std::string_view text(t.text);
+    out += "{\"id\":\"";
+    appendHex(out, e.id.data(), e.id.size());
+    out += "\",\"pubkey\":\"";
+    appendHex(out, e.pubkey.data(), e.pubkey.size());
+    out += "\",\"created_at\":";
+    out += std::to_string(e.created_at);
+    out += ",\"kind\":";
+    out += std::to_string(e.kind);
+    out += ",\"tags\":";
+    out += text.substr(t.tags_begin, t.tags_end - t.tags_begin);
+    out += ",\"content\":";
+    out += text.substr(t.tags_end + 1, text.size() - 1 - (t.tags_end + 1));
+    out += ",\"sig\":\"";
+    appendHex(out, e.sig.data(), e.sig.size());
+    out += "\"}";
 }
 
 namespace {

@@ -30,6 +30,19 @@ Bytes32 computeId(const Event& e, IdForm form = IdForm::JsonStringify);
 // other than the seven (otherwise both forms are the same bytes).
 IdForm checkId(const Event& e);
 
+// The serialisation checkId hashed last, with where its tags array begins and ends: the
+// canonical JSON of an event whose id is in the JsonStringify form holds the same bytes for tags
+// and content, so appendEventJson(out, e, text) copies them instead of escaping them again.
+struct IdText {
+    std::string text;
+    IdForm form = IdForm::Mismatch;  // the form of `text`
+    Bytes32 id{};                    // the id of the event it serialises
+    size_t tags_begin = 0, tags_end = 0;
+};
+IdForm checkId(const Event& e, IdText& text);
+// appendEventJson(out, e), the same bytes; from `text` when it is e's JsonStringify serialisation.
+void appendEventJson(std::string& out, const Event& e, const IdText& text);
+
 // The fields of an event object that relay sessions need before the verify stage (pagination,
 // cursors, whether it matches the subscription), read by a structural scan of the top-level keys
 // without building a DOM (the verify stage parses fully). nullopt when the text is not an object

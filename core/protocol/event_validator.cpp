@@ -14,7 +14,7 @@ Reject EventValidator::validateExceptSignature(std::string_view json, int64_t re
     flags = 0;
     if (json.size() > m_policy.max_event_bytes) return Reject::TooLarge;
     if (const Reject r = parseEvent(json, out); r != Reject::None) return r;
-    const IdForm form = checkId(out);
+    const IdForm form = checkId(out, m_idText);
     if (form == IdForm::Mismatch) return Reject::IdMismatch;
     if (form == IdForm::Nip01Text) flags |= kFlagNip01TextId;
     if (received_at_s > 0 && out.created_at > received_at_s &&

@@ -28,10 +28,14 @@ public:
     Reject validateExceptSignature(std::string_view json, int64_t received_at_s, Event& out, uint32_t& flags);
     // … then the signature per the policy (verifies, or flags kFlagUnverified with verify off).
     Reject checkSignature(const Event& e, uint32_t& flags);
+    // The canonical JSON of the event validated last (appendEventJson's bytes), from the
+    // serialisation its id was checked with: tags and content are copied, not escaped again.
+    void appendCanonical(std::string& out, const Event& e) const { appendEventJson(out, e, m_idText); }
     const ValidationPolicy& policy() const { return m_policy; }
 
 private:
     ValidationPolicy m_policy;
+    IdText m_idText;  // the last id check's serialisation
     SchnorrVerifier m_verifier;
 };
 

@@ -294,6 +294,12 @@ void TestEventCodec::canonicalRoundTrip() {
     appendEventJson(again, back);
     QCOMPARE(again, json);
     QCOMPARE(int(checkId(back)), int(IdForm::JsonStringify));
+    // The canonical JSON built from the id's serialisation is the same bytes.
+    IdText text;
+    QCOMPARE(int(checkId(back, text)), int(IdForm::JsonStringify));
+    std::string fromText;
+    appendEventJson(fromText, back, text);
+    QCOMPARE(fromText, json);
 }
 
 void TestEventCodec::nostrToolsIdsMatch() {
@@ -308,6 +314,12 @@ void TestEventCodec::nostrToolsIdsMatch() {
         QCOMPARE(rejectName(parseEvent(line, e)), "none");
         QCOMPARE(toHex(computeId(e, IdForm::JsonStringify)), toHex(e.id));
         QCOMPARE(int(checkId(e)), int(IdForm::JsonStringify));
+        IdText text;
+        QCOMPARE(int(checkId(e, text)), int(IdForm::JsonStringify));
+        std::string canonical, fromText;
+        appendEventJson(canonical, e);
+        appendEventJson(fromText, e, text);
+        QCOMPARE(fromText, canonical);
         const bool control = std::any_of(e.content.begin(), e.content.end(), [](char c) {
             return uint8_t(c) < 0x20 && c != '\n' && c != '\t' && c != '\r' && c != '\b' && c != '\f';
         });
@@ -360,6 +372,18 @@ void TestEventCodec::nip01TextIdDetected() {
     Event back;
     QCOMPARE(rejectName(parseEvent(json, back)), "none");
     QCOMPARE(int(checkId(back)), int(IdForm::Nip01Text));
+    // Its serialisation holds the control bytes verbatim: the canonical JSON is escaped afresh.
+    IdText text;
+    QCOMPARE(int(checkId(back, text)), int(IdForm::Nip01Text));
+    std::string fromText;
+    appendEventJson(fromText, back, text);
+    QCOMPARE(fromText, json);
+    // A serialisation of another event is never used.
+    IdText other;
+    QCOMPARE(int(checkId(sample(5, 1, "other", {}), other)), int(IdForm::JsonStringify));
+    fromText.clear();
+    appendEventJson(fromText, back, other);
+    QCOMPARE(fromText, json);
 }
 
 void TestEventCodec::tamperedIdMismatches() {
