@@ -51,7 +51,7 @@ struct EngineConfig {
     // Low-disk threshold: intake pauses while less than this is free in the data directory's file
     // system (the console and --headless resume by themselves once space is freed; import stops).
     uint64_t min_free_bytes = uint64_t(1) << 30;
-    // SQLite's soft heap limit for the whole process (every index, catalog and relays.sqlite
+    // A soft limit on SQLite's heap for the whole process (every index, catalog and relays.sqlite
     // connection together; observe::setSqliteHeapLimit). At least kMinSqliteHeapLimitBytes.
     uint64_t sqlite_heap_limit_bytes = observe::kDefaultSqliteHeapLimitBytes;
 

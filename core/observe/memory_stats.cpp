@@ -85,7 +85,7 @@ void registerMemoryGauges(MetricsRegistry& r) {
     r.gaugeFn("archivist_sqlite_memory_peak_bytes", "Most memory SQLite held at once since start", {},
               [] { return double(readSqliteHeap().peak_bytes); });
     r.gaugeFn("archivist_sqlite_memory_limit_bytes",
-              "SQLite's soft heap limit (sqlite_heap_limit_bytes in config.json; 0 = none)", {},
+              "Soft limit on SQLite's heap (sqlite_heap_limit_bytes in config.json; 0 = none)", {},
               [] { return double(readSqliteHeap().limit_bytes); });
 }
 
