@@ -66,6 +66,26 @@ Expected<std::optional<int64_t>> metaInt(Db& db, std::string_view key) {
     return db.error("read meta " + std::string(key));
 }
 
+// A part's created_at range from its meta (PartBuilder writes events, min_created_at and
+// max_created_at); left as "anything" when a part does not say.
+Expected<void> readCreatedRange(Db& db, IndexFile& f) {
+    auto events = metaInt(db, "events");
+    auto lo = metaInt(db, "min_created_at");
+    auto hi = metaInt(db, "max_created_at");
+    if (!events) return events.error();
+    if (!lo) return lo.error();
+    if (!hi) return hi.error();
+    if (!*events || !*lo || !*hi) return {};
+    if (**events == 0) {
+        f.min_created = 0;
+        f.max_created = -1;
+    } else if (**lo <= **hi) {
+        f.min_created = **lo;
+        f.max_created = **hi;
+    }
+    return {};
+}
+
 Expected<void> setMeta(Db& db, std::string_view key, int64_t value) {
     auto st = db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)");
     if (!st) return st.error();
@@ -507,6 +527,7 @@ Expected<void> Index::loadFiles() {
             f->filter = readFilter(*db);
             if (!f->filter) return makeError("index_corrupt", "part " + f->path.string() + " has no readable id filter");
             f->orphans = readOrphanFilter(*db);  // none in parts built before it existed
+            if (auto r = readCreatedRange(*db, *f); !r) return r;
         } else {
             auto seg = metaInt(*db, "watermark_segment");
             auto off = metaInt(*db, "watermark_offset");
@@ -1331,6 +1352,8 @@ Expected<void> Index::flush(const FilePtr& hot) {
         f->bytes = o.built.bytes;
         f->filter = o.built.filter;
         f->orphans = o.built.orphans;
+        f->min_created = o.built.min_created;
+        f->max_created = o.built.max_created;
         f->path = filePath(FileKind::Part, o.id, 0, o.bucket);
         m_live[f->id] = f;
     }
@@ -1466,6 +1489,8 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
     f->bytes = built->bytes;
     f->filter = built->filter;
     f->orphans = built->orphans;
+    f->min_created = built->min_created;
+    f->max_created = built->max_created;
     f->path = path;
     m_live[f->id] = f;
     auto removed = m_removed;
@@ -1524,6 +1549,7 @@ Expected<void> Index::registerParts(const std::vector<int64_t>& ids) {
         if (!db) return db.error();
         f->filter = readFilter(*db);
         f->orphans = readOrphanFilter(*db);
+        if (auto r = readCreatedRange(*db, *f); !r) return r;
         auto events = metaInt(*db, "events");
         if (!events) return events.error();
         if (!f->filter) return makeError("index_corrupt", "part " + f->path.string() + " has no id filter");

@@ -38,6 +38,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -127,6 +128,13 @@ struct IndexFile {
     // Parts: the rks it holds sightings of but no row for (orphanKey); nullptr: not known (a part
     // built before these filters) — then it may hold a sighting of anything in its month.
     std::shared_ptr<const XorFilter8> orphans;
+    // Parts: the created_at range of their event rows (meta min/max_created_at; min > max: no
+    // rows). Hot files and parts that do not say: the whole range. A reader or lookup skips a
+    // part whose range misses what it wants — with events arriving in time order, most of a
+    // month's parts.
+    int64_t min_created = std::numeric_limits<int64_t>::min();
+    int64_t max_created = std::numeric_limits<int64_t>::max();
+    bool mayHoldCreated(int64_t lo, int64_t hi) const { return lo <= max_created && hi >= min_created; }
     std::atomic<bool> retired{false};
     std::function<void(int64_t)> on_removed;   // tells the index the file is gone
     ~IndexFile();

@@ -380,6 +380,7 @@ public:
                 if (m_bucket >= m_buckets.size()) return false;
                 const Bucket b = m_buckets[m_bucket++];
                 for (auto& f : m_impl.filesOf(b)) {
+                    if (!f->mayHoldCreated(m_lo, m_hi)) continue;  // no row of it in the time range
                     if (f->kind == FileKind::Part && !m_ids.empty() && f->filter &&
                         std::none_of(m_ids.begin(), m_ids.end(), [&](uint64_t k) { return f->filter->mayContain(k); }))
                         continue;  // none of the ids can be in this part

@@ -120,6 +120,10 @@ Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id,
     if (it == m_snap->parts.end()) return std::optional<Found>();
     const uint64_t key = idKey(id);
     for (const auto& f : it->second) {
+        if (!f->mayHoldCreated(created_at, created_at)) {  // its rows are all older or all newer
+            ++m_filterSkips;
+            continue;
+        }
         if (f->filter && !f->filter->mayContain(key)) {
             ++m_filterSkips;
             continue;

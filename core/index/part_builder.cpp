@@ -167,6 +167,10 @@ Expected<BuiltPart> PartBuilder::finish() {
     kc = Stmt();
     BuiltPart out;
     out.events = m_events;
+    if (m_events) {
+        out.min_created = m_minCreated;
+        out.max_created = m_maxCreated;
+    }
     auto filter = std::make_shared<XorFilter8>(XorFilter8::build(m_keys));
     std::vector<uint64_t>().swap(m_keys);
     const std::string blob = filter->serialize();

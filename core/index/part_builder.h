@@ -39,6 +39,7 @@ struct BuiltPart {
     uint64_t bytes = 0;
     std::shared_ptr<const XorFilter8> filter;
     std::shared_ptr<const XorFilter8> orphans;  // orphanKey() of rks with sightings but no row here
+    int64_t min_created = 0, max_created = -1;  // created_at range of its rows (min > max: none)
 };
 
 // The key of a row key in a part's orphan filter (the rks it holds sightings of but no event row

@@ -36,8 +36,10 @@ void publish(int64_t delta) {
 // it stays usable while the thread's other thread_local objects are destroyed).
 thread_local int64_t t_delta = 0;
 thread_local bool t_flushAtExit = false;
+thread_local bool t_exiting = false;  // the flusher ran: publish at once from now on
 struct FlushAtExit {
     ~FlushAtExit() {
+        t_exiting = true;
         const int64_t d = t_delta;
         t_delta = 0;
         if (d) publish(d);
@@ -49,6 +51,10 @@ inline void account(int64_t bytes) {
     if (!t_flushAtExit) {
         t_flushAtExit = true;
         (void)&t_flusher;  // constructs it: its destructor publishes what is left when the thread ends
+    }
+    if (t_exiting) {  // a later thread_local destructor (a connection it owned) frees memory
+        publish(bytes);
+        return;
     }
     t_delta += bytes;
     if (t_delta >= kPublishBytes || t_delta <= -kPublishBytes) {

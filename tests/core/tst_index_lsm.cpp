@@ -17,6 +17,7 @@
 #include "core/index/index_reader.h"
 #include "core/index/index_writer.h"
 #include "core/index/layout.h"
+#include "core/index/lookup.h"
 #include "core/protocol/event_codec.h"
 
 using namespace archivist;
@@ -273,6 +274,84 @@ private slots:
         QCOMPARE(st->kinds.size(), size_t(1));  // 6i % 3 == 0: every event of the month is kind 0
         QCOMPARE(st->kinds.front(), (std::pair<uint16_t, uint64_t>(0, 200)));
         QCOMPARE(*(*rd)->count({protocol::Filter{.kinds = {0}}}), uint64_t(200));
+    }
+
+    // A part knows the created_at range of its rows (from its builder, and from its meta after a
+    // reopen); an id lookup probes only the part whose range holds the event's created_at, and
+    // time-range queries skip the others, still finding exactly the matching events.
+    void partsKnowTheirTimeRange() {
+        const auto dir = fresh();
+        IndexOptions o;
+        QVERIFY(o.applyTuning("lanes=1,hot_events=20,fanin=50,max_parts=60,threads=2"));
+        std::vector<uint32_t> month;  // n % 6 == 0: one month, created_at rising with n
+        for (uint32_t n = 0; n < 1200; n += 6) month.push_back(n);
+        auto ranges = [](IndexWriter& w) {
+            std::vector<std::pair<int64_t, int64_t>> out;
+            for (const auto& f : w.index()->snapshot()->parts.at(bucketOf(kBase))) out.emplace_back(f->min_created, f->max_created);
+            std::sort(out.begin(), out.end());
+            return out;
+        };
+        std::vector<std::pair<int64_t, int64_t>> built;
+        {
+            auto w = IndexWriter::open(dir, o);
+            QVERIFY(w);
+            Feeder feeder{**w};
+            const uint32_t a = *(*w)->sourceId("wss://a.example");
+            for (size_t i = 0; i < month.size(); i += 10)
+                QVERIFY(feeder.feed({month.begin() + long(i), month.begin() + long(i + 10)}, a, 5000));
+            QVERIFY((*w)->index()->freezeAll());
+            QVERIFY((*w)->index()->waitIdle(60s));
+            built = ranges(**w);
+            QVERIFY2(built.size() >= 5, qPrintable(QString::number(built.size())));
+            for (size_t i = 0; i < built.size(); ++i) {
+                QVERIFY(built[i].first <= built[i].second);
+                if (i) QVERIFY(built[i - 1].second < built[i].first);  // hot files of 20 in time order
+            }
+            QCOMPARE(built.front().first, kBase);
+            QCOMPARE(built.back().second, kBase + int64_t(month.back() / 6));
+        }
+        auto w = IndexWriter::open(dir, o);
+        QVERIFY(w);
+        QCOMPARE(ranges(**w), built);  // read back from the parts' meta
+        Lookup lookup((*w)->index());
+        for (uint32_t n : {month[0], month[57], month.back()}) {
+            const NewEvent ne = eventOf(n, 0, 0);
+            const uint64_t probes = lookup.probes();
+            auto found = lookup.find(ne.event.id, ne.event.created_at);
+            QVERIFY(found && *found);
+            QCOMPARE(lookup.probes() - probes, uint64_t(1));
+        }
+        // An id the oldest part's filter cannot rule out, looked up at a time only the newest part
+        // covers: the oldest part is skipped by its range, not probed.
+        {
+            FilePtr oldest, newest;
+            for (const auto& f : (*w)->index()->snapshot()->parts.at(bucketOf(kBase))) {
+                if (!oldest || f->min_created < oldest->min_created) oldest = f;
+                if (!newest || f->max_created > newest->max_created) newest = f;
+            }
+            std::optional<protocol::Bytes32> maybe;
+            for (uint32_t n = 5000000; n < 5000000 + 1000000 && !maybe; ++n)
+                if (oldest->filter->mayContain(idKey(idOf(n))) && !newest->filter->mayContain(idKey(idOf(n)))) maybe = idOf(n);
+            QVERIFY(maybe);
+            const uint64_t probes = lookup.probes();
+            auto found = lookup.find(*maybe, newest->max_created);
+            QVERIFY(found && !*found);
+            QCOMPARE(lookup.probes() - probes, uint64_t(0));
+        }
+        auto rd = IndexReader::open((*w)->index());
+        QVERIFY(rd);
+        for (const auto& [since, until] : std::vector<std::pair<int64_t, int64_t>>{
+                 {kBase + 3, kBase + 3}, {kBase + 15, kBase + 64}, {built[1].second, built[2].first}, {0, kBase}}) {
+            protocol::Filter f;
+            f.since = since;
+            f.until = until;
+            uint64_t want = 0;
+            for (uint32_t n : month) want += protocol::matches(f, eventOf(n, 0, 0).event);
+            QCOMPARE(*(*rd)->count({f}), want);
+            auto rows = (*rd)->query({f}, std::nullopt, 1000);
+            QVERIFY(rows);
+            QCOMPARE(uint64_t(rows->size()), want);
+        }
     }
 
     void crashLeftoversAreCleanedAtOpen() {

@@ -163,6 +163,13 @@ private slots:
         const uint64_t after = readSqliteHeap().used_bytes;
         QVERIFY2(after <= before + (64 << 10) && after + (64 << 10) >= before,
                  qPrintable(QString("%1 -> %2").arg(before).arg(after)));
+        // Less than a step, published when its thread ends.
+        void* small = nullptr;
+        std::thread([&] { small = sqlite3_malloc(20000); }).join();
+        QVERIFY(small);
+        QVERIFY2(readSqliteHeap().used_bytes >= after + 20000,
+                 qPrintable(QString("%1 -> %2").arg(after).arg(readSqliteHeap().used_bytes)));
+        sqlite3_free(small);
     }
 
     // The limit bounds the page cache itself (the capping page cache keeps a connection's cache
