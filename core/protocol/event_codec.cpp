@@ -101,7 +101,10 @@ Reject parseEvent(std::string_view text, Event& out) {
     return Reject::None;
 }
 
-void appendEventJson(std::string& out, const Event& e) {
+namespace {
+
+// {"id":"…","pubkey":"…","created_at":N,"kind":K,"tags":  …  ,"sig":"…"}
+void appendEventHead(std::string& out, const Event& e) {
     out += "{\"id\":\"";
     appendHex(out, e.id.data(), e.id.size());
     out += "\",\"pubkey\":\"";
@@ -111,15 +114,16 @@ void appendEventJson(std::string& out, const Event& e) {
     out += ",\"kind\":";
     out += std::to_string(e.kind);
     out += ",\"tags\":";
-    appendTags(out, e, IdForm::JsonStringify);
-    out += ",\"content\":";
-    json::appendQuoted(out, e.content);
+}
+
+void appendEventTail(std::string& out, const Event& e) {
     out += ",\"sig\":\"";
     appendHex(out, e.sig.data(), e.sig.size());
     out += "\"}";
 }
 
-void appendSerializedForId(std::string& out, const Event& e, IdForm form) {
+// [0,"pubkey",created_at,kind,TAGS,CONTENT] in `form`; where TAGS begins and ends in `out`.
+void appendSerialized(std::string& out, const Event& e, IdForm form, size_t& tags_begin, size_t& tags_end) {
     out += "[0,\"";
     appendHex(out, e.pubkey.data(), e.pubkey.size());
     out += "\",";
@@ -127,10 +131,35 @@ void appendSerializedForId(std::string& out, const Event& e, IdForm form) {
     out += ',';
     out += std::to_string(e.kind);
     out += ',';
+    tags_begin = out.size();
     appendTags(out, e, form);
+    tags_end = out.size();
     out += ',';
     appendString(out, e.content, form);
     out += ']';
+}
+
+Bytes32 computeIdText(const Event& e, IdForm form, IdText& t) {
+    t.text.clear();
+    appendSerialized(t.text, e, form, t.tags_begin, t.tags_end);
+    t.form = form;
+    t.id = e.id;
+    return sha256(t.text);
+}
+
+}  // namespace
+
+void appendEventJson(std::string& out, const Event& e) {
+    appendEventHead(out, e);
+    appendTags(out, e, IdForm::JsonStringify);
+    out += ",\"content\":";
+    json::appendQuoted(out, e.content);
+    appendEventTail(out, e);
+}
+
+void appendSerializedForId(std::string& out, const Event& e, IdForm form) {
+    size_t begin = 0, end = 0;
+    appendSerialized(out, e, form, begin, end);
 }
 
 Bytes32 computeId(const Event& e, IdForm form) {
@@ -139,29 +168,6 @@ Bytes32 computeId(const Event& e, IdForm form) {
     appendSerializedForId(buf, e, form);
     return sha256(buf);
 }
-
-namespace {
-Bytes32 computeIdText(const Event& e, IdForm form, IdText& t) {
-    std::string& out = t.text;
-    out.clear();
-    out += "[0,\"";
-    appendHex(out, e.pubkey.data(), e.pubkey.size());
-    out += "\",";
-    out += std::to_string(e.created_at);
-    out += ',';
-    out += std::to_string(e.kind);
-    out += ',';
-    t.tags_begin = out.size();
-    appendTags(out, e, form);
-    t.tags_end = out.size();
-    out += ',';
-    appendString(out, e.content, form);
-    out += ']';
-    t.form = form;
-    t.id = e.id;
-    return sha256(out);
-}
-}  // namespace
 
 IdForm checkId(const Event& e, IdText& t) {
     if (computeIdText(e, IdForm::JsonStringify, t) == e.id) return IdForm::JsonStringify;
@@ -178,28 +184,18 @@ IdForm checkId(const Event& e) {
 }
 
 void appendEventJson(std::string& out, const Event& e, const IdText& t) {
-    // [0,"pubkey",created_at,kind,TAGS,CONTENT] — TAGS and CONTENT escaped as the canonical
-    // JSON escapes them (JsonStringify).
+    // t.text is [0,"pubkey",created_at,kind,TAGS,CONTENT]: TAGS and CONTENT escaped as the
+    // canonical JSON escapes them (JsonStringify).
     if (t.form != IdForm::JsonStringify || t.id != e.id || t.tags_end <= t.tags_begin || t.text.size() < t.tags_end + 2) {
         appendEventJson(out, e);
         return;
     }
     const std::string_view text(t.text);
-    out += "{\"id\":\"";
-    appendHex(out, e.id.data(), e.id.size());
-    out += "\",\"pubkey\":\"";
-    appendHex(out, e.pubkey.data(), e.pubkey.size());
-    out += "\",\"created_at\":";
-    out += std::to_string(e.created_at);
-    out += ",\"kind\":";
-    out += std::to_string(e.kind);
-    out += ",\"tags\":";
+    appendEventHead(out, e);
     out += text.substr(t.tags_begin, t.tags_end - t.tags_begin);
     out += ",\"content\":";
     out += text.substr(t.tags_end + 1, text.size() - 1 - (t.tags_end + 1));
-    out += ",\"sig\":\"";
-    appendHex(out, e.sig.data(), e.sig.size());
-    out += "\"}";
+    appendEventTail(out, e);
 }
 
 namespace {
