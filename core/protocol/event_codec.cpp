@@ -56,48 +56,128 @@ bool hasOtherControl(std::string_view s) {
 }  // namespace
 
 Reject parseEvent(std::string_view text, Event& out) {
-    json::Value v;
+    // One pass over the text straight into `out`, no DOM. The answer is the one a DOM would
+    // give: a text that is not JSON is not_json / invalid_utf8 whatever its fields, so a field of
+    // the wrong type is only noted and the text read to its end; then duplicate_field,
+    // missing_field, and the first bad field in the order id, pubkey, sig, created_at, kind, tags,
+    // content.
     json::ParseError err;
-    if (!json::parse(text, v, &err)) return err.invalid_utf8 ? Reject::InvalidUtf8 : Reject::NotJson;
-    if (v.type != json::Type::Object) return Reject::NotObject;
+    json::Reader r(text, &err, 64);
+    auto notJson = [&] { return err.invalid_utf8 ? Reject::InvalidUtf8 : Reject::NotJson; };
+    r.skipWs();
+    if (r.peek() != '{') {
+        if (!r.skip(0) || !r.finish()) return notJson();
+        return Reject::NotObject;
+    }
     enum Field { Id, Pubkey, CreatedAt, Kind, Tags, Content, Sig, N };
     static constexpr std::string_view kKeys[N] = {"id", "pubkey", "created_at", "kind", "tags", "content", "sig"};
-    json::Value* f[N] = {};
-    for (auto& [key, val] : v.members) {
-        for (int k = 0; k < N; ++k) {
-            if (key == kKeys[k]) {
-                if (f[k]) return Reject::DuplicateField;
-                f[k] = &val;
-            }
-        }
-    }
-    for (int k = 0; k < N; ++k)
-        if (!f[k]) return Reject::MissingField;
-    if (f[Id]->type != json::Type::String || !fromHex(f[Id]->str, out.id.data(), 32)) return Reject::InvalidId;
-    if (f[Pubkey]->type != json::Type::String || !fromHex(f[Pubkey]->str, out.pubkey.data(), 32))
-        return Reject::InvalidPubkey;
-    if (f[Sig]->type != json::Type::String || !fromHex(f[Sig]->str, out.sig.data(), 64)) return Reject::InvalidSig;
-    uint64_t n = 0;
-    if (f[CreatedAt]->type != json::Type::Number || !json::parseUnsigned(f[CreatedAt]->raw, uint64_t(INT64_MAX), n))
-        return Reject::InvalidCreatedAt;
-    out.created_at = int64_t(n);
-    if (f[Kind]->type != json::Type::Number || !json::parseUnsigned(f[Kind]->raw, 65535, n)) return Reject::InvalidKind;
-    out.kind = uint16_t(n);
-    if (f[Tags]->type != json::Type::Array) return Reject::InvalidTags;
+    bool seen[N] = {}, good[N] = {}, duplicate = false;
+    thread_local std::string key, hex;
     out.tags.clear();
-    out.tags.reserve(f[Tags]->items.size());
-    for (auto& tag : f[Tags]->items) {
-        if (tag.type != json::Type::Array) return Reject::InvalidTags;
-        std::vector<std::string> t;
-        t.reserve(tag.items.size());
-        for (auto& s : tag.items) {
-            if (s.type != json::Type::String) return Reject::InvalidTags;
-            t.push_back(std::move(s.str));
+    auto readHex = [&](uint8_t* dst, size_t n, bool& ok) {
+        if (r.peek() != '"') return r.skip(1);
+        if (!r.string(&hex)) return false;
+        ok = fromHex(hex, dst, n);
+        return true;
+    };
+    auto readUnsigned = [&](uint64_t max, uint64_t& v, bool& ok) {
+        const char c = r.peek();
+        if (c != '-' && (c < '0' || c > '9')) return r.skip(1);
+        std::string_view raw;
+        if (!r.number(raw)) return false;
+        ok = json::parseUnsigned(raw, max, v);
+        return true;
+    };
+    auto readTags = [&](bool& ok) {
+        if (r.peek() != '[') return r.skip(1);
+        if (!r.enter(1)) return false;
+        r.expect('[', "");
+        ok = true;
+        if (r.accept(']')) return true;
+        for (;;) {
+            r.skipWs();
+            if (r.peek() != '[') {
+                ok = false;
+                if (!r.skip(2)) return false;
+            } else {
+                if (!r.enter(2)) return false;
+                r.expect('[', "");
+                auto& tag = out.tags.emplace_back();
+                if (!r.accept(']')) {
+                    for (;;) {
+                        r.skipWs();
+                        if (r.peek() != '"') {
+                            ok = false;
+                            if (!r.skip(3)) return false;
+                        } else if (!r.string(&tag.emplace_back())) {
+                            return false;
+                        }
+                        if (r.accept(',')) continue;
+                        if (r.accept(']')) break;
+                        return r.atEnd() ? r.fail("unterminated array") : r.fail("expected ',' or ']'");
+                    }
+                }
+            }
+            if (r.accept(',')) continue;
+            if (r.accept(']')) return true;
+            return r.atEnd() ? r.fail("unterminated array") : r.fail("expected ',' or ']'");
         }
-        out.tags.push_back(std::move(t));
+    };
+    r.expect('{', "");
+    if (!r.accept('}')) {
+        for (;;) {
+            r.skipWs();
+            if (r.peek() != '"') {
+                r.fail("expected a string key");
+                return notJson();
+            }
+            if (!r.string(&key) || !r.expect(':', "expected ':'")) return notJson();
+            r.skipWs();
+            int k = 0;
+            while (k < N && key != kKeys[k]) ++k;
+            bool ok = true;
+            if (k == N || seen[k]) {
+                duplicate = duplicate || k < N;
+                ok = r.skip(1);
+            } else {
+                seen[k] = true;
+                uint64_t n = 0;
+                switch (k) {
+                case Id: ok = readHex(out.id.data(), 32, good[k]); break;
+                case Pubkey: ok = readHex(out.pubkey.data(), 32, good[k]); break;
+                case Sig: ok = readHex(out.sig.data(), 64, good[k]); break;
+                case CreatedAt:
+                    ok = readUnsigned(uint64_t(INT64_MAX), n, good[k]);
+                    out.created_at = int64_t(n);
+                    break;
+                case Kind:
+                    ok = readUnsigned(65535, n, good[k]);
+                    out.kind = uint16_t(n);
+                    break;
+                case Tags: ok = readTags(good[k]); break;
+                case Content:
+                    if (r.peek() != '"') ok = r.skip(1);
+                    else ok = good[k] = r.string(&out.content);
+                    break;
+                }
+            }
+            if (!ok) return notJson();
+            if (r.accept(',')) continue;
+            if (r.accept('}')) break;
+            r.fail(r.atEnd() ? "unterminated object" : "expected ',' or '}'");
+            return notJson();
+        }
     }
-    if (f[Content]->type != json::Type::String) return Reject::InvalidContent;
-    out.content = std::move(f[Content]->str);
+    if (!r.finish()) return notJson();
+    if (duplicate) return Reject::DuplicateField;
+    for (int k = 0; k < N; ++k)
+        if (!seen[k]) return Reject::MissingField;
+    static constexpr std::pair<Field, Reject> kOrder[] = {
+        {Id, Reject::InvalidId},          {Pubkey, Reject::InvalidPubkey}, {Sig, Reject::InvalidSig},
+        {CreatedAt, Reject::InvalidCreatedAt}, {Kind, Reject::InvalidKind},   {Tags, Reject::InvalidTags},
+        {Content, Reject::InvalidContent}};
+    for (const auto& [field, reject] : kOrder)
+        if (!good[field]) return reject;
     return Reject::None;
 }
 

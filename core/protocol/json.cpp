@@ -57,230 +57,263 @@ void appendUtf8(std::string& out, uint32_t cp) {
     }
 }
 
-class Parser {
-public:
-    Parser(std::string_view t, ParseError* e, size_t maxDepth) : m_t(t), m_err(e), m_maxDepth(maxDepth) {}
+}  // namespace
 
-    bool parseDocument(Value& out) {
-        skipWs();
-        if (!parseValue(out, 0)) return false;
-        skipWs();
-        if (m_i != m_t.size()) return fail("trailing characters after the JSON value");
-        return true;
+bool Reader::fail(const char* msg, bool utf8) {
+    if (m_err) {
+        m_err->offset = m_i;
+        m_err->message = msg;
+        m_err->invalid_utf8 = utf8;
     }
+    return false;
+}
 
-private:
-    bool fail(const char* msg, bool utf8 = false) {
-        if (m_err) {
-            m_err->offset = m_i;
-            m_err->message = msg;
-            m_err->invalid_utf8 = utf8;
-        }
-        return false;
-    }
-    void skipWs() {
-        while (m_i < m_t.size()) {
-            const char c = m_t[m_i];
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') ++m_i;
-            else break;
-        }
-    }
-    bool literal(std::string_view word) {
-        if (m_t.substr(m_i, word.size()) != word) return fail("invalid literal");
-        m_i += word.size();
-        return true;
-    }
-    static int hexVal(char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    }
-    bool hex4(uint32_t& v) {
-        if (m_i + 4 > m_t.size()) return fail("truncated \\u escape");
-        v = 0;
-        for (int k = 0; k < 4; ++k) {
-            const int h = hexVal(m_t[m_i + size_t(k)]);
-            if (h < 0) return fail("invalid \\u escape");
-            v = (v << 4) | uint32_t(h);
-        }
-        m_i += 4;
-        return true;
-    }
-
-    bool parseString(std::string& out) {
-        ++m_i;  // opening quote
-        out.clear();
-        for (;;) {
-            // Copy a run of plain characters at once.
-            size_t j = m_i;
-            while (j < m_t.size()) {
-                const auto c = static_cast<unsigned char>(m_t[j]);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-                ++j;
-            }
-            out.append(m_t.data() + m_i, j - m_i);
-            m_i = j;
-            if (m_i >= m_t.size()) return fail("unterminated string");
-            const auto c = static_cast<unsigned char>(m_t[m_i]);
-            if (c == '"') {
-                ++m_i;
-                return true;
-            }
-            if (c < 0x20) return fail("raw control character in string");
-            if (c >= 0x80) {
-                const size_t n = utf8Len(m_t, m_i);
-                if (!n) return fail("invalid UTF-8 in string", true);
-                out.append(m_t.data() + m_i, n);
-                m_i += n;
-                continue;
-            }
-            // Escape.
-            ++m_i;
-            if (m_i >= m_t.size()) return fail("unterminated escape");
-            const char e = m_t[m_i++];
-            switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {
-                uint32_t cp;
-                if (!hex4(cp)) return false;
-                if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate escape", true);
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t lo;
-                    if (m_i + 2 > m_t.size() || m_t[m_i] != '\\' || m_t[m_i + 1] != 'u')
-                        return fail("lone high surrogate escape", true);
-                    m_i += 2;
-                    if (!hex4(lo)) return false;
-                    if (lo < 0xDC00 || lo > 0xDFFF) return fail("lone high surrogate escape", true);
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                }
-                appendUtf8(out, cp);
-                break;
-            }
-            default: return fail("invalid escape");
-            }
-        }
-    }
-
-    bool parseNumber(Value& out) {
-        const size_t start = m_i;
-        if (m_t[m_i] == '-') ++m_i;
-        if (m_i >= m_t.size()) return fail("invalid number");
-        if (m_t[m_i] == '0') {
-            ++m_i;
-        } else if (m_t[m_i] >= '1' && m_t[m_i] <= '9') {
-            while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
-        } else {
-            return fail("invalid number");
-        }
-        if (m_i < m_t.size() && m_t[m_i] == '.') {
-            ++m_i;
-            const size_t d = m_i;
-            while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
-            if (m_i == d) return fail("invalid number: no digits after '.'");
-        }
-        if (m_i < m_t.size() && (m_t[m_i] == 'e' || m_t[m_i] == 'E')) {
-            ++m_i;
-            if (m_i < m_t.size() && (m_t[m_i] == '+' || m_t[m_i] == '-')) ++m_i;
-            const size_t d = m_i;
-            while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
-            if (m_i == d) return fail("invalid number: no exponent digits");
-        }
-        out.type = Type::Number;
-        out.raw = m_t.substr(start, m_i - start);
-        return true;
-    }
-
-    bool parseValue(Value& out, size_t depth) {
-        if (m_i >= m_t.size()) return fail("unexpected end of input");
-        const size_t start = m_i;
+void Reader::skipWs() {
+    while (m_i < m_t.size()) {
         const char c = m_t[m_i];
-        bool ok;
-        switch (c) {
-        case '{': ok = parseObject(out, depth); break;
-        case '[': ok = parseArray(out, depth); break;
-        case '"':
-            out.type = Type::String;
-            ok = parseString(out.str);
-            break;
-        case 't': out.type = Type::Bool; out.boolean = true; ok = literal("true"); break;
-        case 'f': out.type = Type::Bool; out.boolean = false; ok = literal("false"); break;
-        case 'n': out.type = Type::Null; ok = literal("null"); break;
-        default:
-            if (c == '-' || (c >= '0' && c <= '9')) ok = parseNumber(out);
-            else ok = fail("unexpected character");
-        }
-        if (ok) out.raw = m_t.substr(start, m_i - start);
-        return ok;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') ++m_i;
+        else break;
     }
+}
 
-    bool parseArray(Value& out, size_t depth) {
-        if (depth + 1 > m_maxDepth) return fail("nesting too deep");
-        out.type = Type::Array;
-        ++m_i;
-        skipWs();
-        if (m_i < m_t.size() && m_t[m_i] == ']') {
-            ++m_i;
-            return true;
-        }
-        for (;;) {
-            skipWs();
-            out.items.emplace_back();
-            if (!parseValue(out.items.back(), depth + 1)) return false;
-            skipWs();
-            if (m_i >= m_t.size()) return fail("unterminated array");
-            if (m_t[m_i] == ',') { ++m_i; continue; }
-            if (m_t[m_i] == ']') { ++m_i; return true; }
-            return fail("expected ',' or ']'");
-        }
-    }
+bool Reader::expect(char c, const char* what) {
+    skipWs();
+    if (m_i >= m_t.size() || m_t[m_i] != c) return fail(what);
+    ++m_i;
+    return true;
+}
 
-    bool parseObject(Value& out, size_t depth) {
-        if (depth + 1 > m_maxDepth) return fail("nesting too deep");
-        out.type = Type::Object;
-        ++m_i;
-        skipWs();
-        if (m_i < m_t.size() && m_t[m_i] == '}') {
-            ++m_i;
-            return true;
-        }
-        for (;;) {
-            skipWs();
-            if (m_i >= m_t.size() || m_t[m_i] != '"') return fail("expected a string key");
-            out.members.emplace_back();
-            if (!parseString(out.members.back().first)) return false;
-            skipWs();
-            if (m_i >= m_t.size() || m_t[m_i] != ':') return fail("expected ':'");
-            ++m_i;
-            skipWs();
-            if (!parseValue(out.members.back().second, depth + 1)) return false;
-            skipWs();
-            if (m_i >= m_t.size()) return fail("unterminated object");
-            if (m_t[m_i] == ',') { ++m_i; continue; }
-            if (m_t[m_i] == '}') { ++m_i; return true; }
-            return fail("expected ',' or '}'");
-        }
-    }
+bool Reader::accept(char c) {
+    skipWs();
+    if (m_i >= m_t.size() || m_t[m_i] != c) return false;
+    ++m_i;
+    return true;
+}
 
-    std::string_view m_t;
-    ParseError* m_err;
-    size_t m_maxDepth;
-    size_t m_i = 0;
-};
+bool Reader::finish() {
+    skipWs();
+    return m_i == m_t.size() ? true : fail("trailing characters after the JSON value");
+}
+
+bool Reader::literal(std::string_view word) {
+    if (m_t.substr(m_i, word.size()) != word) return fail("invalid literal");
+    m_i += word.size();
+    return true;
+}
+
+namespace {
+
+int hexVal(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
 
 }  // namespace
 
+bool Reader::hex4(uint32_t& v) {
+    if (m_i + 4 > m_t.size()) return fail("truncated \\u escape");
+    v = 0;
+    for (int k = 0; k < 4; ++k) {
+        const int h = hexVal(m_t[m_i + size_t(k)]);
+        if (h < 0) return fail("invalid \\u escape");
+        v = (v << 4) | uint32_t(h);
+    }
+    m_i += 4;
+    return true;
+}
+
+bool Reader::string(std::string* out) {
+    ++m_i;  // opening quote
+    if (out) out->clear();
+    for (;;) {
+        // Take a run of plain characters at once.
+        size_t j = m_i;
+        while (j < m_t.size()) {
+            const auto c = static_cast<unsigned char>(m_t[j]);
+            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+            ++j;
+        }
+        if (out) out->append(m_t.data() + m_i, j - m_i);
+        m_i = j;
+        if (m_i >= m_t.size()) return fail("unterminated string");
+        const auto c = static_cast<unsigned char>(m_t[m_i]);
+        if (c == '"') {
+            ++m_i;
+            return true;
+        }
+        if (c < 0x20) return fail("raw control character in string");
+        if (c >= 0x80) {
+            const size_t n = utf8Len(m_t, m_i);
+            if (!n) return fail("invalid UTF-8 in string", true);
+            if (out) out->append(m_t.data() + m_i, n);
+            m_i += n;
+            continue;
+        }
+        // Escape.
+        ++m_i;
+        if (m_i >= m_t.size()) return fail("unterminated escape");
+        const char e = m_t[m_i++];
+        char plain = 0;
+        switch (e) {
+        case '"': plain = '"'; break;
+        case '\\': plain = '\\'; break;
+        case '/': plain = '/'; break;
+        case 'b': plain = '\b'; break;
+        case 'f': plain = '\f'; break;
+        case 'n': plain = '\n'; break;
+        case 'r': plain = '\r'; break;
+        case 't': plain = '\t'; break;
+        case 'u': {
+            uint32_t cp;
+            if (!hex4(cp)) return false;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate escape", true);
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                uint32_t lo;
+                if (m_i + 2 > m_t.size() || m_t[m_i] != '\\' || m_t[m_i + 1] != 'u')
+                    return fail("lone high surrogate escape", true);
+                m_i += 2;
+                if (!hex4(lo)) return false;
+                if (lo < 0xDC00 || lo > 0xDFFF) return fail("lone high surrogate escape", true);
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            if (out) appendUtf8(*out, cp);
+            continue;
+        }
+        default: return fail("invalid escape");
+        }
+        if (out) *out += plain;
+    }
+}
+
+bool Reader::number(std::string_view& raw) {
+    const size_t start = m_i;
+    if (m_i < m_t.size() && m_t[m_i] == '-') ++m_i;
+    if (m_i >= m_t.size()) return fail("invalid number");
+    if (m_t[m_i] == '0') {
+        ++m_i;
+    } else if (m_t[m_i] >= '1' && m_t[m_i] <= '9') {
+        while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
+    } else {
+        return fail("invalid number");
+    }
+    if (m_i < m_t.size() && m_t[m_i] == '.') {
+        ++m_i;
+        const size_t d = m_i;
+        while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
+        if (m_i == d) return fail("invalid number: no digits after '.'");
+    }
+    if (m_i < m_t.size() && (m_t[m_i] == 'e' || m_t[m_i] == 'E')) {
+        ++m_i;
+        if (m_i < m_t.size() && (m_t[m_i] == '+' || m_t[m_i] == '-')) ++m_i;
+        const size_t d = m_i;
+        while (m_i < m_t.size() && m_t[m_i] >= '0' && m_t[m_i] <= '9') ++m_i;
+        if (m_i == d) return fail("invalid number: no exponent digits");
+    }
+    raw = m_t.substr(start, m_i - start);
+    return true;
+}
+
+bool Reader::skip(size_t depth) {
+    if (m_i >= m_t.size()) return fail("unexpected end of input");
+    const char c = m_t[m_i];
+    switch (c) {
+    case '"': return string(nullptr);
+    case 't': return literal("true");
+    case 'f': return literal("false");
+    case 'n': return literal("null");
+    case '[':
+    case '{': {
+        if (!enter(depth)) return false;
+        const bool object = c == '{';
+        const char close = object ? '}' : ']';
+        ++m_i;
+        if (accept(close)) return true;
+        for (;;) {
+            skipWs();
+            if (object) {
+                if (m_i >= m_t.size() || m_t[m_i] != '"') return fail("expected a string key");
+                if (!string(nullptr) || !expect(':', "expected ':'")) return false;
+                skipWs();
+            }
+            if (!skip(depth + 1)) return false;
+            skipWs();
+            if (m_i >= m_t.size()) return fail(object ? "unterminated object" : "unterminated array");
+            if (m_t[m_i] == ',') { ++m_i; continue; }
+            if (m_t[m_i] == close) { ++m_i; return true; }
+            return fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    }
+    default: {
+        if (c != '-' && (c < '0' || c > '9')) return fail("unexpected character");
+        std::string_view raw;
+        return number(raw);
+    }
+    }
+}
+
+bool Reader::value(Value& out, size_t depth) {
+    if (m_i >= m_t.size()) return fail("unexpected end of input");
+    const size_t start = m_i;
+    const char c = m_t[m_i];
+    bool ok;
+    switch (c) {
+    case '"':
+        out.type = Type::String;
+        ok = string(&out.str);
+        break;
+    case 't': out.type = Type::Bool; out.boolean = true; ok = literal("true"); break;
+    case 'f': out.type = Type::Bool; out.boolean = false; ok = literal("false"); break;
+    case 'n': out.type = Type::Null; ok = literal("null"); break;
+    case '[':
+    case '{': {
+        ok = enter(depth);
+        if (!ok) break;
+        const bool object = c == '{';
+        const char close = object ? '}' : ']';
+        out.type = object ? Type::Object : Type::Array;
+        ++m_i;
+        if (accept(close)) break;
+        for (;;) {
+            skipWs();
+            Value* item;
+            if (object) {
+                if (m_i >= m_t.size() || m_t[m_i] != '"') { ok = fail("expected a string key"); break; }
+                out.members.emplace_back();
+                if (!string(&out.members.back().first) || !expect(':', "expected ':'")) { ok = false; break; }
+                skipWs();
+                item = &out.members.back().second;
+            } else {
+                item = &out.items.emplace_back();
+            }
+            if (!value(*item, depth + 1)) { ok = false; break; }
+            skipWs();
+            if (m_i >= m_t.size()) { ok = fail(object ? "unterminated object" : "unterminated array"); break; }
+            if (m_t[m_i] == ',') { ++m_i; continue; }
+            if (m_t[m_i] == close) { ++m_i; break; }
+            ok = fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
+            break;
+        }
+        break;
+    }
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            out.type = Type::Number;
+            ok = number(out.raw);
+        } else {
+            ok = fail("unexpected character");
+        }
+    }
+    if (ok) out.raw = m_t.substr(start, m_i - start);
+    return ok;
+}
+
 bool parse(std::string_view text, Value& out, ParseError* err, size_t max_depth) {
     out = Value{};
-    Parser p(text, err, max_depth);
-    return p.parseDocument(out);
+    Reader r(text, err, max_depth);
+    r.skipWs();
+    return r.value(out, 0) && r.finish();
 }
 
 void appendQuoted(std::string& out, std::string_view s) {

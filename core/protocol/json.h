@@ -46,6 +46,46 @@ struct ParseError {
 
 bool parse(std::string_view text, Value& out, ParseError* err = nullptr, size_t max_depth = 64);
 
+// The parser's cursor, for readers that build their own result instead of a DOM (parseEvent):
+// the same strictness as parse(). Each call starts at the value it names (value(), skip() and
+// number() at the first character of a value, string() at its opening quote) and returns false
+// with the error recorded (ParseError, first error only). Container depth counts as in parse():
+// a value at depth d may open a container only when d + 1 <= max_depth.
+class Reader {
+public:
+    Reader(std::string_view text, ParseError* err, size_t max_depth) : m_t(text), m_err(err), m_maxDepth(max_depth) {}
+
+    void skipWs();
+    bool atEnd() const { return m_i >= m_t.size(); }
+    char peek() const { return m_i < m_t.size() ? m_t[m_i] : '\0'; }
+    // Consumes c (after whitespace) or fails with `what`.
+    bool expect(char c, const char* what);
+    // After whitespace: consumes c and returns true when it is next; otherwise consumes nothing.
+    bool accept(char c);
+    // A container at `depth` may open (the depth limit).
+    bool enter(size_t depth) { return depth + 1 > m_maxDepth ? fail("nesting too deep") : true; }
+    // A string: decoded into *out (cleared first), or only validated when out is null.
+    bool string(std::string* out);
+    // A number literal: its exact text.
+    bool number(std::string_view& raw);
+    // Any value at `depth`, validated and discarded.
+    bool skip(size_t depth);
+    // Any value at `depth`, into a DOM.
+    bool value(Value& out, size_t depth);
+    // The whole text after the value was read: only whitespace may follow.
+    bool finish();
+    bool fail(const char* msg, bool utf8 = false);
+
+private:
+    bool literal(std::string_view word);
+    bool hex4(uint32_t& v);
+
+    std::string_view m_t;
+    ParseError* m_err;
+    size_t m_maxDepth;
+    size_t m_i = 0;
+};
+
 // Appends s as a JSON string literal, exactly as JavaScript's JSON.stringify writes it:
 // \" \\ \b \f \n \r \t escaped, other U+0000–U+001F as \u00xx (lowercase hex), everything else
 // verbatim (U+2028/U+2029, DEL and astral characters as raw UTF-8).

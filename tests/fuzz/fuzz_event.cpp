@@ -1,7 +1,8 @@
 // Fuzzes the strict JSON parser and the event path: the input goes through json::parse (at the
 // default and a tiny depth limit) and EventValidator::validate (with and without signature checks).
-// Whenever parseEvent accepts the input, the canonical JSON must parse back to the same event and
-// re-serialise to the same bytes, and both id forms must be computable; any mismatch aborts.
+// parseEvent's one-pass reader must give the DOM model's answer and event. Whenever parseEvent
+// accepts the input, the canonical JSON must parse back to the same event and re-serialise to the
+// same bytes, and both id forms must be computable; any mismatch aborts.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,6 +11,7 @@
 #include "core/protocol/event_codec.h"
 #include "core/protocol/event_validator.h"
 #include "core/protocol/json.h"
+#include "tests/support/event_dom_model.h"
 
 using namespace archivist::protocol;
 
@@ -43,6 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Event ev;
     const Reject r = parseEvent(text, ev);
     check(parsed || r == Reject::NotJson || r == Reject::InvalidUtf8);
+    Event model;
+    const Reject rm = archivist::testing::parseEventThroughDom(text, model);
+    check(rm == r);
+    if (r == Reject::None) check(model == ev);
     if (r != Reject::None) return 0;
     check(parsed && v.type == json::Type::Object);
 
