@@ -186,13 +186,18 @@ Expected<void> ArchiveWriter::checkFreeSpace(uint64_t frame_bytes) {
                                       " (min_free_bytes in config.json); intake is paused until space is freed");
 }
 
-Expected<void> ArchiveWriter::checkInput(std::string_view jsonl, uint32_t events, uint64_t max_bytes) const {
+Expected<void> ArchiveWriter::checkInput(std::string_view jsonl, uint32_t events, uint64_t max_bytes,
+                                         bool count_lines) const {
     if (!m_file) return usage("the archive writer is not open");
     if (jsonl.empty()) return usage("empty frame");
     if (jsonl.back() != '\n') return usage("frame does not end in a newline");
     if (jsonl.size() > max_bytes)
         return usage("frame of " + std::to_string(jsonl.size()) + " bytes exceeds " + std::to_string(max_bytes));
-    const auto lines = uint64_t(std::count(jsonl.begin(), jsonl.end(), '\n'));
+    if (count_lines) return checkLines(uint64_t(std::count(jsonl.begin(), jsonl.end(), '\n')), events);
+    return {};
+}
+
+Expected<void> ArchiveWriter::checkLines(uint64_t lines, uint32_t events) const {
     if (lines != events)
         return usage("frame has " + std::to_string(lines) + " lines but events = " + std::to_string(events));
     return {};
@@ -250,12 +255,14 @@ Expected<std::vector<AppendedFrame>> ArchiveWriter::appendFrames(std::string_vie
     std::lock_guard lock(m_fileMutex);
     if (auto r = reopenIfReplaced(); !r) return r.error();
     // Every frame is bounded by kMaxFrameBytes; the group as a whole by what one write may carry.
-    if (auto r = checkInput(jsonl, events, uint64_t(UINT32_MAX)); !r) return r.error();
+    // The lines are counted while the frames are cut, and checked before anything is written.
+    if (auto r = checkInput(jsonl, events, uint64_t(UINT32_MAX), false); !r) return r.error();
     if (auto r = repairTail(); !r) return r.error();
     const size_t target = std::max<size_t>(1, std::min<uint64_t>(m_opts.frame_bytes, kMaxFrameBytes));
     std::vector<AppendedFrame> frames;
     m_outUsed = 0;
     size_t pos = 0;
+    uint64_t total = 0;
     while (pos < jsonl.size()) {
         // Whole lines up to `target` bytes; at least one line (a longer line is a frame alone).
         size_t end = jsonl.find('\n', pos) + 1;
@@ -278,8 +285,10 @@ Expected<std::vector<AppendedFrame>> ArchiveWriter::appendFrames(std::string_vie
         f.raw_bytes = chunk.size();
         f.checksum = frameChecksum(chunk);
         frames.push_back(f);
+        total += lines;
         pos = end;
     }
+    if (auto r = checkLines(total, events); !r) return r.error();
     if (auto r = writeOut(m_outUsed); !r) return r.error();
     return frames;
 }

@@ -88,7 +88,9 @@ private:
     Expected<void> checkFreeSpace(uint64_t frame_bytes);
     Expected<void> reopenIfReplaced();  // after quarantine() replaced the open segment's file
     // Checks of append()/appendFrames() input (whole lines, `events` of them, size bound).
-    Expected<void> checkInput(std::string_view jsonl, uint32_t events, uint64_t max_bytes) const;
+    Expected<void> checkInput(std::string_view jsonl, uint32_t events, uint64_t max_bytes,
+                              bool count_lines = true) const;
+    Expected<void> checkLines(uint64_t lines, uint32_t events) const;
     // Compresses `chunk` as one frame to the end of m_out; returns its compressed size.
     Expected<size_t> compressFrame(std::string_view chunk);
     // Appends m_out[0, bytes) and syncs; on failure cuts the file back (see append()).
