@@ -180,7 +180,6 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
     Pending pending;
     pending.ticket = ticket;
     if (rks) rks->clear();
-    std::unordered_map<protocol::Bytes32, int64_t, ingest::IdHash> inGroup;
     const bool withContent = m_index->fts();
     for (size_t i = 0; i < events.size(); ++i) {
         const NewEvent& ne = events[i];
@@ -200,15 +199,24 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
         row.tag_keys = !ne.tag_keys.empty() || e.tags.empty() ? ne.tag_keys : indexTagKeys(e);
         if (withContent) row.content = e.content;
         if (rks) rks->push_back(row.rk);
-        inGroup[e.id] = row.rk;
         m_inFlight[e.id] = Found{row.rk, row.sighash, archive::EventPos{row.frame.segment, row.frame.offset, row.line}};
         pending.ids.push_back(e.id);
         batches[laneOf(e.id, lanes)].rows.push_back(std::move(row));
     }
+    // Row keys of this group's events by id, for its copies whose row key the caller left open
+    // (built only when there is such a copy).
+    std::unordered_map<protocol::Bytes32, int64_t, ingest::IdHash> inGroup;
+    bool inGroupBuilt = false;
     for (const Sighting& s : sightings) {
         if (!s.source) continue;
         int64_t rk = s.rk;
         if (!rk) {
+            if (!inGroupBuilt) {
+                inGroup.reserve(events.size());
+                for (size_t i = 0; i < events.size(); ++i)
+                    inGroup.emplace(events[i].event.id, makeRk(events[i].event.created_at, seq + i));
+                inGroupBuilt = true;
+            }
             if (auto it = inGroup.find(s.id); it != inGroup.end()) {
                 rk = it->second;
             } else {
