@@ -993,6 +993,18 @@ size_t Index::mergeablePartsLocked(Bucket b) const {
     return n;
 }
 
+int mergeSizeTier(uint64_t events, uint64_t hot_max_events, uint32_t fanin) {
+    // Tier 0 below `unit` events, then tier k for [unit·fanin^(k−1), unit·fanin^k). The tiers are
+    // geometric down to small parts (a hot file spread over many months gives each month a small
+    // part, and those merge with their own size, not into the growing output of earlier merges),
+    // and a part of one full hot file sits mid-tier (×fan-in^0.5 from either edge), so hot files
+    // frozen a little early or late share its tier.
+    fanin = std::max<uint32_t>(2, fanin);
+    const double unit = double(std::max<uint64_t>(1, hot_max_events)) / std::pow(double(fanin), 3.5);
+    const double x = double(events) / unit;
+    return x < 1.0 ? 0 : 1 + int(std::floor(std::log(x) / std::log(double(fanin))));
+}
+
 std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bool urgent_only) const {
     const uint32_t fanin = std::max<uint32_t>(2, m_opts.merge_fanin);
     std::map<Bucket, std::vector<FilePtr>> byBucket;
@@ -1011,11 +1023,10 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
         if (urgent) {
             chosen.assign(parts.begin(), parts.begin() + std::min<size_t>(parts.size(), fanin));
         } else if (!urgent_only) {
-            // Size tiers ×fan-in: merge once a tier holds fan-in parts.
-            const double unit = double(std::max<uint64_t>(1, m_opts.hot_max_events / fanin));
+            // Size tiers ×fan-in (mergeSizeTier): merge once a tier holds fan-in parts.
             std::map<int, std::vector<FilePtr>> tiers;
             for (const auto& p : parts)
-                tiers[int(std::floor(std::log(double(p->events.load()) / unit + 1.0) / std::log(double(fanin))))].push_back(p);
+                tiers[mergeSizeTier(p->events.load(), m_opts.hot_max_events, fanin)].push_back(p);
             for (auto& [t, v] : tiers)
                 if (v.size() >= fanin) {
                     chosen.assign(v.begin(), v.begin() + std::min<size_t>(v.size(), 2 * fanin - 1));

@@ -93,6 +93,11 @@ struct IndexOptions {
     Expected<void> applyTuning(std::string_view spec);
 };
 
+// The size tier a part of `events` events is merged in (parts of one tier of a bucket merge once
+// `fanin` of them wait): ×fanin per tier, geometric from ≈ hot_max_events / fanin^3.5 up, a part
+// of one full hot file in the middle of its tier (decision 0023).
+int mergeSizeTier(uint64_t events, uint64_t hot_max_events, uint32_t fanin);
+
 enum class FileKind : uint8_t { Hot, Part };
 
 // An approximate set of the ids in one hot file (a Bloom filter of 16 bits per event of the

@@ -279,6 +279,29 @@ private slots:
     // A part knows the created_at range of its rows (from its builder, and from its meta after a
     // reopen); an id lookup probes only the part whose range holds the event's created_at, and
     // time-range queries skip the others, still finding exactly the matching events.
+    void mergeTiersAreGeometric() {
+        // A full hot file's part sits mid-tier: files frozen a little early or late share it.
+        const int full = mergeSizeTier(65536, 65536, 6);
+        QCOMPARE(mergeSizeTier(30000, 65536, 6), full);
+        QCOMPARE(mergeSizeTier(150000, 65536, 6), full);
+        QCOMPARE(mergeSizeTier(40, 40, 2), mergeSizeTier(30, 40, 2));
+        QCOMPARE(mergeSizeTier(40, 40, 2), mergeSizeTier(55, 40, 2));
+        // A backfill's small parts (a hot file over 37 months: ≈ 1,770 events a month) merge with
+        // their own size: six of them make the next tier, six of those the full hot file's tier.
+        QVERIFY(mergeSizeTier(1770, 65536, 6) < mergeSizeTier(6 * 1770, 65536, 6));
+        QVERIFY(mergeSizeTier(6 * 1770, 65536, 6) < full);
+        QCOMPARE(mergeSizeTier(36 * 1770, 65536, 6), full);
+        for (uint64_t n : {200ull, 1770ull, 10000ull, 65536ull})
+            QCOMPARE(mergeSizeTier(6 * n, 65536, 6), mergeSizeTier(n, 65536, 6) + 1);
+        int last = 0;
+        for (uint64_t n = 0; n < 2000000; n = n * 5 / 4 + 1) {
+            const int t = mergeSizeTier(n, 65536, 6);
+            QVERIFY(t >= last);
+            last = t;
+        }
+        QCOMPARE(mergeSizeTier(0, 65536, 6), 0);
+    }
+
     void partsKnowTheirTimeRange() {
         const auto dir = fresh();
         IndexOptions o;
