@@ -49,8 +49,9 @@ bool parse(std::string_view text, Value& out, ParseError* err = nullptr, size_t 
 // The parser's cursor, for readers that build their own result instead of a DOM (parseEvent):
 // the same strictness as parse(). Each call starts at the value it names (value(), skip() and
 // number() at the first character of a value, string() at its opening quote) and returns false
-// with the error recorded (ParseError, first error only). Container depth counts as in parse():
-// a value at depth d may open a container only when d + 1 <= max_depth.
+// with the error recorded in the ParseError (a caller stops at the first). peek() is '\0' at the
+// end. Container depth counts as in parse(): a value at depth d may open a container only when
+// d + 1 <= max_depth.
 class Reader {
 public:
     Reader(std::string_view text, ParseError* err, size_t max_depth) : m_t(text), m_err(err), m_maxDepth(max_depth) {}
