@@ -815,6 +815,17 @@ Expected<uint32_t> Index::sourceId(std::string_view name) {
     return uint32_t(sqlite3_last_insert_rowid(m_catalog.get()));
 }
 
+Expected<uint32_t> Index::knownSourceId(std::string_view name) {
+    std::lock_guard lock(m_mutex);
+    auto find = m_catalog.prepare("SELECT id FROM sources WHERE name = ?");
+    if (!find) return find.error();
+    find->bindText(1, name);
+    const int rc = find->step();
+    if (rc == SQLITE_ROW) return uint32_t(find->i64(0));
+    if (rc != SQLITE_DONE) return m_catalog.error("read sources");
+    return 0u;
+}
+
 Expected<void> Index::markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s) {
     std::lock_guard lock(m_mutex);
     return m_catalog.exec("INSERT OR REPLACE INTO segments(segment, sealed_at, bytes) VALUES (" +

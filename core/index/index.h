@@ -260,6 +260,8 @@ public:
     // The frames of one commit group, in one catalog transaction.
     Expected<void> recordFrames(std::span<const archive::AppendedFrame> frames);
     Expected<uint32_t> sourceId(std::string_view name);
+    // The source's id if this index has registered it, else 0 (never registers). Thread: any.
+    Expected<uint32_t> knownSourceId(std::string_view name);
     Expected<void> markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s);
     // Queues each lane's share (batches.size() == lanes()); blocks while a lane queue is full.
     // The ticket completes once every lane has committed its share (completions()).

@@ -73,6 +73,7 @@ void Lookup::ensureSnapshot() {
         // A rebuild replaced the index: continue on the new one.
         m_conns.clear();
         m_snap.reset();
+        m_sourceIds.clear();
         m_index = std::move(next);
     }
     if (!m_snap || m_snap->version != m_index->snapshotVersion()) {
@@ -87,22 +88,39 @@ void Lookup::refresh() {
     ensureSnapshot();
 }
 
-Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id, int64_t created_at) {
+uint32_t Lookup::sourceIdOf(std::string_view name) {
+    if (auto it = m_sourceIds.find(std::string(name)); it != m_sourceIds.end()) return it->second;
+    auto id = m_index->knownSourceId(name);
+    if (!id || !*id) return 0;  // not cached: the writer may register it any moment
+    if (m_sourceIds.size() >= kSourceIdsMax) m_sourceIds.clear();
+    m_sourceIds.emplace(std::string(name), *id);
+    return *id;
+}
+
+Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id, int64_t created_at,
+                                                    std::string_view source) {
     ensureSnapshot();
-    static const std::string kSql = "SELECT rk, sighash, segment, offset, line FROM events WHERE id = ?";
+    static const std::string kSql = "SELECT rk, sighash, segment, offset, line FROM events WHERE id = ?1";
+    static const std::string kSqlWithSource =
+        "SELECT e.rk, e.sighash, e.segment, e.offset, e.line, "
+        "(SELECT min(s.seen_at) FROM sightings s WHERE s.rk = e.rk AND s.source = ?2) FROM events e WHERE e.id = ?1";
+    const uint32_t src = source.empty() ? 0 : sourceIdOf(source);
     auto probe = [&](const FilePtr& f) -> Expected<std::optional<Found>> {
         ++m_probes;
         auto conn = m_conns.get(f, true);
         if (!conn) return conn.error();
-        auto st = (*conn)->stmt(kSql);
+        auto st = (*conn)->stmt(src ? kSqlWithSource : kSql);
         if (!st) return st.error();
         (*st)->bindBlob(1, id.data(), 32);
+        if (src) (*st)->bind(2, int64_t(src));
         const int rc = (*st)->step();
         std::optional<Found> out;
-        if (rc == SQLITE_ROW)
+        if (rc == SQLITE_ROW) {
             out = Found{(*st)->i64(0), (*st)->i64(1),
-                        archive::EventPos{uint32_t((*st)->i64(2)), uint64_t((*st)->i64(3)), uint32_t((*st)->i64(4))}};
-        else if (rc != SQLITE_DONE) return (*conn)->db.error("look up an id in " + f->path.filename().string());
+                        archive::EventPos{uint32_t((*st)->i64(2)), uint64_t((*st)->i64(3)), uint32_t((*st)->i64(4))},
+                        std::nullopt};
+            if (src && sqlite3_column_type((*st)->get(), 5) != SQLITE_NULL) out->source_seen_at = (*st)->i64(5);
+        } else if (rc != SQLITE_DONE) return (*conn)->db.error("look up an id in " + f->path.filename().string());
         (*st)->reset();
         return out;
     };

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -63,9 +64,14 @@ public:
         int64_t rk = 0;
         int64_t sighash = 0;
         archive::EventPos pos;
+        // With a source: the earliest seen_at of that source's sighting of the event in the file
+        // that holds the event's row (none: no such sighting there; others may exist elsewhere).
+        std::optional<int64_t> source_seen_at;
     };
     explicit Lookup(std::shared_ptr<Index> index);
-    Expected<std::optional<Found>> find(const protocol::Bytes32& id, int64_t created_at);
+    // `source` (a source name, optional): also read that source's sighting next to the row. The
+    // name is resolved against the same index the row is read from.
+    Expected<std::optional<Found>> find(const protocol::Bytes32& id, int64_t created_at, std::string_view source = {});
     // Ends read transactions and picks up the newest snapshot.
     void refresh();
     size_t connections() const { return m_conns.size(); }
@@ -74,8 +80,11 @@ public:
     uint64_t probes() const { return m_probes; }
 
 private:
+    static constexpr size_t kSourceIdsMax = 1024;
     void ensureSnapshot();
+    uint32_t sourceIdOf(std::string_view name);  // 0: not registered in this index (or unreadable)
     std::shared_ptr<Index> m_index;
+    std::unordered_map<std::string, uint32_t> m_sourceIds;  // of m_index; bounded by kSourceIdsMax
     SnapshotPtr m_snap;
     FileConnections m_conns;
     uint64_t m_filterSkips = 0;

@@ -32,6 +32,8 @@ CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWrit
       m_metrics(metrics) {
     m_storedTotal = &metrics.counter("archivist_events_stored_total", "New events committed to archive and index");
     m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
+    m_sightedCopies = &metrics.counter("archivist_copies_already_sighted_total",
+                                       "Copies of stored events whose source's sighting was stored already (logged, not indexed)");
     m_archiveErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "archive"}});
     m_logErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "sightings_log"}});
     m_logRecordsTotal = &metrics.counter("archivist_sightings_logged_total", "Sightings appended to the durable sightings log");
@@ -161,7 +163,7 @@ bool CommitWriter::runTaskSlice() {
     }
     // The task sees a quiet writer: the open group is committed first, and every lane has
     // committed what it was given.
-    if ((!m_newEvents.empty() || !m_sightings.empty()) && !commitGroup()) return false;
+    if (groupOpen() && !commitGroup()) return false;
     if (!waitAllCommitted()) return false;
     // Twice the last commit's time: the task gets about two thirds of the thread while intake
     // flows, and all of it while intake is idle.
@@ -187,7 +189,7 @@ void CommitWriter::run() {
     bool alive = true;
     while (alive) {
         auto wait = std::chrono::milliseconds(m_opts.group_ms);
-        if (!m_newEvents.empty() || !m_sightings.empty()) {
+        if (groupOpen()) {
             const int64_t left = m_groupStartMs + m_opts.group_ms - steadyMs();
             wait = std::chrono::milliseconds(std::max<int64_t>(left, 0));
         }
@@ -201,13 +203,12 @@ void CommitWriter::run() {
                 if (!alive) break;
                 addItem(b.source, std::move(item));
                 if (m_newEvents.size() >= m_opts.group_events || m_frame.size() >= m_opts.group_bytes ||
-                    m_sightings.size() >= m_opts.group_events) {
+                    m_sightings.size() + m_echoes.size() >= m_opts.group_events) {
                     if (!commitGroup()) alive = false;
                 }
             }
         }
-        const bool groupOpen = !m_newEvents.empty() || !m_sightings.empty();
-        if (alive && groupOpen && steadyMs() - m_groupStartMs >= m_opts.group_ms) {
+        if (alive && groupOpen() && steadyMs() - m_groupStartMs >= m_opts.group_ms) {
             if (!commitGroup()) alive = false;
         }
         if (alive && !drainCompleted(std::chrono::milliseconds(0))) alive = false;
@@ -218,7 +219,7 @@ void CommitWriter::run() {
             m_lastTrimMs = now;
         }
         if (alive && batches.empty() && m_in.closedAndEmpty()) {
-            if (!m_newEvents.empty() || !m_sightings.empty()) {
+            if (groupOpen()) {
                 if (commitGroup()) waitAllCommitted();
             } else {
                 waitAllCommitted();
@@ -240,7 +241,7 @@ void CommitWriter::run() {
 }
 
 void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
-    if (m_newEvents.empty() && m_sightings.empty()) m_groupStartMs = steadyMs();
+    if (!groupOpen()) m_groupStartMs = steadyMs();
     const protocol::Bytes32& id = item.event.id;
     const uint32_t indexSrc = indexSource(source);
     std::optional<int64_t> storedRk;  // 0: stored in the open group (key not yet assigned)
@@ -272,6 +273,14 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
             storedRk = found->rk;
             storedPos = found->pos;
         }
+    }
+    if (storedRk && item.sighted_by_source && cached.same_generation && item.known_rk && *storedRk == item.known_rk) {
+        // The stored copy's file holds this source's sighting, no later than this one: the index
+        // gets nothing. The arrival is still logged (the log keeps every arrival, decision 0019)
+        // and counted when its group is acknowledged.
+        m_sightedCopies->inc();
+        m_echoes.push_back(Echo{storedPos, source, item.received_at_ms});
+        return;
     }
     if (storedRk) {
         m_sightings.push_back(index::Sighting{id, indexSrc, item.received_at_ms, *storedRk, item.event.created_at});
@@ -392,6 +401,7 @@ bool CommitWriter::commitGroup() {
     p.events = std::move(m_newEvents);
     p.sources = std::move(m_newSources);
     p.sighting_sources = std::move(m_sightingSources);
+    for (const Echo& e : m_echoes) p.sighting_sources.push_back(e.source);
     m_pending.push_back(std::move(p));
     m_pendingSize.store(m_pending.size(), std::memory_order_relaxed);
     m_frame.clear();
@@ -400,6 +410,7 @@ bool CommitWriter::commitGroup() {
     m_sightings.clear();
     m_sightingSources.clear();
     m_sightingPos.clear();
+    m_echoes.clear();
 
     if (m_archive.shouldSeal()) {
         const uint64_t bytes = m_archive.openSegmentBytes();
@@ -446,6 +457,13 @@ void CommitWriter::buildLogRecords(const std::vector<archive::AppendedFrame>& fr
         }
         m_logRecords.push_back(
             archive::SightingRecord{pos, code(m_sightingSources[i]), m_sightings[i].seen_at_ms, false});
+    }
+    for (const Echo& e : m_echoes) {
+        if (e.pos.segment == 0) {
+            m_logUnplaced->inc();
+            continue;
+        }
+        m_logRecords.push_back(archive::SightingRecord{e.pos, code(e.source), e.seen_at_ms, false});
     }
 }
 

@@ -141,6 +141,7 @@ private:
     void run();
     void addItem(SourceId source, VerifiedItem&& item);
     bool commitGroup();  // false when abandoned
+    bool groupOpen() const { return !m_newEvents.empty() || !m_sightings.empty() || !m_echoes.empty(); }
     // The group's sightings as log records (positions resolved against the group's `frames`).
     void buildLogRecords(const std::vector<archive::AppendedFrame>& frames);
     // Acknowledges groups the lanes committed (waits up to `wait` for one). False when abandoned.
@@ -174,6 +175,14 @@ private:
     std::vector<SourceId> m_sightingSources;
     // Where each further sighting's event is archived (segment 0: line `line` of the open group).
     std::vector<archive::EventPos> m_sightingPos;
+    // Copies of the open group whose source's sighting is stored already, no later (decision
+    // 0024): logged, counted, nothing for the index. Bounded with the sightings by group_events.
+    struct Echo {
+        archive::EventPos pos;
+        SourceId source = 0;
+        int64_t seen_at_ms = 0;
+    };
+    std::vector<Echo> m_echoes;
     // Ids of the open group and of pending groups → row key (0 while the group is open) and
     // archive position (segment 0 while the group is open: line within it).
     struct InFlight {
@@ -209,6 +218,7 @@ private:
 
     observe::Counter* m_storedTotal;
     observe::Counter* m_duplicateTotal;
+    observe::Counter* m_sightedCopies;
     observe::Counter* m_archiveErrors;
     observe::Counter* m_logErrors;
     observe::Counter* m_logRecordsTotal;

@@ -36,6 +36,9 @@ struct VerifiedItem {
     int64_t known_rk = 0;            // the id is stored under this row key (0: not found)
     archive::EventPos known_pos;     // and archived there
     bool signature_skipped = false;  // a stored copy has the same signature hash: BIP-340 not run
+    // The stored copy's file already holds this source's sighting of it, seen no later than this
+    // copy: the copy adds nothing but a duplicate count (used only within lookup_generation).
+    bool sighted_by_source = false;
     bool absent = false;             // not stored as of the cache epoch below (RecentIdCache)
     uint64_t absent_epoch = 0;
     uint64_t lookup_generation = 0;  // RecentIdCache::generation() when looked up (index replaced since: void)

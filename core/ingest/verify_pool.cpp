@@ -72,6 +72,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
         const uint64_t epoch = m_recent ? m_recent->epoch() : 0;
         const uint64_t generation = m_recent ? m_recent->generation() : 0;
         if (lookup) lookup->refresh();
+        const std::string sourceName = lookup ? m_sources.name(batch.source) : std::string();
         auto reject = [&](protocol::Reject r) {
             ++invalid;
             counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
@@ -95,12 +96,14 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                     knownPos = e->pos;
                 }
             if (!known && lookup) {
-                auto found = lookup->find(item.event.id, item.event.created_at);
+                auto found = lookup->find(item.event.id, item.event.created_at, sourceName);
                 if (found) {
                     looked = true;
                     if (*found) {
                         known = std::make_pair((*found)->rk, (*found)->sighash);
                         knownPos = (*found)->pos;
+                        item.sighted_by_source =
+                            (*found)->source_seen_at && *(*found)->source_seen_at <= raw.received_at_ms;
                     }
                 } else {
                     m_lookupErrors->inc();

@@ -18,6 +18,7 @@
 #include "core/index/index_reader.h"
 #include "core/index/tag_key.h"
 #include "core/observe/metrics.h"
+#include "core/protocol/event_codec.h"
 #include "signed_events.h"
 
 using namespace archivist;
@@ -148,6 +149,72 @@ private slots:
         QCOMPARE(*(*reader)->count({ghostFilter}), uint64_t(2));  // the index alone cannot tell
         QCOMPARE(exportTag({"ghost"}), std::make_pair(int64_t(0), std::string()));
         QCOMPARE(exportTag({"ghost", std::string(64, 'a')}), std::make_pair(int64_t(1), e3 + "\n"));
+    }
+
+    void copiesTheirSourceSawAlreadyGiveTheIndexNothing() {
+        // A copy of a stored event whose source's sighting is stored already, no later than the
+        // copy, is counted as a duplicate and logged, and gives the index nothing; a copy from
+        // another source, or one seen earlier than the stored sighting, is recorded as before.
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(7);
+        const auto lines = signedLines(signer, 20);
+        auto at = [](ingest::SourceId s, const std::vector<std::string>& ls, int64_t ms) {
+            ingest::RawBatch b;
+            b.source = s;
+            for (const auto& l : ls) b.items.push_back(ingest::RawItem{l, ms});
+            return b;
+        };
+        {
+            observe::MetricsRegistry metrics;
+            auto store = engine::Store::open(path, fastOptions(), metrics);
+            QVERIFY(store.ok());
+            (*store)->start();
+            const auto a = *(*store)->addSource("wss://a.example");
+            QVERIFY((*store)->submit(at(a, lines, 1700000100000)));
+            QVERIFY((*store)->waitSettled(a, 20, 10s));
+            QVERIFY((*store)->shutdown().ok());
+        }
+        // A new process: the recent-id cache is empty, so the verify threads ask the index.
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(path, fastOptions(), metrics);
+        QVERIFY(store.ok());
+        (*store)->start();
+        const auto a = *(*store)->addSource("wss://a.example");
+        const auto b = *(*store)->addSource("wss://b.example");
+        const std::vector<std::string> first(lines.begin(), lines.begin() + 5);
+        QVERIFY((*store)->submit(at(a, lines, 1700000200000)));         // later: nothing to write
+        QVERIFY((*store)->submit(at(a, first, 1700000000000)));         // earlier: recorded
+        QVERIFY((*store)->submit(at(b, first, 1700000300000)));         // another source: recorded
+        QVERIFY((*store)->waitSettled(a, 25, 10s));
+        QVERIFY((*store)->waitSettled(b, 5, 10s));
+        QCOMPARE((*store)->sources().snapshot(a).duplicate, uint64_t(25));
+        QCOMPARE((*store)->sources().snapshot(b).duplicate, uint64_t(5));
+        QCOMPARE(metrics.counter("archivist_copies_already_sighted_total", "").value(), uint64_t(20));
+        QCOMPARE(metrics.counter("archivist_events_duplicate_total", "").value(), uint64_t(25 + 5));
+        // Every arrival is still logged (decision 0019), the 20 that wrote nothing to the index too.
+        QCOMPARE(metrics.counter("archivist_sightings_logged_total", "").value(), uint64_t(30));
+        QVERIFY((*store)->shutdown().ok());
+
+        auto reader = index::IndexReader::open((*store)->paths().index);
+        QVERIFY(reader.ok());
+        for (size_t i = 0; i < lines.size(); ++i) {
+            protocol::Event e;
+            QVERIFY(protocol::parseEvent(lines[i], e) == protocol::Reject::None);
+            auto row = (*reader)->findById(e.id);
+            QVERIFY(row.ok() && row->has_value());
+            auto seen = (*reader)->sightings((*row)->rowid);
+            QVERIFY(seen.ok());
+            std::vector<std::pair<std::string, int64_t>> got;
+            for (const auto& s : *seen) got.emplace_back(s.source, s.seen_at_ms);
+            std::vector<std::pair<std::string, int64_t>> want;
+            if (i < 5) want = {{"wss://a.example", 1700000000000}, {"wss://b.example", 1700000300000}};
+            else want = {{"wss://a.example", 1700000100000}};
+            QCOMPARE(got, want);
+        }
+        reader->reset();
+        store->reset();
+        QCOMPARE(statsOf(path).events, uint64_t(20));  // and verify passes
     }
 
     void nothingIsAcknowledgedBeforeItIsDurable() {
