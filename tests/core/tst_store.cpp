@@ -183,7 +183,7 @@ private slots:
         const auto a = *(*store)->addSource("wss://a.example");
         const auto b = *(*store)->addSource("wss://b.example");
         const std::vector<std::string> first(lines.begin(), lines.begin() + 5);
-        QVERIFY((*store)->submit(at(a, lines, 1700000200000)));         // later: nothing to write
+        QVERIFY((*store)->submit(at(a, lines, 1700000200000)));         // later: logged, not indexed
         QVERIFY((*store)->submit(at(a, first, 1700000000000)));         // earlier: recorded
         QVERIFY((*store)->submit(at(b, first, 1700000300000)));         // another source: recorded
         QVERIFY((*store)->waitSettled(a, 25, 10s));
