@@ -801,13 +801,20 @@ Expected<void> Index::recordFrames(std::span<const archive::AppendedFrame> frame
     return {};
 }
 
-Expected<uint32_t> Index::sourceId(std::string_view name) {
-    std::lock_guard lock(m_mutex);
+Expected<uint32_t> Index::findSourceLocked(std::string_view name) {
     auto find = m_catalog.prepare("SELECT id FROM sources WHERE name = ?");
     if (!find) return find.error();
     find->bindText(1, name);
-    if (find->step() == SQLITE_ROW) return uint32_t(find->i64(0));
-    find = Stmt();
+    const int rc = find->step();
+    if (rc == SQLITE_ROW) return uint32_t(find->i64(0));
+    if (rc != SQLITE_DONE) return m_catalog.error("read sources");
+    return 0u;
+}
+
+Expected<uint32_t> Index::sourceId(std::string_view name) {
+    std::lock_guard lock(m_mutex);
+    auto known = findSourceLocked(name);
+    if (!known || *known) return known;
     auto ins = m_catalog.prepare("INSERT INTO sources(name) VALUES (?)");
     if (!ins) return ins.error();
     ins->bindText(1, name);
@@ -817,13 +824,7 @@ Expected<uint32_t> Index::sourceId(std::string_view name) {
 
 Expected<uint32_t> Index::knownSourceId(std::string_view name) {
     std::lock_guard lock(m_mutex);
-    auto find = m_catalog.prepare("SELECT id FROM sources WHERE name = ?");
-    if (!find) return find.error();
-    find->bindText(1, name);
-    const int rc = find->step();
-    if (rc == SQLITE_ROW) return uint32_t(find->i64(0));
-    if (rc != SQLITE_DONE) return m_catalog.error("read sources");
-    return 0u;
+    return findSourceLocked(name);
 }
 
 Expected<void> Index::markSegmentSealed(uint32_t segment, uint64_t bytes, int64_t sealed_at_s) {

@@ -316,6 +316,8 @@ public:
     void setBeforeRegisterHook(std::function<void(const std::string&)> fn);
 
 private:
+    // The source's id in the catalog, 0 when it is not there. Caller holds m_mutex.
+    Expected<uint32_t> findSourceLocked(std::string_view name);
     friend class Lane;
 
 // Reads one frame's uncompressed text (archive::readFrame bound to the archive directory).
