@@ -85,7 +85,7 @@ struct IndexOptions {
     uint64_t part_cap_events = 786432;
     uint32_t max_parts_per_bucket = 24; // flushes wait while a bucket has this many mergeable parts
     uint32_t background_threads = 2;    // flush + merge threads (at most threads − 1 merge at once)
-    size_t lane_queue_batches = 2;      // commit groups per lane, queued or being committed (each holds its events in memory)
+    size_t lane_queue_batches = 1;      // commit groups per lane, queued or being committed (each holds its events in memory)
     size_t reader_connections = 96;     // connections a reader or lookup keeps open (LRU)
 
     // Applies "key=value,…" (ARCHIVIST_INDEX_TUNING; keys as the fields above, plus hot_events,
