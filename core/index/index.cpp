@@ -173,6 +173,7 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if (key == "lane_queue_batches" && v >= 1) lane_queue_batches = size_t(v);
         else if (key == "reader_connections" && v >= 4) reader_connections = size_t(v);
         else if (key == "cache_mib" && v >= 1) cache_mib = int(v);
+        else if (key == "hot_page_kib" && v >= 1 && v <= 64 && (v & (v - 1)) == 0) hot_page_kib = int(v);
         else return makeError("usage", "index tuning: unknown key or value out of range: " + std::string(item));
     }
     return {};
@@ -585,7 +586,8 @@ Expected<FilePtr> Index::createHot(uint32_t lane, archive::Watermark wm, uint64_
     removeWithJournals(f->path);
     auto db = Db::open(f->path, Db::Mode::Create);
     if (!db) return db.error();
-    if (auto r = db->exec("PRAGMA journal_mode=WAL; BEGIN;"); !r) return r.error();
+    if (auto r = db->exec("PRAGMA page_size=" + std::to_string(m_opts.hot_page_kib * 1024) + "; PRAGMA journal_mode=WAL; BEGIN;"); !r)
+        return r.error();
     if (auto r = db->exec(kEventTablesSql); !r) return r.error();
     if (auto r = db->exec(kEventIndexesSql); !r) return r.error();
     if (auto r = db->exec(kRollupTablesSql); !r) return r.error();

@@ -71,6 +71,10 @@ struct IndexOptions {
     // them from the archive (Store::open runs the backfill).
     std::optional<bool> fts;
     int cache_mib = 16;      // page cache of each hot file's writer connection (the OS caches the rest)
+    // SQLite page size of new hot files (1 … 64 KiB, a power of two). A commit writes every page it
+    // dirtied to the WAL, frame by frame, and the checkpoint copies each into the file: fewer,
+    // bigger pages cost less CPU for the same rows (decision 0026).
+    int hot_page_kib = 16;
     bool read_only = false;  // open without changing anything: no lanes, no background work
 
     // Layout and thresholds. `lanes` applies to a new index only (it is stored).

@@ -5,6 +5,7 @@
 // or merge cleaned at the next open, and full-text documents a crash left pending written again.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -414,6 +415,67 @@ private slots:
         auto rd = IndexReader::open((*w)->index());
         QCOMPARE(*(*rd)->count({}), uint64_t(200));
         for (uint32_t n = 0; n < 200; ++n) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, 0, 0).event.created_at));
+    }
+
+    void hotFilesKeepThePageSizeTheyWereMadeWith() {
+        auto pageSize = [](const std::filesystem::path& path) {
+            sqlite3* db = nullptr;
+            int64_t size = -1;
+            if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+                sqlite3_stmt* st = nullptr;
+                if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                    size = sqlite3_column_int64(st, 0);
+                sqlite3_finalize(st);
+            }
+            sqlite3_close(db);
+            return size;
+        };
+        const auto dir = fresh();
+        IndexOptions old = tiny();
+        QVERIFY(old.applyTuning("hot_events=1000,hot_page_kib=4"));
+        QVERIFY(!old.applyTuning("hot_page_kib=12"));  // not a power of two
+        QVERIFY(!old.applyTuning("hot_page_kib=128"));
+        std::vector<std::filesystem::path> oldHot;
+        {
+            auto w = IndexWriter::open(dir, old);
+            QVERIFY(w);
+            const uint32_t a = *(*w)->sourceId("wss://a.example");
+            Feeder feeder{**w};
+            QVERIFY(feeder.feed(range(0, 60), a, 1000));
+            for (const FilePtr& f : (*w)->index()->snapshot()->hot) {
+                QCOMPARE(pageSize(f->path), int64_t(4096));
+                oldHot.push_back(f->path);
+            }
+        }
+        QCOMPARE(oldHot.size(), size_t(3));
+        // Reopened with the default: the active hot files go on with 4 KiB pages until they are
+        // frozen; their successors get 16 KiB. Every event is stored once and found.
+        IndexOptions now = tiny();
+        QVERIFY(now.applyTuning("hot_events=1000"));
+        QCOMPARE(now.hot_page_kib, IndexOptions().hot_page_kib);
+        auto w = IndexWriter::open(dir, now);
+        QVERIFY(w);
+        const uint32_t a = *(*w)->sourceId("wss://a.example");
+        Feeder feeder{**w};
+        QVERIFY(feeder.feed(range(40, 120), a, 2000));  // 20 copies, 60 new
+        for (const FilePtr& f : (*w)->index()->snapshot()->hot) QCOMPARE(pageSize(f->path), int64_t(4096));
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY(feeder.feed(range(120, 180), a, 3000));
+        size_t fresh16 = 0;
+        for (const FilePtr& f : (*w)->index()->snapshot()->hot)
+            if (std::find(oldHot.begin(), oldHot.end(), f->path) == oldHot.end()) {
+                QCOMPARE(pageSize(f->path), int64_t(16384));
+                ++fresh16;
+            }
+        QVERIFY(fresh16 >= 1);
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(60s));
+        QCOMPARE(feeder.stored, uint64_t(120));
+        QCOMPARE(feeder.duplicates, uint64_t(20));
+        auto rd = IndexReader::open((*w)->index());
+        QVERIFY(rd);
+        QCOMPARE(*(*rd)->count({}), uint64_t(180));
+        for (uint32_t n : {0u, 59u, 60u, 119u, 120u, 179u}) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, a, 0).event.created_at));
     }
 
     void pendingFullTextDocumentsAreWrittenAgain() {
