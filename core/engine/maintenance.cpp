@@ -228,13 +228,13 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                 continue;
             }
             if (auto r = index::registerTokenizer(db->get()); !r) return r.error();
-            auto docs = db->scalar("SELECT count(*) FROM fts");
+            auto docs = index::ftsDocumentCount(*db);
             if (!docs) {
                 problem(idx->ftsPath(l).string() + ": " + docs.error().message);
                 continue;
             }
-            if (uint64_t(docs->value_or(0)) != ftsExpected[l])
-                problem("the full-text index of lane " + std::to_string(l) + " holds " + std::to_string(docs->value_or(0)) +
+            if (*docs != ftsExpected[l])
+                problem("the full-text index of lane " + std::to_string(l) + " holds " + std::to_string(*docs) +
                         " documents; the archive has " + std::to_string(ftsExpected[l]) +
                         " indexed events with content in that lane");
         }

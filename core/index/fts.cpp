@@ -85,6 +85,25 @@ void appendQuoted(std::string& out, const std::string& term) {
 
 }  // namespace
 
+Expected<uint64_t> ftsDocumentCount(Db& db) {
+    auto st = db.prepare("SELECT block FROM fts_data WHERE id = 1");
+    if (!st) return st.error();
+    const int rc = st->step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db.error("full-text document count");
+    const std::string_view block = rc == SQLITE_ROW ? st->blob(0) : std::string_view();
+    if (block.empty()) return uint64_t(0);  // FTS5 creates it empty: nothing was ever written
+    // An SQLite varint: big-endian groups of 7 bits, the high bit set on all but the last (the
+    // ninth byte, if reached, carries 8 bits).
+    uint64_t v = 0;
+    for (size_t i = 0; i < block.size() && i < 9; ++i) {
+        const auto b = uint8_t(block[i]);
+        if (i == 8) return (v << 8) | b;
+        v = (v << 7) | (b & 0x7f);
+        if (!(b & 0x80)) return v;
+    }
+    return makeError("index_corrupt", "the full-text file's document count record is malformed");
+}
+
 Expected<void> registerTokenizer(sqlite3* db) {
     fts5_api* api = fts5Api(db);
     if (!api) return makeError("sqlite", "FTS5 is not available in this SQLite library");

@@ -26,11 +26,20 @@
 
 namespace archivist::index {
 
+// columnsize=0: no `fts_docsize` table. Its rows are keyed by rowid = rk, so in a backfill
+// (created_at spread over years) every document was a random insert into a B-tree as big as the
+// file, and a document's cost grew with the file (decision 0026). Nothing reads it: searches
+// rank by rk, never by bm25. A file created before keeps its table; both are read the same way.
 inline constexpr const char* kFtsCreateSql =
-    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', detail=none, "
+    "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', detail=none, columnsize=0, "
     "tokenize='archivist remove_diacritics 2');"
     "CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+
+// The number of documents in a full-text file, as FTS5 keeps it (the first varint of its
+// "averages" record, fts_data row 1, updated in every transaction that adds or deletes one).
+// A contentless table without `fts_docsize` cannot be scanned, so `count(*)` is not an option.
+Expected<uint64_t> ftsDocumentCount(Db& db);
 
 // Registers the "archivist" tokenizer on this connection (needed by every connection that
 // inserts into or queries an fts-<lane>.sqlite file).

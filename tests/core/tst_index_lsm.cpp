@@ -478,6 +478,40 @@ private slots:
         for (uint32_t n : {0u, 59u, 60u, 119u, 120u, 179u}) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, a, 0).event.created_at));
     }
 
+    void fullTextFilesCountTheirDocumentsWithoutAScan() {
+        // New files have no fts_docsize (columnsize=0) and cannot be scanned; files made before
+        // have it. ftsDocumentCount reads FTS5's own row total from both.
+        const auto dir = fresh();
+        std::filesystem::create_directories(dir);
+        const std::string oldSql = "CREATE VIRTUAL TABLE fts USING fts5(content, content='', detail=none, "
+                                   "tokenize='archivist remove_diacritics 2');";
+        for (const std::string& create : {std::string(kFtsCreateSql), oldSql}) {
+            const auto path = dir / ("fts" + std::to_string(create.size()) + ".sqlite");
+            auto db = Db::open(path, Db::Mode::Create);
+            QVERIFY(db);
+            QVERIFY(registerTokenizer(db->get()));
+            QVERIFY(db->exec(create));
+            {
+                auto n = ftsDocumentCount(*db);
+                if (!n) qWarning() << n.error().message.c_str();
+                QVERIFY(n);
+                QCOMPARE(*n, uint64_t(0));
+            }
+            QVERIFY(db->exec("BEGIN"));
+            for (int i = 1; i <= 300; ++i)
+                QVERIFY(db->exec("INSERT INTO fts(rowid, content) VALUES (" + std::to_string(int64_t(i) << 31) +
+                                 ", 'hello word" + std::to_string(i) + "')"));
+            QVERIFY(db->exec("COMMIT"));
+            QVERIFY(db->exec("INSERT INTO fts(fts, rowid, content) VALUES ('delete', " + std::to_string(int64_t(5) << 31) +
+                             ", 'hello word5')"));
+            QCOMPARE(*ftsDocumentCount(*db), uint64_t(299));
+            const bool docsize = *db->scalar("SELECT count(*) FROM sqlite_master WHERE name = 'fts_docsize'") == 1;
+            QCOMPARE(docsize, create == oldSql);
+            if (docsize) QCOMPARE(*db->scalar("SELECT count(*) FROM fts"), std::optional<int64_t>(299));
+            QCOMPARE(*db->scalar("SELECT count(*) FROM fts WHERE fts MATCH 'hello'"), std::optional<int64_t>(299));
+        }
+    }
+
     void pendingFullTextDocumentsAreWrittenAgain() {
         const auto dir = fresh();
         std::map<uint64_t, std::string> archive;  // frame offset → text
