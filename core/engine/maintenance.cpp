@@ -227,8 +227,7 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
                 problem(db.error().message);
                 continue;
             }
-            if (auto r = index::registerTokenizer(db->get()); !r) return r.error();
-            auto docs = index::ftsDocumentCount(*db);
+            auto docs = index::ftsDocumentCount(*db);  // reads FTS5's record: no tokenizer needed
             if (!docs) {
                 problem(idx->ftsPath(l).string() + ": " + docs.error().message);
                 continue;

@@ -28,7 +28,7 @@ namespace archivist::index {
 
 // columnsize=0: no `fts_docsize` table. Its rows are keyed by rowid = rk, so in a backfill
 // (created_at spread over years) every document was a random insert into a B-tree as big as the
-// file, and a document's cost grew with the file (decision 0026). Nothing reads it: searches
+// file, and a document's cost grew with the file (decision 0027). Nothing reads it: searches
 // rank by rk, never by bm25. A file created before keeps its table; both are read the same way.
 inline constexpr const char* kFtsCreateSql =
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', detail=none, columnsize=0, "
