@@ -606,7 +606,7 @@ void EngineImpl::tick() {
     s.rejected_total = quint64(m_metrics.total("archivist_events_rejected_total"));
     s.events_total = m_eventsAtOpen + s.stored_total;
     s.archive_bytes = m_archiveBytesAtOpen + quint64(m_metrics.total("archivist_archive_bytes_written_total"));
-    // Rates over the last ~2 s: commits land in groups (up to 4,096 events every 250 ms or so),
+    // Rates over the last ~2 s: commits land in groups (up to 8,192 events every 250 ms or so),
     // so a single tick's delta would jump between 0 and a spike.
     m_rateWindow.push_back({now, s.stored_total, s.duplicate_total, s.rejected_total});
     while (m_rateWindow.size() > 2 && now - m_rateWindow.front().ms > kRateWindow_ms) m_rateWindow.pop_front();

@@ -418,17 +418,11 @@ private slots:
     }
 
     void hotFilesKeepThePageSizeTheyWereMadeWith() {
-        auto pageSize = [](const std::filesystem::path& path) {
-            sqlite3* db = nullptr;
-            int64_t size = -1;
-            if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-                sqlite3_stmt* st = nullptr;
-                if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-                    size = sqlite3_column_int64(st, 0);
-                sqlite3_finalize(st);
-            }
-            sqlite3_close(db);
-            return size;
+        auto pageSize = [](const std::filesystem::path& path) -> int64_t {
+            auto db = Db::open(path, Db::Mode::ReadOnly);
+            if (!db) return -1;
+            auto size = db->scalar("PRAGMA page_size");
+            return size && *size ? **size : -1;
         };
         const auto dir = fresh();
         IndexOptions old = tiny();
