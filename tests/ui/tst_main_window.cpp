@@ -17,6 +17,7 @@
 #include <QToolBar>
 #include <QToolButton>
 #include <QLabel>
+#include <QLineEdit>
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QTableView>
@@ -48,7 +49,10 @@ void answerNextModal(QMessageBox::StandardButton button, const QString& file = {
             (box->button(button) ? box->button(button) : box->defaultButton())->click();
         } else if (auto* dialog = qobject_cast<QFileDialog*>(modal)) {
             timer->deleteLater();
+            // selectFile() leaves the name field alone once it has the focus (a loaded machine
+            // can give it the focus before this timer fires): set the field itself too.
             dialog->selectFile(file);
+            if (auto* name = dialog->findChild<QLineEdit*>("fileNameEdit")) name->setText(file);
             static_cast<QDialog*>(dialog)->accept();  // QFileDialog::accept() is protected
         }
     });
