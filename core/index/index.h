@@ -133,10 +133,10 @@ struct IndexFile {
     uint64_t bytes = 0;
     std::vector<Bucket> hot_buckets;  // frozen hot files: the buckets they hold (flush planning)
     std::shared_ptr<HotIdBloom> bloom;  // hot files: their ids (exact "no", approximate "maybe")
-    std::shared_ptr<const XorFilter8> filter;  // parts
+    std::shared_ptr<const XorFilter> filter;  // parts
     // Parts: the rks it holds sightings of but no row for (orphanKey); nullptr: not known (a part
     // built before these filters) — then it may hold a sighting of anything in its month.
-    std::shared_ptr<const XorFilter8> orphans;
+    std::shared_ptr<const XorFilter> orphans;
     // Parts: the created_at range of their event rows (meta min/max_created_at; min > max: no
     // rows). Hot files and parts that do not say: the whole range. A reader or lookup skips a
     // part whose range misses what it wants — with events arriving in time order, most of a

@@ -171,7 +171,7 @@ Expected<BuiltPart> PartBuilder::finish() {
         out.min_created = m_minCreated;
         out.max_created = m_maxCreated;
     }
-    auto filter = std::make_shared<XorFilter8>(XorFilter8::build(m_keys));
+    auto filter = std::make_shared<XorFilter>(XorFilter::build(m_keys, 16));  // decision 0028
     std::vector<uint64_t>().swap(m_keys);
     const std::string blob = filter->serialize();
     out.filter = filter;
@@ -192,7 +192,7 @@ Expected<BuiltPart> PartBuilder::finish() {
         }
         if (rc != SQLITE_DONE) return m_db.error("part orphan sightings");
     }
-    auto orphans = std::make_shared<XorFilter8>(XorFilter8::build(m_keys));
+    auto orphans = std::make_shared<XorFilter>(XorFilter::build(m_keys));
     std::vector<uint64_t>().swap(m_keys);
     const std::string orphanBlob = orphans->serialize();
     out.orphans = orphans;
@@ -231,20 +231,20 @@ Expected<BuiltPart> PartBuilder::finish() {
 }
 
 namespace {
-std::shared_ptr<const XorFilter8> readFilterBlob(Db& part, const char* sql) {
+std::shared_ptr<const XorFilter> readFilterBlob(Db& part, const char* sql) {
     auto st = part.prepare(sql);
     if (!st || st->step() != SQLITE_ROW) return nullptr;
-    auto f = XorFilter8::deserialize(st->blob(0));
+    auto f = XorFilter::deserialize(st->blob(0));
     if (!f) return nullptr;
-    return std::make_shared<const XorFilter8>(std::move(*f));
+    return std::make_shared<const XorFilter>(std::move(*f));
 }
 }  // namespace
 
-std::shared_ptr<const XorFilter8> readOrphanFilter(Db& part) {
+std::shared_ptr<const XorFilter> readOrphanFilter(Db& part) {
     return readFilterBlob(part, "SELECT value FROM meta WHERE key = 'orphan_filter'");
 }
 
-std::shared_ptr<const XorFilter8> readFilter(Db& part) {
+std::shared_ptr<const XorFilter> readFilter(Db& part) {
     return readFilterBlob(part, "SELECT value FROM meta WHERE key = 'filter'");
 }
 

@@ -37,8 +37,8 @@ struct PartRow {
 struct BuiltPart {
     uint64_t events = 0;
     uint64_t bytes = 0;
-    std::shared_ptr<const XorFilter8> filter;
-    std::shared_ptr<const XorFilter8> orphans;  // orphanKey() of rks with sightings but no row here
+    std::shared_ptr<const XorFilter> filter;
+    std::shared_ptr<const XorFilter> orphans;  // orphanKey() of rks with sightings but no row here
     int64_t min_created = 0, max_created = -1;  // created_at range of its rows (min > max: none)
 };
 
@@ -92,9 +92,9 @@ private:
 };
 
 // Reads the id filter stored in a part (nullptr: none, or unreadable).
-std::shared_ptr<const XorFilter8> readFilter(Db& part);
+std::shared_ptr<const XorFilter> readFilter(Db& part);
 // Reads the orphan filter stored in a part (nullptr: none — a part built before it existed — or
 // unreadable: then every sighting lookup must read the part).
-std::shared_ptr<const XorFilter8> readOrphanFilter(Db& part);
+std::shared_ptr<const XorFilter> readOrphanFilter(Db& part);
 
 }  // namespace archivist::index

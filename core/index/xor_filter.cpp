@@ -7,19 +7,18 @@ namespace archivist::index {
 
 namespace {
 
-uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-uint32_t reduce(uint32_t hash, uint32_t n) { return uint32_t((uint64_t(hash) * n) >> 32); }
-
-uint8_t fingerprint(uint64_t hash) { return uint8_t(hash ^ (hash >> 32)); }
+uint32_t reduce32(uint32_t hash, uint32_t n) { return uint32_t((uint64_t(hash) * n) >> 32); }
 
 struct Positions {
     uint32_t h0, h1, h2;
 };
 
+// The same slots as XorFilter::mayContain's.
 Positions positions(uint64_t hash, uint32_t block) {
-    return {reduce(uint32_t(hash), block), reduce(uint32_t(rotl(hash, 21)), block) + block,
-            reduce(uint32_t(rotl(hash, 42)), block) + 2 * block};
+    return {reduce32(uint32_t(hash), block), reduce32(uint32_t(rotl64(hash, 21)), block) + block,
+            reduce32(uint32_t(rotl64(hash, 42)), block) + 2 * block};
 }
 
 void put64(std::string& out, uint64_t v) {
@@ -36,8 +35,9 @@ bool get64(std::string_view& in, uint64_t& v) {
 
 }  // namespace
 
-bool XorFilter8::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::vector<uint8_t>& out) {
-    shard.offset = out.size();
+template <typename F>
+bool XorFilter::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::vector<uint8_t>& out) {
+    shard.offset = out.size() / sizeof(F);
     if (n == 0) {
         shard.block_length = 0;
         return true;
@@ -82,13 +82,15 @@ bool XorFilter8::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::v
             }
         }
         if (stack.size() != n) continue;
-        out.resize(shard.offset + capacity, 0);
-        uint8_t* fp = out.data() + shard.offset;
+        std::vector<F> fp(capacity, 0);
         for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
             const Positions p = positions(it->second, block);
             fp[it->first] = 0;
-            fp[it->first] = uint8_t(fingerprint(it->second) ^ fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);
+            fp[it->first] = F(F(it->second ^ (it->second >> 32)) ^ fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);
         }
+        out.reserve(out.size() + capacity * sizeof(F));
+        for (F v : fp)
+            for (size_t b = 0; b < sizeof(F); ++b) out.push_back(uint8_t(v >> (8 * b)));  // little-endian
         shard.seed = seed;
         shard.block_length = block;
         return true;
@@ -96,10 +98,11 @@ bool XorFilter8::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::v
     return false;
 }
 
-XorFilter8 XorFilter8::build(std::vector<uint64_t>& keys) {
+XorFilter XorFilter::build(std::vector<uint64_t>& keys, int bits) {
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    XorFilter8 f;
+    XorFilter f;
+    f.m_width = bits == 16 ? 2 : 1;
     f.m_keys = keys.size();
     while ((keys.size() >> f.m_shardBits) > kShardKeys && f.m_shardBits < 16) ++f.m_shardBits;
     const size_t shards = size_t(1) << f.m_shardBits;
@@ -109,8 +112,10 @@ XorFilter8 XorFilter8::build(std::vector<uint64_t>& keys) {
         size_t end = begin;
         while (end < keys.size() && (f.m_shardBits == 0 || (keys[end] >> (64 - f.m_shardBits)) == s)) ++end;
         // Distinct keys always peel eventually; 64 failed seeds in a row do not happen in practice.
-        if (!buildShard(keys.data() + begin, end - begin, f.m_shards[s], f.m_fingerprints)) {
-            XorFilter8 always;  // cannot happen; a filter that says "maybe" to everything stays correct
+        const bool built = f.m_width == 2 ? buildShard<uint16_t>(keys.data() + begin, end - begin, f.m_shards[s], f.m_fingerprints)
+                                          : buildShard<uint8_t>(keys.data() + begin, end - begin, f.m_shards[s], f.m_fingerprints);
+        if (!built) {
+            XorFilter always;  // cannot happen; a filter that says "maybe" to everything stays correct
             always.m_keys = keys.size();
             always.m_shards.push_back(Shard{0, 0, 0});
             always.m_shardBits = 64;
@@ -121,19 +126,8 @@ XorFilter8 XorFilter8::build(std::vector<uint64_t>& keys) {
     return f;
 }
 
-bool XorFilter8::mayContain(uint64_t key) const {
-    if (m_shardBits == 64) return true;
-    if (m_shards.empty()) return false;
-    const Shard& s = m_shards[m_shardBits ? size_t(key >> (64 - m_shardBits)) : 0];
-    if (!s.block_length) return false;
-    const uint64_t hash = mix64(key + s.seed);
-    const Positions p = positions(hash, s.block_length);
-    const uint8_t* fp = m_fingerprints.data() + s.offset;
-    return fingerprint(hash) == uint8_t(fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);
-}
-
-std::string XorFilter8::serialize() const {
-    std::string out = "XOR8";
+std::string XorFilter::serialize() const {
+    std::string out = m_width == 2 ? "XR16" : "XOR8";
     out.push_back(1);
     out.push_back(char(m_shardBits));
     put64(out, m_keys);
@@ -146,9 +140,10 @@ std::string XorFilter8::serialize() const {
     return out;
 }
 
-std::optional<XorFilter8> XorFilter8::deserialize(std::string_view in) {
-    if (in.size() < 6 || in.substr(0, 4) != "XOR8" || in[4] != 1) return std::nullopt;
-    XorFilter8 f;
+std::optional<XorFilter> XorFilter::deserialize(std::string_view in) {
+    if (in.size() < 6 || (in.substr(0, 4) != "XOR8" && in.substr(0, 4) != "XR16") || in[4] != 1) return std::nullopt;
+    XorFilter f;
+    f.m_width = in.substr(0, 4) == "XR16" ? 2 : 1;
     f.m_shardBits = uint8_t(in[5]);
     in.remove_prefix(6);
     if (f.m_shardBits > 16 && f.m_shardBits != 64) return std::nullopt;
@@ -163,7 +158,7 @@ std::optional<XorFilter8> XorFilter8::deserialize(std::string_view in) {
         s.block_length = uint32_t(block);
         expect += 3 * block;
     }
-    if (in.size() != expect) return std::nullopt;
+    if (in.size() != expect * f.m_width) return std::nullopt;
     f.m_fingerprints.assign(in.begin(), in.end());
     return f;
 }

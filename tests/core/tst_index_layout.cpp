@@ -88,24 +88,35 @@ private slots:
         in.resize(size_t(keys));
         for (auto& k : in) k = rng();
         if (keys > 10) in[5] = in[3];  // duplicates are allowed
-        std::vector<uint64_t> copy = in;
-        const XorFilter8 f = XorFilter8::build(copy);
-        for (uint64_t k : in) QVERIFY(f.mayContain(k));
-        QVERIFY(f.bytes() <= size_t(1.24 * double(keys)) + 64 * 32);
-        int fp = 0;
-        const int probes = 200000;
-        for (int i = 0; i < probes; ++i) fp += f.mayContain(rng());
-        if (keys == 0) QCOMPARE(fp, 0);
-        else QVERIFY2(fp < probes / 150, qPrintable(QString::number(fp)));  // ≈ 1/256 expected
-        // Stored form round trip.
-        auto back = XorFilter8::deserialize(f.serialize());
-        QVERIFY(back);
-        for (size_t i = 0; i < in.size(); i += 7) QVERIFY(back->mayContain(in[i]));
-        QCOMPARE(back->bytes(), f.bytes());
-        std::string broken = f.serialize();
-        QVERIFY(!XorFilter8::deserialize(broken.substr(0, broken.size() - 1)));
-        broken[0] = 'Y';
-        QVERIFY(!XorFilter8::deserialize(broken));
+        for (int bits : {8, 16}) {
+            std::vector<uint64_t> copy = in;
+            const XorFilter f = XorFilter::build(copy, bits);
+            QCOMPARE(f.bits(), bits);
+            for (uint64_t k : in) QVERIFY(f.mayContain(k));
+            QVERIFY(f.bytes() <= size_t(bits / 8) * (size_t(1.24 * double(keys)) + 64 * 32));
+            int fp = 0;
+            const int probes = 200000;
+            for (int i = 0; i < probes; ++i) fp += f.mayContain(rng());
+            if (keys == 0) QCOMPARE(fp, 0);
+            else if (bits == 8) QVERIFY2(fp < probes / 150, qPrintable(QString::number(fp)));  // ≈ 1/256 expected
+            else QVERIFY2(fp < 20, qPrintable(QString::number(fp)));  // ≈ 3 expected (1/65,536)
+            // Stored form round trip; each width keeps its own tag (parts of both kinds are read).
+            const std::string blob = f.serialize();
+            QCOMPARE(blob.substr(0, 4), std::string(bits == 8 ? "XOR8" : "XR16"));
+            auto back = XorFilter::deserialize(blob);
+            QVERIFY(back);
+            QCOMPARE(back->bits(), bits);
+            for (size_t i = 0; i < in.size(); i += 7) QVERIFY(back->mayContain(in[i]));
+            for (int i = 0; i < 1000; ++i) {
+                const uint64_t k = rng();
+                QCOMPARE(back->mayContain(k), f.mayContain(k));
+            }
+            QCOMPARE(back->bytes(), f.bytes());
+            std::string broken = blob;
+            QVERIFY(!XorFilter::deserialize(broken.substr(0, broken.size() - 1)));
+            broken[0] = 'Y';
+            QVERIFY(!XorFilter::deserialize(broken));
+        }
     }
     // A hot file's id Bloom filter: never a false "absent" (lookups skip the file's probe on it),
     // even past the size it was made for; ≈ 0.24 % false positives at 16 bits per id.

@@ -472,6 +472,67 @@ private slots:
         for (uint32_t n : {0u, 59u, 60u, 119u, 120u, 179u}) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, a, 0).event.created_at));
     }
 
+    void partsFilterTheirIdsWithSixteenBitFingerprints() {
+        // New parts store a 16-bit id filter (decision 0028) and an 8-bit orphan filter; a part
+        // whose stored id filter is 8-bit (made before) is read and answers as before.
+        const auto dir = fresh();
+        IndexOptions opts = tiny();
+        QVERIFY(opts.applyTuning("hot_events=1000"));
+        std::filesystem::path part;
+        {
+            auto w = IndexWriter::open(dir, opts);
+            QVERIFY(w);
+            const uint32_t a = *(*w)->sourceId("wss://a.example");
+            Feeder feeder{**w};
+            QVERIFY(feeder.feed(range(0, 80), a, 1000));
+            QVERIFY((*w)->index()->freezeAll());
+            QVERIFY((*w)->index()->waitIdle(60s));
+            const auto snap = (*w)->index()->snapshot();
+            QVERIFY(!snap->parts.empty());
+            for (const auto& [bucket, files] : snap->parts)
+                for (const FilePtr& f : files) {
+                    QVERIFY(f->filter && f->orphans);
+                    QCOMPARE(f->filter->bits(), 16);
+                    QCOMPARE(f->orphans->bits(), 8);
+                    part = f->path;
+                }
+        }
+        {
+            // Replace that part's stored filter with an 8-bit one over the same ids.
+            auto db = Db::open(part, Db::Mode::ReadWrite);
+            QVERIFY(db);
+            std::vector<uint64_t> keys;
+            auto st = db->prepare("SELECT id FROM events");
+            QVERIFY(st);
+            while (st->step() == SQLITE_ROW) {
+                protocol::Bytes32 id{};
+                const std::string_view b = st->blob(0);
+                QCOMPARE(b.size(), id.size());
+                std::memcpy(id.data(), b.data(), id.size());
+                keys.push_back(idKey(id));
+            }
+            QVERIFY(!keys.empty());
+            const std::string blob = XorFilter::build(keys, 8).serialize();
+            auto up = db->prepare("UPDATE meta SET value = ? WHERE key = 'filter'");
+            QVERIFY(up);
+            up->bindBlob(1, blob.data(), int(blob.size()));
+            QCOMPARE(up->step(), SQLITE_DONE);
+            QCOMPARE(readFilter(*db)->bits(), 8);
+        }
+        auto w = IndexWriter::open(dir, opts);
+        QVERIFY(w);
+        bool seen8 = false;
+        for (const auto& [bucket, files] : (*w)->index()->snapshot()->parts)
+            for (const FilePtr& f : files) seen8 = seen8 || (f->path == part && f->filter && f->filter->bits() == 8);
+        QVERIFY(seen8);
+        const uint32_t a = *(*w)->sourceId("wss://a.example");
+        for (uint32_t n = 0; n < 80; ++n) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, a, 0).event.created_at));
+        Feeder feeder{**w};
+        QVERIFY(feeder.feed(range(0, 80), a, 2000));  // every one a copy
+        QCOMPARE(feeder.stored, uint64_t(0));
+        QCOMPARE(feeder.duplicates, uint64_t(80));
+    }
+
     void fullTextFilesCountTheirDocumentsWithoutAScan() {
         // New files have no fts_docsize (columnsize=0) and cannot be scanned; files made before
         // have it. ftsDocumentCount reads FTS5's own row total from both.
