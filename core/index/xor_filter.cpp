@@ -7,20 +7,6 @@ namespace archivist::index {
 
 namespace {
 
-uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-uint32_t reduce32(uint32_t hash, uint32_t n) { return uint32_t((uint64_t(hash) * n) >> 32); }
-
-struct Positions {
-    uint32_t h0, h1, h2;
-};
-
-// The same slots as XorFilter::mayContain's.
-Positions positions(uint64_t hash, uint32_t block) {
-    return {reduce32(uint32_t(hash), block), reduce32(uint32_t(rotl64(hash, 21)), block) + block,
-            reduce32(uint32_t(rotl64(hash, 42)), block) + 2 * block};
-}
-
 void put64(std::string& out, uint64_t v) {
     for (int i = 0; i < 8; ++i) out.push_back(char(v >> (8 * i)));
 }
@@ -58,7 +44,7 @@ bool XorFilter::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::ve
         bool overflow = false;
         for (size_t i = 0; i < n; ++i) {
             const uint64_t hash = mix64(keys[i] + seed);
-            const Positions p = positions(hash, block);
+            const Slots p = slotsFor(hash, block);
             for (uint32_t slot : {p.h0, p.h1, p.h2}) {
                 xormask[slot] ^= hash;
                 if (++count[slot] == 255) overflow = true;
@@ -75,7 +61,7 @@ bool XorFilter::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::ve
             if (count[slot] != 1) continue;
             const uint64_t hash = xormask[slot];
             stack.emplace_back(slot, hash);
-            const Positions p = positions(hash, block);
+            const Slots p = slotsFor(hash, block);
             for (uint32_t s : {p.h0, p.h1, p.h2}) {
                 xormask[s] ^= hash;
                 if (--count[s] == 1) queue.push_back(s);
@@ -84,7 +70,7 @@ bool XorFilter::buildShard(const uint64_t* keys, size_t n, Shard& shard, std::ve
         if (stack.size() != n) continue;
         std::vector<F> fp(capacity, 0);
         for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-            const Positions p = positions(it->second, block);
+            const Slots p = slotsFor(it->second, block);
             fp[it->first] = 0;
             fp[it->first] = F(F(it->second ^ (it->second >> 32)) ^ fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);
         }

@@ -42,12 +42,10 @@ public:
         const Shard& s = m_shards[m_shardBits ? size_t(key >> (64 - m_shardBits)) : 0];
         if (!s.block_length) return false;
         const uint64_t hash = mix64(key + s.seed);
-        const uint32_t h0 = reduce(uint32_t(hash), s.block_length);
-        const uint32_t h1 = reduce(uint32_t(rotl(hash, 21)), s.block_length) + s.block_length;
-        const uint32_t h2 = reduce(uint32_t(rotl(hash, 42)), s.block_length) + 2 * s.block_length;
+        const Slots p = slotsFor(hash, s.block_length);
         const uint8_t* fp = m_fingerprints.data() + s.offset * m_width;
-        if (m_width == 1) return uint8_t(hash ^ (hash >> 32)) == uint8_t(fp[h0] ^ fp[h1] ^ fp[h2]);
-        return uint16_t(hash ^ (hash >> 32)) == uint16_t(load16(fp, h0) ^ load16(fp, h1) ^ load16(fp, h2));
+        if (m_width == 1) return uint8_t(hash ^ (hash >> 32)) == uint8_t(fp[p.h0] ^ fp[p.h1] ^ fp[p.h2]);
+        return uint16_t(hash ^ (hash >> 32)) == uint16_t(load16(fp, p.h0) ^ load16(fp, p.h1) ^ load16(fp, p.h2));
     }
     size_t bytes() const { return m_fingerprints.size(); }
     uint64_t keys() const { return m_keys; }
@@ -65,8 +63,16 @@ private:
         uint32_t block_length = 0;  // 0: an empty shard
         uint64_t offset = 0;        // its first slot (of 3 × block_length) in m_fingerprints
     };
-    static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-    static uint32_t reduce(uint32_t hash, uint32_t n) { return uint32_t((uint64_t(hash) * n) >> 32); }
+    struct Slots {
+        uint32_t h0, h1, h2;
+    };
+    // A key's three slots, one in each third of its shard's 3 × `block` fingerprints.
+    static Slots slotsFor(uint64_t hash, uint32_t block) {
+        auto rotl = [](uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
+        auto reduce = [](uint32_t h, uint32_t n) { return uint32_t((uint64_t(h) * n) >> 32); };
+        return {reduce(uint32_t(hash), block), reduce(uint32_t(rotl(hash, 21)), block) + block,
+                reduce(uint32_t(rotl(hash, 42)), block) + 2 * block};
+    }
     static uint16_t load16(const uint8_t* fp, uint32_t slot) {
         return uint16_t(fp[2 * size_t(slot)] | (uint16_t(fp[2 * size_t(slot) + 1]) << 8));
     }
