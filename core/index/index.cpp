@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <queue>
 #include <random>
 #include <system_error>
 #include <unordered_map>
@@ -107,40 +106,6 @@ uint64_t fileBytes(const fs::path& p) {
     }
     return n;
 }
-
-// A k-way merge over sorted statement streams.
-template <typename Key, typename KeyFn>
-class MergeStreams {
-public:
-    MergeStreams(std::vector<Stmt>& streams, KeyFn key) : m_streams(streams), m_key(key) {}
-    // Steps every stream once; false on a SQLite error.
-    bool init() {
-        for (size_t i = 0; i < m_streams.size(); ++i)
-            if (!advance(i)) return false;
-        return true;
-    }
-    bool empty() const { return m_heap.empty(); }
-    size_t top() const { return m_heap.top().second; }
-    const Stmt& topStmt() const { return m_streams[top()]; }
-    bool pop() {
-        const size_t i = m_heap.top().second;
-        m_heap.pop();
-        return advance(i);
-    }
-
-private:
-    bool advance(size_t i) {
-        const int rc = m_streams[i].step();
-        if (rc == SQLITE_ROW) {
-            m_heap.emplace(m_key(m_streams[i]), i);
-            return true;
-        }
-        return rc == SQLITE_DONE;
-    }
-    std::vector<Stmt>& m_streams;
-    KeyFn m_key;
-    std::priority_queue<std::pair<Key, size_t>, std::vector<std::pair<Key, size_t>>, std::greater<>> m_heap;
-};
 
 }  // namespace
 
@@ -1035,7 +1000,7 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
         const bool urgent = parts.size() + 1 >= m_opts.max_parts_per_bucket;
         std::vector<FilePtr> chosen;
         if (urgent) {
-            chosen.assign(parts.begin(), parts.begin() + std::min<size_t>(parts.size(), fanin));
+            chosen.assign(parts.begin(), parts.begin() + std::min<size_t>({parts.size(), fanin, PartBuilder::kMaxMergeInputs}));
         } else if (!urgent_only) {
             // Size tiers ×fan-in (mergeSizeTier): merge once a tier holds fan-in parts.
             std::map<int, std::vector<FilePtr>> tiers;
@@ -1043,7 +1008,7 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
                 tiers[mergeSizeTier(p->events.load(), m_opts.hot_max_events, fanin)].push_back(p);
             for (auto& [t, v] : tiers)
                 if (v.size() >= fanin) {
-                    chosen.assign(v.begin(), v.begin() + std::min<size_t>(v.size(), 2 * fanin - 1));
+                    chosen.assign(v.begin(), v.begin() + std::min<size_t>({v.size(), 2 * fanin - 1, PartBuilder::kMaxMergeInputs}));
                     break;
                 }
         }
@@ -1408,89 +1373,13 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
         abandonBuilding({*id});
         return e;
     };
-    std::vector<Db> dbs;
-    for (const auto& f : inputs) {
-        auto db = Db::open(f->path, Db::Mode::ReadOnly, true);
-        if (!db) return fail(db.error());
-        (void)db->exec("PRAGMA cache_size=-2048");
-        dbs.push_back(std::move(*db));
-    }
     auto builder = PartBuilder::create(path, bucket, level, *id);
     if (!builder) return fail(builder.error());
-    uint64_t steps = 0;
-    auto cancelled = [&] { return (++steps & 4095) == 0 && m_stopping; };
-    // Events by rk.
-    {
-        std::vector<Stmt> streams;
-        for (auto& db : dbs) {
-            auto st = db.prepare(std::string(kPartRowSelect) + " ORDER BY rk");
-            if (!st) return fail(st.error());
-            streams.push_back(std::move(*st));
-        }
-        auto key = [](const Stmt& s) { return s.i64(0); };
-        MergeStreams<int64_t, decltype(key)> m(streams, key);
-        if (!m.init()) return fail(makeError("sqlite", "merge: read events"));
-        while (!m.empty()) {
-            if (cancelled()) return fail(makeError("cancelled", "closing"));
-            if (auto r = (*builder)->addEvent(readPartRow(m.topStmt())); !r) return fail(r.error());
-            if (!m.pop()) return fail(dbs[m.empty() ? 0 : m.top()].error("merge: read events"));
-        }
-    }
-    // Tags by (key, rk).
-    {
-        std::vector<Stmt> streams;
-        for (auto& db : dbs) {
-            auto st = db.prepare("SELECT key, rk FROM tags ORDER BY key, rk");
-            if (!st) return fail(st.error());
-            streams.push_back(std::move(*st));
-        }
-        auto key = [](const Stmt& s) { return std::make_pair(s.i64(0), s.i64(1)); };
-        MergeStreams<std::pair<int64_t, int64_t>, decltype(key)> m(streams, key);
-        if (!m.init()) return fail(makeError("sqlite", "merge: read tags"));
-        std::optional<std::pair<int64_t, int64_t>> last;
-        while (!m.empty()) {
-            if (cancelled()) return fail(makeError("cancelled", "closing"));
-            const auto k = key(m.topStmt());
-            if (!last || *last != k) {
-                if (auto r = (*builder)->addTag(k.first, k.second); !r) return fail(r.error());
-                last = k;
-            }
-            if (!m.pop()) return fail(makeError("sqlite", "merge: read tags"));
-        }
-    }
-    // Sightings by (rk, source), the earliest seen_at of each pair.
-    {
-        std::vector<Stmt> streams;
-        for (auto& db : dbs) {
-            auto st = db.prepare("SELECT rk, source, seen_at FROM sightings ORDER BY rk, source");
-            if (!st) return fail(st.error());
-            streams.push_back(std::move(*st));
-        }
-        auto key = [](const Stmt& s) { return std::make_pair(s.i64(0), s.i64(1)); };
-        MergeStreams<std::pair<int64_t, int64_t>, decltype(key)> m(streams, key);
-        if (!m.init()) return fail(makeError("sqlite", "merge: read sightings"));
-        std::optional<std::pair<int64_t, int64_t>> cur;
-        int64_t seen = 0;
-        while (!m.empty()) {
-            if (cancelled()) return fail(makeError("cancelled", "closing"));
-            const auto k = key(m.topStmt());
-            const int64_t s = m.topStmt().i64(2);
-            if (cur && *cur == k) {
-                seen = std::min(seen, s);
-            } else {
-                if (cur)
-                    if (auto r = (*builder)->addSighting(cur->first, uint32_t(cur->second), seen); !r) return fail(r.error());
-                cur = k;
-                seen = s;
-            }
-            if (!m.pop()) return fail(makeError("sqlite", "merge: read sightings"));
-        }
-        if (cur)
-            if (auto r = (*builder)->addSighting(cur->first, uint32_t(cur->second), seen); !r) return fail(r.error());
-    }
+    std::vector<fs::path> paths;
+    for (const auto& f : inputs) paths.push_back(f->path);
+    if (auto r = (*builder)->mergeAll(paths, [this] { return m_stopping.load(); }); !r) return fail(r.error());
     auto built = (*builder)->finish();
     if (!built) return fail(built.error());
-    dbs.clear();
     uint64_t inputEvents = 0;
     for (const auto& f : inputs) inputEvents += f->events.load();
     if (built->events != inputEvents)

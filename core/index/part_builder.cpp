@@ -1,6 +1,7 @@
 #include "core/index/part_builder.h"
 
 #include <cstring>
+#include <functional>
 
 #include "core/index/schema.h"
 
@@ -130,6 +131,14 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
     if (!copied) return copied.error();
     if (auto r = m_db.exec("BEGIN"); !r) return r;
     m_indexed = true;
+    if (auto r = readBackRows(); !r) return r;
+    if (m_events != *copied)
+        return makeError("index_corrupt", "part " + m_path.string() + ": copied " + std::to_string(m_events) +
+                                              " events of " + std::to_string(*copied) + " in " + from.string());
+    return {};
+}
+
+Expected<void> PartBuilder::readBackRows() {
     // What finish() needs of the rows: their count, kinds, created_at range and id filter keys.
     auto st = m_db.prepare("SELECT id, kind, created_at FROM events");
     if (!st) return st.error();
@@ -144,11 +153,84 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
         ++m_kinds[uint16_t(st->i64(1))];
         m_keys.push_back(idKey(id));
     }
-    if (rc != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": read the copied rows");
-    if (m_events != *copied)
-        return makeError("index_corrupt", "part " + m_path.string() + ": copied " + std::to_string(m_events) +
-                                              " events of " + std::to_string(*copied) + " in " + from.string());
+    if (rc != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": read the rows back");
     return {};
+}
+
+Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& from, const std::function<bool()>& cancelled) {
+    if (m_events) return makeError("internal", "part " + m_path.string() + ": mergeAll on a builder with rows");
+    if (from.size() > kMaxMergeInputs || int(from.size()) > sqlite3_limit(m_db.get(), SQLITE_LIMIT_ATTACHED, -1))
+        return makeError("internal", "part " + m_path.string() + ": " + std::to_string(from.size()) + " inputs to one merge");
+    m_event = Stmt();
+    m_tag = Stmt();
+    m_sighting = Stmt();
+    // As in copyAll: ATTACH outside a transaction, in normal locking mode. The inputs are parts,
+    // which nothing writes once they are registered: attached immutable.
+    if (auto r = m_db.exec("COMMIT; PRAGMA locking_mode=NORMAL;"); !r) return r;
+    std::string events, tags, sightings;
+    size_t attached = 0;
+    auto detachAll = [&] {
+        for (size_t i = 0; i < attached; ++i) (void)m_db.exec("DETACH DATABASE m" + std::to_string(i));
+    };
+    for (const auto& path : from) {
+        const std::string name = "m" + std::to_string(attached);
+        auto at = m_db.prepare("ATTACH DATABASE ? AS " + name);
+        if (!at) {
+            detachAll();
+            return at.error();
+        }
+        const std::string uri = fileUri(path, true);
+        at->bindText(1, uri);
+        if (at->step() != SQLITE_DONE) {
+            Error e = m_db.error("part " + m_path.string() + ": attach " + path.string());
+            at = Stmt();
+            detachAll();
+            return e;
+        }
+        ++attached;
+        const char* sep = attached > 1 ? " UNION ALL " : "";
+        std::string arm = kPartRowSelect;  // "SELECT <the columns> FROM events"
+        arm.insert(arm.size() - strlen("events"), name + ".");
+        events += sep + arm;
+        tags += sep + std::string("SELECT key, rk FROM ") + name + ".tags";
+        sightings += sep + std::string("SELECT rk, source, seen_at FROM ") + name + ".sightings";
+    }
+    // Each input is read in its key order and SQLite merges the streams (a compound SELECT
+    // ordered by the key of every arm: no sort); the rows reach the new tables in key order, as
+    // addEvent/addTag/addSighting would add them. A tag row or sighting may be in two inputs:
+    // tags once, sightings with their earliest seen_at.
+    struct Cancel {
+        const std::function<bool()>* fn;
+        bool fired = false;
+    } cancel{&cancelled};
+    if (cancelled && cancelled()) {
+        detachAll();
+        return makeError("cancelled", "closing");
+    }
+    sqlite3_progress_handler(
+        m_db.get(), 1000,
+        [](void* p) -> int {
+            auto* c = static_cast<Cancel*>(p);
+            c->fired = c->fired || (*c->fn && (*c->fn)());
+            return c->fired ? 1 : 0;
+        },
+        &cancel);
+    const std::string sql =
+        "BEGIN;"
+        "INSERT INTO main.events(rk, id, pubkey, kind, created_at, first_seen_at, segment, offset, length, line, flags, sighash) "
+        "SELECT * FROM (" + events + ") ORDER BY rk;"
+        "INSERT OR IGNORE INTO main.tags(key, rk) SELECT * FROM (" + tags + ") ORDER BY key, rk;"
+        "INSERT INTO main.sightings(rk, source, seen_at) SELECT rk, source, min(seen_at) FROM (" + sightings +
+        ") GROUP BY rk, source ORDER BY rk, source;"
+        "COMMIT;";
+    auto merged = m_db.exec(sql);
+    sqlite3_progress_handler(m_db.get(), 0, nullptr, nullptr);
+    if (!merged) (void)m_db.exec("ROLLBACK");
+    detachAll();
+    if (cancel.fired) return makeError("cancelled", "closing");
+    if (!merged) return merged.error();
+    if (auto r = m_db.exec("BEGIN"); !r) return r;
+    return readBackRows();
 }
 
 Expected<BuiltPart> PartBuilder::finish() {

@@ -6,6 +6,7 @@
 // Thread: one.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,13 +72,22 @@ public:
     // by SQLite's transfer optimisation: tables and indexes in key order, records not decoded
     // (≈ 1.4 µs per event against ≈ 7.7 for rows, random tag inserts and index sorts).
     Expected<void> copyAll(const std::filesystem::path& from);
+    // Instead of the add* calls (on a new builder, once): every row, tag and sighting of the
+    // parts `from` (all of this part's bucket, at most kMaxMergeInputs), merged by SQLite in key
+    // order — a tag once, a sighting with its earliest seen_at. Stops with error "cancelled"
+    // once `cancelled` returns true (asked before and every 1,000 SQLite steps).
+    Expected<void> mergeAll(const std::vector<std::filesystem::path>& from, const std::function<bool()>& cancelled);
     // Secondary indexes, kind counts, the id and orphan filters, meta; then the file is synced
     // and closed.
     Expected<BuiltPart> finish();
     uint64_t events() const { return m_events; }
 
+    // SQLite attaches at most 10 databases to a connection (SQLITE_MAX_ATTACHED's default).
+    static constexpr size_t kMaxMergeInputs = 10;
+
 private:
     PartBuilder() = default;
+    Expected<void> readBackRows();  // count, kinds, created_at range and filter keys of the rows
     Db m_db;
     Stmt m_event, m_tag, m_sighting;
     std::filesystem::path m_path;

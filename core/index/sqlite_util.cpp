@@ -35,14 +35,7 @@ Error sqliteError(sqlite3* db, const std::string& what) {
     return makeError(errorCodeFor(code), what + ": " + sqlite3_errmsg(db));
 }
 
-Expected<Db> Db::open(const std::filesystem::path& path, Mode mode, bool immutable) {
-    Db db;
-    db.m_path = path;
-    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-    flags |= mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
-             : mode == Mode::ReadWrite ? SQLITE_OPEN_READWRITE
-                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    // A URI so that `immutable` can be passed; the path is percent-encoded where it must be.
+std::string fileUri(const std::filesystem::path& path, bool immutable) {
     std::string uri = "file:";
     for (unsigned char c : path.string()) {
         if (c == '%' || c == '?' || c == '#' || c < 0x20) {
@@ -54,6 +47,18 @@ Expected<Db> Db::open(const std::filesystem::path& path, Mode mode, bool immutab
         }
     }
     if (immutable) uri += "?immutable=1";
+    return uri;
+}
+
+Expected<Db> Db::open(const std::filesystem::path& path, Mode mode, bool immutable) {
+    Db db;
+    db.m_path = path;
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    flags |= mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
+             : mode == Mode::ReadWrite ? SQLITE_OPEN_READWRITE
+                                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    // A URI so that `immutable` can be passed.
+    const std::string uri = fileUri(path, immutable);
     observe::ensureSqliteHeapLimit();  // every connection's cache counts against the process's bound
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);

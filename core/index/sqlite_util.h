@@ -23,6 +23,9 @@ namespace archivist::index {
 
 const char* errorCodeFor(int sqlite_code);
 Error sqliteError(sqlite3* db, const std::string& what);
+// `path` as a SQLite URI filename (percent-encoded where it must be), with `?immutable=1` for a
+// file nothing writes any more. Connections of Db::open accept URIs, in ATTACH too.
+std::string fileUri(const std::filesystem::path& path, bool immutable);
 
 class Stmt {
 public:

@@ -533,6 +533,79 @@ private slots:
         QCOMPARE(feeder.duplicates, uint64_t(80));
     }
 
+    void mergeAllKeepsEveryRowOnceAndStopsWhenAsked() {
+        // Two parts of one month: events interleaved by rk, a tag row and a sighting in both
+        // (the sighting with different times). PartBuilder::mergeAll merges them inside SQLite.
+        const auto dir = fresh();
+        std::filesystem::create_directories(dir);
+        const Bucket bucket = bucketOf(kBase);
+        auto rkAt = [](int i) { return makeRk(kBase + i, uint32_t(i)); };
+        auto makePart = [&](const std::filesystem::path& path, int parity, int64_t seen) {
+            auto b = PartBuilder::create(path, bucket, 0, parity + 1);
+            if (!b) return false;
+            for (int i = parity; i < 600; i += 2) {
+                PartRow r;
+                r.rk = rkAt(i);
+                r.id = idOf(uint32_t(i));
+                r.kind = uint16_t(i % 3);
+                r.created_at = kBase + i;
+                if (!(*b)->addEvent(r)) return false;
+            }
+            std::vector<std::pair<int64_t, int64_t>> tags;
+            for (int i = parity; i < 600; i += 2) tags.emplace_back(int64_t(i % 7), rkAt(i));
+            tags.emplace_back(100, rkAt(1));  // in both parts
+            std::sort(tags.begin(), tags.end());
+            for (const auto& [key, rk] : tags)
+                if (!(*b)->addTag(key, rk)) return false;
+            std::vector<std::pair<int64_t, int64_t>> sightings;  // rk, seen_at (source 3)
+            for (int i = parity; i < 600; i += 2)
+                if (i != 1) sightings.emplace_back(rkAt(i), seen + i);
+            sightings.emplace_back(rkAt(1), seen);  // in both parts
+            std::sort(sightings.begin(), sightings.end());
+            for (const auto& [rk, at] : sightings)
+                if (!(*b)->addSighting(rk, 3, at)) return false;
+            return bool((*b)->finish());
+        };
+        const auto a = dir / "a.sqlite", b = dir / "b.sqlite";
+        QVERIFY(makePart(a, 0, 5000));
+        QVERIFY(makePart(b, 1, 4000));
+        {
+            auto out = PartBuilder::create(dir / "out.sqlite", bucket, 1, 3);
+            QVERIFY(out);
+            QVERIFY((*out)->mergeAll({a, b}, [] { return false; }));
+            auto built = (*out)->finish();
+            QVERIFY(built);
+            QCOMPARE(built->events, uint64_t(600));
+            QCOMPARE(built->min_created, kBase);
+            QCOMPARE(built->max_created, kBase + 599);
+            for (int i = 0; i < 600; i += 37) QVERIFY(built->filter->mayContain(idKey(idOf(uint32_t(i)))));
+        }
+        auto db = Db::open(dir / "out.sqlite", Db::Mode::ReadOnly);
+        QVERIFY(db);
+        QCOMPARE(*db->scalar("SELECT count(*) FROM events"), std::optional<int64_t>(600));
+        QCOMPARE(*db->scalar("SELECT count(*) FROM tags"), std::optional<int64_t>(601));
+        QCOMPARE(*db->scalar("SELECT count(*) FROM tags WHERE key = 100"), std::optional<int64_t>(1));
+        QCOMPARE(*db->scalar("SELECT count(*) FROM sightings"), std::optional<int64_t>(600));
+        QCOMPARE(*db->scalar("SELECT seen_at FROM sightings WHERE rk = " + std::to_string(rkAt(1))),
+                 std::optional<int64_t>(4000));
+        QCOMPARE(*db->scalar("SELECT seen_at FROM sightings WHERE rk = " + std::to_string(rkAt(2))),
+                 std::optional<int64_t>(5002));
+        // Asked to stop before it starts, and while SQLite merges: error "cancelled", nothing
+        // of the inputs changed.
+        for (int stopAt : {1, 2}) {
+            auto out = PartBuilder::create(dir / ("cancelled" + std::to_string(stopAt) + ".sqlite"), bucket, 1, 4);
+            QVERIFY(out);
+            int calls = 0;
+            auto r = (*out)->mergeAll({a, b}, [&] { return ++calls >= stopAt; });
+            QVERIFY(!r);
+            QCOMPARE(r.error().code, std::string("cancelled"));
+            QCOMPARE(calls, stopAt);
+        }
+        auto in = Db::open(a, Db::Mode::ReadOnly);
+        QVERIFY(in);
+        QCOMPARE(*in->scalar("SELECT count(*) FROM events"), std::optional<int64_t>(300));
+    }
+
     void fullTextFilesCountTheirDocumentsWithoutAScan() {
         // New files have no fts_docsize (columnsize=0) and cannot be scanned; files made before
         // have it. ftsDocumentCount reads FTS5's own row total from both.
