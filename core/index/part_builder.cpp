@@ -215,10 +215,11 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
             return c->fired ? 1 : 0;
         },
         &cancel);
+    const std::string_view select = kPartRowSelect;  // "SELECT <the columns> FROM events"
+    const std::string columns(select.substr(strlen("SELECT "), select.size() - strlen("SELECT ") - strlen(" FROM events")));
     const std::string sql =
         "BEGIN;"
-        "INSERT INTO main.events(rk, id, pubkey, kind, created_at, first_seen_at, segment, offset, length, line, flags, sighash) "
-        "SELECT * FROM (" + events + ") ORDER BY rk;"
+        "INSERT INTO main.events(" + columns + ") SELECT * FROM (" + events + ") ORDER BY rk;"
         "INSERT OR IGNORE INTO main.tags(key, rk) SELECT * FROM (" + tags + ") ORDER BY key, rk;"
         "INSERT INTO main.sightings(rk, source, seen_at) SELECT rk, source, min(seen_at) FROM (" + sightings +
         ") GROUP BY rk, source ORDER BY rk, source;"
