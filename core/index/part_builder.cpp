@@ -198,7 +198,8 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
     // Each input is read in its key order and SQLite merges the streams (a compound SELECT
     // ordered by the key of every arm: no sort); the rows reach the new tables in key order, as
     // addEvent/addTag/addSighting would add them. A tag row or sighting may be in two inputs:
-    // tags once, sightings with their earliest seen_at.
+    // tags once, sightings with their earliest seen_at (an upsert: a GROUP BY would sort them
+    // again in a temporary b-tree).
     struct Cancel {
         const std::function<bool()>* fn;
         bool fired = false;
@@ -221,8 +222,8 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
         "BEGIN;"
         "INSERT INTO main.events(" + columns + ") SELECT * FROM (" + events + ") ORDER BY rk;"
         "INSERT OR IGNORE INTO main.tags(key, rk) SELECT * FROM (" + tags + ") ORDER BY key, rk;"
-        "INSERT INTO main.sightings(rk, source, seen_at) SELECT rk, source, min(seen_at) FROM (" + sightings +
-        ") GROUP BY rk, source ORDER BY rk, source;"
+        "INSERT INTO main.sightings(rk, source, seen_at) SELECT * FROM (" + sightings + ") ORDER BY rk, source "
+        "ON CONFLICT(rk, source) DO UPDATE SET seen_at = min(seen_at, excluded.seen_at);"
         "COMMIT;";
     auto merged = m_db.exec(sql);
     sqlite3_progress_handler(m_db.get(), 0, nullptr, nullptr);

@@ -570,6 +570,17 @@ private slots:
         QVERIFY(makePart(a, 0, 5000));
         QVERIFY(makePart(b, 1, 4000));
         {
+            // The other order of inputs gives the same earliest seen_at.
+            auto out = PartBuilder::create(dir / "reversed.sqlite", bucket, 1, 5);
+            QVERIFY(out);
+            QVERIFY((*out)->mergeAll({b, a}, [] { return false; }));
+            QVERIFY((*out)->finish());
+            auto db = Db::open(dir / "reversed.sqlite", Db::Mode::ReadOnly);
+            QVERIFY(db);
+            QCOMPARE(*db->scalar("SELECT seen_at FROM sightings WHERE rk = " + std::to_string(rkAt(1))),
+                     std::optional<int64_t>(4000));
+        }
+        {
             auto out = PartBuilder::create(dir / "out.sqlite", bucket, 1, 3);
             QVERIFY(out);
             QVERIFY((*out)->mergeAll({a, b}, [] { return false; }));
