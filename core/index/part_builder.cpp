@@ -106,13 +106,7 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
     // indexes to exist and its tables to be empty; it then copies each table and index b-tree
     // in key order.
     if (auto r = m_db.exec("COMMIT; PRAGMA locking_mode=NORMAL;"); !r) return r;
-    {
-        auto at = m_db.prepare("ATTACH DATABASE ? AS src");
-        if (!at) return at.error();
-        const std::string name = from.string();  // bound without a copy: alive until step()
-        at->bindText(1, name);
-        if (at->step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": attach " + from.string());
-    }
+    if (auto r = attach(from.string(), "src"); !r) return r;
     auto copy = [&]() -> Expected<uint64_t> {
         if (auto r = m_db.exec(std::string("BEGIN;") + kEventIndexesSql +
                                "INSERT INTO main.events SELECT * FROM src.events;"
@@ -135,6 +129,14 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
     if (m_events != *copied)
         return makeError("index_corrupt", "part " + m_path.string() + ": copied " + std::to_string(m_events) +
                                               " events of " + std::to_string(*copied) + " in " + from.string());
+    return {};
+}
+
+Expected<void> PartBuilder::attach(const std::string& file, const std::string& name) {
+    auto at = m_db.prepare("ATTACH DATABASE ? AS " + name);
+    if (!at) return at.error();
+    at->bindText(1, file);  // bound without a copy: `file` outlives step()
+    if (at->step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": attach " + file);
     return {};
 }
 
@@ -174,18 +176,9 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
     };
     for (const auto& path : from) {
         const std::string name = "m" + std::to_string(attached);
-        auto at = m_db.prepare("ATTACH DATABASE ? AS " + name);
-        if (!at) {
+        if (auto r = attach(fileUri(path, true), name); !r) {
             detachAll();
-            return at.error();
-        }
-        const std::string uri = fileUri(path, true);
-        at->bindText(1, uri);
-        if (at->step() != SQLITE_DONE) {
-            Error e = m_db.error("part " + m_path.string() + ": attach " + path.string());
-            at = Stmt();
-            detachAll();
-            return e;
+            return r;
         }
         ++attached;
         const char* sep = attached > 1 ? " UNION ALL " : "";

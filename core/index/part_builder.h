@@ -88,6 +88,8 @@ public:
 private:
     PartBuilder() = default;
     Expected<void> readBackRows();  // count, kinds, created_at range and filter keys of the rows
+    // ATTACH `file` (a path or a file: URI) as `name`, outside a transaction.
+    Expected<void> attach(const std::string& file, const std::string& name);
     Db m_db;
     Stmt m_event, m_tag, m_sighting;
     std::filesystem::path m_path;
