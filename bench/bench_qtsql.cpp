@@ -76,7 +76,9 @@ void createSchema(const fs::path& file) {
     sqlite3_open(file.c_str(), &db);
     sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
     if (sqlite3_exec(db, index::kEventTablesSql, nullptr, nullptr, nullptr) != SQLITE_OK ||
-        sqlite3_exec(db, index::kEventIndexesSql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        sqlite3_exec(db, index::kPartTagsSql, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, index::kIdIndexSql, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_exec(db, index::kSecondaryIndexesSql, nullptr, nullptr, nullptr) != SQLITE_OK)
         std::abort();
     sqlite3_close(db);
 }

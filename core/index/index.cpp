@@ -553,8 +553,7 @@ Expected<FilePtr> Index::createHot(uint32_t lane, archive::Watermark wm, uint64_
     if (!db) return db.error();
     if (auto r = db->exec("PRAGMA page_size=" + std::to_string(m_opts.hot_page_kib * 1024) + "; PRAGMA journal_mode=WAL; BEGIN;"); !r)
         return r.error();
-    if (auto r = db->exec(kEventTablesSql); !r) return r.error();
-    if (auto r = db->exec(kEventIndexesSql); !r) return r.error();
+    if (auto r = db->exec(std::string(kEventTablesSql) + kHotTagsSql + kIdIndexSql); !r) return r.error();
     if (auto r = db->exec(kRollupTablesSql); !r) return r.error();
     for (auto [k, v] : {std::pair<const char*, int64_t>{"kind", 0}, {"lane", lane}, {"file", f->id},
                         {"watermark_segment", wm.segment}, {"watermark_offset", int64_t(wm.offset)},
@@ -1240,6 +1239,7 @@ Expected<void> Index::flush(const FilePtr& hot) {
             while ((rc = st->step()) == SQLITE_ROW) tags.emplace_back(bucketOfRk(st->i64(1)), st->i64(0), st->i64(1));
             if (rc != SQLITE_DONE) return db.error("read tags");
             std::sort(tags.begin(), tags.end());
+            tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
         }
         std::vector<std::tuple<int64_t, uint32_t, int64_t>> sightings;  // rk, source, seen_at (rk order = bucket order)
         {

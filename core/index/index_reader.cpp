@@ -388,8 +388,10 @@ public:
                     s.file = f;
                     s.lo = std::max(m_lo, bucketLo(b));
                     s.hi = std::min(m_hi, bucketHi(b));
-                    // Beyond the row key's exact range its order is not created_at's.
-                    s.byRk = !m_drive.empty() && s.hi < kRkTimeMax;
+                    // A hot file has no created_at index: its rows are walked by row key, as the
+                    // tag-driven reads of parts are. Beyond the row key's exact range its order is
+                    // not created_at's (such rows are read and sorted).
+                    s.byRk = (!m_drive.empty() || f->kind == FileKind::Hot) && s.hi < kRkTimeMax;
                     m_sources.push_back(std::move(s));
                 }
                 for (size_t i = 0; i < m_sources.size(); ++i)
@@ -428,25 +430,34 @@ private:
         std::vector<EventRow> held;        // byRk: rows of the last second read (more may follow)
     };
 
-    // Through the tags table in row-key order; rows of one second are released sorted by id once
-    // the second is complete.
+    // In row-key order — a part's rows through its tags table (the driving `#x` keys), a hot
+    // file's through its events table with every condition; rows of one second are released
+    // sorted by id once the second is complete.
     Expected<void> fillByRk(Source& s) {
         const bool newest = m_order == Order::NewestFirst;
+        const bool hot = s.file->kind == FileKind::Hot;
         while (s.rows.empty() && !s.done) {
-            std::string sql = std::string("SELECT ") + kEventColumns +
-                              " FROM tags t CROSS JOIN events e ON e.rk = t.rk WHERE t.key IN (";
-            std::vector<Bind> binds;
-            for (size_t i = 0; i < m_drive.size(); ++i) {
-                sql += i ? ",?" : "?";
-                binds.push_back({Bind::Int, m_drive[i], {}});
-            }
             int64_t lo = rkFloor(s.lo), hi = rkCeil(s.hi);
             if (s.lastRk) (newest ? hi : lo) = newest ? *s.lastRk - 1 : *s.lastRk + 1;
-            sql += ") AND t.rk >= ? AND t.rk <= ? AND (" + m_driveConds + ") ORDER BY t.rk " + (newest ? "DESC" : "ASC") +
-                   " LIMIT ?";
-            binds.push_back({Bind::Int, lo, {}});
-            binds.push_back({Bind::Int, hi, {}});
-            binds.insert(binds.end(), m_driveBinds.begin(), m_driveBinds.end());
+            std::string sql = std::string("SELECT ") + kEventColumns;
+            std::vector<Bind> binds;
+            if (hot) {
+                sql += " FROM events e WHERE (" + m_conds + ") AND e.rk >= ? AND e.rk <= ? ORDER BY e.rk ";
+                binds = m_binds;
+                binds.push_back({Bind::Int, lo, {}});
+                binds.push_back({Bind::Int, hi, {}});
+            } else {
+                sql += " FROM tags t CROSS JOIN events e ON e.rk = t.rk WHERE t.key IN (";
+                for (size_t i = 0; i < m_drive.size(); ++i) {
+                    sql += i ? ",?" : "?";
+                    binds.push_back({Bind::Int, m_drive[i], {}});
+                }
+                sql += ") AND t.rk >= ? AND t.rk <= ? AND (" + m_driveConds + ") ORDER BY t.rk ";
+                binds.push_back({Bind::Int, lo, {}});
+                binds.push_back({Bind::Int, hi, {}});
+                binds.insert(binds.end(), m_driveBinds.begin(), m_driveBinds.end());
+            }
+            sql += std::string(newest ? "DESC" : "ASC") + " LIMIT ?";
             if (!s.chunk) s.chunk = m_chunk;
             binds.push_back({Bind::Int, int64_t(s.chunk), {}});
             size_t got = 0;
@@ -844,9 +855,11 @@ bool sortedBefore(const SortedKey& a, const SortedKey& b, const SortSpec& spec) 
     return a.id < b.id;
 }
 
-// The rows of one month's files in (key, created_at DESC, id ASC) order. Each file is read key
-// value by key value: the next value through the file's (key, created_at) index (one seek), then
-// that value's rows newest first (an index range), in chunks; the files are merged.
+// The rows of one month's files in (key, created_at DESC, id ASC) order. Each part is read key
+// value by key value: the next value through the part's (key, created_at) index (one seek), then
+// that value's rows newest first (an index range), in chunks. A hot file has no such index (and
+// holds at most a hot file's bound of rows): each chunk is one pass over its rows in the window,
+// SQLite keeping the first `chunk` of them in order. The files are merged.
 class SortedStream final : public Stream {
 public:
     SortedStream(IndexReader::Impl& impl, std::string conds, std::vector<Bind> binds, const SortSpec& spec,
@@ -863,6 +876,7 @@ public:
             if (after) {
                 s.group = groupOf(*after);
                 s.within = Key{after->created_at, after->id};
+                s.last = after;
             }
             m_sources.push_back(std::move(s));
         }
@@ -900,6 +914,7 @@ private:
         std::optional<Bind> group;  // the key value being read (kind or pubkey)
         std::optional<Bind> prev;   // the last key value read to its end
         std::optional<Key> within;  // the last row of `group` read
+        std::optional<SortedKey> last;  // a hot file: the last row read
         std::deque<EventRow> rows;
         bool done = false;
         size_t chunk = 0;
@@ -910,9 +925,41 @@ private:
         return Bind{Bind::Blob, 0, std::string(reinterpret_cast<const char*>(k.pubkey.data()), 32)};
     }
 
+    // A hot file's next chunk: the rows after the last one read, in the stream's order.
+    Expected<void> fillHot(Source& s, size_t want) {
+        std::string sql = std::string("SELECT ") + kEventColumns + " FROM events e WHERE (" + m_conds +
+                          ") AND e.created_at >= ? AND e.created_at <= ?";
+        std::vector<Bind> binds = m_binds;
+        binds.push_back({Bind::Int, m_spec.since, {}});
+        binds.push_back({Bind::Int, m_spec.until, {}});
+        if (s.last) {
+            const Bind group = groupOf(*s.last);
+            sql += " AND (" + m_column + (m_spec.descending ? " < ?" : " > ?") + " OR (" + m_column +
+                   " = ? AND (e.created_at < ? OR (e.created_at = ? AND e.id > ?))))";
+            binds.push_back(group);
+            binds.push_back(group);
+            binds.push_back({Bind::Int, s.last->created_at, {}});
+            binds.push_back({Bind::Int, s.last->created_at, {}});
+            binds.push_back({Bind::Blob, 0, std::string(reinterpret_cast<const char*>(s.last->id.data()), 32)});
+        }
+        sql += " ORDER BY " + m_column + (m_spec.descending ? " DESC" : " ASC") + ", e.created_at DESC, e.id ASC LIMIT ?";
+        binds.push_back({Bind::Int, int64_t(want), {}});
+        size_t n = 0;
+        auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
+            s.rows.push_back(readRow(st));
+            ++n;
+            return true;
+        });
+        if (!r) return r;
+        if (n) s.last = sortedKeyOf(s.rows.back());
+        if (n < want) s.done = true;
+        return {};
+    }
+
     Expected<void> fill(Source& s) {
         const size_t want = s.chunk ? s.chunk : m_chunk;
         s.chunk = std::min<size_t>(want * 2, 8192);
+        if (s.file->kind == FileKind::Hot) return s.done ? Expected<void>() : fillHot(s, want);
         const std::string window = ") AND e.created_at >= ? AND e.created_at <= ?";
         size_t got = 0;
         while (got < want && !s.done) {

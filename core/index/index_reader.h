@@ -135,8 +135,9 @@ public:
     // Keyset pages sorted by kind or author within sort.since … sort.until (one month; error
     // "sort_window" otherwise), the filters as in query() (a search is probed per row in the
     // full-text index), `source` (may be null) as in querySeenBy(). Each page reads at most the
-    // month's files: per file, the rows of the cursor's key value after the cursor, then key value
-    // by key value, each an index range; rows of a key value come newest first.
+    // month's files: per part, the rows of the cursor's key value after the cursor, then key value
+    // by key value, each an index range; per hot file, one pass over its rows in the window for
+    // each chunk; rows of a key value come newest first.
     Expected<std::vector<EventRow>> querySorted(const std::vector<protocol::Filter>& filters, const SortSpec& sort,
                                                 std::optional<SortCursor> after, size_t limit,
                                                 const std::string* source = nullptr);

@@ -265,7 +265,9 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         ++kinds[r.kind];
         ++buckets[bucketOf(r.created_at)];
     }
+    // Each (key, event) once: a hot file's tag table has no key to refuse a second one.
     std::sort(tags.begin(), tags.end());
+    tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
     for (const auto& [key, rk] : tags) {
         StmtReset reset(m_insTag);
         m_insTag.bind(1, key).bind(2, rk);

@@ -41,7 +41,7 @@ Expected<std::unique_ptr<PartBuilder>> PartBuilder::create(const std::filesystem
                               "PRAGMA cache_size=-16384; BEGIN;");
         !r)
         return r.error();
-    if (auto r = b->m_db.exec(kEventTablesSql); !r) return r.error();
+    if (auto r = b->m_db.exec(std::string(kEventTablesSql) + kPartTagsSql); !r) return r.error();
     auto ev = b->m_db.prepare("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     auto tag = b->m_db.prepare("INSERT INTO tags(key, rk) VALUES (?,?)");
     auto sig = b->m_db.prepare("INSERT INTO sightings(rk, source, seen_at) VALUES (?,?,?)");
@@ -102,16 +102,21 @@ Expected<void> PartBuilder::copyAll(const std::filesystem::path& from) {
     m_sighting = Stmt();
     // ATTACH and DETACH are refused inside a transaction. The attached file is read in normal
     // locking mode: create() set EXCLUSIVE, which ATTACH would inherit, holding the frozen hot
-    // file's lock against its readers until DETACH. The transfer needs the destination's
-    // indexes to exist and its tables to be empty; it then copies each table and index b-tree
-    // in key order.
+    // file's lock against its readers until DETACH. SQLite's transfer copies a table's b-tree,
+    // and those of its indexes, in key order when the destination table is empty and each of
+    // its indexes exists in the source too.
     if (auto r = m_db.exec("COMMIT; PRAGMA locking_mode=NORMAL;"); !r) return r;
     if (auto r = attach(from.string(), "src"); !r) return r;
     auto copy = [&]() -> Expected<uint64_t> {
-        if (auto r = m_db.exec(std::string("BEGIN;") + kEventIndexesSql +
+        // The events and their id index, and the sightings, are copied as b-trees. A hot file's
+        // tags are in arrival order (and may be the part's table, in a hot file of an earlier
+        // version): sorted once. The secondary indexes, which hot files do not keep, are built
+        // after the rows.
+        if (auto r = m_db.exec(std::string("BEGIN;") + kIdIndexSql +
                                "INSERT INTO main.events SELECT * FROM src.events;"
-                               "INSERT INTO main.tags SELECT * FROM src.tags;"
-                               "INSERT INTO main.sightings SELECT * FROM src.sightings;");
+                               "INSERT OR IGNORE INTO main.tags(key, rk) SELECT key, rk FROM src.tags ORDER BY key, rk;"
+                               "INSERT INTO main.sightings SELECT * FROM src.sightings;" +
+                               kSecondaryIndexesSql);
             !r)
             return r.error();
         auto n = m_db.scalar("SELECT count(*) FROM src.events");
@@ -233,7 +238,7 @@ Expected<BuiltPart> PartBuilder::finish() {
     m_tag = Stmt();
     m_sighting = Stmt();
     if (!m_indexed)
-        if (auto r = m_db.exec(kEventIndexesSql); !r) return r.error();
+        if (auto r = m_db.exec(std::string(kIdIndexSql) + kSecondaryIndexesSql); !r) return r.error();
     auto kc = m_db.prepare("INSERT INTO kind_counts(kind, count) VALUES (?,?)");
     if (!kc) return kc.error();
     for (const auto& [kind, n] : m_kinds) {

@@ -68,9 +68,9 @@ public:
     // In increasing (rk, source) order, each pair once.
     Expected<void> addSighting(int64_t rk, uint32_t source, int64_t seen_at_ms);
     // Instead of the add* calls (on a new builder, once): every row, tag and sighting of `from`
-    // — a frozen hot file, all of whose rows and sightings belong to this part's bucket — copied
-    // by SQLite's transfer optimisation: tables and indexes in key order, records not decoded
-    // (≈ 1.4 µs per event against ≈ 7.7 for rows, random tag inserts and index sorts).
+    // — a frozen hot file, all of whose rows and sightings belong to this part's bucket: the
+    // events with their id index and the sightings copied by SQLite's transfer optimisation (in
+    // key order, records not decoded), the tags sorted, then the secondary indexes built.
     Expected<void> copyAll(const std::filesystem::path& from);
     // Instead of the add* calls (on a new builder, once): every row, tag and sighting of the
     // parts `from` (all of this part's bucket, at most kMaxMergeInputs), merged by SQLite in key
@@ -97,7 +97,7 @@ private:
     int m_level = 0;
     int64_t m_fileId = 0;
     uint64_t m_events = 0;
-    bool m_indexed = false;  // copyAll brought the secondary indexes along
+    bool m_indexed = false;  // copyAll built the indexes
     int64_t m_minCreated = 0, m_maxCreated = 0;
     std::map<uint16_t, uint64_t> m_kinds;
     std::vector<uint64_t> m_keys;

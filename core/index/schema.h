@@ -1,8 +1,10 @@
 #pragma once
 // The SQL of the partitioned index (schema version 3; docs/index-schema.md): the catalog, and the
-// common schema of hot files and parts. Hot files create their secondary indexes up front (rows
-// arrive in commits); parts create them after their rows (PartBuilder), which is cheaper and
-// leaves them compact.
+// schema of hot files and parts. Both hold the same tables; a part's `tags` has its primary key and
+// every part has the secondary indexes, built after its rows (PartBuilder), which is cheaper and
+// leaves them compact. A hot file keeps only what its writer needs — the id index (exact dedupe)
+// and the sightings' key (the earliest seen_at) — and its tags in arrival order: readers walk its
+// rows by row key, and the flush builds the rest once (decision 0030).
 #include <string>
 
 namespace archivist::index {
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS sources(id INTEGER PRIMARY KEY, name TEXT NOT NULL UN
 CREATE TABLE IF NOT EXISTS segments(segment INTEGER PRIMARY KEY, sealed_at INTEGER NOT NULL, bytes INTEGER NOT NULL);
 )SQL";
 
-// Tables of a hot file or a part. `rk` is the row key (layout.h).
+// Tables of a hot file or a part but `tags` (below). `rk` is the row key (layout.h).
 inline constexpr const char* kEventTablesSql = R"SQL(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE events(
@@ -47,15 +49,23 @@ CREATE TABLE events(
   line INTEGER NOT NULL,
   flags INTEGER NOT NULL,
   sighash INTEGER NOT NULL);
-CREATE TABLE tags(key INTEGER NOT NULL, rk INTEGER NOT NULL, PRIMARY KEY(key, rk)) WITHOUT ROWID;
 CREATE TABLE sightings(rk INTEGER NOT NULL, source INTEGER NOT NULL, seen_at INTEGER NOT NULL,
   PRIMARY KEY(rk, source)) WITHOUT ROWID;
 CREATE TABLE kind_counts(kind INTEGER PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE buckets(bucket INTEGER PRIMARY KEY, count INTEGER NOT NULL);
 )SQL";
 
-inline constexpr const char* kEventIndexesSql = R"SQL(
-CREATE UNIQUE INDEX events_id ON events(id);
+// A part's tag rows, one per (key, event), in key order.
+inline constexpr const char* kPartTagsSql =
+    "CREATE TABLE tags(key INTEGER NOT NULL, rk INTEGER NOT NULL, PRIMARY KEY(key, rk)) WITHOUT ROWID;";
+// A hot file's tag rows, appended (the writer gives each (key, event) once). Hot files of earlier
+// versions have the part's table; readers and the flush take either.
+inline constexpr const char* kHotTagsSql = "CREATE TABLE tags(key INTEGER NOT NULL, rk INTEGER NOT NULL);";
+
+// The id index: every hot file and part.
+inline constexpr const char* kIdIndexSql = "CREATE UNIQUE INDEX events_id ON events(id);";
+// The secondary indexes: parts only (hot files of earlier versions have them too).
+inline constexpr const char* kSecondaryIndexesSql = R"SQL(
 CREATE INDEX events_pubkey_created ON events(pubkey, created_at);
 CREATE INDEX events_kind_created ON events(kind, created_at);
 CREATE INDEX events_created ON events(created_at, id);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sqlite3.h>
 #include <thread>
 
@@ -19,6 +20,8 @@
 #include "core/index/index_writer.h"
 #include "core/index/layout.h"
 #include "core/index/lookup.h"
+#include "core/index/schema.h"
+#include "core/index/tag_key.h"
 #include "core/protocol/event_codec.h"
 
 using namespace archivist;
@@ -470,6 +473,171 @@ private slots:
         QVERIFY(rd);
         QCOMPARE(*(*rd)->count({}), uint64_t(180));
         for (uint32_t n : {0u, 59u, 60u, 119u, 120u, 179u}) QVERIFY((*w)->findEvent(idOf(n), eventOf(n, a, 0).event.created_at));
+    }
+
+    // A hot file keeps the id index and nothing else (decision 0030): its tags are appended, each
+    // (key, event) once even when the event names a tag twice; readers walk its rows by row key,
+    // and sorted views make one pass per chunk. A hot file of an earlier version (the part's
+    // indexes and tag key) is read, written and flushed alike.
+    void hotFilesKeepOnlyTheIdIndex() {
+        auto schemaOf = [](const std::filesystem::path& path) {
+            std::set<std::string> indexes;
+            std::string tags;
+            auto db = Db::open(path, Db::Mode::ReadOnly);
+            if (!db) return std::pair(indexes, tags);
+            auto st = db->prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL");
+            while (st && st->step() == SQLITE_ROW) {
+                if (st->text(0) == "index") indexes.insert(std::string(st->text(1)));
+                if (st->text(1) == "tags") tags = std::string(st->text(2));
+            }
+            return std::pair(indexes, tags);
+        };
+        const auto dir = fresh();
+        IndexOptions opts = tiny();
+        QVERIFY(opts.applyTuning("hot_events=1000"));
+        auto eventWithTags = [](uint32_t n, uint32_t source) {
+            NewEvent ne = eventOf(n, source, 1000 + n);
+            ne.event.tags = {{"t", "topic" + std::to_string(n % 4)}, {"t", "topic" + std::to_string(n % 4)},
+                             {"p", "person" + std::to_string(n % 7)}};
+            const int64_t t = tagKey('t', "topic" + std::to_string(n % 4));
+            ne.tag_keys = {t, tagKey('p', "person" + std::to_string(n % 7)), t};  // a key twice
+            return ne;
+        };
+        std::vector<protocol::Event> all;
+        uint64_t offset = 16;
+        auto store = [&](IndexWriter& w, uint32_t from, uint32_t to, uint32_t source) {
+            std::vector<NewEvent> fresh;
+            for (uint32_t n = from; n < to; ++n) {
+                fresh.push_back(eventWithTags(n, source));
+                fresh.back().line = uint32_t(fresh.size() - 1);
+                all.push_back(fresh.back().event);
+            }
+            archive::AppendedFrame frame;
+            frame.ref = {1, offset, 100};
+            frame.events = uint32_t(fresh.size());
+            offset += 100;
+            return w.commit(&frame, fresh, {}).ok();
+        };
+        // Every page of every order against the events themselves.
+        auto checkQueries = [&](IndexReader& rd) {
+            std::vector<std::vector<protocol::Filter>> filterSets{{}};
+            protocol::Filter tag, authors, kinds;
+            tag.tags['p'] = {"person3"};
+            authors.authors = {idOf(100002)};
+            kinds.kinds = {1};
+            kinds.since = kBase + 2 * kMonth;
+            filterSets.push_back({tag});
+            filterSets.push_back({authors});
+            filterSets.push_back({kinds, tag});
+            for (const auto& filters : filterSets) {
+                for (Order order : {Order::NewestFirst, Order::OldestFirst}) {
+                    std::vector<protocol::Event> want;
+                    for (const auto& e : all)
+                        if (filters.empty() || protocol::matchesAny(filters, e)) want.push_back(e);
+                    std::sort(want.begin(), want.end(), [&](const auto& a, const auto& b) {
+                        if (a.created_at != b.created_at)
+                            return order == Order::NewestFirst ? a.created_at > b.created_at : a.created_at < b.created_at;
+                        return a.id < b.id;
+                    });
+                    std::vector<EventRow> got;
+                    std::optional<Cursor> cursor;
+                    for (int guard = 0; guard < 1000; ++guard) {
+                        auto rows = rd.query(filters, cursor, 7, order);
+                        if (!rows) return false;
+                        got.insert(got.end(), rows->begin(), rows->end());
+                        if (rows->size() < 7) break;
+                        cursor = Cursor{rows->back().created_at, rows->back().id};
+                    }
+                    if (got.size() != want.size()) return false;
+                    for (size_t i = 0; i < got.size(); ++i)
+                        if (got[i].id != want[i].id) return false;
+                }
+                for (SortKey key : {SortKey::Kind, SortKey::Author}) {
+                    SortSpec spec;
+                    spec.key = key;
+                    spec.descending = key == SortKey::Author;
+                    spec.since = bucketLo(bucketOf(kBase + kMonth));
+                    spec.until = bucketHi(bucketOf(kBase + kMonth));
+                    std::vector<protocol::Event> want;
+                    for (const auto& e : all)
+                        if (e.created_at >= spec.since && e.created_at <= spec.until &&
+                            (filters.empty() || protocol::matchesAny(filters, e)))
+                            want.push_back(e);
+                    std::sort(want.begin(), want.end(), [&](const auto& a, const auto& b) {
+                        if (key == SortKey::Kind ? a.kind != b.kind : a.pubkey != b.pubkey)
+                            return key == SortKey::Kind ? a.kind < b.kind : a.pubkey > b.pubkey;
+                        if (a.created_at != b.created_at) return a.created_at > b.created_at;
+                        return a.id < b.id;
+                    });
+                    std::vector<EventRow> got;
+                    std::optional<SortCursor> cursor;
+                    for (int guard = 0; guard < 1000; ++guard) {
+                        auto rows = rd.querySorted(filters, spec, cursor, 5);
+                        if (!rows) return false;
+                        got.insert(got.end(), rows->begin(), rows->end());
+                        if (rows->size() < 5) break;
+                        const auto& last = rows->back();
+                        cursor = SortCursor{last.kind, last.pubkey, last.created_at, last.id};
+                    }
+                    if (got.size() != want.size()) return false;
+                    for (size_t i = 0; i < got.size(); ++i)
+                        if (got[i].id != want[i].id) return false;
+                }
+            }
+            return true;
+        };
+        std::vector<std::filesystem::path> hot;
+        {
+            auto w = IndexWriter::open(dir, opts);
+            QVERIFY(w);
+            const uint32_t a = *(*w)->sourceId("wss://a.example");
+            for (uint32_t n = 0; n < 120; n += 20) QVERIFY(store(**w, n, n + 20, a));
+            for (const FilePtr& f : (*w)->index()->snapshot()->hot) hot.push_back(f->path);
+            QCOMPARE((*w)->index()->snapshot()->parts.size(), size_t(0));
+            for (const auto& path : hot) {
+                const auto [indexes, tags] = schemaOf(path);
+                QCOMPARE(indexes, (std::set<std::string>{"events_id"}));
+                QVERIFY2(tags.find("PRIMARY KEY") == std::string::npos, tags.c_str());
+                auto db = Db::open(path, Db::Mode::ReadOnly);
+                QVERIFY(db);
+                QCOMPARE(*db->scalar("SELECT count(*) FROM tags"), *db->scalar("SELECT count(*) FROM (SELECT DISTINCT key, rk FROM tags)"));
+                QCOMPARE(**db->scalar("SELECT count(*) FROM tags"), 2 * **db->scalar("SELECT count(*) FROM events"));
+            }
+            auto rd = IndexReader::open((*w)->index());
+            QVERIFY(rd);
+            QVERIFY(checkQueries(**rd));
+        }
+        QCOMPARE(hot.size(), size_t(3));
+        // The active hot files as an earlier version made them.
+        for (const auto& path : hot) {
+            auto db = Db::open(path, Db::Mode::ReadWrite);
+            QVERIFY(db);
+            QVERIFY(db->exec(std::string("BEGIN; ALTER TABLE tags RENAME TO t0;") + kPartTagsSql +
+                             "INSERT INTO tags SELECT key, rk FROM t0 ORDER BY key, rk; DROP TABLE t0;" + kSecondaryIndexesSql +
+                             "COMMIT;"));
+            QCOMPARE(schemaOf(path).first.size(), size_t(4));
+        }
+        auto w = IndexWriter::open(dir, opts);
+        QVERIFY(w);
+        const uint32_t a = *(*w)->sourceId("wss://a.example");
+        auto rd = IndexReader::open((*w)->index());
+        QVERIFY(rd);
+        QVERIFY(checkQueries(**rd));
+        QVERIFY(store(**w, 120, 180, a));  // into the earlier version's files
+        QVERIFY(checkQueries(**rd));
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY(store(**w, 180, 240, a));  // into new ones
+        QVERIFY((*w)->index()->freezeAll());
+        QVERIFY((*w)->index()->waitIdle(60s));
+        QVERIFY(!(*w)->index()->snapshot()->parts.empty());
+        QVERIFY(checkQueries(**rd));
+        QCOMPARE(*(*rd)->count({}), uint64_t(240));
+        for (const auto& [b, parts] : (*w)->index()->snapshot()->parts)
+            for (const FilePtr& f : parts) {
+                const auto [indexes, tags] = schemaOf(f->path);
+                QCOMPARE(indexes.size(), size_t(4));
+                QVERIFY(tags.find("PRIMARY KEY") != std::string::npos);
+            }
     }
 
     void partsFilterTheirIdsWithSixteenBitFingerprints() {
