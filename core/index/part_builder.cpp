@@ -257,10 +257,11 @@ Expected<BuiltPart> PartBuilder::finish() {
     std::vector<uint64_t>().swap(m_keys);
     const std::string blob = filter->serialize();
     out.filter = filter;
-    // Sightings of events whose row is in another file (read back in (rk, source) order; the
-    // event lookup is by rowid). Few in a part of live ingest; a part of a re-import holds many.
+    // Sightings of events whose row is in another file. Few in a part of live ingest; a part of a
+    // re-import holds many. Both tables are in rk order: SQLite merges the two scans (`MERGE
+    // (EXCEPT)`; a NOT EXISTS probe per sighting cost 2.5 × the CPU on a 413k-event part).
     {
-        auto st = m_db.prepare("SELECT rk FROM sightings s WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.rk = s.rk)");
+        auto st = m_db.prepare("SELECT rk FROM sightings EXCEPT SELECT rk FROM events ORDER BY 1");
         if (!st) return st.error();
         int rc;
         int64_t last = 0;
