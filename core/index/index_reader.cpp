@@ -336,6 +336,19 @@ public:
 
 using RowFilter = std::function<Expected<bool>(const EventRow&)>;
 
+// Appends the rows `sql` returns from the source's file to its queue; how many.
+template <typename Source>
+Expected<size_t> readRowsInto(IndexReader::Impl& impl, Source& s, const std::string& sql, const std::vector<Bind>& binds) {
+    size_t n = 0;
+    auto r = impl.run(s.file, sql, binds, [&](const Stmt& st) {
+        s.rows.push_back(readRow(st));
+        ++n;
+        return true;
+    });
+    if (!r) return r.error();
+    return n;
+}
+
 // One step of a stream's merge of its files: takes the first row of the source whose first row
 // comes first (`less`), refilling that source when it runs dry. nullopt: every source is empty.
 template <typename Source, typename Less, typename Fill>
@@ -506,13 +519,9 @@ private:
         sql += " LIMIT ?";
         if (!s.chunk) s.chunk = m_chunk;
         binds.push_back({Bind::Int, int64_t(s.chunk), {}});
-        size_t got = 0;
-        auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
-            s.rows.push_back(readRow(st));
-            ++got;
-            return true;
-        });
-        if (!r) return r;
+        auto read = readRowsInto(m_impl, s, sql, binds);
+        if (!read) return read.error();
+        const size_t got = *read;
         if (got < s.chunk) s.done = true;
         if (got) s.last = keyOf(s.rows.back());
         s.chunk = std::min<size_t>(s.chunk * 2, 8192);
@@ -944,15 +953,10 @@ private:
         }
         sql += " ORDER BY " + m_column + (m_spec.descending ? " DESC" : " ASC") + ", e.created_at DESC, e.id ASC LIMIT ?";
         binds.push_back({Bind::Int, int64_t(want), {}});
-        size_t n = 0;
-        auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
-            s.rows.push_back(readRow(st));
-            ++n;
-            return true;
-        });
-        if (!r) return r;
-        if (n) s.last = sortedKeyOf(s.rows.back());
-        if (n < want) s.done = true;
+        auto n = readRowsInto(m_impl, s, sql, binds);
+        if (!n) return n.error();
+        if (*n) s.last = sortedKeyOf(s.rows.back());
+        if (*n < want) s.done = true;
         return {};
     }
 
@@ -1004,13 +1008,9 @@ private:
             const size_t ask = want - got;
             sql += " ORDER BY e.created_at DESC, e.id ASC LIMIT ?";
             binds.push_back({Bind::Int, int64_t(ask), {}});
-            size_t n = 0;
-            auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
-                s.rows.push_back(readRow(st));
-                ++n;
-                return true;
-            });
-            if (!r) return r;
+            auto read = readRowsInto(m_impl, s, sql, binds);
+            if (!read) return read.error();
+            const size_t n = *read;
             got += n;
             if (n) s.within = keyOf(s.rows.back());
             if (n < ask) {  // this key value is read to its end
