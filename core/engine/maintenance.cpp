@@ -220,6 +220,11 @@ Expected<VerifyReport> verifyStore(Store& store, const ProgressFn& progress, con
     }
     for (const auto& [key, row] : indexedFrames)
         if (!seenFrames.count(key)) problem("indexed frame at " + describe(row.frame.ref) + " is missing from the archive");
+    if (idx->fts()) {
+        // A live index's lanes may still hold documents of committed rows (a bulk load buffers
+        // them for up to a second): written first, so that each file's count is final.
+        if (auto r = idx->commitFullText(); !r) problem("full-text documents still buffered: " + r.error().message);
+    }
     if (idx->fts())
         for (uint32_t l = 0; l < lanes; ++l) {
             auto db = index::Db::open(idx->ftsPath(l), index::Db::Mode::ReadOnly);

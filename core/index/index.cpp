@@ -138,6 +138,8 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if (key == "lane_queue_batches" && v >= 1) lane_queue_batches = size_t(v);
         else if (key == "reader_connections" && v >= 4) reader_connections = size_t(v);
         else if (key == "cache_mib" && v >= 1) cache_mib = int(v);
+        else if (key == "fts_delay_ms" && v >= 0) fts_delay_ms = v;
+        else if (key == "fts_bulk_docs" && v >= 1) fts_bulk_docs = size_t(v);
         else if (key == "hot_page_kib" && v >= 1 && v <= 64 && (v & (v - 1)) == 0) hot_page_kib = int(v);
         else return makeError("usage", "index tuning: unknown key or value out of range: " + std::string(item));
     }
@@ -951,6 +953,18 @@ Expected<void> Index::freezeAll() {
     return {};
 }
 
+Expected<void> Index::commitFullText() {
+    std::vector<uint64_t> tickets;
+    for (auto& l : m_laneObjs) tickets.push_back(l->requestFtsCommit());
+    // Each lane acts on it at its next wake-up (within its 200 ms poll).
+    for (size_t i = 0; i < m_laneObjs.size(); ++i)
+        while (m_laneObjs[i]->ftsCommitHandled() < tickets[i]) {
+            if (m_abandon.load() || m_laneFailed.load()) return makeError("io", "an index lane stopped");
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    return {};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Background: flushes and merges
 
@@ -1578,6 +1592,11 @@ IndexGauges Index::gauges() const {
     size_t terms = 0;
     for (const auto& l : m_laneObjs) terms += l->knownTerms();
     g.caches.push_back({"index full-text term cache", int64_t(terms), int64_t(m_lanes * Lane::kKnownTermsMax)});
+    size_t buffered = 0;
+    for (const auto& l : m_laneObjs) buffered += l->ftsBufferedBytes();
+    // A lane's buffer may pass its bound by one batch's documents before it is written.
+    g.queues.push_back({"index full-text documents buffered (KiB)", int64_t(buffered / 1024),
+                        int64_t(m_lanes * Lane::kFtsBufferBytes / 1024)});
     size_t probes = 0;
     for (const auto& l : m_laneObjs) probes += l->rollupConnections();
     g.caches.push_back({"index rollup probe connections", int64_t(probes), int64_t(m_lanes * Lane::kRollupConnections)});

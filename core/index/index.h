@@ -91,6 +91,11 @@ struct IndexOptions {
     uint32_t background_threads = 2;    // flush + merge threads (at most threads − 1 merge at once)
     size_t lane_queue_batches = 1;      // commit groups per lane, queued or being committed (each holds its events in memory)
     size_t reader_connections = 96;     // connections a reader or lookup keeps open (LRU)
+    // A lane's batch of this many full-text documents or more is a bulk load's: its documents
+    // wait in the lane's buffer, for at most fts_delay_ms, to be written with the next batches'
+    // in one bigger full-text transaction (lane.h, decision 0031). Smaller batches are written at once.
+    size_t fts_bulk_docs = 256;
+    int64_t fts_delay_ms = 1000;
 
     // Applies "key=value,…" (ARCHIVIST_INDEX_TUNING; keys as the fields above, plus hot_events,
     // hot_age_ms, fanin, part_cap, max_parts, threads). Unknown keys and bad values are an error.
@@ -291,6 +296,10 @@ public:
     // Freezes every lane's hot file that holds events (so that a flush follows); returns once every
     // lane has done so.
     Expected<void> freezeAll();
+    // Writes every lane's buffered full-text documents (lane.h: a bulk load buffers them for up to
+    // a second); returns once every lane has. A search or count after it sees every committed row's
+    // document.
+    Expected<void> commitFullText();
     // Adds finished parts built outside the lanes (reindex, rebuild): one catalog transaction.
     // `files` are paths inside dir() built by PartBuilder with ids from reserveFileId().
     Expected<int64_t> reserveFileId(FileKind kind, uint32_t lane, Bucket bucket, int level);

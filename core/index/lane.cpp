@@ -145,8 +145,12 @@ void Lane::run() {
     bool failed = false;
     for (;;) {
         batches.clear();
+        // Buffered documents wait at most fts_delay_ms after the oldest was committed.
+        int64_t waitMs = 200;
+        if (!m_ftsDocs.empty())
+            waitMs = std::clamp<int64_t>(m_index.options().fts_delay_ms - (steadyMs() - m_ftsSinceMs), 0, 200);
         // Held: the groups being committed count against the queue's bound until they are done.
-        m_queue.popAllHeld(batches, m_queue.capacity(), std::chrono::milliseconds(200));
+        m_queue.popAllHeld(batches, m_queue.capacity(), std::chrono::milliseconds(waitMs));
         if (!batches.empty()) {
             // The batches queued behind a commit go into ONE transaction: a hot file's random
             // B-tree pages (id, author, tag keys) are then written to the WAL and checkpointed
@@ -161,7 +165,8 @@ void Lane::run() {
                 b.rows.clear();
                 b.sightings.clear();
             }
-            const bool ok = retry("commit", [&] { return commit(all); });
+            bool ok = retry("commit", [&] { return commit(all); });
+            if (ok && !m_ftsDocs.empty() && ftsDue()) ok = retry("full-text commit", [&] { return commitFts(); });
             if (ok)
                 for (const LaneBatch& b : batches) m_index.laneCommitted(m_lane, b.ticket);
             m_queue.release(batches.size());
@@ -177,6 +182,12 @@ void Lane::run() {
             m_othersSize.store(0);
         }
         const bool idle = batches.empty();
+        // Buffered documents are written when due, or when asked for (Index::commitFullText).
+        const uint64_t ftsRequested = m_ftsRequests.load();
+        if (!m_ftsDocs.empty() && (ftsDue() || ftsRequested != m_ftsHandled.load()) &&
+            !retry("full-text commit", [&] { return commitFts(); }))
+            break;
+        m_ftsHandled.store(ftsRequested);
         if (idle && m_watermarkDirty && steadyMs() - m_lastCommitMs >= kIdleWatermarkMs) {
             LaneBatch empty;
             if (!retry("watermark", [&] { return commitHot(empty, false); })) break;
@@ -187,6 +198,7 @@ void Lane::run() {
         m_freezeHandled.store(requested);
         if (idle && m_queue.closedAndEmpty()) break;
     }
+    if (!failed && !m_ftsDocs.empty()) warnIfFailed(commitFts(), "the last full-text commit of a lane");
     if (!failed && m_watermarkDirty) {
         LaneBatch empty;
         warnIfFailed(commitHot(empty, false), "the last watermark commit of a lane");
@@ -219,16 +231,28 @@ Expected<void> Lane::commit(LaneBatch& b) {
         }
         return {};
     }
-    bool docs = false;
+    size_t docs = 0;
     if (m_fts)
-        for (const LaneRow& r : b.rows)
-            if (!r.content.empty()) {
-                docs = true;
-                break;
-            }
-    if (auto r = commitHot(b, docs); !r) return r;
-    if (docs) return commitFts(b);
+        for (const LaneRow& r : b.rows) docs += r.content.empty() ? 0 : 1;
+    if (auto r = commitHot(b, docs > 0); !r) return r;
+    if (!docs) return {};
+    // The rows are committed: their documents go to the buffer (written by commitFts()).
+    if (m_ftsDocs.empty()) m_ftsSinceMs = steadyMs();
+    m_ftsDocs.reserve(m_ftsDocs.size() + docs);
+    for (LaneRow& r : b.rows) {
+        if (r.content.empty()) continue;
+        m_ftsBytes += r.content.size();
+        m_ftsDocs.push_back(FtsDoc{r.rk, std::move(r.content)});
+    }
+    m_ftsBytesGauge.store(m_ftsBytes);
+    m_lastBatchDocs = docs;
     return {};
+}
+
+bool Lane::ftsDue() const {
+    const auto& o = m_index.options();
+    return m_lastBatchDocs < o.fts_bulk_docs || m_ftsDocs.size() >= kFtsBufferDocs || m_ftsBytes >= kFtsBufferBytes ||
+           steadyMs() - m_ftsSinceMs >= o.fts_delay_ms;
 }
 
 Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
@@ -299,6 +323,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     if (b.watermark) wm = *b.watermark;
     const int64_t now = steadyMs();
     const uint64_t events = m_hotEvents + b.rows.size();
+    std::pair<uint32_t, uint64_t> pendingFirst{}, pendingLast{};
     bool ok = setMeta("watermark_segment", wm.segment) && setMeta("watermark_offset", int64_t(wm.offset)) &&
               setMeta("event_count", int64_t(events));
     if (ok && !b.rows.empty() && m_hotEvents == 0) ok = setMeta("first_commit_ms", wallMs());
@@ -311,6 +336,12 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
             first = std::min(first, at(r));
             last = std::max(last, at(r));
         }
+        if (!m_ftsDocs.empty()) {  // the buffered batches' documents are still to be written too
+            first = std::min(first, m_ftsFirst);
+            last = std::max(last, m_ftsLast);
+        }
+        pendingFirst = first;
+        pendingLast = last;
         ok = setMeta("fts_batch", int64_t(m_ftsBatch + 1)) && setMeta("fts_pending_segment", first.first) &&
              setMeta("fts_pending_offset", int64_t(first.second)) &&
              setMeta("fts_pending_last_segment", last.first) &&
@@ -318,6 +349,10 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
     }
     if (!ok) return fail(m_setMeta, "meta");
     if (auto r = txn->commit(); !r) return r;
+    if (docs && !b.rows.empty()) {
+        m_ftsFirst = pendingFirst;
+        m_ftsLast = pendingLast;
+    }
     if (docs) ++m_ftsBatch;
     if (!b.rows.empty() && m_hotEvents == 0) m_firstCommitMs = wallMs();
     m_hotEvents = events;
@@ -403,14 +438,17 @@ Expected<void> Lane::rollupSighting(int64_t rk, const protocol::Bytes32& id, uin
     return {};
 }
 
-Expected<void> Lane::commitFts(const LaneBatch& b) {
+Expected<void> Lane::commitFts() {
+    // Ascending row keys: FTS5 writes its pending postings out as a segment whenever a row key is
+    // not above the last one, so the buffer goes in as one sorted run (one level-0 segment per
+    // ≈ 1 MiB of postings, its hash table's bound).
+    std::sort(m_ftsDocs.begin(), m_ftsDocs.end(), [](const FtsDoc& x, const FtsDoc& y) { return x.rk < y.rk; });
     auto txn = Txn::begin(m_fts);
     if (!txn) return txn.error();
     m_sink.terms.clear();
     m_sink.known = &m_knownTerms;
     setThreadTermSink(&m_sink);
-    for (const LaneRow& r : b.rows) {
-        if (r.content.empty()) continue;
+    for (const FtsDoc& r : m_ftsDocs) {
         StmtReset reset(m_insDoc);
         m_insDoc.bind(1, r.rk).bindText(2, r.content);
         if (m_insDoc.step() != SQLITE_DONE) {
@@ -431,6 +469,11 @@ Expected<void> Lane::commitFts(const LaneBatch& b) {
         if (m_setFtsMeta.step() != SQLITE_DONE) return m_fts.error("full-text meta");
     }
     if (auto r = txn->commit(); !r) return r;
+    m_ftsDocs.clear();
+    if (m_ftsDocs.capacity() > kFtsBufferDocs) m_ftsDocs.shrink_to_fit();  // a huge batch's buffer is not kept
+    m_ftsBytes = 0;
+    m_ftsBytesGauge.store(0);
+    m_ftsSinceMs = 0;
     if (m_knownTerms.size() + m_sink.terms.size() > kKnownTermsMax) m_knownTerms.clear();
     m_knownTerms.merge(m_sink.terms);  // moves the nodes; m_sink.terms is cleared at the next batch
     m_knownTermsSize.store(m_knownTerms.size());
@@ -443,6 +486,9 @@ Expected<void> Lane::maybeFreeze(bool force) {
     const bool due = force || m_hotEvents >= o.hot_max_events ||
                      (m_firstCommitMs && wallMs() - m_firstCommitMs >= o.hot_max_age_ms);
     if (!due) return {};
+    // A frozen file's documents are all written: Index::repairFts reads only the active one's.
+    if (!m_ftsDocs.empty())
+        if (auto r = commitFts(); !r) return r;
     m_index.waitForFlushRoom(m_lane);
     if (m_index.m_abandon.load()) return {};
     // A frozen file is self-contained (no -wal), and nothing writes to it again.

@@ -5,13 +5,23 @@
 // files wait for the flusher).
 //
 // Order of one batch: (1) the hot file transaction — rows, tags, sightings, kind and bucket
-// counts, the lane watermark and the number of the batch whose full-text documents are still to
-// be written (synchronous=FULL: durable before step 2); (2) the full-text transaction — the
-// documents, new vocabulary terms and "applied batch = n". A crash between the two leaves the
-// batch pending; Index::repairFts() writes its documents from the archive at the next open, so
-// the full-text index never holds a document without its row nor misses one. The batches
-// queued behind a commit are committed as one (their rows and sightings together, the last
-// one's watermark), then every one of them is reported committed.
+// counts, the lane watermark, the number of the batch whose full-text documents are still to be
+// written and the archive frames of every batch whose documents are still to be written
+// (synchronous=FULL: durable before step 2); (2) the full-text transaction — the documents, new
+// vocabulary terms and "applied batch = n". A crash between the two leaves the batches pending;
+// Index::repairFts() writes their documents from the archive at the next open, so the full-text
+// index never holds a document without its row nor misses one. The batches queued behind a
+// commit are committed as one (their rows and sightings together, the last one's watermark),
+// then every one of them is reported committed.
+//
+// Step (2) waits for more batches during a bulk load (decision 0031): a batch of
+// IndexOptions::fts_bulk_docs documents or more leaves them in a bounded buffer, written in one
+// transaction, sorted by row key, once the buffer holds kFtsBufferDocs documents or
+// kFtsBufferBytes of text, its oldest document is fts_delay_ms old, a smaller batch comes, the
+// hot file is frozen, the lane stops or commitFullText() asks. FTS5 writes a level-0 segment per
+// transaction (and whenever row keys stop ascending), and its merges rewrite each posting about
+// log16(documents / segment size) times: bigger segments, fewer rewrites. Smaller batches (live
+// relays) are written at once, as before.
 // Thread: owned by the Index; push() from the writer thread.
 #include <atomic>
 #include <cstdint>
@@ -19,6 +29,8 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "core/index/fts.h"
 #include "core/index/index.h"
@@ -47,10 +59,17 @@ public:
     // Returns the request's number; freezeHandled() reaches it once the lane acted on it.
     uint64_t requestFreeze() { return ++m_freezeRequests; }
     uint64_t freezeHandled() const { return m_freezeHandled.load(); }
+    // Writes the buffered full-text documents now (on the lane thread, at its next wake-up).
+    // Returns the request's number; ftsCommitHandled() reaches it once the lane acted on it.
+    uint64_t requestFtsCommit() { return ++m_ftsRequests; }
+    uint64_t ftsCommitHandled() const { return m_ftsHandled.load(); }
     size_t knownTerms() const { return m_knownTermsSize.load(); }
+    size_t ftsBufferedBytes() const { return m_ftsBytesGauge.load(); }
     size_t rollupConnections() const { return m_othersSize.load(); }
     static constexpr size_t kRollupConnections = 96;
     static constexpr size_t kKnownTermsMax = 200000;
+    static constexpr size_t kFtsBufferDocs = 16384;
+    static constexpr size_t kFtsBufferBytes = size_t(4) << 20;
 
 private:
     void run();
@@ -58,7 +77,10 @@ private:
     Expected<void> openFts();
     Expected<void> commit(LaneBatch& batch);
     Expected<void> commitHot(LaneBatch& batch, bool has_docs);
-    Expected<void> commitFts(const LaneBatch& batch);
+    // Writes the buffered documents in one full-text transaction (kept on failure: a retry
+    // writes them again).
+    Expected<void> commitFts();
+    bool ftsDue() const;
     Expected<void> maybeFreeze(bool force);
     // The rollup deltas of a further sighting (rollups.h): a new distinct source of a stored
     // event counts once, on the event's day. Reads the active hot file inside the open transaction
@@ -85,6 +107,19 @@ private:
     TermSink m_sink;
     TermSet m_knownTerms;  // bounded: cleared at kKnownTermsMax
     std::atomic<size_t> m_knownTermsSize{0};
+    struct FtsDoc {
+        int64_t rk;
+        std::string content;
+    };
+    std::vector<FtsDoc> m_ftsDocs;  // rows committed, documents not yet: bounded (kFtsBuffer*)
+    size_t m_ftsBytes = 0;
+    std::atomic<size_t> m_ftsBytesGauge{0};
+    int64_t m_ftsSinceMs = 0;   // steady clock: when the oldest buffered document was committed
+    size_t m_lastBatchDocs = 0; // documents of the last batch committed
+    // The archive frames of the buffered documents (what the hot file records as pending).
+    std::pair<uint32_t, uint64_t> m_ftsFirst{}, m_ftsLast{};
+    std::atomic<uint64_t> m_ftsRequests{0};
+    std::atomic<uint64_t> m_ftsHandled{0};
 
     mutable std::mutex m_wmMutex;
     archive::Watermark m_watermark;        // committed

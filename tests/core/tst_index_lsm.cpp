@@ -886,6 +886,79 @@ private slots:
         QCOMPARE(*(*rd)->count({f}), uint64_t(10));
         (void)hot;
     }
+
+    void bulkFullTextDocumentsWaitAndAreWrittenAgainAfterACrash() {
+        // A bulk load's documents wait in the lane's buffer (here: batches of 8 or more, for up to
+        // ten minutes) and go in with the next batches' in one full-text transaction. Until then
+        // the hot file records every waiting batch's frames: a crash with three batches waiting
+        // leaves all three to Index::repairFts, and nothing is written twice.
+        const auto dir = fresh();
+        std::map<uint64_t, std::string> archive;  // frame offset → text
+        auto frameText = [&](const archive::FrameRef& ref) -> Expected<std::string> { return archive.at(ref.offset); };
+        IndexOptions opts;
+        QVERIFY(opts.applyTuning("lanes=1,fts_bulk_docs=8,fts_delay_ms=600000"));
+        auto w = IndexWriter::open(dir, opts, nullptr, frameText);
+        QVERIFY(w);
+        auto search = [](const std::shared_ptr<Index>& idx, const char* word) {
+            auto rd = IndexReader::open(idx);
+            protocol::Filter f;
+            f.search = word;
+            auto n = (*rd)->count({f});
+            return n ? *n : ~uint64_t(0);
+        };
+        uint32_t next = 0;
+        auto commitFrames = [&](int frames, const char* word, size_t perFrame) {
+            for (int k = 0; k < frames; ++k) {
+                const uint64_t offset = 16 + uint64_t(archive.size()) * 1000;
+                std::vector<NewEvent> events;
+                std::string text;
+                for (uint32_t i = 0; i < perFrame; ++i) {
+                    NewEvent ne = eventOf(next++, 0, 1);
+                    ne.event.content = std::string(word) + " " + std::to_string(i);
+                    if (i == 3) ne.event.content.clear();  // no document: its row is in the range all the same
+                    ne.frame = 0;
+                    ne.line = i;
+                    protocol::appendEventJson(text, ne.event);
+                    text += '\n';
+                    events.push_back(ne);
+                }
+                archive[offset] = text;
+                archive::AppendedFrame frame;
+                frame.ref = {1, offset, 1000};
+                frame.events = uint32_t(perFrame);
+                QVERIFY((*w)->commit(&frame, events, {}));
+            }
+        };
+        commitFrames(2, "firstword", 12);  // bulk: waiting
+        QCOMPARE(search((*w)->index(), "firstword"), uint64_t(0));
+        QVERIFY((*w)->index()->commitFullText());
+        QCOMPARE(search((*w)->index(), "firstword"), uint64_t(22));
+        commitFrames(1, "liveword", 5);  // a small batch: written at once, with what waits
+        QCOMPARE(search((*w)->index(), "liveword"), uint64_t(4));
+        commitFrames(3, "pendingword", 12);
+        QCOMPARE(search((*w)->index(), "pendingword"), uint64_t(0));
+        // The crash: the files as they are on disk now (the lane is waiting for more batches).
+        const auto copy = fresh();
+        std::error_code ec;
+        std::filesystem::create_directories(copy, ec);
+        for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+            const auto to = copy / std::filesystem::relative(e.path(), dir);
+            if (e.is_directory()) std::filesystem::create_directories(to, ec);
+            else if (!e.path().string().ends_with("-shm")) std::filesystem::copy_file(e.path(), to, ec);
+            QVERIFY2(!ec, ec.message().c_str());
+        }
+        w = IndexWriter::open(copy, opts, nullptr, frameText);  // the original closes: it writes its buffer
+        QVERIFY(w);
+        QCOMPARE(search((*w)->index(), "pendingword"), uint64_t(33));
+        QCOMPARE(search((*w)->index(), "firstword"), uint64_t(22));
+        QCOMPARE(search((*w)->index(), "liveword"), uint64_t(4));
+        auto db = Db::open((*w)->index()->ftsPath(0), Db::Mode::ReadOnly);
+        QVERIFY(db);
+        QCOMPARE(*ftsDocumentCount(*db), uint64_t(22 + 4 + 33));  // nothing twice
+        auto orig = IndexWriter::open(dir, opts, nullptr, frameText);
+        QVERIFY(orig);
+        QCOMPARE(search((*orig)->index(), "pendingword"), uint64_t(33));  // written when it closed
+    }
 };
 
 QTEST_GUILESS_MAIN(TestIndexLsm)
