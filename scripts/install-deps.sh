@@ -21,7 +21,7 @@ MAIN_BUILD=(
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev libqt6opengl6-dev
   qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools
   libsqlite3-dev libzstd-dev libsecp256k1-dev libssl-dev
-  zlib1g-dev
+  zlib1g-dev libjemalloc-dev
 )
 # Commands the tests and scripts call (jq, zstd; curl and Xvfb for `make bench` and screenshots),
 # and Qt's own German catalogue (qtbase_de.qm: "Cancel" → "Abbrechen"; tst_translations checks it).
