@@ -238,7 +238,6 @@ Expected<void> Lane::commit(LaneBatch& b) {
     if (!docs) return {};
     // The rows are committed: their documents go to the buffer (written by commitFts()).
     if (m_ftsDocs.empty()) m_ftsSinceMs = steadyMs();
-    m_ftsDocs.reserve(m_ftsDocs.size() + docs);
     for (LaneRow& r : b.rows) {
         if (r.content.empty()) continue;
         m_ftsBytes += r.content.size();
@@ -470,7 +469,7 @@ Expected<void> Lane::commitFts() {
     }
     if (auto r = txn->commit(); !r) return r;
     m_ftsDocs.clear();
-    if (m_ftsDocs.capacity() > kFtsBufferDocs) m_ftsDocs.shrink_to_fit();  // a huge batch's buffer is not kept
+    if (m_ftsDocs.capacity() > 2 * kFtsBufferDocs) m_ftsDocs.shrink_to_fit();  // a huge batch's buffer is not kept
     m_ftsBytes = 0;
     m_ftsBytesGauge.store(0);
     m_ftsSinceMs = 0;
