@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/engine/line_reader.h"
+#include "core/index/index.h"
 #include "core/util/clock.h"
 
 namespace archivist::engine {
@@ -170,6 +171,11 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         report(false);
     }
+    // A bulk load's full-text documents may wait up to a second in the index's lanes (decision
+    // 0031): written now, so that a search right after the import finds every event it stored.
+    // A lane that failed has said so itself; its documents are written again at the next open.
+    if (p.stopped.empty())
+        if (auto idx = store.index()) (void)idx->commitFullText();
     p.finished = true;
     report(true);
     return p;

@@ -439,6 +439,38 @@ private slots:
         QCOMPARE(statsOf(data).events, result.stored);  // "stored" = what the archive holds from this run
     }
 
+    // A bulk load's full-text documents wait in the index's lanes (decision 0031; here for up to
+    // ten minutes): an import that has finished has had them written — a search right after it
+    // finds every event — and verify, which counts them, agrees.
+    void anImportIsSearchableWhenItFinishes() {
+        QTemporaryDir dir;
+        const std::filesystem::path path = dir.path().toStdString();
+        testing::EventSigner signer(10);
+        const auto file = writeJsonl(path / "events.jsonl", signedLines(signer, 1200));
+        observe::MetricsRegistry metrics;
+        auto options = fastOptions();
+        options.writer.group_events = 400;
+        options.writer.group_ms = 60'000;
+        QVERIFY(options.index.applyTuning("fts_bulk_docs=8,fts_delay_ms=600000"));
+        auto store = engine::Store::open(path / "data", options, metrics);
+        QVERIFY(store.ok());
+        (*store)->start();
+        auto r = engine::runImport(**store, {file}, {}, nullptr, 50, true);
+        QVERIFY(r.ok());
+        QVERIFY(r->stopped.empty());
+        auto reader = index::IndexReader::open((*store)->index());
+        QVERIFY(reader);
+        protocol::Filter f;
+        f.search = "number";
+        auto n = (*reader)->count({f});
+        QVERIFY(n);
+        QCOMPARE(*n, uint64_t(1200));
+        auto v = engine::verifyStore(**store, {});
+        QVERIFY(v);
+        QVERIFY2(v->ok(), v->details.empty() ? "" : v->details.front().c_str());
+        (void)(*store)->shutdown(1000ms, 500ms);
+    }
+
     // The command line's way: the import stops by itself on a full disk, with the reason.
     void importStopsOnAFullDiskWithTheReason() {
         QTemporaryDir dir;
