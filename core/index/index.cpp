@@ -941,29 +941,21 @@ Expected<FilePtr> Index::rotateHot(uint32_t lane, const FilePtr& active, archive
     return *next;
 }
 
-Expected<void> Index::freezeAll() {
+Expected<void> Index::askEveryLane(uint64_t (Lane::*request)(), uint64_t (Lane::*handled)() const) {
     std::vector<uint64_t> tickets;
-    for (auto& l : m_laneObjs) tickets.push_back(l->requestFreeze());
+    for (auto& l : m_laneObjs) tickets.push_back(((*l).*request)());
     // Each lane acts on it at its next wake-up (within its 200 ms poll).
     for (size_t i = 0; i < m_laneObjs.size(); ++i)
-        while (m_laneObjs[i]->freezeHandled() < tickets[i]) {
+        while (((*m_laneObjs[i]).*handled)() < tickets[i]) {
             if (m_abandon.load() || m_laneFailed.load()) return makeError("io", "an index lane stopped");
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     return {};
 }
 
-Expected<void> Index::commitFullText() {
-    std::vector<uint64_t> tickets;
-    for (auto& l : m_laneObjs) tickets.push_back(l->requestFtsCommit());
-    // Each lane acts on it at its next wake-up (within its 200 ms poll).
-    for (size_t i = 0; i < m_laneObjs.size(); ++i)
-        while (m_laneObjs[i]->ftsCommitHandled() < tickets[i]) {
-            if (m_abandon.load() || m_laneFailed.load()) return makeError("io", "an index lane stopped");
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-    return {};
-}
+Expected<void> Index::freezeAll() { return askEveryLane(&Lane::requestFreeze, &Lane::freezeHandled); }
+
+Expected<void> Index::commitFullText() { return askEveryLane(&Lane::requestFtsCommit, &Lane::ftsCommitHandled); }
 
 // ---------------------------------------------------------------------------------------------
 // Background: flushes and merges

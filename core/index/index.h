@@ -332,6 +332,9 @@ private:
     // The source's id in the catalog, 0 when it is not there. Caller holds m_mutex.
     Expected<uint32_t> findSourceLocked(std::string_view name);
     friend class Lane;
+    // Asks every lane (`request` returns the request's number) and waits until each has acted on it
+    // (`handled` reaches that number); an error once the index is abandoned or a lane failed.
+    Expected<void> askEveryLane(uint64_t (Lane::*request)(), uint64_t (Lane::*handled)() const);
 
 // Reads one frame's uncompressed text (archive::readFrame bound to the archive directory).
 using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&)>;
