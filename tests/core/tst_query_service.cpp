@@ -326,14 +326,16 @@ private slots:
         for (const auto& r : last->page.rows) QCOMPARE(r.kind, 7);
         QVERIFY(answers.waitFor(count));
         QCOMPARE(qs.superseded(), uint64_t(19));
-        // While running: requests race the worker; whatever happens, only the newest is answered
-        // and every older one is either answered before the newer one was made or never.
+        // While running: requests race the worker. The newest is answered; every older one is
+        // either taken by the worker before the next was made (and answered) or superseded (and
+        // never answered) — exactly one of the two. Which of them is up to the scheduler.
         std::vector<quint64> burst;
         for (int k = 0; k < 30; ++k) burst.push_back(qs.requestPage({}));
         QVERIFY(answers.waitFor(burst.back()));
         const auto got = answers.ids();
-        for (size_t k = 0; k + 1 < burst.size(); ++k)
-            QVERIFY2(std::find(got.begin(), got.end(), burst[k]) == got.end(), "a superseded page was answered");
+        uint64_t answered = 0;
+        for (quint64 id : burst) answered += std::count(got.begin(), got.end(), id);
+        QCOMPARE(answered + (qs.superseded() - 19), uint64_t(burst.size()));
         for (size_t k = 0; k + 1 < ids.size(); ++k)
             QVERIFY(std::find(got.begin(), got.end(), ids[k]) == got.end());
     }
