@@ -20,7 +20,34 @@ extern "C" size_t __sanitizer_get_heap_size();
 #include "core/observe/metrics.h"
 #include "core/observe/sqlite_heap.h"
 
+#if !defined(__SANITIZE_ADDRESS__)
+// jemalloc's control interface, when the process has it (the archivist executable links it:
+// decision 0032; test binaries do not). Weak: null without it.
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) __attribute__((weak));
+#endif
+
 namespace archivist::observe {
+
+namespace {
+#if !defined(__SANITIZE_ADDRESS__)
+// jemalloc's figures, refreshed ("epoch") before they are read: allocated (in use) and mapped
+// (obtained from the system). False without jemalloc or when its statistics are off.
+bool readJemalloc(uint64_t& allocated, uint64_t& mapped) {
+    if (!mallctl) return false;
+    uint64_t epoch = 1;
+    size_t len = sizeof epoch;
+    if (mallctl("epoch", &epoch, &len, &epoch, len) != 0) return false;
+    size_t a = 0, m = 0;
+    len = sizeof a;
+    if (mallctl("stats.allocated", &a, &len, nullptr, 0) != 0) return false;
+    len = sizeof m;
+    if (mallctl("stats.mapped", &m, &len, nullptr, 0) != 0) return false;
+    allocated = a;
+    mapped = m;
+    return true;
+}
+#endif
+}  // namespace
 
 MemoryStats readMemoryStats() {
     MemoryStats m;
@@ -38,16 +65,20 @@ MemoryStats readMemoryStats() {
     m.heap_in_use_bytes = __sanitizer_get_current_allocated_bytes();
     m.heap_arena_bytes = __sanitizer_get_heap_size();
 #else
-    const struct mallinfo2 mi = mallinfo2();
-    m.heap_in_use_bytes = uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
-    m.heap_arena_bytes = uint64_t(mi.arena) + uint64_t(mi.hblkhd);
+    // Under jemalloc glibc's arenas are (nearly) empty: its own figures are the heap.
+    if (!readJemalloc(m.heap_in_use_bytes, m.heap_arena_bytes)) {
+        const struct mallinfo2 mi = mallinfo2();
+        m.heap_in_use_bytes = uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
+        m.heap_arena_bytes = uint64_t(mi.arena) + uint64_t(mi.hblkhd);
+    }
 #endif
     return m;
 }
 
 void releaseFreeHeap() {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-    (void)malloc_trim(0);
+    // jemalloc returns freed pages by itself (dirty_decay_ms, app/allocator.cpp).
+    if (!mallctl) (void)malloc_trim(0);
 #endif
 }
 
@@ -73,9 +104,9 @@ void registerMemoryGauges(MetricsRegistry& r) {
               [] { return double(cachedMemoryStats().rss_bytes); });
     r.gaugeFn("archivist_process_peak_resident_memory_bytes", "Peak resident set size", {},
               [] { return double(cachedMemoryStats().peak_rss_bytes); });
-    r.gaugeFn("archivist_heap_in_use_bytes", "Heap bytes in use (mallinfo2)", {},
+    r.gaugeFn("archivist_heap_in_use_bytes", "Heap bytes in use (jemalloc's stats.allocated, or mallinfo2)", {},
               [] { return double(cachedMemoryStats().heap_in_use_bytes); });
-    r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (mallinfo2)", {},
+    r.gaugeFn("archivist_heap_arena_bytes", "Heap bytes obtained from the system (jemalloc's stats.mapped, or mallinfo2)", {},
               [] { return double(cachedMemoryStats().heap_arena_bytes); });
     // SQLite's page caches (bounded per connection by cache_size, and together by the soft heap
     // limit) fill as the index grows: growth by design, reported here so a soak can tell it from a

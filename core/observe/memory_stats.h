@@ -1,6 +1,7 @@
 #pragma once
-// Process memory: resident set (and its peak) from /proc/self/status, heap from mallinfo2(); the
-// gauges also carry SQLite's heap and its soft limit (sqlite_heap.h).
+// Process memory: resident set (and its peak) from /proc/self/status, heap from jemalloc's
+// statistics when the process runs on it (the archivist executable: decision 0032), otherwise
+// from glibc's mallinfo2(); the gauges also carry SQLite's heap and its soft limit (sqlite_heap.h).
 // The kernel's RSS figures are per-CPU approximations (off by up to a few hundred KiB between
 // reads); mallinfo2() sums every glibc malloc arena plus mmap'd blocks. Fields stay zero when
 // their source cannot be read.
@@ -18,15 +19,15 @@ class MetricsRegistry;
 struct MemoryStats {
     uint64_t rss_bytes = 0;
     uint64_t peak_rss_bytes = 0;
-    uint64_t heap_in_use_bytes = 0;  // malloc'd and not freed (uordblks + hblkhd)
-    uint64_t heap_arena_bytes = 0;   // obtained from the system by malloc
+    uint64_t heap_in_use_bytes = 0;  // malloc'd and not freed (jemalloc: stats.allocated; glibc: uordblks + hblkhd)
+    uint64_t heap_arena_bytes = 0;   // obtained from the system by malloc (jemalloc: stats.mapped)
 };
 
 MemoryStats readMemoryStats();
 // Hands the free pages inside glibc's malloc arenas back to the kernel (malloc_trim): memory the
 // pipeline freed stays mapped otherwise, and the arenas' high-water marks — not what is in use —
-// set the resident size (measured in docs/benchmarks.md). A no-op under AddressSanitizer and
-// outside glibc. Thread: any; costs a walk over the arenas' free lists, so call it about once a
+// set the resident size (measured in docs/benchmarks.md). A no-op under AddressSanitizer, outside
+// glibc and under jemalloc (which returns free pages by itself). Thread: any; costs a walk over the arenas' free lists, so call it about once a
 // second, not per event.
 void releaseFreeHeap();
 // archivist_process_resident_memory_bytes, archivist_process_peak_resident_memory_bytes,

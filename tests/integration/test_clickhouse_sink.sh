@@ -221,6 +221,10 @@ for _ in $(seq 1 200); do
     [[ ${stored:-0} == 300 ]] && break
     sleep 0.1
 done
+# The Memory panel's heap figure is the allocator's own (jemalloc's statistics in this executable,
+# decision 0032): a running engine holds megabytes, never the near-zero of glibc's unused arenas.
+heap=$(grep -E '^archivist_heap_in_use_bytes ' "$WORK/metrics.txt" | awk '{printf "%d", $2}' || true)
+(( ${heap:-0} > 4194304 )) || fail "archivist_heap_in_use_bytes is ${heap:-missing}: the heap gauge does not see the allocator"
 kill -TERM "$DEAD_PID"
 set +e
 wait "$DEAD_PID"
