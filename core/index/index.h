@@ -335,9 +335,6 @@ private:
     // Asks every lane (`request` returns the request's number) and waits until each has acted on it
     // (`handled` reaches that number); an error once the index is abandoned or a lane failed.
     Expected<void> askEveryLane(uint64_t (Lane::*request)(), uint64_t (Lane::*handled)() const);
-
-// Reads one frame's uncompressed text (archive::readFrame bound to the archive directory).
-using FrameTextFn = std::function<Expected<std::string>(const archive::FrameRef&)>;
     friend class IndexWriterInternals;
     Index(std::filesystem::path root, std::filesystem::path dir, IndexOptions opts, observe::MetricsRegistry* metrics);
     static Expected<std::shared_ptr<Index>> openAt(const std::filesystem::path& root, const std::string& generation,
