@@ -137,6 +137,8 @@ Expected<std::optional<Lookup::Found>> Lookup::find(const protocol::Bytes32& id,
     auto it = m_snap->parts.find(bucketOf(created_at));
     if (it == m_snap->parts.end()) return std::optional<Found>();
     const uint64_t key = idKey(id);
+    for (const auto& f : it->second)
+        if (f->filter && f->mayHoldCreated(created_at, created_at)) f->filter->prefetch(key);
     for (const auto& f : it->second) {
         if (!f->mayHoldCreated(created_at, created_at)) {  // its rows are all older or all newer
             ++m_filterSkips;
