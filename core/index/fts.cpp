@@ -3,6 +3,9 @@
 #include <cctype>
 #include <cstring>
 #include <memory>
+#include <random>
+
+#include "core/index/xor_filter.h"
 
 namespace archivist::index {
 
@@ -39,9 +42,7 @@ int forwardToken(void* p, int flags, const char* tok, int n, int start, int end)
     auto* f = static_cast<Forward*>(p);
     if (f->record && t_sink && n > 0) {
         const std::string_view term(tok, size_t(n));
-        if (!(t_sink->known && t_sink->known->find(term) != t_sink->known->end()) &&
-            t_sink->terms.find(term) == t_sink->terms.end())
-            t_sink->terms.emplace(term);
+        if (!(t_sink->known && t_sink->known->contains(term))) t_sink->terms.insert(term);
     }
     return f->token(f->ctx, flags, tok, n, start, end);
 }
@@ -111,6 +112,80 @@ Expected<void> registerTokenizer(sqlite3* db) {
     if (api->xCreateTokenizer(api, "archivist", api, &tokenizer, nullptr) != SQLITE_OK)
         return makeError("sqlite", "cannot register the full-text tokenizer");
     return {};
+}
+
+TermSet::TermSet() {
+    static const uint64_t seed = [] {
+        std::random_device rd;
+        return (uint64_t(rd()) << 32) ^ rd();
+    }();
+    m_seed = seed;
+}
+
+uint64_t TermSet::hashOf(std::string_view t) const {
+    uint64_t h = m_seed ^ (uint64_t(t.size()) * 0x9e3779b97f4a7c15ull);
+    const char* p = t.data();
+    size_t n = t.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = mix64(h ^ w);
+    }
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    return mix64(h ^ w ^ (uint64_t(n) << 56));
+}
+
+size_t TermSet::slotOf(std::string_view t, uint64_t h) const {
+    const size_t mask = m_slots.size() - 1;
+    const uint32_t tag = uint32_t(h);
+    for (size_t i = size_t(h >> 32) & mask;; i = (i + 1) & mask) {
+        const Slot& s = m_slots[i];
+        if (!s.len) return i;
+        if (s.tag == tag && s.len == t.size() && std::memcmp(m_arena.data() + s.off, t.data(), t.size()) == 0) return i;
+    }
+}
+
+bool TermSet::contains(std::string_view t) const {
+    if (!m_size) return false;
+    return m_slots[slotOf(t, hashOf(t))].len != 0;
+}
+
+void TermSet::insert(std::string_view t) {
+    if (t.empty()) return;
+    if ((m_size + 1) * 10 > m_slots.size() * 7) rehash(std::max<size_t>(64, m_slots.size() * 2));
+    const uint64_t h = hashOf(t);
+    Slot& s = m_slots[slotOf(t, h)];
+    if (s.len) return;
+    s.off = m_arena.size();
+    s.len = uint32_t(t.size());
+    s.tag = uint32_t(h);
+    m_arena.append(t);
+    ++m_size;
+}
+
+void TermSet::rehash(size_t slots) {
+    std::vector<Slot> old(slots);
+    old.swap(m_slots);
+    const size_t mask = m_slots.size() - 1;
+    for (const Slot& s : old) {
+        if (!s.len) continue;
+        const uint64_t h = hashOf(std::string_view(m_arena.data() + s.off, s.len));
+        size_t i = size_t(h >> 32) & mask;
+        while (m_slots[i].len) i = (i + 1) & mask;
+        m_slots[i] = s;
+    }
+}
+
+void TermSet::clear() {
+    std::vector<Slot>().swap(m_slots);
+    std::string().swap(m_arena);
+    m_size = 0;
+}
+
+void TermSet::absorb(TermSet& other) {
+    other.forEach([&](std::string_view t) { insert(t); });
+    other.clear();
 }
 
 TermSink* setThreadTermSink(TermSink* sink) {
@@ -237,11 +312,14 @@ Expected<void> FtsBulkWriter::add(int64_t rk, std::string_view content) {
 Expected<void> FtsBulkWriter::commit(std::optional<uint64_t> applied_batch, bool last) {
     auto term = m_db.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)");
     if (!term) return term.error();
-    for (const auto& t : m_sink.terms) {
+    bool ok = true;
+    m_sink.terms.forEach([&](std::string_view t) {
+        if (!ok) return;
         StmtReset reset(*term);
         term->bindText(1, t);
-        if (term->step() != SQLITE_DONE) return m_db.error("vocabulary insert");
-    }
+        ok = term->step() == SQLITE_DONE;
+    });
+    if (!ok) return m_db.error("vocabulary insert");
     m_sink.terms.clear();
     term = Stmt();
     if (applied_batch) {

@@ -457,11 +457,14 @@ Expected<void> Lane::commitFts() {
     }
     setThreadTermSink(nullptr);
     // The sink kept only the terms not in m_knownTerms (those are in `vocab` already).
-    for (const std::string& t : m_sink.terms) {
+    bool termsOk = true;
+    m_sink.terms.forEach([&](std::string_view t) {
+        if (!termsOk) return;
         StmtReset reset(m_insTerm);
         m_insTerm.bindText(1, t);
-        if (m_insTerm.step() != SQLITE_DONE) return m_fts.error("vocabulary insert");
-    }
+        termsOk = m_insTerm.step() == SQLITE_DONE;
+    });
+    if (!termsOk) return m_fts.error("vocabulary insert");
     {
         StmtReset reset(m_setFtsMeta);
         m_setFtsMeta.bindText(1, "applied_batch").bind(2, int64_t(m_ftsBatch));
@@ -474,7 +477,7 @@ Expected<void> Lane::commitFts() {
     m_ftsBytesGauge.store(0);
     m_ftsSinceMs = 0;
     if (m_knownTerms.size() + m_sink.terms.size() > kKnownTermsMax) m_knownTerms.clear();
-    m_knownTerms.merge(m_sink.terms);  // moves the nodes; m_sink.terms is cleared at the next batch
+    m_knownTerms.absorb(m_sink.terms);
     m_knownTermsSize.store(m_knownTerms.size());
     return {};
 }

@@ -1,9 +1,12 @@
 // The partitioned index's pure functions (core/index/layout.h) and its id filter
 // (core/index/xor_filter.h): month buckets at their exact UTC boundaries, the row key's order,
-// lanes, and a filter with no false negatives, its false-positive rate, sharding and stored form.
+// lanes, and a filter with no false negatives, its false-positive rate, sharding and stored form;
+// the full-text term set (core/index/fts.h) the tokenizer asks for every token.
 #include <QtTest>
 #include <random>
+#include <set>
 
+#include "core/index/fts.h"
 #include "core/index/index.h"
 #include "core/index/layout.h"
 #include "core/index/xor_filter.h"
@@ -117,6 +120,54 @@ private slots:
             broken[0] = 'Y';
             QVERIFY(!XorFilter::deserialize(broken));
         }
+    }
+    // The term set: exactly the terms inserted (each once, whatever its length or bytes), through
+    // growth, absorb and clear; forEach enumerates them all.
+    void termSetHoldsExactlyItsTerms() {
+        std::mt19937_64 rng(7);
+        auto randomTerm = [&] {
+            std::string t(size_t(1 + rng() % 40), '\0');
+            for (auto& c : t) c = char(rng() % 7 == 0 ? 0xC3 : 'a' + int(rng() % 26));  // short alphabet: many shared prefixes
+            return t;
+        };
+        TermSet a, b;
+        std::set<std::string> ra, rb;
+        QVERIFY(!a.contains("x"));
+        for (int i = 0; i < 50000; ++i) {
+            const std::string t = randomTerm();
+            (i % 3 ? a : b).insert(t);
+            (i % 3 ? ra : rb).insert(t);
+            if (i % 5 == 0) {  // a second insert changes nothing
+                (i % 3 ? a : b).insert(t);
+            }
+        }
+        a.insert(std::string_view("exact\0byte", 10));
+        ra.insert(std::string("exact\0byte", 10));
+        QCOMPARE(a.size(), ra.size());
+        QCOMPARE(b.size(), rb.size());
+        for (const auto& t : ra) QVERIFY(a.contains(t));
+        QVERIFY(!a.contains(std::string_view("exact\0bytf", 10)));
+        QVERIFY(!a.contains("exact"));
+        int absent = 0;
+        for (int i = 0; i < 20000; ++i) {
+            const std::string t = randomTerm() + "#";  // '#' is in no inserted term
+            absent += a.contains(t);
+        }
+        QCOMPARE(absent, 0);
+        std::set<std::string> seen;
+        a.forEach([&](std::string_view t) { QVERIFY(seen.emplace(t).second); });
+        QCOMPARE(seen, ra);
+        a.absorb(b);
+        QVERIFY(b.empty());
+        QVERIFY(!b.contains(*rb.begin()));
+        for (const auto& t : rb) QVERIFY(a.contains(t));
+        ra.insert(rb.begin(), rb.end());
+        QCOMPARE(a.size(), ra.size());
+        a.clear();
+        QCOMPARE(a.size(), size_t(0));
+        QVERIFY(!a.contains(*ra.begin()));
+        a.insert(*ra.begin());
+        QVERIFY(a.contains(*ra.begin()));
     }
     // A hot file's id Bloom filter: never a false "absent" (lookups skip the file's probe on it),
     // even past the size it was made for; ≈ 0.24 % false positives at 16 bits per id.
