@@ -55,7 +55,7 @@ Expected<void> Lane::openHot() {
     const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; "
                                 "PRAGMA cache_size=-" + std::to_string(std::max(1, m_index.options().cache_mib) * 1024) + ";";
     if (auto r = m_hot.exec(pragmas); !r) return r;
-    if (auto r = m_hot.exec(kRollupTablesSql); !r) return r;
+    if (auto r = m_hot.exec(std::string(kRollupTablesSql) + kRollupLogSql); !r) return r;
     auto events = m_hot.scalar("SELECT value FROM meta WHERE key = 'event_count'");
     if (!events) return events.error();
     m_hotEvents = uint64_t(events->value_or(0));
@@ -301,7 +301,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         if (auto r = rollupSighting(s.rk, s.id, s.source, rollup); !r) return r.error();
         if (!sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");
     }
-    if (auto r = applyRollupDelta(m_hot, rollup); !r) return r.error();
+    if (auto r = appendRollupLog(m_hot, rollup); !r) return r.error();
     auto counts = [&](const Stmt& st, const auto& map) -> bool {
         for (const auto& [k, n] : map) {
             StmtReset reset(st);

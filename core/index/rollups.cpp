@@ -259,6 +259,165 @@ Expected<void> applyRollupDelta(Db& db, const RollupDelta& d) {
     return {};
 }
 
+namespace {
+
+void putVarint(std::string& out, uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(char(uint8_t(v) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(char(v));
+}
+void putSigned(std::string& out, int64_t v) { putVarint(out, (uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
+
+struct LogReader {
+    std::string_view in;
+    bool ok = true;
+    uint64_t varint() {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (in.empty()) break;
+            const uint8_t b = uint8_t(in.front());
+            in.remove_prefix(1);
+            v |= uint64_t(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        ok = false;
+        return 0;
+    }
+    int64_t sint() {
+        const uint64_t v = varint();
+        return int64_t(v >> 1) ^ -int64_t(v & 1);
+    }
+    std::string_view bytes(uint64_t n) {
+        if (n > in.size()) {
+            ok = false;
+            return {};
+        }
+        const std::string_view b = in.substr(0, size_t(n));
+        in.remove_prefix(size_t(n));
+        return b;
+    }
+};
+
+// Calls fn(delta) for every r_log row of `db` (none when the file has no r_log: written before it).
+template <typename Fn>
+Expected<void> forEachLogged(Db& db, Fn&& fn) {
+    auto has = db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'r_log'");
+    if (!has) return has.error();
+    if (!has->value_or(0)) return {};
+    auto st = db.prepare("SELECT delta FROM r_log ORDER BY n");
+    if (!st) return st.error();
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) {
+        auto d = deserializeRollupDelta(st->blob(0));
+        if (!d) return d.error();
+        fn(*d);
+    }
+    if (rc != SQLITE_DONE) return db.error("read the rollup log");
+    return {};
+}
+
+}  // namespace
+
+std::string serializeRollupDelta(const RollupDelta& d) {
+    std::string out = "RL";
+    out.push_back(char(1));
+    out.reserve(16 + 8 * d.rows());
+    auto key = [&](int basis, int64_t day) {
+        out.push_back(char(basis));
+        putSigned(out, day);
+    };
+    putVarint(out, d.kind.size());
+    for (const auto& [k, v] : d.kind) {
+        key(std::get<0>(k), std::get<1>(k));
+        putSigned(out, std::get<2>(k));
+        putSigned(out, v);
+    }
+    putVarint(out, d.relay.size());
+    for (const auto& [k, v] : d.relay) {
+        key(std::get<0>(k), std::get<1>(k));
+        putVarint(out, std::get<2>(k));
+        putSigned(out, v.first);
+        putSigned(out, v.second);
+    }
+    putVarint(out, d.authors.size());
+    for (const auto& [k, v] : d.authors) {
+        key(k.first, k.second);
+        const std::string sketch = v.serialize();
+        putVarint(out, sketch.size());
+        out += sketch;
+    }
+    for (const auto* map : {&d.delay, &d.repl}) {
+        putVarint(out, map->size());
+        for (const auto& [k, v] : *map) {
+            key(std::get<0>(k), std::get<1>(k));
+            putSigned(out, std::get<2>(k));
+            putSigned(out, v);
+        }
+    }
+    return out;
+}
+
+Expected<RollupDelta> deserializeRollupDelta(std::string_view blob) {
+    auto bad = [] { return makeError("index_corrupt", "a hot file's rollup log holds a malformed delta"); };
+    if (blob.size() < 3 || blob.substr(0, 2) != "RL" || blob[2] != char(1)) return bad();
+    LogReader r{blob.substr(3)};
+    RollupDelta d;
+    auto basis = [&] {
+        const std::string_view b = r.bytes(1);
+        const int v = b.empty() ? -1 : int(uint8_t(b[0]));
+        if (v != 0 && v != 1) r.ok = false;
+        return v;
+    };
+    // A count is at most the bytes left (every entry takes more than one): no huge loop on garbage.
+    auto count = [&] {
+        const uint64_t n = r.varint();
+        if (n > r.in.size()) r.ok = false;
+        return r.ok ? n : 0;
+    };
+    for (uint64_t i = 0, n = count(); i < n && r.ok; ++i) {
+        const int b = basis();
+        const int64_t day = r.sint();
+        const int64_t k = r.sint();
+        d.kind[{b, day, int(k)}] += r.sint();
+    }
+    for (uint64_t i = 0, n = count(); i < n && r.ok; ++i) {
+        const int b = basis();
+        const int64_t day = r.sint();
+        const uint32_t source = uint32_t(r.varint());
+        auto& v = d.relay[{b, day, source}];
+        v.first += r.sint();
+        v.second += r.sint();
+    }
+    for (uint64_t i = 0, n = count(); i < n && r.ok; ++i) {
+        const int b = basis();
+        const int64_t day = r.sint();
+        const std::string_view sketch = r.bytes(r.varint());
+        if (r.ok) d.authors[{b, day}].merge(AuthorSketch::deserialize(sketch));
+    }
+    for (auto* map : {&d.delay, &d.repl})
+        for (uint64_t i = 0, n = count(); i < n && r.ok; ++i) {
+            const int b = basis();
+            const int64_t day = r.sint();
+            const int64_t k = r.sint();
+            (*map)[{b, day, int(k)}] += r.sint();
+        }
+    if (!r.ok || !r.in.empty()) return bad();
+    return d;
+}
+
+Expected<void> appendRollupLog(Db& db, const RollupDelta& d) {
+    if (d.empty()) return {};
+    auto st = db.prepare("INSERT INTO r_log(delta) VALUES (?)", true);
+    if (!st) return st.error();
+    const std::string blob = serializeRollupDelta(d);
+    StmtReset reset(*st);
+    st->bindBlob(1, blob.data(), int(blob.size()));
+    if (st->step() != SQLITE_DONE) return db.error("rollup log");
+    return {};
+}
+
 Expected<RollupDelta> readRollupDelta(Db& db) {
     RollupDelta d;
     auto each = [&](const char* sql, auto&& fn) -> Expected<void> {
@@ -293,6 +452,7 @@ Expected<RollupDelta> readRollupDelta(Db& db) {
                       [&](Stmt& s) { d.repl[{int(s.i64(0)), s.i64(1), int(s.i64(2))}] += s.i64(3); });
         !r)
         return r.error();
+    if (auto r = forEachLogged(db, [&](const RollupDelta& logged) { d.merge(logged); }); !r) return r.error();
     return d;
 }
 
@@ -339,8 +499,30 @@ Expected<void> readRange(Db& db, const RollupQuery& q, Acc& a) {
                       [&](Stmt& s) { a.delay[{s.i64(0), int(s.i64(1))}] += s.i64(2); });
         !r)
         return r;
-    return each("SELECT day, n, events FROM r_repl" + where,
-                [&](Stmt& s) { a.repl[{s.i64(0), int(s.i64(1))}] += s.i64(2); });
+    if (auto r = each("SELECT day, n, events FROM r_repl" + where,
+                      [&](Stmt& s) { a.repl[{s.i64(0), int(s.i64(1))}] += s.i64(2); });
+        !r)
+        return r;
+    // A hot file's log (the catalog has none).
+    const int basis = int(q.basis);
+    const int64_t lo = q.since_day.value_or(INT64_MIN), hi = q.until_day.value_or(INT64_MAX);
+    auto in = [&](int b, int64_t day) { return b == basis && day >= lo && day <= hi; };
+    return forEachLogged(db, [&](const RollupDelta& d) {
+        for (const auto& [k, v] : d.kind)
+            if (in(std::get<0>(k), std::get<1>(k))) a.kinds[{std::get<1>(k), uint16_t(std::get<2>(k))}] += v;
+        for (const auto& [k, v] : d.relay)
+            if (in(std::get<0>(k), std::get<1>(k))) {
+                auto& x = a.relays[{std::get<1>(k), std::get<2>(k)}];
+                x.first += v.first;
+                x.second += v.second;
+            }
+        for (const auto& [k, v] : d.authors)
+            if (in(k.first, k.second)) a.authors[k.second].merge(v);
+        for (const auto& [k, v] : d.delay)
+            if (in(std::get<0>(k), std::get<1>(k))) a.delay[{std::get<1>(k), std::get<2>(k)}] += v;
+        for (const auto& [k, v] : d.repl)
+            if (in(std::get<0>(k), std::get<1>(k))) a.repl[{std::get<1>(k), std::get<2>(k)}] += v;
+    });
 }
 
 }  // namespace

@@ -115,8 +115,22 @@ struct RollupDelta {
 
 // Adds `d` into the rollup tables of `db` (inside the caller's transaction).
 Expected<void> applyRollupDelta(Db& db, const RollupDelta& d);
-// Reads every rollup row of `db` (a hot file: its deltas).
+// Reads every rollup row of `db` (a hot file: its deltas, those of its r_log included).
 Expected<RollupDelta> readRollupDelta(Db& db);
+
+// A hot file's log of deltas (decision 0033): one row per lane commit holding that commit's
+// RollupDelta, serialised, written in the same transaction as the rows it counts. Adding each
+// delta into the r_* tables cost an upsert per (basis, day, key) — in a backfill a commit's
+// events fall on a thousand days: thousands of upserts per commit. The flush folds the log into
+// the catalog's tables as it folds those. Hot files written before hold their deltas in the r_*
+// tables (which every hot file still has); readers add both.
+inline constexpr const char* kRollupLogSql = "CREATE TABLE IF NOT EXISTS r_log(n INTEGER PRIMARY KEY, delta BLOB NOT NULL);";
+// "RL" 1, then per map (kind, relay, authors, delay, repl) a count and its entries as varints.
+std::string serializeRollupDelta(const RollupDelta& d);
+// Error "index_corrupt" for anything malformed.
+Expected<RollupDelta> deserializeRollupDelta(std::string_view blob);
+// Appends `d` (when not empty) to the r_log of `db`, inside the caller's transaction.
+Expected<void> appendRollupLog(Db& db, const RollupDelta& d);
 
 // The rollups over a range of days, for stats and the Statistics dock.
 struct RollupQuery {

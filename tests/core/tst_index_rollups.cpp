@@ -3,7 +3,8 @@
 // future-dated events included), distinct sources per day and the replication histogram — with
 // copies arriving while the event is in its hot file and after it was flushed into parts and
 // merged, with repeated (event, source) pairs that must not count twice, under both day bases,
-// before and after the background work, and after reopening the index. Also the sketch itself.
+// before and after the background work, and after reopening the index. Also the sketch itself, and
+// the hot files' delta log (decision 0033) next to the tables of hot files written before it.
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
@@ -199,6 +200,70 @@ private slots:
         QCOMPARE(AuthorSketch::deserialize(x.serialize()).count(), big.count());
     }
 
+    // A delta survives its stored form exactly; a hot file's deltas are its tables' rows plus its
+    // log's (a hot file written before the log has only the first); a damaged log entry is an
+    // error, not a silent zero.
+    void deltaLogRoundTripsAndAddsToTheTables() {
+        auto same = [](const RollupDelta& x, const RollupDelta& y) {
+            if (x.kind != y.kind || x.relay != y.relay || x.delay != y.delay || x.repl != y.repl) return false;
+            if (x.authors.size() != y.authors.size()) return false;
+            for (const auto& [k, v] : x.authors) {
+                auto it = y.authors.find(k);
+                if (it == y.authors.end() || it->second.serialize() != v.serialize()) return false;
+            }
+            return true;
+        };
+        RollupDelta a, b;
+        for (uint32_t n = 0; n < 1300; ++n) {  // past 512 authors on one day: a dense sketch too
+            const Spec s = specOf(n);
+            std::vector<uint32_t> sources{1 + n % 3};
+            if (n % 4 == 0) sources.push_back(7);
+            (n % 2 ? a : b).addEvent(s.kind, idOf(100000 + n), n < 1100 ? kDay0 * 86400 : s.created_at, s.first_seen_ms, sources);
+        }
+        a.addSource(kDay0 * 86400 - 5, -1500, 9, 2);  // negative times and a negative day
+        QVERIFY(!a.authors.empty() && !a.relay.empty());
+        auto back = deserializeRollupDelta(serializeRollupDelta(a));
+        QVERIFY2(back, back ? "" : back.error().message.c_str());
+        QVERIFY(same(*back, a));
+        auto none = deserializeRollupDelta(serializeRollupDelta(RollupDelta()));
+        QVERIFY(none && none->empty());
+        const std::string blob = serializeRollupDelta(b);
+        QVERIFY(!deserializeRollupDelta(blob.substr(0, blob.size() - 1)));
+        QVERIFY(!deserializeRollupDelta(blob + "x"));
+        QVERIFY(!deserializeRollupDelta("RL"));
+        RollupDelta one;
+        one.addEvent(1, idOf(5), kDay0 * 86400, kSeenBaseMs, {1});
+        std::string wrongBasis = serializeRollupDelta(one);
+        QVERIFY(deserializeRollupDelta(wrongBasis));
+        QCOMPARE(int(wrongBasis[3]), 2);  // two kind entries (one per basis) …
+        wrongBasis[4] = char(2);          // … the first of which claims basis 2
+        QVERIFY(!deserializeRollupDelta(wrongBasis));
+
+        const auto path = std::filesystem::path(m_dir.path().toStdString()) / "log.sqlite";
+        auto db = Db::open(path, Db::Mode::Create);
+        QVERIFY(db);
+        QVERIFY(db->exec(kRollupTablesSql));
+        // Without a log (a hot file of an earlier version): the tables alone.
+        QVERIFY(applyRollupDelta(*db, a));
+        auto old = readRollupDelta(*db);
+        QVERIFY(old && same(*old, a));
+        QVERIFY(db->exec(kRollupLogSql));
+        QVERIFY(appendRollupLog(*db, b));
+        QVERIFY(appendRollupLog(*db, RollupDelta()));  // nothing to log: no row
+        QVERIFY(appendRollupLog(*db, a));
+        QCOMPARE(db->scalar("SELECT count(*) FROM r_log")->value_or(0), int64_t(2));
+        RollupDelta want = a;
+        want.merge(b);
+        want.merge(a);
+        auto got = readRollupDelta(*db);
+        QVERIFY2(got, got ? "" : got.error().message.c_str());
+        QVERIFY(same(*got, want));
+        QVERIFY(db->exec("UPDATE r_log SET delta = x'524c0105' WHERE n = 1"));
+        auto broken = readRollupDelta(*db);
+        QVERIFY(!broken);
+        QCOMPARE(broken.error().code, std::string("index_corrupt"));
+    }
+
     void rollupsEqualTheCorpusThroughFlushesMergesAndReopen() {
         const auto dir = std::filesystem::path(m_dir.path().toStdString()) / "idx";
         Oracle o;
@@ -252,6 +317,18 @@ private slots:
                 feed(ns, copies);
             }
             compare((*w)->index(), o, names);
+            // A range while every delta is still in hot files' logs.
+            {
+                std::map<std::pair<int64_t, uint16_t>, uint64_t> want;
+                for (const auto& [k, v] : o.kinds(1))
+                    if (k.first == kDay0 + 3) want[k] = v;
+                auto r = readRollups((*w)->index(), RollupQuery{DayBasis::FirstSeen, kDay0 + 3, kDay0 + 3});
+                QVERIFY(r);
+                std::map<std::pair<int64_t, uint16_t>, uint64_t> got;
+                for (const auto& k : r->kinds) got[{k.day, k.kind}] = k.events;
+                QCOMPARE(got, want);
+                QVERIFY(!want.empty());
+            }
             // Flushed into parts and merged: copies now take the slow path, through the parts.
             QVERIFY((*w)->index()->freezeAll());
             QVERIFY((*w)->index()->waitIdle(60s));
