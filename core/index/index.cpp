@@ -1384,6 +1384,10 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
     std::vector<fs::path> paths;
     for (const auto& f : inputs) paths.push_back(f->path);
     if (auto r = (*builder)->mergeAll(paths, [this] { return m_stopping.load(); }); !r) return fail(r.error());
+    // Inputs whose orphan filters are known and empty hold a row for each of their sightings; so
+    // does their union: the output's orphan filter is empty without a look at its tables.
+    if (std::all_of(inputs.begin(), inputs.end(), [](const FilePtr& f) { return f->orphans && f->orphans->keys() == 0; }))
+        (*builder)->inputsHaveNoOrphans();
     auto built = (*builder)->finish();
     if (!built) return fail(built.error());
     uint64_t inputEvents = 0;

@@ -260,7 +260,7 @@ Expected<BuiltPart> PartBuilder::finish() {
     // Sightings of events whose row is in another file. Few in a part of live ingest; a part of a
     // re-import holds many. Both tables are in rk order: SQLite merges the two scans (`MERGE
     // (EXCEPT)`; a NOT EXISTS probe per sighting cost 2.5 × the CPU on a 413k-event part).
-    {
+    if (!m_noOrphans) {
         auto st = m_db.prepare("SELECT rk FROM sightings EXCEPT SELECT rk FROM events ORDER BY 1");
         if (!st) return st.error();
         int rc;

@@ -77,6 +77,9 @@ public:
     // order — a tag once, a sighting with its earliest seen_at. Stops with error "cancelled"
     // once `cancelled` returns true (asked before and every 1,000 SQLite steps).
     Expected<void> mergeAll(const std::vector<std::filesystem::path>& from, const std::function<bool()>& cancelled);
+    // After mergeAll: none of the inputs holds a sighting without its event's row (their orphan
+    // filters are empty), so the output holds none either and finish() does not look for them.
+    void inputsHaveNoOrphans() { m_noOrphans = true; }
     // Secondary indexes, kind counts, the id and orphan filters, meta; then the file is synced
     // and closed.
     Expected<BuiltPart> finish();
@@ -98,6 +101,7 @@ private:
     int64_t m_fileId = 0;
     uint64_t m_events = 0;
     bool m_indexed = false;  // copyAll built the indexes
+    bool m_noOrphans = false;  // inputsHaveNoOrphans()
     int64_t m_minCreated = 0, m_maxCreated = 0;
     std::map<uint16_t, uint64_t> m_kinds;
     std::vector<uint64_t> m_keys;
