@@ -6,7 +6,9 @@
 //   2. `archivist import` of N signed events (a real subprocess, fresh data directory, the index's
 //      background flushes and merges running as they would): the wall time of each tenth of the
 //      events (from /metrics archivist_events_stored_total, scraped every 0.25 s), events/s, ratio
-//      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying; then the same file
+//      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying (and the limit
+//      measured again after it: the ratio to the mean of both, the machine's speed over the
+//      import on a shared machine); then the same file
 //      imported again into the same data directory (every event a duplicate: the first import's
 //      time over this one's); then --no-verify into a fresh directory (with --keep it stays as
 //      the import left it, for bench_query on that layout);
@@ -214,6 +216,15 @@ int main(int argc, char** argv) {
     const fs::path dirV = work / "data-verify";
     ImportRun verified = runImport({}, archivist, dirV, events, n, true, work / "import-verify.log");
     printImport("import (verify)", verified, n, limit);
+    {
+        // The machine is shared: its speed can move during a long import. The limit measured
+        // again right after, and the import's ratio to the mean of both (its speed over the run).
+        const double after = rawVerifyRate(sample);
+        const double mean = (perCore + after) / 2.0 * cores;
+        std::printf("raw verify / core, after     %.0f /s (%+.1f %% against before)\n", after,
+                    100.0 * (after - perCore) / perCore);
+        std::printf("  ratio to the mean limit    %.3f (%.0f /s)\n", double(n) / verified.seconds / mean, mean);
+    }
     std::fflush(stdout);
     {
         // The same file again into the same data directory: every line is a copy of a stored
