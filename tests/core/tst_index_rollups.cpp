@@ -134,6 +134,18 @@ class TestIndexRollups : public QObject {
     Q_OBJECT
     QTemporaryDir m_dir;
 
+    // Events per day and kind over the days [lo, hi] only, against the corpus.
+    void compareKindRange(const std::shared_ptr<Index>& index, const Oracle& o, DayBasis basis, int64_t lo, int64_t hi) {
+        std::map<std::pair<int64_t, uint16_t>, uint64_t> want;
+        for (const auto& [k, v] : o.kinds(int(basis)))
+            if (k.first >= lo && k.first <= hi) want[k] = v;
+        auto r = readRollups(index, RollupQuery{basis, lo, hi});
+        QVERIFY(r);
+        std::map<std::pair<int64_t, uint16_t>, uint64_t> got;
+        for (const auto& k : r->kinds) got[{k.day, k.kind}] = k.events;
+        QCOMPARE(got, want);
+        QVERIFY(!want.empty());
+    }
     void compare(const std::shared_ptr<Index>& index, const Oracle& o, const std::map<uint32_t, std::string>& names) {
         for (int basis = 0; basis < 2; ++basis) {
             auto r = readRollups(index, RollupQuery{DayBasis(basis), std::nullopt, std::nullopt});
@@ -318,17 +330,7 @@ private slots:
             }
             compare((*w)->index(), o, names);
             // A range while every delta is still in hot files' logs.
-            {
-                std::map<std::pair<int64_t, uint16_t>, uint64_t> want;
-                for (const auto& [k, v] : o.kinds(1))
-                    if (k.first == kDay0 + 3) want[k] = v;
-                auto r = readRollups((*w)->index(), RollupQuery{DayBasis::FirstSeen, kDay0 + 3, kDay0 + 3});
-                QVERIFY(r);
-                std::map<std::pair<int64_t, uint16_t>, uint64_t> got;
-                for (const auto& k : r->kinds) got[{k.day, k.kind}] = k.events;
-                QCOMPARE(got, want);
-                QVERIFY(!want.empty());
-            }
+            compareKindRange((*w)->index(), o, DayBasis::FirstSeen, kDay0 + 3, kDay0 + 3);
             // Flushed into parts and merged: copies now take the slow path, through the parts.
             QVERIFY((*w)->index()->freezeAll());
             QVERIFY((*w)->index()->waitIdle(60s));
@@ -354,15 +356,7 @@ private slots:
             QVERIFY((*w)->index()->waitIdle(60s));
             compare((*w)->index(), o, names);
             // A range: the two middle days only.
-            std::map<std::pair<int64_t, uint16_t>, uint64_t> want;
-            for (const auto& [k, v] : o.kinds(0))
-                if (k.first >= kDay0 + 3 && k.first <= kDay0 + 4) want[k] = v;
-            auto r = readRollups((*w)->index(), RollupQuery{DayBasis::CreatedAt, kDay0 + 3, kDay0 + 4});
-            QVERIFY(r);
-            std::map<std::pair<int64_t, uint16_t>, uint64_t> got;
-            for (const auto& k : r->kinds) got[{k.day, k.kind}] = k.events;
-            QCOMPARE(got, want);
-            QVERIFY(!want.empty());
+            compareKindRange((*w)->index(), o, DayBasis::CreatedAt, kDay0 + 3, kDay0 + 4);
         }
         // Reopened: the same totals (catalog + hot files on disk).
         auto idx = Index::open(dir, tiny());
