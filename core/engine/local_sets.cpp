@@ -66,33 +66,49 @@ Expected<sync::LocalSet> IndexLocalSets::load(index::IndexReader& reader, const 
     const int64_t until = f.until.value_or(INT64_MAX);
     sync::LocalSet out;
     out.since = since;
-    // Newest first, one page at a time, until max_items + 1 rows say where the window must start.
-    std::optional<index::Cursor> after;
     std::vector<sync::NegentropyItem> items;
+    // Newest first until max_items + 1 events say where the window must start: that event's second
+    // is left out (all of it), and the window begins one second later.
+    std::optional<int64_t> boundary;
+    auto take = [&](int64_t created_at, const protocol::Bytes32& id) {
+        if (items.size() == request.max_items) {
+            boundary = created_at;
+            return false;
+        }
+        items.push_back(sync::NegentropyItem{uint64_t(created_at), id});
+        return true;
+    };
+    auto finish = [&]() -> Expected<sync::LocalSet> {
+        if (boundary) {
+            if (*boundary >= until) {
+                out.overfull = true;
+                out.since = until;
+                return out;
+            }
+            const int64_t b = *boundary;
+            std::erase_if(items, [b](const sync::NegentropyItem& i) { return int64_t(i.timestamp) <= b; });
+            out.since = b + 1;
+        }
+        out.items = std::move(items);
+        return out;
+    };
+    // The relay's filter is the whole archive (the usual case): the keys alone, read from the
+    // created_at index (forEachKeyNewestFirst), not whole rows merged in (created_at, id) order.
+    if (f.ids.empty() && f.authors.empty() && f.kinds.empty() && f.tags.empty() && !f.search) {
+        if (auto r = reader.forEachKeyNewestFirst(since, until, take); !r) return r.error();
+        return finish();
+    }
+    // Any other filter: its rows, newest first, one page at a time.
+    std::optional<index::Cursor> after;
     while (true) {
         auto page = reader.query({f}, after, kPageRows, index::Order::NewestFirst);
         if (!page) return page.error();
-        for (const auto& row : *page) {
-            if (items.size() == request.max_items) {
-                // Row max_items + 1: the window is (its second, until].
-                const int64_t boundary = row.created_at;
-                if (boundary >= until) {
-                    out.overfull = true;
-                    out.since = until;
-                    return out;
-                }
-                std::erase_if(items, [boundary](const sync::NegentropyItem& i) { return int64_t(i.timestamp) <= boundary; });
-                out.since = boundary + 1;
-                out.items = std::move(items);
-                return out;
-            }
-            items.push_back(sync::NegentropyItem{uint64_t(row.created_at), row.id});
-        }
+        for (const auto& row : *page)
+            if (!take(row.created_at, row.id)) return finish();
         if (page->size() < kPageRows) break;
         after = index::Cursor{page->back().created_at, page->back().id};
     }
-    out.items = std::move(items);
-    return out;
+    return finish();
 }
 
 void IndexLocalSets::run() {

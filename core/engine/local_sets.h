@@ -1,13 +1,16 @@
 #pragma once
 // IndexLocalSets: the engine's sync::LocalSetSource — the local side of NIP-77 reconciliation
-// windows, read from the archive's index (events_created: created_at, id) on its own thread
-// ("local-sets"), so no network thread ever waits for SQLite. The one place that knows how the
+// windows, read from the archive's index on its own thread ("local-sets"), so no network thread
+// ever waits for SQLite. A relay synced whole (its filter has no condition but the window) costs
+// a read of the window's keys alone (IndexReader::forEachKeyNewestFirst: the parts' created_at
+// index, the hot files' row keys); a filter with conditions reads its rows through query(). The one place that knows how the
 // index answers "what do we hold in [since, until]": an index with another layout re-implements
 // load() and nothing else.
 //
 // Contract (sync::LocalSetSource, core/sync/local_set.h)
 // - Bounded: at most kMaxQueued requests wait (request() returns false beyond: the relay asks
-//   again); one answer is built at a time and holds ≤ max_items + one page of rows.
+//   again); one answer is built at a time and holds ≤ max_items items plus one page of rows
+//   (a filter with conditions) or one chunk of ≤ 8,192 keys per file of a month (the whole archive).
 // - Replies are posted to the asker's thread while holding the queue lock, so cancel() ends all
 //   replies to a context for good.
 // - stop() (or the destructor) joins the thread; requests still queued get no reply.

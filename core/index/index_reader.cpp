@@ -1448,6 +1448,103 @@ Expected<void> IndexReader::forEachEvent(const std::function<bool(const EventRow
     return forEachEventIn([&](const EventRow& r, const RowPlace&) { return fn(r); });
 }
 
+namespace {
+// forEachKeyNewestFirst: the keys of one file in a month's window, newest first, a chunk at a time.
+struct KeySource {
+    FilePtr file;
+    int64_t lo = 0, hi = 0;
+    bool byRk = false;  // a hot file (no created_at index) within the row key's exact time range
+    bool done = false;
+    size_t chunk = 1024;
+    std::vector<Key> keys;  // this chunk, newest first
+    size_t pos = 0;
+    int64_t lastRk = 0;       // byRk: the next chunk continues below this row key
+    std::optional<Key> last;  // otherwise: below this (created_at, id)
+
+    bool empty() const { return pos >= keys.size(); }
+    const Key& head() const { return keys[pos]; }
+};
+
+Expected<void> fillKeys(IndexReader::Impl& impl, KeySource& s) {
+    s.keys.clear();
+    s.pos = 0;
+    if (s.done) return {};
+    std::string sql;
+    std::vector<Bind> binds;
+    if (s.byRk) {
+        // Row keys begin with created_at: rk order is created_at order within [rkFloor(lo), rkCeil(hi)].
+        sql = "SELECT created_at, id, rk FROM events WHERE rk >= ? AND rk <= ? ORDER BY rk DESC LIMIT ?";
+        binds.push_back({Bind::Int, rkFloor(s.lo), {}});
+        binds.push_back({Bind::Int, s.last ? s.lastRk - 1 : rkCeil(s.hi), {}});
+    } else {
+        // A part's created_at index holds (created_at, id): read backwards, the table is not touched.
+        sql = "SELECT created_at, id FROM events WHERE created_at >= ? AND created_at <= ?";
+        binds.push_back({Bind::Int, s.lo, {}});
+        binds.push_back({Bind::Int, s.hi, {}});
+        if (s.last) {
+            sql += " AND (created_at, id) < (?, ?)";
+            binds.push_back({Bind::Int, s.last->created_at, {}});
+            binds.push_back({Bind::Blob, 0, std::string(reinterpret_cast<const char*>(s.last->id.data()), 32)});
+        }
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
+    }
+    binds.push_back({Bind::Int, int64_t(s.chunk), {}});
+    auto r = impl.run(s.file, sql, binds, [&](const Stmt& st) {
+        Key k{st.i64(0), {}};
+        if (auto b = st.blob(1); b.size() == 32) std::memcpy(k.id.data(), b.data(), 32);
+        if (s.byRk) s.lastRk = st.i64(2);
+        s.keys.push_back(k);
+        return true;
+    });
+    if (!r) return r;
+    if (s.keys.size() < s.chunk) s.done = true;
+    if (!s.keys.empty()) s.last = s.keys.back();
+    s.chunk = std::min<size_t>(s.chunk * 2, 8192);
+    return {};
+}
+}  // namespace
+
+Expected<void> IndexReader::forEachKeyNewestFirst(int64_t since, int64_t until,
+                                                  const std::function<bool(int64_t, const protocol::Bytes32&)>& fn) {
+    Impl& impl = *m_impl;
+    if (auto r = impl.begin(); !r) {
+        impl.end();
+        return r.error();
+    }
+    CallScope scope{impl};
+    if (since > until) return {};
+    for (const Bucket b : impl.buckets(since, until, Order::NewestFirst)) {
+        std::vector<KeySource> sources;
+        for (auto& f : impl.filesOf(b)) {
+            if (!f->mayHoldCreated(since, until)) continue;
+            KeySource s;
+            s.file = f;
+            s.lo = std::max(since, bucketLo(b));
+            s.hi = std::min(until, bucketHi(b));
+            s.byRk = f->kind == FileKind::Hot && s.hi < kRkTimeMax;
+            if (auto r = fillKeys(impl, s); !r) return r;
+            if (!s.empty()) sources.push_back(std::move(s));
+        }
+        // The files' keys merged by created_at (a second's keys in whatever order they come).
+        auto later = [&](size_t x, size_t y) { return sources[x].head().created_at < sources[y].head().created_at; };
+        std::vector<size_t> heap;
+        for (size_t i = 0; i < sources.size(); ++i) heap.push_back(i);
+        std::make_heap(heap.begin(), heap.end(), later);
+        while (!heap.empty()) {
+            std::pop_heap(heap.begin(), heap.end(), later);
+            KeySource& s = sources[heap.back()];
+            const Key& k = s.head();
+            if (!fn(k.created_at, k.id)) return {};
+            ++s.pos;
+            if (s.empty())
+                if (auto r = fillKeys(impl, s); !r) return r;
+            if (s.empty()) heap.pop_back();
+            else std::push_heap(heap.begin(), heap.end(), later);
+        }
+    }
+    return {};
+}
+
 Expected<void> IndexReader::forEachFrame(const std::function<bool(const FrameRow&)>& fn) {
     auto cat = m_impl->catalogDb();
     if (!cat) return cat.error();

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <set>
 
+#include "core/engine/local_sets.h"
 #include "core/index/index_reader.h"
 #include "core/index/index_writer.h"
 #include "core/protocol/filter.h"
@@ -58,6 +60,34 @@ bool before(const EventRow& a, const EventRow& b, Order o) {
     return a.id < b.id;
 }
 
+// forEachKeyNewestFirst over [since, until] gives `want`, newest second first, and stops when asked.
+void checkKeys(IndexReader& reader, int64_t since, int64_t until,
+               const std::multiset<std::pair<int64_t, protocol::Bytes32>>& want) {
+    using Keys = std::multiset<std::pair<int64_t, protocol::Bytes32>>;
+    std::vector<std::pair<int64_t, protocol::Bytes32>> got;
+    auto all = reader.forEachKeyNewestFirst(since, until, [&](int64_t t, const protocol::Bytes32& id) {
+        got.push_back({t, id});
+        return true;
+    });
+    QVERIFY(all);
+    QCOMPARE(got.size(), want.size());
+    QVERIFY(Keys(got.begin(), got.end()) == want);
+    for (size_t i = 1; i < got.size(); ++i) QVERIFY2(got[i - 1].first >= got[i].first, qPrintable(QString::number(i)));
+    // Stopping early: the keys given are the newest ones (by second).
+    if (want.size() < 3) return;
+    const size_t stopAt = want.size() / 3;
+    std::vector<int64_t> first;
+    auto some = reader.forEachKeyNewestFirst(since, until, [&](int64_t t, const protocol::Bytes32&) {
+        first.push_back(t);
+        return first.size() < stopAt;
+    });
+    QVERIFY(some);
+    QCOMPARE(first.size(), stopAt);
+    std::vector<int64_t> newest;
+    for (auto it = want.rbegin(); newest.size() < stopAt; ++it) newest.push_back(it->first);
+    QVERIFY(first == newest);
+}
+
 }  // namespace
 
 class TestIndexQuery : public QObject {
@@ -69,6 +99,9 @@ private:
     std::vector<protocol::Event> m_events;
     std::unique_ptr<IndexReader> m_reader;
     std::unique_ptr<IndexWriter> m_writer;
+    // The same events in an index of default thresholds: all of them stay in its hot files.
+    std::unique_ptr<IndexReader> m_hotReader;
+    std::unique_ptr<IndexWriter> m_hotWriter;
 
     // Pages through `filters` and returns every row, checking page bounds on the way.
     std::vector<EventRow> pageAll(const std::vector<protocol::Filter>& filters, size_t page, Order order) {
@@ -132,6 +165,29 @@ private slots:
         auto r = IndexReader::open(m_db);
         QVERIFY(r);
         m_reader = std::move(*r);
+
+        const auto hotDb = std::filesystem::path(m_dir.path().toStdString()) / "hot-index";
+        auto hw = IndexWriter::open(hotDb, IndexOptions{});
+        QVERIFY(hw);
+        std::vector<NewEvent> all;
+        for (int i = 0; i < kEvents; ++i) {
+            NewEvent ne;
+            ne.event = m_events[size_t(i)];
+            ne.line = uint32_t(i);
+            ne.first_seen_at_ms = i;
+            all.push_back(ne);
+        }
+        archive::AppendedFrame frame;
+        frame.ref = {1, 16, 100000};
+        frame.events = uint32_t(kEvents);
+        QVERIFY((*hw)->commit(&frame, all, {}));
+        m_hotWriter = std::move(*hw);
+        auto hr = IndexReader::open(hotDb);
+        QVERIFY(hr);
+        m_hotReader = std::move(*hr);
+        auto hst = m_hotReader->stats();
+        QVERIFY(hst);
+        QCOMPARE(hst->parts, uint64_t(0));
     }
 
     void pagingVisitsEveryEventOnce_data() {
@@ -198,6 +254,88 @@ private slots:
         auto n = m_reader->count(filters);
         QVERIFY(n);
         QCOMPARE(*n, uint64_t(want.size()));
+    }
+
+    // The keys of a window (NIP-77 local sets read them): every event of the window once, newest
+    // second first, across parts, hot files, month boundaries and the row key's far end.
+    void keysNewestFirst_data() {
+        QTest::addColumn<qint64>("since");
+        QTest::addColumn<qint64>("until");
+        const qint64 all = std::numeric_limits<qint64>::max();
+        QTest::newRow("everything") << qint64(0) << all;
+        QTest::newRow("since/until inclusive") << qint64(kCrowded) << qint64(kBase + 600 * kStep);
+        QTest::newRow("one crowded second") << qint64(kCrowded) << qint64(kCrowded);
+        QTest::newRow("across a month boundary") << qint64(kLastOfNov) << qint64(kCrowded);
+        QTest::newRow("the row key's last second and beyond") << qint64((int64_t(1) << 32) - 1) << all;
+        QTest::newRow("before 2020") << qint64(0) << qint64(1577836799);
+        QTest::newRow("empty window") << qint64(kCrowded) << qint64(kLastOfNov);
+    }
+    void keysNewestFirst() {
+        QFETCH(qint64, since);
+        QFETCH(qint64, until);
+        using Keys = std::multiset<std::pair<int64_t, protocol::Bytes32>>;
+        Keys want;
+        for (const auto& e : m_events)
+            if (e.created_at >= since && e.created_at <= until) want.insert({e.created_at, e.id});
+        for (IndexReader* reader : {m_reader.get(), m_hotReader.get()}) {
+            checkKeys(*reader, since, until, want);
+            if (QTest::currentTestFailed()) return;
+        }
+    }
+
+    // A NIP-77 local set (IndexLocalSets::load): the newest part of the window holding at most
+    // max_items events, its lowest second left out whole when it does not fit. The whole-archive
+    // filter reads keys alone; a filter that matches the same events reads rows: both must give
+    // what the corpus says.
+    void localSetWindows_data() {
+        QTest::addColumn<qint64>("until");
+        QTest::addColumn<int>("maxItems");
+        const qint64 all = std::numeric_limits<qint64>::max();
+        QTest::newRow("all fit") << all << kEvents;
+        QTest::newRow("exactly full") << all << kEvents - 1;
+        QTest::newRow("a hundred") << all << 100;
+        QTest::newRow("one") << all << 1;
+        QTest::newRow("the crowded second does not fit") << qint64(kCrowded + kStep) << 300;
+        QTest::newRow("overfull: the window's last second") << qint64(kCrowded) << 100;
+        QTest::newRow("below a month boundary") << qint64(kCrowded - 1) << 40;
+    }
+    void localSetWindows() {
+        QFETCH(qint64, until);
+        QFETCH(int, maxItems);
+        std::vector<std::pair<int64_t, protocol::Bytes32>> window;
+        for (const auto& e : m_events)
+            if (e.created_at <= until) window.push_back({e.created_at, e.id});
+        std::sort(window.begin(), window.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        int64_t wantSince = 0;
+        bool wantOverfull = false;
+        if (window.size() > size_t(maxItems)) {
+            const int64_t boundary = window[size_t(maxItems)].first;
+            wantOverfull = boundary >= until;
+            wantSince = wantOverfull ? until : boundary + 1;
+        }
+        std::set<protocol::Bytes32> want;
+        if (!wantOverfull)
+            for (const auto& [t, id] : window)
+                if (t >= wantSince) want.insert(id);
+        protocol::Filter everything, sameByKinds;
+        sameByKinds.kinds = {1, 6, 7, 30023};  // every event of the corpus, through query()
+        for (IndexReader* reader : {m_reader.get(), m_hotReader.get()}) {
+            for (const auto& base : {everything, sameByKinds}) {
+                sync::LocalSetRequest req;
+                req.filter = base;
+                req.filter.since = 0;
+                req.filter.until = until;
+                req.max_items = size_t(maxItems);
+                auto set = engine::IndexLocalSets::load(*reader, req);
+                QVERIFY2(set, set ? "" : set.error().message.c_str());
+                QCOMPARE(set->overfull, wantOverfull);
+                QCOMPARE(set->since, wantSince);
+                std::set<protocol::Bytes32> got;
+                for (const auto& item : set->items) got.insert(item.id);
+                QCOMPARE(set->items.size(), want.size());
+                QVERIFY(got == want);
+            }
+        }
     }
 
     void search_data() {
