@@ -300,19 +300,13 @@ public:
         ws();
         if (m_i >= m_s.size() || m_s[m_i] != '"') return false;
         const size_t start = ++m_i;
-        while (m_i < m_s.size()) {
-            const char c = m_s[m_i];
-            if (c == '\\') {
-                m_i += 2;
-                continue;
-            }
-            if (c == '"') {
+        for (m_i = json::findQuoteOrBackslash(m_s, m_i); m_i < m_s.size(); m_i = json::findQuoteOrBackslash(m_s, m_i + 2))
+            if (m_s[m_i] == '"') {
                 raw = m_s.substr(start, m_i - start);
                 ++m_i;
                 return true;
             }
-            ++m_i;
-        }
+        m_i = m_s.size();
         return false;
     }
     // Skips any value; scalar values' raw text is returned.

@@ -1,6 +1,8 @@
 #include "core/protocol/json.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace archivist::protocol::json {
 
@@ -18,6 +20,26 @@ const Value* Value::find(std::string_view key) const {
 }
 
 namespace {
+
+// Eight bytes at a time (every relay message passes these scans, a copy of an event from a second
+// relay included): the first position at or after i where a string's plain run may end — a
+// quote, a backslash, a control character and, with `high`, a byte >= 0x80 — or the last block
+// of fewer than eight bytes. The word tests may fire early, never late; the caller's byte loop
+// decides exactly.
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+inline uint64_t zeroByte(uint64_t w) { return (w - kOnes) & ~w & kHighs; }
+inline size_t skipPlain(const char* p, size_t i, size_t n, bool high) {
+    while (i + 8 <= n) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        uint64_t stop = zeroByte(w ^ (kOnes * '"')) | zeroByte(w ^ (kOnes * '\\')) | ((w - kOnes * 0x20) & ~w & kHighs);
+        if (high) stop |= w & kHighs;
+        if (stop) break;
+        i += 8;
+    }
+    return i;
+}
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
 size_t utf8Len(std::string_view s, size_t i) {
@@ -129,7 +151,7 @@ bool Reader::string(std::string* out) {
     if (out) out->clear();
     for (;;) {
         // Take a run of plain characters at once.
-        size_t j = m_i;
+        size_t j = skipPlain(m_t.data(), m_i, m_t.size(), true);
         while (j < m_t.size()) {
             const auto c = static_cast<unsigned char>(m_t[j]);
             if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
@@ -320,7 +342,7 @@ void appendQuoted(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
     size_t run = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
+    for (size_t i = skipPlain(s.data(), 0, s.size(), false); i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         out.append(s.data() + run, i - run);
@@ -356,8 +378,32 @@ bool parseUnsigned(std::string_view raw, uint64_t max, uint64_t& out) {
     return true;
 }
 
+size_t findQuoteOrBackslash(std::string_view s, size_t i) {
+    const size_t n = s.size();
+    while (i + 8 <= n) {
+        uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (zeroByte(w ^ (kOnes * '"')) | zeroByte(w ^ (kOnes * '\\'))) break;
+        i += 8;
+    }
+    while (i < n && s[i] != '"' && s[i] != '\\') ++i;
+    return i;
+}
+
 bool isValidUtf8(std::string_view s) {
     for (size_t i = 0; i < s.size();) {
+        // ASCII eight bytes at a time.
+        while (i + 8 <= s.size()) {
+            uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            if (w & kHighs) break;
+            i += 8;
+        }
+        if (i >= s.size()) break;
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
         const size_t n = utf8Len(s, i);
         if (!n) return false;
         i += n;

@@ -98,6 +98,9 @@ bool parseUnsigned(std::string_view raw, uint64_t max, uint64_t& out);
 
 // Validates UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
 bool isValidUtf8(std::string_view s);
+// The first index ≥ i of a '"' or a '\\' in s (s.size() when there is none), eight bytes at a
+// time: how the message scanners skip a string's plain bytes.
+size_t findQuoteOrBackslash(std::string_view s, size_t i);
 
 // Canonical JSON: object keys sorted by their UTF-8 bytes, recursively; the first of duplicate
 // keys kept; no whitespace; strings written as appendQuoted (escapes decoded, control characters

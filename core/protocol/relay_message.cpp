@@ -24,10 +24,8 @@ size_t skipValue(std::string_view s, size_t i) {
     const size_t n = s.size();
     if (i >= n) return std::string_view::npos;
     auto skipString = [&](size_t j) -> size_t {  // j at the opening quote
-        for (++j; j < n; ++j) {
-            if (s[j] == '\\') ++j;
-            else if (s[j] == '"') return j + 1;
-        }
+        for (j = json::findQuoteOrBackslash(s, j + 1); j < n; j = json::findQuoteOrBackslash(s, j + 2))
+            if (s[j] == '"') return j + 1;
         return std::string_view::npos;
     };
     const char c = s[i];

@@ -1,6 +1,7 @@
 #include <QtTest>
 
 #include <string>
+#include <vector>
 
 #include "core/protocol/json.h"
 
@@ -91,6 +92,50 @@ private slots:
         QVERIFY(!err.message.empty());
         QVERIFY(err.offset <= size_t(text.size()));
         QVERIFY(!json::parse(bytes(text), v));  // no error sink: still safe
+    }
+
+    // The string scans go eight bytes at a time: one special byte at every offset of a long
+    // string (and two in one word) must be found exactly where a byte-by-byte scan finds it.
+    void specialBytesAtEveryOffset() {
+        const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\x01'), std::string(1, '\x1f'),
+                                                   "\x7f", " ", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3",
+                                                   "\xed\xa0\x80", "\"\\"};
+        auto escaped = [](const std::string& t) {  // the NIP-01 escaping, byte by byte
+            std::string out = "\"";
+            for (unsigned char c : t) {
+                if (c == '"') out += "\\\"";
+                else if (c == '\\') out += "\\\\";
+                else if (c == '\n') out += "\\n";
+                else if (c < 0x20) {
+                    static const char* hex = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 15];
+                } else out += char(c);
+            }
+            return out + "\"";
+        };
+        for (const auto& sp : specials) {
+            const bool valid = sp != "\xff" && sp != "\xc3" && sp != "\xed\xa0\x80";
+            for (size_t at = 0; at <= 40; ++at) {
+                std::string t(41, 'a');
+                t.replace(at, 1, sp);
+                QCOMPARE(json::isValidUtf8(t), valid);
+                const size_t qb = t.find_first_of("\"\\");
+                QCOMPARE(json::findQuoteOrBackslash(t, 0), qb == std::string::npos ? t.size() : qb);
+                std::string q;
+                json::appendQuoted(q, t);
+                QCOMPARE(q, escaped(t));
+                json::Value v;
+                QCOMPARE(json::parse(q, v), valid);
+                if (valid) QCOMPARE(v.str, t);
+                // Unescaped in the document: a raw quote ends the string early, a raw control
+                // character or invalid UTF-8 is an error.
+                const bool rawOk = valid && sp != "\"" && sp != "\\" && sp != "\n" && sp != "\x01" && sp != "\x1f" && sp != "\"\\";
+                QCOMPARE(json::parse("\"" + t + "\"", v), rawOk);
+                if (rawOk) QCOMPARE(v.str, t);
+            }
+        }
     }
 
     void domShape() {
