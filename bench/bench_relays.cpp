@@ -138,7 +138,7 @@ void writeConfig(const fs::path& dir, const std::vector<int>& ports, bool backfi
     fs::create_directories(dir);
     std::ofstream c(dir / "config.json");
     c << "{\n  \"seed_relays\": false,\n  \"max_relays\": 1000,\n  \"backfill\": " << (backfill ? "true" : "false")
-      << ",\n  \"backfill_slots\": 1000,\n  \"rate_events_per_s\": 10000000,\n  \"rate_bytes_per_s\": 1099511627776,\n"
+      << ",\n  \"backfill_slots\": 1000,\n  \"reconcile_sessions\": 64,\n  \"rate_events_per_s\": 10000000,\n  \"rate_bytes_per_s\": 1099511627776,\n"
       << "  \"relays\": [";
     for (size_t i = 0; i < ports.size(); ++i) c << (i ? ", " : "") << "\"ws://127.0.0.1:" << ports[i] << "\"";
     c << "]\n}\n";
