@@ -3,9 +3,9 @@
 // windows, read from the archive's index on its own thread ("local-sets"), so no network thread
 // ever waits for SQLite. A relay synced whole (its filter has no condition but the window) costs
 // a read of the window's keys alone (IndexReader::forEachKeyNewestFirst: the parts' created_at
-// index, the hot files' row keys); a filter with conditions reads its rows through query(). The one place that knows how the
-// index answers "what do we hold in [since, until]": an index with another layout re-implements
-// load() and nothing else.
+// index, the hot files' row keys); a filter with conditions reads its rows through query(). The
+// one place that knows how the index answers "what do we hold in [since, until]": an index with
+// another layout re-implements load() and nothing else.
 //
 // Contract (sync::LocalSetSource, core/sync/local_set.h)
 // - Bounded: at most kMaxQueued requests wait (request() returns false beyond: the relay asks
