@@ -1455,11 +1455,11 @@ struct KeySource {
     int64_t lo = 0, hi = 0;
     bool byRk = false;  // a hot file (no created_at index) within the row key's exact time range
     bool done = false;
-    size_t chunk = 1024;
+    size_t chunk = 16;  // doubles up to 8,192: a small window reads little, a big one few statements
     std::vector<Key> keys;  // this chunk, newest first
     size_t pos = 0;
-    int64_t lastRk = 0;       // byRk: the next chunk continues below this row key
-    std::optional<Key> last;  // otherwise: below this (created_at, id)
+    std::optional<int64_t> lastRk;  // byRk: the next chunk continues below this row key
+    std::optional<Key> last;        // otherwise: below this (created_at, id)
 
     bool empty() const { return pos >= keys.size(); }
     const Key& head() const { return keys[pos]; }
@@ -1475,7 +1475,7 @@ Expected<void> fillKeys(IndexReader::Impl& impl, KeySource& s) {
         // Row keys begin with created_at: rk order is created_at order within [rkFloor(lo), rkCeil(hi)].
         sql = "SELECT created_at, id, rk FROM events WHERE rk >= ? AND rk <= ? ORDER BY rk DESC LIMIT ?";
         binds.push_back({Bind::Int, rkFloor(s.lo), {}});
-        binds.push_back({Bind::Int, s.last ? s.lastRk - 1 : rkCeil(s.hi), {}});
+        binds.push_back({Bind::Int, s.lastRk ? *s.lastRk - 1 : rkCeil(s.hi), {}});
     } else {
         // A part's created_at index holds (created_at, id): read backwards, the table is not touched.
         sql = "SELECT created_at, id FROM events WHERE created_at >= ? AND created_at <= ?";
@@ -1498,7 +1498,7 @@ Expected<void> fillKeys(IndexReader::Impl& impl, KeySource& s) {
     });
     if (!r) return r;
     if (s.keys.size() < s.chunk) s.done = true;
-    if (!s.keys.empty()) s.last = s.keys.back();
+    if (!s.keys.empty() && !s.byRk) s.last = s.keys.back();
     s.chunk = std::min<size_t>(s.chunk * 2, 8192);
     return {};
 }
