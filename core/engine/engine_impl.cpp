@@ -626,6 +626,10 @@ void EngineImpl::tick() {
     s.sqlite_heap_limit_bytes = sqlite.limit_bytes;
     s.queues.push_back({"verify", qint64(m_store->rawQueueDepth()), qint64(m_store->rawQueueCapacity())});
     s.queues.push_back({"writer", qint64(m_store->verifiedQueueDepth()), qint64(m_store->verifiedQueueCapacity())});
+    // The deduplication caches (named "… cache": full is normal for them).
+    s.queues.push_back({"recent ids cache", qint64(m_store->recentIds().size()), qint64(m_store->recentIds().capacity())});
+    if (const ingest::CopyCache* copies = m_store->copies())
+        s.queues.push_back({"copies cache", qint64(copies->size()), qint64(copies->capacity())});
     if (m_coverage)
         s.queues.push_back({"coverage missing ids tracked", qint64(m_coverage->trackedMissing()),
                             qint64(CoverageMonitor::kMaxTrackedMissing)});

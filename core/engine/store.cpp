@@ -99,7 +99,8 @@ Expected<index::BulkReport> buildCurrentGeneration(const DataDirPaths& paths, co
 Store::Store(DataDirPaths paths, DataDirLock lock, StoreOptions options, observe::MetricsRegistry& metrics)
     : m_paths(std::move(paths)), m_lock(std::move(lock)), m_opts(options), m_metrics(metrics),
       m_sources(options.source_capacity), m_raw(options.raw_queue_batches),
-      m_verified(options.verified_queue_batches), m_recent(options.writer.recent_cache) {}
+      m_verified(options.verified_queue_batches), m_recent(options.writer.recent_cache),
+      m_copies(options.copy_cache ? std::make_unique<ingest::CopyCache>(options.copy_cache) : nullptr) {}
 
 namespace {
 
@@ -379,9 +380,9 @@ void Store::start() {
     size_t threads = m_opts.verify_threads;
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
     m_verifyPool = std::make_unique<ingest::VerifyPool>(m_raw, m_verified, m_sources, m_opts.policy, threads,
-                                                        m_metrics, &m_recent, m_index->index());
+                                                        m_metrics, &m_recent, m_index->index(), m_copies.get());
     ingest::WriterOptions wo = m_opts.writer;
-    wo.verify_signatures = m_opts.policy.verify_signatures;
+    wo.policy = m_opts.policy;
     m_writer = std::make_unique<ingest::CommitWriter>(m_verified, *m_archive, *m_index, m_sources, m_recent, wo,
                                                       m_metrics);
     if (m_listener) m_writer->setCommitListener(m_listener);

@@ -27,6 +27,7 @@
 #include "core/ingest/recent_id_cache.h"
 #include "core/ingest/bounded_queue.h"
 #include "core/ingest/commit_writer.h"
+#include "core/ingest/copy_cache.h"
 #include "core/ingest/ingest_types.h"
 #include "core/ingest/source_table.h"
 #include "core/ingest/verify_pool.h"
@@ -48,6 +49,9 @@ struct StoreOptions {
     size_t raw_queue_batches = 64;      // capacity of the verify pool input (batches ≤ 256 items, ≤ 1 MiB)
     size_t verified_queue_batches = 16; // capacity of the writer's input (batches of parsed events and their JSON)
     size_t source_capacity = 65536;
+    // JSON the verify threads handled lately, by SHA-256 (ingest::CopyCache): a byte-identical copy
+    // is not parsed or verified again. About 100 bytes an entry once full; 0: off.
+    size_t copy_cache = 131072;
     archive::FileSystem* file_system = nullptr;  // nullptr = the real one; tests inject faults here
     // Build a new index from the archive at open instead of opening (or migrating) the one there
     // (`archivist reindex`). Sightings and first-seen times come from the durable sightings log;
@@ -147,6 +151,7 @@ public:
     // and starts it. With the pipeline stopped, or on the writer thread (IndexRebuild).
     Expected<void> replaceIndex(std::shared_ptr<index::Index> built);
     ingest::RecentIdCache& recentIds() { return m_recent; }
+    ingest::CopyCache* copies() { return m_copies.get(); }  // null when off
     // The durable sightings log (writer thread while the pipeline runs).
     archive::SightingsLog* sightingsLog() { return m_log.get(); }
 
@@ -161,6 +166,7 @@ private:
     ingest::BoundedQueue<ingest::RawBatch> m_raw;
     ingest::BoundedQueue<ingest::VerifiedBatch> m_verified;
     ingest::RecentIdCache m_recent;
+    std::unique_ptr<ingest::CopyCache> m_copies;  // null when off
     std::unique_ptr<index::IndexWriter> m_index;
     std::unique_ptr<archive::ArchiveWriter> m_archive;
     std::unique_ptr<archive::SightingsLog> m_log;

@@ -29,7 +29,7 @@ CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWrit
                            index::IndexWriter& index, SourceTable& sources, RecentIdCache& recent,
                            WriterOptions options, observe::MetricsRegistry& metrics)
     : m_in(in), m_archive(archive), m_index(index), m_sources(sources), m_recent(recent), m_opts(options),
-      m_metrics(metrics) {
+      m_validator(m_opts.policy), m_metrics(metrics) {
     m_storedTotal = &metrics.counter("archivist_events_stored_total", "New events committed to archive and index");
     m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
     m_sightedCopies = &metrics.counter("archivist_copies_already_sighted_total",
@@ -46,8 +46,13 @@ CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWrit
     m_lateVerified = &metrics.counter("archivist_signature_checks_late_total",
                                       "Items the verify pool took for copies of stored events that the writer found new "
                                       "(verified on the writer thread)");
-    m_badLate = &metrics.counter("archivist_events_rejected_total", "Events rejected, by reason",
-                                 {{"reason", protocol::rejectName(protocol::Reject::BadSignature)}});
+    m_lateParsed = &metrics.counter("archivist_copies_parsed_late_total",
+                                    "Items the verify pool recognised as copies that the writer found new "
+                                    "(parsed on the writer thread)");
+    m_rejectedLate.assign(size_t(protocol::Reject::Count), nullptr);
+    for (size_t r = 1; r < size_t(protocol::Reject::Count); ++r)
+        m_rejectedLate[r] = &metrics.counter("archivist_events_rejected_total", "Events rejected, by reason",
+                                             {{"reason", protocol::rejectName(protocol::Reject(r))}});
     m_commitSeconds = &metrics.histogram("archivist_commit_seconds", "Archive append + fdatasync + index commit time");
     m_groupEvents = &metrics.histogram("archivist_commit_group_events", "New events per commit group");
     metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "recent_ids"}},
@@ -288,16 +293,36 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
         m_sightingPos.push_back(storedPos);
         return;
     }
+    auto refuse = [&](protocol::Reject r) {
+        SourceCounters& c = m_sources.counters(source);
+        c.invalid_by_reason[size_t(r)].fetch_add(1, std::memory_order_relaxed);
+        m_rejectedLate[size_t(r)]->inc();
+        c.invalid.fetch_add(1, std::memory_order_release);
+    };
+    if (!item.unparsed.empty()) {
+        // The verify thread recognised the JSON and did not parse it; the event is not stored (its
+        // first copy has not been, or the index was replaced meanwhile): parse it here. The same
+        // bytes passed the same checks there, so this refuses nothing unless memory is corrupt.
+        m_lateParsed->inc();
+        uint32_t flags = 0;
+        const protocol::Reject r =
+            m_validator.validateExceptSignature(item.unparsed, item.received_at_ms / 1000, item.event, flags);
+        if (r != protocol::Reject::None) {
+            refuse(r);
+            return;
+        }
+        item.flags = flags | (item.flags & protocol::kFlagUnverified);
+        item.tag_keys = index::indexTagKeys(item.event);
+        m_validator.appendCanonical(item.canonical, item.event);
+        std::string().swap(item.unparsed);
+    }
     if (item.signature_skipped) {
         // The verify thread took it for a copy of a stored event; it is not stored (the index was
         // replaced meanwhile): check the signature here before anything is archived.
         item.signature_skipped = false;
         m_lateVerified->inc();
-        if (m_opts.verify_signatures && !m_verifier.verify(item.event.id, item.event.pubkey, item.event.sig)) {
-            SourceCounters& c = m_sources.counters(source);
-            c.invalid_by_reason[size_t(protocol::Reject::BadSignature)].fetch_add(1, std::memory_order_relaxed);
-            m_badLate->inc();
-            c.invalid.fetch_add(1, std::memory_order_release);
+        if (const protocol::Reject r = m_validator.checkSignature(item.event, item.flags); r != protocol::Reject::None) {
+            refuse(r);
             return;
         }
     }

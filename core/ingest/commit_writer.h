@@ -40,7 +40,7 @@
 #include "core/ingest/recent_id_cache.h"
 #include "core/ingest/source_table.h"
 #include "core/ingest/writer_task.h"
-#include "core/protocol/schnorr_verifier.h"
+#include "core/protocol/event_validator.h"
 
 namespace archivist::observe {
 class MetricsRegistry;
@@ -60,7 +60,10 @@ struct WriterOptions {
     size_t recent_cache = 131072;
     int retry_initial_ms = 100;
     int retry_max_ms = 5000;
-    bool verify_signatures = true;  // policy: an item the verify thread did not check is checked here
+    // The verify threads' policy, for what they left to the writer: an item taken for a copy whose
+    // event is not stored after all is parsed here (VerifiedItem::unparsed) and, unless its bytes
+    // passed BIP-340 already, its signature checked here.
+    protocol::ValidationPolicy policy;
 };
 
 // A thin record of a committed event, for the console's "newest events" table.
@@ -197,7 +200,7 @@ private:
     std::vector<archive::SightingRecord> m_logRecords;  // scratch
     std::deque<Pending> m_pending;
     int64_t m_groupStartMs = 0;
-    protocol::SchnorrVerifier m_verifier{256};
+    protocol::EventValidator m_validator;
     observe::MetricsRegistry& m_metrics;
 
     // The task (see startTask): handed over under m_taskMutex, then owned by the writer thread.
@@ -230,7 +233,8 @@ private:
     observe::Counter* m_bytesCompressed;
     observe::Counter* m_bytesRaw;
     observe::Counter* m_lateVerified;
-    observe::Counter* m_badLate;
+    observe::Counter* m_lateParsed;
+    std::vector<observe::Counter*> m_rejectedLate;  // by protocol::Reject
     observe::Histogram* m_commitSeconds;
     observe::Histogram* m_groupEvents;
 };

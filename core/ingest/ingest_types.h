@@ -42,6 +42,9 @@ struct VerifiedItem {
     bool absent = false;             // not stored as of the cache epoch below (RecentIdCache)
     uint64_t absent_epoch = 0;
     uint64_t lookup_generation = 0;  // RecentIdCache::generation() when looked up (index replaced since: void)
+    // Not empty: the item repeats JSON handled lately (CopyCache) and was not parsed; `event` holds
+    // only its id and created_at, and this is its JSON, for the writer to parse if it must store it.
+    std::string unparsed;
 };
 
 struct VerifiedBatch {

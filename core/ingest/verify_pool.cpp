@@ -16,14 +16,23 @@ namespace archivist::ingest {
 
 VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& out, SourceTable& sources,
                        protocol::ValidationPolicy policy, size_t threads, observe::MetricsRegistry& metrics,
-                       const RecentIdCache* recent, std::shared_ptr<index::Index> index)
+                       const RecentIdCache* recent, std::shared_ptr<index::Index> index, CopyCache* copies)
     : m_in(in), m_out(out), m_sources(sources), m_policy(policy), m_threadCount(threads ? threads : 1),
-      m_recent(recent), m_index(std::move(index)) {
+      m_recent(recent), m_copies(copies), m_index(std::move(index)), m_metrics(metrics) {
     m_verified = &metrics.counter("archivist_events_valid_total",
                                   "Events that passed validation (before deduplication)");
     m_sigSkipped = &metrics.counter("archivist_signature_checks_skipped_total",
-                                    "Copies of stored events accepted as duplicates without a BIP-340 check "
-                                    "(same signature bytes as the stored copy)");
+                                    "Copies accepted without a BIP-340 check (the same signature bytes as the "
+                                    "stored copy, or the same JSON as an event verified lately)");
+    m_copiesRecognised = &metrics.counter("archivist_copies_recognised_total",
+                                          "Items whose JSON repeats, byte for byte, an event handled lately "
+                                          "(neither parsed nor hashed into its id again)");
+    if (m_copies) {
+        metrics.gaugeFn("archivist_cache_entries", "Entries in a bounded cache", {{"cache", "copies"}},
+                        [c = m_copies] { return double(c->size()); }, this);
+        metrics.gaugeFn("archivist_cache_capacity", "Capacity of a bounded cache", {{"cache", "copies"}},
+                        [c = m_copies] { return double(c->capacity()); }, this);
+    }
     m_lookupErrors = &metrics.counter("archivist_verify_lookup_errors_total",
                                       "Failed duplicate lookups in the verify pool (the event is verified instead)");
     for (size_t r = 0; r < static_cast<size_t>(protocol::Reject::Count); ++r) {
@@ -35,7 +44,10 @@ VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& 
     }
 }
 
-VerifyPool::~VerifyPool() { join(); }
+VerifyPool::~VerifyPool() {
+    join();
+    m_metrics.removeGaugeFns(this);
+}
 
 void VerifyPool::start() {
     // Each thread holds the index through its own Lookup, which follows a rebuild's replacement;
@@ -62,6 +74,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
     std::optional<index::Lookup> lookup;
     if (idx) lookup.emplace(std::move(idx));
     RawBatch batch;
+    std::vector<std::pair<protocol::Bytes32, CopyCache::Entry>> pending;  // for m_copies, after the push
     while (m_in.pop(batch)) {
         SourceCounters& counters = m_sources.counters(batch.source);
         VerifiedBatch out;
@@ -78,15 +91,32 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
             m_rejected[static_cast<size_t>(r)]->inc();
         };
+        pending.clear();
         for (RawItem& raw : batch.items) {
             VerifiedItem item;
-            protocol::Reject r =
-                validator.validateExceptSignature(raw.json, raw.received_at_ms / 1000, item.event, item.flags);
-            if (r != protocol::Reject::None) {
-                reject(r);
-                continue;
+            const int64_t receivedS = raw.received_at_ms / 1000;
+            // A copy of JSON handled lately: its id, time and signature hash without a parse.
+            protocol::Bytes32 key;
+            std::optional<CopyCache::Entry> copy;
+            const bool keyed = m_copies && raw.json.size() <= m_policy.max_event_bytes;
+            if (keyed) {
+                key = CopyCache::keyOf(raw.json);
+                copy = m_copies->find(key);
             }
-            item.sighash = index::sigHash(item.event.sig);
+            protocol::Reject r = protocol::Reject::None;
+            if (copy) {
+                item.event.id = copy->id;
+                item.event.created_at = copy->created_at;
+                item.sighash = copy->sighash;
+                item.flags = copy->flags;  // the time's flag is the writer's to set if it stores the event
+            } else {
+                r = validator.validateExceptSignature(raw.json, receivedS, item.event, item.flags);
+                if (r != protocol::Reject::None) {
+                    reject(r);
+                    continue;
+                }
+                item.sighash = index::sigHash(item.event.sig);
+            }
             std::optional<std::pair<int64_t, int64_t>> known;  // rk, sighash
             archive::EventPos knownPos;
             bool looked = false;
@@ -110,11 +140,19 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 }
             }
             item.lookup_generation = generation;
+            bool checkSignature = true;
+            if (copy && copy->signature_checked) {
+                // The same bytes passed BIP-340 here lately: stored or not, they are valid.
+                checkSignature = false;
+                m_sigSkipped->inc();
+            }
             if (known) {
                 item.known_rk = known->first;
                 item.known_pos = knownPos;
-                if (known->second == item.sighash) {
+                if (checkSignature && known->second == item.sighash) {
+                    // The writer checks it after all if it finds the event not stored.
                     item.signature_skipped = true;
+                    checkSignature = false;
                     if (!m_policy.verify_signatures) item.flags |= protocol::kFlagUnverified;
                     m_sigSkipped->inc();
                 }
@@ -122,7 +160,16 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 item.absent = true;
                 item.absent_epoch = epoch;
             }
-            if (!item.signature_skipped) {
+            if (checkSignature && copy) {
+                // The cached bytes were taken for a stored copy, never checked: this one is parsed.
+                copy.reset();
+                r = validator.validateExceptSignature(raw.json, receivedS, item.event, item.flags);
+                if (r != protocol::Reject::None) {
+                    reject(r);
+                    continue;
+                }
+            }
+            if (checkSignature) {
                 r = validator.checkSignature(item.event, item.flags);
                 if (r != protocol::Reject::None) {
                     reject(r);
@@ -130,9 +177,18 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 }
             }
             item.received_at_ms = raw.received_at_ms;
-            if (!item.known_rk) {
-                validator.appendCanonical(item.canonical, item.event);
-                item.tag_keys = index::indexTagKeys(item.event);
+            if (copy) {
+                m_copiesRecognised->inc();
+                item.unparsed = std::move(raw.json);
+            } else {
+                if (keyed)
+                    pending.emplace_back(key, CopyCache::Entry{item.event.id, item.event.created_at, item.sighash,
+                                                               item.flags & ~uint32_t(protocol::kFlagFutureTimestamp),
+                                                               !item.signature_skipped});
+                if (!item.known_rk) {
+                    validator.appendCanonical(item.canonical, item.event);
+                    item.tag_keys = index::indexTagKeys(item.event);
+                }
             }
             out.items.push_back(std::move(item));
         }
@@ -146,6 +202,8 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             // the failure; nothing is counted as stored.
             return;
         }
+        // Only now that the batch is queued: a copy recognised from these entries is queued after it.
+        for (const auto& [k, e] : pending) m_copies->insert(k, e);
     }
 }
 

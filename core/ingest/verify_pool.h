@@ -12,6 +12,14 @@
 // sighting), and so is every id not stored. The lookup only reads; the commit writer's
 // deduplication stays the exact authority (and verifies an item it finds new after all).
 //
+// Copies cost less than that: JSON byte-identical to an event handled lately (CopyCache, keyed by
+// the SHA-256 of the bytes) is neither parsed nor hashed into its id again. It goes on with its id,
+// created_at and signature hash from the cache and its JSON (VerifiedItem::unparsed), which the
+// writer parses only if it has to store the event after all. When those bytes passed a BIP-340
+// check, the copy's signature is not checked either, whether or not the event is stored yet. A
+// thread adds what a batch taught it to the cache only once the batch is in the writer's queue,
+// so a copy recognised there reaches the writer after the event it repeats.
+//
 // Lifecycle: start() spawns the threads; they exit once the input queue is closed and drained.
 // join() waits for them and then closes the output queue (so the writer drains and stops).
 // Thread: start/join from the owner thread.
@@ -21,6 +29,7 @@
 #include <vector>
 
 #include "core/ingest/bounded_queue.h"
+#include "core/ingest/copy_cache.h"
 #include "core/ingest/ingest_types.h"
 #include "core/ingest/recent_id_cache.h"
 #include "core/ingest/source_table.h"
@@ -39,10 +48,11 @@ namespace archivist::ingest {
 
 class VerifyPool {
 public:
-    // `recent` and `index` may be null (no duplicate precheck).
+    // `recent` and `index` may be null (no duplicate precheck), `copies` too (every item parsed).
     VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& out, SourceTable& sources,
                protocol::ValidationPolicy policy, size_t threads, observe::MetricsRegistry& metrics,
-               const RecentIdCache* recent = nullptr, std::shared_ptr<index::Index> index = nullptr);
+               const RecentIdCache* recent = nullptr, std::shared_ptr<index::Index> index = nullptr,
+               CopyCache* copies = nullptr);
     ~VerifyPool();
     VerifyPool(const VerifyPool&) = delete;
     VerifyPool& operator=(const VerifyPool&) = delete;
@@ -60,10 +70,13 @@ private:
     const protocol::ValidationPolicy m_policy;
     const size_t m_threadCount;
     const RecentIdCache* m_recent;
+    CopyCache* m_copies;
     std::shared_ptr<index::Index> m_index;
+    observe::MetricsRegistry& m_metrics;
     std::vector<std::thread> m_threads;
     observe::Counter* m_verified = nullptr;
     observe::Counter* m_sigSkipped = nullptr;
+    observe::Counter* m_copiesRecognised = nullptr;
     observe::Counter* m_lookupErrors = nullptr;
     std::vector<observe::Counter*> m_rejected;  // indexed by protocol::Reject
 };

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <map>
 
 #include "core/archive/quarantine.h"
 #include "core/archive/segment_writer.h"
@@ -74,7 +75,8 @@ private slots:
     }
 
     // config.json's SQLite heap limit is in force from the moment the engine opens (before the
-    // store's first connection), and the snapshot the Memory panel draws carries it with the heap.
+    // store's first connection), and the snapshot the Memory panel draws carries it with the heap
+    // (and the rows of the deduplication caches).
     void sqliteHeapLimitFromTheConfigReachesSqliteAndTheSnapshot() {
         observe::MetricsRegistry metrics;
         engine::EngineOptions eo;
@@ -91,6 +93,11 @@ private slots:
         QCOMPARE(s.sqlite_heap_limit_bytes, quint64(40) << 20);
         QVERIFY(s.sqlite_heap_bytes > 0);
         QVERIFY(s.sqlite_heap_peak_bytes >= s.sqlite_heap_bytes);
+        // The deduplication caches have their rows too, with their bounds.
+        std::map<QString, qint64> capacity;
+        for (const auto& q : s.queues) capacity[q.name] = q.capacity;
+        QCOMPARE(capacity["recent ids cache"], qint64(engine::StoreOptions{}.writer.recent_cache));
+        QCOMPARE(capacity["copies cache"], qint64(engine::StoreOptions{}.copy_cache));
         QVERIFY(eng->shutdown().ok());
         observe::setSqliteHeapLimit(observe::kDefaultSqliteHeapLimitBytes);
     }

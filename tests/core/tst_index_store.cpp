@@ -1,8 +1,9 @@
 // The partitioned index through the Store: migrating a schema 2 data directory (tests/fixtures/
 // v2-datadir, written by the single-file index), `verify` finding a row in the wrong part, a part
 // missing from the catalog and an orphan file, a damaged index moved aside and rebuilt, copies of
-// stored events skipping BIP-340 only when their signature bytes are the stored ones, and one
-// event arriving from many relays at once stored exactly once.
+// stored events skipping BIP-340 only when their signature bytes are the stored ones, copies of
+// JSON handled lately recognised without a parse (and parsed by the writer when it must store
+// them), and one event arriving from many relays at once stored exactly once.
 #include <sqlite3.h>
 
 #include <QtTest>
@@ -16,7 +17,9 @@
 #include "core/engine/store.h"
 #include "core/index/index.h"
 #include "core/index/index_reader.h"
+#include "core/index/layout.h"
 #include "core/observe/metrics.h"
+#include "core/protocol/filter.h"
 #include "core/protocol/hex.h"
 #include "signed_events.h"
 
@@ -323,6 +326,8 @@ private slots:
         QVERIFY((*store)->waitSettled(b, 100, 30s));
         QCOMPARE((*store)->sources().snapshot(b).duplicate, uint64_t(100));
         QCOMPARE(skipped(), uint64_t(100));
+        // … recognised as the bytes verified moments ago: not parsed again.
+        QCOMPARE(uint64_t(metrics.total("archivist_copies_recognised_total")), uint64_t(100));
         // Signed again (other signature bytes, valid): verified, then a duplicate.
         // A forged signature on a stored id: verified, refused, not a sighting.
         std::vector<std::string> mixed;
@@ -344,6 +349,59 @@ private slots:
         auto rd = index::IndexReader::open((*store)->index());
         QCOMPARE(*(*rd)->countSeenBy({}, "wss://c.example"), uint64_t(10));
         QCOMPARE(*(*rd)->count({}), uint64_t(100));
+    }
+
+    // What the writer does with a recognised copy whose event is not stored: it parses the JSON
+    // and stores the event whole (its tags, content and flags as a parse gives them). A cached
+    // entry whose bytes never passed BIP-340 does not spare a copy the check.
+    void recognisedCopiesTheWriterMustStoreAreParsedThere() {
+        const fs::path dir = fs::path(m_dir.path().toStdString()) / "copies";
+        observe::MetricsRegistry metrics;
+        auto store = engine::Store::open(dir, tinyOptions(), metrics);
+        QVERIFY(store);
+        ingest::CopyCache* copies = (*store)->copies();
+        QVERIFY(copies);
+        (*store)->start();
+        const int64_t receivedMs = 1700000000000;
+        // Dated two days after it arrives: flagged as a far-future timestamp.
+        const auto e = m_signer.make(receivedMs / 1000 + 2 * 86400, 1, "needle in the writer", {{"t", "writerparsed"}});
+        const std::string json = m_signer.json(e);
+        // As if a verify thread had handled these bytes and their batch had been lost on the way.
+        copies->insert(ingest::CopyCache::keyOf(json),
+                       ingest::CopyCache::Entry{e.id, e.created_at, index::sigHash(e.sig), 0, true});
+        // Forged bytes under a stored-looking entry that was never checked: parsed and refused.
+        auto forged = m_signer.make(1700000500, 1, "forged");
+        forged.sig[9] ^= 0x10;
+        const std::string forgedJson = m_signer.json(forged);
+        copies->insert(ingest::CopyCache::keyOf(forgedJson),
+                       ingest::CopyCache::Entry{forged.id, forged.created_at, index::sigHash(forged.sig), 0, false});
+        const auto a = *(*store)->addSource("wss://a.example");
+        QVERIFY((*store)->submit(batchOf(a, {json, forgedJson}, receivedMs)));
+        QVERIFY((*store)->waitSettled(a, 2, 30s));
+        const auto sa = (*store)->sources().snapshot(a);
+        QCOMPARE(sa.stored, uint64_t(1));
+        QCOMPARE(sa.invalid_by_reason[size_t(protocol::Reject::BadSignature)], uint64_t(1));
+        QCOMPARE(uint64_t(metrics.total("archivist_copies_recognised_total")), uint64_t(1));
+        QCOMPARE(uint64_t(metrics.total("archivist_copies_parsed_late_total")), uint64_t(1));
+        QVERIFY((*store)->shutdown());
+        auto rd = index::IndexReader::open((*store)->index());
+        QVERIFY(rd);
+        const auto row = (*rd)->findById(e.id);
+        QVERIFY(row && *row);
+        QCOMPARE((*row)->pubkey, e.pubkey);
+        QCOMPARE((*row)->kind, uint16_t(1));
+        QCOMPARE((*row)->created_at, e.created_at);
+        QCOMPARE((*row)->first_seen_at_ms, receivedMs);
+        QVERIFY((*row)->flags & protocol::kFlagFutureTimestamp);
+        // Its tags and content went into the index: found by both.
+        auto byTag = protocol::parseFilter("{\"#t\":[\"writerparsed\"],\"search\":\"needle\"}");
+        QVERIFY(byTag);
+        QCOMPARE(*(*rd)->count({*byTag}), uint64_t(1));
+        QVERIFY(!*(*rd)->findById(forged.id));
+        store->reset();
+        const auto v = verifyDir(dir);
+        QVERIFY2(v.ok(), v.details.empty() ? "" : v.details.front().c_str());
+        QCOMPARE(v.indexed_events, uint64_t(1));
     }
 
     void oneEventFromManyRelaysAtOnceIsStoredOnce() {

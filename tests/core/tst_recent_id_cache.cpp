@@ -4,8 +4,10 @@
 #include <map>
 #include <random>
 
+#include "core/ingest/copy_cache.h"
 #include "core/ingest/recent_id_cache.h"
 
+using archivist::ingest::CopyCache;
 using archivist::ingest::RecentIdCache;
 using archivist::protocol::Bytes32;
 
@@ -108,6 +110,68 @@ private slots:
         QVERIFY(!p.entry);
         QVERIFY(!p.same_generation);
         QVERIFY(!p.absent_still_valid);
+    }
+
+    // The verify threads' cache of JSON handled lately. Its shards evict on their own, so the
+    // model is what must hold whatever the keyed hash does: never more than the capacity; an
+    // entry found is the one inserted under its key; every one of the last (capacity / shards)
+    // keys added is found (no shard took more of them than it holds). Tiny shards (5 entries,
+    // 16 slots) make long probe runs that wrap around, so a deletion that broke a run would lose
+    // one of them.
+    void copyCacheUnderChurn() {
+        constexpr size_t kPerShard = 5;
+        CopyCache cache(kPerShard * CopyCache::kShards);
+        QCOMPARE(cache.capacity(), kPerShard * CopyCache::kShards);
+        auto entryOf = [](uint32_t n) {
+            CopyCache::Entry e;
+            e.id = idOf(n * 7 + 1);
+            e.created_at = int64_t(n) * 3;
+            e.sighash = -int64_t(n);
+            e.flags = n % 4;
+            e.signature_checked = n % 2;
+            return e;
+        };
+        std::mt19937 rng(11);
+        std::deque<uint32_t> last;  // the last kPerShard keys inserted when absent
+        for (int step = 0; step < 100000; ++step) {
+            const uint32_t n = (rng() % 4 == 0 && !last.empty()) ? last[rng() % last.size()] : uint32_t(rng() % 3000);
+            const bool present = bool(cache.find(idOf(n)));
+            cache.insert(idOf(n), entryOf(n));
+            if (!present) {  // a key present keeps its place in the FIFO order
+                last.push_back(n);
+                if (last.size() > kPerShard) last.pop_front();
+            }
+            QVERIFY(cache.size() <= cache.capacity());
+            for (uint32_t m : last) QVERIFY(cache.find(idOf(m)));
+            for (uint32_t m = n >= 10 ? n - 10 : 0; m < n + 10; ++m)
+                if (const auto e = cache.find(idOf(m))) {
+                    const auto want = entryOf(m);
+                    QCOMPARE(e->id, want.id);
+                    QCOMPARE(e->created_at, want.created_at);
+                    QCOMPARE(e->sighash, want.sighash);
+                    QCOMPARE(e->flags, want.flags);
+                    QCOMPARE(e->signature_checked, want.signature_checked);
+                }
+        }
+        QCOMPARE(cache.size(), cache.capacity());  // 3,000 keys fill every shard
+        cache.clear();
+        QCOMPARE(cache.size(), size_t(0));
+        for (uint32_t m = 0; m < 3000; ++m) QVERIFY(!cache.find(idOf(m)));
+        cache.insert(idOf(1), entryOf(1));
+        QCOMPARE(cache.find(idOf(1))->created_at, int64_t(3));
+    }
+
+    // Keys are the SHA-256 of the exact bytes: one byte apart is another key.
+    void copyCacheKeysAreTheBytes() {
+        const std::string a = R"({"id":"00","content":"x"})";
+        std::string b = a;
+        QCOMPARE(CopyCache::keyOf(a), CopyCache::keyOf(b));
+        for (size_t i = 0; i < b.size(); ++i) {
+            b[i] ^= 1;
+            QVERIFY(CopyCache::keyOf(a) != CopyCache::keyOf(b));
+            b[i] ^= 1;
+        }
+        QVERIFY(CopyCache::keyOf(a) != CopyCache::keyOf(a + " "));
     }
 };
 
