@@ -13,6 +13,7 @@
 #include "core/sync/local_set.h"
 #include "core/sync/negentropy.h"
 #include "core/sync/reconcile_plan.h"
+#include "core/util/clock.h"
 
 namespace archivist::sync {
 
@@ -128,7 +129,7 @@ void RelaySync::closing() {
     if (!sessionOpen()) return;
     m_closing = true;
     m_pumpTimer.stop();
-    m_queryTimer.stop();
+    stopQueryTimer();
     if (m_liveOpen) closeSubscription(kLiveSub);
     if (m_queryInFlight) {
         send(m_neg ? protocol::makeNegClose(m_querySub) : protocol::makeClose(m_querySub));
@@ -148,7 +149,7 @@ void RelaySync::closed() {
     if (m_idFetch) m_idFetch->leave(this);
     m_closing = false;
     m_subs.clear();
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_pumpTimer.stop();
     m_liveOpen = false;
     m_queryInFlight = false;
@@ -193,7 +194,10 @@ observe::EventRefusal RelaySync::admit(std::string_view subscription, std::strin
         }
         if (BackfillPlanner* p = queryPlanner(); p && keys) p->onEvent(keys->id, keys->created_at, keys->kind);
         ++m_queryEvents;
-        m_queryTimer.start(int(m_opts.query_timeout_ms));  // activity: not stalled
+        // Activity: not stalled. Noted, not a timer restart per event (a restart re-sorts the
+        // thread's timer list); the timeout re-arms itself from the last activity when it fires.
+        if (m_queryTimer.isActive()) m_queryActiveUntilMs = steadyMs() + int64_t(m_opts.query_timeout_ms);
+        else armQueryTimer(int(m_opts.query_timeout_ms));
     }
     return verdict;
 }
@@ -249,7 +253,7 @@ void RelaySync::refused(const std::string& sub, const std::string& prefix, const
         if (transient) {
             endNegentropySession();
             m_queryInFlight = false;
-            m_queryTimer.stop();
+            stopQueryTimer();
         } else {
             judgeUnusable("closed: " + bounded(message, 200));
         }
@@ -264,7 +268,7 @@ void RelaySync::refused(const std::string& sub, const std::string& prefix, const
     if (isQuery && m_negFetching) {
         // The fetch of a window's ids was refused: REQ pagination covers that window instead.
         m_subs.close(sub);
-        m_queryTimer.stop();
+        stopQueryTimer();
         m_queryInFlight = false;
         m_negFetching = false;
         windowRefused("fetch refused: " + bounded(message, 200));
@@ -314,13 +318,13 @@ void RelaySync::notice(const std::string& message) {
     BackfillPlanner* p = queryPlanner();
     if (p && m_queryKinds > kFallbackKindsPerFilter && p->onKindsListTooLong(kFallbackKindsPerFilter)) {
         closeSubscription(m_querySub);
-        m_queryTimer.stop();
+        stopQueryTimer();
         m_queryInFlight = false;
         m_kindsPerFilter = kFallbackKindsPerFilter;
         pump();
         return;
     }
-    m_queryTimer.start(int(std::min<int64_t>(m_opts.query_timeout_ms, kNoticeGrace_ms)));
+    armQueryTimer(int(std::min<int64_t>(m_opts.query_timeout_ms, kNoticeGrace_ms)));
 }
 
 void RelaySync::authenticated() {
@@ -441,11 +445,30 @@ void RelaySync::sendQuery() {
     m_subs.open(m_querySub, {q->filter});
     m_queryInFlight = true;
     m_queryEvents = 0;
-    m_queryTimer.start(int(m_opts.query_timeout_ms));
+    armQueryTimer(int(m_opts.query_timeout_ms));
+}
+
+void RelaySync::armQueryTimer(int ms) {
+    m_queryActiveUntilMs = 0;
+    m_queryTimer.start(ms);
+}
+
+void RelaySync::stopQueryTimer() {
+    m_queryActiveUntilMs = 0;
+    m_queryTimer.stop();
 }
 
 void RelaySync::onQueryTimeout() {
     if (!m_queryInFlight) return;
+    if (m_queryActiveUntilMs) {
+        // Events came since the timer was armed: the query has until the last one + the timeout.
+        const int64_t left = m_queryActiveUntilMs - steadyMs();
+        if (left > 0) {
+            armQueryTimer(int(left));
+            return;
+        }
+        m_queryActiveUntilMs = 0;
+    }
     if (m_neg) {
         judgeUnusable("timeout: no NIP-77 answer within " + std::to_string(m_opts.negentropy_timeout_ms) + " ms");
         pump();
@@ -458,7 +481,7 @@ void RelaySync::onQueryTimeout() {
         return;
     }
     if (m_negFetching) {
-        m_queryTimer.stop();
+        stopQueryTimer();
         m_queryInFlight = false;
         m_negFetching = false;
         windowRefused("fetch timeout");
@@ -470,7 +493,7 @@ void RelaySync::onQueryTimeout() {
 }
 
 void RelaySync::finishQuery(bool completed, const std::string& reason) {
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_queryInFlight = false;
     BackfillPlanner* p = queryPlanner();
     if (!p) return;
@@ -620,7 +643,7 @@ void RelaySync::startWindowSession() {
     m_negNeed.clear();
     m_negFetched = 0;
     m_negFetching = false;
-    m_queryTimer.start(int(m_opts.negentropy_timeout_ms));
+    armQueryTimer(int(m_opts.negentropy_timeout_ms));
 }
 
 void RelaySync::negentropy(const protocol::RelayMessage& msg) {
@@ -654,7 +677,7 @@ void RelaySync::negentropy(const protocol::RelayMessage& msg) {
         return;
     }
     if (*next) {
-        m_queryTimer.start(int(m_opts.negentropy_timeout_ms));
+        armQueryTimer(int(m_opts.negentropy_timeout_ms));
         send(protocol::makeNegMsg(m_querySub, protocol::toHex(reinterpret_cast<const uint8_t*>((*next)->data()),
                                                               (*next)->size())));
         return;
@@ -702,12 +725,12 @@ bool RelaySync::sendIds() {
     m_subs.open(m_querySub, {f});
     m_queryInFlight = true;
     m_queryEvents = 0;
-    m_queryTimer.start(int(m_opts.query_timeout_ms));
+    armQueryTimer(int(m_opts.query_timeout_ms));
     return true;
 }
 
 void RelaySync::idsEnded(bool ok, const std::string& error) {
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_queryInFlight = false;
     m_idFetch->ended(this, m_idsGeneration, m_idsChunk, ok, error);
     m_idsChunk = 0;
@@ -729,11 +752,11 @@ void RelaySync::sendNegentropyFetch() {
     m_queryEvents = 0;
     if (!send(protocol::makeReq(m_querySub, {f}))) return;  // the socket is closing: closed() ends the pass
     m_subs.open(m_querySub, {f});
-    m_queryTimer.start(int(m_opts.query_timeout_ms));
+    armQueryTimer(int(m_opts.query_timeout_ms));
 }
 
 void RelaySync::windowCovered() {
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_queryInFlight = false;
     m_negFetching = false;
     m_negNeed = {};
@@ -749,7 +772,7 @@ void RelaySync::windowCovered() {
 void RelaySync::windowRefused(const std::string& reason) {
     if (m_neg) send(protocol::makeNegClose(m_querySub));
     endNegentropySession();
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_queryInFlight = false;
     m_negFetching = false;
     m_negNeed = {};
@@ -779,7 +802,7 @@ void RelaySync::judgeUsable() {
 
 void RelaySync::judgeUnusable(const std::string& reason) {
     if (m_neg) send(protocol::makeNegClose(m_querySub));
-    m_queryTimer.stop();
+    stopQueryTimer();
     m_queryInFlight = false;
     m_verdict = NegentropyVerdict{observe::NegentropySupport::Unusable, bounded(reason, 300),
                                   nowMs() + m_opts.negentropy_retry_s * 1000};

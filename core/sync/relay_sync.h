@@ -236,6 +236,11 @@ private:
 
     net::SyncStatus m_status;
     QTimer m_queryTimer, m_pumpTimer, m_settleTimer;
+    // While m_queryTimer runs: the steady-clock ms until which the query's events keep it alive
+    // (0: none came since it was armed). Every start and stop of the timer goes through these two.
+    int64_t m_queryActiveUntilMs = 0;
+    void armQueryTimer(int ms);
+    void stopQueryTimer();
 };
 
 }  // namespace archivist::sync

@@ -271,6 +271,25 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(10), 10000);  // what it did send is kept
     }
 
+    // The query timeout is a stall detector: a relay that keeps sending, slowly, is not cut off
+    // however long its answer takes — each event keeps the query alive for another timeout.
+    void aSlowButSteadyRelayIsNotTimedOut() {
+        FakeRelayOptions fo;
+        fo.trickle_ms = 80;
+        FakeRelay relay(fo);
+        QVERIFY(relay.start());
+        for (const auto& e : makeEvents(15, 0, 1)) relay.addEvent(e);
+        Rig rig;
+        QVERIFY(rig.open());
+        auto opts = Rig::fastOptions();
+        opts.sync.query_timeout_ms = 400;  // 15 events at 80 ms: 1.2 s, three timeouts
+        auto conn = rig.connect(relay.url(), opts);
+        QTRY_VERIFY_WITH_TIMEOUT(conn->status().sync.backfill == BackfillState::Done, 20000);
+        QCOMPARE(conn->status().sync.backfill_gaps, uint64_t(0));
+        QVERIFY(rig.reports.relay(conn->url()).gaps.empty());
+        QTRY_COMPARE_WITH_TIMEOUT(rig.source(conn->url()).stored, uint64_t(15), 10000);
+    }
+
     void invalidSignaturesAreCountedAgainstTheRelay() {
         FakeRelayOptions fo;
         fo.invalid_signature_every = 3;

@@ -8,6 +8,8 @@
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
+#include <deque>
+#include <memory>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -352,6 +354,29 @@ void FakeRelay::handleReq(Session& s, const std::string& sub_id, const std::vect
         std::string json;
         appendEventJson(json, big);
         sendEvent(s, sub_id, std::move(json));
+    }
+    if (m_options.trickle_ms > 0) {
+        auto left = std::make_shared<std::deque<std::string>>();
+        for (const Stored* st : query(filters)) left->push_back(st->json);
+        auto* timer = new QTimer(s.ws);  // dies with the socket
+        QWebSocket* ws = s.ws;
+        connect(timer, &QTimer::timeout, this, [this, ws, timer, left, sub_id] {
+            auto it = m_sessions.find(ws);
+            if (it == m_sessions.end()) return;
+            if (!left->empty()) {
+                sendEvent(*it->second, sub_id, std::move(left->front()));
+                left->pop_front();
+                return;
+            }
+            timer->stop();
+            timer->deleteLater();
+            if (!m_options.never_eose) {
+                ++m_eoses_sent;
+                send(*it->second, makeEose(sub_id));
+            }
+        });
+        timer->start(m_options.trickle_ms);
+        return;
     }
     if (m_options.ignore_filters) {
         for (const Stored& st : m_events) sendEvent(s, sub_id, st.json);

@@ -68,6 +68,7 @@ struct FakeRelayOptions {
     bool huge_frame = false;
     size_t huge_frame_bytes = 10 * 1024 * 1024;
     bool never_eose = false;             // REQ answered with events but never EOSE
+    int trickle_ms = 0;                  // > 0: a REQ's stored events go out one every trickle_ms, then EOSE
     uint32_t invalid_signature_every = 0;  // k > 0: every k-th EVENT sent carries a broken sig
     // slowloris: a WebSocket upgrade is answered with a correct 101 response trickled one byte
     // every slowloris_interval_ms (raw TCP; the WebSocket is never served).
