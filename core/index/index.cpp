@@ -137,6 +137,7 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if ((key == "threads" || key == "background_threads") && v >= 1 && v <= 16) background_threads = uint32_t(v);
         else if (key == "lane_queue_batches" && v >= 1) lane_queue_batches = size_t(v);
         else if (key == "reader_connections" && v >= 4) reader_connections = size_t(v);
+        else if (key == "rollup_facts") rollup_facts = size_t(v);
         else if (key == "cache_mib" && v >= 1) cache_mib = int(v);
         else if (key == "fts_delay_ms" && v >= 0) fts_delay_ms = v;
         else if (key == "fts_bulk_docs" && v >= 1) fts_bulk_docs = size_t(v);
@@ -1596,6 +1597,12 @@ IndexGauges Index::gauges() const {
     size_t probes = 0;
     for (const auto& l : m_laneObjs) probes += l->rollupConnections();
     g.caches.push_back({"index rollup probe connections", int64_t(probes), int64_t(m_lanes * Lane::kRollupConnections)});
+    size_t facts = 0, factsCapacity = 0;
+    for (const auto& l : m_laneObjs) {
+        facts += l->rollupFacts();
+        factsCapacity += l->rollupFactsCapacity();
+    }
+    g.caches.push_back({"index rollup facts cache", int64_t(facts), int64_t(factsCapacity)});
     return g;
 }
 

@@ -91,6 +91,9 @@ struct IndexOptions {
     uint32_t background_threads = 2;    // flush + merge threads (at most threads − 1 merge at once)
     size_t lane_queue_batches = 1;      // commit groups per lane, queued or being committed (each holds its events in memory)
     size_t reader_connections = 96;     // connections a reader or lookup keeps open (LRU)
+    // Events a lane remembers the rollup facts of (RollupFactsCache: 64 bytes each), so that a
+    // copy's sighting reads nothing back; 0: off.
+    size_t rollup_facts = 65536;
     // A lane's batch of this many full-text documents or more is a bulk load's: its documents
     // wait in the lane's buffer, for at most fts_delay_ms, to be written with the next batches'
     // in one bigger full-text transaction (lane.h, decision 0031). Smaller batches are written at once.

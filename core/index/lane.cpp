@@ -2,6 +2,7 @@
 
 #include <QLoggingCategory>
 #include <algorithm>
+#include <random>
 #include <map>
 #include <set>
 
@@ -18,7 +19,16 @@ constexpr int64_t kIdleWatermarkMs = 1000;  // an idle lane still records its wa
 
 Lane::Lane(Index& index, uint32_t lane, FilePtr active, archive::Watermark wm, uint64_t fts_batch)
     : m_index(index), m_lane(lane), m_active(std::move(active)), m_queue(index.options().lane_queue_batches),
-      m_watermark(wm), m_pendingWatermark(wm), m_ftsBatch(fts_batch) {}
+      m_facts(index.options().rollup_facts), m_watermark(wm), m_pendingWatermark(wm), m_ftsBatch(fts_batch) {}
+
+size_t RollupFactsCache::RkHash::operator()(int64_t rk) const noexcept {
+    static const uint64_t key = [] {
+        std::random_device rd;
+        return (uint64_t(rd()) << 32) ^ rd();
+    }();
+    uint64_t h = (uint64_t(rk) ^ key) * 0x9e3779b97f4a7c15ull;
+    return size_t(h ^ (h >> 29));
+}
 
 Lane::~Lane() {
     stop();
@@ -234,7 +244,10 @@ Expected<void> Lane::commit(LaneBatch& b) {
     size_t docs = 0;
     if (m_fts)
         for (const LaneRow& r : b.rows) docs += r.content.empty() ? 0 : 1;
-    if (auto r = commitHot(b, docs > 0); !r) return r;
+    if (auto r = commitHot(b, docs > 0); !r) {
+        m_facts.clear();  // the rolled-back transaction's sources are not in the file
+        return r;
+    }
     if (!docs) return {};
     // The rows are committed: their documents go to the buffer (written by commitFts()).
     if (m_ftsDocs.empty()) m_ftsSinceMs = steadyMs();
@@ -277,6 +290,13 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         own.clear();
         if (r.source) own.push_back(r.source);
         rollup.addEvent(r.kind, r.pubkey, r.created_at, r.first_seen_at_ms, own);
+        {
+            RollupFactsCache::Facts f;
+            f.created_at = r.created_at;
+            f.first_seen_ms = r.first_seen_at_ms;
+            if (r.source) f.sources[f.count++] = r.source;
+            m_facts.remember(r.rk, f);
+        }
         m_active->bloom->add(r.id);  // before the row can be seen: a lookup never misses it
         {
             StmtReset reset(m_insEvent);
@@ -365,6 +385,15 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
 }
 
 Expected<void> Lane::rollupSighting(int64_t rk, const protocol::Bytes32& id, uint32_t source, RollupDelta& delta) {
+    RollupFactsCache::Facts* known = m_facts.find(rk);
+    if (known && known->count != RollupFactsCache::kTooMany) {
+        const auto end = known->sources.begin() + known->count;
+        if (std::find(known->sources.begin(), end, source) != end) return {};
+        delta.addSource(known->created_at, known->first_seen_ms, source, known->count);
+        if (known->count < RollupFactsCache::kSources) known->sources[known->count++] = source;
+        else known->count = RollupFactsCache::kTooMany;
+        return {};
+    }
     std::optional<std::pair<int64_t, int64_t>> row;  // created_at, first_seen_at
     std::set<uint32_t> sources;
     {
@@ -432,8 +461,20 @@ Expected<void> Lane::rollupSighting(int64_t rk, const protocol::Bytes32& id, uin
                           makeError("index_corrupt", "a sighting of row " + std::to_string(rk) + " whose event is not stored"));
         return {};
     }
-    if (sources.count(source)) return {};
-    delta.addSource(row->first, row->second, source, uint32_t(sources.size()));
+    const bool counted = !sources.count(source);
+    if (counted) delta.addSource(row->first, row->second, source, uint32_t(sources.size()));
+    if (!known) {
+        // Copies of it may follow: remembered with this sighting's source.
+        sources.insert(source);
+        RollupFactsCache::Facts f;
+        f.created_at = row->first;
+        f.first_seen_ms = row->second;
+        if (sources.size() <= RollupFactsCache::kSources)
+            for (uint32_t s : sources) f.sources[f.count++] = s;
+        else
+            f.count = RollupFactsCache::kTooMany;
+        m_facts.remember(rk, f);
+    }
     return {};
 }
 

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <array>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -37,8 +38,48 @@
 #include "core/index/lookup.h"
 #include "core/index/rollups.h"
 #include "core/ingest/bounded_queue.h"
+#include "core/util/fifo_table.h"
 
 namespace archivist::index {
+
+// What a further sighting's rollup needs of an event (Lane::rollupSighting): its created_at, its
+// first-seen time and the sources that have sighted it. A lane's recent events and those copies
+// asked about are remembered here, so that most copies' rollups read nothing back from SQLite.
+// The lane is the only writer of its events' sightings, so an entry stays exact while its lane
+// commits; a failed commit forgets every entry (the transaction's sources may not have landed).
+// Bounded: FIFO eviction at capacity (0: off). An event with more than kSources sources keeps
+// an entry that says so, and its sightings read back as before. Thread: the lane's.
+class RollupFactsCache {
+public:
+    static constexpr uint8_t kSources = 6;
+    static constexpr uint8_t kTooMany = 0xFF;
+    struct Facts {
+        int64_t created_at = 0;
+        int64_t first_seen_ms = 0;
+        std::array<uint32_t, kSources> sources{};
+        uint8_t count = 0;  // sources above, or kTooMany
+    };
+    explicit RollupFactsCache(size_t capacity) : m_table(capacity) {}
+    Facts* find(int64_t rk) { return m_table.find(rk); }
+    // Remembers an event not remembered yet (an event already there stays as it is).
+    void remember(int64_t rk, const Facts& f) {
+        m_table.insert(rk, f);
+        m_size.store(m_table.size(), std::memory_order_relaxed);
+    }
+    void clear() {
+        m_table.clear();
+        m_size.store(0, std::memory_order_relaxed);
+    }
+    size_t size() const { return m_size.load(std::memory_order_relaxed); }
+    size_t capacity() const { return m_table.capacity(); }
+
+private:
+    struct RkHash {  // keyed: row keys follow created_at, which events choose
+        size_t operator()(int64_t rk) const noexcept;
+    };
+    FifoTable<int64_t, Facts, RkHash> m_table;
+    std::atomic<size_t> m_size{0};  // for the gauge (read on other threads)
+};
 
 class Lane {
 public:
@@ -66,6 +107,8 @@ public:
     size_t knownTerms() const { return m_knownTermsSize.load(); }
     size_t ftsBufferedBytes() const { return m_ftsBytesGauge.load(); }
     size_t rollupConnections() const { return m_othersSize.load(); }
+    size_t rollupFacts() const { return m_facts.size(); }
+    size_t rollupFactsCapacity() const { return m_facts.capacity(); }
     static constexpr size_t kRollupConnections = 96;
     static constexpr size_t kKnownTermsMax = 200000;
     static constexpr size_t kFtsBufferDocs = 16384;
@@ -102,6 +145,7 @@ private:
     FileConnections m_others{kRollupConnections};  // rollups: the lane's frozen hot files and the parts
     SnapshotPtr m_othersSnap;
     std::atomic<size_t> m_othersSize{0};
+    RollupFactsCache m_facts;
     Db m_fts;
     Stmt m_insDoc, m_insTerm, m_setFtsMeta;
     TermSink m_sink;

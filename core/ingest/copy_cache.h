@@ -12,9 +12,8 @@
 // case the writer has to store it after all.
 //
 // Bounded: FIFO eviction at capacity, in shards (one mutex each) so that verify threads rarely
-// wait on each other. A shard is a ring of entries in insertion order and an open-addressed table
-// of ring positions (linear probing, at most half full, backward-shift deletion); slots are
-// placed by a keyed hash (IdHash), so crafted JSON cannot pile its keys into one probe run.
+// wait on each other. A shard is a FifoTable placed by a keyed hash (IdHash), so crafted JSON
+// cannot pile its keys into one probe run.
 // Thread: any.
 #include <cstdint>
 #include <memory>
@@ -23,7 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ingest/recent_id_cache.h"
 #include "core/protocol/event.h"
+#include "core/util/fifo_table.h"
 
 namespace archivist::ingest {
 
@@ -49,28 +50,17 @@ public:
     void clear();
     size_t size() const;
     size_t capacity() const { return m_capacity; }
-    // Bytes the entries and tables take once the cache is full.
-    size_t bytesAtCapacity() const;
 
 private:
-    struct Node {
-        protocol::Bytes32 key;
-        Entry entry;
-    };
     struct Shard {
+        explicit Shard(size_t capacity) : table(capacity) {}
         mutable std::mutex mutex;
-        std::vector<Node> ring;  // insertion order; the oldest is at `next` once full
-        size_t next = 0;
-        std::unique_ptr<uint32_t[]> table;  // ring position + 1; 0: empty
-        size_t mask = 0;
-        size_t findSlot(const protocol::Bytes32& key, size_t home) const;  // its slot, or mask + 1
-        void erase(size_t slot);
+        FifoTable<protocol::Bytes32, Entry, IdHash> table;
     };
-    Shard& shardOf(size_t hash) const { return m_shards[(hash >> 48) % kShards]; }
+    Shard& shardOf(const protocol::Bytes32& key) const;
 
-    size_t m_capacity;
-    size_t m_shardCapacity;
-    std::unique_ptr<Shard[]> m_shards;
+    size_t m_capacity = 0;
+    std::vector<std::unique_ptr<Shard>> m_shards;
 };
 
 }  // namespace archivist::ingest

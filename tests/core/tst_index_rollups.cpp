@@ -122,9 +122,10 @@ struct Oracle {
     }
 };
 
-IndexOptions tiny() {
+IndexOptions tiny(const char* more = "") {
     IndexOptions o;
     if (!o.applyTuning("lanes=3,hot_events=50,fanin=2,max_parts=30,threads=2")) qFatal("tuning");
+    if (!o.applyTuning(more)) qFatal("tuning");
     return o;
 }
 
@@ -276,8 +277,20 @@ private slots:
         QCOMPARE(broken.error().code, std::string("index_corrupt"));
     }
 
+    // The lanes' rollup facts cache: off (every copy reads back), a few entries (copies of recent
+    // events hit it, older ones were evicted and read back) and as configured by default.
+    void rollupsEqualTheCorpusThroughFlushesMergesAndReopen_data() {
+        QTest::addColumn<QString>("tuning");
+        QTest::newRow("facts cache off") << "rollup_facts=0";
+        QTest::newRow("facts cache of 16") << "rollup_facts=16";
+        QTest::newRow("facts cache default") << "";
+    }
+
     void rollupsEqualTheCorpusThroughFlushesMergesAndReopen() {
-        const auto dir = std::filesystem::path(m_dir.path().toStdString()) / "idx";
+        QFETCH(QString, tuning);
+        const std::string more = tuning.toStdString();
+        auto tiny = [&more] { return ::tiny(more.c_str()); };
+        const auto dir = std::filesystem::path(m_dir.path().toStdString()) / ("idx" + more);
         Oracle o;
         std::map<uint32_t, std::string> names;
         uint64_t offset = 16;
@@ -373,6 +386,48 @@ private slots:
         bool three = false;
         for (const auto& [k, v] : o.repl(0)) three |= k.second == 3;
         QVERIFY(three);
+    }
+
+    // Events sighted by more sources than a facts cache entry holds: the entry says so, and
+    // those events' further sightings are read back (each source still counted once).
+    void eventsWithManySources() {
+        const auto dir = std::filesystem::path(m_dir.path().toStdString()) / "many";
+        Oracle o;
+        std::map<uint32_t, std::string> names;
+        auto w = IndexWriter::open(dir, tiny());
+        QVERIFY(w);
+        std::vector<uint32_t> relay;
+        for (int i = 0; i < 9; ++i) {
+            const std::string name = "wss://m" + std::to_string(i) + ".example";
+            relay.push_back(*(*w)->sourceId(name));
+            names[relay.back()] = name;
+        }
+        uint64_t offset = 16;
+        std::vector<NewEvent> fresh;
+        for (uint32_t n = 0; n < 5; ++n) {
+            const Spec sp = specOf(n);
+            NewEvent ne = eventOf(sp, relay[0]);
+            ne.line = n;
+            fresh.push_back(std::move(ne));
+            o.events[n] = sp;
+            o.sources[n] = {relay[0]};
+        }
+        archive::AppendedFrame frame;
+        frame.ref = {1, offset, 100};
+        frame.events = uint32_t(fresh.size());
+        QVERIFY((*w)->commit(&frame, fresh, {}));
+        // Every relay twice, one group each.
+        for (int round = 0; round < 2; ++round)
+            for (size_t r = 1; r < relay.size(); ++r) {
+                std::vector<Sighting> seen;
+                for (uint32_t n = 0; n < 5; ++n) {
+                    const Spec sp = specOf(n);
+                    seen.push_back(Sighting{idOf(n), relay[r], sp.first_seen_ms + 1000 * int64_t(r), 0, sp.created_at});
+                    if (!round) o.sources[n].push_back(relay[r]);
+                }
+                QVERIFY((*w)->commit(nullptr, {}, seen));
+            }
+        compare((*w)->index(), o, names);
     }
 
     void anIndexFromBeforeRollupsSaysSo() {
