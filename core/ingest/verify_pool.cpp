@@ -74,7 +74,6 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
     std::optional<index::Lookup> lookup;
     if (idx) lookup.emplace(std::move(idx));
     RawBatch batch;
-    std::vector<std::pair<protocol::Bytes32, CopyCache::Entry>> pending;  // for m_copies, after the push
     while (m_in.pop(batch)) {
         SourceCounters& counters = m_sources.counters(batch.source);
         VerifiedBatch out;
@@ -91,7 +90,6 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
             m_rejected[static_cast<size_t>(r)]->inc();
         };
-        pending.clear();
         for (RawItem& raw : batch.items) {
             VerifiedItem item;
             const int64_t receivedS = raw.received_at_ms / 1000;
@@ -181,10 +179,12 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 m_copiesRecognised->inc();
                 item.unparsed = std::move(raw.json);
             } else {
+                // At once: a copy another thread is handling now need not verify these bytes
+                // again (the writer parses it if it comes first there).
                 if (keyed)
-                    pending.emplace_back(key, CopyCache::Entry{item.event.id, item.event.created_at, item.sighash,
-                                                               item.flags & ~uint32_t(protocol::kFlagFutureTimestamp),
-                                                               !item.signature_skipped});
+                    m_copies->insert(key, CopyCache::Entry{item.event.id, item.event.created_at, item.sighash,
+                                                           item.flags & ~uint32_t(protocol::kFlagFutureTimestamp),
+                                                           !item.signature_skipped});
                 if (!item.known_rk) {
                     validator.appendCanonical(item.canonical, item.event);
                     item.tag_keys = index::indexTagKeys(item.event);
@@ -202,8 +202,6 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             // the failure; nothing is counted as stored.
             return;
         }
-        // Only now that the batch is queued: a copy recognised from these entries is queued after it.
-        for (const auto& [k, e] : pending) m_copies->insert(k, e);
     }
 }
 

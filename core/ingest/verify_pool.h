@@ -17,8 +17,9 @@
 // created_at and signature hash from the cache and its JSON (VerifiedItem::unparsed), which the
 // writer parses only if it has to store the event after all. When those bytes passed a BIP-340
 // check, the copy's signature is not checked either, whether or not the event is stored yet. A
-// thread adds what a batch taught it to the cache only once the batch is in the writer's queue,
-// so a copy recognised there reaches the writer after the event it repeats.
+// thread adds an item to the cache as soon as it passed, so that a copy another thread handles
+// meanwhile is not verified twice; such a copy may reach the writer before the item it repeats,
+// and the writer then parses it (and takes the other for its copy).
 //
 // Lifecycle: start() spawns the threads; they exit once the input queue is closed and drained.
 // join() waits for them and then closes the output queue (so the writer drains and stops).
