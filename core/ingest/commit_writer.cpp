@@ -208,7 +208,7 @@ void CommitWriter::run() {
                 if (!alive) break;
                 addItem(b.source, std::move(item));
                 if (m_newEvents.size() >= m_opts.group_events || m_frame.size() >= m_opts.group_bytes ||
-                    m_sightings.size() + m_echoes.size() >= m_opts.group_events) {
+                    m_sightings.size() + m_echoes.size() >= m_opts.group_events * m_opts.group_sightings_per_event) {
                     if (!commitGroup()) alive = false;
                 }
             }

@@ -56,6 +56,11 @@ struct WriterOptions {
     // A lane's transaction holds its share of a group: the bigger the group, the fewer times each
     // random b-tree page of a hot file is written to its WAL per event (decision 0025).
     size_t group_events = 8192;
+    // Sightings of copies (and echoes) a group holds, as a multiple of group_events: a sighting
+    // is ≈ 100 bytes on the writer and in the lane queues, against a new event's whole JSON, and a
+    // relay flood brings several per new event. Each lane commit writes its hot file's sighting
+    // pages to the WAL once, so fewer, larger groups write them fewer times per copy.
+    size_t group_sightings_per_event = 4;
     size_t group_bytes = 8u << 20;  // uncompressed bytes of a group (cut into frames by the archive)
     size_t recent_cache = 131072;
     int retry_initial_ms = 100;
@@ -181,7 +186,8 @@ private:
     // Where each further sighting's event is archived (segment 0: line `line` of the open group).
     std::vector<archive::EventPos> m_sightingPos;
     // Copies of the open group whose source's sighting is stored already, no later (decision
-    // 0024): logged, counted, nothing for the index. Bounded with the sightings by group_events.
+    // 0024): logged, counted, nothing for the index. Bounded with the sightings by
+    // group_events × group_sightings_per_event.
     struct Echo {
         archive::EventPos pos;
         SourceId source = 0;

@@ -151,6 +151,34 @@ private slots:
         QCOMPARE(exportTag({"ghost", std::string(64, 'a')}), std::make_pair(int64_t(1), e3 + "\n"));
     }
 
+    void aGroupHoldsUpToFourSightingsPerEvent() {
+        // A relay flood brings several copies per new event: a commit group is cut by its new
+        // events at group_events and by its sightings at group_sightings_per_event times that.
+        QTemporaryDir dir;
+        testing::EventSigner signer(9);
+        const auto lines = signedLines(signer, 20);
+        observe::MetricsRegistry metrics;
+        auto options = fastOptions();
+        options.writer.group_events = 10;
+        options.writer.group_ms = 60'000;  // only the counts cut a group
+        auto store = engine::Store::open(dir.path().toStdString(), options, metrics);
+        QVERIFY(store.ok());
+        (*store)->start();
+        const auto a = *(*store)->addSource("wss://a.example");
+        QVERIFY((*store)->submit(batchOf(a, lines)));
+        QVERIFY((*store)->waitSettled(a, 20, 10s));
+        const auto& commits = metrics.histogram("archivist_commit_seconds", "");
+        QCOMPARE(commits.count(), uint64_t(2));  // 10 new events each
+        std::vector<ingest::SourceId> copies;
+        for (const char* url : {"wss://b.example", "wss://c.example", "wss://d.example", "wss://e.example"}) {
+            copies.push_back(*(*store)->addSource(url));
+            QVERIFY((*store)->submit(batchOf(copies.back(), lines)));
+        }
+        for (ingest::SourceId s : copies) QVERIFY((*store)->waitSettled(s, 20, 10s));
+        QCOMPARE(commits.count(), uint64_t(2 + 2));  // 80 sightings: 40 each
+        QVERIFY((*store)->shutdown().ok());
+    }
+
     void copiesTheirSourceSawAlreadyGiveTheIndexNothing() {
         // A copy of a stored event whose source's sighting is stored already, no later than the
         // copy, is counted as a duplicate and logged, and gives the index nothing; a copy from
