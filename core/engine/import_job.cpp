@@ -118,8 +118,10 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
             if (p.stopped = stopReason(); !p.stopped.empty()) break;  // a signal interrupted the first read
             return r.error();
         }
+        // A file's lines: no copies from other sources are expected to follow them.
         ingest::RawBatch batch;
         batch.source = *source;
+        batch.copies_expected = false;
         size_t batchBytes = 0;
         std::string_view line;
         bool tooLong = false;
@@ -144,6 +146,7 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
                 if (!*taken) break;  // read but never handed over: counted as not stored
                 batch = ingest::RawBatch{};
                 batch.source = *source;
+                batch.copies_expected = false;
                 p.bytes_read = bytesDone + reader.bytesRead();
                 report(false);
             }

@@ -79,12 +79,14 @@ Expected<StoredCounts> storeLines(Store& store, const std::string& source, std::
     const size_t n = lines.size();
     ingest::RawBatch batch;
     batch.source = *id;
+    batch.copies_expected = false;
     for (size_t i = 0; i < n; ++i) {
         batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
         if (batch.items.size() == 256 || i + 1 == n) {
             if (!store.submit(std::move(batch))) return makeError("io", "the writer stopped: " + store.lastError());
             batch = ingest::RawBatch{};
             batch.source = *id;
+            batch.copies_expected = false;
         }
     }
     while (!store.waitSettled(*id, before.settled() + n, std::chrono::milliseconds(200), cancel)) {

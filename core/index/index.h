@@ -178,6 +178,7 @@ struct LaneRow : PartRow {
     uint32_t source = 0;          // its own sighting (0: none)
     std::vector<int64_t> tag_keys;
     std::string content;          // for full-text search (empty: none)
+    bool copies_expected = true;  // remembered in the lane's rollup facts cache (NewEvent::copies_expected)
 };
 
 struct LaneSighting {

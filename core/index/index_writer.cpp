@@ -196,6 +196,7 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
         row.flags = ne.flags;
         row.sighash = ne.sighash ? ne.sighash : sigHash(e.sig);
         row.source = ne.source;
+        row.copies_expected = ne.copies_expected;
         row.tag_keys = !ne.tag_keys.empty() || e.tags.empty() ? ne.tag_keys : indexTagKeys(e);
         if (withContent) row.content = e.content;
         if (rks) rks->push_back(row.rk);

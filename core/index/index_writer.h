@@ -44,6 +44,7 @@ struct NewEvent {
     // Worked out by the verify threads when they can (0 / empty: submit() computes them).
     int64_t sighash = 0;
     std::vector<int64_t> tag_keys;  // sorted, distinct (indexTagKeys())
+    bool copies_expected = true;    // ingest::RawBatch::copies_expected: its lane remembers its rollup facts
 };
 
 // The `#x` tag keys an event is indexed under: sorted, each once (tag_key.h rules).

@@ -290,7 +290,7 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         own.clear();
         if (r.source) own.push_back(r.source);
         rollup.addEvent(r.kind, r.pubkey, r.created_at, r.first_seen_at_ms, own);
-        {
+        if (r.copies_expected) {
             RollupFactsCache::Facts f;
             f.created_at = r.created_at;
             f.first_seen_ms = r.first_seen_at_ms;

@@ -206,7 +206,7 @@ void CommitWriter::run() {
             for (VerifiedItem& item : b.items) {
                 // After an abandoned commit nothing more is taken: the rest stays unacknowledged.
                 if (!alive) break;
-                addItem(b.source, std::move(item));
+                addItem(b.source, std::move(item), b.copies_expected);
                 if (m_newEvents.size() >= m_opts.group_events || m_frame.size() >= m_opts.group_bytes ||
                     m_sightings.size() + m_echoes.size() >= m_opts.group_events * m_opts.group_sightings_per_event) {
                     if (!commitGroup()) alive = false;
@@ -245,7 +245,7 @@ void CommitWriter::run() {
     }
 }
 
-void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
+void CommitWriter::addItem(SourceId source, VerifiedItem&& item, bool copies_expected) {
     if (!groupOpen()) m_groupStartMs = steadyMs();
     const protocol::Bytes32& id = item.event.id;
     const uint32_t indexSrc = indexSource(source);
@@ -334,6 +334,7 @@ void CommitWriter::addItem(SourceId source, VerifiedItem&& item) {
     ne.source = indexSrc;
     ne.sighash = item.sighash ? item.sighash : index::sigHash(item.event.sig);
     ne.tag_keys = std::move(item.tag_keys);
+    ne.copies_expected = copies_expected;
     m_frame.append(item.canonical);
     m_frame.push_back('\n');
     ne.event = std::move(item.event);

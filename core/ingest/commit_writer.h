@@ -149,7 +149,7 @@ private:
     };
 
     void run();
-    void addItem(SourceId source, VerifiedItem&& item);
+    void addItem(SourceId source, VerifiedItem&& item, bool copies_expected);
     bool commitGroup();  // false when abandoned
     bool groupOpen() const { return !m_newEvents.empty() || !m_sightings.empty() || !m_echoes.empty(); }
     // The group's sightings as log records (positions resolved against the group's `frames`).

@@ -22,6 +22,11 @@ struct RawItem {
 struct RawBatch {
     SourceId source = 0;
     std::vector<RawItem> items;
+    // Whether byte-identical copies of these events are likely to follow from other sources (a
+    // relay's: the same event from many relays). Only then are they worth remembering in the
+    // copies cache and the lanes' rollup facts cache (decision 0034); a file import or a salvage
+    // says false, and its events cost those caches neither time nor memory.
+    bool copies_expected = true;
 };
 
 struct VerifiedItem {
@@ -50,6 +55,7 @@ struct VerifiedItem {
 struct VerifiedBatch {
     SourceId source = 0;
     std::vector<VerifiedItem> items;
+    bool copies_expected = true;  // RawBatch::copies_expected
 };
 
 }  // namespace archivist::ingest

@@ -78,6 +78,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
         SourceCounters& counters = m_sources.counters(batch.source);
         VerifiedBatch out;
         out.source = batch.source;
+        out.copies_expected = batch.copies_expected;
         out.items.reserve(batch.items.size());
         uint64_t invalid = 0;
         // Read the cache epoch BEFORE the lookups (see RecentIdCache::absentStillValid).
@@ -96,7 +97,7 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             // A copy of JSON handled lately: its id, time and signature hash without a parse.
             protocol::Bytes32 key;
             std::optional<CopyCache::Entry> copy;
-            const bool keyed = m_copies && raw.json.size() <= m_policy.max_event_bytes;
+            const bool keyed = m_copies && batch.copies_expected && raw.json.size() <= m_policy.max_event_bytes;
             if (keyed) {
                 key = CopyCache::keyOf(raw.json);
                 copy = m_copies->find(key);

@@ -36,6 +36,13 @@ engine::StoreOptions fastOptions(archive::FileSystem* fs = nullptr) {
     return o;
 }
 
+// Events in the lanes' rollup facts caches (the index's gauge).
+int64_t rollupFacts(engine::Store& store) {
+    for (const auto& c : store.index()->gauges().caches)
+        if (c.name == "index rollup facts cache") return c.depth;
+    return -1;
+}
+
 ingest::RawBatch batchOf(ingest::SourceId source, const std::vector<std::string>& lines) {
     ingest::RawBatch b;
     b.source = source;
@@ -169,6 +176,9 @@ private slots:
         QVERIFY((*store)->waitSettled(a, 20, 10s));
         const auto& commits = metrics.histogram("archivist_commit_seconds", "");
         QCOMPARE(commits.count(), uint64_t(2));  // 10 new events each
+        // A relay's events are remembered for the copies that follow (decision 0034).
+        QCOMPARE((*store)->copies()->size(), size_t(20));
+        QCOMPARE(rollupFacts(**store), int64_t(20));
         std::vector<ingest::SourceId> copies;
         for (const char* url : {"wss://b.example", "wss://c.example", "wss://d.example", "wss://e.example"}) {
             copies.push_back(*(*store)->addSource(url));
@@ -493,6 +503,10 @@ private slots:
         auto n = (*reader)->count({f});
         QVERIFY(n);
         QCOMPARE(*n, uint64_t(1200));
+        // A file's events are not expected to come again from other sources: they fill neither
+        // the copies cache nor the lanes' rollup facts cache (decision 0034).
+        QCOMPARE((*store)->copies()->size(), size_t(0));
+        QCOMPARE(rollupFacts(**store), int64_t(0));
         auto v = engine::verifyStore(**store, {});
         QVERIFY(v);
         QVERIFY2(v->ok(), v->details.empty() ? "" : v->details.front().c_str());
