@@ -119,9 +119,8 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
             return r.error();
         }
         // A file's lines: no copies from other sources are expected to follow them.
-        ingest::RawBatch batch;
-        batch.source = *source;
-        batch.copies_expected = false;
+        const ingest::RawBatch empty{*source, {}, false};
+        ingest::RawBatch batch = empty;
         size_t batchBytes = 0;
         std::string_view line;
         bool tooLong = false;
@@ -144,9 +143,7 @@ Expected<ImportProgress> runImport(Store& store, const std::vector<std::string>&
                 auto taken = submit(batch);
                 if (!taken) return taken.error();
                 if (!*taken) break;  // read but never handed over: counted as not stored
-                batch = ingest::RawBatch{};
-                batch.source = *source;
-                batch.copies_expected = false;
+                batch = empty;
                 p.bytes_read = bytesDone + reader.bytesRead();
                 report(false);
             }

@@ -77,16 +77,14 @@ Expected<StoredCounts> storeLines(Store& store, const std::string& source, std::
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count();
     const size_t n = lines.size();
-    ingest::RawBatch batch;
-    batch.source = *id;
-    batch.copies_expected = false;
+    // Lines of our own archive: no copies from other sources are expected to follow them.
+    const ingest::RawBatch empty{*id, {}, false};
+    ingest::RawBatch batch = empty;
     for (size_t i = 0; i < n; ++i) {
         batch.items.push_back(ingest::RawItem{std::move(lines[i]), now});
         if (batch.items.size() == 256 || i + 1 == n) {
             if (!store.submit(std::move(batch))) return makeError("io", "the writer stopped: " + store.lastError());
-            batch = ingest::RawBatch{};
-            batch.source = *id;
-            batch.copies_expected = false;
+            batch = empty;
         }
     }
     while (!store.waitSettled(*id, before.settled() + n, std::chrono::milliseconds(200), cancel)) {
