@@ -101,21 +101,16 @@ MetricsRegistry::Series& MetricsRegistry::find(const std::string& rawName, const
         fam.help = help;
         fam.kind = kind;
     }
-    const Labels labels = canonicalLabels(rawLabels);
-    for (auto& s : fam.series)
-        if (s.labels == labels) return s;
+    Labels labels = canonicalLabels(rawLabels);
+    if (auto at = fam.positions.find(labels); at != fam.positions.end()) return fam.series[at->second];
     if (m_seriesCount >= m_maxSeries) {
         if (m_folded) m_folded->inc();
-        const Labels overflow{{"overflow", "true"}};
-        for (auto& s : fam.series)
-            if (s.labels == overflow) return s;
-        fam.series.emplace_back();
-        fam.series.back().labels = overflow;
-        ++m_seriesCount;
-        return fam.series.back();
+        labels = Labels{{"overflow", "true"}};
+        if (auto at = fam.positions.find(labels); at != fam.positions.end()) return fam.series[at->second];
     }
+    fam.positions.emplace(labels, fam.series.size());
     fam.series.emplace_back();
-    fam.series.back().labels = labels;
+    fam.series.back().labels = std::move(labels);
     ++m_seriesCount;
     return fam.series.back();
 }
@@ -162,6 +157,10 @@ void MetricsRegistry::removeGaugeFns(const void* owner) {
                                         [&](const Series& s) { return s.fn && s.owner == owner; }),
                          fam.series.end());
         m_seriesCount -= before - fam.series.size();
+        if (fam.series.size() != before) {
+            fam.positions.clear();
+            for (size_t i = 0; i < fam.series.size(); ++i) fam.positions.emplace(fam.series[i].labels, i);
+        }
     }
 }
 

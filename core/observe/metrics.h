@@ -115,6 +115,9 @@ private:
         std::string help;
         Kind kind;
         std::deque<Series> series;  // deque: stable addresses
+        // Labels → position in `series`: a lookup costs log(series), not a scan (the console
+        // exports a dozen series per relay every second, for hundreds of relays).
+        std::map<Labels, size_t> positions;
     };
     Series& find(const std::string& name, const std::string& help, Kind kind, const Labels& labels);
 
