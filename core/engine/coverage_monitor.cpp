@@ -8,6 +8,7 @@
 #include "core/observe/log.h"
 #include "core/util/civil_date.h"
 #include "core/util/clock.h"
+#include "core/util/thread_name.h"
 #include "core/util/thread_priority.h"
 
 namespace archivist::engine {
@@ -92,6 +93,7 @@ void CoverageMonitor::forgetMissingLocked(int32_t key, Month& m) {
 }
 
 void CoverageMonitor::run() {
+    setThreadName("coverage");  // named in profiles and thread lists like every engine thread
     lowerThisThreadPriority(10);  // derived data: the pipeline and the console go first
     std::shared_ptr<index::Index> idx;
     std::unique_ptr<index::IndexReader> reader;
