@@ -316,7 +316,14 @@ Expected<void> Lane::commitHot(LaneBatch& b, bool docs) {
         m_insTag.bind(1, key).bind(2, rk);
         if (m_insTag.step() != SQLITE_DONE) return fail(m_insTag, "insert tag");
     }
-    for (const LaneSighting& s : b.sightings) {
+    // Most further sightings find their event's facts in the cache: bring the cache lines in
+    // ahead of use (the slots for all, then each entry a few sightings ahead).
+    constexpr size_t kAhead = 8;
+    for (const LaneSighting& s : b.sightings) m_facts.prefetchSlot(s.rk);
+    for (size_t i = 0; i < std::min(kAhead, b.sightings.size()); ++i) m_facts.prefetchEntry(b.sightings[i].rk);
+    for (size_t i = 0; i < b.sightings.size(); ++i) {
+        const LaneSighting& s = b.sightings[i];
+        if (i + kAhead < b.sightings.size()) m_facts.prefetchEntry(b.sightings[i + kAhead].rk);
         if (!s.source) continue;
         if (auto r = rollupSighting(s.rk, s.id, s.source, rollup); !r) return r.error();
         if (!sighting(s.rk, s.source, s.seen_at_ms)) return fail(m_upSighting, "insert sighting");

@@ -61,6 +61,8 @@ public:
     };
     explicit RollupFactsCache(size_t capacity) : m_table(capacity) {}
     Facts* find(int64_t rk) { return m_table.find(rk); }
+    void prefetchSlot(int64_t rk) const { m_table.prefetchSlot(rk); }
+    void prefetchEntry(int64_t rk) const { m_table.prefetchEntry(rk); }
     // Remembers an event not remembered yet (an event already there stays as it is).
     void remember(int64_t rk, const Facts& f) {
         m_table.insert(rk, f);

@@ -74,6 +74,8 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
     std::optional<index::Lookup> lookup;
     if (idx) lookup.emplace(std::move(idx));
     RawBatch batch;
+    std::vector<protocol::Bytes32> keys;                  // per item of the batch (reused)
+    std::vector<std::optional<CopyCache::Entry>> copies;  // per item of the batch (reused)
     while (m_in.pop(batch)) {
         SourceCounters& counters = m_sources.counters(batch.source);
         VerifiedBatch out;
@@ -91,17 +93,36 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             counters.invalid_by_reason[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
             m_rejected[static_cast<size_t>(r)]->inc();
         };
-        for (RawItem& raw : batch.items) {
+        // A copy of JSON handled lately: its id, time and signature hash without a parse. The
+        // batch's keys first, each cache slot asked for as its key is known; then the lookups,
+        // each asking for the slot its id has in the recent-ids cache: the cache lines arrive
+        // while other items hash instead of one miss after another.
+        const size_t count = batch.items.size();
+        const bool keying = m_copies && batch.copies_expected;
+        keys.resize(keying ? count : 0);
+        copies.assign(keying ? count : 0, std::nullopt);
+        if (keying) {
+            for (size_t i = 0; i < count; ++i)
+                if (batch.items[i].json.size() <= m_policy.max_event_bytes) {
+                    keys[i] = CopyCache::keyOf(batch.items[i].json);
+                    m_copies->prefetch(keys[i]);
+                }
+            for (size_t i = 0; i < count; ++i)
+                if (batch.items[i].json.size() <= m_policy.max_event_bytes) {
+                    copies[i] = m_copies->find(keys[i]);
+                    if (copies[i] && m_recent) m_recent->prefetch(copies[i]->id);
+                }
+        }
+        for (size_t index = 0; index < count; ++index) {
+            RawItem& raw = batch.items[index];
             VerifiedItem item;
             const int64_t receivedS = raw.received_at_ms / 1000;
-            // A copy of JSON handled lately: its id, time and signature hash without a parse.
-            protocol::Bytes32 key;
-            std::optional<CopyCache::Entry> copy;
-            const bool keyed = m_copies && batch.copies_expected && raw.json.size() <= m_policy.max_event_bytes;
-            if (keyed) {
-                key = CopyCache::keyOf(raw.json);
-                copy = m_copies->find(key);
-            }
+            const bool keyed = keying && raw.json.size() <= m_policy.max_event_bytes;
+            const protocol::Bytes32 key = keyed ? keys[index] : protocol::Bytes32{};
+            std::optional<CopyCache::Entry> copy = keyed ? copies[index] : std::nullopt;
+            // Not there at the first lookup: maybe now (an item of this batch, or another verify
+            // thread, handled the same bytes meanwhile). A hit stays true: entries only leave.
+            if (keyed && !copy) copy = m_copies->find(key);
             protocol::Reject r = protocol::Reject::None;
             if (copy) {
                 item.event.id = copy->id;

@@ -28,6 +28,18 @@ public:
     }
     const V* find(const K& key) const { return const_cast<FifoTable*>(this)->find(key); }
 
+    // Hints that `key` is looked up soon; neither changes anything. prefetchSlot touches no
+    // memory of the table (safe without the owner's lock); prefetchEntry reads the slot (best once
+    // prefetchSlot had time to bring it) and asks for the entry it points to.
+    void prefetchSlot(const K& key) const { __builtin_prefetch(&m_table[H{}(key) & m_mask]); }
+    void prefetchEntry(const K& key) const {
+        if (const uint32_t at = m_table[H{}(key) & m_mask]) {
+            const char* node = reinterpret_cast<const char*>(&m_ring[at - 1]);
+            __builtin_prefetch(node);
+            __builtin_prefetch(node + sizeof(Node) - 1);
+        }
+    }
+
     // Adds key → value unless the key is there (then nothing changes); at capacity the oldest
     // entry goes first. A table of capacity 0 holds nothing.
     void insert(const K& key, const V& value) {
