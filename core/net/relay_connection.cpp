@@ -372,12 +372,12 @@ void RelayConnection::scheduleReconnect() {
 
 // ---------------------------------------------------------------- messages
 
-void RelayConnection::onText(const QByteArray& text) {
+void RelayConnection::onText(QByteArrayView text) {
     ++m_work.messages;
-    const std::string_view view(text.constData(), size_t(text.size()));
+    const std::string_view view(text.data(), size_t(text.size()));
     const protocol::RelayMessage msg = protocol::parseRelayMessage(view);
     switch (msg.type) {
-    case protocol::RelayMsgType::Event: handleEvent(msg.subscription_id, msg.event_json, view.size()); break;
+    case protocol::RelayMsgType::Event: handleEvent(msg.subscription_id, msg.event_json, msg.event_keys, view.size()); break;
     case protocol::RelayMsgType::Eose:
         if (m_driver) m_driver->eose(msg.subscription_id);
         break;
@@ -398,10 +398,11 @@ void RelayConnection::onText(const QByteArray& text) {
     }
 }
 
-void RelayConnection::handleEvent(const std::string& sub, std::string_view event_json, size_t wire_bytes) {
+void RelayConnection::handleEvent(const std::string& sub, std::string_view event_json,
+                                  const std::optional<protocol::EventKeys>& keys, size_t wire_bytes) {
     ++m_work.events_received;
     using observe::EventRefusal;
-    const EventRefusal verdict = m_driver ? m_driver->admit(sub, event_json) : EventRefusal::UnknownSubscription;
+    const EventRefusal verdict = m_driver ? m_driver->admit(sub, event_json, keys) : EventRefusal::UnknownSubscription;
     if (verdict == EventRefusal::None) appendEvent(event_json);
     else if (verdict != EventRefusal::Count) ++m_work.refused_by_reason[size_t(verdict) - 1];
     // The limiter guards against unsolicited floods: answers to our own queries are paced by the

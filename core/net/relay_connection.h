@@ -119,8 +119,9 @@ private:
     void endSession();       // tells the driver the session is over (once per socket)
 
     // Messages.
-    void onText(const QByteArray& text);
-    void handleEvent(const std::string& sub, std::string_view event_json, size_t wire_bytes);
+    void onText(QByteArrayView text);
+    void handleEvent(const std::string& sub, std::string_view event_json,
+                     const std::optional<protocol::EventKeys>& keys, size_t wire_bytes);
     void handleClosed(const std::string& sub, const std::string& prefix, const std::string& message);
     void handleAuthChallenge(const std::string& challenge);
     void handleOk(const protocol::Bytes32& id, bool accepted, const std::string& message);

@@ -248,7 +248,7 @@ void RelayProber::openSocket(Probe& p) {
     p.ws = new WebSocketClient(wo, this);
     const uint64_t id = p.id;
     connect(p.ws, &WebSocketClient::opened, this, [this, id] { onOpened(id); });
-    connect(p.ws, &WebSocketClient::textMessage, this, [this, id](const QByteArray& text) { onText(id, text); });
+    connect(p.ws, &WebSocketClient::textMessage, this, [this, id](QByteArrayView text) { onText(id, text); });
     connect(p.ws, &WebSocketClient::closed, this,
             [this, id](WsError error, const QString& detail) { onWsClosed(id, error, detail); });
     p.ws->open(p.url.toQUrl(), p.address);
@@ -269,10 +269,10 @@ void RelayProber::onOpened(uint64_t id) {
     armTimer(*p, m_options.timeout_ms);
 }
 
-void RelayProber::onText(uint64_t id, const QByteArray& text) {
+void RelayProber::onText(uint64_t id, QByteArrayView text) {
     Probe* p = find(id);
     if (!p || p->phase != Phase::Reading) return;
-    const auto msg = protocol::parseRelayMessage(std::string_view(text.constData(), size_t(text.size())));
+    const auto msg = protocol::parseRelayMessage(std::string_view(text.data(), size_t(text.size())));
     if (msg.subscription_id != kSubId) return;  // NOTICE, AUTH, other noise: keep waiting (bounded by the timer)
     switch (msg.type) {
     case protocol::RelayMsgType::Event:

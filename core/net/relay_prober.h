@@ -134,7 +134,7 @@ private:
     void onInfo(uint64_t id, int status, const QByteArray& body, const QString& error);
     void openSocket(Probe& p);
     void onOpened(uint64_t id);
-    void onText(uint64_t id, const QByteArray& text);
+    void onText(uint64_t id, QByteArrayView text);
     void onWsClosed(uint64_t id, WsError error, const QString& detail);
     void onTimeout(uint64_t id);
     void answer(Probe& p, const std::string& closed_message);

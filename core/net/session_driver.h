@@ -25,6 +25,7 @@
 
 #include "core/net/relay_info.h"
 #include "core/net/relay_status.h"
+#include "core/protocol/event_codec.h"
 
 namespace archivist::protocol {
 struct RelayMessage;
@@ -70,7 +71,9 @@ public:
     virtual void closing() = 0;
     virtual void closed() = 0;
 
-    virtual observe::EventRefusal admit(std::string_view subscription, std::string_view event_json) = 0;
+    // `keys`: peekEventKeys(event_json), as the message parse read it.
+    virtual observe::EventRefusal admit(std::string_view subscription, std::string_view event_json,
+                                        const std::optional<protocol::EventKeys>& keys) = 0;
     // An admitted EVENT answers a query we sent (backfill, catch-up, a NIP-77 fetch): its volume
     // is paced by our own requests (limit, one query at a time), so the connection's rate limiter,
     // which guards against unsolicited floods, does not count it. Live traffic is unsolicited.

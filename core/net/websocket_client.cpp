@@ -320,9 +320,12 @@ void WebSocketClient::readPass() {
         const qint64 room = readBound() - bufferedBytes();
         const qint64 n = std::min<qint64>({qint64(m_options.read_chunk_bytes), room, m_socket->bytesAvailable()});
         if (n > 0) {
-            const QByteArray part = m_socket->read(n);
-            m_in.append(part);
-            emit bytesReceived(part.size());
+            // Straight into m_in, no intermediate array.
+            const qsizetype before = m_in.size();
+            m_in.resize(before + n);
+            const qint64 got = std::max<qint64>(m_socket->read(m_in.data() + before, n), 0);
+            m_in.resize(before + got);
+            emit bytesReceived(got);
             if (!self || m_state == WsState::Closed) return;
             if (parseFrames() == Step::Stop) return;
         }
@@ -415,6 +418,9 @@ bool WebSocketClient::readHandshake() {
 
 WebSocketClient::Step WebSocketClient::parseFrames() {
     QPointer<WebSocketClient> self(this);
+    // Messages go out as views into m_in. A receiver that closes or deletes this client while it
+    // holds one clears m_in: `hold` shares the bytes (no copy) and keeps them until the pass ends.
+    QByteArray hold = m_in;
     qint64 pos = 0;
     Step result = Step::Continue;
     while (true) {
@@ -500,6 +506,7 @@ WebSocketClient::Step WebSocketClient::parseFrames() {
         if (!self) return Step::Stop;
         if (m_state == WsState::Closed) return Step::Stop;
     }
+    hold = QByteArray();  // m_in's bytes unshared again: the removal below copies nothing
     if (pos > 0) m_in.remove(0, pos);
     return result;
 }
@@ -526,7 +533,7 @@ WebSocketClient::Step WebSocketClient::handleFrame(int opcode, bool fin, const c
                     failWithClose(WsError::ProtocolError, 1007, "text message is not valid UTF-8");
                     return Step::Stop;
                 }
-                emit textMessage(QByteArray(payload, length));
+                emit textMessage(QByteArrayView(payload, length));
                 return Step::Continue;
             }
             m_message.append(payload, length);
@@ -547,7 +554,7 @@ WebSocketClient::Step WebSocketClient::handleFrame(int opcode, bool fin, const c
             failWithClose(WsError::ProtocolError, 1007, "text message is not valid UTF-8");
             return Step::Stop;
         }
-        emit textMessage(message);
+        emit textMessage(QByteArrayView(message));
         return Step::Continue;
     }
     case kOpPing:

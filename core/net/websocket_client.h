@@ -111,7 +111,9 @@ public:
 
 signals:
     void opened();
-    void textMessage(const QByteArray& utf8);  // one complete (defragmented) text message
+    // One complete (defragmented) text message. The view is valid during the call only: a
+    // receiver that keeps the text copies it.
+    void textMessage(QByteArrayView utf8);
     void pong(qint64 rtt_ms, const QByteArray& payload);
     void closed(archivist::net::WsError error, const QString& detail);
     void bytesReceived(qint64 n);  // wire bytes, for accounting

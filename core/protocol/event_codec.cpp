@@ -340,51 +340,68 @@ public:
             }
             return false;
         }
+        // A scalar ends at the first character no scalar holds: with brackets and quotes among
+        // them, an object this scanner reads whole ends where a bracket count ends it.
         const size_t start = m_i;
-        while (m_i < m_s.size() && m_s[m_i] != ',' && m_s[m_i] != '}' && m_s[m_i] != ' ' && m_s[m_i] != '\n' &&
-               m_s[m_i] != '\r' && m_s[m_i] != '\t')
-            ++m_i;
+        while (m_i < m_s.size() && !isScalarEnd(m_s[m_i])) ++m_i;
         scalar = m_s.substr(start, m_i - start);
         return !scalar.empty();
     }
+    size_t pos() const { return m_i; }
 
 private:
+    static bool isScalarEnd(char c) {
+        return c == ',' || c == '}' || c == ']' || c == '{' || c == '[' || c == '"' || c == ' ' || c == '\n' ||
+               c == '\r' || c == '\t';
+    }
+
     std::string_view m_s;
     size_t m_i = 0;
 };
 
 }  // namespace
 
-std::optional<EventKeys> peekEventKeys(std::string_view json) {
-    Scanner sc(json);
+std::optional<EventKeys> peekEventObject(std::string_view text, size_t& end) {
+    end = std::string_view::npos;
+    Scanner sc(text);
     if (!sc.eat('{')) return std::nullopt;
     EventKeys keys;
-    bool haveId = false, haveCreated = false, haveKind = false;
-    if (sc.eat('}')) return std::nullopt;
-    do {
-        std::string_view key, value;
-        bool isString = false;
-        if (!sc.string(key) || !sc.eat(':') || !sc.value(value, isString)) return std::nullopt;
-        if (key == "id") {
-            if (!isString || value.size() != 64 || !fromHex(value, keys.id.data(), keys.id.size())) return std::nullopt;
-            haveId = true;
-        } else if (key == "created_at") {
-            uint64_t v = 0;
-            if (isString || !json::parseUnsigned(value, uint64_t(INT64_MAX), v)) return std::nullopt;
-            keys.created_at = int64_t(v);
-            haveCreated = true;
-        } else if (key == "pubkey") {
-            Bytes32 pk{};
-            if (isString && value.size() == 64 && fromHex(value, pk.data(), pk.size())) keys.pubkey = pk;
-        } else if (key == "kind") {
-            uint64_t v = 0;
-            if (isString || !json::parseUnsigned(value, 65535, v)) return std::nullopt;
-            keys.kind = uint16_t(v);
-            haveKind = true;
-        }
-    } while (sc.eat(','));
-    if (!sc.eat('}') || !haveId || !haveCreated || !haveKind) return std::nullopt;
+    bool valid = true, haveId = false, haveCreated = false, haveKind = false;
+    if (!sc.eat('}')) {
+        do {
+            std::string_view key, value;
+            bool isString = false;
+            if (!sc.string(key) || !sc.eat(':') || !sc.value(value, isString)) return std::nullopt;
+            if (key == "id") {
+                haveId = isString && value.size() == 64 && fromHex(value, keys.id.data(), keys.id.size());
+                valid = valid && haveId;
+            } else if (key == "created_at") {
+                uint64_t v = 0;
+                haveCreated = !isString && json::parseUnsigned(value, uint64_t(INT64_MAX), v);
+                keys.created_at = int64_t(v);
+                valid = valid && haveCreated;
+            } else if (key == "pubkey") {
+                Bytes32 pk{};
+                if (isString && value.size() == 64 && fromHex(value, pk.data(), pk.size())) keys.pubkey = pk;
+            } else if (key == "kind") {
+                uint64_t v = 0;
+                haveKind = !isString && json::parseUnsigned(value, 65535, v);
+                keys.kind = uint16_t(v);
+                valid = valid && haveKind;
+            }
+        } while (sc.eat(','));
+        if (!sc.eat('}')) return std::nullopt;
+    } else {
+        valid = false;  // {}: no keys at all
+    }
+    end = sc.pos();
+    if (!valid || !haveId || !haveCreated || !haveKind) return std::nullopt;
     return keys;
+}
+
+std::optional<EventKeys> peekEventKeys(std::string_view json) {
+    size_t end = 0;
+    return peekEventObject(json, end);
 }
 
 }  // namespace archivist::protocol

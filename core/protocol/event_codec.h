@@ -54,5 +54,10 @@ struct EventKeys {
     uint16_t kind = 0;
 };
 std::optional<EventKeys> peekEventKeys(std::string_view json);
+// The same, reading an object at the start of `text` that may go on after it (a relay message's
+// rest): `end` is one past the object's closing brace once the scan has read the whole object
+// (its keys valid or not), npos when it could not (then the text is not an object this scan
+// reads; a structural skip by bracket count finds where it ends).
+std::optional<EventKeys> peekEventObject(std::string_view text, size_t& end);
 
 }  // namespace archivist::protocol

@@ -51,8 +51,12 @@ size_t skipValue(std::string_view s, size_t i) {
     return j == i ? std::string_view::npos : j;
 }
 
-// Splits a top-level JSON array into the source spans of its elements.
-bool splitArray(std::string_view s, std::vector<std::string_view>& out, std::string& why) {
+// Splits a top-level JSON array into the source spans of its elements. With `event`: when the
+// first element is exactly "EVENT" and the third an object, the object is read by peekEventObject
+// on the way — its keys in the same pass that finds its end — and *event holds what it read
+// (event_read says so; when that scan cannot read the object, the structural skip finds its end).
+bool splitArray(std::string_view s, std::vector<std::string_view>& out, std::string& why,
+                std::optional<EventKeys>* event = nullptr, bool* event_read = nullptr) {
     size_t i = skipWs(s, 0);
     if (i >= s.size() || s[i] != '[') {
         why = "not a JSON array";
@@ -68,7 +72,15 @@ bool splitArray(std::string_view s, std::vector<std::string_view>& out, std::str
             why = "more than " + std::to_string(kMaxMessageElements) + " elements";
             return false;
         }
-        const size_t end = skipValue(s, i);
+        size_t end = std::string_view::npos;
+        if (event && out.size() == 2 && out[0] == "\"EVENT\"" && i < s.size() && s[i] == '{') {
+            *event = peekEventObject(s.substr(i), end);
+            if (end != std::string_view::npos) {
+                end += i;
+                *event_read = true;
+            }
+        }
+        if (end == std::string_view::npos) end = skipValue(s, i);
         if (end == std::string_view::npos) {
             why = i < s.size() ? "malformed or truncated element at offset " + std::to_string(i) : "truncated";
             return false;
@@ -224,7 +236,9 @@ RelayMessage parseRelayMessage(std::string_view text) {
     std::vector<std::string_view> el;
     el.reserve(4);
     std::string why;
-    if (!splitArray(text, el, why)) return relayUnknown(why);
+    std::optional<EventKeys> eventKeys;
+    bool eventRead = false;
+    if (!splitArray(text, el, why, &eventKeys, &eventRead)) return relayUnknown(why);
     std::string type;
     if (!stringElement(el[0], type)) return relayUnknown("message type is not a string");
 
@@ -235,6 +249,7 @@ RelayMessage parseRelayMessage(std::string_view text) {
         if (!stringElement(el[1], m.subscription_id)) return relayUnknown("EVENT subscription id is not a string");
         if (!isObjectSpan(el[2])) return relayUnknown("EVENT payload is not an object");
         m.event_json = el[2];
+        m.event_keys = eventRead ? std::move(eventKeys) : peekEventKeys(m.event_json);
         m.type = RelayMsgType::Event;
         return m;
     }

@@ -11,11 +11,13 @@
 // Thread: any (no state).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/protocol/event.h"
+#include "core/protocol/event_codec.h"
 #include "core/protocol/filter.h"
 
 namespace archivist::protocol {
@@ -33,6 +35,8 @@ struct RelayMessage {
     RelayMsgType type = RelayMsgType::Unknown;
     std::string subscription_id;  // EVENT, EOSE, CLOSED, COUNT, NEG-MSG, NEG-ERR
     std::string_view event_json;  // EVENT: exact source text of the event object
+    // EVENT: peekEventKeys(event_json), read in the same pass that located the object.
+    std::optional<EventKeys> event_keys;
     Bytes32 event_id{};           // OK
     bool accepted = false;        // OK
     // OK/CLOSED/NOTICE message (whole, prefix included), AUTH challenge, NEG-MSG hex payload,

@@ -176,8 +176,8 @@ uint32_t RelaySync::queryLimit() const {
 
 // ---------------------------------------------------------------- messages
 
-observe::EventRefusal RelaySync::admit(std::string_view subscription, std::string_view event_json) {
-    std::optional<protocol::EventKeys> keys;
+observe::EventRefusal RelaySync::admit(std::string_view subscription, std::string_view event_json,
+                                       const std::optional<protocol::EventKeys>& keys) {
     const observe::EventRefusal verdict = m_subs.admit(subscription, event_json, keys);
     if (verdict != observe::EventRefusal::None) return verdict;
     if (m_queryInFlight && subscription == m_querySub) {

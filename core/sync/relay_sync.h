@@ -101,7 +101,8 @@ public:
     void opened(net::RelayLink& link, const net::SessionInfo& session) override;
     void closing() override;
     void closed() override;
-    observe::EventRefusal admit(std::string_view subscription, std::string_view event_json) override;
+    observe::EventRefusal admit(std::string_view subscription, std::string_view event_json,
+                                const std::optional<protocol::EventKeys>& keys) override;
     bool solicited(std::string_view subscription) const override;
     void eose(const std::string& subscription) override;
     void refused(const std::string& subscription, const std::string& prefix, const std::string& message) override;

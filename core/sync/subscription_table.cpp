@@ -62,8 +62,7 @@ const SubscriptionTable::Entry* SubscriptionTable::find(std::string_view id) con
 }
 
 observe::EventRefusal SubscriptionTable::admit(std::string_view id, std::string_view event_json,
-                                        std::optional<protocol::EventKeys>& keys) const {
-    keys = protocol::peekEventKeys(event_json);
+                                        const std::optional<protocol::EventKeys>& keys) const {
     const Entry* e = find(id);
     if (!e) return observe::EventRefusal::UnknownSubscription;
     if (!keys) return observe::EventRefusal::None;  // malformed: the verify stage names the reason

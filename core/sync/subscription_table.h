@@ -34,9 +34,9 @@ public:
     bool isOpen(const std::string& id) const { return m_open.count(id) > 0; }
     size_t openCount() const { return m_open.size(); }
 
-    // `keys` is filled when the event's keys were read (whatever the verdict).
+    // `keys`: peekEventKeys(event_json), read by the caller (the message parse reads them).
     observe::EventRefusal admit(std::string_view id, std::string_view event_json,
-                         std::optional<protocol::EventKeys>& keys) const;
+                                const std::optional<protocol::EventKeys>& keys) const;
 
 private:
     struct Entry {

@@ -67,6 +67,52 @@ private slots:
         QVERIFY(back == e);
     }
 
+    // The parse reads the event's keys in the pass that finds the object's end: the same keys
+    // peekEventKeys reads from the span, and the same span a bracket count finds, whatever the
+    // object holds (brackets and quotes in strings, malformed scalars, bad keys, more elements).
+    void eventKeysReadInTheSamePass_data() {
+        QTest::addColumn<QString>("frame");
+        QTest::addColumn<QString>("span");
+        QTest::addColumn<bool>("keys");
+        const std::string id(64, 'a');
+        const std::string good = "{\"id\":\"" + id + "\",\"created_at\":5,\"kind\":1,\"pubkey\":\"" + std::string(64, 'b') +
+                                 "\",\"tags\":[[\"e\",\"]}\\\"[{\"]],\"content\":\"} ] \\\" {\"}";
+        auto row = [](const char* name, const std::string& frame, const std::string& span, bool keys) {
+            QTest::newRow(name) << QString::fromStdString(frame) << QString::fromStdString(span) << keys;
+        };
+        row("tricky", "[\"EVENT\",\"s\"," + eventJson(tricky()) + "]", eventJson(tricky()), true);
+        row("strings with brackets", "[\"EVENT\",\"s\"," + good + "]", good, true);
+        row("spaces", "[ \"EVENT\" , \"s\" ,  " + good + "  ]", good, true);
+        row("more elements", "[\"EVENT\",\"s\"," + good + ",{\"x\":[1]}]", good, true);
+        row("bad id", "[\"EVENT\",\"s\",{\"id\":\"zz\",\"created_at\":5,\"kind\":1,\"t\":[\"}\"]}]",
+            "{\"id\":\"zz\",\"created_at\":5,\"kind\":1,\"t\":[\"}\"]}", false);
+        row("no kind", "[\"EVENT\",\"s\",{\"id\":\"" + id + "\",\"created_at\":5}]",
+            "{\"id\":\"" + id + "\",\"created_at\":5}", false);
+        row("empty object", "[\"EVENT\",\"s\",{}]", "{}", false);
+        // A scalar that runs into a bracket: only the bracket count knows where this ends.
+        row("bracket in a scalar", "[\"EVENT\",\"s\",{\"id\":\"" + id + "\",\"created_at\":5,\"kind\":1,\"x\":tru[e]}]",
+            "{\"id\":\"" + id + "\",\"created_at\":5,\"kind\":1,\"x\":tru[e]}", false);
+        row("not key-value", "[\"EVENT\",\"s\",{\"id\",[\"}\"]}]", "{\"id\",[\"}\"]}", false);
+    }
+    void eventKeysReadInTheSamePass() {
+        QFETCH(QString, frame);
+        QFETCH(QString, span);
+        QFETCH(bool, keys);
+        const std::string text = frame.toStdString();
+        const RelayMessage m = parseRelayMessage(text);
+        QCOMPARE(int(m.type), int(RelayMsgType::Event));
+        QCOMPARE(std::string(m.event_json), span.toStdString());
+        const auto peeked = peekEventKeys(m.event_json);
+        QCOMPARE(m.event_keys.has_value(), keys);
+        QCOMPARE(peeked.has_value(), keys);
+        if (keys) {
+            QVERIFY(m.event_keys->id == peeked->id);
+            QCOMPARE(m.event_keys->created_at, peeked->created_at);
+            QCOMPARE(m.event_keys->kind, peeked->kind);
+            QCOMPARE(m.event_keys->pubkey.has_value(), peeked->pubkey.has_value());
+        }
+    }
+
     void eventObjectIsNotValidatedHere() {
         // The verify stage reports bad events (counted per reason); the codec only locates them.
         const RelayMessage m = parseRelayMessage("[\"EVENT\",\"s\",{\"id\":1,\"x\":{]}]");

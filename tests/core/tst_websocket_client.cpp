@@ -194,7 +194,7 @@ struct Recorder {
     QStringList details;
     int opened = 0;
     explicit Recorder(WebSocketClient& c) {
-        QObject::connect(&c, &WebSocketClient::textMessage, [this](const QByteArray& m) { messages.append(m); });
+        QObject::connect(&c, &WebSocketClient::textMessage, [this](QByteArrayView m) { messages.append(m.toByteArray()); });
         QObject::connect(&c, &WebSocketClient::opened, [this] { ++opened; });
         QObject::connect(&c, &WebSocketClient::closed, [this](WsError e, const QString& d) {
             errors.append(e);
@@ -725,6 +725,39 @@ private slots:
         QCOMPARE(c.state(), WsState::Closed);
     }
 
+    // A message is a view into the client's read buffer. A receiver that aborts the client inside
+    // textMessage() (and then deletes it later, as the engine does) still reads the whole message
+    // it was given (the sanitizer build would report a read of freed memory), and nothing more is
+    // delivered.
+    void closingInsideTheHandlerKeepsTheMessage_data() {
+        QTest::addColumn<bool>("deleteLater");
+        QTest::newRow("abort") << false;
+        QTest::newRow("abort, deleteLater") << true;
+    }
+    void closingInsideTheHandlerKeepsTheMessage() {
+        QFETCH(bool, deleteLater);
+        RawServer srv;
+        const QByteArray big(20000, 'm');
+        srv.onRequest = [&big](RawServer& s) {
+            s.sendUpgrade();
+            s.conn->write(frame(0x81, big) + frame(0x81, "after"));
+        };
+        QPointer<WebSocketClient> c = new WebSocketClient(fastOptions());
+        QList<QByteArray> got;
+        connect(c, &WebSocketClient::textMessage, this, [&](QByteArrayView m) {
+            c->abort();
+            if (deleteLater) c->deleteLater();
+            got.append(m.toByteArray());  // after the client let go of its buffer
+        });
+        c->open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(got.size(), 1);
+        QTest::qWait(100);
+        QCOMPARE(got.size(), 1);
+        QCOMPARE(got[0], big);
+        QCOMPARE(c.isNull(), deleteLater);
+        delete c.data();
+    }
+
     // Pausing inside textMessage() stops delivery at once, even of frames already read.
     void pauseInsideTheHandlerHoldsBufferedFrames() {
         RawServer srv;
@@ -736,7 +769,7 @@ private slots:
         };
         WebSocketClient c(fastOptions());
         Recorder r(c);
-        connect(&c, &WebSocketClient::textMessage, this, [&c](const QByteArray& m) {
+        connect(&c, &WebSocketClient::textMessage, this, [&c](QByteArrayView m) {
             if (m == "0" || m == "5") c.setReadingPaused(true);
         });
         c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
@@ -766,7 +799,7 @@ private slots:
         WebSocketClient c(fastOptions());
         QStringList log;
         connect(&c, &WebSocketClient::opened, this, [&log] { log << "opened"; });
-        connect(&c, &WebSocketClient::textMessage, this, [&log](const QByteArray& m) { log << QString::fromUtf8(m); });
+        connect(&c, &WebSocketClient::textMessage, this, [&log](QByteArrayView m) { log << QString::fromUtf8(m); });
         connect(&c, &WebSocketClient::closed, this,
                 [&log](WsError e, const QString&) { log << QString::fromLatin1(wsErrorName(e)); });
         c.setReadingPaused(true);

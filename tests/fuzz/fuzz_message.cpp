@@ -1,5 +1,6 @@
 // Fuzzes the websocket message codec in both directions. Nothing may crash or read out of
-// bounds; an EVENT/AUTH span must lie inside the input; a parsed client message must survive
+// bounds; an EVENT/AUTH span must lie inside the input (and an EVENT's keys be what peekEventKeys
+// reads from it); a parsed client message must survive
 // serialise → parse unchanged (filters included).
 #include <cstdint>
 #include <cstdlib>
@@ -46,6 +47,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (r.event_json.empty() || r.event_json.front() != '{') std::abort();
         Event e;
         (void)parseEvent(r.event_json, e);
+        // The keys read while splitting are those peekEventKeys reads from the span.
+        const auto keys = peekEventKeys(r.event_json);
+        if (keys.has_value() != r.event_keys.has_value()) std::abort();
+        if (keys && (keys->id != r.event_keys->id || keys->created_at != r.event_keys->created_at ||
+                     keys->kind != r.event_keys->kind || keys->pubkey != r.event_keys->pubkey))
+            std::abort();
     }
     if (r.type == RelayMsgType::Unknown && r.message.empty()) std::abort();
 
