@@ -418,8 +418,9 @@ bool WebSocketClient::readHandshake() {
 
 WebSocketClient::Step WebSocketClient::parseFrames() {
     QPointer<WebSocketClient> self(this);
-    // Messages go out as views into m_in. A receiver that closes or deletes this client while it
-    // holds one clears m_in: `hold` shares the bytes (no copy) and keeps them until the pass ends.
+    // Messages go out as views into m_in. A receiver that closes this client while it holds one
+    // (and schedules its deletion) clears m_in: `hold` shares the bytes (no copy) and keeps them
+    // until the pass ends.
     QByteArray hold = m_in;
     qint64 pos = 0;
     Step result = Step::Continue;
