@@ -95,7 +95,7 @@ void RelayConnection::publish() {
     if (m_unsentNip11 && m_deps.reports->reportNip11(*m_unsentNip11)) m_unsentNip11.reset();
     m_work.unreported = (m_unsentStatus ? 1 : 0) + (m_unsentNip11 ? 1 : 0);
     m_work.reading_paused = m_pausedForRate || m_pausedForSink;
-    m_work.buffered_bytes = int64_t(m_batchBytes) + (m_ws ? m_ws->bufferedBytes() + m_ws->bytesToWrite() : 0);
+    m_work.buffered_bytes = int64_t(m_batchBytes) + (m_ws ? m_ws->heldBytes() + m_ws->bytesToWrite() : 0);
     if (m_driver) m_driver->describe(m_work.sync);
     std::lock_guard lock(m_statusMutex);
     m_status = m_work;

@@ -154,12 +154,21 @@ qint64 WebSocketClient::readBound() const {
     return m_options.max_message_bytes + m_options.read_chunk_bytes;
 }
 
+qsizetype WebSocketClient::retainedInput() const {
+    // One read and a partial frame, within the read bound.
+    return std::min<qsizetype>(qsizetype(m_options.read_chunk_bytes) + 16 * 1024, readBound());
+}
+
 qint64 WebSocketClient::bytesToWrite() const {
     return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
 qint64 WebSocketClient::bufferedBytes() const {
     return m_in.size() + m_message.size();
+}
+
+qint64 WebSocketClient::heldBytes() const {
+    return std::max(m_in.capacity(), m_in.size()) + std::max(m_message.capacity(), m_message.size());
 }
 
 void WebSocketClient::open(const QUrl& url, const QHostAddress& address) {
@@ -322,6 +331,13 @@ void WebSocketClient::readPass() {
         if (n > 0) {
             // Straight into m_in, no intermediate array.
             const qsizetype before = m_in.size();
+            if (before + n > m_in.capacity()) {
+                // Doubling (within the read bound) under a large message; after a full chunk (a
+                // busy connection) room for the next one as well.
+                qsizetype want = std::max<qsizetype>(before + n, std::min<qsizetype>(2 * m_in.capacity(), readBound()));
+                if (n >= m_options.read_chunk_bytes) want = std::max(want, retainedInput());
+                m_in.reserve(want);
+            }
             m_in.resize(before + n);
             const qint64 got = std::max<qint64>(m_socket->read(m_in.data() + before, n), 0);
             m_in.resize(before + got);
@@ -507,9 +523,24 @@ WebSocketClient::Step WebSocketClient::parseFrames() {
         if (!self) return Step::Stop;
         if (m_state == WsState::Closed) return Step::Stop;
     }
-    hold = QByteArray();  // m_in's bytes unshared again: the removal below copies nothing
-    if (pos > 0) m_in.remove(0, pos);
+    hold = QByteArray();  // m_in's bytes unshared again: the compaction below copies only the rest
+    if (pos > 0) consumeInput(pos);
     return result;
+}
+
+void WebSocketClient::consumeInput(qint64 n) {
+    const qint64 rest = m_in.size() - n;
+    if (rest < 0) return;  // cleared meanwhile: a receiver closed this client inside its handler
+    // The unread rest (at most a partial frame) moves to the front and the allocation stays for
+    // the next read: QByteArray::remove(0, n) would advance the data's start instead, so the next
+    // read past the end would allocate a new array and copy — fresh pages the kernel must zero,
+    // once per read, on a busy connection. An emptied buffer keeps at most retainedInput().
+    if (rest == 0 && m_in.capacity() > retainedInput()) {
+        m_in = QByteArray();
+        return;
+    }
+    if (rest > 0) std::memmove(m_in.data(), m_in.constData() + n, size_t(rest));
+    m_in.resize(rest);
 }
 
 WebSocketClient::Step WebSocketClient::handleFrame(int opcode, bool fin, const char* payload, qint64 length) {

@@ -12,7 +12,9 @@
 //   buffer is bounded by socket_read_buffer_bytes, so a paused or slow reader makes the kernel
 //   window close and TCP pushes back on the relay. Nothing is ever dropped.
 // - Memory: bufferedBytes() (partial frames + message fragments) stays within
-//   max_message_bytes + read_chunk_bytes. A frame header announcing a message larger than
+//   max_message_bytes + read_chunk_bytes. Between passes the read buffer keeps its allocation
+//   up to read_chunk_bytes + 16 KiB (a busy connection reads into the same pages each pass);
+//   a larger one, left by a large message, is freed once emptied. A frame header announcing a message larger than
 //   max_message_bytes fails at once (close 1009, MessageTooBig) without buffering its payload.
 // - Binary messages are not used by Nostr: they are counted (binaryMessagesIgnored()) and
 //   dropped, still subject to max_message_bytes.
@@ -104,6 +106,9 @@ public:
     // Bytes held by this client (partial frames + fragments): ≤ max_message_bytes +
     // read_chunk_bytes (right after the upgrade, at most 16 KiB of response leftovers once).
     qint64 bufferedBytes() const;
+    // Memory the client's buffers hold, allocated and not only in use: bufferedBytes() plus the
+    // read buffer's room kept between passes (at most read_chunk_bytes + 16 KiB once emptied).
+    qint64 heldBytes() const;
     QHostAddress peerAddress() const { return m_address; }
     uint64_t binaryMessagesIgnored() const { return m_binaryIgnored; }
     bool deflateActive() const { return m_deflate; }                 // negotiated on this connection
@@ -131,6 +136,8 @@ private:
     void readPass();
     bool readHandshake();                 // false: failed (closed emitted) or incomplete
     Step parseFrames();                   // delivers complete frames from m_in
+    void consumeInput(qint64 n);          // drops m_in's first n bytes, keeping its allocation
+    qsizetype retainedInput() const;      // the allocation m_in keeps between passes
     Step handleFrame(int opcode, bool fin, const char* payload, qint64 length);
     void writeFrame(int opcode, const QByteArray& payload);
     void failWithClose(WsError error, uint16_t code, const QString& detail);

@@ -838,9 +838,11 @@ private slots:
         WebSocketClient c(o);
         Recorder r(c);
         connect(&c, &WebSocketClient::opened, this, [&c] { c.setReadingPaused(true); });
-        qint64 max_buffered = 0;
-        connect(&c, &WebSocketClient::textMessage, this,
-                [&] { max_buffered = std::max(max_buffered, c.bufferedBytes()); });
+        qint64 max_buffered = 0, max_held = 0;
+        connect(&c, &WebSocketClient::textMessage, this, [&] {
+            max_buffered = std::max(max_buffered, c.bufferedBytes());
+            max_held = std::max(max_held, c.heldBytes());
+        });
         c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
         QTRY_COMPARE(r.opened, 1);
         QTRY_VERIFY(srv.conn && srv.conn->bytesToWrite() > 0);
@@ -861,6 +863,35 @@ private slots:
         for (int i = 0; i < kMessages; ++i)
             QCOMPARE(r.messages[i].left(8), QByteArray::number(i).rightJustified(8, '0'));
         QVERIFY2(max_buffered <= bound, qPrintable(QString::number(max_buffered)));
+        // The read buffer's allocation, kept between passes, is bounded too.
+        QVERIFY2(max_held <= bound, qPrintable(QString::number(max_held)));
+        QVERIFY2(c.heldBytes() <= o.read_chunk_bytes + 16 * 1024, qPrintable(QString::number(c.heldBytes())));
+        QVERIFY(r.errors.isEmpty());
+    }
+
+    // A large message needs a large read buffer for a moment; once it is delivered and the
+    // buffer emptied, the client does not keep that allocation.
+    void aLargeMessageLeavesNoLargeBuffer() {
+        RawServer srv;
+        const QByteArray big(300 * 1024, 'b');
+        srv.onRequest = [&big](RawServer& s) {
+            s.sendUpgrade();
+            s.conn->write(frame(0x81, big) + frame(0x81, "[\"EOSE\",\"s\"]"));
+        };
+        WebSocketOptions o = fastOptions();
+        o.max_message_bytes = 512 * 1024;
+        o.read_chunk_bytes = 16 * 1024;
+        WebSocketClient c(o);
+        Recorder r(c);
+        qint64 held_at_big = 0;
+        connect(&c, &WebSocketClient::textMessage, this, [&](QByteArrayView m) {
+            if (m.size() == big.size()) held_at_big = c.heldBytes();
+        });
+        c.open(wsUrl(srv.port()), QHostAddress::LocalHost);
+        QTRY_COMPARE(r.messages.size(), 2);
+        QCOMPARE(r.messages[0], big);
+        QVERIFY2(held_at_big >= big.size(), qPrintable(QString::number(held_at_big)));
+        QTRY_VERIFY2(c.heldBytes() <= o.read_chunk_bytes + 16 * 1024, qPrintable(QString::number(c.heldBytes())));
         QVERIFY(r.errors.isEmpty());
     }
 
