@@ -165,6 +165,18 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
     const uint32_t lanes = m_index->lanes();
     std::vector<LaneBatch> batches(lanes);
     const uint64_t ticket = m_nextTicket++;
+    {
+        // Each lane's share sized once: grown by doubling, a group's rows and sightings (megabytes
+        // in a relay flood) would be copied to a new array several times, on fresh pages each time.
+        std::vector<size_t> rowsOf(lanes), sightingsOf(lanes);
+        for (const NewEvent& ne : events) ++rowsOf[laneOf(ne.event.id, lanes)];
+        for (const Sighting& s : sightings)
+            if (s.source) ++sightingsOf[laneOf(s.id, lanes)];
+        for (uint32_t l = 0; l < lanes; ++l) {
+            batches[l].rows.reserve(rowsOf[l]);
+            batches[l].sightings.reserve(sightingsOf[l]);
+        }
+    }
     for (auto& b : batches) {
         b.ticket = ticket;
         if (!frames.empty())
@@ -179,7 +191,11 @@ Expected<uint64_t> IndexWriter::submit(std::span<const archive::AppendedFrame> f
     }
     Pending pending;
     pending.ticket = ticket;
-    if (rks) rks->clear();
+    pending.ids.reserve(events.size());
+    if (rks) {
+        rks->clear();
+        rks->reserve(events.size());
+    }
     const bool withContent = m_index->fts();
     for (size_t i = 0; i < events.size(); ++i) {
         const NewEvent& ne = events[i];

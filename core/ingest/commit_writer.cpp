@@ -427,6 +427,8 @@ bool CommitWriter::commitGroup() {
         m_inFlight[m_newEvents[i].event.id] = InFlight{p.rks[i], archive::EventPos{ref.segment, ref.offset, m_newEvents[i].line}};
     }
     p.events = std::move(m_newEvents);
+    // The next group is likely about this size: one array for it, not a doubling series of copies.
+    m_newEvents.reserve(std::min<size_t>(m_opts.group_events, p.events.size() + p.events.size() / 4));
     p.sources = std::move(m_newSources);
     p.sighting_sources = std::move(m_sightingSources);
     for (const Echo& e : m_echoes) p.sighting_sources.push_back(e.source);
