@@ -328,6 +328,9 @@ int main(int argc, char** argv) {
                     inArchive ? 1e6 * cpu / double(inArchive) : 0.0, 1e6 / perCore);
         std::printf("peak RSS (wait4)               %.1f MB  (target <= 400 MB; sampled VmRSS peak %.1f MB)\n",
                     double(ex.ru.ru_maxrss) / 1024.0, double(peakSampledKiB) / 1024.0);
+        // Fresh pages the kernel zeroed for archivist: heap churn, less noisy than CPU time.
+        std::printf("page faults (wait4)            %ld minor = %.2f per stored event, %ld major\n", ex.ru.ru_minflt,
+                    inArchive ? double(ex.ru.ru_minflt) / double(inArchive) : 0.0, ex.ru.ru_majflt);
         std::printf("relay farm CPU (not archivist) %.1f s\n", cpuSeconds(farmExit.ru));
         std::printf("connections dropped 'stalled'  %llu (EVENTs sent beyond one per copy — planner re-queries and reconnects: %lld)\n",
                     (unsigned long long)stalls, (long long)farm->status.sent - (long long)farm->copies);
