@@ -14,8 +14,9 @@
 // - Memory: bufferedBytes() (partial frames + message fragments) stays within
 //   max_message_bytes + read_chunk_bytes. Between passes the read buffer keeps its allocation
 //   up to read_chunk_bytes + 16 KiB (a busy connection reads into the same pages each pass);
-//   a larger one, left by a large message, is freed once emptied. A frame header announcing a message larger than
-//   max_message_bytes fails at once (close 1009, MessageTooBig) without buffering its payload.
+//   a larger one, left by a large message, is freed once emptied (heldBytes()). A frame header
+//   announcing a message larger than max_message_bytes fails at once (close 1009,
+//   MessageTooBig) without buffering its payload.
 // - Binary messages are not used by Nostr: they are counted (binaryMessagesIgnored()) and
 //   dropped, still subject to max_message_bytes.
 // - permessage-deflate (RFC 7692) is offered (offer_deflate) and used when the server accepts:
