@@ -265,6 +265,7 @@ int main(int argc, char** argv) {
         uint64_t stored = 0;
         long peakSampledKiB = 0;
         uint64_t stalls = 0;
+        std::string lastMetrics;  // the last /metrics scraped (the engine idles 3 s before it exits)
         Exit ex;
         while (true) {
             ex = reap(a.pid, false);
@@ -276,7 +277,9 @@ int main(int argc, char** argv) {
                 ex = stop(a.pid);
                 break;
             }
-            if (auto v = metric(httpGet(mport, "/metrics"), "archivist_events_stored_total")) {
+            std::string scraped = httpGet(mport, "/metrics");
+            if (!scraped.empty()) lastMetrics = std::move(scraped);
+            if (auto v = metric(lastMetrics, "archivist_events_stored_total")) {
                 const uint64_t s = uint64_t(*v);
                 if (s > stored) {
                     if (!tFirst) tFirst = t;
@@ -332,6 +335,18 @@ int main(int argc, char** argv) {
         std::printf("page faults (wait4)            %ld minor = %.2f per stored event, %ld major\n", ex.ru.ru_minflt,
                     inArchive ? double(ex.ru.ru_minflt) / double(inArchive) : 0.0, ex.ru.ru_majflt);
         std::printf("relay farm CPU (not archivist) %.1f s\n", cpuSeconds(farmExit.ru));
+        // How copies were told from new events (counters of the last scrape).
+        auto counter = [&](const std::string& name) { return (unsigned long long)metric(lastMetrics, name).value_or(0); };
+        auto lookups = [&](const char* thread, const char* result) {
+            return (unsigned long long)metricSum(lastMetrics, "archivist_id_lookups_total",
+                                                 {std::string("thread=\"") + thread + "\"",
+                                                  std::string("result=\"") + result + "\""});
+        };
+        std::printf("copies and id lookups          %llu recognised by their bytes, %llu of them left to the writer; "
+                    "index lookups: verify %llu stored / %llu absent, writer %llu stored / %llu absent\n",
+                    counter("archivist_copies_recognised_total"), counter("archivist_id_lookups_left_to_writer_total"),
+                    lookups("verify", "stored"), lookups("verify", "absent"), lookups("writer", "stored"),
+                    lookups("writer", "absent"));
         std::printf("connections dropped 'stalled'  %llu (EVENTs sent beyond one per copy — planner re-queries and reconnects: %lld)\n",
                     (unsigned long long)stalls, (long long)farm->status.sent - (long long)farm->copies);
         std::printf("events in archive              %llu of %llu distinct\n", (unsigned long long)inArchive,

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -218,6 +219,27 @@ inline std::optional<double> metric(const std::string& text, const std::string& 
         pos = end;
     }
     return std::nullopt;
+}
+
+// Sum of the samples of `name` whose labels include every one of `labels` (each `key="value"`),
+// in whatever order the exporter writes them; 0 when none.
+inline double metricSum(const std::string& text, const std::string& name, const std::vector<std::string>& labels) {
+    double sum = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        const std::string_view line(text.data() + pos, end - pos);
+        pos = end + 1;
+        if (line.size() <= name.size() || line.substr(0, name.size()) != name || line[name.size()] != '{') continue;
+        const size_t close = line.find('}');
+        if (close == std::string_view::npos) continue;
+        const std::string_view set = line.substr(name.size(), close - name.size() + 1);
+        bool all = true;
+        for (const std::string& l : labels) all = all && set.find(l) != std::string_view::npos;
+        if (all) sum += std::strtod(std::string(line.substr(close + 1)).c_str(), nullptr);
+    }
+    return sum;
 }
 
 inline uint64_t jsonNumber(const std::string& json, const std::string& key) {

@@ -230,6 +230,8 @@ private:
     observe::Counter* m_storedTotal;
     observe::Counter* m_duplicateTotal;
     observe::Counter* m_sightedCopies;
+    observe::Counter* m_lookupStored;  // the writer's own index lookups, by result
+    observe::Counter* m_lookupAbsent;
     observe::Counter* m_archiveErrors;
     observe::Counter* m_logErrors;
     observe::Counter* m_logRecordsTotal;

@@ -29,6 +29,12 @@ std::optional<CopyCache::Entry> CopyCache::find(const protocol::Bytes32& key) co
     return *e;
 }
 
+void CopyCache::prefetchEntry(const protocol::Bytes32& key) const {
+    Shard& shard = shardOf(key);
+    std::lock_guard lock(shard.mutex);
+    shard.table.prefetchEntry(key);
+}
+
 void CopyCache::insert(const protocol::Bytes32& key, const Entry& e) {
     Shard& shard = shardOf(key);
     std::lock_guard lock(shard.mutex);

@@ -48,6 +48,9 @@ public:
     std::optional<Entry> find(const protocol::Bytes32& key) const;
     // Hints that `key` is looked up soon (its slot's cache line; no lock, nothing read).
     void prefetch(const protocol::Bytes32& key) const { shardOf(key).table.prefetchSlot(key); }
+    // Then, best once the slot has arrived: asks for the entry the slot points to (under the
+    // shard's lock: it reads the slot).
+    void prefetchEntry(const protocol::Bytes32& key) const;
     void insert(const protocol::Bytes32& key, const Entry& e);  // a key already present stays as it is
     void clear();
     size_t size() const;

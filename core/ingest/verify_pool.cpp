@@ -35,6 +35,15 @@ VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& 
     }
     m_lookupErrors = &metrics.counter("archivist_verify_lookup_errors_total",
                                       "Failed duplicate lookups in the verify pool (the event is verified instead)");
+    m_lookupStored = &metrics.counter("archivist_id_lookups_total",
+                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
+                                      {{"thread", "verify"}, {"result", "stored"}});
+    m_lookupAbsent = &metrics.counter("archivist_id_lookups_total",
+                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
+                                      {{"thread", "verify"}, {"result", "absent"}});
+    m_lookupsLeft = &metrics.counter("archivist_id_lookups_left_to_writer_total",
+                                     "Copies recognised by their bytes whose id no recent commit holds: not looked up "
+                                     "in the index by the verify pool (their first copy is on its way to the writer)");
     for (size_t r = 0; r < static_cast<size_t>(protocol::Reject::Count); ++r) {
         const auto reason = static_cast<protocol::Reject>(r);
         m_rejected.push_back(r == 0 ? nullptr
@@ -94,9 +103,10 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
             m_rejected[static_cast<size_t>(r)]->inc();
         };
         // A copy of JSON handled lately: its id, time and signature hash without a parse. The
-        // batch's keys first, each cache slot asked for as its key is known; then the lookups,
-        // each asking for the slot its id has in the recent-ids cache: the cache lines arrive
-        // while other items hash instead of one miss after another.
+        // batch's keys first, each cache slot asked for as its key is known; then the entries
+        // those slots point to; then the lookups, each asking for the slot its id has in the
+        // recent-ids cache: the cache lines arrive while other items hash or are looked up
+        // instead of one miss after another.
         const size_t count = batch.items.size();
         const bool keying = m_copies && batch.copies_expected;
         keys.resize(keying ? count : 0);
@@ -107,6 +117,8 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                     keys[i] = CopyCache::keyOf(batch.items[i].json);
                     m_copies->prefetch(keys[i]);
                 }
+            for (size_t i = 0; i < count; ++i)
+                if (batch.items[i].json.size() <= m_policy.max_event_bytes) m_copies->prefetchEntry(keys[i]);
             for (size_t i = 0; i < count; ++i)
                 if (batch.items[i].json.size() <= m_policy.max_event_bytes) {
                     copies[i] = m_copies->find(keys[i]);
@@ -145,10 +157,18 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                     known = std::make_pair(e->rk, e->sighash);
                     knownPos = e->pos;
                 }
-            if (!known && lookup) {
+            // JSON that passed BIP-340 here lately, whose id no recent commit holds: its first copy
+            // is on its way to the writer (most often: a copy from another relay arriving while
+            // the first is in a batch or a commit group). An index lookup would only prove the id
+            // absent; the writer's in-flight set knows it, and the writer asks the index itself
+            // when neither it nor the recent ids do.
+            const bool leftToWriter = !known && lookup && copy && copy->signature_checked;
+            if (leftToWriter) m_lookupsLeft->inc();
+            if (!known && lookup && !leftToWriter) {
                 auto found = lookup->find(item.event.id, item.event.created_at, sourceName);
                 if (found) {
                     looked = true;
+                    (*found ? m_lookupStored : m_lookupAbsent)->inc();
                     if (*found) {
                         known = std::make_pair((*found)->rk, (*found)->sighash);
                         knownPos = (*found)->pos;

@@ -79,6 +79,9 @@ private:
     observe::Counter* m_sigSkipped = nullptr;
     observe::Counter* m_copiesRecognised = nullptr;
     observe::Counter* m_lookupErrors = nullptr;
+    observe::Counter* m_lookupStored = nullptr;  // index lookups that found the id stored
+    observe::Counter* m_lookupAbsent = nullptr;  // … and that found it absent
+    observe::Counter* m_lookupsLeft = nullptr;   // copies left to the writer's in-flight set
     std::vector<observe::Counter*> m_rejected;  // indexed by protocol::Reject
 };
 

@@ -345,6 +345,10 @@ private slots:
         QCOMPARE(sc.invalid, uint64_t(10));
         QCOMPARE(sc.invalid_by_reason[size_t(protocol::Reject::BadSignature)], uint64_t(10));
         QCOMPARE(skipped(), uint64_t(100));
+        // Only the first copies asked the index (each absent); every later arrival's id was among
+        // the recent commits.
+        QCOMPARE(uint64_t(metrics.total("archivist_id_lookups_total")), uint64_t(100));
+        QCOMPARE(uint64_t(metrics.total("archivist_id_lookups_left_to_writer_total")), uint64_t(0));
         QVERIFY((*store)->shutdown());
         auto rd = index::IndexReader::open((*store)->index());
         QCOMPARE(*(*rd)->countSeenBy({}, "wss://c.example"), uint64_t(10));
@@ -383,6 +387,16 @@ private slots:
         QCOMPARE(sa.invalid_by_reason[size_t(protocol::Reject::BadSignature)], uint64_t(1));
         QCOMPARE(uint64_t(metrics.total("archivist_copies_recognised_total")), uint64_t(1));
         QCOMPARE(uint64_t(metrics.total("archivist_copies_parsed_late_total")), uint64_t(1));
+        // The recognised bytes' id was in no recent commit: the verify pool left it to the writer,
+        // which asked the index itself (absent) before it parsed and stored the event. The forged
+        // bytes' entry was never checked: looked up by the verify pool (absent), then refused.
+        auto lookups = [&](const char* thread, const char* result) {
+            return uint64_t(metrics.counter("archivist_id_lookups_total", "", {{"thread", thread}, {"result", result}}).value());
+        };
+        QCOMPARE(uint64_t(metrics.total("archivist_id_lookups_left_to_writer_total")), uint64_t(1));
+        QCOMPARE(lookups("writer", "absent"), uint64_t(1));
+        QCOMPARE(lookups("verify", "absent"), uint64_t(1));
+        QCOMPARE(lookups("writer", "stored") + lookups("verify", "stored"), uint64_t(0));
         QVERIFY((*store)->shutdown());
         auto rd = index::IndexReader::open((*store)->index());
         QVERIFY(rd);
