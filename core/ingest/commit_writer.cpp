@@ -34,12 +34,8 @@ CommitWriter::CommitWriter(BoundedQueue<VerifiedBatch>& in, archive::ArchiveWrit
     m_duplicateTotal = &metrics.counter("archivist_events_duplicate_total", "Valid events that were already stored");
     m_sightedCopies = &metrics.counter("archivist_copies_already_sighted_total",
                                        "Copies of stored events whose source's sighting was stored already (logged, not indexed)");
-    m_lookupStored = &metrics.counter("archivist_id_lookups_total",
-                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
-                                      {{"thread", "writer"}, {"result", "stored"}});
-    m_lookupAbsent = &metrics.counter("archivist_id_lookups_total",
-                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
-                                      {{"thread", "writer"}, {"result", "absent"}});
+    m_lookupStored = &idLookupCounter(metrics, "writer", "stored");
+    m_lookupAbsent = &idLookupCounter(metrics, "writer", "absent");
     m_archiveErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "archive"}});
     m_logErrors = &metrics.counter("archivist_write_errors_total", "Failed commit attempts (retried)", {{"stage", "sightings_log"}});
     m_logRecordsTotal = &metrics.counter("archivist_sightings_logged_total", "Sightings appended to the durable sightings log");

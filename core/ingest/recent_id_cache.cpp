@@ -4,6 +4,8 @@
 #include <new>
 #include <random>
 
+#include "core/observe/metrics.h"
+
 namespace archivist::ingest {
 
 namespace {
@@ -154,6 +156,12 @@ bool RecentIdCache::absentStillValid(uint64_t epoch, uint64_t generation) const 
 
 bool RecentIdCache::absentStillValidLocked(uint64_t epoch, uint64_t generation) const {
     return generation == m_generation && epoch <= m_epoch && m_epoch - epoch < m_capacity;
+}
+
+observe::Counter& idLookupCounter(observe::MetricsRegistry& metrics, const char* thread, const char* result) {
+    return metrics.counter("archivist_id_lookups_total",
+                           "Index lookups of an event id, to tell a copy of a stored event from a new one",
+                           {{"thread", thread}, {"result", result}});
 }
 
 }  // namespace archivist::ingest

@@ -22,7 +22,16 @@
 #include "core/archive/archive_types.h"
 #include "core/protocol/event.h"
 
+namespace archivist::observe {
+class Counter;
+class MetricsRegistry;
+}  // namespace archivist::observe
+
 namespace archivist::ingest {
+
+// The counter of index lookups of an event id that the recent ids did not know, by the thread
+// that asked ("verify", "writer") and what the index said ("stored", "absent").
+observe::Counter& idLookupCounter(observe::MetricsRegistry& metrics, const char* thread, const char* result);
 
 struct IdHash {
     size_t operator()(const protocol::Bytes32& id) const noexcept;

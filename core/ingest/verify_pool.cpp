@@ -35,12 +35,8 @@ VerifyPool::VerifyPool(BoundedQueue<RawBatch>& in, BoundedQueue<VerifiedBatch>& 
     }
     m_lookupErrors = &metrics.counter("archivist_verify_lookup_errors_total",
                                       "Failed duplicate lookups in the verify pool (the event is verified instead)");
-    m_lookupStored = &metrics.counter("archivist_id_lookups_total",
-                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
-                                      {{"thread", "verify"}, {"result", "stored"}});
-    m_lookupAbsent = &metrics.counter("archivist_id_lookups_total",
-                                      "Index lookups of an event id, to tell a copy of a stored event from a new one",
-                                      {{"thread", "verify"}, {"result", "absent"}});
+    m_lookupStored = &idLookupCounter(metrics, "verify", "stored");
+    m_lookupAbsent = &idLookupCounter(metrics, "verify", "absent");
     m_lookupsLeft = &metrics.counter("archivist_id_lookups_left_to_writer_total",
                                      "Copies recognised by their bytes whose id no recent commit holds: not looked up "
                                      "in the index by the verify pool (their first copy is on its way to the writer)");
