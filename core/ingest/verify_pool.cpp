@@ -155,9 +155,9 @@ void VerifyPool::run(std::shared_ptr<index::Index> idx) {
                 }
             // JSON that passed BIP-340 here lately, whose id no recent commit holds: its first copy
             // is on its way to the writer (most often: a copy from another relay arriving while
-            // the first is in a batch or a commit group). An index lookup would only prove the id
-            // absent; the writer's in-flight set knows it, and the writer asks the index itself
-            // when neither it nor the recent ids do.
+            // the first is in a batch or a commit group). An index lookup would then only prove
+            // the id absent; the writer's in-flight set knows it, and the writer asks the index
+            // itself when neither it nor the recent ids do.
             const bool leftToWriter = !known && lookup && copy && copy->signature_checked;
             if (leftToWriter) m_lookupsLeft->inc();
             if (!known && lookup && !leftToWriter) {
