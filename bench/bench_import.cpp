@@ -57,6 +57,7 @@ struct ImportRun {
     uint64_t stored = 0;
     std::vector<double> tenths;  // wall seconds of each tenth of the events
     std::string load_before, load_after;
+    std::string metrics;  // the last /metrics scrape
 };
 
 // `archivist import` with /metrics on a free port; records when each tenth of n is stored.
@@ -82,7 +83,9 @@ ImportRun runImport(const std::vector<std::string>& prefix, const std::string& a
         for (const auto& line : readLines(c, kScrapeS)) out += line + "\n";
         ex = reap(c.pid, false);
         const double t = now();
-        if (auto v = metric(httpGet(port, "/metrics"), "archivist_events_stored_total")) {
+        std::string scraped = httpGet(port, "/metrics");
+        if (auto v = metric(scraped, "archivist_events_stored_total")) {
+            r.metrics = std::move(scraped);
             while (next <= 10 && *v >= double(n) * double(next) / 10.0) {
                 r.tenths.push_back(t - last);
                 last = t;
@@ -118,6 +121,18 @@ void printImport(const char* name, const ImportRun& r, uint64_t n, double limit)
     if (r.tenths.size() == 10 && r.tenths.front() > 0)
         std::printf("   last/first %.2f", r.tenths.back() / r.tenths.front());
     std::printf("\n");
+    // The index's background work until the last scrape (at most kScrapeS before the end):
+    // flushes and merges, the events they wrote and their CPU time.
+    const double flushed = metric(r.metrics, "archivist_index_flushed_events").value_or(0);
+    const double merged = metric(r.metrics, "archivist_index_merged_events").value_or(0);
+    const double flushCpu = metricSum(r.metrics, "archivist_index_background_cpu_seconds", {"job=\"flush\""});
+    const double mergeCpu = metricSum(r.metrics, "archivist_index_background_cpu_seconds", {"job=\"merge\""});
+    const double stored = metric(r.metrics, "archivist_events_stored_total").value_or(0);
+    if (stored > 0 && flushed > 0)
+        std::printf("  index, last scrape: flushes %.0f events (%.1f us CPU each), merges %.0f events = %.2f x the "
+                    "%.0f stored (%.1f us CPU each); flushes + merges %.1f us CPU per stored event\n",
+                    flushed, 1e6 * flushCpu / flushed, merged, merged / stored, stored,
+                    merged > 0 ? 1e6 * mergeCpu / merged : 0.0, 1e6 * (flushCpu + mergeCpu) / stored);
 }
 
 struct Timed {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <system_error>
+#include <time.h>
 #include <unordered_map>
 
 #include "core/index/fts.h"
@@ -372,6 +373,15 @@ void Index::registerMetrics() {
     gauge("archivist_index_flushes", "Hot files flushed into parts since start", {},
           [](const Index& i) { return i.m_flushes.load(); });
     gauge("archivist_index_merges", "Part merges since start", {}, [](const Index& i) { return i.m_merges.load(); });
+    gauge("archivist_index_flushed_events", "Events written into parts by flushes since start", {},
+          [](const Index& i) { return i.m_flushedEvents.load(); });
+    gauge("archivist_index_merged_events",
+          "Events written by part merges since start, once per merge each goes through (write amplification)", {},
+          [](const Index& i) { return i.m_mergedEvents.load(); });
+    gauge("archivist_index_background_cpu_seconds", "CPU time of the index's flushes since start", {{"job", "flush"}},
+          [](const Index& i) { return double(i.m_flushCpuUs.load()) / 1e6; });
+    gauge("archivist_index_background_cpu_seconds", "CPU time of the index's merges since start", {{"job", "merge"}},
+          [](const Index& i) { return double(i.m_mergeCpuUs.load()) / 1e6; });
     gauge("archivist_index_stalled", "1 while a writer lane waits for the flusher (backpressure)", {},
           [](const Index& i) { return i.m_stalled.load() ? 1 : 0; });
 }
@@ -1032,6 +1042,17 @@ std::optional<std::pair<Bucket, std::vector<FilePtr>>> Index::pickMergeLocked(bo
     return best;
 }
 
+namespace {
+
+// CPU time this thread has used, in µs.
+uint64_t threadCpuUs() {
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return uint64_t(ts.tv_sec) * 1000000u + uint64_t(ts.tv_nsec) / 1000u;
+}
+
+}  // namespace
+
 bool Index::runOneJob(bool may_merge) {
     std::unique_lock lock(m_mutex);
     if (m_stopping.load()) return false;
@@ -1053,7 +1074,9 @@ bool Index::runOneJob(bool may_merge) {
     if (flushFile) {
         m_busy.insert(flushFile->id);
         lock.unlock();
+        const uint64_t cpu0 = threadCpuUs();
         auto r = flush(flushFile);
+        m_flushCpuUs += threadCpuUs() - cpu0;
         lock.lock();
         m_busy.erase(flushFile->id);
         if (!r && r.error().code != "cancelled") {
@@ -1073,7 +1096,9 @@ bool Index::runOneJob(bool may_merge) {
     for (const auto& f : job->second) m_busy.insert(f->id);
     ++m_merging;
     lock.unlock();
+    const uint64_t cpu0 = threadCpuUs();
     auto r = merge(job->first, job->second);
+    m_mergeCpuUs += threadCpuUs() - cpu0;
     lock.lock();
     --m_merging;
     for (const auto& f : job->second) m_busy.erase(f->id);
@@ -1364,6 +1389,7 @@ Expected<void> Index::flush(const FilePtr& hot) {
     m_live.erase(hot->id);
     publishLocked();
     ++m_flushes;
+    for (const auto& o : outputs) m_flushedEvents += o.built.events;
     if (m_compactionListener)
         m_compactionListener("flush " + hot->path.filename().string() + (*single ? " (copied)" : ""));
     return {};
@@ -1430,6 +1456,7 @@ Expected<void> Index::merge(Bucket bucket, std::vector<FilePtr> inputs) {
     }
     publishLocked();
     ++m_merges;
+    m_mergedEvents += built->events;
     if (m_compactionListener)
         m_compactionListener("merge " + std::to_string(inputs.size()) + " parts in " + bucketName(bucket));
     return {};
@@ -1565,6 +1592,10 @@ IndexGauges Index::gauges() const {
         if (f->bloom) g.filter_bytes += f->bloom->bytes();
     g.flushes = m_flushes.load();
     g.merges = m_merges.load();
+    g.flushed_events = m_flushedEvents.load();
+    g.merged_events = m_mergedEvents.load();
+    g.flush_cpu_seconds = double(m_flushCpuUs.load()) / 1e6;
+    g.merge_cpu_seconds = double(m_mergeCpuUs.load()) / 1e6;
     g.stalled = m_stalled.load();
     for (size_t l = 0; l < m_laneObjs.size(); ++l)
         g.queues.push_back({"index lane " + std::to_string(l) + " queue", int64_t(m_laneObjs[l]->depth()),

@@ -210,6 +210,10 @@ struct IndexGauges {
     uint64_t filter_bytes = 0;
     uint64_t flushes = 0;
     uint64_t merges = 0;
+    uint64_t flushed_events = 0;  // events written by flushes since start
+    uint64_t merged_events = 0;   // events written by merges since start (once per merge they go through)
+    double flush_cpu_seconds = 0;  // CPU time of the flushes / merges since start
+    double merge_cpu_seconds = 0;
     bool stalled = false;  // some lane waits for the flusher
 };
 
@@ -409,6 +413,10 @@ private:
     std::string m_lastError;
     std::string m_lastErrorCode;
     std::atomic<uint64_t> m_flushes{0}, m_merges{0};
+    // Events written by flushes and by merges (merged / stored events = the merges' write
+    // amplification), and the CPU time of those jobs (µs, the background thread's own clock).
+    std::atomic<uint64_t> m_flushedEvents{0}, m_mergedEvents{0};
+    std::atomic<uint64_t> m_flushCpuUs{0}, m_mergeCpuUs{0};
     std::atomic<bool> m_stalled{false};
     std::function<void(const std::string&)> m_compactionListener;
     std::function<void(const std::string&)> m_beforeRegister;

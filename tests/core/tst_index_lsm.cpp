@@ -162,6 +162,11 @@ private slots:
         QCOMPARE(feeder.duplicates, uint64_t(14 + 360 + 420));
         QVERIFY((*w)->index()->freezeAll());
         QVERIFY((*w)->index()->waitIdle(120s));
+        // Every stored event went through exactly one flush; merges wrote some of them again.
+        const auto g = (*w)->index()->gauges();
+        QCOMPARE(g.flushed_events, uint64_t(420));
+        QVERIFY(g.merged_events > 0);
+        QVERIFY(g.flush_cpu_seconds > 0 && g.merge_cpu_seconds > 0);
 
         auto rd = IndexReader::open((*w)->index());
         QVERIFY(rd);
