@@ -8,7 +8,8 @@
 //      events (from /metrics archivist_events_stored_total, scraped every 0.25 s), events/s, ratio
 //      to the limit, CPU (user+sys), peak RSS (wait4 ru_maxrss) — verifying (and the limit
 //      measured again after it: the ratio to the mean of both, the machine's speed over the
-//      import on a shared machine); then the same file
+//      import on a shared machine), and from the last scrape the events the index's flushes and
+//      merges wrote and their CPU time (archivist_index_*_events, _background_cpu_seconds); then the same file
 //      imported again into the same data directory (every event a duplicate: the first import's
 //      time over this one's); then --no-verify into a fresh directory (with --keep it stays as
 //      the import left it, for bench_query on that layout);
@@ -85,7 +86,12 @@ ImportRun runImport(const std::vector<std::string>& prefix, const std::string& a
         const double t = now();
         std::string scraped = httpGet(port, "/metrics");
         if (auto v = metric(scraped, "archivist_events_stored_total")) {
-            r.metrics = std::move(scraped);
+            // Kept unless the index's gauges went back (read as 0 once the index has closed).
+            const auto background = [](const std::string& m) {
+                return metric(m, "archivist_index_flushed_events").value_or(0) +
+                       metric(m, "archivist_index_merged_events").value_or(0);
+            };
+            if (background(scraped) >= background(r.metrics)) r.metrics = std::move(scraped);
             while (next <= 10 && *v >= double(n) * double(next) / 10.0) {
                 r.tenths.push_back(t - last);
                 last = t;
@@ -128,10 +134,10 @@ void printImport(const char* name, const ImportRun& r, uint64_t n, double limit)
     const double flushCpu = metricSum(r.metrics, "archivist_index_background_cpu_seconds", {"job=\"flush\""});
     const double mergeCpu = metricSum(r.metrics, "archivist_index_background_cpu_seconds", {"job=\"merge\""});
     const double stored = metric(r.metrics, "archivist_events_stored_total").value_or(0);
-    if (stored > 0 && flushed > 0)
+    if (stored > 0)
         std::printf("  index, last scrape: flushes %.0f events (%.1f us CPU each), merges %.0f events = %.2f x the "
                     "%.0f stored (%.1f us CPU each); flushes + merges %.1f us CPU per stored event\n",
-                    flushed, 1e6 * flushCpu / flushed, merged, merged / stored, stored,
+                    flushed, flushed > 0 ? 1e6 * flushCpu / flushed : 0.0, merged, merged / stored, stored,
                     merged > 0 ? 1e6 * mergeCpu / merged : 0.0, 1e6 * (flushCpu + mergeCpu) / stored);
 }
 
