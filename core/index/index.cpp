@@ -378,9 +378,10 @@ void Index::registerMetrics() {
     gauge("archivist_index_merged_events",
           "Events written by part merges since start, once per merge each goes through (write amplification)", {},
           [](const Index& i) { return i.m_mergedEvents.load(); });
-    gauge("archivist_index_background_cpu_seconds", "CPU time of the index's flushes since start", {{"job", "flush"}},
+    const std::string cpuHelp = "CPU time of the index's background jobs since start, by job (flush, merge)";
+    gauge("archivist_index_background_cpu_seconds", cpuHelp, {{"job", "flush"}},
           [](const Index& i) { return double(i.m_flushCpuUs.load()) / 1e6; });
-    gauge("archivist_index_background_cpu_seconds", "CPU time of the index's merges since start", {{"job", "merge"}},
+    gauge("archivist_index_background_cpu_seconds", cpuHelp, {{"job", "merge"}},
           [](const Index& i) { return double(i.m_mergeCpuUs.load()) / 1e6; });
     gauge("archivist_index_stalled", "1 while a writer lane waits for the flusher (backpressure)", {},
           [](const Index& i) { return i.m_stalled.load() ? 1 : 0; });
