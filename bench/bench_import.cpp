@@ -21,11 +21,13 @@
 //      (a schema 2 data directory), and the new build's reindex (an upgrade) of that directory.
 // Events: tests/support/event_factory.h (libsecp256k1, deterministic keys): mostly kind 1, 0–5
 // tags, 40–600 bytes of content, 2,000 authors; --shape time: created_at in file order (three a
-// second); --shape backfill: uniform over the three years before 2023-11-14. Cached in --cache.
+// second); --shape backfill: uniform over the three years before 2023-11-14; --unique-terms K:
+// K random words per event that no other event has (a full-text vocabulary that grows with the
+// archive, as the real network's does). Cached in --cache.
 //
 // Usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR]
-//                     [--cache DIR] [--keep] [--no-noverify] [--taskset] [--reindex]
-//                     [--baseline OLD_ARCHIVIST]
+//                     [--cache DIR] [--unique-terms K] [--keep] [--no-noverify] [--taskset]
+//                     [--reindex] [--baseline OLD_ARCHIVIST]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -187,6 +189,7 @@ int main(int argc, char** argv) {
     fs::path work = fs::temp_directory_path() / "archivist-bench";
     fs::path cache = fs::absolute(fs::path(argv[0])).parent_path();
     bool keep = false, noverify = true, taskset = false, reindex = false;
+    unsigned uniqueTerms = 0;  // --unique-terms: random words per event no other event has
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--archivist" && i + 1 < argc) archivist = argv[++i];
@@ -195,6 +198,7 @@ int main(int argc, char** argv) {
         else if (a == "--work" && i + 1 < argc) work = argv[++i];
         else if (a == "--cache" && i + 1 < argc) cache = argv[++i];
         else if (a == "--baseline" && i + 1 < argc) baseline = argv[++i];
+        else if (a == "--unique-terms" && i + 1 < argc) uniqueTerms = unsigned(std::stoul(argv[++i]));
         else if (a == "--keep") keep = true;
         else if (a == "--no-noverify") noverify = false;
         else if (a == "--taskset") taskset = true;
@@ -202,7 +206,8 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr,
                          "usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR] "
-                         "[--cache DIR] [--keep] [--no-noverify] [--taskset] [--reindex] [--baseline OLD_ARCHIVIST]\n");
+                         "[--cache DIR] [--unique-terms K] [--keep] [--no-noverify] [--taskset] [--reindex] "
+                         "[--baseline OLD_ARCHIVIST]\n");
             return 2;
         }
     }
@@ -213,13 +218,15 @@ int main(int argc, char** argv) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     fs::create_directories(work);
     fs::create_directories(cache);
-    const fs::path events = cache / ("import-events-" + shape + "-" + std::to_string(n) + ".jsonl");
+    const fs::path events = cache / ("import-events-" + shape + "-" + std::to_string(n) +
+                                     (uniqueTerms ? "-u" + std::to_string(uniqueTerms) : std::string()) + ".jsonl");
     if (!fs::exists(events)) {
         std::fprintf(stderr, "generating %llu signed events (%s) into %s …\n", (unsigned long long)n, shape.c_str(),
                      events.c_str());
         const double g0 = now();
         const fs::path tmp = events.string() + ".tmp";
-        testing::writeRandomEvents(tmp.string(), n, 1, 2000, cores, 0, shape == "backfill" ? kBackfillSpreadS : 0);
+        testing::writeRandomEvents(tmp.string(), n, 1, 2000, cores, 0, shape == "backfill" ? kBackfillSpreadS : 0,
+                                    uniqueTerms);
         fs::rename(tmp, events);
         std::fprintf(stderr, "generated in %.1f s\n", now() - g0);
     }

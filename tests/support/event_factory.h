@@ -3,7 +3,10 @@
 // Mostly kind 1, 0–5 tags, 40–600 bytes of content, `authors` distinct keys. created_at: three
 // events a second from 1700000000 in file order (per writer thread: the file is written thread by
 // thread), or with `spread_s` > 0 uniform over [1700000000 − spread_s, 1700000000) — what a
-// backfill of old history looks like.
+// backfill of old history looks like. `unique_terms` > 0 appends that many random 16-character
+// words to each event's content — tokens no other event has, as image file names, cipher texts,
+// invoices and bech32 references are on the real network (the 20-word vocabulary alone leaves a
+// full-text index's term list at 20 entries however big the archive).
 #include <fstream>
 #include <random>
 #include <string>
@@ -23,7 +26,7 @@ struct FactoryResult {
 
 inline FactoryResult writeRandomEvents(const std::string& path, uint64_t n, uint64_t seed = 1,
                                        size_t authors = 2000, unsigned threads = 0, size_t sample_size = 10000,
-                                       int64_t spread_s = 0) {
+                                       int64_t spread_s = 0, unsigned unique_terms = 0) {
     static const char* kWords[] = {"nostr", "relay", "archive", "zap", "bitcoin", "gm", "note", "event", "signal",
                                    "protocol", "freedom", "keys", "client", "the", "a", "of", "to", "and", "🌍", "✨"};
     if (!threads) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -51,6 +54,12 @@ inline FactoryResult writeRandomEvents(const std::string& path, uint64_t n, uint
                 while (content.size() < target) {
                     content += kWords[rng() % 20];
                     content += (rng() % 12 == 0) ? "\n" : " ";
+                }
+                for (unsigned u = 0; u < unique_terms; ++u) {
+                    static const char kAlnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+                    uint64_t bits = rng();
+                    content += ' ';
+                    for (int c = 0; c < 16; ++c, bits /= 36) content += kAlnum[bits % 36];
                 }
                 const int64_t created = spread_s > 0 ? 1700000000 - 1 - int64_t(rng() % uint64_t(spread_s))
                                                      : 1700000000 + int64_t(i / 3);
