@@ -1,9 +1,13 @@
 #include "core/index/fts.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <random>
+#include <set>
 
 #include "core/index/xor_filter.h"
 
@@ -231,13 +235,100 @@ Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text
     return words;
 }
 
-Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion) {
+Expected<VocabWriter> VocabWriter::open(Db& db, uint64_t run_terms) {
+    VocabWriter w;
+    w.m_runTerms = std::max<uint64_t>(1, run_terms);
+    auto newest = db.prepare("SELECT max(run) FROM vocab_runs");
+    if (!newest) return newest.error();
+    if (newest->step() != SQLITE_ROW) return db.error("vocabulary runs");
+    w.m_run = newest->i64(0);  // NULL (no run yet) reads as 0
+    auto count = db.prepare("SELECT count(*) FROM vocab_runs WHERE run = ?");
+    if (!count) return count.error();
+    count->bind(1, w.m_run);
+    if (count->step() != SQLITE_ROW) return db.error("vocabulary run size");
+    w.m_terms = uint64_t(count->i64(0));
+    auto ins = db.prepare("INSERT OR IGNORE INTO vocab_runs(run, term) VALUES (?,?)", true);
+    if (!ins) return ins.error();
+    w.m_ins = std::move(*ins);
+    return w;
+}
+
+Expected<void> VocabWriter::insert(Db& db, const TermSet& terms) {
+    if (terms.empty()) return {};
+    if (m_terms >= m_runTerms) {
+        ++m_run;
+        m_terms = 0;
+    }
+    // In key order: consecutive inserts land on the same or the next leaf page.
+    m_sorted.clear();
+    m_sorted.reserve(terms.size());
+    terms.forEach([&](std::string_view t) { m_sorted.push_back(t); });
+    std::sort(m_sorted.begin(), m_sorted.end());
+    for (std::string_view t : m_sorted) {
+        StmtReset reset(m_ins);
+        m_ins.bind(1, m_run).bindText(2, t);
+        if (m_ins.step() != SQLITE_DONE) {
+            m_sorted.clear();
+            return db.error("vocabulary insert");
+        }
+        m_terms += uint64_t(sqlite3_changes(db.get()));
+    }
+    m_sorted.clear();
+    if (m_sorted.capacity() > (size_t(1) << 16)) m_sorted.shrink_to_fit();
+    return {};
+}
+
+namespace {
+
+// Reads, from `st` (bound and reset by the caller), up to `limit` terms that begin with
+// `prefix`, into `into`.
+Expected<void> collectTerms(sqlite3* db, sqlite3_stmt* st, std::string_view prefix, std::set<std::string>& into) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        const std::string_view term(p, size_t(sqlite3_column_bytes(st, 0)));
+        if (term.substr(0, prefix.size()) != prefix) break;
+        into.emplace(term);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return makeError("sqlite", std::string("vocabulary lookup: ") + sqlite3_errmsg(db));
+    return {};
+}
+
+struct StmtGuard {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT term FROM vocab WHERE term >= ?1 ORDER BY term LIMIT ?2", -1, &st, nullptr) !=
-        SQLITE_OK) {
-        Error e = makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
-        sqlite3_finalize(st);
-        return e;
+    ~StmtGuard() { sqlite3_finalize(st); }
+};
+
+}  // namespace
+
+Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion) {
+    // The terms of a prefix are the union of the legacy table's and every run's: each source is
+    // asked for its first max_expansion + 1, and the union's first max_expansion + 1 are exact.
+    StmtGuard legacy, runs, nextRun;
+    if (sqlite3_prepare_v2(db, "SELECT term FROM vocab WHERE term >= ?1 ORDER BY term LIMIT ?2", -1, &legacy.st,
+                           nullptr) != SQLITE_OK)
+        return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
+    // A file written before the runs (opened read-only, so not given the table) has only `vocab`.
+    std::vector<int64_t> runIds;
+    if (sqlite3_prepare_v2(db, "SELECT run FROM vocab_runs WHERE run > ?1 ORDER BY run LIMIT 1", -1, &nextRun.st,
+                           nullptr) == SQLITE_OK) {
+        if (sqlite3_prepare_v2(db, "SELECT term FROM vocab_runs WHERE run = ?1 AND term >= ?2 ORDER BY term LIMIT ?3",
+                               -1, &runs.st, nullptr) != SQLITE_OK)
+            return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
+        // One seek per run: the runs are few (a run holds kVocabRunTerms terms).
+        int64_t after = std::numeric_limits<int64_t>::min();
+        for (;;) {
+            sqlite3_reset(nextRun.st);
+            sqlite3_bind_int64(nextRun.st, 1, after);
+            const int rc = sqlite3_step(nextRun.st);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) return makeError("sqlite", std::string("vocabulary runs: ") + sqlite3_errmsg(db));
+            after = sqlite3_column_int64(nextRun.st, 0);
+            runIds.push_back(after);
+        }
+    } else if (std::string_view(sqlite3_errmsg(db)).find("no such table") == std::string_view::npos) {
+        return makeError("sqlite", std::string("prepare vocabulary runs: ") + sqlite3_errmsg(db));
     }
     std::string out;
     for (const SearchWord& w : words) {
@@ -245,26 +336,21 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
             if (!out.empty()) out += " AND ";
             appendQuoted(out, t);
         }
-        std::vector<std::string> terms;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, int64_t(max_expansion) + 1);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-            const std::string_view term(p, size_t(sqlite3_column_bytes(st, 0)));
-            if (term.substr(0, w.prefix.size()) != w.prefix) break;
-            terms.emplace_back(term);
+        std::set<std::string> terms;
+        const int64_t limit = int64_t(max_expansion) + 1;
+        sqlite3_reset(legacy.st);
+        sqlite3_bind_text(legacy.st, 1, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(legacy.st, 2, limit);
+        if (auto r = collectTerms(db, legacy.st, w.prefix, terms); !r) return r.error();
+        for (int64_t run : runIds) {
+            sqlite3_reset(runs.st);
+            sqlite3_bind_int64(runs.st, 1, run);
+            sqlite3_bind_text(runs.st, 2, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(runs.st, 3, limit);
+            if (auto r = collectTerms(db, runs.st, w.prefix, terms); !r) return r.error();
+            while (terms.size() > size_t(limit)) terms.erase(std::prev(terms.end()));
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            Error e = makeError("sqlite", std::string("vocabulary lookup: ") + sqlite3_errmsg(db));
-            sqlite3_finalize(st);
-            return e;
-        }
-        if (terms.empty()) {
-            sqlite3_finalize(st);
-            return std::string();
-        }
+        if (terms.empty()) return std::string();
         if (!out.empty()) out += " AND ";
         if (terms.size() > max_expansion) {
             appendQuoted(out, w.prefix);
@@ -272,17 +358,17 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
             continue;
         }
         out += '(';
-        for (size_t k = 0; k < terms.size(); ++k) {
-            if (k) out += " OR ";
-            appendQuoted(out, terms[k]);
+        size_t k = 0;
+        for (const std::string& t : terms) {
+            if (k++) out += " OR ";
+            appendQuoted(out, t);
         }
         out += ')';
     }
-    sqlite3_finalize(st);
     return out;
 }
 
-Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path) {
+Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path, uint64_t vocab_run_terms) {
     FtsBulkWriter w;
     auto db = Db::open(path, Db::Mode::ReadWrite);
     if (!db) return db.error();
@@ -294,6 +380,9 @@ Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path) {
     auto doc = w.m_db.prepare("INSERT INTO fts(rowid, content) VALUES (?,?)", true);
     if (!doc) return doc.error();
     w.m_doc = std::move(*doc);
+    auto vocab = VocabWriter::open(w.m_db, vocab_run_terms);
+    if (!vocab) return vocab.error();
+    w.m_vocab = std::move(*vocab);
     return w;
 }
 
@@ -310,18 +399,8 @@ Expected<void> FtsBulkWriter::add(int64_t rk, std::string_view content) {
 }
 
 Expected<void> FtsBulkWriter::commit(std::optional<uint64_t> applied_batch, bool last) {
-    auto term = m_db.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)");
-    if (!term) return term.error();
-    bool ok = true;
-    m_sink.terms.forEach([&](std::string_view t) {
-        if (!ok) return;
-        StmtReset reset(*term);
-        term->bindText(1, t);
-        ok = term->step() == SQLITE_DONE;
-    });
-    if (!ok) return m_db.error("vocabulary insert");
+    if (auto r = m_vocab.insert(m_db, m_sink.terms); !r) return r;
     m_sink.terms.clear();
-    term = Stmt();
     if (applied_batch) {
         auto meta = m_db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('applied_batch', ?)");
         if (!meta) return meta.error();
@@ -330,6 +409,7 @@ Expected<void> FtsBulkWriter::commit(std::optional<uint64_t> applied_batch, bool
     }
     if (last) {
         m_doc = Stmt();
+        m_vocab = VocabWriter();
         return m_db.exec("COMMIT");
     }
     return m_db.exec("COMMIT; BEGIN IMMEDIATE;");

@@ -33,12 +33,46 @@ inline constexpr const char* kFtsCreateSql =
     "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, content='', detail=none, columnsize=0, "
     "tokenize='archivist remove_diacritics 2');"
     "CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS vocab_runs(run INTEGER NOT NULL, term TEXT NOT NULL, PRIMARY KEY(run, term)) "
+    "WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+
+// A lane's vocabulary (the terms its documents hold, for prefix expansion) is written in runs
+// (decision 0035): `vocab_runs` keyed by (run, term), new terms going into the newest run, which
+// closes at `run_terms` terms. An insert only touches the newest run's pages, so a new term costs
+// the same in a file of a million terms as in one of a hundred million (one growing table cost
+// ≈ 4 µs a term at a million and several times that past ten). A term may sit in several runs;
+// readers take the union (matchExpression). `vocab`, the single table files had before, is still
+// read and no longer written.
+inline constexpr uint64_t kVocabRunTerms = uint64_t(1) << 19;
 
 // The number of documents in a full-text file, as FTS5 keeps it (the first varint of its
 // "averages" record, fts_data row 1, updated in every transaction that adds or deletes one).
 // A contentless table without `fts_docsize` cannot be scanned, so `count(*)` is not an option.
 Expected<uint64_t> ftsDocumentCount(Db& db);
+
+class TermSet;
+
+// Inserts terms into the newest vocabulary run of one full-text file, in the caller's
+// transaction. Thread: the one that owns the file's write connection.
+class VocabWriter {
+public:
+    VocabWriter() = default;
+    // Reads the newest run and how many terms it holds (the tables exist).
+    static Expected<VocabWriter> open(Db& db, uint64_t run_terms = kVocabRunTerms);
+    // Inserts `terms` in key order (a term already in the newest run is skipped); a full run is
+    // closed first. A rolled-back transaction leaves the count high: the run closes a little early.
+    Expected<void> insert(Db& db, const TermSet& terms);
+    int64_t run() const { return m_run; }
+    explicit operator bool() const { return bool(m_ins); }
+
+private:
+    Stmt m_ins;
+    int64_t m_run = 0;
+    uint64_t m_terms = 0;  // in m_run
+    uint64_t m_runTerms = kVocabRunTerms;
+    std::vector<std::string_view> m_sorted;  // scratch, cleared after each insert
+};
 
 // Registers the "archivist" tokenizer on this connection (needed by every connection that
 // inserts into or queries an fts-<lane>.sqlite file).
@@ -102,8 +136,9 @@ struct SearchWord {
 // (every event matches, as an empty search).
 Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text);
 
-// A MATCH expression for `words`, each prefix expanded to the terms of `vocab` (connection `db`,
-// table `vocab`) that start with it: ("t1" OR "t2") AND … . A prefix with more than
+// A MATCH expression for `words`, each prefix expanded to the terms of the file's vocabulary
+// (connection `db`: `vocab` and every run of `vocab_runs`) that start with it:
+// ("t1" OR "t2") AND … . A prefix with more than
 // `max_expansion` terms stays an FTS5 prefix query ("p"*), which is exact but materialises.
 // Returns an empty string when some prefix matches no term at all (then nothing matches).
 Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion = 64);
@@ -112,7 +147,7 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
 // backfills, bulk builds). Thread: one.
 class FtsBulkWriter {
 public:
-    static Expected<FtsBulkWriter> open(const std::filesystem::path& path);
+    static Expected<FtsBulkWriter> open(const std::filesystem::path& path, uint64_t vocab_run_terms = kVocabRunTerms);
     Expected<void> add(int64_t rk, std::string_view content);
     // Writes the vocabulary, `applied_batch` (when given), commits; then a new transaction starts
     // unless `last`.
@@ -122,6 +157,7 @@ public:
 private:
     Db m_db;
     Stmt m_doc;
+    VocabWriter m_vocab;
     TermSink m_sink;
     uint64_t m_docs = 0;
 };

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "core/archive/archive_types.h"
+#include "core/index/fts.h"
 #include "core/index/layout.h"
 #include "core/index/part_builder.h"
 #include "core/index/sqlite_util.h"
@@ -99,6 +100,8 @@ struct IndexOptions {
     // in one bigger full-text transaction (lane.h, decision 0031). Smaller batches are written at once.
     size_t fts_bulk_docs = 256;
     int64_t fts_delay_ms = 1000;
+    // A full-text file's newest vocabulary run closes at this many terms (fts.h, decision 0035).
+    uint64_t vocab_run_terms = kVocabRunTerms;
 
     // Applies "key=value,…" (ARCHIVIST_INDEX_TUNING; keys as the fields above, plus hot_events,
     // hot_age_ms, fanin, part_cap, max_parts, threads). Unknown keys and bad values are an error.

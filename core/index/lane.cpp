@@ -97,7 +97,8 @@ Expected<void> Lane::openHot() {
 }
 
 Expected<void> Lane::openFts() {
-    for (Stmt* st : {&m_insDoc, &m_insTerm, &m_setFtsMeta}) *st = Stmt();
+    for (Stmt* st : {&m_insDoc, &m_setFtsMeta}) *st = Stmt();
+    m_vocab = VocabWriter();
     m_fts.close();
     if (!m_index.fts()) return {};
     auto db = Db::open(m_index.ftsPath(m_lane), Db::Mode::ReadWrite);
@@ -111,13 +112,13 @@ Expected<void> Lane::openFts() {
     // a document stays flat as the file grows; a search reads a few more segments.
     if (auto r = m_fts.exec("INSERT INTO fts(fts, rank) VALUES('automerge', 16)"); !r) return r;
     auto doc = m_fts.prepare("INSERT INTO fts(rowid, content) VALUES (?,?)", true);
-    auto term = m_fts.prepare("INSERT OR IGNORE INTO vocab(term) VALUES (?)", true);
+    auto vocab = VocabWriter::open(m_fts, m_index.options().vocab_run_terms);
     auto meta = m_fts.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", true);
     if (!doc) return doc.error();
-    if (!term) return term.error();
+    if (!vocab) return vocab.error();
     if (!meta) return meta.error();
     m_insDoc = std::move(*doc);
-    m_insTerm = std::move(*term);
+    m_vocab = std::move(*vocab);
     m_setFtsMeta = std::move(*meta);
     return {};
 }
@@ -511,15 +512,8 @@ Expected<void> Lane::commitFts() {
         }
     }
     setThreadTermSink(nullptr);
-    // The sink kept only the terms not in m_knownTerms (those are in `vocab` already).
-    bool termsOk = true;
-    m_sink.terms.forEach([&](std::string_view t) {
-        if (!termsOk) return;
-        StmtReset reset(m_insTerm);
-        m_insTerm.bindText(1, t);
-        termsOk = m_insTerm.step() == SQLITE_DONE;
-    });
-    if (!termsOk) return m_fts.error("vocabulary insert");
+    // The sink kept only the terms not in m_knownTerms (those are in the vocabulary already).
+    if (auto r = m_vocab.insert(m_fts, m_sink.terms); !r) return r;
     {
         StmtReset reset(m_setFtsMeta);
         m_setFtsMeta.bindText(1, "applied_batch").bind(2, int64_t(m_ftsBatch));

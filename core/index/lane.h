@@ -149,7 +149,8 @@ private:
     std::atomic<size_t> m_othersSize{0};
     RollupFactsCache m_facts;
     Db m_fts;
-    Stmt m_insDoc, m_insTerm, m_setFtsMeta;
+    Stmt m_insDoc, m_setFtsMeta;
+    VocabWriter m_vocab;
     TermSink m_sink;
     TermSet m_knownTerms;  // bounded: cleared at kKnownTermsMax
     std::atomic<size_t> m_knownTermsSize{0};

@@ -821,6 +821,81 @@ private slots:
         }
     }
 
+    void vocabularyRunsAreBoundedAndSearchesReadThemAll() {
+        // The vocabulary goes into runs of `vocab_run_terms` terms (here 5): an insert only
+        // touches the newest run, a prefix search expands over every run and the table files
+        // had before (`vocab`), and a reopened writer goes on in its newest run.
+        const auto dir = fresh();
+        IndexOptions opts;
+        QVERIFY(opts.applyTuning("lanes=1,vocab_run_terms=5"));
+        auto countOf = [](IndexReader& rd, const std::string& text) {
+            protocol::Filter f;
+            f.search = text;
+            auto n = rd.count({f});
+            if (!n) qWarning() << n.error().message.c_str();
+            return n ? int64_t(*n) : -1;
+        };
+        uint32_t next = 0;
+        auto feed = [&](IndexWriter& w, const std::string& word, int events) {
+            for (int b = 0; b < events / 4; ++b) {
+                std::vector<NewEvent> batch;
+                for (int i = 0; i < 4; ++i, ++next) {
+                    NewEvent ne = eventOf(next, 0, 1);
+                    ne.event.content = word + std::to_string(b * 4 + i) + " common";
+                    ne.line = uint32_t(i);
+                    batch.push_back(std::move(ne));
+                }
+                archive::AppendedFrame frame;
+                frame.ref = {1, 16 + uint64_t(next) * 10, 10};
+                frame.events = 4;
+                QVERIFY(w.commit(&frame, batch, {}));
+            }
+        };
+        std::filesystem::path fts;
+        {
+            auto w = IndexWriter::open(dir, opts);
+            QVERIFY(w);
+            feed(**w, "zebra", 48);
+            feed(**w, "yak", 80);
+            fts = (*w)->index()->ftsPath(0);
+        }
+        int64_t runsBefore = 0;
+        {
+            auto db = Db::open(fts, Db::Mode::ReadWrite);
+            QVERIFY(db);
+            // A run closes once full: it holds fewer than 5 terms and one commit's new ones (here
+            // ≤ 5), so the 129 terms fill at least 13 runs.
+            runsBefore = **db->scalar("SELECT count(DISTINCT run) FROM vocab_runs");
+            QVERIFY2(runsBefore >= 13, qPrintable(QString::number(runsBefore)));
+            QVERIFY(**db->scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM vocab_runs GROUP BY run)") <= 9);
+            QCOMPARE(**db->scalar("SELECT count(*) FROM vocab"), int64_t(0));
+            // As a file from before the runs would hold it: "zebra3" only in `vocab`.
+            QVERIFY(db->exec("DELETE FROM vocab_runs WHERE term = 'zebra3'; INSERT INTO vocab(term) VALUES ('zebra3');"));
+        }
+        {
+            auto w = IndexWriter::open(dir, opts);
+            QVERIFY(w);
+            auto rd = IndexReader::open((*w)->index());
+            QVERIFY(rd);
+            QCOMPARE(countOf(**rd, "zebra3"), int64_t(11));  // zebra3 (in `vocab`), zebra30 … zebra39
+            QCOMPARE(countOf(**rd, "zebra1"), int64_t(11));  // zebra1, zebra10 … zebra19
+            QCOMPARE(countOf(**rd, "zebr"), int64_t(48));     // 48 terms from every run: expanded
+            QCOMPARE(countOf(**rd, "yak"), int64_t(80));      // 80 terms: more than 64, a prefix query
+            QCOMPARE(countOf(**rd, "yak7"), int64_t(11));
+            QCOMPARE(countOf(**rd, "com"), int64_t(128));
+            QCOMPARE(countOf(**rd, "zebra99"), int64_t(0));
+            feed(**w, "quail", 8);
+            QCOMPARE(countOf(**rd, "quai"), int64_t(8));
+        }
+        auto db = Db::open(fts, Db::Mode::ReadWrite);
+        QVERIFY(db);
+        // The reopened writer went on in its newest run (or the next, had it been full).
+        const int64_t quail = **db->scalar("SELECT min(run) FROM vocab_runs WHERE term LIKE 'quail%'");
+        const int64_t newest = **db->scalar("SELECT max(run) FROM vocab_runs WHERE term NOT LIKE 'quail%'");
+        QVERIFY2(quail == newest || quail == newest + 1, qPrintable(QString("%1 %2").arg(quail).arg(newest)));
+        QVERIFY(**db->scalar("SELECT count(DISTINCT run) FROM vocab_runs") > runsBefore);
+    }
+
     void pendingFullTextDocumentsAreWrittenAgain() {
         const auto dir = fresh();
         std::map<uint64_t, std::string> archive;  // frame offset → text
