@@ -70,6 +70,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     index::IndexOptions ro;
+    // As the engine's store does: ARCHIVIST_INDEX_TUNING reaches the reader's options too.
+    if (const char* spec = std::getenv("ARCHIVIST_INDEX_TUNING"); spec && *spec)
+        if (auto r = ro.applyTuning(spec); !r) {
+            std::fprintf(stderr, "bench_query: %s\n", r.error().message.c_str());
+            return 2;
+        }
     ro.read_only = true;
     auto idx = index::Index::open(dir / "index", ro);
     if (!idx) {
