@@ -138,6 +138,7 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if ((key == "threads" || key == "background_threads") && v >= 1 && v <= 16) background_threads = uint32_t(v);
         else if (key == "lane_queue_batches" && v >= 1) lane_queue_batches = size_t(v);
         else if (key == "reader_connections" && v >= 4) reader_connections = size_t(v);
+        else if (key == "query_connections" && v >= 4) query_connections = size_t(v);
         else if (key == "rollup_facts") rollup_facts = size_t(v);
         else if (key == "cache_mib" && v >= 1) cache_mib = int(v);
         else if (key == "fts_delay_ms" && v >= 0) fts_delay_ms = v;

@@ -125,7 +125,8 @@ bool sameKey(const Key& a, const Key& b) { return a.created_at == b.created_at &
 
 class IndexReader::Impl {
 public:
-    explicit Impl(std::shared_ptr<Index> idx) : index(std::move(idx)), conns(index->options().reader_connections) {}
+    explicit Impl(std::shared_ptr<Index> idx) : index(std::move(idx)), conns(index->options().query_connections, kQueryCacheKib) {}
+    static constexpr int kQueryCacheKib = 128;
 
     std::shared_ptr<Index> index;
     SnapshotPtr snap;

@@ -25,7 +25,8 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
     } else {
         auto db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
         if (!db) return db.error();
-        (void)db->exec("PRAGMA cache_size=-1024");  // point lookups: the OS caches the files
+        // Point lookups and short ranges: the OS caches the files.
+        (void)db->exec("PRAGMA cache_size=-" + std::to_string(m_cacheKib));
         if (m_lru.size() >= m_capacity) {
             m_map.erase(m_lru.back().file->id);
             m_lru.pop_back();

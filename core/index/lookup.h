@@ -33,7 +33,9 @@ public:
     };
     static constexpr size_t kMaxStatements = 48;
 
-    explicit FileConnections(size_t capacity) : m_capacity(capacity ? capacity : 1) {}
+    // `cache_kib`: each connection's SQLite page cache.
+    explicit FileConnections(size_t capacity, int cache_kib = 1024)
+        : m_capacity(capacity ? capacity : 1), m_cacheKib(cache_kib > 0 ? cache_kib : 1024) {}
     // The connection to `file` (parts are opened immutable). `keep_read`: for hot files, open a
     // read transaction that lasts until endReads().
     Expected<Conn*> get(const FilePtr& file, bool keep_read = false);
@@ -54,6 +56,7 @@ public:
 
 private:
     size_t m_capacity;
+    int m_cacheKib;
     std::list<Conn> m_lru;  // front = most recent
     std::unordered_map<int64_t, std::list<Conn>::iterator> m_map;
 };
