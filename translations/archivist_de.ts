@@ -74,7 +74,7 @@
         <translation>Die abgewiesene (Loopback- oder private) Adresse in config.json zu den erlaubten Adressen hinzufügen</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+16"/>
         <source>Enter adds the relays; Shift+Enter starts a new line</source>
         <translation>Eingabe fügt die Relays hinzu; Umschalt+Eingabe beginnt eine neue Zeile</translation>
     </message>
@@ -187,7 +187,7 @@
         <translation>ID</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+98"/>
         <source>The engine cannot query the archive.</source>
         <translation>Die Engine kann das Archiv nicht abfragen.</translation>
     </message>
@@ -246,6 +246,11 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Every word must occur. A word also finds the words it begins (zap: zaps, zapping); a single letter or digit finds only itself. Case and accents are ignored.</source>
+        <translation>Jedes Wort muss vorkommen. Ein Wort findet auch die Wörter, die mit ihm beginnen (zap: zaps, zapping); ein einzelner Buchstabe oder eine einzelne Ziffer findet nur sich selbst. Groß- und Kleinschreibung und Akzente werden nicht unterschieden.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>From</source>
         <translation>Von</translation>
     </message>
@@ -256,22 +261,22 @@
     </message>
     <message>
         <location line="+14"/>
-        <location line="+239"/>
+        <location line="+284"/>
         <source>Any relay</source>
         <translation>Alle Relays</translation>
     </message>
     <message>
-        <location line="-238"/>
+        <location line="-283"/>
         <source>Apply</source>
         <translation>Anwenden</translation>
     </message>
     <message>
-        <location line="+66"/>
+        <location line="+70"/>
         <source>Click Created, Kind or Author to sort. Created sorts the whole archive; Kind and Author sort one month (UTC) at a time: the newest month with a matching event, or the month of &quot;Go to date&quot;.</source>
         <translation>Auf „Erstellt“, „Art“ oder „Autor“ klicken, um zu sortieren. „Erstellt“ sortiert das ganze Archiv; „Art“ und „Autor“ sortieren jeweils einen Monat (UTC): den neuesten Monat mit einem passenden Event oder den Monat von „Zum Datum“.</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+29"/>
         <source>Newest</source>
         <translation>Neueste</translation>
     </message>
@@ -372,7 +377,7 @@
         <translation>Nach %1 sortiert innerhalb von %2 (UTC) — jeweils ein Monat; „Zum Datum“ wählt einen anderen Monat, „Neueste“ sortiert wieder das ganze Archiv nach Zeit.</translation>
     </message>
     <message numerus="yes">
-        <location line="+21"/>
+        <location line="+10"/>
         <source>%n new event(s) in the archive since this list was loaded — show</source>
         <translation>
             <numerusform>%n neues Event im Archiv, seit diese Liste geladen wurde — anzeigen</numerusform>
@@ -380,7 +385,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+63"/>
+        <location line="+79"/>
         <source>%n event(s) match</source>
         <translation>
             <numerusform>%n Event passt</numerusform>
@@ -937,7 +942,7 @@
         <translation>Nicht angeforderte Events</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
         <source>Relay down</source>
         <translation>Relay nicht erreichbar</translation>
     </message>
@@ -962,19 +967,22 @@
         <translation>Index im Rückstand</translation>
     </message>
     <message>
+        <location line="-7"/>
         <source>Archive damage</source>
         <translation>Archivschaden</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Damaged file set aside</source>
         <translation>Beschädigte Datei beiseitegelegt</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Intake paused</source>
         <translation>Annahme pausiert</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+8"/>
         <source>Unknown</source>
         <translation>Unbekannt</translation>
     </message>
@@ -1164,7 +1172,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../ui/main_window.cpp" line="+67"/>
+        <location filename="../ui/main_window.cpp" line="+71"/>
         <source>Archivist</source>
         <translation>Archivist</translation>
     </message>
@@ -1184,32 +1192,40 @@
         <translation>Ctrl+I</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+14"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
+        <location line="-9"/>
         <source>&amp;Fetch events by id…</source>
         <translation>Events nach &amp;ID holen…</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Ask the open relays for exactly the events a file of ids lists (such as the missing referenced ids of `archivist coverage --missing`)</source>
         <translation>Die offenen Relays nach genau den Events einer ID-Liste fragen (etwa den fehlenden referenzierten IDs aus `archivist coverage --missing`)</translation>
     </message>
     <message>
+        <location line="+508"/>
+        <location line="+4"/>
+        <location line="+3"/>
+        <location line="+91"/>
         <source>Fetch events by id</source>
         <translation>Events nach ID holen</translation>
     </message>
     <message>
+        <location line="-93"/>
         <source>Id lists (*.txt *.ids);;All files (*)</source>
         <translation>ID-Listen (*.txt *.ids);;Alle Dateien (*)</translation>
     </message>
     <message>
+        <location line="+3"/>
         <source>Asking the open relays for the ids in %1…</source>
         <translation>Die offenen Relays werden nach den IDs in %1 gefragt…</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-506"/>
         <source>&amp;Relays</source>
         <translation>&amp;Relays</translation>
     </message>
@@ -1337,12 +1353,12 @@
         <translation>Archiv</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+29"/>
         <source>Log</source>
         <translation>Protokoll</translation>
     </message>
     <message>
-        <location line="+170"/>
+        <location line="+182"/>
         <source>Layout reset</source>
         <translation>Layout zurückgesetzt</translation>
     </message>
@@ -1425,8 +1441,8 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
         </translation>
     </message>
     <message>
-        <location line="-245"/>
-        <location line="+266"/>
+        <location line="-257"/>
+        <location line="+278"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
@@ -1474,17 +1490,17 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
         <translation>ClickHouse: aktuell, %1/s</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source> — failing: %1</source>
         <translation> — Fehler: %1</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>none</source>
         <translation>keiner</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Writing is paused and being retried: %1</source>
         <translation>Schreiben pausiert, wird erneut versucht: %1</translation>
     </message>
@@ -1506,19 +1522,21 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
     <message>
         <location line="+6"/>
         <location line="+3"/>
-        <location line="+78"/>
+        <location line="+121"/>
         <source>Import</source>
         <translation>Import</translation>
     </message>
     <message>
-        <location line="-81"/>
+        <location line="-124"/>
         <location line="+9"/>
         <location line="+10"/>
+        <location line="+14"/>
+        <location line="+16"/>
         <source>Another job is still running.</source>
         <translation>Ein anderer Auftrag läuft noch.</translation>
     </message>
     <message numerus="yes">
-        <location line="-16"/>
+        <location line="-46"/>
         <source>Importing %n file(s)…</source>
         <translation>
             <numerusform>%n Datei wird importiert…</numerusform>
@@ -1526,12 +1544,12 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
         </translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+67"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location line="-502"/>
+        <location line="-565"/>
         <source>&amp;Verify archive…</source>
         <translation>Archiv &amp;prüfen…</translation>
     </message>
@@ -1541,14 +1559,21 @@ Der Auftrag wird abgebrochen; was er bisher gespeichert hat, bleibt erhalten. Ar
         <translation>Index &amp;neu aufbauen…</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>&amp;Salvage…</source>
         <translation>Ber&amp;gen…</translation>
     </message>
     <message>
+        <location line="+541"/>
+        <location line="+3"/>
+        <location line="+6"/>
+        <location line="+6"/>
+        <location line="+52"/>
         <source>Salvage</source>
         <translation>Bergen</translation>
     </message>
     <message>
+        <location line="-63"/>
         <source>Scan the archive for damaged bytes, move them to the quarantine and store again every event they still hold?
 
 Relays pause while it runs (nothing is dropped). If the index held events in damaged bytes, it is rebuilt. The report says exactly what was recovered and what is lost.</source>
@@ -1557,19 +1582,22 @@ Relays pause while it runs (nothing is dropped). If the index held events in dam
 Relays pausieren währenddessen (nichts wird verworfen). Enthielt der Index Events in beschädigten Bytes, wird er neu aufgebaut. Der Bericht nennt genau, was geborgen wurde und was verloren ist.</translation>
     </message>
     <message>
+        <location line="+6"/>
         <source>Salvage and accept unreadable losses</source>
         <translation>Bergen und unlesbare Verluste akzeptieren</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Quarantine entries whose bytes cannot be read are marked as accepted losses, so Verify archive passes again.</source>
         <translation>Quarantäne-Einträge, deren Bytes nicht lesbar sind, werden als akzeptierte Verluste markiert, sodass „Archiv prüfen“ wieder besteht.</translation>
     </message>
     <message>
+        <location line="+4"/>
         <source>Salvaging the archive… Relays pause while it runs.</source>
         <translation>Das Archiv wird geborgen… Relays pausieren währenddessen.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-550"/>
         <source>&amp;Settings…</source>
         <translation>&amp;Einstellungen…</translation>
     </message>
@@ -1579,29 +1607,27 @@ Relays pausieren währenddessen (nichts wird verworfen). Enthielt der Index Even
         <translation>Ctrl+,</translation>
     </message>
     <message>
-        <location line="+470"/>
+        <location line="+493"/>
         <location line="+3"/>
-        <location line="+63"/>
-        <location line="+1"/>
+        <location line="+102"/>
         <source>Verify archive</source>
         <translation>Archiv prüfen</translation>
     </message>
     <message>
-        <location line="-64"/>
+        <location line="-102"/>
         <source>Verifying the archive against the index… Relays pause while it runs.</source>
         <translation>Das Archiv wird mit dem Index abgeglichen… Relays pausieren währenddessen.</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+21"/>
         <location line="+4"/>
         <location line="+6"/>
-        <location line="+46"/>
-        <location line="+1"/>
+        <location line="+72"/>
         <source>Rebuild index</source>
         <translation>Index neu aufbauen</translation>
     </message>
     <message>
-        <location line="-52"/>
+        <location line="-77"/>
         <source>Rebuild the index from the archive?
 
 Archiving continues while the new index is built (more slowly); the archive browser keeps using the current index until the new one replaces it. Which relays carried each event is kept where the current index knows it. Cancel leaves the index as it is.</source>
@@ -1610,7 +1636,7 @@ Archiving continues while the new index is built (more slowly); the archive brow
 Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); der Archiv-Browser nutzt den aktuellen Index, bis der neue ihn ersetzt. Welche Relays ein Event geliefert haben, bleibt erhalten, soweit der aktuelle Index es weiß. Abbrechen lässt den Index unverändert.</translation>
     </message>
     <message>
-        <location line="-392"/>
+        <location line="-429"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportieren…</translation>
     </message>
@@ -1625,34 +1651,37 @@ Die Archivierung läuft weiter, während der neue Index entsteht (langsamer); de
         <translation>Die Events des Filters im Archiv-Browser (ohne Filter alle Events) als JSONL exportieren</translation>
     </message>
     <message>
-        <location line="+394"/>
+        <location line="+431"/>
         <source>Rebuilding the index…</source>
         <translation>Der Index wird neu aufgebaut…</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+50"/>
         <source>Settings saved; they take effect at the next start.</source>
         <translation>Einstellungen gespeichert; sie gelten ab dem nächsten Start.</translation>
     </message>
     <message>
-        <location line="-412"/>
+        <location line="-461"/>
         <source>Discovery</source>
         <translation>Entdeckung</translation>
     </message>
     <message>
-        <location line="-2"/>
+        <location line="-11"/>
         <source>Scoring</source>
         <translation>Bewertung</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Statistics</source>
         <translation>Statistik</translation>
     </message>
     <message>
+        <location line="+342"/>
         <source>; sightings %1 behind</source>
         <translation>; Sichtungen %1 im Rückstand</translation>
     </message>
     <message>
+        <location line="+3"/>
         <source>%1
 node %2, %3
 shipped this run: %4 events, %7 sightings, %5 on the wire
@@ -1666,7 +1695,7 @@ letzter Fehler: %6</translation>
 <context>
     <name>MemoryPanel</name>
     <message>
-        <location filename="../ui/panels/memory_panel.cpp" line="+54"/>
+        <location filename="../ui/panels/memory_panel.cpp" line="+55"/>
         <source>Memory</source>
         <translation>Speicher</translation>
     </message>
@@ -1697,7 +1726,7 @@ letzter Fehler: %6</translation>
         <translation>Warteschlangen und Caches</translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+73"/>
         <source>%1 / %2 MiB</source>
         <translation>%1 / %2 MiB</translation>
     </message>
@@ -2140,7 +2169,7 @@ letzter Fehler: %6</translation>
         <translation>Nachladen</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>%1 %</source>
         <translation>%1 %</translation>
     </message>
@@ -2155,7 +2184,7 @@ letzter Fehler: %6</translation>
         <translation>%1 %2 %</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+63"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
@@ -2185,7 +2214,7 @@ letzter Fehler: %6</translation>
         <translation>Keine Ablehnungen</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>Notice: %1</source>
         <translation>Hinweis: %1</translation>
     </message>
@@ -2195,7 +2224,7 @@ letzter Fehler: %6</translation>
         <translation>%1 (%2)</translation>
     </message>
     <message>
-        <location line="-101"/>
+        <location line="-134"/>
         <source>Pinned</source>
         <translation>Angeheftet</translation>
     </message>
@@ -2210,12 +2239,12 @@ letzter Fehler: %6</translation>
         <translation>Verfügbarkeit 24 h</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>pinned</source>
         <translation>angeheftet</translation>
     </message>
     <message>
-        <location line="-107"/>
+        <location line="-108"/>
         <source>not on a subscription we opened</source>
         <translation>auf keinem von uns geöffneten Abonnement</translation>
     </message>
@@ -2225,83 +2254,102 @@ letzter Fehler: %6</translation>
         <translation>außerhalb des Filters des Abonnements</translation>
     </message>
     <message>
-        <location line="+141"/>
+        <location line="+173"/>
         <source>%1 (%2): %3</source>
         <translation>%1 (%2): %3</translation>
     </message>
     <message>
+        <location line="-98"/>
         <source>Sync</source>
         <translation>Abgleich</translation>
     </message>
     <message>
+        <location line="+34"/>
         <source>NIP-77</source>
         <translation>NIP-77</translation>
     </message>
     <message>
+        <location line="+0"/>
         <source>REQ</source>
         <translation>REQ</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>REQ (NIP-77 unusable)</source>
         <translation>REQ (NIP-77 unbrauchbar)</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>, reconciling %1 %</source>
         <translation>, Abgleich %1 %</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>, %1 late</source>
         <translation>, %1 verspätet</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>, %1 gaps</source>
         <translation>, %1 Lücken</translation>
     </message>
     <message>
+        <location line="+11"/>
         <source>Method: %1</source>
         <translation>Verfahren: %1</translation>
     </message>
     <message>
+        <location line="+0"/>
         <source>NIP-77 reconciliation</source>
         <translation>NIP-77-Abgleich</translation>
     </message>
     <message>
+        <location line="+0"/>
         <source>REQ pagination</source>
         <translation>REQ-Seitenabfrage</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>NIP-77 support (judged by behaviour): %1</source>
         <translation>NIP-77-Unterstützung (nach Verhalten beurteilt): %1</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Why: %1</source>
         <translation>Grund: %1</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Tried again after: %1</source>
         <translation>Neuer Versuch nach: %1</translation>
     </message>
     <message>
+        <location line="+3"/>
         <source>Last reconciliation of the whole history: %1</source>
         <translation>Letzter Abgleich der gesamten Historie: %1</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>never</source>
         <translation>nie</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Found missing and fetched (this run): %1</source>
         <translation>Als fehlend gefunden und geholt (dieser Lauf): %1</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Late events (older than the live cursor when found): %1</source>
         <translation>Verspätete Events (beim Fund älter als der Live-Cursor): %1</translation>
     </message>
     <message>
+        <location line="+1"/>
         <source>Windows: %1, halved after a size refusal: %2</source>
         <translation>Fenster: %1, nach Größenablehnung halbiert: %2</translation>
     </message>
     <message>
+        <location line="+2"/>
         <source>Gaps: %1</source>
         <translation>Lücken: %1</translation>
     </message>
@@ -2938,6 +2986,259 @@ letzter Fehler: %6</translation>
     </message>
 </context>
 <context>
+    <name>StatisticsPanel</name>
+    <message>
+        <location filename="../ui/panels/statistics_panel.cpp" line="+141"/>
+        <source>Coverage of referenced events (e, q tags) by month</source>
+        <translation>Abdeckung referenzierter Events (e-, q-Tags) nach Monat</translation>
+    </message>
+    <message>
+        <location line="+133"/>
+        <source>Coverage of referenced events: %1</source>
+        <translation>Abdeckung referenzierter Events: %1</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Coverage of referenced events: %1 of %2 held (%3 %), as of %4</source>
+        <translation>Abdeckung referenzierter Events: %1 von %2 vorhanden (%3 %), Stand %4</translation>
+    </message>
+    <message numerus="yes">
+        <location line="-3"/>
+        <source>Coverage of referenced events: computing %n month(s)…</source>
+        <translation>
+            <numerusform>Abdeckung referenzierter Events: %n Monat wird berechnet…</numerusform>
+            <numerusform>Abdeckung referenzierter Events: %n Monate werden berechnet…</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+9"/>
+        <source> · %n month(s) changed since, being computed again</source>
+        <translation>
+            <numerusform> · %n Monat seitdem geändert, wird neu berechnet</numerusform>
+            <numerusform> · %n Monate seitdem geändert, werden neu berechnet</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Coverage of referenced events: no event of this range references one</source>
+        <translation>Abdeckung referenzierter Events: kein Event dieses Zeitraums referenziert eines</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>%1: %2 of %3 referenced ids held (%4 %), as of %5</source>
+        <translation>%1: %2 von %3 referenzierten IDs vorhanden (%4 %), Stand %5</translation>
+    </message>
+    <message>
+        <location line="-22"/>
+        <source>Held</source>
+        <translation>Vorhanden</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Missing</source>
+        <translation>Fehlend</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>Referenced ids</source>
+        <translation>Referenzierte IDs</translation>
+    </message>
+    <message>
+        <location line="-75"/>
+        <source>%1 events · read in %2 ms, drawn in %3 ms</source>
+        <translation>%1 Events · gelesen in %2 ms, gezeichnet in %3 ms</translation>
+    </message>
+    <message>
+        <location line="-117"/>
+        <source>Active authors per day</source>
+        <translation>Aktive Autoren pro Tag</translation>
+    </message>
+    <message>
+        <location line="-29"/>
+        <source>All</source>
+        <translation>Alles</translation>
+    </message>
+    <message>
+        <location line="+510"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV-Dateien (*.csv)</translation>
+    </message>
+    <message>
+        <location line="-429"/>
+        <source>CSV…</source>
+        <translation>CSV…</translation>
+    </message>
+    <message>
+        <location line="+432"/>
+        <source>Could not write %1</source>
+        <translation>%1 konnte nicht geschrieben werden</translation>
+    </message>
+    <message>
+        <location line="-498"/>
+        <source>Count each event on the UTC day it reached the archive instead of the day of its created_at</source>
+        <translation>Jedes Event am UTC-Tag zählen, an dem es das Archiv erreichte, statt am Tag seines created_at</translation>
+    </message>
+    <message>
+        <location line="-14"/>
+        <source>Custom</source>
+        <translation>Benutzerdefiniert</translation>
+    </message>
+    <message>
+        <location line="+394"/>
+        <source>Dated in the future</source>
+        <translation>In die Zukunft datiert</translation>
+    </message>
+    <message>
+        <location line="-382"/>
+        <source>Day of first sighting</source>
+        <translation>Tag der ersten Sichtung</translation>
+    </message>
+    <message>
+        <location line="+292"/>
+        <source>Distinct authors (exact)</source>
+        <translation>Verschiedene Autoren (exakt)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Distinct authors (≈: HyperLogLog estimate on busy days)</source>
+        <translation>Verschiedene Autoren (≈: HyperLogLog-Schätzung an vollen Tagen)</translation>
+    </message>
+    <message>
+        <location line="+81"/>
+        <source>Distinct sources that carried the event</source>
+        <translation>Verschiedene Quellen, die das Event lieferten</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <source>Duplicate</source>
+        <translation>Duplikat</translation>
+    </message>
+    <message>
+        <location line="-26"/>
+        <location line="+54"/>
+        <source>Events</source>
+        <translation>Events</translation>
+    </message>
+    <message>
+        <location line="-343"/>
+        <source>Events per day by kind</source>
+        <translation>Events pro Tag nach Kind</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Kinds</source>
+        <translation>Kinds</translation>
+    </message>
+    <message>
+        <location line="-32"/>
+        <source>Last 24 hours</source>
+        <translation>Letzte 24 Stunden</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Last 30 days</source>
+        <translation>Letzte 30 Tage</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Last 7 days</source>
+        <translation>Letzte 7 Tage</translation>
+    </message>
+    <message>
+        <location line="+345"/>
+        <source>Novel (first to deliver)</source>
+        <translation>Neu (als Erstes geliefert)</translation>
+    </message>
+    <message>
+        <location line="+167"/>
+        <source>PNG images (*.png)</source>
+        <translation>PNG-Bilder (*.png)</translation>
+    </message>
+    <message>
+        <location line="-430"/>
+        <source>PNG…</source>
+        <translation>PNG…</translation>
+    </message>
+    <message>
+        <location line="-49"/>
+        <source>Publication delay (first seen − created_at)</source>
+        <translation>Veröffentlichungsverzug (zuerst gesehen − created_at)</translation>
+    </message>
+    <message>
+        <location line="-12"/>
+        <source>Range:</source>
+        <translation>Zeitraum:</translation>
+    </message>
+    <message>
+        <location line="+112"/>
+        <source>Reading…</source>
+        <translation>Wird gelesen…</translation>
+    </message>
+    <message>
+        <location line="-101"/>
+        <source>Relay contribution</source>
+        <translation>Beitrag der Relays</translation>
+    </message>
+    <message>
+        <location line="+478"/>
+        <source>Save numbers as CSV</source>
+        <translation>Zahlen als CSV speichern</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Save plot as PNG</source>
+        <translation>Diagramm als PNG speichern</translation>
+    </message>
+    <message>
+        <location line="-426"/>
+        <source>Save this plot as a PNG image</source>
+        <translation>Dieses Diagramm als PNG-Bild speichern</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save this plot&apos;s numbers as CSV (the output of `archivist stats --format csv`)</source>
+        <translation>Die Zahlen dieses Diagramms als CSV speichern (die Ausgabe von `archivist stats --format csv`)</translation>
+    </message>
+    <message>
+        <location line="+430"/>
+        <source>Saved %1</source>
+        <translation>%1 gespeichert</translation>
+    </message>
+    <message>
+        <location line="-117"/>
+        <source>Seen after created_at</source>
+        <translation>Nach created_at gesehen</translation>
+    </message>
+    <message>
+        <location line="-366"/>
+        <source>Sources per event (replication)</source>
+        <translation>Quellen pro Event (Replikation)</translation>
+    </message>
+    <message>
+        <location line="+101"/>
+        <source>This engine keeps no statistics.</source>
+        <translation>Diese Engine führt keine Statistiken.</translation>
+    </message>
+    <message>
+        <location line="+282"/>
+        <source>first seen − created_at (bins double in width)</source>
+        <translation>zuerst gesehen − created_at (jede Klasse doppelt so breit)</translation>
+    </message>
+    <message>
+        <location line="-90"/>
+        <source>kind %1</source>
+        <translation>Kind %1</translation>
+    </message>
+    <message numerus="yes">
+        <location line="-47"/>
+        <source>%n days</source>
+        <translation>
+            <numerusform>%n Tag</numerusform>
+            <numerusform>%n Tage</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>SwapsModel</name>
     <message>
         <location filename="../ui/swaps_model.cpp" line="+30"/>
@@ -3072,7 +3373,7 @@ Allow %2? Archivist will then connect to relays at this address, starting now. I
         <translation>Nicht gespeichert: %1</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
         <source>%1 saved to the allowed addresses; it takes effect at the next start (%2).</source>
         <translation>%1 zu den erlaubten Adressen gespeichert; wirkt ab dem nächsten Start (%2).</translation>
     </message>
@@ -3085,7 +3386,7 @@ Allow %2? Archivist will then connect to relays at this address, starting now. I
 <context>
     <name>archivist::ui::StartFailure</name>
     <message>
-        <location filename="../ui/start_failure.cpp" line="+23"/>
+        <location filename="../ui/start_failure.cpp" line="+27"/>
         <source>Archivist cannot start</source>
         <translation>Archivist kann nicht starten</translation>
     </message>
@@ -3108,210 +3409,6 @@ Allow %2? Archivist will then connect to relays at this address, starting now. I
         <location line="+3"/>
         <source>The engine could not open %1.</source>
         <translation>Die Engine konnte %1 nicht öffnen.</translation>
-    </message>
-</context>
-<context>
-    <name>StatisticsPanel</name>
-    <message>
-        <source>Coverage of referenced events (e, q tags) by month</source>
-        <translation>Abdeckung referenzierter Events (e-, q-Tags) nach Monat</translation>
-    </message>
-    <message>
-        <source>Coverage of referenced events: %1</source>
-        <translation>Abdeckung referenzierter Events: %1</translation>
-    </message>
-    <message>
-        <source>Coverage of referenced events: %1 of %2 held (%3 %), as of %4</source>
-        <translation>Abdeckung referenzierter Events: %1 von %2 vorhanden (%3 %), Stand %4</translation>
-    </message>
-    <message numerus="yes">
-        <source>Coverage of referenced events: computing %n month(s)…</source>
-        <translation>
-            <numerusform>Abdeckung referenzierter Events: %n Monat wird berechnet…</numerusform>
-            <numerusform>Abdeckung referenzierter Events: %n Monate werden berechnet…</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source> · %n month(s) changed since, being computed again</source>
-        <translation>
-            <numerusform> · %n Monat seitdem geändert, wird neu berechnet</numerusform>
-            <numerusform> · %n Monate seitdem geändert, werden neu berechnet</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>Coverage of referenced events: no event of this range references one</source>
-        <translation>Abdeckung referenzierter Events: kein Event dieses Zeitraums referenziert eines</translation>
-    </message>
-    <message>
-        <source>%1: %2 of %3 referenced ids held (%4 %), as of %5</source>
-        <translation>%1: %2 von %3 referenzierten IDs vorhanden (%4 %), Stand %5</translation>
-    </message>
-    <message>
-        <source>Held</source>
-        <translation>Vorhanden</translation>
-    </message>
-    <message>
-        <source>Missing</source>
-        <translation>Fehlend</translation>
-    </message>
-    <message>
-        <source>Referenced ids</source>
-        <translation>Referenzierte IDs</translation>
-    </message>
-    <message>
-        <source>%1 events · read in %2 ms, drawn in %3 ms</source>
-        <translation>%1 Events · gelesen in %2 ms, gezeichnet in %3 ms</translation>
-    </message>
-    <message>
-        <source>Active authors per day</source>
-        <translation>Aktive Autoren pro Tag</translation>
-    </message>
-    <message>
-        <source>All</source>
-        <translation>Alles</translation>
-    </message>
-    <message>
-        <source>CSV files (*.csv)</source>
-        <translation>CSV-Dateien (*.csv)</translation>
-    </message>
-    <message>
-        <source>CSV…</source>
-        <translation>CSV…</translation>
-    </message>
-    <message>
-        <source>Could not write %1</source>
-        <translation>%1 konnte nicht geschrieben werden</translation>
-    </message>
-    <message>
-        <source>Count each event on the UTC day it reached the archive instead of the day of its created_at</source>
-        <translation>Jedes Event am UTC-Tag zählen, an dem es das Archiv erreichte, statt am Tag seines created_at</translation>
-    </message>
-    <message>
-        <source>Custom</source>
-        <translation>Benutzerdefiniert</translation>
-    </message>
-    <message>
-        <source>Dated in the future</source>
-        <translation>In die Zukunft datiert</translation>
-    </message>
-    <message>
-        <source>Day of first sighting</source>
-        <translation>Tag der ersten Sichtung</translation>
-    </message>
-    <message>
-        <source>Distinct authors (exact)</source>
-        <translation>Verschiedene Autoren (exakt)</translation>
-    </message>
-    <message>
-        <source>Distinct authors (≈: HyperLogLog estimate on busy days)</source>
-        <translation>Verschiedene Autoren (≈: HyperLogLog-Schätzung an vollen Tagen)</translation>
-    </message>
-    <message>
-        <source>Distinct sources that carried the event</source>
-        <translation>Verschiedene Quellen, die das Event lieferten</translation>
-    </message>
-    <message>
-        <source>Duplicate</source>
-        <translation>Duplikat</translation>
-    </message>
-    <message>
-        <source>Events</source>
-        <translation>Events</translation>
-    </message>
-    <message>
-        <source>Events per day by kind</source>
-        <translation>Events pro Tag nach Kind</translation>
-    </message>
-    <message>
-        <source>Kinds</source>
-        <translation>Kinds</translation>
-    </message>
-    <message>
-        <source>Last 24 hours</source>
-        <translation>Letzte 24 Stunden</translation>
-    </message>
-    <message>
-        <source>Last 30 days</source>
-        <translation>Letzte 30 Tage</translation>
-    </message>
-    <message>
-        <source>Last 7 days</source>
-        <translation>Letzte 7 Tage</translation>
-    </message>
-    <message>
-        <source>Novel (first to deliver)</source>
-        <translation>Neu (als Erstes geliefert)</translation>
-    </message>
-    <message>
-        <source>PNG images (*.png)</source>
-        <translation>PNG-Bilder (*.png)</translation>
-    </message>
-    <message>
-        <source>PNG…</source>
-        <translation>PNG…</translation>
-    </message>
-    <message>
-        <source>Publication delay (first seen − created_at)</source>
-        <translation>Veröffentlichungsverzug (zuerst gesehen − created_at)</translation>
-    </message>
-    <message>
-        <source>Range:</source>
-        <translation>Zeitraum:</translation>
-    </message>
-    <message>
-        <source>Reading…</source>
-        <translation>Wird gelesen…</translation>
-    </message>
-    <message>
-        <source>Relay contribution</source>
-        <translation>Beitrag der Relays</translation>
-    </message>
-    <message>
-        <source>Save numbers as CSV</source>
-        <translation>Zahlen als CSV speichern</translation>
-    </message>
-    <message>
-        <source>Save plot as PNG</source>
-        <translation>Diagramm als PNG speichern</translation>
-    </message>
-    <message>
-        <source>Save this plot as a PNG image</source>
-        <translation>Dieses Diagramm als PNG-Bild speichern</translation>
-    </message>
-    <message>
-        <source>Save this plot's numbers as CSV (the output of `archivist stats --format csv`)</source>
-        <translation>Die Zahlen dieses Diagramms als CSV speichern (die Ausgabe von `archivist stats --format csv`)</translation>
-    </message>
-    <message>
-        <source>Saved %1</source>
-        <translation>%1 gespeichert</translation>
-    </message>
-    <message>
-        <source>Seen after created_at</source>
-        <translation>Nach created_at gesehen</translation>
-    </message>
-    <message>
-        <source>Sources per event (replication)</source>
-        <translation>Quellen pro Event (Replikation)</translation>
-    </message>
-    <message>
-        <source>This engine keeps no statistics.</source>
-        <translation>Diese Engine führt keine Statistiken.</translation>
-    </message>
-    <message>
-        <source>first seen − created_at (bins double in width)</source>
-        <translation>zuerst gesehen − created_at (jede Klasse doppelt so breit)</translation>
-    </message>
-    <message>
-        <source>kind %1</source>
-        <translation>Kind %1</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n days</source>
-        <translation>
-            <numerusform>%n Tag</numerusform>
-            <numerusform>%n Tage</numerusform>
-        </translation>
     </message>
 </context>
 </TS>

@@ -4,7 +4,7 @@
 <context>
     <name>AddRelaysDialog</name>
     <message numerus="yes">
-        <location filename="../ui/add_relays_dialog.cpp" line="+157"/>
+        <location filename="../ui/add_relays_dialog.cpp" line="+159"/>
         <source>%n valid</source>
         <translation>
             <numerusform>%n valid</numerusform>
@@ -47,7 +47,7 @@
 <context>
     <name>ArchivePanel</name>
     <message numerus="yes">
-        <location filename="../ui/panels/archive_panel.cpp" line="+368"/>
+        <location filename="../ui/panels/archive_panel.cpp" line="+415"/>
         <source>%n new event(s) in the archive since this list was loaded — show</source>
         <translation>
             <numerusform>%n new event in the archive since this list was loaded — show</numerusform>
@@ -55,7 +55,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+63"/>
+        <location line="+79"/>
         <source>%n event(s) match</source>
         <translation>
             <numerusform>%n event matches</numerusform>
@@ -77,7 +77,7 @@
 <context>
     <name>MainWindow</name>
     <message numerus="yes">
-        <location filename="../ui/main_window.cpp" line="+153"/>
+        <location filename="../ui/main_window.cpp" line="+162"/>
         <source>Adds %n well-known public relays</source>
         <translation>
             <numerusform>Adds %n well-known public relay</numerusform>
@@ -85,7 +85,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+241"/>
+        <location line="+262"/>
         <location line="+71"/>
         <location line="+1"/>
         <source>%n relay(s) added</source>
@@ -127,7 +127,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+55"/>
+        <location line="+57"/>
         <source>Importing %n file(s)…</source>
         <translation>
             <numerusform>Importing %n file…</numerusform>
@@ -149,6 +149,7 @@
 <context>
     <name>StatisticsPanel</name>
     <message numerus="yes">
+        <location filename="../ui/panels/statistics_panel.cpp" line="+286"/>
         <source>Coverage of referenced events: computing %n month(s)…</source>
         <translation>
             <numerusform>Coverage of referenced events: computing %n month…</numerusform>
@@ -156,6 +157,7 @@
         </translation>
     </message>
     <message numerus="yes">
+        <location line="+9"/>
         <source> · %n month(s) changed since, being computed again</source>
         <translation>
             <numerusform> · %n month changed since, being computed again</numerusform>
@@ -163,6 +165,7 @@
         </translation>
     </message>
     <message numerus="yes">
+        <location line="+90"/>
         <source>%n days</source>
         <translation>
             <numerusform>%n day</numerusform>

@@ -280,41 +280,29 @@ Expected<void> VocabWriter::insert(Db& db, const TermSet& terms) {
 
 namespace {
 
-// Reads, from `st` (bound and reset by the caller), up to `limit` terms that begin with
-// `prefix`, into `into`.
-Expected<void> collectTerms(sqlite3* db, sqlite3_stmt* st, std::string_view prefix, std::set<std::string>& into) {
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        const std::string_view term(p, size_t(sqlite3_column_bytes(st, 0)));
-        if (term.substr(0, prefix.size()) != prefix) break;
-        into.emplace(term);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return makeError("sqlite", std::string("vocabulary lookup: ") + sqlite3_errmsg(db));
-    return {};
-}
-
 struct StmtGuard {
     sqlite3_stmt* st = nullptr;
     ~StmtGuard() { sqlite3_finalize(st); }
 };
 
-}  // namespace
-
-Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion) {
-    // The terms of a prefix are the union of the legacy table's and every run's: each source is
-    // asked for its first max_expansion + 1, and the union's first max_expansion + 1 are exact.
-    StmtGuard legacy, runs, nextRun;
-    if (sqlite3_prepare_v2(db, "SELECT term FROM vocab WHERE term >= ?1 ORDER BY term LIMIT ?2", -1, &legacy.st,
-                           nullptr) != SQLITE_OK)
-        return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
-    // A file written before the runs (opened read-only, so not given the table) has only `vocab`.
-    std::vector<int64_t> runIds;
-    if (sqlite3_prepare_v2(db, "SELECT run FROM vocab_runs WHERE run > ?1 ORDER BY run LIMIT 1", -1, &nextRun.st,
-                           nullptr) == SQLITE_OK) {
+// A full-text file's vocabulary as one sorted set: `vocab` (files made before the runs) and every
+// run of `vocab_runs`, one seek each.
+class VocabLookup {
+public:
+    Expected<void> open(sqlite3* db) {
+        m_db = db;
+        if (sqlite3_prepare_v2(db, "SELECT term FROM vocab WHERE term >= ?1 ORDER BY term LIMIT ?2", -1, &m_legacy.st,
+                               nullptr) != SQLITE_OK)
+            return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
+        // A file written before the runs (opened read-only, so not given the table) has only `vocab`.
+        StmtGuard nextRun;
+        if (sqlite3_prepare_v2(db, "SELECT run FROM vocab_runs WHERE run > ?1 ORDER BY run LIMIT 1", -1, &nextRun.st,
+                               nullptr) != SQLITE_OK) {
+            if (std::string_view(sqlite3_errmsg(db)).find("no such table") != std::string_view::npos) return {};
+            return makeError("sqlite", std::string("prepare vocabulary runs: ") + sqlite3_errmsg(db));
+        }
         if (sqlite3_prepare_v2(db, "SELECT term FROM vocab_runs WHERE run = ?1 AND term >= ?2 ORDER BY term LIMIT ?3",
-                               -1, &runs.st, nullptr) != SQLITE_OK)
+                               -1, &m_runs.st, nullptr) != SQLITE_OK)
             return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
         // One seek per run: the runs are few (a run holds kVocabRunTerms terms).
         int64_t after = std::numeric_limits<int64_t>::min();
@@ -325,43 +313,194 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
             if (rc == SQLITE_DONE) break;
             if (rc != SQLITE_ROW) return makeError("sqlite", std::string("vocabulary runs: ") + sqlite3_errmsg(db));
             after = sqlite3_column_int64(nextRun.st, 0);
-            runIds.push_back(after);
+            m_runIds.push_back(after);
         }
-    } else if (std::string_view(sqlite3_errmsg(db)).find("no such table") == std::string_view::npos) {
-        return makeError("sqlite", std::string("prepare vocabulary runs: ") + sqlite3_errmsg(db));
+        return {};
     }
+
+    // The first `limit` terms (in byte order) that are ≥ `from` and begin with `prefix`. Each
+    // source is asked for its first `limit`: the union's first `limit` are exact.
+    Expected<std::set<std::string>> terms(std::string_view from, std::string_view prefix, size_t limit) {
+        std::set<std::string> out;
+        ++m_lookups;
+        sqlite3_reset(m_legacy.st);
+        sqlite3_bind_text(m_legacy.st, 1, from.data(), int(from.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(m_legacy.st, 2, int64_t(limit));
+        if (auto r = collect(m_legacy.st, prefix, limit, out); !r) return r.error();
+        for (int64_t run : m_runIds) {
+            sqlite3_reset(m_runs.st);
+            sqlite3_bind_int64(m_runs.st, 1, run);
+            sqlite3_bind_text(m_runs.st, 2, from.data(), int(from.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(m_runs.st, 3, int64_t(limit));
+            if (auto r = collect(m_runs.st, prefix, limit, out); !r) return r.error();
+        }
+        return out;
+    }
+    size_t lookups() const { return m_lookups; }
+
+private:
+    // Adds the terms `st` yields (in order) while they begin with `prefix`, keeping the least `limit`.
+    Expected<void> collect(sqlite3_stmt* st, std::string_view prefix, size_t limit, std::set<std::string>& into) {
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            const std::string_view term(p, size_t(sqlite3_column_bytes(st, 0)));
+            if (term.substr(0, prefix.size()) != prefix) break;
+            if (into.size() >= limit && term >= *into.rbegin()) break;  // the rest of this source is later still
+            into.emplace(term);
+            if (into.size() > limit) into.erase(std::prev(into.end()));
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return makeError("sqlite", std::string("vocabulary lookup: ") + sqlite3_errmsg(m_db));
+        return {};
+    }
+
+    sqlite3* m_db = nullptr;
+    StmtGuard m_legacy, m_runs;
+    std::vector<int64_t> m_runIds;
+    size_t m_lookups = 0;
+};
+
+// The byte length of the UTF-8 sequence that begins with `lead` (1 for a stray byte).
+size_t utf8Length(unsigned char lead) {
+    if (lead >= 0xF0) return 4;
+    if (lead >= 0xE0) return 3;
+    if (lead >= 0xC0) return 2;
+    return 1;
+}
+
+// The phrases of a prefix that begins more terms than one OR can spell out (decision 0036): the
+// prefix's own term, spelled out, and each prefix one character longer — spelled out if it
+// begins one term, else an FTS5 prefix query. FTS5 builds a prefix query's postings in memory
+// before its first row; split like this, it only does so for terms longer than the search's word
+// (`gm` itself is streamed, the thousands of rare `gm…` terms are not). Then, breadth first while
+// the budget lasts, a longer prefix that is itself a term (`zaps` under `zap`) is split the same
+// way, so that its own postings stream too. The budget bounds phrases and vocabulary lookups;
+// past it a longer prefix stays one prefix query. The rows are always those of `"prefix"*`.
+class PrefixSplit {
+public:
+    PrefixSplit(VocabLookup& vocab, size_t budget) : m_vocab(vocab), m_budget(budget), m_lookupsBefore(vocab.lookups()) {}
+
+    // `isTerm`: `prefix` is itself a term of the vocabulary.
+    Expected<std::vector<std::string>> split(const std::string& prefix, bool isTerm) {
+        std::vector<std::string> out;
+        std::vector<Child> children;
+        auto fits = split(prefix, isTerm, out, children);
+        if (!fits) return fits.error();
+        if (!*fits) return std::vector<std::string>{prefixQuery(prefix)};
+        for (size_t next = 0; next < children.size(); ++next) {
+            std::vector<std::string> more;
+            std::vector<Child> grandchildren;
+            fits = split(children[next].prefix, true, more, grandchildren, out.size());
+            if (!fits) return fits.error();
+            if (!*fits) break;  // the budget is spent: the rest stay prefix queries
+            out[children[next].phrase].clear();  // replaced by its own term and longer prefixes
+            for (auto& g : grandchildren) g.phrase += out.size();
+            std::move(more.begin(), more.end(), std::back_inserter(out));
+            std::move(grandchildren.begin(), grandchildren.end(), std::back_inserter(children));
+        }
+        std::erase_if(out, [](const std::string& p) { return p.empty(); });
+        return out;
+    }
+
+private:
+    struct Child {
+        std::string prefix;  // a term, and the beginning of longer ones
+        size_t phrase = 0;   // its prefix query's index in the output
+    };
+
+    static std::string prefixQuery(const std::string& prefix) {
+        std::string p;
+        appendQuoted(p, prefix);
+        p += '*';
+        return p;
+    }
+
+    // Appends to `out` the phrases of `prefix` one level down, and to `children` the longer
+    // prefixes that are terms themselves (their phrase indexes into `out`). False when that would
+    // pass the budget (`used` phrases are out already); `out` and `children` are then to be dropped.
+    Expected<bool> split(const std::string& prefix, bool isTerm, std::vector<std::string>& out,
+                         std::vector<Child>& children, size_t used = 0) {
+        if (isTerm) {
+            std::string p;
+            appendQuoted(p, prefix);
+            out.push_back(std::move(p));
+        }
+        // Longer prefixes in byte order: each is the prefix and the next character of its first
+        // term. The first two terms tell whether it begins one term and whether it is a term.
+        std::string from = prefix;
+        from += '\x01';  // the least byte a longer term can have next (terms hold no NUL)
+        for (;;) {
+            if (used + out.size() >= m_budget || m_vocab.lookups() - m_lookupsBefore >= m_budget) return false;
+            auto next = m_vocab.terms(from, prefix, 2);
+            if (!next) return next.error();
+            if (next->empty()) return true;
+            const std::string& first = *next->begin();
+            const size_t n =
+                std::min(first.size() - prefix.size(), utf8Length(static_cast<unsigned char>(first[prefix.size()])));
+            const std::string child = first.substr(0, prefix.size() + n);
+            const bool one = next->size() == 1 || next->rbegin()->compare(0, child.size(), child) != 0;
+            if (one) {
+                std::string p;
+                appendQuoted(p, first);
+                out.push_back(std::move(p));
+            } else {
+                if (first == child) children.push_back({child, out.size()});
+                out.push_back(prefixQuery(child));
+            }
+            from = child;
+            from += '\xff';  // past every term that begins with `child` (0xFF is never in UTF-8)
+        }
+    }
+
+    VocabLookup& m_vocab;
+    size_t m_budget;
+    size_t m_lookupsBefore;  // the lookups of the search's earlier words, not counted against this one
+};
+
+// One ASCII letter or digit: a search word of that is matched whole (decision 0036).
+bool singleAsciiCharacter(std::string_view w) {
+    return w.size() == 1 && std::isalnum(static_cast<unsigned char>(w[0]));
+}
+
+}  // namespace
+
+Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion,
+                                      size_t max_phrases) {
+    VocabLookup vocab;
+    if (auto r = vocab.open(db); !r) return r.error();
     std::string out;
     for (const SearchWord& w : words) {
         for (const std::string& t : w.exact) {
             if (!out.empty()) out += " AND ";
             appendQuoted(out, t);
         }
-        std::set<std::string> terms;
-        const int64_t limit = int64_t(max_expansion) + 1;
-        sqlite3_reset(legacy.st);
-        sqlite3_bind_text(legacy.st, 1, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(legacy.st, 2, limit);
-        if (auto r = collectTerms(db, legacy.st, w.prefix, terms); !r) return r.error();
-        for (int64_t run : runIds) {
-            sqlite3_reset(runs.st);
-            sqlite3_bind_int64(runs.st, 1, run);
-            sqlite3_bind_text(runs.st, 2, w.prefix.data(), int(w.prefix.size()), SQLITE_STATIC);
-            sqlite3_bind_int64(runs.st, 3, limit);
-            if (auto r = collectTerms(db, runs.st, w.prefix, terms); !r) return r.error();
-            while (terms.size() > size_t(limit)) terms.erase(std::prev(terms.end()));
-        }
-        if (terms.empty()) return std::string();
-        if (!out.empty()) out += " AND ";
-        if (terms.size() > max_expansion) {
+        if (singleAsciiCharacter(w.prefix)) {
+            if (!out.empty()) out += " AND ";
             appendQuoted(out, w.prefix);
-            out += '*';
             continue;
         }
+        auto terms = vocab.terms(w.prefix, w.prefix, max_expansion + 1);
+        if (!terms) return terms.error();
+        if (terms->empty()) return std::string();
+        std::vector<std::string> phrases;
+        if (terms->size() > max_expansion) {
+            PrefixSplit splitter(vocab, max_phrases);
+            auto split = splitter.split(w.prefix, *terms->begin() == w.prefix);
+            if (!split) return split.error();
+            phrases = std::move(*split);
+        } else {
+            for (const std::string& t : *terms) {
+                std::string p;
+                appendQuoted(p, t);
+                phrases.push_back(std::move(p));
+            }
+        }
+        if (!out.empty()) out += " AND ";
         out += '(';
-        size_t k = 0;
-        for (const std::string& t : terms) {
-            if (k++) out += " OR ";
-            appendQuoted(out, t);
+        for (size_t k = 0; k < phrases.size(); ++k) {
+            if (k) out += " OR ";
+            out += phrases[k];
         }
         out += ')';
     }

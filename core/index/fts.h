@@ -134,12 +134,16 @@ struct SearchWord {
 // (every event matches, as an empty search).
 Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text);
 
-// A MATCH expression for `words`, each prefix expanded to the terms of the file's vocabulary
-// (connection `db`: `vocab` and every run of `vocab_runs`) that start with it:
-// ("t1" OR "t2") AND … . A prefix with more than
-// `max_expansion` terms stays an FTS5 prefix query ("p"*), which is exact but materialises.
+// A MATCH expression for `words` (connection `db`: a full-text file with the vocabulary of
+// `vocab` and every run of `vocab_runs`): a prefix that begins at most `max_expansion` terms is
+// spelled out, ("t1" OR "t2" …), which FTS5 streams newest first. A prefix that begins more is
+// split (decision 0036): its own term spelled out, each prefix one character longer an FTS5
+// prefix query ("p"*) — or spelled out if it begins one term, or split in its turn if it is a
+// term itself — with at most `max_phrases` phrases and vocabulary lookups, past which a longer
+// prefix stays one prefix query. A word of one ASCII letter or digit matches that whole word.
 // Returns an empty string when some prefix matches no term at all (then nothing matches).
-Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion = 64);
+Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion = 64,
+                                      size_t max_phrases = 128);
 
 // Documents into one lane's full-text file in one transaction, with their vocabulary (repairs,
 // backfills, bulk builds). Thread: one.

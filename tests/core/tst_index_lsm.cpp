@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sqlite3.h>
 #include <thread>
@@ -894,6 +895,101 @@ private slots:
         const int64_t newest = **db->scalar("SELECT max(run) FROM vocab_runs WHERE term NOT LIKE 'quail%'");
         QVERIFY2(quail == newest || quail == newest + 1, qPrintable(QString("%1 %2").arg(quail).arg(newest)));
         QVERIFY(**db->scalar("SELECT count(DISTINCT run) FROM vocab_runs") > runsBefore);
+    }
+
+    void prefixesThatBeginManyTermsAreSplitAtTheirOwnTerm() {
+        // A prefix that begins more terms than one OR spells out is split (decision 0036): its own
+        // term spelled out, longer prefixes as FTS5 prefix queries, split again when they too
+        // begin too many. Whatever the limits, a search finds what FTS5's own prefix query finds.
+        const auto path = fresh().string() + "-fts.sqlite";
+        {
+            auto db = Db::open(path, Db::Mode::Create);
+            QVERIFY(db);
+            QVERIFY(registerTokenizer(db->get()));
+            QVERIFY(db->exec(kFtsCreateSql));
+        }
+        // Common words, and words that occur once (as hashes and file names do), many of them
+        // beginning with a common word; runs of 16 terms.
+        std::set<std::string> vocabulary;
+        {
+            auto w = FtsBulkWriter::open(path, 16);
+            QVERIFY(w);
+            std::mt19937 rng(7);
+            const char* common[] = {"gm", "gmorning", "zap", "zaps", "nostr", "a", "é", "日本"};
+            const std::string alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+            for (int64_t rk = 1; rk <= 600; ++rk) {
+                std::string text = common[rng() % 8];
+                text += ' ';
+                text += common[rng() % 8];
+                const char* stems[] = {"gm", "gmo", "zap", "zaps", "a", "ab", "日本", "日の"};
+                std::string rare = stems[rng() % 8];
+                for (int c = 0, n = 1 + int(rng() % 4); c < n; ++c) rare += alnum[rng() % alnum.size()];
+                text += ' ' + rare;
+                QVERIFY(w->add(rk, text));
+            }
+            QVERIFY(w->commit(std::nullopt));
+        }
+        auto db = Db::open(path, Db::Mode::ReadOnly);
+        QVERIFY(db);
+        QVERIFY(registerTokenizer(db->get()));
+        auto rowsOf = [&](const std::string& expr) {
+            std::set<int64_t> rows;
+            if (expr.empty()) return rows;
+            auto st = db->prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
+            if (!st) return rows;
+            st->bindText(1, expr);
+            while (st->step() == SQLITE_ROW) rows.insert(st->i64(0));
+            return rows;
+        };
+        int split = 0;
+        for (const std::string prefix : {"gm", "gmo", "g", "zap", "zaps", "ab", "a", "日", "日本", "e", "no", "q"}) {
+            auto words = parseSearch(db->get(), prefix);
+            QVERIFY(words);
+            QCOMPARE(words->size(), size_t(1));
+            // One ASCII letter or digit is a whole word; anything else is a prefix.
+            const bool whole = prefix.size() == 1;
+            const auto truth = rowsOf(std::string("\"") + (*words)[0].prefix + (whole ? "\"" : "\"*"));
+            for (const size_t expansion : {size_t(2), size_t(4), size_t(64)}) {
+                for (const size_t phrases : {size_t(3), size_t(8), size_t(40), size_t(1000)}) {
+                    auto expr = matchExpression(db->get(), *words, expansion, phrases);
+                    QVERIFY(expr);
+                    QVERIFY2(rowsOf(*expr) == truth, qPrintable(QString::fromStdString(prefix + " → " + *expr)));
+                    // Split at characters, not bytes: every phrase is valid UTF-8.
+                    QCOMPARE(QString::fromUtf8(expr->c_str()).toStdString(), *expr);
+                    // Split, with room for it: the prefix's own term is spelled out, not a prefix
+                    // query, and so is a longer term that begins others (`zaps` under `zap`).
+                    if (prefix == "gm" && expansion == 4 && phrases == 1000) {
+                        QVERIFY2(expr->find("\"gm\" OR") != std::string::npos && expr->find("\"gm\"*") == std::string::npos,
+                                 expr->c_str());
+                        ++split;
+                    }
+                    if (prefix == "zap" && expansion == 4 && phrases == 1000) {
+                        QVERIFY2(expr->find("\"zap\" OR") != std::string::npos &&
+                                     expr->find("\"zaps\" OR") != std::string::npos &&
+                                     expr->find("\"zaps\"*") == std::string::npos,
+                                 expr->c_str());
+                        ++split;
+                    }
+                    if (phrases == 3 && expansion == 2 && prefix == "gm") {
+                        QCOMPARE(*expr, std::string("(\"gm\"*)"));  // past the budget: FTS5's prefix query
+                        ++split;
+                    }
+                }
+            }
+        }
+        QCOMPARE(split, 3);
+        // Each word of a search has its own budget: the second is split as the first is.
+        auto words = parseSearch(db->get(), "gm zap");
+        QVERIFY(words);
+        auto expr = matchExpression(db->get(), *words, 4, 60);
+        QVERIFY(expr);
+        QVERIFY2(expr->find("\"gm\" OR") != std::string::npos && expr->find("\"zap\" OR") != std::string::npos,
+                 expr->c_str());
+        std::set<int64_t> both;
+        const auto gm = rowsOf("\"gm\"*"), zap = rowsOf("\"zap\"*");
+        std::set_intersection(gm.begin(), gm.end(), zap.begin(), zap.end(), std::inserter(both, both.end()));
+        QVERIFY(!both.empty());
+        QVERIFY(rowsOf(*expr) == both);
     }
 
     void pendingFullTextDocumentsAreWrittenAgain() {

@@ -128,6 +128,8 @@ ArchivePanel::ArchivePanel(engine::Engine* engine, QWidget* parent)
     m_authors = lineEdit("filterAuthors", tr("Authors: npub… or hex"));
     m_tags = lineEdit("filterTags", tr("Tags, e.g. t=nostr e=<id>"));
     m_search = lineEdit("filterSearch", tr("Search the content"));
+    m_search->setToolTip(tr("Every word must occur. A word also finds the words it begins (zap: zaps, zapping); "
+                            "a single letter or digit finds only itself. Case and accents are ignored."));
     m_sinceOn = new QCheckBox(tr("From"), this);
     m_sinceOn->setObjectName("filterSinceEnabled");
     m_since = new QDateTimeEdit(QDateTime::currentDateTimeUtc().addDays(-1), this);
