@@ -899,8 +899,8 @@ private slots:
 
     void prefixesThatBeginManyTermsAreSplitAtTheirOwnTerm() {
         // A prefix that begins more terms than one OR spells out is split (decision 0036): its own
-        // term spelled out, longer prefixes as FTS5 prefix queries, split again when they too
-        // begin too many. Whatever the limits, a search finds what FTS5's own prefix query finds.
+        // term spelled out, longer prefixes as FTS5 prefix queries, split again when they are
+        // terms themselves. Whatever the limits, a search finds what FTS5's own prefix query finds.
         const auto path = fresh().string() + "-fts.sqlite";
         {
             auto db = Db::open(path, Db::Mode::Create);
@@ -910,7 +910,6 @@ private slots:
         }
         // Common words, and words that occur once (as hashes and file names do), many of them
         // beginning with a common word; runs of 16 terms.
-        std::set<std::string> vocabulary;
         {
             auto w = FtsBulkWriter::open(path, 16);
             QVERIFY(w);
@@ -933,12 +932,14 @@ private slots:
         QVERIFY(db);
         QVERIFY(registerTokenizer(db->get()));
         auto rowsOf = [&](const std::string& expr) {
-            std::set<int64_t> rows;
+            std::set<int64_t> rows;  // holds -1 (never a rowid here) if the expression fails
             if (expr.empty()) return rows;
             auto st = db->prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
-            if (!st) return rows;
+            if (!st) return std::set<int64_t>{-1};
             st->bindText(1, expr);
-            while (st->step() == SQLITE_ROW) rows.insert(st->i64(0));
+            int rc;
+            while ((rc = st->step()) == SQLITE_ROW) rows.insert(st->i64(0));
+            if (rc != SQLITE_DONE) rows.insert(-1);
             return rows;
         };
         int split = 0;
