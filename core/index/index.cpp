@@ -1,4 +1,5 @@
 #include "core/index/index.h"
+#include "core/index/lookup.h"
 
 #include <QLoggingCategory>
 #include <algorithm>
@@ -1637,6 +1638,10 @@ IndexGauges Index::gauges() const {
         factsCapacity += l->rollupFactsCapacity();
     }
     g.caches.push_back({"index rollup facts cache", int64_t(facts), int64_t(factsCapacity)});
+    // Read-only connections to hot files and parts, kept open (LRU) by every lookup and reader
+    // of the process: 1 MiB of page cache each for lookups, 128 KiB for readers (IndexOptions).
+    const FileConnections::Totals conns = FileConnections::totals();
+    g.caches.push_back({"index reader connections cache", conns.open, conns.capacity});
     return g;
 }
 

@@ -1,8 +1,57 @@
 #include "core/index/lookup.h"
 
+#include <atomic>
 #include <set>
+#include <utility>
 
 namespace archivist::index {
+
+namespace {
+std::atomic<int64_t> g_openConnections{0};
+std::atomic<int64_t> g_connectionBounds{0};
+}  // namespace
+
+FileConnections::FileConnections(size_t capacity, int cache_kib)
+    : m_capacity(capacity ? capacity : 1), m_cacheKib(cache_kib > 0 ? cache_kib : 1024) {
+    g_connectionBounds += int64_t(m_capacity);
+}
+
+FileConnections::~FileConnections() {
+    clear();
+    g_connectionBounds -= int64_t(m_capacity);
+}
+
+FileConnections::FileConnections(FileConnections&& o) noexcept
+    : m_capacity(std::exchange(o.m_capacity, 0)),
+      m_cacheKib(o.m_cacheKib),
+      m_lru(std::move(o.m_lru)),
+      m_map(std::move(o.m_map)) {
+    o.m_lru.clear();
+    o.m_map.clear();
+}
+
+FileConnections& FileConnections::operator=(FileConnections&& o) noexcept {
+    if (this == &o) return *this;
+    clear();
+    g_connectionBounds -= int64_t(m_capacity);
+    m_capacity = std::exchange(o.m_capacity, 0);
+    m_cacheKib = o.m_cacheKib;
+    m_lru = std::move(o.m_lru);
+    m_map = std::move(o.m_map);
+    o.m_lru.clear();
+    o.m_map.clear();
+    return *this;
+}
+
+FileConnections::Totals FileConnections::totals() {
+    return {g_openConnections.load(std::memory_order_relaxed), g_connectionBounds.load(std::memory_order_relaxed)};
+}
+
+void FileConnections::clear() {
+    g_openConnections -= int64_t(m_lru.size());
+    m_map.clear();
+    m_lru.clear();
+}
 
 Expected<Stmt*> FileConnections::Conn::stmt(const std::string& sql) {
     auto it = stmts.find(sql);
@@ -27,11 +76,13 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
         if (!db) return db.error();
         // Point lookups and short ranges: the OS caches the files.
         (void)db->exec("PRAGMA cache_size=-" + std::to_string(m_cacheKib));
-        if (m_lru.size() >= m_capacity) {
+        if (!m_lru.empty() && m_lru.size() >= m_capacity) {
             m_map.erase(m_lru.back().file->id);
             m_lru.pop_back();
+            --g_openConnections;
         }
         m_lru.push_front(Conn{file, std::move(*db), false, {}});
+        ++g_openConnections;
         it = m_map.emplace(file->id, m_lru.begin()).first;
     }
     Conn& c = *it->second;
@@ -60,6 +111,7 @@ void FileConnections::retain(const Snapshot& snap) {
         if (!keep.count(it->file->id)) {
             m_map.erase(it->file->id);
             it = m_lru.erase(it);
+            --g_openConnections;
         } else {
             ++it;
         }

@@ -34,20 +34,28 @@ public:
     static constexpr size_t kMaxStatements = 48;
 
     // `cache_kib`: each connection's SQLite page cache.
-    explicit FileConnections(size_t capacity, int cache_kib = 1024)
-        : m_capacity(capacity ? capacity : 1), m_cacheKib(cache_kib > 0 ? cache_kib : 1024) {}
+    explicit FileConnections(size_t capacity, int cache_kib = 1024);
+    ~FileConnections();
+    // A moved-from set holds nothing and counts for nothing in totals() (bound 0: at most one
+    // connection, should it be used again).
+    FileConnections(FileConnections&& o) noexcept;
+    FileConnections& operator=(FileConnections&& o) noexcept;
     // The connection to `file` (parts are opened immutable). `keep_read`: for hot files, open a
     // read transaction that lasts until endReads().
     Expected<Conn*> get(const FilePtr& file, bool keep_read = false);
     void endReads();
     // Drops connections to files that are not in `snap` (they are being replaced).
     void retain(const Snapshot& snap);
-    void clear() {
-        m_map.clear();
-        m_lru.clear();
-    }
+    void clear();
     size_t size() const { return m_map.size(); }
     size_t capacity() const { return m_capacity; }
+    // Every set of this process together (the gauge "index reader connections cache", Index::
+    // gauges()): the connections open and the sum of the sets' bounds. Any thread.
+    struct Totals {
+        int64_t open = 0;
+        int64_t capacity = 0;
+    };
+    static Totals totals();
     // Every connection's sqlite3 handle (for interrupt()).
     template <typename Fn>
     void forEachDb(Fn&& fn) {

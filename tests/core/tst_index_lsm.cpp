@@ -385,6 +385,21 @@ private slots:
             QVERIFY(rows);
             QCOMPARE(uint64_t(rows->size()), want);
         }
+        // The connections lookups and readers keep open have a gauge (the Memory panel's line):
+        // within the bound, and a reader's go with it.
+        auto connections = [&] {
+            for (const auto& c : (*w)->index()->gauges().caches)
+                if (c.name == "index reader connections cache") return std::pair{c.depth, c.capacity};
+            return std::pair<int64_t, int64_t>{-1, -1};
+        };
+        const auto with = connections();
+        QVERIFY2(with.first >= int64_t(lookup.connections()) + 2 && with.first <= with.second,
+                 qPrintable(QString("%1 of %2").arg(with.first).arg(with.second)));
+        QVERIFY(with.second >= int64_t(o.query_connections + o.reader_connections));
+        rd->reset();
+        const auto without = connections();
+        QCOMPARE(without.second, with.second - int64_t(o.query_connections));
+        QVERIFY2(without.first < with.first, qPrintable(QString("%1, %2").arg(without.first).arg(with.first)));
     }
 
     void crashLeftoversAreCleanedAtOpen() {
