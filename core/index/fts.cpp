@@ -385,13 +385,13 @@ public:
     Expected<std::vector<std::string>> split(const std::string& prefix, bool isTerm) {
         std::vector<std::string> out;
         std::vector<Child> children;
-        auto fits = split(prefix, isTerm, out, children);
+        auto fits = oneLevel(prefix, isTerm, out, children);
         if (!fits) return fits.error();
         if (!*fits) return std::vector<std::string>{prefixQuery(prefix)};
         for (size_t next = 0; next < children.size(); ++next) {
             std::vector<std::string> more;
             std::vector<Child> grandchildren;
-            fits = split(children[next].prefix, true, more, grandchildren, out.size());
+            fits = oneLevel(children[next].prefix, true, more, grandchildren, out.size());
             if (!fits) return fits.error();
             if (!*fits) break;  // the budget is spent: the rest stay prefix queries
             out[children[next].phrase].clear();  // replaced by its own term and longer prefixes
@@ -419,8 +419,8 @@ private:
     // Appends to `out` the phrases of `prefix` one level down, and to `children` the longer
     // prefixes that are terms themselves (their phrase indexes into `out`). False when that would
     // pass the budget (`used` phrases are out already); `out` and `children` are then to be dropped.
-    Expected<bool> split(const std::string& prefix, bool isTerm, std::vector<std::string>& out,
-                         std::vector<Child>& children, size_t used = 0) {
+    Expected<bool> oneLevel(const std::string& prefix, bool isTerm, std::vector<std::string>& out,
+                            std::vector<Child>& children, size_t used = 0) {
         if (isTerm) {
             std::string p;
             appendQuoted(p, prefix);
