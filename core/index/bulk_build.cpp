@@ -273,7 +273,8 @@ Expected<BulkReport> bulkBuild(Index& target, const fs::path& archive_dir, const
             ftsQueues.push_back(std::make_unique<ingest::BoundedQueue<FtsBatch>>(8));
             ftsThreads.emplace_back([&, l] {
                 setThreadName("ix-fts" + std::to_string(l));
-                auto w = FtsBulkWriter::open(target.ftsPath(l), target.options().vocab_run_terms);
+                auto w = FtsBulkWriter::open(target.ftsPath(l), target.options().vocab_run_terms,
+                                                  target.options().frequent_term_occurrences);
                 if (!w) failure.set(w.error());
                 FtsBatch b;
                 uint64_t sinceCommit = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <deque>
 #include <iterator>
 #include <limits>
 #include <memory>
@@ -46,7 +47,9 @@ int forwardToken(void* p, int flags, const char* tok, int n, int start, int end)
     auto* f = static_cast<Forward*>(p);
     if (f->record && t_sink && n > 0) {
         const std::string_view term(tok, size_t(n));
-        if (!(t_sink->known && t_sink->known->contains(term))) t_sink->terms.insert(term);
+        uint32_t count = t_sink->known ? t_sink->known->hit(term) : 0;
+        if (!count) count = t_sink->terms.insert(term);
+        if (count == t_sink->frequent_at) t_sink->frequent.emplace_back(term);
     }
     return f->token(f->ctx, flags, tok, n, start, end);
 }
@@ -155,17 +158,35 @@ bool TermSet::contains(std::string_view t) const {
     return m_slots[slotOf(t, hashOf(t))].len != 0;
 }
 
-void TermSet::insert(std::string_view t) {
-    if (t.empty()) return;
+uint32_t TermSet::insert(std::string_view t) {
+    if (t.empty()) return 0;
     if ((m_size + 1) * 10 > m_slots.size() * 7) rehash(std::max<size_t>(64, m_slots.size() * 2));
     const uint64_t h = hashOf(t);
     Slot& s = m_slots[slotOf(t, h)];
-    if (s.len) return;
+    if (s.len) {
+        if (s.count < kMaxCount) s.count = s.count + 1;
+        return uint32_t(s.count);
+    }
     s.off = m_arena.size();
+    s.count = 1;
     s.len = uint32_t(t.size());
     s.tag = uint32_t(h);
     m_arena.append(t);
     ++m_size;
+    return 1;
+}
+
+uint32_t TermSet::hit(std::string_view t) {
+    if (!m_size) return 0;
+    Slot& s = m_slots[slotOf(t, hashOf(t))];
+    if (!s.len) return 0;
+    if (s.count < kMaxCount) s.count = s.count + 1;
+    return uint32_t(s.count);
+}
+
+uint32_t TermSet::count(std::string_view t) const {
+    if (!m_size) return 0;
+    return uint32_t(m_slots[slotOf(t, hashOf(t))].count);
 }
 
 void TermSet::rehash(size_t slots) {
@@ -188,7 +209,13 @@ void TermSet::clear() {
 }
 
 void TermSet::absorb(TermSet& other) {
-    other.forEach([&](std::string_view t) { insert(t); });
+    for (const Slot& o : other.m_slots) {
+        if (!o.len) continue;
+        const std::string_view t(other.m_arena.data() + o.off, o.len);
+        const uint32_t before = insert(t) - 1;  // its count here before (insert counted one)
+        Slot& s = m_slots[slotOf(t, hashOf(t))];
+        s.count = std::min<uint64_t>(kMaxCount, uint64_t(before) + o.count);
+    }
     other.clear();
 }
 
@@ -250,7 +277,24 @@ Expected<VocabWriter> VocabWriter::open(Db& db, uint64_t run_terms) {
     auto ins = db.prepare("INSERT OR IGNORE INTO vocab_runs(run, term) VALUES (?,?)", true);
     if (!ins) return ins.error();
     w.m_ins = std::move(*ins);
+    auto frequent = db.prepare("INSERT OR IGNORE INTO vocab_frequent(term) VALUES (?)", true);
+    if (!frequent) return frequent.error();
+    w.m_insFrequent = std::move(*frequent);
     return w;
+}
+
+Expected<void> VocabWriter::insertFrequent(Db& db, std::vector<std::string>& terms) {
+    std::sort(terms.begin(), terms.end());
+    for (const std::string& t : terms) {
+        StmtReset reset(m_insFrequent);
+        m_insFrequent.bindText(1, t);
+        if (m_insFrequent.step() != SQLITE_DONE) {
+            terms.clear();
+            return db.error("frequent term insert");
+        }
+    }
+    terms.clear();
+    return {};
 }
 
 Expected<void> VocabWriter::insert(Db& db, const TermSet& terms) {
@@ -304,6 +348,11 @@ public:
         if (sqlite3_prepare_v2(db, "SELECT term FROM vocab_runs WHERE run = ?1 AND term >= ?2 ORDER BY term LIMIT ?3",
                                -1, &m_runs.st, nullptr) != SQLITE_OK)
             return makeError("sqlite", std::string("prepare vocabulary lookup: ") + sqlite3_errmsg(db));
+        // Likewise a file written before the frequent terms (decision 0037): none are known.
+        if (sqlite3_prepare_v2(db, "SELECT term FROM vocab_frequent WHERE term >= ?1 ORDER BY term LIMIT ?2", -1,
+                               &m_frequent.st, nullptr) != SQLITE_OK &&
+            std::string_view(sqlite3_errmsg(db)).find("no such table") == std::string_view::npos)
+            return makeError("sqlite", std::string("prepare frequent terms: ") + sqlite3_errmsg(db));
         // One seek per run: the runs are few (a run holds kVocabRunTerms terms).
         int64_t after = std::numeric_limits<int64_t>::min();
         for (;;) {
@@ -338,6 +387,25 @@ public:
     }
     size_t lookups() const { return m_lookups; }
 
+    // The first `limit` frequent terms that begin with `prefix`, in byte order.
+    Expected<std::vector<std::string>> frequent(std::string_view prefix, size_t limit) {
+        std::vector<std::string> out;
+        if (!m_frequent.st) return out;
+        sqlite3_reset(m_frequent.st);
+        sqlite3_bind_text(m_frequent.st, 1, prefix.data(), int(prefix.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(m_frequent.st, 2, int64_t(limit));
+        int rc;
+        while ((rc = sqlite3_step(m_frequent.st)) == SQLITE_ROW) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_frequent.st, 0));
+            const std::string_view term(p, size_t(sqlite3_column_bytes(m_frequent.st, 0)));
+            if (term.substr(0, prefix.size()) != prefix) break;
+            out.emplace_back(term);
+        }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return makeError("sqlite", std::string("frequent terms: ") + sqlite3_errmsg(m_db));
+        return out;
+    }
+
 private:
     // Adds the terms `st` yields (in order) while they begin with `prefix`, keeping the least `limit`.
     Expected<void> collect(sqlite3_stmt* st, std::string_view prefix, size_t limit, std::set<std::string>& into) {
@@ -356,7 +424,7 @@ private:
     }
 
     sqlite3* m_db = nullptr;
-    StmtGuard m_legacy, m_runs;
+    StmtGuard m_legacy, m_runs, m_frequent;
     std::vector<int64_t> m_runIds;
     size_t m_lookups = 0;
 };
@@ -373,13 +441,17 @@ size_t utf8Length(unsigned char lead) {
 // prefix's own term, spelled out, and each prefix one character longer — spelled out if it
 // begins one term, else an FTS5 prefix query. FTS5 builds a prefix query's postings in memory
 // before its first row; split like this, it only does so for terms longer than the search's word
-// (`gm` itself is streamed, the thousands of rare `gm…` terms are not). Then, breadth first while
-// the budget lasts, a longer prefix that is itself a term (`zaps` under `zap`) is split the same
-// way, so that its own postings stream too. The budget bounds phrases and vocabulary lookups;
-// past it a longer prefix stays one prefix query. The rows are always those of `"prefix"*`.
+// (`gm` itself is streamed, the thousands of rare `gm…` terms are not). Then, while the budget
+// lasts, a longer prefix is split the same way when it begins a frequent term (decision 0037:
+// `bitc`, which holds `bitcoin` and a thousand rare words; these first, breadth first) or is itself
+// a term (`zaps` under `zap`), so that those postings stream too. The budget bounds phrases and
+// vocabulary lookups; past it a longer prefix stays one prefix query. The rows are always those
+// of `"prefix"*`.
 class PrefixSplit {
 public:
-    PrefixSplit(VocabLookup& vocab, size_t budget) : m_vocab(vocab), m_budget(budget), m_lookupsBefore(vocab.lookups()) {}
+    // `frequent`: frequent terms that begin with the prefix, in byte order (any subset of them).
+    PrefixSplit(VocabLookup& vocab, size_t budget, std::vector<std::string> frequent)
+        : m_vocab(vocab), m_budget(budget), m_lookupsBefore(vocab.lookups()), m_frequent(std::move(frequent)) {}
 
     // `isTerm`: `prefix` is itself a term of the vocabulary.
     Expected<std::vector<std::string>> split(const std::string& prefix, bool isTerm) {
@@ -388,16 +460,24 @@ public:
         auto fits = oneLevel(prefix, isTerm, out, children);
         if (!fits) return fits.error();
         if (!*fits) return std::vector<std::string>{prefixQuery(prefix)};
-        for (size_t next = 0; next < children.size(); ++next) {
+        std::deque<Child> frequentFirst, terms;
+        auto queue = [&](std::vector<Child>& cs) {
+            for (Child& c : cs) (c.frequent ? frequentFirst : terms).push_back(std::move(c));
+        };
+        queue(children);
+        while (!frequentFirst.empty() || !terms.empty()) {
+            auto& from = frequentFirst.empty() ? terms : frequentFirst;
+            const Child c = std::move(from.front());
+            from.pop_front();
             std::vector<std::string> more;
             std::vector<Child> grandchildren;
-            fits = oneLevel(children[next].prefix, true, more, grandchildren, out.size());
+            fits = oneLevel(c.prefix, c.term, more, grandchildren, out.size());
             if (!fits) return fits.error();
             if (!*fits) break;  // the budget is spent: the rest stay prefix queries
-            out[children[next].phrase].clear();  // replaced by its own term and longer prefixes
+            out[c.phrase].clear();  // replaced by its own term and longer prefixes
             for (auto& g : grandchildren) g.phrase += out.size();
             std::move(more.begin(), more.end(), std::back_inserter(out));
-            std::move(grandchildren.begin(), grandchildren.end(), std::back_inserter(children));
+            queue(grandchildren);
         }
         std::erase_if(out, [](const std::string& p) { return p.empty(); });
         return out;
@@ -405,8 +485,10 @@ public:
 
 private:
     struct Child {
-        std::string prefix;  // a term, and the beginning of longer ones
-        size_t phrase = 0;   // its prefix query's index in the output
+        std::string prefix;     // the beginning of two terms or more
+        size_t phrase = 0;      // its prefix query's index in the output
+        bool term = false;      // a term itself
+        bool frequent = false;  // the beginning of a frequent term
     };
 
     static std::string prefixQuery(const std::string& prefix) {
@@ -416,9 +498,15 @@ private:
         return p;
     }
 
+    bool beginsFrequent(const std::string& prefix) const {
+        auto it = std::lower_bound(m_frequent.begin(), m_frequent.end(), prefix);
+        return it != m_frequent.end() && it->compare(0, prefix.size(), prefix) == 0;
+    }
+
     // Appends to `out` the phrases of `prefix` one level down, and to `children` the longer
-    // prefixes that are terms themselves (their phrase indexes into `out`). False when that would
-    // pass the budget (`used` phrases are out already); `out` and `children` are then to be dropped.
+    // prefixes that are terms themselves or begin a frequent term (their phrase indexes into
+    // `out`). False when that would pass the budget (`used` phrases are out already); `out` and
+    // `children` are then to be dropped.
     Expected<bool> oneLevel(const std::string& prefix, bool isTerm, std::vector<std::string>& out,
                             std::vector<Child>& children, size_t used = 0) {
         if (isTerm) {
@@ -445,7 +533,8 @@ private:
                 appendQuoted(p, first);
                 out.push_back(std::move(p));
             } else {
-                if (first == child) children.push_back({child, out.size()});
+                const bool term = first == child, frequent = beginsFrequent(child);
+                if (term || frequent) children.push_back({child, out.size(), term, frequent});
                 out.push_back(prefixQuery(child));
             }
             from = child;
@@ -456,6 +545,7 @@ private:
     VocabLookup& m_vocab;
     size_t m_budget;
     size_t m_lookupsBefore;  // the lookups of the search's earlier words, not counted against this one
+    std::vector<std::string> m_frequent;
 };
 
 // One ASCII letter or digit: a search word of that is matched whole (decision 0036).
@@ -485,7 +575,9 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
         if (terms->empty()) return std::string();
         std::vector<std::string> phrases;
         if (terms->size() > max_expansion) {
-            PrefixSplit splitter(vocab, max_phrases);
+            auto frequent = vocab.frequent(w.prefix, 4 * max_phrases);
+            if (!frequent) return frequent.error();
+            PrefixSplit splitter(vocab, max_phrases, std::move(*frequent));
             auto split = splitter.split(w.prefix, *terms->begin() == w.prefix);
             if (!split) return split.error();
             phrases = std::move(*split);
@@ -507,8 +599,10 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
     return out;
 }
 
-Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path, uint64_t vocab_run_terms) {
+Expected<FtsBulkWriter> FtsBulkWriter::open(const std::filesystem::path& path, uint64_t vocab_run_terms,
+                                            uint32_t frequent_at) {
     FtsBulkWriter w;
+    w.m_sink.frequent_at = frequent_at;
     auto db = Db::open(path, Db::Mode::ReadWrite);
     if (!db) return db.error();
     w.m_db = std::move(*db);
@@ -539,6 +633,7 @@ Expected<void> FtsBulkWriter::add(int64_t rk, std::string_view content) {
 
 Expected<void> FtsBulkWriter::commit(std::optional<uint64_t> applied_batch, bool last) {
     if (auto r = m_vocab.insert(m_db, m_sink.terms); !r) return r;
+    if (auto r = m_vocab.insertFrequent(m_db, m_sink.frequent); !r) return r;
     m_sink.terms.clear();
     if (applied_batch) {
         auto meta = m_db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('applied_batch', ?)");

@@ -35,6 +35,7 @@ inline constexpr const char* kFtsCreateSql =
     "CREATE TABLE IF NOT EXISTS vocab(term TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS vocab_runs(run INTEGER NOT NULL, term TEXT NOT NULL, PRIMARY KEY(run, term)) "
     "WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS vocab_frequent(term TEXT PRIMARY KEY) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
 
 // A lane's vocabulary (the terms its documents hold, for prefix expansion) is written in runs
@@ -45,6 +46,13 @@ inline constexpr const char* kFtsCreateSql =
 // at 4–8 million). A term may sit in several runs; readers take the union (matchExpression).
 // `vocab`, the single table files had before, is still read and no longer written.
 inline constexpr uint64_t kVocabRunTerms = uint64_t(1) << 19;
+
+// A term the writer has counted this many times (in its term cache, since the cache last took it
+// in) is written to `vocab_frequent` (decision 0037): a search that splits a prefix goes down
+// towards the frequent terms it holds, so that their postings are streamed, not gathered by an
+// FTS5 prefix query. A hint for the cost of a search, never for its rows: a file without the
+// table, or a frequent term missing from it, finds the same rows.
+inline constexpr uint32_t kFrequentTermOccurrences = 256;
 
 // The number of documents in a full-text file, as FTS5 keeps it (the first varint of its
 // "averages" record, fts_data row 1, updated in every transaction that adds or deletes one).
@@ -63,9 +71,12 @@ public:
     // Inserts `terms` in key order (a term already in the newest run is skipped); a full run is
     // closed first. A rolled-back transaction leaves the count high: the run closes a little early.
     Expected<void> insert(Db& db, const TermSet& terms);
+    // Records `terms` as frequent (those recorded already are skipped) and clears the vector.
+    Expected<void> insertFrequent(Db& db, std::vector<std::string>& terms);
 
 private:
     Stmt m_ins;
+    Stmt m_insFrequent;
     int64_t m_run = 0;
     uint64_t m_terms = 0;  // in m_run
     uint64_t m_runTerms = kVocabRunTerms;
@@ -80,16 +91,21 @@ Expected<void> registerTokenizer(sqlite3* db);
 // SQLite itself): open addressing with linear probing over 16-byte slots, a hash seeded per
 // process (content comes from the network: no fixed hash for anyone to collide), the bytes in one
 // arena. A lookup costs one hash and, at most 70 % full, about one slot; no node is allocated.
+// Each term carries the number of times it was inserted or hit (saturating at 2^24 − 1).
 // Thread: one.
 class TermSet {
 public:
     TermSet();
     bool contains(std::string_view term) const;
-    void insert(std::string_view term);  // nothing when present; `term` is not empty
+    // Counts one more occurrence of `term`, adding it when absent; returns its count.
+    uint32_t insert(std::string_view term);  // `term` is not empty
+    // Counts one more occurrence of `term` when present; returns its count, 0 when absent.
+    uint32_t hit(std::string_view term);
+    uint32_t count(std::string_view term) const;  // 0 when absent
     size_t size() const { return m_size; }
     bool empty() const { return m_size == 0; }
     void clear();
-    // Adds every term of `other`, which is left empty.
+    // Adds every term of `other` with its count (added to the count here), and empties `other`.
     void absorb(TermSet& other);
     template <typename F>
     void forEach(F&& f) const {
@@ -98,11 +114,14 @@ public:
     }
 
 private:
+    static constexpr uint32_t kMaxCount = (uint32_t(1) << 24) - 1;
     struct Slot {
-        uint64_t off = 0;  // of its bytes in m_arena
-        uint32_t len = 0;  // 0: empty
-        uint32_t tag = 0;  // the low 32 bits of its hash
+        uint64_t off : 40 = 0;    // of its bytes in m_arena
+        uint64_t count : 24 = 0;  // occurrences counted
+        uint32_t len = 0;         // 0: empty
+        uint32_t tag = 0;         // the low 32 bits of its hash
     };
+    static_assert(sizeof(Slot) == 16);
     uint64_t hashOf(std::string_view term) const;
     // The slot holding `term`, or the empty slot where it belongs.
     size_t slotOf(std::string_view term, uint64_t hash) const;
@@ -114,10 +133,15 @@ private:
 };
 
 // Distinct terms of the documents inserted on this thread while installed, less those already
-// in `known` (when given): a token costs one hash lookup, a string only when it is new.
+// in `known` (when given): a token costs one hash lookup, a string only when it is new. Each
+// token is counted where its term is (in `known` or in `terms`); a term whose count reaches
+// `frequent_at` is appended to `frequent` (once per count: again only after a cleared set has
+// counted it up anew).
 struct TermSink {
     TermSet terms;
-    const TermSet* known = nullptr;
+    TermSet* known = nullptr;
+    std::vector<std::string> frequent;
+    uint32_t frequent_at = kFrequentTermOccurrences;
 };
 // Installs `sink` (nullptr: none) for the calling thread; returns the previous one.
 TermSink* setThreadTermSink(TermSink* sink);
@@ -138,9 +162,10 @@ Expected<std::vector<SearchWord>> parseSearch(sqlite3* db, std::string_view text
 // `vocab` and every run of `vocab_runs`): a prefix that begins at most `max_expansion` terms is
 // spelled out, ("t1" OR "t2" …), which FTS5 streams newest first. A prefix that begins more is
 // split (decision 0036): its own term spelled out, each prefix one character longer an FTS5
-// prefix query ("p"*) — or spelled out if it begins one term, or split in its turn if it is a
-// term itself — with at most `max_phrases` phrases and vocabulary lookups, past which a longer
-// prefix stays one prefix query. A word of one ASCII letter or digit matches that whole word.
+// prefix query ("p"*) — or spelled out if it begins one term, or split in its turn if it begins
+// a frequent term (`vocab_frequent`, decision 0037; these first) or is a term itself — with at
+// most `max_phrases` phrases and vocabulary lookups, past which a longer prefix stays one prefix
+// query. A word of one ASCII letter or digit matches that whole word.
 // Returns an empty string when some prefix matches no term at all (then nothing matches).
 Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>& words, size_t max_expansion = 64,
                                       size_t max_phrases = 128);
@@ -149,7 +174,8 @@ Expected<std::string> matchExpression(sqlite3* db, const std::vector<SearchWord>
 // backfills, bulk builds). Thread: one.
 class FtsBulkWriter {
 public:
-    static Expected<FtsBulkWriter> open(const std::filesystem::path& path, uint64_t vocab_run_terms = kVocabRunTerms);
+    static Expected<FtsBulkWriter> open(const std::filesystem::path& path, uint64_t vocab_run_terms = kVocabRunTerms,
+                                        uint32_t frequent_at = kFrequentTermOccurrences);
     Expected<void> add(int64_t rk, std::string_view content);
     // Writes the vocabulary, `applied_batch` (when given), commits; then a new transaction starts
     // unless `last`.

@@ -145,6 +145,8 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if (key == "fts_delay_ms" && v >= 0) fts_delay_ms = v;
         else if (key == "fts_bulk_docs" && v >= 1) fts_bulk_docs = size_t(v);
         else if (key == "vocab_run_terms" && v >= 1) vocab_run_terms = uint64_t(v);
+        else if ((key == "frequent_at" || key == "frequent_term_occurrences") && v >= 1 && v < (1 << 24))
+            frequent_term_occurrences = uint32_t(v);
         else if (key == "hot_page_kib" && v >= 1 && v <= 64 && (v & (v - 1)) == 0) hot_page_kib = int(v);
         else return makeError("usage", "index tuning: unknown key or value out of range: " + std::string(item));
     }
@@ -1727,7 +1729,7 @@ Expected<uint64_t> Index::repairFts(const FrameTextFn& frame_text) {
                 rows.push_back(Row{st->i64(0), archive::FrameRef{uint32_t(st->i64(1)), uint64_t(st->i64(2)), uint32_t(st->i64(3))},
                                    uint32_t(st->i64(4))});
             if (rc != SQLITE_DONE) return db->error("read pending full-text rows");
-            auto writer = FtsBulkWriter::open(ftsPath(l), m_opts.vocab_run_terms);
+            auto writer = FtsBulkWriter::open(ftsPath(l), m_opts.vocab_run_terms, m_opts.frequent_term_occurrences);
             if (!writer) return writer.error();
             std::string text;
             std::vector<std::string_view> lines;
@@ -1773,7 +1775,7 @@ Expected<uint64_t> Index::backfillFts(const FrameTextFn& frame_text) {
         if (auto r = registerTokenizer(db->get()); !r) return r.error();
         if (auto r = db->exec(std::string("PRAGMA journal_mode=WAL;") + kFtsCreateSql); !r) return r.error();
         db->close();
-        auto w = FtsBulkWriter::open(ftsPath(l), m_opts.vocab_run_terms);
+        auto w = FtsBulkWriter::open(ftsPath(l), m_opts.vocab_run_terms, m_opts.frequent_term_occurrences);
         if (!w) return w.error();
         writers.push_back(std::move(*w));
     }

@@ -107,9 +107,12 @@ struct IndexOptions {
     int64_t fts_delay_ms = 1000;
     // A full-text file's newest vocabulary run closes at this many terms (fts.h, decision 0035).
     uint64_t vocab_run_terms = kVocabRunTerms;
+    // A term counted this many times by a full-text writer is recorded as frequent (fts.h,
+    // decision 0037): searches split prefixes towards it.
+    uint32_t frequent_term_occurrences = kFrequentTermOccurrences;
 
     // Applies "key=value,…" (ARCHIVIST_INDEX_TUNING; keys as the fields above, plus hot_events,
-    // hot_age_ms, fanin, part_cap, max_parts, threads). Unknown keys and bad values are an error.
+    // hot_age_ms, fanin, part_cap, max_parts, threads, frequent_at). Unknown keys and bad values are an error.
     Expected<void> applyTuning(std::string_view spec);
 };
 

@@ -501,7 +501,9 @@ Expected<void> Lane::commitFts() {
     auto txn = Txn::begin(m_fts);
     if (!txn) return txn.error();
     m_sink.terms.clear();
+    m_sink.frequent.clear();
     m_sink.known = &m_knownTerms;
+    m_sink.frequent_at = m_index.options().frequent_term_occurrences;
     setThreadTermSink(&m_sink);
     for (const FtsDoc& r : m_ftsDocs) {
         StmtReset reset(m_insDoc);
@@ -514,6 +516,7 @@ Expected<void> Lane::commitFts() {
     setThreadTermSink(nullptr);
     // The sink kept only the terms not in m_knownTerms (those are in the vocabulary already).
     if (auto r = m_vocab.insert(m_fts, m_sink.terms); !r) return r;
+    if (auto r = m_vocab.insertFrequent(m_fts, m_sink.frequent); !r) return r;
     {
         StmtReset reset(m_setFtsMeta);
         m_setFtsMeta.bindText(1, "applied_batch").bind(2, int64_t(m_ftsBatch));

@@ -122,7 +122,7 @@ private slots:
         }
     }
     // The term set: exactly the terms inserted (each once, whatever its length or bytes), through
-    // growth, absorb and clear; forEach enumerates them all.
+    // growth, absorb and clear; forEach enumerates them all; each term counts its occurrences.
     void termSetHoldsExactlyItsTerms() {
         std::mt19937_64 rng(7);
         auto randomTerm = [&] {
@@ -168,6 +168,23 @@ private slots:
         QVERIFY(!a.contains(*ra.begin()));
         a.insert(*ra.begin());
         QVERIFY(a.contains(*ra.begin()));
+        // Counts (decision 0037): an insert or a hit counts one occurrence; a hit adds nothing
+        // absent; absorb adds the other set's counts to those here.
+        TermSet c, d;
+        QCOMPARE(c.hit("x"), uint32_t(0));
+        QCOMPARE(c.insert("x"), uint32_t(1));
+        QCOMPARE(c.insert("x"), uint32_t(2));
+        QCOMPARE(c.hit("x"), uint32_t(3));
+        QCOMPARE(c.hit("y"), uint32_t(0));
+        QVERIFY(!c.contains("y"));
+        for (int i = 0; i < 5; ++i) d.insert("x");
+        d.insert("z");
+        c.absorb(d);
+        QCOMPARE(c.count("x"), uint32_t(8));
+        QCOMPARE(c.count("z"), uint32_t(1));
+        QCOMPARE(c.count("y"), uint32_t(0));
+        for (int i = 0; i < 1000; ++i) c.insert(std::to_string(i));  // through growth: counts kept
+        QCOMPARE(c.count("x"), uint32_t(8));
     }
     // A hot file's id Bloom filter: never a false "absent" (lookups skip the file's probe on it),
     // even past the size it was made for; ≈ 0.24 % false positives at 16 bits per id.

@@ -843,7 +843,9 @@ private slots:
         // had before (`vocab`), and a reopened writer goes on in its newest run.
         const auto dir = fresh();
         IndexOptions opts;
-        QVERIFY(opts.applyTuning("lanes=1,vocab_run_terms=5"));
+        // `common` is in every one of the 128 events, in commits of 4: counted 4 times as a new
+        // term, then 124 times in the lane's term cache (decision 0037).
+        QVERIFY(opts.applyTuning("lanes=1,vocab_run_terms=5,frequent_at=128"));
         auto countOf = [](IndexReader& rd, const std::string& text) {
             protocol::Filter f;
             f.search = text;
@@ -885,6 +887,8 @@ private slots:
             QVERIFY2(runsBefore >= 13, qPrintable(QString::number(runsBefore)));
             QVERIFY(**db->scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM vocab_runs GROUP BY run)") <= 9);
             QCOMPARE(**db->scalar("SELECT count(*) FROM vocab"), int64_t(0));
+            QCOMPARE(**db->scalar("SELECT count(*) FROM vocab_frequent"), int64_t(1));
+            QCOMPARE(**db->scalar("SELECT count(*) FROM vocab_frequent WHERE term = 'common'"), int64_t(1));
             // As a file from before the runs would hold it: "zebra3" only in `vocab`.
             QVERIFY(db->exec("DELETE FROM vocab_runs WHERE term = 'zebra3'; INSERT INTO vocab(term) VALUES ('zebra3');"));
         }
@@ -1006,6 +1010,116 @@ private slots:
         std::set_intersection(gm.begin(), gm.end(), zap.begin(), zap.end(), std::inserter(both, both.end()));
         QVERIFY(!both.empty());
         QVERIFY(rowsOf(*expr) == both);
+    }
+
+    void splitsGoDownToFrequentTerms() {
+        // A full-text writer records the terms it counts often (decision 0037), and a split goes
+        // down towards them: `bitcoin` under `bi`, `bit`, `bitc`, none of which is a term, is
+        // spelled out (streamed), not gathered by a prefix query. The rows never change.
+        const auto path = fresh().string() + "-fts.sqlite";
+        {
+            auto db = Db::open(path, Db::Mode::Create);
+            QVERIFY(db);
+            QVERIFY(registerTokenizer(db->get()));
+            QVERIFY(db->exec(kFtsCreateSql));
+        }
+        {
+            auto w = FtsBulkWriter::open(path, 16, 50);
+            QVERIFY(w);
+            std::mt19937 rng(11);
+            const std::string alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+            for (int64_t rk = 1; rk <= 400; ++rk) {
+                std::string text = rk % 2 ? "nostr" : "bitcoin";  // 200 of each
+                if (rk % 5 == 0) text += " bitcoins";             // 80
+                if (rk % 20 == 0) text += " bitch";               // 20: not frequent
+                const char* stems[] = {"bi", "bit", "bitc", "bitco"};
+                std::string rare = stems[rng() % 4];
+                for (int c = 0, n = 1 + int(rng() % 3); c < n; ++c) rare += alnum[rng() % alnum.size()];
+                QVERIFY(w->add(rk, text + ' ' + rare));
+            }
+            // Under `zz`: eight terms that begin ten others each (`zza` … `zzh`), then `zzzcoin`,
+            // frequent, under `zzz` and `zzzc`, which are not terms.
+            for (int i = 0; i < 100; ++i) {
+                std::string text = "zzzcoin";
+                if (i < 80) text += " zz" + std::string(1, char('a' + i / 10)) + char('0' + i % 10);
+                if (i < 8) text += " zz" + std::string(1, char('a' + i));
+                if (i == 90 || i == 91) text += " zzzc" + std::to_string(i - 89);
+                QVERIFY(w->add(401 + i, text));
+            }
+            QVERIFY(w->commit(std::nullopt));
+        }
+        std::set<std::string> frequent;
+        {
+            auto db = Db::open(path, Db::Mode::ReadOnly);
+            QVERIFY(db);
+            auto st = db->prepare("SELECT term FROM vocab_frequent");
+            QVERIFY(st);
+            while (st->step() == SQLITE_ROW) frequent.emplace(st->blob(0));
+        }
+        QCOMPARE(frequent, (std::set<std::string>{"bitcoin", "bitcoins", "nostr", "zzzcoin"}));
+        // The phrases of `expr` that are FTS5 prefix queries ("p"*).
+        auto prefixQueries = [](const std::string& expr) {
+            std::vector<std::string> out;
+            for (size_t at = expr.find("\"*"); at != std::string::npos; at = expr.find("\"*", at + 1))
+                out.push_back(expr.substr(expr.rfind('"', at - 1) + 1, at - expr.rfind('"', at - 1) - 1));
+            return out;
+        };
+        auto check = [&](bool withTable) {
+            auto db = Db::open(path, Db::Mode::ReadOnly);
+            QVERIFY(db);
+            QVERIFY(registerTokenizer(db->get()));
+            auto rowsOf = [&](const std::string& expr) {
+                std::set<int64_t> rows;  // holds -1 (never a rowid here) if the expression fails
+                auto st = db->prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
+                if (!st) return std::set<int64_t>{-1};
+                st->bindText(1, expr);
+                int rc;
+                while ((rc = st->step()) == SQLITE_ROW) rows.insert(st->i64(0));
+                if (rc != SQLITE_DONE) rows.insert(-1);
+                return rows;
+            };
+            int gathered = 0;
+            for (const std::string prefix : {"bi", "bit", "bitc", "bitco", "bitcoi", "bitcoin", "no", "zz"}) {
+                auto words = parseSearch(db->get(), prefix);
+                QVERIFY(words);
+                const auto truth = rowsOf("\"" + prefix + "\"*");
+                QVERIFY(!truth.empty() && !truth.count(-1));
+                for (const size_t expansion : {size_t(2), size_t(4), size_t(64)}) {
+                    for (const size_t phrases : {size_t(3), size_t(8), size_t(40), size_t(1000)}) {
+                        auto expr = matchExpression(db->get(), *words, expansion, phrases);
+                        QVERIFY(expr);
+                        QVERIFY2(rowsOf(*expr) == truth, qPrintable(QString::fromStdString(prefix + " → " + *expr)));
+                        if (expansion != 4 || phrases != 1000) continue;
+                        // With room for it, no prefix query holds a frequent term.
+                        bool holds = false;
+                        for (const auto& p : prefixQueries(*expr))
+                            for (const auto& t : frequent) holds = holds || t.compare(0, p.size(), p) == 0;
+                        if (withTable) {
+                            QVERIFY2(!holds, expr->c_str());
+                            if (prefix.size() <= 4 && prefix.starts_with("bi")) QVERIFY2(expr->find("\"bitcoin\" OR") != std::string::npos, expr->c_str());
+                        }
+                        gathered += holds;
+                    }
+                }
+            }
+            // The way to a frequent term goes first: within a budget that the terms `zza` … `zzh`
+            // (each beginning ten) would spend, `zzzcoin` is spelled out.
+            auto words = parseSearch(db->get(), "zz");
+            QVERIFY(words);
+            auto expr = matchExpression(db->get(), *words, 64, 24);
+            QVERIFY(expr);
+            QCOMPARE(rowsOf(*expr), rowsOf("\"zz\"*"));
+            if (withTable) QVERIFY2(expr->find("\"zzzcoin\"") != std::string::npos, expr->c_str());
+            // A file without the table (written before it) finds the same rows, at a prefix query's cost.
+            if (!withTable) QVERIFY2(gathered >= 3, qPrintable(QString::number(gathered)));
+        };
+        check(true);
+        {
+            auto db = Db::open(path, Db::Mode::ReadWrite);
+            QVERIFY(db);
+            QVERIFY(db->exec("DROP TABLE vocab_frequent"));
+        }
+        check(false);
     }
 
     void pendingFullTextDocumentsAreWrittenAgain() {
