@@ -93,6 +93,25 @@ struct Feeder {
     }
 };
 
+// A new, empty full-text file with its tables (as a lane's), at `path`.
+bool createFtsFile(const std::string& path) {
+    auto db = Db::open(path, Db::Mode::Create);
+    return db && registerTokenizer(db->get()) && db->exec(kFtsCreateSql);
+}
+
+// The rowids a MATCH expression finds; {-1} (never a rowid in these tests) if it fails.
+std::set<int64_t> matchRows(Db& db, const std::string& expr) {
+    std::set<int64_t> rows;
+    if (expr.empty()) return rows;
+    auto st = db.prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
+    if (!st) return {-1};
+    st->bindText(1, expr);
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) rows.insert(st->i64(0));
+    if (rc != SQLITE_DONE) rows.insert(-1);
+    return rows;
+}
+
 std::vector<uint32_t> range(uint32_t from, uint32_t to) {
     std::vector<uint32_t> v;
     for (uint32_t i = from; i < to; ++i) v.push_back(i);
@@ -921,12 +940,7 @@ private slots:
         // term spelled out, longer prefixes as FTS5 prefix queries, split again when they are
         // terms themselves. Whatever the limits, a search finds what FTS5's own prefix query finds.
         const auto path = fresh().string() + "-fts.sqlite";
-        {
-            auto db = Db::open(path, Db::Mode::Create);
-            QVERIFY(db);
-            QVERIFY(registerTokenizer(db->get()));
-            QVERIFY(db->exec(kFtsCreateSql));
-        }
+        QVERIFY(createFtsFile(path));
         // Common words, and words that occur once (as hashes and file names do), many of them
         // beginning with a common word; runs of 16 terms.
         {
@@ -950,17 +964,7 @@ private slots:
         auto db = Db::open(path, Db::Mode::ReadOnly);
         QVERIFY(db);
         QVERIFY(registerTokenizer(db->get()));
-        auto rowsOf = [&](const std::string& expr) {
-            std::set<int64_t> rows;  // holds -1 (never a rowid here) if the expression fails
-            if (expr.empty()) return rows;
-            auto st = db->prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
-            if (!st) return std::set<int64_t>{-1};
-            st->bindText(1, expr);
-            int rc;
-            while ((rc = st->step()) == SQLITE_ROW) rows.insert(st->i64(0));
-            if (rc != SQLITE_DONE) rows.insert(-1);
-            return rows;
-        };
+        auto rowsOf = [&](const std::string& expr) { return matchRows(*db, expr); };
         int split = 0;
         for (const std::string prefix : {"gm", "gmo", "g", "zap", "zaps", "ab", "a", "日", "日本", "e", "no", "q"}) {
             auto words = parseSearch(db->get(), prefix);
@@ -1017,12 +1021,7 @@ private slots:
         // down towards them: `bitcoin` under `bi`, `bit`, `bitc`, none of which is a term, is
         // spelled out (streamed), not gathered by a prefix query. The rows never change.
         const auto path = fresh().string() + "-fts.sqlite";
-        {
-            auto db = Db::open(path, Db::Mode::Create);
-            QVERIFY(db);
-            QVERIFY(registerTokenizer(db->get()));
-            QVERIFY(db->exec(kFtsCreateSql));
-        }
+        QVERIFY(createFtsFile(path));
         {
             auto w = FtsBulkWriter::open(path, 16, 50);
             QVERIFY(w);
@@ -1068,16 +1067,7 @@ private slots:
             auto db = Db::open(path, Db::Mode::ReadOnly);
             QVERIFY(db);
             QVERIFY(registerTokenizer(db->get()));
-            auto rowsOf = [&](const std::string& expr) {
-                std::set<int64_t> rows;  // holds -1 (never a rowid here) if the expression fails
-                auto st = db->prepare("SELECT rowid FROM fts WHERE fts MATCH ?");
-                if (!st) return std::set<int64_t>{-1};
-                st->bindText(1, expr);
-                int rc;
-                while ((rc = st->step()) == SQLITE_ROW) rows.insert(st->i64(0));
-                if (rc != SQLITE_DONE) rows.insert(-1);
-                return rows;
-            };
+            auto rowsOf = [&](const std::string& expr) { return matchRows(*db, expr); };
             int gathered = 0;
             for (const std::string prefix : {"bi", "bit", "bitc", "bitco", "bitcoi", "bitcoin", "no", "zz"}) {
                 auto words = parseSearch(db->get(), prefix);
