@@ -389,21 +389,14 @@ public:
 
     // The first `limit` frequent terms that begin with `prefix`, in byte order.
     Expected<std::vector<std::string>> frequent(std::string_view prefix, size_t limit) {
-        std::vector<std::string> out;
-        if (!m_frequent.st) return out;
-        sqlite3_reset(m_frequent.st);
-        sqlite3_bind_text(m_frequent.st, 1, prefix.data(), int(prefix.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(m_frequent.st, 2, int64_t(limit));
-        int rc;
-        while ((rc = sqlite3_step(m_frequent.st)) == SQLITE_ROW) {
-            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(m_frequent.st, 0));
-            const std::string_view term(p, size_t(sqlite3_column_bytes(m_frequent.st, 0)));
-            if (term.substr(0, prefix.size()) != prefix) break;
-            out.emplace_back(term);
+        std::set<std::string> found;
+        if (m_frequent.st) {
+            sqlite3_reset(m_frequent.st);
+            sqlite3_bind_text(m_frequent.st, 1, prefix.data(), int(prefix.size()), SQLITE_STATIC);
+            sqlite3_bind_int64(m_frequent.st, 2, int64_t(limit));
+            if (auto r = collect(m_frequent.st, prefix, limit, found); !r) return r.error();
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return makeError("sqlite", std::string("frequent terms: ") + sqlite3_errmsg(m_db));
-        return out;
+        return std::vector<std::string>(found.begin(), found.end());
     }
 
 private:
