@@ -9,11 +9,7 @@ Reject EventValidator::validate(std::string_view json, int64_t received_at_s, Ev
     return checkSignature(out, flags);
 }
 
-Reject EventValidator::validateExceptSignature(std::string_view json, int64_t received_at_s, Event& out,
-                                               uint32_t& flags) {
-    flags = 0;
-    if (json.size() > m_policy.max_event_bytes) return Reject::TooLarge;
-    if (const Reject r = parseEvent(json, out); r != Reject::None) return r;
+Reject EventValidator::checkParsed(int64_t received_at_s, Event& out, uint32_t& flags) {
     const IdForm form = checkId(out, m_idText);
     if (form == IdForm::Mismatch) return Reject::IdMismatch;
     if (form == IdForm::Nip01Text) flags |= kFlagNip01TextId;

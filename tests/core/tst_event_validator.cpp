@@ -157,6 +157,32 @@ private slots:
         QCOMPARE(defaults.validate(huge, kReceived, e, flags), Reject::TooLarge);
     }
 
+    // The verify pool starts its lookups' loads from the callback: it sees the claimed id and
+    // created_at of every event that parses — before the id check, so also of a forged one — and
+    // nothing of what does not parse; the result is validateExceptSignature's without it.
+    void parsedCallbackSeesTheClaimedIdBeforeTheCheck() {
+        const std::string line = nostrToolsLines().at(0);
+        Event direct;
+        QCOMPARE(parseEvent(line, direct), Reject::None);
+        EventValidator v;
+        Event e;
+        uint32_t flags = 0;
+        std::vector<std::pair<Bytes32, int64_t>> seen;
+        auto note = [&](const Event& p) { seen.emplace_back(p.id, p.created_at); };
+        QCOMPARE(v.validateExceptSignature(line, kReceived, e, flags, note), Reject::None);
+        QCOMPARE(e, direct);
+        const std::string forged = replaced(line, "hello nostr", "hello nostR");
+        QCOMPARE(v.validateExceptSignature(forged, kReceived, e, flags, note), Reject::IdMismatch);
+        QCOMPARE(v.validateExceptSignature("{", kReceived, e, flags, note), Reject::NotJson);
+        std::string huge = line;
+        huge.insert(huge.size() - 1, ",\"pad\":\"" + std::string(512 * 1024, 'p') + "\"");
+        QCOMPARE(v.validateExceptSignature(huge, kReceived, e, flags, note), Reject::TooLarge);
+        QCOMPARE(seen.size(), size_t(2));
+        QCOMPARE(seen[0].first, direct.id);
+        QCOMPARE(seen[0].second, direct.created_at);
+        QCOMPARE(seen[1].first, direct.id);  // the forged copy claims the original's id
+    }
+
     void structuralRejectsPassThrough() {
         EventValidator v;
         Event e;
