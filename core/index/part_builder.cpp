@@ -73,11 +73,7 @@ Expected<void> PartBuilder::addEvent(const PartRow& r) {
     StmtReset reset(m_event);
     bindEventRow(m_event, r);
     if (m_event.step() != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": add event");
-    if (!m_events++) m_minCreated = m_maxCreated = r.created_at;
-    m_minCreated = std::min(m_minCreated, r.created_at);
-    m_maxCreated = std::max(m_maxCreated, r.created_at);
-    ++m_kinds[r.kind];
-    m_keys.push_back(idKey(r.id));
+    noteRow(r.id, r.kind, r.created_at);
     return {};
 }
 
@@ -153,12 +149,7 @@ Expected<void> PartBuilder::readBackRows() {
     while ((rc = st->step()) == SQLITE_ROW) {
         protocol::Bytes32 id{};
         if (auto b = st->blob(0); b.size() == 32) std::memcpy(id.data(), b.data(), 32);
-        const int64_t created = st->i64(2);
-        if (!m_events++) m_minCreated = m_maxCreated = created;
-        m_minCreated = std::min(m_minCreated, created);
-        m_maxCreated = std::max(m_maxCreated, created);
-        ++m_kinds[uint16_t(st->i64(1))];
-        m_keys.push_back(idKey(id));
+        noteRow(id, uint16_t(st->i64(1)), st->i64(2));
     }
     if (rc != SQLITE_DONE) return m_db.error("part " + m_path.string() + ": read the rows back");
     return {};
@@ -189,13 +180,15 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
         const char* sep = attached > 1 ? " UNION ALL " : "";
         std::string arm = kPartRowSelect;  // "SELECT <the columns> FROM events"
         arm.insert(arm.size() - strlen("events"), name + ".");
-        events += sep + arm;
+        events += sep + arm + " WHERE archivist_merged_row(id, kind, created_at)";
         tags += sep + std::string("SELECT key, rk FROM ") + name + ".tags";
         sightings += sep + std::string("SELECT rk, source, seen_at FROM ") + name + ".sightings";
     }
     // Each input is read in its key order and SQLite merges the streams (a compound SELECT
     // ordered by the key of every arm: no sort); the rows reach the new tables in key order, as
-    // addEvent/addTag/addSighting would add them. A tag row or sighting may be in two inputs:
+    // addEvent/addTag/addSighting would add them. Each arm hands every row it yields to noteRow
+    // (archivist_merged_row, always true): what finish() needs of the rows is taken as they pass,
+    // not read back from the new table afterwards (0.3–0.4 µs an event). A tag row or sighting may be in two inputs:
     // tags once, sightings with their earliest seen_at (an upsert: a GROUP BY would sort them
     // again in a temporary b-tree).
     struct Cancel {
@@ -214,6 +207,22 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
             return c->fired ? 1 : 0;
         },
         &cancel);
+    // Not deterministic (it has an effect): SQLite calls it once for each row of each arm.
+    const int fn = sqlite3_create_function_v2(
+        m_db.get(), "archivist_merged_row", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY, this,
+        [](sqlite3_context* ctx, int, sqlite3_value** v) {
+            auto* b = static_cast<PartBuilder*>(sqlite3_user_data(ctx));
+            protocol::Bytes32 id{};
+            const void* blob = sqlite3_value_blob(v[0]);
+            if (blob && sqlite3_value_bytes(v[0]) == 32) std::memcpy(id.data(), blob, 32);
+            b->noteRow(id, uint16_t(sqlite3_value_int64(v[1])), sqlite3_value_int64(v[2]));
+            sqlite3_result_int(ctx, 1);
+        },
+        nullptr, nullptr, nullptr);
+    if (fn != SQLITE_OK) {
+        detachAll();
+        return m_db.error("part " + m_path.string() + ": register the merge's row function");
+    }
     const std::string_view select = kPartRowSelect;  // "SELECT <the columns> FROM events"
     const std::string columns(select.substr(strlen("SELECT "), select.size() - strlen("SELECT ") - strlen(" FROM events")));
     const std::string sql =
@@ -225,12 +234,17 @@ Expected<void> PartBuilder::mergeAll(const std::vector<std::filesystem::path>& f
         "COMMIT;";
     auto merged = m_db.exec(sql);
     sqlite3_progress_handler(m_db.get(), 0, nullptr, nullptr);
-    if (!merged) (void)m_db.exec("ROLLBACK");
+    if (!merged) {
+        (void)m_db.exec("ROLLBACK");
+        // What noteRow took of rows that were rolled back.
+        m_events = 0;
+        m_kinds.clear();
+        std::vector<uint64_t>().swap(m_keys);
+    }
     detachAll();
     if (cancel.fired) return makeError("cancelled", "closing");
     if (!merged) return merged.error();
-    if (auto r = m_db.exec("BEGIN"); !r) return r;
-    return readBackRows();
+    return m_db.exec("BEGIN");
 }
 
 Expected<BuiltPart> PartBuilder::finish() {

@@ -4,6 +4,7 @@
 // secondary indexes and the id filter built at the end, the file synced before it is registered.
 // Used by the flush of a hot file, by merges and by bulk builds (reindex, migration, rebuild).
 // Thread: one.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -91,6 +92,14 @@ public:
 private:
     PartBuilder() = default;
     Expected<void> readBackRows();  // count, kinds, created_at range and filter keys of the rows
+    // The same facts of one row, as addEvent takes them.
+    void noteRow(const protocol::Bytes32& id, uint16_t kind, int64_t created_at) {
+        if (!m_events++) m_minCreated = m_maxCreated = created_at;
+        m_minCreated = std::min(m_minCreated, created_at);
+        m_maxCreated = std::max(m_maxCreated, created_at);
+        ++m_kinds[kind];
+        m_keys.push_back(idKey(id));
+    }
     // ATTACH `file` (a path or a file: URI) as `name`, outside a transaction.
     Expected<void> attach(const std::string& file, const std::string& name);
     Db m_db;
