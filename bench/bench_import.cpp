@@ -16,7 +16,13 @@
 //   3. `archivist compact` (the merges due at the end of the import, run to the end) and the
 //      archive + index bytes against the raw JSONL;
 //   4. optionally (--taskset) the verified import pinned to one core vs two: the rate ratio;
-//   5. optionally (--reindex) `archivist reindex` of the verified import's data directory; with
+//   5. optionally (--scale SMALL), instead of steps 2–4 and 6: the issue's "rate at N ≥ 0.9 ×
+//      at SMALL" in one run — verified imports of SMALL, N and SMALL events of the same shape
+//      into fresh directories, back to back, the raw BIP-340 rate measured before, between and
+//      after them; N's rate over each SMALL run's and over their mean, and the same with each
+//      import's rate taken against the mean of the limits measured around it (the machine's
+//      speed moves by more than the code's during a ten-minute import);
+//   6. optionally (--reindex) `archivist reindex` of the verified import's data directory; with
 //      --baseline OLD_ARCHIVIST also OLD's import and reindex of the same events in the same run
 //      (a schema 2 data directory), and the new build's reindex (an upgrade) of that directory.
 // Events: tests/support/event_factory.h (libsecp256k1, deterministic keys): mostly kind 1, 0–5
@@ -27,7 +33,7 @@
 //
 // Usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR]
 //                     [--cache DIR] [--unique-terms K] [--keep] [--no-noverify] [--taskset]
-//                     [--reindex] [--baseline OLD_ARCHIVIST]
+//                     [--reindex] [--baseline OLD_ARCHIVIST] [--scale SMALL]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -181,6 +187,54 @@ std::vector<protocol::Event> sampleOf(const fs::path& file, size_t n) {
     return out;
 }
 
+// --scale: verified imports of SMALL, N and SMALL events back to back, the raw BIP-340 rate
+// measured before, between and after them (`limit0`: the one measured before the first).
+int runScale(const std::string& archivist, const fs::path& work, const fs::path& smallEvents, uint64_t small,
+             const fs::path& events, uint64_t n, const std::vector<protocol::Event>& sample, double limit0,
+             unsigned cores) {
+    struct Step {
+        const char* name;
+        const fs::path* file;
+        uint64_t count;
+        ImportRun run;
+        double limitAfter = 0;  // raw BIP-340 rate per core measured right after the import
+    };
+    Step steps[] = {{"import (verify), SMALL", &smallEvents, small, {}},
+                    {"import (verify), N", &events, n, {}},
+                    {"import (verify), SMALL again", &smallEvents, small, {}}};
+    double before = limit0;
+    bool ok = true;
+    for (auto& st : steps) {
+        st.run = runImport({}, archivist, work / "data-scale", *st.file, st.count, true, work / "import-scale.log");
+        fs::remove_all(work / "data-scale");
+        st.limitAfter = rawVerifyRate(sample);
+        std::printf("%s: %llu events\n", st.name, (unsigned long long)st.count);
+        printImport("  import", st.run, st.count, (before + st.limitAfter) / 2.0 * cores);
+        std::printf("  raw verify / core around it  %.0f -> %.0f /s\n", before, st.limitAfter);
+        std::fflush(stdout);
+        before = st.limitAfter;
+        ok = ok && st.run.status == 0 && st.run.stored == st.count;
+    }
+    const auto rate = [](const Step& st) { return double(st.count) / st.run.seconds; };
+    // Each import's rate over the mean of the raw rates measured around it: the machine's speed
+    // taken out (an import is compared with the limit of the minutes it ran in).
+    double around[3];
+    for (int i = 0; i < 3; ++i) {
+        const double limitBefore = i ? steps[i - 1].limitAfter : limit0;
+        around[i] = rate(steps[i]) / ((limitBefore + steps[i].limitAfter) / 2.0);
+    }
+    const double big = rate(steps[1]);
+    std::printf("N / SMALL import rate        %.3f against the first SMALL, %.3f against the second, %.3f against "
+                "their mean (target >= 0.9)\n",
+                big / rate(steps[0]), big / rate(steps[2]), big / ((rate(steps[0]) + rate(steps[2])) / 2.0));
+    std::printf("  each against its limit     %.3f, %.3f, %.3f against their mean\n", around[1] / around[0],
+                around[1] / around[2], around[1] / ((around[0] + around[2]) / 2.0));
+    std::printf("  CPU per event              %.1f, %.1f, %.1f us\n", 1e6 * steps[0].run.cpu / double(small),
+                1e6 * steps[1].run.cpu / double(n), 1e6 * steps[2].run.cpu / double(small));
+    std::printf("load average at the end      %s\n", loadAverage().c_str());
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -190,6 +244,7 @@ int main(int argc, char** argv) {
     fs::path cache = fs::absolute(fs::path(argv[0])).parent_path();
     bool keep = false, noverify = true, taskset = false, reindex = false;
     unsigned uniqueTerms = 0;  // --unique-terms: random words per event no other event has
+    uint64_t scale = 0;        // --scale SMALL: N's import rate against SMALL's, in one run
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--archivist" && i + 1 < argc) archivist = argv[++i];
@@ -199,6 +254,7 @@ int main(int argc, char** argv) {
         else if (a == "--cache" && i + 1 < argc) cache = argv[++i];
         else if (a == "--baseline" && i + 1 < argc) baseline = argv[++i];
         else if (a == "--unique-terms" && i + 1 < argc) uniqueTerms = unsigned(std::stoul(argv[++i]));
+        else if (a == "--scale" && i + 1 < argc) scale = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--keep") keep = true;
         else if (a == "--no-noverify") noverify = false;
         else if (a == "--taskset") taskset = true;
@@ -207,7 +263,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: bench_import --archivist PATH [--events N] [--shape time|backfill] [--work DIR] "
                          "[--cache DIR] [--unique-terms K] [--keep] [--no-noverify] [--taskset] [--reindex] "
-                         "[--baseline OLD_ARCHIVIST]\n");
+                         "[--baseline OLD_ARCHIVIST] [--scale SMALL]\n");
             return 2;
         }
     }
@@ -215,21 +271,30 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_import: --archivist PATH is required; --shape is time or backfill\n");
         return 2;
     }
+    if (scale && (scale >= n || n == 0)) {
+        std::fprintf(stderr, "bench_import: --scale SMALL needs SMALL below --events N\n");
+        return 2;
+    }
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     fs::create_directories(work);
     fs::create_directories(cache);
-    const fs::path events = cache / ("import-events-" + shape + "-" + std::to_string(n) +
-                                     (uniqueTerms ? "-u" + std::to_string(uniqueTerms) : std::string()) + ".jsonl");
-    if (!fs::exists(events)) {
-        std::fprintf(stderr, "generating %llu signed events (%s) into %s …\n", (unsigned long long)n, shape.c_str(),
-                     events.c_str());
-        const double g0 = now();
-        const fs::path tmp = events.string() + ".tmp";
-        testing::writeRandomEvents(tmp.string(), n, 1, 2000, cores, 0, shape == "backfill" ? kBackfillSpreadS : 0,
-                                    uniqueTerms);
-        fs::rename(tmp, events);
-        std::fprintf(stderr, "generated in %.1f s\n", now() - g0);
-    }
+    // The events of `count` lines of this shape, generated once and kept in the cache.
+    const auto eventsFile = [&](uint64_t count) {
+        const fs::path file = cache / ("import-events-" + shape + "-" + std::to_string(count) +
+                                       (uniqueTerms ? "-u" + std::to_string(uniqueTerms) : std::string()) + ".jsonl");
+        if (!fs::exists(file)) {
+            std::fprintf(stderr, "generating %llu signed events (%s) into %s …\n", (unsigned long long)count,
+                         shape.c_str(), file.c_str());
+            const double g0 = now();
+            const fs::path tmp = file.string() + ".tmp";
+            testing::writeRandomEvents(tmp.string(), count, 1, 2000, cores, 0,
+                                        shape == "backfill" ? kBackfillSpreadS : 0, uniqueTerms);
+            fs::rename(tmp, file);
+            std::fprintf(stderr, "generated in %.1f s\n", now() - g0);
+        }
+        return file;
+    };
+    const fs::path events = eventsFile(n);
     const uint64_t rawBytes = fs::file_size(events);
     const auto sample = sampleOf(events, 2000);
 
@@ -240,6 +305,8 @@ int main(int argc, char** argv) {
     const double limit = perCore * cores;
     std::printf("raw verify / core            %.0f /s\n", perCore);
     std::printf("verification limit           %.0f /s (raw x cores)\n", limit);
+
+    if (scale) return runScale(archivist, work, eventsFile(scale), scale, events, n, sample, perCore, cores);
 
     const fs::path dirV = work / "data-verify";
     ImportRun verified = runImport({}, archivist, dirV, events, n, true, work / "import-verify.log");
