@@ -204,8 +204,10 @@ int runScale(const std::string& archivist, const fs::path& work, const fs::path&
                     {"import (verify), SMALL again", &smallEvents, small, {}}};
     double before = limit0;
     bool ok = true;
+    int step = 0;
     for (auto& st : steps) {
-        st.run = runImport({}, archivist, work / "data-scale", *st.file, st.count, true, work / "import-scale.log");
+        const fs::path log = work / ("import-scale-" + std::to_string(++step) + ".log");
+        st.run = runImport({}, archivist, work / "data-scale", *st.file, st.count, true, log);
         fs::remove_all(work / "data-scale");
         st.limitAfter = rawVerifyRate(sample);
         std::printf("%s: %llu events\n", st.name, (unsigned long long)st.count);
@@ -306,7 +308,11 @@ int main(int argc, char** argv) {
     std::printf("raw verify / core            %.0f /s\n", perCore);
     std::printf("verification limit           %.0f /s (raw x cores)\n", limit);
 
-    if (scale) return runScale(archivist, work, eventsFile(scale), scale, events, n, sample, perCore, cores);
+    if (scale) {
+        const int status = runScale(archivist, work, eventsFile(scale), scale, events, n, sample, perCore, cores);
+        if (!keep) fs::remove_all(work);  // as below: the logs stay with --keep
+        return status;
+    }
 
     const fs::path dirV = work / "data-verify";
     ImportRun verified = runImport({}, archivist, dirV, events, n, true, work / "import-verify.log");
