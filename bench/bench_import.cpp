@@ -198,6 +198,7 @@ int runScale(const std::string& archivist, const fs::path& work, const fs::path&
         uint64_t count;
         ImportRun run;
         double limitAfter = 0;  // raw BIP-340 rate per core measured right after the import
+        double limitMean = 0;   // the mean of the rates measured right before and right after it
     };
     Step steps[] = {{"import (verify), SMALL", &smallEvents, small, {}},
                     {"import (verify), N", &events, n, {}},
@@ -210,8 +211,9 @@ int runScale(const std::string& archivist, const fs::path& work, const fs::path&
         st.run = runImport({}, archivist, work / "data-scale", *st.file, st.count, true, log);
         fs::remove_all(work / "data-scale");
         st.limitAfter = rawVerifyRate(sample);
+        st.limitMean = (before + st.limitAfter) / 2.0;
         std::printf("%s: %llu events\n", st.name, (unsigned long long)st.count);
-        printImport("  import", st.run, st.count, (before + st.limitAfter) / 2.0 * cores);
+        printImport("  import", st.run, st.count, st.limitMean * cores);
         std::printf("  raw verify / core around it  %.0f -> %.0f /s\n", before, st.limitAfter);
         std::fflush(stdout);
         before = st.limitAfter;
@@ -221,10 +223,7 @@ int runScale(const std::string& archivist, const fs::path& work, const fs::path&
     // Each import's rate over the mean of the raw rates measured around it: the machine's speed
     // taken out (an import is compared with the limit of the minutes it ran in).
     double around[3];
-    for (int i = 0; i < 3; ++i) {
-        const double limitBefore = i ? steps[i - 1].limitAfter : limit0;
-        around[i] = rate(steps[i]) / ((limitBefore + steps[i].limitAfter) / 2.0);
-    }
+    for (int i = 0; i < 3; ++i) around[i] = rate(steps[i]) / steps[i].limitMean;
     const double big = rate(steps[1]);
     std::printf("N / SMALL import rate        %.3f against the first SMALL, %.3f against the second, %.3f against "
                 "their mean (target >= 0.9)\n",
@@ -273,7 +272,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_import: --archivist PATH is required; --shape is time or backfill\n");
         return 2;
     }
-    if (scale && (scale >= n || n == 0)) {
+    if (scale && scale >= n) {
         std::fprintf(stderr, "bench_import: --scale SMALL needs SMALL below --events N\n");
         return 2;
     }
