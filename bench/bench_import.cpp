@@ -21,7 +21,9 @@
 //      into fresh directories, back to back, the raw BIP-340 rate measured before, between and
 //      after them; N's rate over each SMALL run's and over their mean, and the same with each
 //      import's rate taken against the mean of the limits measured around it (the machine's
-//      speed moves by more than the code's during a ten-minute import);
+//      speed moves by more than the code's during a ten-minute import); each import's data
+//      directory is removed right after it (the 10M one is ≈ 8 GB), --keep keeps the logs only:
+//      for bench_query on such a layout, run `archivist import` into a directory of your own;
 //   6. optionally (--reindex) `archivist reindex` of the verified import's data directory; with
 //      --baseline OLD_ARCHIVIST also OLD's import and reindex of the same events in the same run
 //      (a schema 2 data directory), and the new build's reindex (an upgrade) of that directory.
