@@ -161,6 +161,7 @@ public:
             conns.retain(*snap);
             if (fts.size() != snap->fts_files.size()) fts.clear();
         }
+        conns.beginPass();
         hotByBucket.clear();
         for (const auto& f : snap->hot) {
             auto c = conns.get(f);

@@ -24,6 +24,8 @@ FileConnections::~FileConnections() {
 FileConnections::FileConnections(FileConnections&& o) noexcept
     : m_capacity(std::exchange(o.m_capacity, 0)),
       m_cacheKib(o.m_cacheKib),
+      m_pass(o.m_pass),
+      m_opened(o.m_opened),
       m_lru(std::move(o.m_lru)),
       m_map(std::move(o.m_map)) {
     o.m_lru.clear();
@@ -36,6 +38,8 @@ FileConnections& FileConnections::operator=(FileConnections&& o) noexcept {
     g_connectionBounds -= int64_t(m_capacity);
     m_capacity = std::exchange(o.m_capacity, 0);
     m_cacheKib = o.m_cacheKib;
+    m_pass = o.m_pass;
+    m_opened = o.m_opened;
     m_lru = std::move(o.m_lru);
     m_map = std::move(o.m_map);
     o.m_lru.clear();
@@ -77,15 +81,19 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
         // Point lookups and short ranges: the OS caches the files.
         (void)db->exec("PRAGMA cache_size=-" + std::to_string(m_cacheKib));
         if (!m_lru.empty() && m_lru.size() >= m_capacity) {
-            m_map.erase(m_lru.back().file->id);
-            m_lru.pop_back();
+            auto victim = std::prev(m_lru.end());
+            if (m_pass && victim->pass == m_pass) victim = m_lru.begin();  // the pass outgrew the set
+            m_map.erase(victim->file->id);
+            m_lru.erase(victim);
             --g_openConnections;
         }
-        m_lru.push_front(Conn{file, std::move(*db), false, {}});
+        m_lru.push_front(Conn{file, std::move(*db), false, {}, 0});
         ++g_openConnections;
+        ++m_opened;
         it = m_map.emplace(file->id, m_lru.begin()).first;
     }
     Conn& c = *it->second;
+    c.pass = m_pass;
     if (keep_read && file->kind == FileKind::Hot && !c.in_read) {
         if (auto r = c.db.exec("BEGIN"); !r) return r.error();
         c.in_read = true;

@@ -28,6 +28,7 @@ public:
         Db db;
         bool in_read = false;  // hot files: a read transaction is open
         std::unordered_map<std::string, Stmt> stmts;  // bounded: cleared at kMaxStatements
+        uint64_t pass = 0;  // the pass (beginPass) that last used it
         // A cached statement (reset, bindings cleared).
         Expected<Stmt*> stmt(const std::string& sql);
     };
@@ -41,8 +42,16 @@ public:
     FileConnections(FileConnections&& o) noexcept;
     FileConnections& operator=(FileConnections&& o) noexcept;
     // The connection to `file` (parts are opened immutable). `keep_read`: for hot files, open a
-    // read transaction that lasts until endReads().
+    // read transaction that lasts until endReads(). The pointer is valid until the next get().
+    // A full set closes its least recently used connection — unless that one was used in the
+    // current pass, i.e. the pass visits more files than the set holds (a query over every part
+    // of a backfilled archive): then it closes the most recently used one, so that the files
+    // visited first stay open for the next pass instead of each pass reopening every file.
     Expected<Conn*> get(const FilePtr& file, bool keep_read = false);
+    // Starts a pass (one query call); without passes, the set is a plain LRU.
+    void beginPass() { ++m_pass; }
+    // Connections opened since construction (reopened files count again).
+    uint64_t opened() const { return m_opened; }
     void endReads();
     // Drops connections to files that are not in `snap` (they are being replaced).
     void retain(const Snapshot& snap);
@@ -65,6 +74,8 @@ public:
 private:
     size_t m_capacity;
     int m_cacheKib;
+    uint64_t m_pass = 0;
+    uint64_t m_opened = 0;
     std::list<Conn> m_lru;  // front = most recent
     std::unordered_map<int64_t, std::list<Conn>::iterator> m_map;
 };

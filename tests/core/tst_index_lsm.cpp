@@ -308,6 +308,42 @@ private slots:
     // A part knows the created_at range of its rows (from its builder, and from its meta after a
     // reopen); an id lookup probes only the part whose range holds the event's created_at, and
     // time-range queries skip the others, still finding exactly the matching events.
+    // A query's pass over more files than its connection set holds keeps the files it visited
+    // first open for the next pass (the set closes its most recent one instead of its oldest);
+    // without passes (a lookup's set) the set is a plain LRU.
+    void connectionsOutlastAPassOverMoreFilesThanTheyHold() {
+        const auto dir = fresh();
+        std::filesystem::create_directories(dir);
+        std::vector<FilePtr> files;
+        for (int i = 0; i < 10; ++i) {
+            auto f = std::make_shared<IndexFile>();
+            f->id = i + 1;
+            f->kind = FileKind::Part;
+            f->path = dir / ("f" + std::to_string(i) + ".sqlite");
+            auto db = Db::open(f->path, Db::Mode::Create);
+            QVERIFY(db && db->exec("CREATE TABLE t(x)"));
+            files.push_back(f);
+        }
+        auto passes = [&](FileConnections& c, bool mark) {
+            for (int pass = 0; pass < 3; ++pass) {
+                if (mark) c.beginPass();
+                for (const auto& f : files) {
+                    auto conn = c.get(f);
+                    QVERIFY(conn);
+                    auto st = (*conn)->stmt("SELECT count(*) FROM t");
+                    QVERIFY(st && (*st)->step() == SQLITE_ROW);
+                }
+                QCOMPARE(c.size(), size_t(4));
+            }
+        };
+        FileConnections query(4, 64);
+        passes(query, true);
+        QCOMPARE(query.opened(), uint64_t(10 + 7 + 7));  // three files stay open from pass to pass
+        FileConnections lookup(4, 64);
+        passes(lookup, false);
+        QCOMPARE(lookup.opened(), uint64_t(30));
+    }
+
     void mergeTiersAreGeometric() {
         // A full hot file's part sits mid-tier: files frozen a little early or late share it.
         const int full = mergeSizeTier(65536, 65536, 6);
