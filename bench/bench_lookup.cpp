@@ -1,13 +1,13 @@
 // bench_lookup: what an exact id lookup (index::Lookup::find, the deduplication of every new
 // event) costs on an existing index, for ids that are not stored (every new event) and ids that are
 // (every copy). It opens the index for writing, as the engine does — so the background threads do
-// what they would at open (the months' id maps, decision 0038) — waits until they are idle, then
-// times rounds of lookups on one thread.
+// what they would at open (flushes and merges due) — waits until they are idle, then times rounds
+// of lookups on one thread.
 //
 //   build/bench/bench_lookup --data-dir DIR [--probes N] [--rounds R] [--seed S]
 //
-// ARCHIVIST_INDEX_TUNING applies (id_map_parts=0: no maps, every part's filter asked). The index is
-// changed as an engine's open would change it (hot files, due merges): run it on a copy.
+// ARCHIVIST_INDEX_TUNING applies (`reader_connections`: the connections a lookup keeps open). The
+// index is changed as an engine's open would change it (hot files, due merges): run it on a copy.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -69,16 +69,12 @@ int main(int argc, char** argv) {
     }
     const auto g = (*idx)->gauges();
     auto snap = (*idx)->snapshot();
-    size_t covered = 0, others = 0, maps = 0;
-    for (const auto& [b, bl] : snap->lookup) {
-        maps += bl.map ? 1 : 0;
-        for (const auto& f : bl.covered) covered += f ? 1 : 0;
-        others += bl.others.size();
-    }
-    std::printf("index       %llu parts in %zu months; %zu months with an id map covering %zu parts, %zu parts "
-                "outside maps; filters %.1f MB, maps %.1f MB; background work at open %.1f s\n",
-                (unsigned long long)g.parts, snap->parts.size(), maps, covered, others, double(g.filter_bytes) / 1e6,
-                double(g.id_map_bytes) / 1e6, now() - t0);
+    size_t most = 0;
+    for (const auto& [b, v] : snap->parts) most = std::max(most, v.size());
+    std::printf("index       %llu parts in %zu months (at most %zu in one), %llu hot files; id filters %.1f MB; "
+                "background work at open %.1f s; lookups keep %zu connections\n",
+                (unsigned long long)g.parts, snap->parts.size(), most, (unsigned long long)g.hot_files,
+                double(g.filter_bytes) / 1e6, now() - t0, opts.reader_connections);
 
     // Stored ids: a sample of the index's rows.
     auto reader = index::IndexReader::open(*idx);
