@@ -305,9 +305,6 @@ private slots:
         QCOMPARE(*(*rd)->count({protocol::Filter{.kinds = {0}}}), uint64_t(200));
     }
 
-    // A part knows the created_at range of its rows (from its builder, and from its meta after a
-    // reopen); an id lookup probes only the part whose range holds the event's created_at, and
-    // time-range queries skip the others, still finding exactly the matching events.
     // A query's pass over more files than its connection set holds keeps the files it visited
     // first open for the next pass (the set closes its most recent one instead of its oldest);
     // without passes (a lookup's set) the set is a plain LRU.
@@ -367,6 +364,9 @@ private slots:
         QCOMPARE(mergeSizeTier(0, 65536, 6), 0);
     }
 
+    // A part knows the created_at range of its rows (from its builder, and from its meta after a
+    // reopen); an id lookup probes only the part whose range holds the event's created_at, and
+    // time-range queries skip the others, still finding exactly the matching events.
     void partsKnowTheirTimeRange() {
         const auto dir = fresh();
         IndexOptions o;
