@@ -89,6 +89,10 @@ int main(int argc, char** argv) {
         return true;
     });
     if (!each) return 1;
+    if (stored.empty()) {
+        std::fprintf(stderr, "bench_lookup: the index holds no events\n");
+        return 1;
+    }
     std::shuffle(stored.begin(), stored.end(), rng);
     // Absent ids: random bytes, created_at of a stored event (so in a month that has parts).
     std::vector<std::pair<protocol::Bytes32, int64_t>> absent;
