@@ -446,8 +446,9 @@ private:
     };
 
     // In row-key order — a part's rows through its tags table (the driving `#x` keys), a hot
-    // file's through its events table with every condition; rows of one second are released
-    // sorted by id once the second is complete.
+    // file's through its events table with every condition (with a driving `#x` condition: by the
+    // row keys its tags table holds for it, read once per stream); rows of one second are
+    // released sorted by id once the second is complete.
     Expected<void> fillByRk(Source& s) {
         const bool newest = m_order == Order::NewestFirst;
         const bool hot = s.file->kind == FileKind::Hot;
@@ -476,14 +477,40 @@ private:
             if (!s.chunk) s.chunk = m_chunk;
             binds.push_back({Bind::Int, int64_t(s.chunk), {}});
             size_t got = 0;
-            auto r = m_impl.run(s.file, sql, binds, [&](const Stmt& st) {
+            auto take = [&](const Stmt& st) {
                 EventRow row = readRow(st);
                 s.lastRk = row.rowid;
                 ++got;
                 if (!m_after || before(*m_after, keyOf(row), m_order)) s.held.push_back(std::move(row));
                 return true;
-            });
-            if (!r) return r;
+            };
+            if (hot && !m_drive.empty()) {
+                // A hot file has no index on its tags: the `#x` condition's subquery would scan
+                // every tag row of the file once per month the stream visits (a backfill's hot
+                // file holds every month: 37 scans of ≈ 200,000 rows for a `#p` page). The
+                // file's matching row keys are read once per stream instead, and the rows of
+                // this range are read by row key.
+                auto rks = hotRowKeys(s.file);
+                if (!rks) return rks.error();
+                const std::vector<int64_t>& keys = **rks;
+                const auto from = std::lower_bound(keys.begin(), keys.end(), lo);
+                const auto to = std::upper_bound(from, keys.end(), hi);
+                const size_t n = std::min<size_t>(size_t(to - from), s.chunk);
+                const std::string one =
+                    std::string("SELECT ") + kEventColumns + " FROM events e WHERE e.rk = ? AND (" + m_driveConds + ")";
+                std::vector<Bind> oneBinds{{Bind::Int, 0, {}}};
+                oneBinds.insert(oneBinds.end(), m_driveBinds.begin(), m_driveBinds.end());
+                for (size_t i = 0; i < n; ++i) {
+                    const int64_t rk = newest ? *(to - 1 - long(i)) : *(from + long(i));
+                    oneBinds[0].i = rk;
+                    const size_t had = got;
+                    if (auto r = m_impl.run(s.file, one, oneBinds, take); !r) return r;
+                    got = had + 1;  // a key of the range examined, a row or not
+                    s.lastRk = rk;
+                }
+            } else if (auto r = m_impl.run(s.file, sql, binds, take); !r) {
+                return r;
+            }
             if (got < s.chunk) s.done = true;
             s.chunk = std::min<size_t>(s.chunk * 2, 8192);
             // Release every complete second; the last one read may continue in the next chunk.
@@ -545,6 +572,30 @@ private:
     std::vector<Bucket> m_buckets;
     size_t m_bucket = 0;
     std::vector<Source> m_sources;
+    // Per hot file (by file id), the row keys its tags table holds for m_drive, sorted: read once
+    // per stream. Bounded by the hot files (a few per lane), each by its rows (hot_max_events).
+    std::map<int64_t, std::vector<int64_t>> m_hotRks;
+
+    Expected<const std::vector<int64_t>*> hotRowKeys(const FilePtr& file) {
+        auto it = m_hotRks.find(file->id);
+        if (it != m_hotRks.end()) return &it->second;
+        std::string sql = "SELECT rk FROM tags WHERE key IN (";
+        std::vector<Bind> binds;
+        for (size_t i = 0; i < m_drive.size(); ++i) {
+            sql += i ? ",?" : "?";
+            binds.push_back({Bind::Int, m_drive[i], {}});
+        }
+        sql += ")";
+        std::vector<int64_t> rks;
+        auto r = m_impl.run(file, sql, binds, [&](const Stmt& st) {
+            rks.push_back(st.i64(0));
+            return true;
+        });
+        if (!r) return r.error();
+        std::sort(rks.begin(), rks.end());
+        rks.erase(std::unique(rks.begin(), rks.end()), rks.end());
+        return &m_hotRks.emplace(file->id, std::move(rks)).first->second;
+    }
 };
 
 // The rows of one filter with a search, walking the full-text postings in row-key (created_at)
