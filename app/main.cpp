@@ -1,5 +1,6 @@
 // Composition root: parses the command line, then runs a command, the headless engine or the console.
 #include <malloc.h>
+#include <sys/resource.h>
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -533,6 +534,17 @@ int main(int argc, char** argv) {
     // A dozen engine threads allocate: glibc's default of 8 arenas per core leaves memory
     // fragmented across many arenas (peak RSS ≈ +100 MB at 1M imported events, measured).
     mallopt(M_ARENA_MAX, 4);
+    // Index readers keep a connection (one descriptor) to each part they visit, lookups to the
+    // parts they probe, relays a socket each: the usual soft limit of 1,024 open files is too low
+    // for a backfilled archive of thousands of parts, so take what the hard limit allows (capped).
+    // Should a set still run out, it closes half its connections and says so (FileConnections).
+    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        const rlim_t want = std::min<rlim_t>(rl.rlim_max, rlim_t(1) << 16);
+        if (want > rl.rlim_cur) {
+            rl.rlim_cur = want;
+            (void)::setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     // Before anything opens SQLite: its heap counted without a process-wide mutex (decision 0022).
     observe::installSqliteMemory();
     QCoreApplication::setOrganizationName("archivist");

@@ -390,6 +390,9 @@ void Index::registerMetrics() {
           [](const Index& i) { return double(i.m_mergeCpuUs.load()) / 1e6; });
     gauge("archivist_index_stalled", "1 while a writer lane waits for the flusher (backpressure)", {},
           [](const Index& i) { return i.m_stalled.load() ? 1 : 0; });
+    gauge("archivist_index_descriptor_shortfalls",
+          "Times an index reader found the process out of file descriptors and closed half its connections", {},
+          [](const Index&) { return FileConnections::totals().descriptor_shortfalls; });
 }
 
 Expected<void> Index::openCatalog() {

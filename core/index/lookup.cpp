@@ -1,14 +1,19 @@
 #include "core/index/lookup.h"
 
+#include <QLoggingCategory>
+
 #include <atomic>
 #include <set>
 #include <utility>
+
+#include "core/observe/log.h"
 
 namespace archivist::index {
 
 namespace {
 std::atomic<int64_t> g_openConnections{0};
 std::atomic<int64_t> g_connectionBounds{0};
+std::atomic<uint64_t> g_descriptorShortfalls{0};
 }  // namespace
 
 FileConnections::FileConnections(size_t capacity, int cache_kib)
@@ -48,7 +53,8 @@ FileConnections& FileConnections::operator=(FileConnections&& o) noexcept {
 }
 
 FileConnections::Totals FileConnections::totals() {
-    return {g_openConnections.load(std::memory_order_relaxed), g_connectionBounds.load(std::memory_order_relaxed)};
+    return {g_openConnections.load(std::memory_order_relaxed), g_connectionBounds.load(std::memory_order_relaxed),
+            g_descriptorShortfalls.load(std::memory_order_relaxed)};
 }
 
 void FileConnections::clear() {
@@ -77,6 +83,26 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
         m_lru.splice(m_lru.begin(), m_lru, it->second);
     } else {
         auto db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
+        if (!db && db.error().code == "no_descriptors" && !m_lru.empty()) {
+            // The process is out of file descriptors (a low RLIMIT_NOFILE and many sets, relay
+            // sockets, archive segments): this set gives back the older half of its connections
+            // and tries once more, so a lookup waits on reopened files instead of failing.
+            const size_t keep = m_lru.size() / 2;
+            const uint64_t shortfalls = ++g_descriptorShortfalls;
+            if ((shortfalls & (shortfalls - 1)) == 0)  // the 1st, 2nd, 4th, … time: visible, not a flood
+                qCWarning(lcIndex).noquote()
+                    << QString("out of file descriptors opening %1: a reader closed %2 of its connections (%3 times so far); "
+                               "raise the open-files limit (ulimit -n)")
+                           .arg(QString::fromStdString(file->path.string()))
+                           .arg(m_lru.size() - keep)
+                           .arg(shortfalls);
+            while (m_lru.size() > keep) {
+                m_map.erase(m_lru.back().file->id);
+                m_lru.pop_back();
+                --g_openConnections;
+            }
+            db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
+        }
         if (!db) return db.error();
         // Point lookups and short ranges: the OS caches the files.
         (void)db->exec("PRAGMA cache_size=-" + std::to_string(m_cacheKib));

@@ -63,6 +63,8 @@ public:
     struct Totals {
         int64_t open = 0;
         int64_t capacity = 0;
+        // Times a set found the process out of file descriptors and closed half its connections.
+        uint64_t descriptor_shortfalls = 0;
     };
     static Totals totals();
     // Every connection's sqlite3 handle (for interrupt()).

@@ -64,8 +64,11 @@ Expected<Db> Db::open(const std::filesystem::path& path, Mode mode, bool immutab
     const int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);
     db.m_db = raw;
     if (rc != SQLITE_OK) {
-        Error e = makeError(errorCodeFor(rc), "cannot open " + path.string() + ": " +
-                                                  (raw ? sqlite3_errmsg(raw) : "out of memory"));
+        const int sys = raw ? sqlite3_system_errno(raw) : 0;
+        const char* code = (sys == EMFILE || sys == ENFILE) ? "no_descriptors" : errorCodeFor(rc);
+        Error e = makeError(code, "cannot open " + path.string() + ": " +
+                                      (raw ? sqlite3_errmsg(raw) : "out of memory") +
+                                      (sys ? std::string(" (") + std::strerror(sys) + ")" : std::string()));
         return e;
     }
     sqlite3_extended_result_codes(raw, 1);

@@ -6,6 +6,8 @@
 //   "locked"         SQLITE_BUSY / SQLITE_LOCKED beyond the busy timeout;
 //   "interrupted"    sqlite3_interrupt() stopped the statement;
 //   "disk_full"      SQLITE_FULL;
+//   "no_descriptors" Db::open could not open the file: the process (EMFILE) or the system
+//                    (ENFILE) is out of file descriptors;
 //   "sqlite"         anything else.
 // Thread: a Db and its statements belong to one thread at a time.
 #include <sqlite3.h>

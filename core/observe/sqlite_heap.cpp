@@ -167,6 +167,12 @@ bool installLocked() {
     static const sqlite3_pcache_methods2 capping = {1,          nullptr,    pcInit,     pcShutdown, pcCreate,
                                                     pcCachesize, pcPagecount, pcFetch,  pcUnpin,    pcRekey,
                                                     pcTruncate, pcDestroy,  pcShrink};
+    // No bulk allocation per connection: by default every page cache allocates 20 pages (≈ 88 KB
+    // with 4 KiB pages) the first time it reads, however few pages it ever uses. A read-only
+    // connection to a part touches a handful of pages, so with hundreds of parts open that bulk
+    // was two thirds of a connection's memory (108 KB → 36 KB measured, decision 0038). Pages are
+    // allocated one at a time as they are needed instead. Best effort: without it only memory grows.
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
     if (sqlite3_config(SQLITE_CONFIG_MALLOC, &counting) != SQLITE_OK) return false;
     if (sqlite3_config(SQLITE_CONFIG_PCACHE2, &capping) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {

@@ -13,7 +13,9 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include "core/index/fts.h"
@@ -339,6 +341,60 @@ private slots:
         FileConnections lookup(4, 64);
         passes(lookup, false);
         QCOMPARE(lookup.opened(), uint64_t(30));
+    }
+
+    // A process out of file descriptors (a low `ulimit -n`) does not fail a lookup: the set that
+    // cannot open a file closes the older half of its connections, says so once, counts it, and
+    // opens the file. Here the soft limit leaves room for ≈ 12 connections and the set may hold 40.
+    void aSetOutOfDescriptorsClosesHalfItsConnectionsAndGoesOn() {
+        const auto dir = fresh();
+        std::filesystem::create_directories(dir);
+        std::vector<FilePtr> files;
+        for (int i = 0; i < 30; ++i) {
+            auto f = std::make_shared<IndexFile>();
+            f->id = i + 1;
+            f->kind = FileKind::Part;
+            f->path = dir / ("f" + std::to_string(i) + ".sqlite");
+            auto db = Db::open(f->path, Db::Mode::Create);
+            QVERIFY(db && db->exec("CREATE TABLE t(x); INSERT INTO t VALUES(1)"));
+            files.push_back(f);
+        }
+        // New descriptors take the lowest free numbers, and the soft limit bounds the numbers:
+        // the limit goes just above the 12th free one.
+        int limit = 0;
+        for (int free = 0; free < 12; ++limit)
+            if (::fcntl(limit, F_GETFD) == -1) ++free;
+        rlimit saved{};
+        QCOMPARE(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+        rlimit low = saved;
+        low.rlim_cur = rlim_t(limit);
+        QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+        const uint64_t before = FileConnections::totals().descriptor_shortfalls;
+        bool allRead = true;
+        size_t most = 0;
+        {
+            FileConnections c(40, 64);
+            for (int round = 0; round < 2; ++round)
+                for (const auto& f : files) {
+                    auto conn = c.get(f);
+                    if (!conn) {
+                        allRead = false;
+                        qWarning("%s", conn.error().message.c_str());
+                        break;
+                    }
+                    auto st = (*conn)->stmt("SELECT x FROM t");
+                    allRead = allRead && st && (*st)->step() == SQLITE_ROW;
+                    most = std::max(most, c.size());
+                }
+        }
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+        QVERIFY(allRead);
+        QVERIFY2(most <= 12, qPrintable(QString::number(most)));
+        QVERIFY(FileConnections::totals().descriptor_shortfalls > before);
+        // Without the limit the same set holds every file.
+        FileConnections c(40, 64);
+        for (const auto& f : files) QVERIFY(c.get(f));
+        QCOMPARE(c.size(), files.size());
     }
 
     void mergeTiersAreGeometric() {
