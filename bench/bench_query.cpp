@@ -26,8 +26,10 @@
 #include "core/archive/segment_reader.h"
 #include "core/index/index.h"
 #include "core/index/index_reader.h"
+#include "core/index/lookup.h"
 #include "core/index/tag_key.h"
 #include "core/protocol/event_codec.h"
+#include "core/observe/sqlite_heap.h"
 #include "verify_limit.h"
 
 using namespace archivist;
@@ -208,6 +210,11 @@ int main(int argc, char** argv) {
     std::printf("%-16s %6zu %8.2f %8.2f %8.2f %8.2f   (%.2f)   pages over 50 ms: %ld (target: p99 <= 50 ms)\n", "all",
                 allPages.size(), percentile(allPages, 0.5), percentile(allPages, 0.95), percentile(allPages, 0.99),
                 percentile(allPages, 1.0), percentile(allIndex, 0.99), long(over));
+    const auto heap = archivist::observe::readSqliteHeap();
+    const auto conns = archivist::index::FileConnections::totals();
+    std::printf("sqlite heap           %.1f MiB now, %.1f MiB peak (limit %.0f MiB); %lld connections open (bound %lld)\n",
+                double(heap.used_bytes) / (1 << 20), double(heap.peak_bytes) / (1 << 20),
+                double(heap.limit_bytes) / (1 << 20), (long long)conns.open, (long long)conns.capacity);
     std::printf("load average          %s at the end\n", loadAverage().c_str());
     return 0;
 }
