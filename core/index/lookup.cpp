@@ -87,20 +87,23 @@ Expected<FileConnections::Conn*> FileConnections::get(const FilePtr& file, bool 
             // The process is out of file descriptors (a low RLIMIT_NOFILE and many sets, relay
             // sockets, archive segments): this set gives back the older half of its connections
             // and tries once more, so a lookup waits on reopened files instead of failing.
+            // The connections close before the warning is logged: a log sink (or the sanitizers'
+            // runtime) may need a descriptor too.
             const size_t keep = m_lru.size() / 2;
+            const size_t closed = m_lru.size() - keep;
+            while (m_lru.size() > keep) {
+                m_map.erase(m_lru.back().file->id);
+                m_lru.pop_back();
+                --g_openConnections;
+            }
             const uint64_t shortfalls = ++g_descriptorShortfalls;
             if ((shortfalls & (shortfalls - 1)) == 0)  // the 1st, 2nd, 4th, … time: visible, not a flood
                 qCWarning(lcIndex).noquote()
                     << QString("out of file descriptors opening %1: a reader closed %2 of its connections (%3 times so far); "
                                "raise the open-files limit (ulimit -n)")
                            .arg(QString::fromStdString(file->path.string()))
-                           .arg(m_lru.size() - keep)
+                           .arg(closed)
                            .arg(shortfalls);
-            while (m_lru.size() > keep) {
-                m_map.erase(m_lru.back().file->id);
-                m_lru.pop_back();
-                --g_openConnections;
-            }
             db = Db::open(file->path, Db::Mode::ReadOnly, file->kind == FileKind::Part);
         }
         if (!db) return db.error();
