@@ -140,6 +140,7 @@ Expected<void> IndexOptions::applyTuning(std::string_view spec) {
         else if (key == "lane_queue_batches" && v >= 1) lane_queue_batches = size_t(v);
         else if (key == "reader_connections" && v >= 4) reader_connections = size_t(v);
         else if (key == "query_connections" && v >= 4) query_connections = size_t(v);
+        else if (key == "rollup_connections" && v >= 4) rollup_connections = size_t(v);
         else if (key == "rollup_facts") rollup_facts = size_t(v);
         else if (key == "cache_mib" && v >= 1) cache_mib = int(v);
         else if (key == "fts_delay_ms" && v >= 0) fts_delay_ms = v;
@@ -1634,9 +1635,12 @@ IndexGauges Index::gauges() const {
     // A lane's buffer may pass its bound by one batch's documents before it is written.
     g.queues.push_back({"index full-text documents buffered (KiB)", int64_t(buffered / 1024),
                         int64_t(m_lanes * Lane::kFtsBufferBytes / 1024)});
-    size_t probes = 0;
-    for (const auto& l : m_laneObjs) probes += l->rollupConnections();
-    g.caches.push_back({"index rollup probe connections", int64_t(probes), int64_t(m_lanes * Lane::kRollupConnections)});
+    size_t probes = 0, probesCapacity = 0;
+    for (const auto& l : m_laneObjs) {
+        probes += l->rollupConnections();
+        probesCapacity += l->rollupConnectionCapacity();
+    }
+    g.caches.push_back({"index rollup probe connections", int64_t(probes), int64_t(probesCapacity)});
     size_t facts = 0, factsCapacity = 0;
     for (const auto& l : m_laneObjs) {
         facts += l->rollupFacts();

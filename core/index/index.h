@@ -100,6 +100,9 @@ struct IndexOptions {
     // per month and size tier) not to reopen each of them for every page (docs/benchmarks.md, "a
     // vocabulary that grows").
     size_t query_connections = 384;
+    // Connections each lane keeps (LRU) to its frozen hot files and its months' parts, to read a
+    // copy's event row and sources when they are not in its active hot file (rollups).
+    size_t rollup_connections = 96;
     // Events a lane remembers the rollup facts of (RollupFactsCache: 64 bytes each), so that a
     // copy's sighting reads nothing back; 0: off.
     size_t rollup_facts = 65536;

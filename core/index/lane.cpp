@@ -19,7 +19,8 @@ constexpr int64_t kIdleWatermarkMs = 1000;  // an idle lane still records its wa
 
 Lane::Lane(Index& index, uint32_t lane, FilePtr active, archive::Watermark wm, uint64_t fts_batch)
     : m_index(index), m_lane(lane), m_active(std::move(active)), m_queue(index.options().lane_queue_batches),
-      m_facts(index.options().rollup_facts), m_watermark(wm), m_pendingWatermark(wm), m_ftsBatch(fts_batch) {}
+      m_others(index.options().rollup_connections), m_facts(index.options().rollup_facts), m_watermark(wm),
+      m_pendingWatermark(wm), m_ftsBatch(fts_batch) {}
 
 size_t RollupFactsCache::RkHash::operator()(int64_t rk) const noexcept {
     static const uint64_t key = [] {

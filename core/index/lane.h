@@ -109,9 +109,9 @@ public:
     size_t knownTerms() const { return m_knownTermsSize.load(); }
     size_t ftsBufferedBytes() const { return m_ftsBytesGauge.load(); }
     size_t rollupConnections() const { return m_othersSize.load(); }
+    size_t rollupConnectionCapacity() const { return m_others.capacity(); }
     size_t rollupFacts() const { return m_facts.size(); }
     size_t rollupFactsCapacity() const { return m_facts.capacity(); }
-    static constexpr size_t kRollupConnections = 96;
     static constexpr size_t kKnownTermsMax = 200000;
     static constexpr size_t kFtsBufferDocs = 16384;
     static constexpr size_t kFtsBufferBytes = size_t(4) << 20;
@@ -144,7 +144,7 @@ private:
     Db m_hot;
     Stmt m_insEvent, m_insTag, m_upSighting, m_upKind, m_upBucket, m_setMeta;
     Stmt m_rowOf, m_sourcesOf;  // rollups: an event's row and its sources in the active hot file
-    FileConnections m_others{kRollupConnections};  // rollups: the lane's frozen hot files and the parts
+    FileConnections m_others;  // rollups: the lane's frozen hot files and the parts (rollup_connections)
     SnapshotPtr m_othersSnap;
     std::atomic<size_t> m_othersSize{0};
     RollupFactsCache m_facts;
