@@ -167,12 +167,14 @@ bool installLocked() {
     static const sqlite3_pcache_methods2 capping = {1,          nullptr,    pcInit,     pcShutdown, pcCreate,
                                                     pcCachesize, pcPagecount, pcFetch,  pcUnpin,    pcRekey,
                                                     pcTruncate, pcDestroy,  pcShrink};
-    // No bulk allocation per connection: by default every page cache allocates 20 pages (≈ 88 KB
-    // with 4 KiB pages) the first time it reads, however few pages it ever uses. A read-only
-    // connection to a part touches a handful of pages, so with hundreds of parts open that bulk
-    // was two thirds of a connection's memory (108 KB → 36 KB measured, decision 0038). Pages are
-    // allocated one at a time as they are needed instead. Best effort: without it only memory grows.
-    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
+    // A small bulk allocation per connection: by default every page cache allocates 20 pages
+    // (≈ 88 KB with 4 KiB pages) the first time it reads, however few pages it ever uses. A
+    // read-only connection to a part touches a handful of pages, so with hundreds of parts open
+    // that bulk was two thirds of a connection's memory (decision 0038). Four pages cover a point
+    // lookup's path; further pages are allocated one at a time as they are needed. (No bulk at all
+    // saved 4 KB more a connection but, under ASan, slowed the store enough for a relay test's
+    // 300 ms pong to time out every time.) Best effort: without it only memory grows.
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 4);
     if (sqlite3_config(SQLITE_CONFIG_MALLOC, &counting) != SQLITE_OK) return false;
     if (sqlite3_config(SQLITE_CONFIG_PCACHE2, &capping) != SQLITE_OK ||
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) {

@@ -151,10 +151,10 @@ private slots:
         QVERIFY(readSqliteHeap().used_bytes < h.used_bytes);  // closing gives it back
     }
 
-    // A connection that reads a few pages holds a few pages: page caches allocate pages as they
-    // need them, not SQLite's default bulk of 20 pages at the first read (≈ 88 KB with 4 KiB
-    // pages). Index readers keep hundreds of connections to parts open; with the bulk each cost
-    // ≈ 108 KB, without it ≈ 36 KB (decision 0038).
+    // A connection that reads a few pages holds a few pages: page caches allocate 4 pages at their
+    // first read and then pages as they need them, not SQLite's default bulk of 20 pages (≈ 88 KB
+    // with 4 KiB pages). Index readers keep hundreds of connections to parts open; with the
+    // default bulk each cost ≈ 108 KB, now ≈ 38 KB (decision 0038).
     void aReadOnlyConnectionHoldsOnlyThePagesItReads() {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
