@@ -127,6 +127,21 @@ class TestIndexLsm : public QObject {
     QTemporaryDir m_dir;
     int m_n = 0;
     std::filesystem::path fresh() { return std::filesystem::path(m_dir.path().toStdString()) / ("idx" + std::to_string(++m_n)); }
+    // `n` files of one table with one row, registered as parts (ids 1…n); none when one fails.
+    static std::vector<FilePtr> smallParts(const std::filesystem::path& dir, int n) {
+        std::filesystem::create_directories(dir);
+        std::vector<FilePtr> files;
+        for (int i = 0; i < n; ++i) {
+            auto f = std::make_shared<IndexFile>();
+            f->id = i + 1;
+            f->kind = FileKind::Part;
+            f->path = dir / ("f" + std::to_string(i) + ".sqlite");
+            auto db = Db::open(f->path, Db::Mode::Create);
+            if (!db || !db->exec("CREATE TABLE t(x); INSERT INTO t VALUES(1)")) return {};
+            files.push_back(f);
+        }
+        return files;
+    }
 
 private slots:
     void initTestCase() { QVERIFY(m_dir.isValid()); }
@@ -311,18 +326,8 @@ private slots:
     // first open for the next pass (the set closes its most recent one instead of its oldest);
     // without passes (a lookup's set) the set is a plain LRU.
     void connectionsOutlastAPassOverMoreFilesThanTheyHold() {
-        const auto dir = fresh();
-        std::filesystem::create_directories(dir);
-        std::vector<FilePtr> files;
-        for (int i = 0; i < 10; ++i) {
-            auto f = std::make_shared<IndexFile>();
-            f->id = i + 1;
-            f->kind = FileKind::Part;
-            f->path = dir / ("f" + std::to_string(i) + ".sqlite");
-            auto db = Db::open(f->path, Db::Mode::Create);
-            QVERIFY(db && db->exec("CREATE TABLE t(x)"));
-            files.push_back(f);
-        }
+        const auto files = smallParts(fresh(), 10);
+        QCOMPARE(files.size(), size_t(10));
         auto passes = [&](FileConnections& c, bool mark) {
             for (int pass = 0; pass < 3; ++pass) {
                 if (mark) c.beginPass();
@@ -344,21 +349,11 @@ private slots:
     }
 
     // A process out of file descriptors (a low `ulimit -n`) does not fail a lookup: the set that
-    // cannot open a file closes the older half of its connections, says so once, counts it, and
+    // cannot open a file closes the older half of its connections, counts it, logs a warning and
     // opens the file. Here the soft limit leaves room for ≈ 12 connections and the set may hold 40.
     void aSetOutOfDescriptorsClosesHalfItsConnectionsAndGoesOn() {
-        const auto dir = fresh();
-        std::filesystem::create_directories(dir);
-        std::vector<FilePtr> files;
-        for (int i = 0; i < 30; ++i) {
-            auto f = std::make_shared<IndexFile>();
-            f->id = i + 1;
-            f->kind = FileKind::Part;
-            f->path = dir / ("f" + std::to_string(i) + ".sqlite");
-            auto db = Db::open(f->path, Db::Mode::Create);
-            QVERIFY(db && db->exec("CREATE TABLE t(x); INSERT INTO t VALUES(1)"));
-            files.push_back(f);
-        }
+        const auto files = smallParts(fresh(), 30);
+        QCOMPARE(files.size(), size_t(30));
         // New descriptors take the lowest free numbers, and the soft limit bounds the numbers:
         // the limit goes just above the 12th free one.
         int limit = 0;
