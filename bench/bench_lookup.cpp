@@ -30,29 +30,13 @@ namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
     fs::path dir;
-    size_t probes = 200000, rounds = 5;
-    uint64_t seed = 1;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--data-dir" && i + 1 < argc) dir = argv[++i];
-        else if (a == "--probes" && i + 1 < argc) probes = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--rounds" && i + 1 < argc) rounds = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-        else {
-            std::fprintf(stderr, "usage: bench_lookup --data-dir DIR [--probes N] [--rounds R] [--seed S]\n");
-            return 2;
-        }
-    }
-    if (dir.empty()) {
-        std::fprintf(stderr, "bench_lookup: --data-dir DIR is required\n");
+    uint64_t probes = 200000, rounds = 5, seed = 1;
+    if (!bench::parseDataDirArgs(argc, argv, "bench_lookup",
+                                 "bench_lookup --data-dir DIR [--probes N] [--rounds R] [--seed S]", dir,
+                                 {{"--probes", &probes}, {"--rounds", &rounds}, {"--seed", &seed}}))
         return 2;
-    }
     index::IndexOptions opts;
-    if (const char* spec = std::getenv("ARCHIVIST_INDEX_TUNING"); spec && *spec)
-        if (auto r = opts.applyTuning(spec); !r) {
-            std::fprintf(stderr, "bench_lookup: %s\n", r.error().message.c_str());
-            return 2;
-        }
+    if (!bench::applyTuningFromEnvironment("bench_lookup", opts)) return 2;
     auto idx = index::Index::open(dir / "index", opts);
     if (!idx) {
         std::fprintf(stderr, "bench_lookup: %s\n", idx.error().message.c_str());

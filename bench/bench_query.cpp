@@ -54,30 +54,13 @@ double percentile(std::vector<double> v, double q) {
 
 int main(int argc, char** argv) {
     fs::path dir;
-    size_t queries = 200, page = 100;
-    uint64_t seed = 1;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--data-dir" && i + 1 < argc) dir = argv[++i];
-        else if (a == "--queries" && i + 1 < argc) queries = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--page" && i + 1 < argc) page = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
-        else {
-            std::fprintf(stderr, "usage: bench_query --data-dir DIR [--queries N] [--page N] [--seed S]\n");
-            return 2;
-        }
-    }
-    if (dir.empty()) {
-        std::fprintf(stderr, "bench_query: --data-dir DIR is required\n");
+    uint64_t queries = 200, page = 100, seed = 1;
+    if (!bench::parseDataDirArgs(argc, argv, "bench_query", "bench_query --data-dir DIR [--queries N] [--page N] [--seed S]",
+                                 dir, {{"--queries", &queries}, {"--page", &page}, {"--seed", &seed}}))
         return 2;
-    }
     index::IndexOptions ro;
     // As the engine's store does: ARCHIVIST_INDEX_TUNING reaches the reader's options too.
-    if (const char* spec = std::getenv("ARCHIVIST_INDEX_TUNING"); spec && *spec)
-        if (auto r = ro.applyTuning(spec); !r) {
-            std::fprintf(stderr, "bench_query: %s\n", r.error().message.c_str());
-            return 2;
-        }
+    if (!bench::applyTuningFromEnvironment("bench_query", ro)) return 2;
     ro.read_only = true;
     auto idx = index::Index::open(dir / "index", ro);
     if (!idx) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -260,6 +261,51 @@ inline long vmRssKiB(pid_t pid) {
 inline double cpuSeconds(const rusage& ru) {
     return double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6 + double(ru.ru_stime.tv_sec) +
            double(ru.ru_stime.tv_usec) / 1e6;
+}
+
+// The command line of a bench that reads an existing data directory (bench_lookup, bench_query):
+// `--data-dir DIR` (required) and numeric options `--NAME N`. Prints the usage, or what is
+// missing, and returns false when the arguments are not usable.
+struct NumberOption {
+    const char* name;  // with its dashes: "--probes"
+    uint64_t* value;
+};
+inline bool parseDataDirArgs(int argc, char** argv, const char* tool, const char* usage, fs::path& dir,
+                             std::initializer_list<NumberOption> numbers) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        bool known = false;
+        if (a == "--data-dir" && i + 1 < argc) {
+            dir = argv[++i];
+            known = true;
+        }
+        for (const auto& o : numbers)
+            if (!known && a == o.name && i + 1 < argc) {
+                *o.value = std::strtoull(argv[++i], nullptr, 10);
+                known = true;
+            }
+        if (!known) {
+            std::fprintf(stderr, "usage: %s\n", usage);
+            return false;
+        }
+    }
+    if (dir.empty()) {
+        std::fprintf(stderr, "%s: --data-dir DIR is required\n", tool);
+        return false;
+    }
+    return true;
+}
+
+// Applies ARCHIVIST_INDEX_TUNING to index options, as the engine does; false (printed) if it is bad.
+template <class Options>
+bool applyTuningFromEnvironment(const char* tool, Options& opts) {
+    const char* spec = std::getenv("ARCHIVIST_INDEX_TUNING");
+    if (!spec || !*spec) return true;
+    if (auto r = opts.applyTuning(spec); !r) {
+        std::fprintf(stderr, "%s: %s\n", tool, r.error().message.c_str());
+        return false;
+    }
+    return true;
 }
 
 }  // namespace archivist::bench
